@@ -1,0 +1,441 @@
+/**
+ * Removes secrets from audit payloads before anything is stored, hashed or logged.
+ *
+ * Keys are matched, not values: the key names an application uses for secrets are predictable,
+ * values are not. The built-in denylist is always on; user paths only add to it.
+ */
+import type { AuditFieldChange } from './audit-event';
+import {
+  CIRCULAR_MARKER,
+  MAX_DEPTH,
+  MAX_DEPTH_MARKER,
+  setJsonProperty,
+  toJsonSafe,
+  unserializableMarker,
+} from './serialize';
+
+/** What a redacted value is replaced with. */
+export const REDACTED = '[REDACTED]';
+
+/**
+ * A key is sensitive when its normalised form contains one of these
+ * (so `refresh_token`, `X-API-Key` and `clientSecret` all match).
+ */
+export const BUILT_IN_SENSITIVE_FRAGMENTS: readonly string[] = Object.freeze([
+  'password',
+  'passwd',
+  'secret',
+  'token',
+  'authorization',
+  'cookie',
+  'apikey',
+  'privatekey',
+  'creditcard',
+  'cardnumber',
+  'accesskey',
+  'sessionid',
+  'credential',
+]);
+
+/**
+ * A key is sensitive when its normalised form is exactly one of these. They are too short to
+ * match inside longer keys: `classname` contains `ssn`, `spinner` contains `pin`.
+ */
+export const BUILT_IN_SENSITIVE_KEYS: readonly string[] = Object.freeze([
+  'pwd',
+  'pass',
+  'cvv',
+  'cvc',
+  'ssn',
+  'pin',
+  'otp',
+  'iban',
+  'jwt',
+  'bearer',
+]);
+
+const BUILT_IN_EXACT = new Set(BUILT_IN_SENSITIVE_KEYS);
+const WILDCARD = '*';
+// Pattern states are packed as `patternIndex * STATE_STRIDE + segmentIndex`.
+const STATE_STRIDE = 4096;
+const MAX_CACHED_KEYS = 10_000;
+const MAX_CACHED_RULE_SETS = 256;
+const NO_STATES: readonly number[] = Object.freeze([]);
+
+/**
+ * The form keys are compared in: lower case, with everything but `a-z` and `0-9` removed, so
+ * `X-API-Key`, `x_api_key` and `xApiKey` are the same key.
+ *
+ * @param key - a property name or path segment
+ */
+export function normalizeKey(key: string): string {
+  return key.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+function isBuiltInSensitive(normalized: string): boolean {
+  if (BUILT_IN_EXACT.has(normalized)) return true;
+  for (const fragment of BUILT_IN_SENSITIVE_FRAGMENTS) {
+    if (normalized.includes(fragment)) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether the built-in denylist redacts the value under this key. For a redactor's own key
+ * names too, use {@link Redactor.isSensitiveKey}.
+ *
+ * @param key - a property name, in any case or separator style
+ */
+export function isSensitiveKey(key: string): boolean {
+  return isBuiltInSensitive(normalizeKey(key));
+}
+
+type ParsedPath = { kind: 'key'; key: string } | { kind: 'pattern'; segments: string[] };
+
+function parsePath(path: unknown, strict: boolean): ParsedPath | string {
+  if (typeof path !== 'string') return `expected a string, got ${typeof path}`;
+  const trimmed = path.trim();
+  if (trimmed === '') return 'the path is empty';
+  const raw = trimmed.split('.');
+  if (strict && raw.some((segment) => segment.trim() === '')) {
+    return 'it has an empty segment (two dots in a row, or a leading or trailing dot)';
+  }
+  const segments: string[] = [];
+  for (const segment of raw) {
+    const clean = segment.trim();
+    if (clean === '') continue;
+    if (clean === WILDCARD) {
+      segments.push(WILDCARD);
+      continue;
+    }
+    const normalized = normalizeKey(clean);
+    if (normalized === '') return `segment "${clean}" has no letter or digit`;
+    segments.push(normalized);
+  }
+  if (segments.length === 0) return 'the path has no segment';
+  if (segments.length >= STATE_STRIDE) return `the path has more than ${STATE_STRIDE - 1} segments`;
+  if (raw.length === 1 && segments[0] === WILDCARD) {
+    return '"*" alone would redact every value; name the keys or use a dotted path';
+  }
+  if (raw.length === 1) return { kind: 'key', key: segments[0] as string };
+  return { kind: 'pattern', segments };
+}
+
+/**
+ * Checks redaction paths and throws a `TypeError` naming the first invalid one. Call it where
+ * paths are declared (module options, decorators) so a typo fails at startup, not silently per
+ * request.
+ *
+ * @param paths - key names (`'phone'`) and dotted paths (`'user.mfa.phone'`, `'items.*.card'`)
+ * @throws TypeError when a path is not a non-empty string of non-empty segments
+ */
+export function validateRedactPaths(paths: readonly unknown[]): void {
+  if (!Array.isArray(paths)) {
+    throw new TypeError(
+      'Redaction paths must be an array of strings, e.g. ["phone", "user.mfa.secret"].',
+    );
+  }
+  for (const path of paths) {
+    const parsed = parsePath(path, true);
+    if (typeof parsed === 'string') {
+      throw new TypeError(
+        `Invalid redaction path ${JSON.stringify(path) ?? String(path)}: ${parsed}. ` +
+          'Use a key name ("phone") or a dotted path from the root ("user.mfa.phone", "items.*.cardHolder").',
+      );
+    }
+  }
+}
+
+interface RuleSet {
+  /** Exact normalised key names beyond the built-in list and the redactor's own. */
+  readonly extraKeys: ReadonlySet<string>;
+  /** Normalised dotted paths; `*` matches any one key or index. */
+  readonly patterns: readonly (readonly string[])[];
+  /** Every pattern at its first segment: the states at the root of a value. */
+  readonly rootStates: readonly number[];
+}
+
+interface KeyInfo {
+  readonly normalized: string;
+  readonly sensitive: boolean;
+}
+
+function buildRuleSet(
+  extraKeys: ReadonlySet<string>,
+  patterns: readonly (readonly string[])[],
+): RuleSet {
+  const rootStates = patterns.length === 0 ? NO_STATES : patterns.map((_, i) => i * STATE_STRIDE);
+  return { extraKeys, patterns, rootStates };
+}
+
+/**
+ * Replaces the values of sensitive keys with {@link REDACTED}.
+ *
+ * Always applies the built-in denylist ({@link BUILT_IN_SENSITIVE_FRAGMENTS} contained in a
+ * key, {@link BUILT_IN_SENSITIVE_KEYS} equal to it), plus the paths it was built with, plus the
+ * paths passed per call. Keys compare case- and separator-insensitively ({@link normalizeKey}).
+ *
+ * - a path without a dot (`'phone'`) is a key name, matched exactly at any depth
+ * - a dotted path (`'user.mfa.phone'`, `'items.*.cardHolder'`) is matched from the root of the
+ *   value; `*` matches any one key or array index, and arrays are not skipped implicitly
+ *
+ * A matched key's whole value, object, array or primitive, becomes {@link REDACTED}.
+ *
+ * @example
+ * const redactor = new Redactor(['phone', 'user.mfa.recoveryCodes']);
+ * redactor.redact({ phone: '+33...', password: 'x', name: 'Ada' });
+ * // { phone: '[REDACTED]', password: '[REDACTED]', name: 'Ada' }
+ */
+export class Redactor {
+  private readonly base: RuleSet;
+  private readonly ownKeys: ReadonlySet<string>;
+  private readonly ownPatterns: readonly (readonly string[])[];
+  private readonly keyCache = new Map<string, KeyInfo>();
+  private readonly ruleSetCache = new Map<string, RuleSet>();
+
+  /**
+   * @param paths - extra key names and dotted paths, added to the built-in denylist
+   * @throws TypeError when a path is invalid (see {@link validateRedactPaths})
+   */
+  constructor(paths: readonly string[] = []) {
+    validateRedactPaths(paths);
+    const keys = new Set<string>();
+    const patterns: string[][] = [];
+    for (const path of paths) {
+      const parsed = parsePath(path, true);
+      if (typeof parsed === 'string') continue;
+      if (parsed.kind === 'key') keys.add(parsed.key);
+      else patterns.push(parsed.segments);
+    }
+    this.ownKeys = keys;
+    this.ownPatterns = patterns;
+    this.base = buildRuleSet(new Set(), patterns);
+  }
+
+  /**
+   * Whether a key is redacted at any depth, by the built-in list or this redactor's key names
+   * (dotted paths depend on position, so they are not considered here).
+   *
+   * @param key - a property name
+   */
+  isSensitiveKey(key: string): boolean {
+    return this.keyInfo(key).sensitive;
+  }
+
+  /**
+   * A redacted copy of a value.
+   *
+   * Meant for JSON-safe values (output of `toJsonSafe`); anything else is made JSON-safe on the
+   * way, so a secret inside a Map or a class instance is still found.
+   *
+   * @param value - the value to redact (not modified)
+   * @param extraPaths - paths for this value only (e.g. from a decorator), added to the rest;
+   *   invalid ones are skipped, never thrown: check them early with {@link validateRedactPaths}
+   * @returns a new value
+   */
+  redact(value: unknown, extraPaths?: readonly string[]): unknown {
+    const rules = this.ruleSet(extraPaths);
+    return this.walk(value, rules, rules.rootStates, 0, []);
+  }
+
+  /**
+   * A redacted copy of a diff.
+   *
+   * An entry whose path, or any prefix of it, is sensitive keeps its path and op, so a secret
+   * that changed still shows as changed, but its `before` and `after` become {@link REDACTED}.
+   * The values of other entries are redacted recursively (an added object may hold a password).
+   *
+   * @param diff - output of `diffStates`
+   * @param extraPaths - paths for this diff only, as in {@link Redactor.redact}
+   * @returns new entries
+   */
+  redactDiff(
+    diff: readonly AuditFieldChange[],
+    extraPaths?: readonly string[],
+  ): AuditFieldChange[] {
+    const rules = this.ruleSet(extraPaths);
+    return diff.map((change) => {
+      let states: readonly number[] | null = rules.rootStates;
+      let matched = false;
+      for (const key of change.path) {
+        if (this.keyMatches(key, rules)) {
+          matched = true;
+          break;
+        }
+        states = this.advance(states, key, rules);
+        if (states === null) {
+          matched = true;
+          break;
+        }
+      }
+      const out: AuditFieldChange = { path: [...change.path], op: change.op };
+      const inner = states ?? NO_STATES;
+      if (change.before !== undefined) {
+        out.before = matched ? REDACTED : this.walk(change.before, rules, inner, 0, []);
+      }
+      if (change.after !== undefined) {
+        out.after = matched ? REDACTED : this.walk(change.after, rules, inner, 0, []);
+      }
+      return out;
+    });
+  }
+
+  private keyInfo(key: string): KeyInfo {
+    const cached = this.keyCache.get(key);
+    if (cached !== undefined) return cached;
+    const normalized = normalizeKey(key);
+    const info: KeyInfo = {
+      normalized,
+      sensitive: this.ownKeys.has(normalized) || isBuiltInSensitive(normalized),
+    };
+    // Keys come from request bodies too; a bounded cache cannot be grown without limit.
+    if (this.keyCache.size >= MAX_CACHED_KEYS) this.keyCache.clear();
+    this.keyCache.set(key, info);
+    return info;
+  }
+
+  private keyMatches(key: string, rules: RuleSet): boolean {
+    const info = this.keyInfo(key);
+    return info.sensitive || (rules.extraKeys.size > 0 && rules.extraKeys.has(info.normalized));
+  }
+
+  private ruleSet(extraPaths: readonly string[] | undefined): RuleSet {
+    if (extraPaths === undefined || extraPaths.length === 0) return this.base;
+    // Keyed by content, not identity, so a caller reusing and changing one array stays correct.
+    const signature = extraPaths.join('\n');
+    const cached = this.ruleSetCache.get(signature);
+    if (cached !== undefined) return cached;
+    const extraKeys = new Set<string>();
+    const patterns: (readonly string[])[] = [...this.ownPatterns];
+    for (const path of extraPaths) {
+      const parsed = parsePath(path, false);
+      if (typeof parsed === 'string') continue;
+      if (parsed.kind === 'key') {
+        if (!this.ownKeys.has(parsed.key)) extraKeys.add(parsed.key);
+      } else {
+        patterns.push(parsed.segments);
+      }
+    }
+    const rules = buildRuleSet(extraKeys, patterns);
+    if (this.ruleSetCache.size >= MAX_CACHED_RULE_SETS) this.ruleSetCache.clear();
+    this.ruleSetCache.set(signature, rules);
+    return rules;
+  }
+
+  /** The pattern states below `key`, or `null` when a pattern ends on it (a match). */
+  private advance(
+    states: readonly number[],
+    key: string,
+    rules: RuleSet,
+  ): readonly number[] | null {
+    if (states.length === 0) return NO_STATES;
+    const normalized = this.keyInfo(key).normalized;
+    let next: number[] | undefined;
+    for (const state of states) {
+      const position = state % STATE_STRIDE;
+      const pattern = rules.patterns[(state - position) / STATE_STRIDE];
+      if (pattern === undefined) continue;
+      const segment = pattern[position];
+      if (segment !== WILDCARD && segment !== normalized) continue;
+      if (position + 1 === pattern.length) return null;
+      (next ??= []).push(state + 1);
+    }
+    return next ?? NO_STATES;
+  }
+
+  private walk(
+    value: unknown,
+    rules: RuleSet,
+    states: readonly number[],
+    depth: number,
+    ancestors: object[],
+  ): unknown {
+    if (value === null) return null;
+    const kind = typeof value;
+    if (kind === 'string' || kind === 'boolean') return value;
+    if (kind !== 'object') return toJsonSafe(value);
+    const node = value as object;
+    if (ancestors.includes(node)) return CIRCULAR_MARKER;
+    if (depth >= MAX_DEPTH) return MAX_DEPTH_MARKER;
+    let isArray: boolean;
+    let isPlain: boolean;
+    try {
+      isArray = Array.isArray(node);
+      const proto: unknown = isArray ? null : Object.getPrototypeOf(node);
+      isPlain = isArray || proto === Object.prototype || proto === null;
+    } catch (err) {
+      return unserializableMarker(err);
+    }
+    // Dates, Maps, class instances: normalise first so nothing escapes the key checks.
+    if (!isPlain) return this.walk(toJsonSafe(node), rules, states, depth, ancestors);
+    ancestors.push(node);
+    try {
+      return isArray
+        ? this.walkArray(node as unknown[], rules, states, depth, ancestors)
+        : this.walkRecord(node as Record<string, unknown>, rules, states, depth, ancestors);
+    } finally {
+      ancestors.pop();
+    }
+  }
+
+  private walkArray(
+    items: unknown[],
+    rules: RuleSet,
+    states: readonly number[],
+    depth: number,
+    ancestors: object[],
+  ): unknown[] {
+    const out: unknown[] = [];
+    for (let i = 0; i < items.length; i += 1) {
+      let childStates: readonly number[] | null = NO_STATES;
+      if (states.length > 0) {
+        childStates = this.advance(states, String(i), rules);
+        if (childStates === null) {
+          out.push(REDACTED);
+          continue;
+        }
+      }
+      let item: unknown;
+      try {
+        item = items[i];
+      } catch (err) {
+        out.push(unserializableMarker(err));
+        continue;
+      }
+      const redacted = this.walk(item, rules, childStates, depth + 1, ancestors);
+      out.push(redacted === undefined ? null : redacted);
+    }
+    return out;
+  }
+
+  private walkRecord(
+    record: Record<string, unknown>,
+    rules: RuleSet,
+    states: readonly number[],
+    depth: number,
+    ancestors: object[],
+  ): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(record)) {
+      if (this.keyMatches(key, rules)) {
+        setJsonProperty(out, key, REDACTED);
+        continue;
+      }
+      const childStates = this.advance(states, key, rules);
+      if (childStates === null) {
+        setJsonProperty(out, key, REDACTED);
+        continue;
+      }
+      let item: unknown;
+      try {
+        item = record[key];
+      } catch (err) {
+        setJsonProperty(out, key, unserializableMarker(err));
+        continue;
+      }
+      const redacted = this.walk(item, rules, childStates, depth + 1, ancestors);
+      if (redacted !== undefined) setJsonProperty(out, key, redacted);
+    }
+    return out;
+  }
+}
