@@ -1,0 +1,203 @@
+import type { AuditEvent, AuditOutcome } from '../event/audit-event';
+
+/**
+ * Filters accepted by `AuditService.query()` (and, later, the HTTP API and CLI).
+ * Every filter is optional; they combine with AND.
+ */
+export interface AuditQuery {
+  /** Only events by this actor id. */
+  actorId?: string;
+  /** Only events on this resource type (`target.type`). */
+  resourceType?: string;
+  /** Only events on this resource id (`target.id`); usually with `resourceType`. */
+  resourceId?: string;
+  /** Only this exact action, e.g. `user.update`. */
+  action?: string;
+  /** Only this outcome. */
+  outcome?: AuditOutcome;
+  /** Only events of this request id. */
+  requestId?: string;
+  /** Only events of this tenant. */
+  tenant?: string;
+  /** Events at or after this instant (inclusive). A `Date` or an ISO-8601 string. */
+  from?: Date | string;
+  /** Events strictly before this instant (exclusive). A `Date` or an ISO-8601 string. */
+  to?: Date | string;
+  /**
+   * Page size, 1..1000.
+   * @default 50
+   */
+  limit?: number;
+  /** `nextCursor` of the previous page, to continue after it. */
+  cursor?: string;
+}
+
+/** One page of events, newest first. */
+export interface AuditQueryResult {
+  /** Events, newest first. */
+  items: AuditEvent[];
+  /** Pass as `cursor` to get the next page; absent on the last page. */
+  nextCursor?: string;
+}
+
+/** Position of an event in the (timestamp, id) order used by keyset paging. */
+export interface AuditCursor {
+  /** Event time in epoch milliseconds. */
+  ts: number;
+  /** Event id (tie-breaker for equal timestamps). */
+  id: string;
+}
+
+/** A validated query, as stores receive it. */
+export interface NormalizedAuditQuery {
+  actorId?: string;
+  resourceType?: string;
+  resourceId?: string;
+  action?: string;
+  outcome?: AuditOutcome;
+  requestId?: string;
+  tenant?: string;
+  /** Inclusive lower bound, epoch ms. */
+  fromMs?: number;
+  /** Exclusive upper bound, epoch ms. */
+  toMs?: number;
+  /** Page size, 1..1000. */
+  limit: number;
+  /** Return only events strictly older than this position in (ts, id) order. */
+  before?: AuditCursor;
+}
+
+/** Thrown for a query filter that cannot be used; the message says which and how to fix it. */
+export class AuditQueryError extends Error {
+  override readonly name = 'AuditQueryError';
+}
+
+/** Default page size of `query()`. */
+export const DEFAULT_QUERY_LIMIT = 50;
+/** Largest page size of `query()`. */
+export const MAX_QUERY_LIMIT = 1000;
+
+const STRING_FILTERS = [
+  'actorId',
+  'resourceType',
+  'resourceId',
+  'action',
+  'requestId',
+  'tenant',
+] as const;
+const KNOWN_KEYS = new Set<string>([
+  ...STRING_FILTERS,
+  'outcome',
+  'from',
+  'to',
+  'limit',
+  'cursor',
+]);
+const OUTCOMES: readonly AuditOutcome[] = ['success', 'failure', 'unknown'];
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+const MAX_FILTER_LENGTH = 512;
+
+/** Encodes a keyset position as an opaque, URL-safe cursor string. */
+export function encodeCursor(cursor: AuditCursor): string {
+  return Buffer.from(JSON.stringify([cursor.ts, cursor.id]), 'utf8').toString('base64url');
+}
+
+/** Decodes a cursor made by {@link encodeCursor}; throws {@link AuditQueryError} when malformed. */
+export function decodeCursor(cursor: string): AuditCursor {
+  const malformed = () =>
+    new AuditQueryError(
+      `Malformed cursor ${JSON.stringify(cursor.slice(0, 80))}: pass the nextCursor value of a previous query() result unchanged.`,
+    );
+  if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) throw malformed();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw malformed();
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 2 ||
+    typeof parsed[0] !== 'number' ||
+    !Number.isSafeInteger(parsed[0]) ||
+    typeof parsed[1] !== 'string' ||
+    parsed[1].length === 0 ||
+    parsed[1].length > 64
+  ) {
+    throw malformed();
+  }
+  return { ts: parsed[0], id: parsed[1] };
+}
+
+function parseInstant(key: 'from' | 'to', value: unknown): number {
+  if (value instanceof Date) {
+    const ms = value.getTime();
+    if (Number.isNaN(ms)) throw new AuditQueryError(`Invalid date for "${key}": the Date object is invalid.`);
+    return ms;
+  }
+  if (typeof value === 'string' && ISO_DATE.test(value)) {
+    const ms = Date.parse(value);
+    if (!Number.isNaN(ms)) return ms;
+  }
+  throw new AuditQueryError(
+    `Invalid date for "${key}": ${JSON.stringify(value)}. Use a Date or an ISO-8601 string such as "2026-01-31" or "2026-01-31T12:00:00Z".`,
+  );
+}
+
+/**
+ * Validates a query filter and turns it into the form stores receive.
+ * @throws AuditQueryError naming the offending filter and the fix.
+ */
+export function parseAuditQuery(input: unknown = {}): NormalizedAuditQuery {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new AuditQueryError('query() expects an object of filters, e.g. { actorId: "42", limit: 20 }.');
+  }
+  const raw = input as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (!KNOWN_KEYS.has(key)) {
+      throw new AuditQueryError(
+        `Unknown query filter "${key}". Known filters: ${[...KNOWN_KEYS].join(', ')}.`,
+      );
+    }
+  }
+  const query: NormalizedAuditQuery = { limit: DEFAULT_QUERY_LIMIT };
+  for (const key of STRING_FILTERS) {
+    const value = raw[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || value.length === 0 || value.length > MAX_FILTER_LENGTH) {
+      throw new AuditQueryError(
+        `Invalid "${key}" filter: expected a non-empty string of at most ${MAX_FILTER_LENGTH} characters, got ${JSON.stringify(value)}.`,
+      );
+    }
+    query[key] = value;
+  }
+  if (raw.outcome !== undefined) {
+    if (!OUTCOMES.includes(raw.outcome as AuditOutcome)) {
+      throw new AuditQueryError(
+        `Invalid "outcome" filter ${JSON.stringify(raw.outcome)}: use one of ${OUTCOMES.join(', ')}.`,
+      );
+    }
+    query.outcome = raw.outcome as AuditOutcome;
+  }
+  if (raw.from !== undefined) query.fromMs = parseInstant('from', raw.from);
+  if (raw.to !== undefined) query.toMs = parseInstant('to', raw.to);
+  if (query.fromMs !== undefined && query.toMs !== undefined && query.fromMs > query.toMs) {
+    throw new AuditQueryError('"from" is after "to": swap them or widen the period.');
+  }
+  if (raw.limit !== undefined) {
+    const limit = raw.limit;
+    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT) {
+      throw new AuditQueryError(
+        `Invalid "limit" ${JSON.stringify(limit)}: use a whole number from 1 to ${MAX_QUERY_LIMIT}, and page with nextCursor.`,
+      );
+    }
+    query.limit = limit;
+  }
+  if (raw.cursor !== undefined) {
+    if (typeof raw.cursor !== 'string') {
+      throw new AuditQueryError('Invalid "cursor": pass the nextCursor string of a previous query() result.');
+    }
+    query.before = decodeCursor(raw.cursor);
+  }
+  return query;
+}

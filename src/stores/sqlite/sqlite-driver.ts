@@ -1,0 +1,105 @@
+/**
+ * The boundary to better-sqlite3. The store talks to the driver only through these minimal
+ * structural types, so the driver's own types never reach the public declarations and the
+ * package is loaded only by applications that use the SQLite store.
+ */
+
+/** A value bound to a SQL parameter by the store. */
+export type SqliteValue = string | number | null;
+
+/** The part of a better-sqlite3 `Statement` the store uses. */
+export interface SqliteStatement {
+  /** Executes a write. */
+  run(...params: SqliteValue[]): unknown;
+  /** First row, or `undefined`. */
+  get(...params: SqliteValue[]): unknown;
+  /** Every row. */
+  all(...params: SqliteValue[]): unknown[];
+  /** Makes reads return the first column's value instead of a row object. */
+  pluck(toggle?: boolean): SqliteStatement;
+}
+
+/** A function wrapped in a transaction by better-sqlite3's `db.transaction()`. */
+export interface SqliteTransaction<A extends unknown[]> {
+  /** Runs in `BEGIN` (deferred). */
+  (...args: A): void;
+  /** Runs in `BEGIN IMMEDIATE`: takes the write lock up front, so the busy timeout applies. */
+  immediate(...args: A): void;
+}
+
+/** The part of a better-sqlite3 `Database` the store uses. */
+export interface SqliteDatabase {
+  /** Whether the connection is open. */
+  readonly open: boolean;
+  /** File name the connection was opened with. */
+  readonly name: string;
+  /** Compiles one statement. */
+  prepare(sql: string): SqliteStatement;
+  /** Runs one or more statements without parameters. */
+  exec(sql: string): unknown;
+  /** Runs a PRAGMA; `simple` returns the first column of the first row. */
+  pragma(sql: string, options?: { simple?: boolean }): unknown;
+  /** Wraps `fn` so that each call runs in one transaction (rolled back when it throws). */
+  transaction<A extends unknown[]>(fn: (...args: A) => void): SqliteTransaction<A>;
+  /** Closes the connection. */
+  close(): unknown;
+}
+
+/** The better-sqlite3 `Database` constructor. */
+export type SqliteDriver = new (filename: string, options?: { timeout?: number }) => SqliteDatabase;
+
+const DRIVER = 'better-sqlite3';
+
+/** Whether `value` looks like an open-able better-sqlite3 `Database` (duck-typed). */
+export function isSqliteDatabase(value: unknown): value is SqliteDatabase {
+  if (value === null || typeof value !== 'object') return false;
+  const db = value as Record<string, unknown>;
+  return (
+    typeof db.prepare === 'function' &&
+    typeof db.exec === 'function' &&
+    typeof db.pragma === 'function' &&
+    typeof db.transaction === 'function' &&
+    typeof db.close === 'function'
+  );
+}
+
+function isMissingDriver(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as NodeJS.ErrnoException).code;
+  // A missing dependency *of* the driver also reports MODULE_NOT_FOUND; only the driver
+  // itself missing means "install it".
+  return code === 'MODULE_NOT_FOUND' && error.message.includes(`'${DRIVER}'`);
+}
+
+/**
+ * Loads better-sqlite3 on first use.
+ * @throws Error naming `npm install better-sqlite3` when the package is missing, or
+ *   `npm rebuild better-sqlite3` when its native addon does not load.
+ */
+export function loadSqliteDriver(): SqliteDriver {
+  let loaded: unknown;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional driver must load only when this store is used
+    loaded = require(DRIVER);
+  } catch (error) {
+    if (isMissingDriver(error)) {
+      throw new Error(
+        `The SQLite audit store needs the "${DRIVER}" package, which is not installed. Run \`npm install ${DRIVER}\`, or configure another audit store.`,
+        { cause: error },
+      );
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `The "${DRIVER}" package is installed but could not be loaded (${reason}). Its native addon is built for one Node.js version: run \`npm rebuild ${DRIVER}\`.`,
+      { cause: error },
+    );
+  }
+  const driver =
+    typeof loaded === 'function' ? loaded : (loaded as { default?: unknown } | null)?.default;
+  if (typeof driver !== 'function') {
+    throw new Error(
+      `The "${DRIVER}" package did not export a Database constructor. Reinstall it with \`npm install ${DRIVER}\`.`,
+    );
+  }
+  return driver as SqliteDriver;
+}

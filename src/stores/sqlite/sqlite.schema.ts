@@ -1,0 +1,98 @@
+import type { SqliteDatabase } from './sqlite-driver';
+
+/** One step of the SQLite schema; steps run in order, each in its own transaction. */
+export interface SqliteMigration {
+  /** `PRAGMA user_version` after this step. Steps are numbered 1, 2, 3, ... */
+  version: number;
+  /** What the step does, used in error messages. */
+  description: string;
+  /** The DDL of the step. */
+  sql: string;
+}
+
+/**
+ * Every schema step, oldest first. Never edit a released step: add a new one, so that a
+ * database created by any earlier release migrates forward.
+ */
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
+  {
+    version: 1,
+    description: 'create audit_events and its query indexes',
+    // WITHOUT ROWID: the primary key is the table, so a time-ordered id is one append-only
+    // b-tree instead of a table plus a UNIQUE index. Secondary indexes carry the id anyway;
+    // it is spelled out so each index covers the (ts, id) keyset order. The partial indexes
+    // skip events without the column, which no filter on that column can match.
+    sql: `
+      CREATE TABLE audit_events (
+        id TEXT NOT NULL PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        actor_id TEXT,
+        resource_type TEXT,
+        resource_id TEXT,
+        request_id TEXT,
+        tenant TEXT,
+        schema_version INTEGER NOT NULL,
+        payload TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX audit_events_actor_ts ON audit_events (actor_id, ts, id)
+        WHERE actor_id IS NOT NULL;
+      CREATE INDEX audit_events_resource_ts ON audit_events (resource_type, resource_id, ts, id)
+        WHERE resource_type IS NOT NULL;
+      CREATE INDEX audit_events_ts ON audit_events (ts, id);
+      CREATE INDEX audit_events_request ON audit_events (request_id)
+        WHERE request_id IS NOT NULL;
+      CREATE INDEX audit_events_action_ts ON audit_events (action, ts, id);
+      CREATE INDEX audit_events_tenant_ts ON audit_events (tenant, ts, id)
+        WHERE tenant IS NOT NULL;
+    `,
+  },
+];
+
+/** The schema version this release of nestjs-audit writes. */
+export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.length;
+
+function userVersion(db: SqliteDatabase): number {
+  return Number(db.pragma('user_version', { simple: true }));
+}
+
+class SchemaTooNewError extends Error {}
+
+function tooNew(version: number, location: string): Error {
+  return new SchemaTooNewError(
+    `The audit database at "${location}" has schema version ${version}, but this nestjs-audit supports up to version ${SQLITE_SCHEMA_VERSION}: it was written by a newer release. Upgrade nestjs-audit (npm install nestjs-audit@latest), or point the store at another file.`,
+  );
+}
+
+/**
+ * Brings the schema of `db` to {@link SQLITE_SCHEMA_VERSION}, one transaction per step.
+ * Steps take the write lock before re-reading the version, so two processes starting on
+ * the same file never run a step twice.
+ * @param location path or name of the database, for error messages.
+ * @throws Error when the database is newer than this release, or when a step fails.
+ */
+export function migrateSqliteSchema(db: SqliteDatabase, location: string): void {
+  const current = userVersion(db);
+  if (current > SQLITE_SCHEMA_VERSION) throw tooNew(current, location);
+  for (const step of SQLITE_MIGRATIONS) {
+    if (step.version <= current) continue;
+    const run = db.transaction(() => {
+      const version = userVersion(db);
+      if (version > SQLITE_SCHEMA_VERSION) throw tooNew(version, location);
+      if (version >= step.version) return;
+      db.exec(step.sql);
+      db.pragma(`user_version = ${step.version}`);
+    });
+    try {
+      run.immediate();
+    } catch (error) {
+      if (error instanceof SchemaTooNewError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(
+        `Migrating the audit database at "${location}" to version ${step.version} (${step.description}) failed: ${reason}. Nothing of this step was applied; fix the cause and start the application again.`,
+        { cause: error },
+      );
+    }
+  }
+}

@@ -1,0 +1,384 @@
+import Database from 'better-sqlite3';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAuditQuery, type AuditQuery } from '../../src/query/audit-query';
+import {
+  SqliteAuditStore,
+  type SqliteAuditStoreOptions,
+} from '../../src/stores/sqlite/sqlite-audit.store';
+import {
+  buildSqliteQuery,
+  SQLITE_GET_SQL,
+  SQLITE_HISTORY_SQL,
+} from '../../src/stores/sqlite/sqlite-query';
+import { SQLITE_SCHEMA_VERSION } from '../../src/stores/sqlite/sqlite.schema';
+import { makeEvent, makeEvents } from '../fixtures/events';
+import { describeStoreContract } from './store-contract';
+
+const tempDirs: string[] = [];
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'nestjs-audit-sqlite-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describeStoreContract('sqlite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nestjs-audit-contract-'));
+  const store = new SqliteAuditStore({ path: join(dir, 'audit.db') });
+  await store.init();
+  return {
+    store,
+    teardown: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('SqliteAuditStore', () => {
+  it('names its engine', () => {
+    expect(new SqliteAuditStore({ path: ':memory:' }).engine).toBe('sqlite');
+  });
+
+  it('keeps the data across close and reopen', async () => {
+    const path = join(tempDir(), 'audit.db');
+    const events = makeEvents(10);
+    const first = new SqliteAuditStore({ path });
+    await first.init();
+    await first.append(events);
+    await first.close();
+
+    const second = new SqliteAuditStore({ path });
+    await second.init();
+    try {
+      const page = await second.query(parseAuditQuery({ limit: 100 }));
+      expect(page.items).toHaveLength(10);
+      expect(await second.get((events[4] as (typeof events)[number]).id)).toStrictEqual(events[4]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('creates missing parent directories', async () => {
+    const path = join(tempDir(), 'a', 'b', 'c', 'audit.db');
+    const store = new SqliteAuditStore({ path });
+    await store.init();
+    await store.close();
+    expect(existsSync(path)).toBe(true);
+  });
+
+  it('works on an in-memory database', async () => {
+    const store = new SqliteAuditStore({ path: ':memory:' });
+    await store.init();
+    const event = makeEvent();
+    await store.append([event]);
+    expect(await store.get(event.id)).toStrictEqual(event);
+    await store.close();
+  });
+
+  describe('database settings', () => {
+    it('switches the file to WAL mode and creates the versioned schema', async () => {
+      const path = join(tempDir(), 'audit.db');
+      const store = new SqliteAuditStore({ path });
+      await store.init();
+      await store.close();
+
+      const db = new Database(path, { readonly: true });
+      try {
+        expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+        expect(db.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+        const table = db
+          .prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'")
+          .pluck()
+          .get() as string;
+        expect(table).toMatch(/WITHOUT ROWID/);
+      } finally {
+        db.close();
+      }
+    });
+
+    it.each([
+      [{}, 2, 5000],
+      [{ synchronous: 'NORMAL', busyTimeoutMs: 250 }, 1, 250],
+    ] as const)(
+      'applies synchronous and busy timeout (%j)',
+      async (options, synchronous, timeout) => {
+        const db = new Database(join(tempDir(), 'audit.db'));
+        const store = new SqliteAuditStore({ ...options, database: db });
+        await store.init();
+        expect(db.pragma('synchronous', { simple: true })).toBe(synchronous);
+        expect(db.pragma('busy_timeout', { simple: true })).toBe(timeout);
+        await store.close();
+        expect(db.open).toBe(false);
+      },
+    );
+
+    it('calls a database factory only in init()', async () => {
+      const path = join(tempDir(), 'audit.db');
+      const factory = jest.fn(() => new Database(path));
+      const store = new SqliteAuditStore({ database: factory });
+      expect(factory).not.toHaveBeenCalled();
+      await store.init();
+      await store.init();
+      expect(factory).toHaveBeenCalledTimes(1);
+      await store.append(makeEvents(2));
+      expect((await store.query(parseAuditQuery())).items).toHaveLength(2);
+      await store.close();
+    });
+
+    it('rejects a factory that does not return a database', async () => {
+      const store = new SqliteAuditStore({ database: () => ({ nope: true }) });
+      await expect(store.init()).rejects.toThrow(
+        /"database" factory returned an object with keys \["nope"\]: return an open better-sqlite3 Database/,
+      );
+    });
+  });
+
+  describe('schema versions', () => {
+    it('migrates once: a second init keeps the data', async () => {
+      const path = join(tempDir(), 'audit.db');
+      const event = makeEvent();
+      const first = new SqliteAuditStore({ path });
+      await first.init();
+      await first.append([event]);
+      await first.close();
+      const second = new SqliteAuditStore({ path });
+      await second.init();
+      expect(await second.get(event.id)).toStrictEqual(event);
+      await second.close();
+    });
+
+    it('refuses a database written by a newer release, saying to upgrade', async () => {
+      const path = join(tempDir(), 'audit.db');
+      const db = new Database(path);
+      db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION + 1}`);
+      db.close();
+
+      const store = new SqliteAuditStore({ path });
+      const init = store.init();
+      await expect(init).rejects.toThrow(
+        `has schema version ${SQLITE_SCHEMA_VERSION + 1}, but this nestjs-audit supports up to version ${SQLITE_SCHEMA_VERSION}`,
+      );
+      await expect(init).rejects.toThrow(/Upgrade nestjs-audit/);
+      await expect(init).rejects.toThrow(path);
+      await store.close();
+    });
+
+    it('refuses a file that is not a SQLite database, naming the path and the cause', async () => {
+      const path = join(tempDir(), 'notes.txt');
+      writeFileSync(path, 'These are my notes, not a database.\n'.repeat(200));
+      const store = new SqliteAuditStore({ path });
+      const init = store.init();
+      await expect(init).rejects.toThrow(`Cannot open the audit database "${path}"`);
+      await expect(init).rejects.toThrow(/file is not a database/);
+      await store.close();
+    });
+
+    it('reports a path it cannot create, naming the directory problem', async () => {
+      const file = join(tempDir(), 'file');
+      writeFileSync(file, 'x');
+      const store = new SqliteAuditStore({ path: join(file, 'sub', 'audit.db') });
+      await expect(store.init()).rejects.toThrow(
+        /Cannot create the directory of the audit database/,
+      );
+    });
+  });
+
+  describe('lifecycle', () => {
+    it('rejects reads and writes before init()', async () => {
+      const store = new SqliteAuditStore({ path: ':memory:' });
+      await expect(store.append([makeEvent()])).rejects.toThrow(
+        'SqliteAuditStore.append() was called before init(): await store.init() first',
+      );
+      await expect(store.query(parseAuditQuery())).rejects.toThrow(
+        /query\(\) was called before init/,
+      );
+      await expect(store.get('x')).rejects.toThrow(/get\(\) was called before init/);
+      await expect(store.history('a', 'b')).rejects.toThrow(/history\(\) was called before init/);
+    });
+
+    it('rejects use after close(), and close() twice is fine', async () => {
+      const path = join(tempDir(), 'audit.db');
+      const store = new SqliteAuditStore({ path });
+      await store.init();
+      await store.close();
+      await store.close();
+      await expect(store.append([makeEvent()])).rejects.toThrow(
+        `SqliteAuditStore.append() was called after close(): the database "${path}" is closed`,
+      );
+      await expect(store.query(parseAuditQuery())).rejects.toThrow(/after close/);
+      await expect(store.init()).rejects.toThrow(/init\(\) was called after close\(\)/);
+    });
+
+    it('closes a database given as an instance even when init() never ran', async () => {
+      const db = new Database(':memory:');
+      await new SqliteAuditStore({ database: db }).close();
+      expect(db.open).toBe(false);
+    });
+  });
+
+  describe('driver loading', () => {
+    afterEach(() => {
+      jest.dontMock('better-sqlite3');
+    });
+
+    function storeWithDriver(load: () => unknown): Promise<void> {
+      let init: Promise<void> = Promise.resolve();
+      jest.isolateModules(() => {
+        jest.doMock('better-sqlite3', load);
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh module registry is needed to swap the driver
+        const fresh = require('../../src/stores/sqlite/sqlite-audit.store') as {
+          SqliteAuditStore: typeof SqliteAuditStore;
+        };
+        init = new fresh.SqliteAuditStore({ path: ':memory:' }).init();
+      });
+      return init;
+    }
+
+    it('names the install command when better-sqlite3 is missing', async () => {
+      await expect(
+        storeWithDriver(() => {
+          throw Object.assign(new Error("Cannot find module 'better-sqlite3' from 'x.js'"), {
+            code: 'MODULE_NOT_FOUND',
+          });
+        }),
+      ).rejects.toThrow(/needs the "better-sqlite3" package.*Run `npm install better-sqlite3`/);
+    });
+
+    it('names the rebuild command when the native addon does not load', async () => {
+      await expect(
+        storeWithDriver(() => {
+          throw new Error('was compiled against a different Node.js version');
+        }),
+      ).rejects.toThrow(/could not be loaded .*`npm rebuild better-sqlite3`/);
+    });
+  });
+
+  describe('options validation', () => {
+    it.each<[string, unknown, RegExp]>([
+      ['options that are not an object', 'audit.db', /expects an options object/],
+      ['an unknown option', { file: 'x.db' }, /Unknown SqliteAuditStore option "file"/],
+      ['an empty path', { path: '' }, /option "path": expected a file path/],
+      ['a path that is not a string', { path: 42 }, /option "path": expected a file path.*got 42/],
+      ['path and database together', { path: 'a.db', database: () => ({}) }, /exclude each other/],
+      [
+        'a database that is not one',
+        { database: { prepare: 1 } },
+        /option "database": expected a better-sqlite3 Database/,
+      ],
+      [
+        'an unknown synchronous level',
+        { synchronous: 'OFF' },
+        /option "synchronous": "OFF" is not supported; use 'FULL'/,
+      ],
+      [
+        'a negative busy timeout',
+        { busyTimeoutMs: -1 },
+        /option "busyTimeoutMs": expected a whole number/,
+      ],
+      ['a fractional busy timeout', { busyTimeoutMs: 1.5 }, /option "busyTimeoutMs"/],
+      ['a busy timeout as a string', { busyTimeoutMs: '100' }, /option "busyTimeoutMs".*got "100"/],
+    ])('rejects %s', (_label, options, message) => {
+      expect(() => new SqliteAuditStore(options as SqliteAuditStoreOptions)).toThrow(message);
+    });
+
+    it('rejects a database that is already closed', () => {
+      const db = new Database(':memory:');
+      db.close();
+      expect(() => new SqliteAuditStore({ database: db })).toThrow(/already closed/);
+    });
+  });
+
+  describe('query plans', () => {
+    let db: Database.Database;
+    let store: SqliteAuditStore;
+
+    beforeAll(async () => {
+      db = new Database(':memory:');
+      store = new SqliteAuditStore({ database: db });
+      await store.init();
+      await store.append(
+        makeEvents(500, (i) => ({
+          actor: { type: 'user', id: `u-${i % 50}`, authenticated: true },
+          target: { type: i % 2 ? 'user' : 'order', id: `${i % 40}` },
+          request: { id: `req-${i}` },
+          tenant: `t-${i % 5}`,
+        })),
+      );
+    });
+
+    afterAll(async () => {
+      await store.close();
+    });
+
+    function plan(sql: string, params: unknown[]): string {
+      const rows = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[];
+      return rows.map((row) => row.detail).join('\n');
+    }
+
+    function queryPlan(input: AuditQuery): string {
+      const { sql, params } = buildSqliteQuery(parseAuditQuery(input));
+      return plan(sql, params);
+    }
+
+    const cursor = { cursor: Buffer.from(JSON.stringify([Date.now(), 'z'])).toString('base64url') };
+
+    it.each<[string, AuditQuery, string]>([
+      ['actor', { actorId: 'u-1' }, 'audit_events_actor_ts (actor_id=?)'],
+      [
+        'actor, next page',
+        { actorId: 'u-1', ...cursor },
+        'audit_events_actor_ts (actor_id=? AND (ts,id)<(?,?))',
+      ],
+      [
+        'actor and period',
+        { actorId: 'u-1', from: '2026-01-01', to: '2026-02-01' },
+        'audit_events_actor_ts (actor_id=? AND ts>? AND ts<?)',
+      ],
+      [
+        'resource',
+        { resourceType: 'user', resourceId: '3' },
+        'audit_events_resource_ts (resource_type=? AND resource_id=?)',
+      ],
+      [
+        'resource, next page',
+        { resourceType: 'user', resourceId: '3', ...cursor },
+        'audit_events_resource_ts (resource_type=? AND resource_id=? AND (ts,id)<(?,?))',
+      ],
+      ['period', { from: '2026-01-01', to: '2026-02-01' }, 'audit_events_ts (ts>? AND ts<?)'],
+      ['newest events', {}, 'audit_events_ts'],
+      ['next page', cursor, 'audit_events_ts ((ts,id)<(?,?))'],
+      ['action', { action: 'user.update' }, 'audit_events_action_ts (action=?)'],
+      ['tenant', { tenant: 't-1' }, 'audit_events_tenant_ts (tenant=?)'],
+    ])('serves the %s query from an index in page order', (_label, input, index) => {
+      const detail = queryPlan(input);
+      expect(detail).toContain(`USING INDEX ${index}`);
+      expect(detail).not.toMatch(/TEMP B-TREE|SCAN audit_events$/m);
+    });
+
+    it('serves the request-id query from its index', () => {
+      // Few events share a request id, so sorting them afterwards is cheap.
+      expect(queryPlan({ requestId: 'req-1' })).toContain(
+        'SEARCH audit_events USING INDEX audit_events_request (request_id=?)',
+      );
+    });
+
+    it('serves history from the resource index in time order', () => {
+      const detail = plan(SQLITE_HISTORY_SQL, ['user', '3']);
+      expect(detail).toContain(
+        'SEARCH audit_events USING INDEX audit_events_resource_ts (resource_type=? AND resource_id=?)',
+      );
+      expect(detail).not.toContain('TEMP B-TREE');
+    });
+
+    it('looks events up by primary key', () => {
+      expect(plan(SQLITE_GET_SQL, ['x'])).toContain('USING PRIMARY KEY (id=?)');
+    });
+  });
+});
