@@ -1,0 +1,89 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { AUDIT_RESOLVED_OPTIONS } from './audit.constants';
+import {
+  AUDIT_ASYNC_OPTIONS_TYPE,
+  AUDIT_MODULE_OPTIONS,
+  AUDIT_OPTIONS_TYPE,
+  ConfigurableAuditModule,
+} from './audit.module-definition';
+import { AuditConfigurationError, resolveAuditOptions, type AuditModuleOptions, type ResolvedAuditOptions } from './audit.options';
+import { AuditService } from './audit.service';
+import { AuditContextStorage } from './capture/audit-context';
+import { AuditInterceptor, GlobalAuditInterceptor } from './capture/audit.interceptor';
+import { AuditStream } from './ecs/audit-stream';
+import { AuditPipeline } from './pipeline/audit-pipeline';
+import { AuditStore } from './stores/audit-store';
+import { SqliteAuditStore } from './stores/sqlite/sqlite-audit.store';
+
+async function openStore(options: ResolvedAuditOptions): Promise<AuditStore> {
+  const configured = options.store;
+  let store: unknown;
+  if (typeof configured === 'string') store = new SqliteAuditStore({ path: configured });
+  else if (configured instanceof AuditStore) store = configured;
+  else store = await configured();
+  if (!(store instanceof AuditStore)) {
+    throw new AuditConfigurationError(
+      'nestjs-audit: option "store" is a factory that did not return an AuditStore. Return e.g. new SqliteAuditStore({ path }) or a class extending AuditStore.',
+    );
+  }
+  await store.init();
+  return store;
+}
+
+/**
+ * Records who changed what, when, from where and with what outcome.
+ *
+ * `forRoot()` with no options records every mutation to `./audit.db` (SQLite) and prints one ECS
+ * line per event on stdout. The module is global: inject `AuditService` anywhere.
+ *
+ * @example
+ * ```ts
+ * @Module({ imports: [AuditModule.forRoot({ exclude: ['/health'] })] })
+ * export class AppModule {}
+ *
+ * // or, from configuration:
+ * AuditModule.forRootAsync({
+ *   imports: [ConfigModule],
+ *   inject: [ConfigService],
+ *   useFactory: (config: ConfigService) => ({ store: config.get('AUDIT_DB') }),
+ * })
+ * ```
+ */
+@Module({
+  providers: [
+    {
+      provide: AUDIT_RESOLVED_OPTIONS,
+      useFactory: (options: AuditModuleOptions) => resolveAuditOptions(options),
+      inject: [AUDIT_MODULE_OPTIONS],
+    },
+    { provide: AuditStore, useFactory: openStore, inject: [AUDIT_RESOLVED_OPTIONS] },
+    AuditContextStorage,
+    AuditStream,
+    AuditPipeline,
+    AuditService,
+    AuditInterceptor,
+    { provide: APP_INTERCEPTOR, useClass: GlobalAuditInterceptor },
+  ],
+  exports: [AuditService, AuditStore, AuditInterceptor, AuditContextStorage, AuditPipeline, AUDIT_RESOLVED_OPTIONS],
+})
+export class AuditModule extends ConfigurableAuditModule {
+  /**
+   * Registers the module; every option is optional (see `AuditModuleOptions`).
+   * @example
+   * ```ts
+   * AuditModule.forRoot({ scope: 'mutations', exclude: ['/health'] })
+   * ```
+   */
+  static override forRoot(options: typeof AUDIT_OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options ?? {});
+  }
+
+  /**
+   * Registers the module with options from a factory (`useFactory` + `inject` + `imports`),
+   * a class (`useClass`, implementing `createAuditOptions()`) or an existing provider (`useExisting`).
+   */
+  static override forRootAsync(options: typeof AUDIT_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return super.forRootAsync(options);
+  }
+}

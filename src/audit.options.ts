@@ -1,0 +1,297 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AuditActorInput } from './event/audit-event';
+import type { AuditHttpRequest } from './capture/http-adapter';
+import { AuditStore } from './stores/audit-store';
+
+/**
+ * Which requests the global interceptor records.
+ * - `mutations`: every POST, PUT, PATCH and DELETE, plus any `@Audited` route (reads included).
+ * - `all`: every request, like a request audit log.
+ * - `decorated`: only `@Audited` routes.
+ */
+export type AuditScope = 'mutations' | 'all' | 'decorated';
+
+/** Anything with a `write(line)` method, such as a pino destination or a writable stream. */
+export interface AuditLineDestination {
+  write(line: string): unknown;
+}
+
+/**
+ * Options of `AuditModule.forRoot()` (and the value returned by a `forRootAsync()` factory).
+ * Every option is optional: with none, events go to `./audit.db` (SQLite) and to stdout as ECS lines.
+ *
+ * @example
+ * ```ts
+ * AuditModule.forRoot({
+ *   serviceName: 'billing',
+ *   store: './data/audit.db',
+ *   exclude: ['/health', /^\/metrics/],
+ *   redact: ['phone', 'user.mfa.secretQuestion'],
+ * })
+ * ```
+ */
+export interface AuditModuleOptions {
+  /**
+   * Service name, used for `service.name` and `event.dataset` (`<service>.audit`).
+   * @default process.env.AUDIT_SERVICE_NAME, else the `name` in ./package.json, else 'app'
+   */
+  serviceName?: string;
+  /**
+   * Where events are persisted: a SQLite file path, an `AuditStore` instance
+   * (`SqliteAuditStore`, `InMemoryAuditStore`, your own) or a (possibly async) factory of one.
+   * The module initialises it at boot and closes it on shutdown.
+   * @default './audit.db'
+   */
+  store?: string | AuditStore | (() => AuditStore | Promise<AuditStore>);
+  /**
+   * The ECS JSON line stream. `false` turns it off; `'stdout'`/`'stderr'`; a file path; or a
+   * destination object with `write(line)` (e.g. `pino.destination(...)`). When left unset and the
+   * app uses nestjs-pino, lines go through the app's pino as a child logger (`log.logger: audit`).
+   * @default 'stdout' (or the app's nestjs-pino logger when present)
+   */
+  stream?: boolean | string | AuditLineDestination;
+  /**
+   * Register `AuditInterceptor` globally (`APP_INTERCEPTOR`). With `false`, apply it yourself with
+   * `@UseInterceptors(AuditInterceptor)`.
+   * @default true
+   */
+  interceptor?: boolean;
+  /**
+   * Which requests the interceptor records; see {@link AuditScope}.
+   * @default 'mutations'
+   */
+  scope?: AuditScope;
+  /**
+   * Paths never audited (health checks, metrics), matched against the path without its query
+   * string. A string matches exactly, or as a prefix when it ends with `*` (`'/internal/*'`).
+   * `@Audited` does not override an exclusion.
+   * @default []
+   */
+  exclude?: ReadonlyArray<string | RegExp>;
+  /**
+   * Extracts the actor from the request. Return `undefined`/`null` for an anonymous actor.
+   * @default reads `req.user` the way passport sets it: `id ?? sub`, `email ?? username`, `name`, `roles`
+   */
+  actor?: (req: AuditHttpRequest) => AuditActorInput | null | undefined;
+  /**
+   * Extracts the tenant of the request (multi-tenant apps).
+   * @default no tenant
+   */
+  tenant?: (req: AuditHttpRequest) => string | null | undefined;
+  /**
+   * Trust `X-Forwarded-For` (leftmost address) for `source.ip`. Only enable behind a proxy you
+   * control: otherwise clients can forge their address.
+   * @default false
+   */
+  trustProxy?: boolean;
+  /**
+   * Extra keys or dotted paths to redact, merged with the built-in denylist (never replacing it).
+   * A bare key (`'phone'`) matches at any depth; a dotted path (`'user.mfa.phone'`, `'items.*.iban'`)
+   * matches from the root of each recorded value.
+   * @default []
+   */
+  redact?: readonly string[];
+  /**
+   * Largest JSON size of one recorded value (before, after, body, result, …) in bytes; a larger
+   * value is replaced by a marker with its size and SHA-256.
+   * @default 65536
+   */
+  maxValueBytes?: number;
+  /**
+   * Largest JSON size of one event in bytes; the largest values are replaced by markers until it fits.
+   * @default 262144
+   */
+  maxEventBytes?: number;
+  /**
+   * Header carrying the request id: reused when present and sane, otherwise a UUIDv7 is generated;
+   * either way it is echoed in the response of audited requests.
+   * @default 'x-request-id'
+   */
+  requestIdHeader?: string;
+  /**
+   * Most events committed in one store transaction (group commit). Concurrent requests share a
+   * commit; larger groups are split so no transaction blocks the event loop for long.
+   * @default 100
+   */
+  maxBatch?: number;
+}
+
+/** Options after validation and defaults, as the providers use them. */
+export interface ResolvedAuditOptions {
+  serviceName: string;
+  store: string | AuditStore | (() => AuditStore | Promise<AuditStore>);
+  /** `off`, `auto` (the app's nestjs-pino logger if any, else stdout), or an explicit destination. */
+  stream:
+    | { kind: 'off' }
+    | { kind: 'auto' }
+    | { kind: 'destination'; destination: string | AuditLineDestination };
+  interceptor: boolean;
+  scope: AuditScope;
+  exclude: ReadonlyArray<string | RegExp>;
+  actor?: (req: AuditHttpRequest) => AuditActorInput | null | undefined;
+  tenant?: (req: AuditHttpRequest) => string | null | undefined;
+  trustProxy: boolean;
+  redact: readonly string[];
+  maxValueBytes: number;
+  maxEventBytes: number;
+  requestIdHeader: string;
+  maxBatch: number;
+}
+
+/** Thrown at boot for an invalid option; the message names the option and the fix. */
+export class AuditConfigurationError extends Error {
+  override readonly name = 'AuditConfigurationError';
+}
+
+const KNOWN_OPTIONS = new Set([
+  'serviceName',
+  'store',
+  'stream',
+  'interceptor',
+  'scope',
+  'exclude',
+  'actor',
+  'tenant',
+  'trustProxy',
+  'redact',
+  'maxValueBytes',
+  'maxEventBytes',
+  'requestIdHeader',
+  'maxBatch',
+  'isGlobal',
+]);
+const SCOPES: readonly AuditScope[] = ['mutations', 'all', 'decorated'];
+
+function fail(option: string, problem: string, fix: string): never {
+  throw new AuditConfigurationError(`nestjs-audit: option "${option}" ${problem}. ${fix}`);
+}
+
+function defaultServiceName(): string {
+  const fromEnv = process.env.AUDIT_SERVICE_NAME?.trim();
+  if (fromEnv) return fromEnv;
+  try {
+    const pkg = JSON.parse(readFileSync(join(process.cwd(), 'package.json'), 'utf8')) as {
+      name?: unknown;
+    };
+    if (typeof pkg.name === 'string' && pkg.name.trim()) return pkg.name.trim();
+  } catch {
+    // No readable package.json in the working directory: fall through to the generic name.
+  }
+  return 'app';
+}
+
+function positiveInteger(option: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    fail(option, `must be a whole number of at least ${min} (got ${JSON.stringify(value) ?? typeof value})`, `Remove it to use the default ${fallback}.`);
+  }
+  return value;
+}
+
+function optionalFunction<T>(option: string, value: unknown, example: string): T | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'function') fail(option, `must be a function (got ${typeof value})`, `Example: ${example}.`);
+  return value as T;
+}
+
+/**
+ * Validates module options and fills in defaults.
+ * @throws AuditConfigurationError naming the option and how to fix it.
+ */
+export function resolveAuditOptions(input: AuditModuleOptions | undefined | null): ResolvedAuditOptions {
+  const options = input ?? {};
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new AuditConfigurationError(
+      'nestjs-audit: AuditModule.forRoot() expects an options object, e.g. AuditModule.forRoot({ scope: "mutations" }).',
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      fail(key, 'is not a known option', `Known options: ${[...KNOWN_OPTIONS].join(', ')}.`);
+    }
+  }
+
+  let serviceName = defaultServiceName();
+  if (options.serviceName !== undefined) {
+    if (typeof options.serviceName !== 'string' || !/^[\w.@/-]{1,100}$/.test(options.serviceName)) {
+      fail('serviceName', `must be 1-100 characters of letters, digits, '.', '_', '-', '@' or '/' (got ${JSON.stringify(options.serviceName)})`, 'Example: serviceName: "billing-api".');
+    }
+    serviceName = options.serviceName;
+  }
+
+  const store = options.store ?? './audit.db';
+  if (
+    !(typeof store === 'string' && store.length > 0) &&
+    !(store instanceof AuditStore) &&
+    typeof store !== 'function'
+  ) {
+    fail('store', 'must be a SQLite file path, an AuditStore instance or a factory returning one', 'Example: store: "./audit.db" or store: new InMemoryAuditStore().');
+  }
+
+  let stream: ResolvedAuditOptions['stream'] = { kind: 'auto' };
+  const rawStream = options.stream;
+  if (rawStream === false) stream = { kind: 'off' };
+  else if (rawStream === undefined || rawStream === true) stream = { kind: 'auto' };
+  else if (typeof rawStream === 'string') {
+    if (rawStream.length === 0) fail('stream', 'is an empty string', 'Use "stdout", "stderr", a file path, or false.');
+    stream = { kind: 'destination', destination: rawStream };
+  } else if (typeof rawStream === 'object' && rawStream !== null && typeof rawStream.write === 'function') {
+    stream = { kind: 'destination', destination: rawStream };
+  } else {
+    fail('stream', `must be false, "stdout", "stderr", a file path or an object with write(line) (got ${typeof rawStream})`, 'Example: stream: "./logs/audit.ndjson".');
+  }
+
+  if (options.interceptor !== undefined && typeof options.interceptor !== 'boolean') {
+    fail('interceptor', 'must be true or false', 'Use interceptor: false to apply AuditInterceptor yourself.');
+  }
+  const scope = options.scope ?? 'mutations';
+  if (!SCOPES.includes(scope)) {
+    fail('scope', `must be one of ${SCOPES.map((s) => `'${s}'`).join(', ')} (got ${JSON.stringify(scope)})`, "The default 'mutations' audits POST/PUT/PATCH/DELETE and @Audited routes.");
+  }
+
+  const exclude = options.exclude ?? [];
+  if (!Array.isArray(exclude)) fail('exclude', 'must be an array of strings or RegExps', 'Example: exclude: ["/health", /^\\/metrics/].');
+  exclude.forEach((entry: unknown, index) => {
+    if (!(entry instanceof RegExp) && !(typeof entry === 'string' && entry.startsWith('/'))) {
+      fail(`exclude[${index}]`, `must be a path starting with "/" or a RegExp (got ${JSON.stringify(entry)})`, 'Example: exclude: ["/health", "/internal/*"].');
+    }
+  });
+
+  const redact: readonly unknown[] = options.redact ?? [];
+  if (!Array.isArray(redact) || redact.some((p) => typeof p !== 'string' || p.trim() === '')) {
+    fail('redact', 'must be an array of non-empty key names or dotted paths', 'Example: redact: ["phone", "user.mfa.secret"].');
+  }
+
+  if (options.trustProxy !== undefined && typeof options.trustProxy !== 'boolean') {
+    fail('trustProxy', 'must be true or false', 'Enable it only behind a proxy you control.');
+  }
+
+  const requestIdHeader = options.requestIdHeader ?? 'x-request-id';
+  if (typeof requestIdHeader !== 'string' || !/^[A-Za-z0-9-]{1,64}$/.test(requestIdHeader)) {
+    fail('requestIdHeader', `must be a header name (got ${JSON.stringify(requestIdHeader)})`, 'Example: requestIdHeader: "x-correlation-id".');
+  }
+
+  const maxValueBytes = positiveInteger('maxValueBytes', options.maxValueBytes, 65536, 256);
+  const maxEventBytes = positiveInteger('maxEventBytes', options.maxEventBytes, 262144, 4096);
+  if (maxEventBytes < maxValueBytes) {
+    fail('maxEventBytes', `(${maxEventBytes}) is smaller than maxValueBytes (${maxValueBytes})`, 'Raise maxEventBytes or lower maxValueBytes.');
+  }
+
+  return {
+    serviceName,
+    store,
+    stream,
+    interceptor: options.interceptor ?? true,
+    scope,
+    exclude,
+    actor: optionalFunction('actor', options.actor, 'actor: (req) => ({ id: req.user?.uid })'),
+    tenant: optionalFunction('tenant', options.tenant, "tenant: (req) => req.headers['x-tenant-id']"),
+    trustProxy: options.trustProxy ?? false,
+    redact: (redact as readonly string[]).map((p) => p.trim()),
+    maxValueBytes,
+    maxEventBytes,
+    requestIdHeader: requestIdHeader.toLowerCase(),
+    maxBatch: positiveInteger('maxBatch', options.maxBatch, 100, 1),
+  };
+}

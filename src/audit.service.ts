@@ -1,0 +1,254 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { isDeepStrictEqual } from 'node:util';
+import { AUDIT_RESOLVED_OPTIONS } from './audit.constants';
+import type { ResolvedAuditOptions } from './audit.options';
+import { normaliseActor, serviceActor } from './capture/actor';
+import { AuditContext, AuditContextStorage } from './capture/audit-context';
+import type { AuditHttpRequest } from './capture/http-adapter';
+import { requestFacts } from './capture/request-facts';
+import type {
+  AuditActorInput,
+  AuditEvent,
+  AuditLevel,
+  AuditOutcome,
+  AuditSource,
+  EcsEventCategory,
+  EcsEventType,
+} from './event/audit-event';
+import type { AuditEventDraft } from './event/build-event';
+import { AuditPipeline } from './pipeline/audit-pipeline';
+import type { AuditWriterStats } from './pipeline/audit-writer';
+import { parseAuditQuery, type AuditQuery, type AuditQueryResult } from './query/audit-query';
+import { AuditStore } from './stores/audit-store';
+
+/** A manual audit entry for {@link AuditService.record}. Only `action` is required. */
+export interface AuditRecordInput {
+  /** `<resource>.<verb>`, e.g. `invoice.void`. */
+  action: string;
+  /** The resource acted upon. */
+  target?: { type: string; id?: string | number };
+  /**
+   * Outcome of the action.
+   * @default 'success'
+   */
+  outcome?: AuditOutcome;
+  /**
+   * Who did it.
+   * @default the current request's actor inside a request, else a service actor named after the service
+   */
+  actor?: AuditActorInput;
+  /** State before the change. */
+  before?: unknown;
+  /** State after the change. */
+  after?: unknown;
+  /** Human-readable description. */
+  message?: string;
+  /** Free-form labels (values become strings). */
+  labels?: Record<string, string | number | boolean>;
+  /** Tenant; defaults to the current request's. */
+  tenant?: string;
+  /** What was asked for (a read's criteria). */
+  filter?: unknown;
+  /** What was returned. */
+  results?: unknown;
+  /**
+   * Level of the ECS line.
+   * @default 'info' on success, 'warn' otherwise
+   */
+  level?: AuditLevel;
+  /** The error behind a failure (its type and message are recorded). */
+  error?: unknown;
+  /**
+   * When it happened (backfills, imports).
+   * @default now
+   */
+  timestamp?: Date | string | number;
+  /** Network origin; defaults to the current request's. */
+  source?: AuditSource;
+  /** ECS `event.category` override. */
+  category?: EcsEventCategory[];
+  /** ECS `event.type` override. */
+  type?: EcsEventType[];
+  /** Extra keys or dotted paths to redact in this entry. */
+  redact?: readonly string[];
+}
+
+/** Extra fields of {@link AuditService.recordUpdated}. */
+export type AuditUpdateExtra = Partial<Omit<AuditRecordInput, 'before' | 'after' | 'message'>> & {
+  /** Id of the updated record (`target.id`). */
+  id?: string | number;
+};
+
+const OUTCOMES = new Set<AuditOutcome>(['success', 'failure', 'unknown']);
+const LEVELS = new Set<AuditLevel>(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
+
+/** Thrown for a manual entry that cannot be recorded; the message says what to fix. */
+export class AuditRecordError extends TypeError {
+  override readonly name = 'AuditRecordError';
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * The entry point for manual records and for reading the trail.
+ *
+ * @example
+ * ```ts
+ * constructor(private readonly audit: AuditService) {}
+ *
+ * await this.audit.record({ action: 'invoice.void', target: { type: 'invoice', id } });
+ * const { items, nextCursor } = await this.audit.query({ actorId: '42', limit: 20 });
+ * ```
+ */
+@Injectable()
+export class AuditService {
+  constructor(
+    private readonly pipeline: AuditPipeline,
+    private readonly contexts: AuditContextStorage,
+    private readonly store: AuditStore,
+    @Inject(AUDIT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditOptions,
+  ) {}
+
+  /**
+   * The event being built for the current request, to add a filter, results, before/after,
+   * labels or a message, or to skip it. `undefined` outside an audited request.
+   */
+  current(): AuditContext | undefined {
+    return this.contexts.current();
+  }
+
+  /**
+   * Records an event. Works anywhere: inside a request it inherits the request's actor, source,
+   * request id and tenant; outside (cron, queue consumers, scripts) the actor is a service actor.
+   * @returns the recorded event, once it is committed to the store.
+   * @throws AuditRecordError for an invalid entry (missing action, unknown outcome, …).
+   */
+  async record(input: AuditRecordInput): Promise<AuditEvent> {
+    return this.pipeline.submit(this.draftOf(input));
+  }
+
+  /**
+   * Records an update, keeping only the top-level keys whose values differ between `before` and
+   * `after` (an unchanged field never shows up).
+   *
+   * @example
+   * ```ts
+   * await audit.recordUpdated('Edit made to MFA information', 'user', oldUser, newUser, { id: user.id });
+   * ```
+   */
+  async recordUpdated(
+    message: string,
+    recordType: string,
+    before: Record<string, unknown> | null | undefined,
+    after: Record<string, unknown> | null | undefined,
+    extra: AuditUpdateExtra = {},
+  ): Promise<AuditEvent> {
+    if (typeof recordType !== 'string' || recordType.length === 0) {
+      throw new AuditRecordError('recordUpdated(message, recordType, before, after): recordType must be a non-empty string such as "user".');
+    }
+    const oldState = isPlainObject(before) ? before : {};
+    const newState = isPlainObject(after) ? after : {};
+    const changedBefore: Record<string, unknown> = {};
+    const changedAfter: Record<string, unknown> = {};
+    for (const key of new Set([...Object.keys(oldState), ...Object.keys(newState)])) {
+      if (isDeepStrictEqual(oldState[key], newState[key])) continue;
+      if (key in oldState) changedBefore[key] = oldState[key];
+      if (key in newState) changedAfter[key] = newState[key];
+    }
+    const { id, ...rest } = extra;
+    return this.record({
+      action: `${recordType}.update`,
+      ...rest,
+      target: rest.target ?? { type: recordType, ...(id === undefined ? {} : { id }) },
+      message,
+      before: changedBefore,
+      after: changedAfter,
+    });
+  }
+
+  /**
+   * One page of events, newest first.
+   * @throws AuditQueryError for an unknown filter, a limit outside 1..1000, a malformed cursor or date.
+   */
+  async query(filter: AuditQuery = {}): Promise<AuditQueryResult> {
+    return this.store.query(parseAuditQuery(filter));
+  }
+
+  /** The timeline of one resource, oldest first. */
+  async history(resourceType: string, resourceId: string | number): Promise<AuditEvent[]> {
+    if (typeof resourceType !== 'string' || resourceType.length === 0) {
+      throw new AuditRecordError('history(resourceType, resourceId): resourceType must be a non-empty string such as "user".');
+    }
+    const id = typeof resourceId === 'number' ? String(resourceId) : resourceId;
+    if (typeof id !== 'string' || id.length === 0) {
+      throw new AuditRecordError('history(resourceType, resourceId): resourceId must be a non-empty string or a number.');
+    }
+    return this.store.history(resourceType, id);
+  }
+
+  /** One event by id, or `undefined`. */
+  async get(id: string): Promise<AuditEvent | undefined> {
+    if (typeof id !== 'string' || id.length === 0) {
+      throw new AuditRecordError('get(id): id must be a non-empty event id string.');
+    }
+    return this.store.get(id);
+  }
+
+  /** Write-path counters: committed, failed, pending, last error. */
+  stats(): AuditWriterStats {
+    return this.pipeline.stats();
+  }
+
+  private draftOf(input: AuditRecordInput): AuditEventDraft {
+    if (!isPlainObject(input)) {
+      throw new AuditRecordError('record(input) expects an object such as { action: "invoice.void", target: { type: "invoice", id: 7 } }.');
+    }
+    if (typeof input.action !== 'string' || input.action.trim().length === 0) {
+      throw new AuditRecordError('record(): "action" is required, as "<resource>.<verb>", e.g. "invoice.void".');
+    }
+    const outcome = input.outcome ?? 'success';
+    if (!OUTCOMES.has(outcome)) {
+      throw new AuditRecordError(`record(): "outcome" must be success, failure or unknown (got ${JSON.stringify(outcome)}).`);
+    }
+    if (input.level !== undefined && !LEVELS.has(input.level)) {
+      throw new AuditRecordError(`record(): "level" must be one of ${[...LEVELS].join(', ')} (got ${JSON.stringify(input.level)}).`);
+    }
+    if (input.target !== undefined && (!isPlainObject(input.target) || typeof input.target.type !== 'string' || !input.target.type)) {
+      throw new AuditRecordError('record(): "target" must be { type: string, id?: string | number }.');
+    }
+    const ctx = this.contexts.current();
+    const facts = ctx ? requestFacts(ctx.request as AuditHttpRequest, this.options, ctx.requestId) : undefined;
+    const baseActor = facts ? (ctx?.actor ? normaliseActor({ ...facts.actor, ...ctx.actor }) : facts.actor) : serviceActor(this.options.serviceName);
+    const draft: AuditEventDraft = {
+      action: input.action,
+      outcome,
+      level: input.level ?? (outcome === 'success' ? 'info' : 'warn'),
+      actor: input.actor ? normaliseActor(input.actor) : baseActor,
+    };
+    const source = input.source ?? facts?.source;
+    if (source) draft.source = source;
+    if (facts) draft.request = facts.request;
+    const tenant = input.tenant ?? facts?.tenant;
+    if (tenant !== undefined) draft.tenant = tenant;
+    if (input.target) {
+      draft.target = {
+        type: input.target.type,
+        ...(input.target.id === undefined ? {} : { id: String(input.target.id) }),
+      };
+    }
+    if ('before' in input) draft.before = input.before;
+    if ('after' in input) draft.after = input.after;
+    if (input.message !== undefined) draft.message = input.message;
+    if (input.labels !== undefined) draft.labels = input.labels;
+    if (input.filter !== undefined) draft.filter = input.filter;
+    if (input.results !== undefined) draft.results = input.results;
+    if (input.error !== undefined) draft.error = input.error;
+    if (input.timestamp !== undefined) draft.timestamp = input.timestamp;
+    if (input.category !== undefined) draft.category = input.category;
+    if (input.type !== undefined) draft.type = input.type;
+    if (input.redact !== undefined) draft.redact = input.redact;
+    return draft;
+  }
+}

@@ -1,0 +1,127 @@
+import { Injectable } from '@nestjs/common';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { AuditActorInput } from '../event/audit-event';
+
+/**
+ * The audit event being built for the current request. Obtain it with `AuditService.current()`
+ * inside a handler or any service it calls, and enrich or skip the event.
+ *
+ * @example
+ * ```ts
+ * const ctx = this.audit.current();
+ * ctx?.setFilter(query).setResults({ count: rows.length, ids: rows.map((r) => r.id) });
+ * ```
+ */
+export class AuditContext {
+  /** @internal */ skipped = false;
+  /** @internal */ message?: string;
+  /** @internal */ labels: Record<string, unknown> = {};
+  /** @internal */ filter?: unknown;
+  /** @internal */ results?: unknown;
+  /** @internal */ hasBefore = false;
+  /** @internal */ before?: unknown;
+  /** @internal */ hasAfter = false;
+  /** @internal */ after?: unknown;
+  /** @internal */ targetId?: string;
+  /** @internal */ targetType?: string;
+  /** @internal */ action?: string;
+  /** @internal */ actor?: AuditActorInput;
+
+  /**
+   * @param request The request this context belongs to (used to avoid auditing it twice).
+   * @param requestId The request id recorded on the event.
+   * @internal
+   */
+  constructor(
+    readonly request: object,
+    readonly requestId: string,
+  ) {}
+
+  /** Do not record an event for this request. */
+  skip(): this {
+    this.skipped = true;
+    return this;
+  }
+
+  /** Whether `skip()` was called. */
+  get isSkipped(): boolean {
+    return this.skipped;
+  }
+
+  /** Sets the human-readable message of the event. */
+  setMessage(message: string): this {
+    this.message = message;
+    return this;
+  }
+
+  /** Adds labels (string values) to the event; later calls add to earlier ones. */
+  addLabels(labels: Record<string, string | number | boolean>): this {
+    Object.assign(this.labels, labels);
+    return this;
+  }
+
+  /** Records what was asked for (the search criteria of a read). */
+  setFilter(filter: unknown): this {
+    this.filter = filter;
+    return this;
+  }
+
+  /** Records what was returned (ids, a count or a summary — not necessarily the whole payload). */
+  setResults(results: unknown): this {
+    this.results = results;
+    return this;
+  }
+
+  /** Sets the state before the change (overrides what a loader returned). */
+  setBefore(before: unknown): this {
+    this.hasBefore = true;
+    this.before = before;
+    return this;
+  }
+
+  /** Sets the state after the change (overrides what a loader returned). */
+  setAfter(after: unknown): this {
+    this.hasAfter = true;
+    this.after = after;
+    return this;
+  }
+
+  /** Sets the target of the event (type and/or id), e.g. once a created id is known. */
+  setTarget(target: { type?: string; id?: string | number }): this {
+    if (target.type !== undefined) this.targetType = target.type;
+    if (target.id !== undefined) this.targetId = String(target.id);
+    return this;
+  }
+
+  /** Overrides the action (`<resource>.<verb>`). */
+  setAction(action: string): this {
+    this.action = action;
+    return this;
+  }
+
+  /** Overrides the actor (e.g. when authentication happens inside the handler). */
+  setActor(actor: AuditActorInput): this {
+    this.actor = actor;
+    return this;
+  }
+}
+
+/**
+ * Holds the per-request {@link AuditContext} in an AsyncLocalStorage, so it follows the request
+ * through every await without request-scoped providers (which would re-create the whole provider
+ * chain on each request).
+ */
+@Injectable()
+export class AuditContextStorage {
+  private readonly storage = new AsyncLocalStorage<AuditContext>();
+
+  /** The context of the request being handled, if any. */
+  current(): AuditContext | undefined {
+    return this.storage.getStore();
+  }
+
+  /** Runs `fn` with `context` as the current context. */
+  run<T>(context: AuditContext, fn: () => T): T {
+    return this.storage.run(context, fn);
+  }
+}

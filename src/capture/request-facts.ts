@@ -1,0 +1,71 @@
+import { Logger } from '@nestjs/common';
+import { v7 as uuidv7 } from 'uuid';
+import { AUDIT_LOGGER_CONTEXT } from '../audit.constants';
+import type { ResolvedAuditOptions } from '../audit.options';
+import type { AuditActor, AuditRequestInfo, AuditSource } from '../event/audit-event';
+import { normaliseActor, passportActor } from './actor';
+import {
+  clientIp,
+  headerValue,
+  requestPath,
+  routePattern,
+  traceId,
+  type AuditHttpRequest,
+} from './http-adapter';
+
+/** What an event records about the HTTP request it belongs to. */
+export interface RequestFacts {
+  actor: AuditActor;
+  source: AuditSource;
+  request: AuditRequestInfo;
+  tenant?: string;
+}
+
+const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
+const logger = new Logger(AUDIT_LOGGER_CONTEXT);
+
+/**
+ * The request id to record: the incoming header when it is a sane token (so ids correlate across
+ * services), otherwise a new UUIDv7 (a hostile header must not inject text into the trail).
+ */
+export function requestIdOf(req: AuditHttpRequest, header: string): string {
+  const incoming = headerValue(req, header);
+  return incoming && SANE_REQUEST_ID.test(incoming) ? incoming : uuidv7();
+}
+
+function safeCall<T>(what: string, fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (error) {
+    logger.warn(
+      `nestjs-audit: the "${what}" option threw (${error instanceof Error ? error.message : String(error)}); recording without it. Make the function total (return undefined instead of throwing).`,
+    );
+    return undefined;
+  }
+}
+
+/** Extracts actor, source, request info and tenant; user extractors that throw are tolerated. */
+export function requestFacts(
+  req: AuditHttpRequest,
+  options: ResolvedAuditOptions,
+  requestId: string,
+): RequestFacts {
+  const actorInput = options.actor
+    ? safeCall('actor', () => options.actor?.(req))
+    : passportActor(req);
+  const source: AuditSource = {};
+  const ip = clientIp(req, options.trustProxy);
+  if (ip) source.ip = ip;
+  const userAgent = headerValue(req, 'user-agent');
+  if (userAgent) source.userAgent = userAgent.slice(0, 1024);
+  const request: AuditRequestInfo = { id: requestId, path: requestPath(req) };
+  if (req.method) request.method = req.method.toUpperCase();
+  const route = routePattern(req);
+  if (route) request.route = route;
+  const trace = traceId(req);
+  if (trace) request.traceId = trace;
+  const facts: RequestFacts = { actor: normaliseActor(actorInput), source, request };
+  const tenant = options.tenant ? safeCall('tenant', () => options.tenant?.(req)) : undefined;
+  if (typeof tenant === 'string' && tenant.length > 0) facts.tenant = tenant.slice(0, 256);
+  return facts;
+}

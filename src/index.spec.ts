@@ -1,0 +1,30 @@
+import * as api from './index';
+
+describe('public API', () => {
+  it('exports exactly the documented runtime values', () => {
+    expect(Object.keys(api).sort()).toEqual(
+      [
+        'AUDIT_EVENT_SCHEMA_VERSION',
+        'AuditConfigurationError',
+        'AuditContext',
+        'AuditExempt',
+        'AuditInterceptor',
+        'AuditModule',
+        'AuditQueryError',
+        'AuditRecordError',
+        'AuditService',
+        'AuditShutdownError',
+        'AuditStore',
+        'Audited',
+        'ECS_EVENT_CATEGORIES',
+        'ECS_EVENT_TYPES',
+        'ECS_VERSION',
+        'InMemoryAuditStore',
+        'MAX_QUERY_LIMIT',
+        'REDACTED',
+        'SqliteAuditStore',
+        'formatEcs',
+      ].sort(),
+    );
+  });
+});

@@ -1,0 +1,58 @@
+// The public API. Explicit named exports only: a test checks this list, so nothing internal
+// leaks by accident and nothing public disappears silently.
+export { AuditModule } from './audit.module';
+export type { AuditOptionsFactory } from './audit.module-definition';
+export {
+  AuditConfigurationError,
+  type AuditLineDestination,
+  type AuditModuleOptions,
+  type AuditScope,
+} from './audit.options';
+export {
+  AuditRecordError,
+  AuditService,
+  type AuditRecordInput,
+  type AuditUpdateExtra,
+} from './audit.service';
+export { AuditContext } from './capture/audit-context';
+export { AuditExempt } from './capture/audit-exempt.decorator';
+export {
+  Audited,
+  type AuditedOptions,
+  type AuditLoadContext,
+  type AuditLoader,
+  type AuditLoadFunction,
+  type AuditVerb,
+} from './capture/audited.decorator';
+export { AuditInterceptor } from './capture/audit.interceptor';
+export type { AuditHttpRequest } from './capture/http-adapter';
+export {
+  AUDIT_EVENT_SCHEMA_VERSION,
+  ECS_EVENT_CATEGORIES,
+  ECS_EVENT_TYPES,
+  type AuditActor,
+  type AuditActorInput,
+  type AuditChanges,
+  type AuditEvent,
+  type AuditFieldChange,
+  type AuditLevel,
+  type AuditOutcome,
+  type AuditRequestInfo,
+  type AuditSource,
+  type AuditTarget,
+  type EcsEventCategory,
+  type EcsEventType,
+} from './event/audit-event';
+export { REDACTED } from './event/redact';
+export { ECS_VERSION, formatEcs, type EcsDocument } from './ecs/ecs.formatter';
+export { AuditShutdownError } from './pipeline/audit-pipeline';
+export type { AuditWriterStats } from './pipeline/audit-writer';
+export {
+  AuditQueryError,
+  MAX_QUERY_LIMIT,
+  type AuditQuery,
+  type AuditQueryResult,
+} from './query/audit-query';
+export { AuditStore } from './stores/audit-store';
+export { InMemoryAuditStore } from './stores/memory/memory-audit.store';
+export { SqliteAuditStore, type SqliteAuditStoreOptions } from './stores/sqlite/sqlite-audit.store';
