@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditActorInput } from './event/audit-event';
 import type { AuditHttpRequest } from './capture/http-adapter';
+import { validateRedactPaths } from './event/redact';
 import { AuditStore } from './stores/audit-store';
 
 /**
@@ -261,6 +262,11 @@ export function resolveAuditOptions(input: AuditModuleOptions | undefined | null
   const redact: readonly unknown[] = options.redact ?? [];
   if (!Array.isArray(redact) || redact.some((p) => typeof p !== 'string' || p.trim() === '')) {
     fail('redact', 'must be an array of non-empty key names or dotted paths', 'Example: redact: ["phone", "user.mfa.secret"].');
+  }
+  try {
+    validateRedactPaths(redact);
+  } catch (error) {
+    fail('redact', `has an invalid entry: ${(error as Error).message}`, 'Fix or remove that entry.');
   }
 
   if (options.trustProxy !== undefined && typeof options.trustProxy !== 'boolean') {

@@ -22,7 +22,6 @@ export {
   type AuditLoadContext,
   type AuditLoader,
   type AuditLoadFunction,
-  type AuditVerb,
 } from './capture/audited.decorator';
 export { AuditInterceptor } from './capture/audit.interceptor';
 export type { AuditHttpRequest } from './capture/http-adapter';
@@ -43,6 +42,7 @@ export {
   type EcsEventCategory,
   type EcsEventType,
 } from './event/audit-event';
+export type { AuditVerb } from './event/categorize';
 export { REDACTED } from './event/redact';
 export { ECS_VERSION, formatEcs, type EcsDocument } from './ecs/ecs.formatter';
 export { AuditShutdownError } from './pipeline/audit-pipeline';

@@ -1,10 +1,8 @@
 import { SetMetadata, type Type } from '@nestjs/common';
 import { AUDITED_METADATA } from '../audit.constants';
 import type { AuditLevel, EcsEventCategory } from '../event/audit-event';
+import { validateRedactPaths } from '../event/redact';
 import type { AuditHttpRequest } from './http-adapter';
-
-/** The verbs an action can end with when derived from the HTTP method. */
-export type AuditVerb = 'create' | 'update' | 'delete' | 'read';
 
 /** What a loader is told about the call. */
 export interface AuditLoadContext {
@@ -117,6 +115,13 @@ export function Audited(resourceType: string, options: AuditedOptions = {}): Met
   }
   if (options.id !== undefined && typeof options.id !== 'string' && typeof options.id !== 'function') {
     throw new TypeError(`@Audited('${resourceType}'): "id" must be a route parameter name or a function (req, result) => id.`);
+  }
+  if (options.redact !== undefined) {
+    try {
+      validateRedactPaths(options.redact);
+    } catch (error) {
+      throw new TypeError(`@Audited('${resourceType}'): option "redact": ${(error as Error).message}`);
+    }
   }
   const metadata: AuditedMetadata = { ...options, resourceType };
   return SetMetadata(AUDITED_METADATA, metadata);

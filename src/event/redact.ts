@@ -300,14 +300,17 @@ export class Redactor {
   }
 
   private ruleSet(extraPaths: readonly string[] | undefined): RuleSet {
-    if (extraPaths === undefined || extraPaths.length === 0) return this.base;
+    if (!Array.isArray(extraPaths) || extraPaths.length === 0) return this.base;
+    const strings = (extraPaths as readonly unknown[]).filter(
+      (path): path is string => typeof path === 'string',
+    );
     // Keyed by content, not identity, so a caller reusing and changing one array stays correct.
-    const signature = extraPaths.join('\n');
+    const signature = JSON.stringify(strings);
     const cached = this.ruleSetCache.get(signature);
     if (cached !== undefined) return cached;
     const extraKeys = new Set<string>();
     const patterns: (readonly string[])[] = [...this.ownPatterns];
-    for (const path of extraPaths) {
+    for (const path of strings) {
       const parsed = parsePath(path, false);
       if (typeof parsed === 'string') continue;
       if (parsed.kind === 'key') {

@@ -1,0 +1,68 @@
+import { AuditConfigurationError, resolveAuditOptions } from './audit.options';
+import { InMemoryAuditStore } from './stores/memory/memory-audit.store';
+
+describe('resolveAuditOptions', () => {
+  afterEach(() => {
+    delete process.env.AUDIT_SERVICE_NAME;
+  });
+
+  it('fills every default', () => {
+    const resolved = resolveAuditOptions(undefined);
+    expect(resolved).toMatchObject({
+      store: './audit.db',
+      stream: { kind: 'auto' },
+      interceptor: true,
+      scope: 'mutations',
+      exclude: [],
+      trustProxy: false,
+      redact: [],
+      maxValueBytes: 65536,
+      maxEventBytes: 262144,
+      requestIdHeader: 'x-request-id',
+      maxBatch: 100,
+    });
+  });
+
+  it('takes the service name from the option, then AUDIT_SERVICE_NAME, then package.json', () => {
+    expect(resolveAuditOptions({}).serviceName).toBe('nestjs-audit');
+    process.env.AUDIT_SERVICE_NAME = 'from-env';
+    expect(resolveAuditOptions({}).serviceName).toBe('from-env');
+    expect(resolveAuditOptions({ serviceName: 'explicit' }).serviceName).toBe('explicit');
+  });
+
+  it('maps stream values', () => {
+    const sink = { write: () => true };
+    expect(resolveAuditOptions({ stream: false }).stream).toEqual({ kind: 'off' });
+    expect(resolveAuditOptions({ stream: true }).stream).toEqual({ kind: 'auto' });
+    expect(resolveAuditOptions({ stream: 'stdout' }).stream).toEqual({ kind: 'destination', destination: 'stdout' });
+    expect(resolveAuditOptions({ stream: sink }).stream).toEqual({ kind: 'destination', destination: sink });
+  });
+
+  it('accepts a store instance and a factory', () => {
+    const store = new InMemoryAuditStore();
+    expect(resolveAuditOptions({ store }).store).toBe(store);
+    const factory = () => store;
+    expect(resolveAuditOptions({ store: factory }).store).toBe(factory);
+  });
+
+  it.each([
+    [[], /expects an options object/],
+    [{ scope: 'some' }, /"scope" must be one of/],
+    [{ interceptor: 'yes' }, /"interceptor" must be true or false/],
+    [{ trustProxy: 1 }, /"trustProxy" must be true or false/],
+    [{ serviceName: 'has space' }, /"serviceName" must be 1-100 characters/],
+    [{ stream: 42 }, /"stream" must be false/],
+    [{ stream: '' }, /"stream" is an empty string/],
+    [{ exclude: '/health' }, /"exclude" must be an array/],
+    [{ exclude: [42] }, /"exclude\[0\]"/],
+    [{ redact: ['a..b'] }, /"redact" has an invalid entry/],
+    [{ requestIdHeader: 'x request' }, /"requestIdHeader" must be a header name/],
+    [{ maxValueBytes: 1.5 }, /"maxValueBytes" must be a whole number/],
+    [{ maxValueBytes: 100_000, maxEventBytes: 50_000 }, /"maxEventBytes" \(50000\) is smaller than maxValueBytes/],
+    [{ maxBatch: 0 }, /"maxBatch" must be a whole number of at least 1/],
+    [{ tenant: 'x-tenant' }, /"tenant" must be a function/],
+  ])('rejects %p', (input, message) => {
+    expect(() => resolveAuditOptions(input as never)).toThrow(AuditConfigurationError);
+    expect(() => resolveAuditOptions(input as never)).toThrow(message);
+  });
+});

@@ -1,0 +1,32 @@
+import { AUDITED_METADATA } from '../audit.constants';
+import { AuditExempt } from './audit-exempt.decorator';
+import { AUDIT_EXEMPT_METADATA } from '../audit.constants';
+import { Audited } from './audited.decorator';
+
+describe('@Audited', () => {
+  it('stores the resource type and options as metadata', () => {
+    class C {
+      @Audited('user', { captureBody: true })
+      m(): void {}
+    }
+    expect(Reflect.getMetadata(AUDITED_METADATA, C.prototype.m)).toEqual({ resourceType: 'user', captureBody: true });
+  });
+
+  it.each([
+    [() => Audited(''), /resource type must start with a letter/],
+    [() => Audited('user.x'), /resource type must start with a letter/],
+    [() => Audited('user', { load: 'UserLoader' as never }), /"load" must be a function or an injectable class/],
+    [() => Audited('user', { id: 3 as never }), /"id" must be a route parameter name or a function/],
+    [() => Audited('user', { redact: ['a..b'] }), /@Audited\('user'\): option "redact"/],
+  ])('rejects bad arguments at declaration time (%#)', (declare, message) => {
+    expect(declare).toThrow(message);
+  });
+});
+
+describe('@AuditExempt', () => {
+  it('marks a class', () => {
+    @AuditExempt()
+    class C {}
+    expect(Reflect.getMetadata(AUDIT_EXEMPT_METADATA, C)).toBe(true);
+  });
+});
