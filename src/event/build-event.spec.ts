@@ -114,6 +114,9 @@ describe('buildAuditEvent', () => {
       );
       expect(event.category).toEqual(['authentication']);
       expect(event.type).toEqual(['start']);
+      const untyped = buildAuditEvent(draft({ target: { id: 1 } as never }), settings);
+      expect(untyped.target).toEqual({ type: 'unknown', id: '1' });
+      expect(untyped.category).toEqual(['iam']);
       const fallback = buildAuditEvent(draft({ category: ['bogus' as 'api'] }), settings);
       expect(fallback.category).toEqual(['iam']);
     });

@@ -148,6 +148,7 @@ const ACTOR_TYPES: ReadonlySet<string> = new Set<AuditActor['type']>([
 const CATEGORY_SET: ReadonlySet<string> = new Set(ECS_EVENT_CATEGORIES);
 const TYPE_SET: ReadonlySet<string> = new Set(ECS_EVENT_TYPES);
 const NULL_JSON_BYTES = 4;
+const UNKNOWN_TARGET_TYPE = 'unknown';
 // The largest the entry that marks a cut diff can be, so the cut is sized before it is made.
 const DIFF_TRUNCATION_ENTRY_MAX_BYTES = Buffer.byteLength(
   JSON.stringify({
@@ -185,6 +186,10 @@ interface PayloadSlot {
  * replaced by markers, and if that is not enough the diff list is cut and ends with an entry
  * marking the cut (see `diffTruncationEntry`).
  *
+ * `maxEventBytes` bounds what payloads and the diff may add; the scalar fields are bounded by
+ * {@link AUDIT_EVENT_LIMITS} instead (up to about 100 KiB with every label and role at its
+ * maximum), so a limit below that is met only as far as payloads and the diff allow.
+ *
  * Optional fields that are absent are left out entirely (no `undefined` keys). The result
  * survives `JSON.parse(JSON.stringify(event))` unchanged.
  *
@@ -205,7 +210,11 @@ export function buildAuditEvent(
   const id = checkId(draft.id);
   const timestamp = toTimestamp(draft.timestamp);
   const target = buildTarget(draft.target);
-  const classification = categorize(action, target?.type);
+  // A target without a type says nothing about the resource: let the action name decide.
+  const classification = categorize(
+    action,
+    target?.type === UNKNOWN_TARGET_TYPE ? undefined : target?.type,
+  );
 
   const event: AuditEvent = {
     schemaVersion: AUDIT_EVENT_SCHEMA_VERSION,
@@ -485,7 +494,7 @@ function buildTarget(input: unknown): AuditEvent['target'] {
   if (!isObject(input)) return undefined;
   const type = text(read(input, 'type'), AUDIT_EVENT_LIMITS.identityBytes);
   const target: NonNullable<AuditEvent['target']> = {
-    type: type === undefined || type === '' ? 'unknown' : type,
+    type: type === undefined || type === '' ? UNKNOWN_TARGET_TYPE : type,
   };
   const id = idText(read(input, 'id'), AUDIT_EVENT_LIMITS.identityBytes);
   if (id !== undefined) target.id = id;

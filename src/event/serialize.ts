@@ -60,6 +60,7 @@ export interface MeasuredValue {
 
 // Lone surrogates cannot be encoded in UTF-8; PostgreSQL rejects them (and NUL) in text columns.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const SUSPECT = /[\0\uD800-\uDFFF]/;
 const NUL = '\u0000';
 const REPLACEMENT = '\uFFFD';
 const ELLIPSIS = '\u2026';
@@ -74,6 +75,8 @@ const MAX_THROWN_MESSAGE_CHARS = 200;
  * @returns the same string when nothing had to change
  */
 export function sanitizeString(value: string): string {
+  // One scan for the rare case; nearly every string has neither NUL nor any surrogate.
+  if (!SUSPECT.test(value)) return value;
   const withoutNul = value.includes(NUL) ? value.replaceAll(NUL, REPLACEMENT) : value;
   return withoutNul.replace(LONE_SURROGATE, REPLACEMENT);
 }
