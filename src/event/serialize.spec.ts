@@ -5,6 +5,7 @@ import {
   CIRCULAR_MARKER,
   MAX_DEPTH,
   MAX_DEPTH_MARKER,
+  NODE_BUDGET_MARKER,
   capString,
   capValue,
   capValueMeasured,
@@ -509,5 +510,25 @@ describe('capValue', () => {
     expect(isAuditMarker({ $audit: 'other', bytes: 1, sha256: 'x' })).toBe(false);
     expect(isAuditMarker(['truncated'])).toBe(false);
     expect(isAuditMarker(null)).toBe(false);
+  });
+});
+
+describe('toJsonSafe on graphs with shared references', () => {
+  it('bounds the work on a graph that reuses nodes (exponential paths, no cycle)', () => {
+    let node: Record<string, unknown> = { leaf: true };
+    for (let i = 0; i < 40; i++) node = { left: node, right: node };
+    const started = Date.now();
+    const safe = toJsonSafe(node);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(JSON.stringify(safe)).toContain(NODE_BUDGET_MARKER);
+  });
+
+  it('copies a value reused side by side (not a cycle) in full while under the budget', () => {
+    const shared = { id: 1 };
+    expect(toJsonSafe({ a: shared, b: shared, list: [shared, shared] })).toEqual({
+      a: { id: 1 },
+      b: { id: 1 },
+      list: [{ id: 1 }, { id: 1 }],
+    });
   });
 });

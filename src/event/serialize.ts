@@ -23,6 +23,22 @@ export const AUDIT_MARKER_KEY = '$audit';
 /** Prefix of the string that replaces a value whose `toJSON` or getter threw. */
 export const UNSERIALIZABLE_PREFIX = '[Unserializable: ';
 
+/** Most objects and arrays one {@link toJsonSafe} call copies; past it they become a marker. */
+export const MAX_NODES = 200_000;
+
+/** Stands for the objects left out once {@link MAX_NODES} is reached. */
+export const NODE_BUDGET_MARKER = '[TooManyNodes]';
+
+/** The state of one {@link toJsonSafe} walk: the current path (for cycles) and the node budget. */
+interface Walk {
+  readonly ancestors: object[];
+  budget: number;
+}
+
+function newWalk(): Walk {
+  return { ancestors: [], budget: MAX_NODES };
+}
+
 /** Stands for binary data: its size and digest, never its content (it could hold secrets). */
 export interface BinaryMarker {
   /** Always `'binary'`. */
@@ -176,14 +192,14 @@ export function setJsonProperty(
  *   a function or a symbol), as `JSON.stringify` does
  */
 export function toJsonSafe(value: unknown): unknown {
-  return convert(value, '', 0, [], true);
+  return convert(value, '', 0, newWalk(), true);
 }
 
 function convert(
   value: unknown,
   key: string | number,
   depth: number,
-  ancestors: object[],
+  walk: Walk,
   callToJSON: boolean,
 ): unknown {
   switch (typeof value) {
@@ -197,7 +213,7 @@ function convert(
     case 'bigint':
       return value.toString();
     case 'object':
-      return value === null ? null : convertObject(value, key, depth, ancestors, callToJSON);
+      return value === null ? null : convertObject(value, key, depth, walk, callToJSON);
     default:
       return undefined;
   }
@@ -207,23 +223,27 @@ function convertObject(
   value: object,
   key: string | number,
   depth: number,
-  ancestors: object[],
+  walk: Walk,
   callToJSON: boolean,
 ): unknown {
   // Only the current path counts: the same object reached twice side by side is not a cycle.
-  if (ancestors.includes(value)) return CIRCULAR_MARKER;
+  if (walk.ancestors.includes(value)) return CIRCULAR_MARKER;
+  // Shared (acyclic) references are copied once per path, so an object graph that reuses nodes
+  // can grow exponentially; the budget bounds the work whatever the graph looks like.
+  walk.budget -= 1;
+  if (walk.budget < 0) return NODE_BUDGET_MARKER;
   try {
     if (Array.isArray(value)) {
-      if (callToJSON && hasToJSON(value)) return viaToJSON(value, key, depth, ancestors);
-      return convertArray(value as unknown[], depth, ancestors);
+      if (callToJSON && hasToJSON(value)) return viaToJSON(value, key, depth, walk);
+      return convertArray(value as unknown[], depth, walk);
     }
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
-      const special = convertBuiltIn(value, depth, ancestors);
+      const special = convertBuiltIn(value, depth, walk);
       if (special !== NOT_BUILT_IN) return special;
     }
-    if (callToJSON && hasToJSON(value)) return viaToJSON(value, key, depth, ancestors);
-    return convertRecord(value as Record<string, unknown>, depth, ancestors);
+    if (callToJSON && hasToJSON(value)) return viaToJSON(value, key, depth, walk);
+    return convertRecord(value as Record<string, unknown>, depth, walk);
   } catch (err) {
     return unserializableMarker(err);
   }
@@ -237,16 +257,16 @@ function viaToJSON(
   value: { toJSON: (key: string) => unknown },
   key: string | number,
   depth: number,
-  ancestors: object[],
+  walk: Walk,
 ): unknown {
   const result = value.toJSON(typeof key === 'number' ? String(key) : key);
   // JSON.stringify calls toJSON once per value, not again on what it returned.
-  return convert(result, key, depth, ancestors, false);
+  return convert(result, key, depth, walk, false);
 }
 
-function convertArray(value: unknown[], depth: number, ancestors: object[]): unknown {
+function convertArray(value: unknown[], depth: number, walk: Walk): unknown {
   if (depth >= MAX_DEPTH) return MAX_DEPTH_MARKER;
-  ancestors.push(value);
+  walk.ancestors.push(value);
   try {
     const length = value.length;
     const out: unknown[] = [];
@@ -258,22 +278,22 @@ function convertArray(value: unknown[], depth: number, ancestors: object[]): unk
         out.push(unserializableMarker(err));
         continue;
       }
-      const converted = convert(item, i, depth + 1, ancestors, true);
+      const converted = convert(item, i, depth + 1, walk, true);
       out.push(converted === undefined ? null : converted);
     }
     return out;
   } finally {
-    ancestors.pop();
+    walk.ancestors.pop();
   }
 }
 
 function convertRecord(
   value: Record<string, unknown>,
   depth: number,
-  ancestors: object[],
+  walk: Walk,
 ): unknown {
   if (depth >= MAX_DEPTH) return MAX_DEPTH_MARKER;
-  ancestors.push(value);
+  walk.ancestors.push(value);
   try {
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value)) {
@@ -284,12 +304,12 @@ function convertRecord(
         setJsonProperty(out, sanitizeString(key), unserializableMarker(err));
         continue;
       }
-      const converted = convert(item, key, depth + 1, ancestors, true);
+      const converted = convert(item, key, depth + 1, walk, true);
       if (converted !== undefined) setJsonProperty(out, sanitizeString(key), converted);
     }
     return out;
   } finally {
-    ancestors.pop();
+    walk.ancestors.pop();
   }
 }
 
@@ -297,7 +317,7 @@ const NOT_BUILT_IN = Symbol('not a built-in');
 
 // node:util `types` checks internal slots, so values from another realm (vm, worker) are
 // recognised too, and a plain object faking a Date's shape is not.
-function convertBuiltIn(value: object, depth: number, ancestors: object[]): unknown {
+function convertBuiltIn(value: object, depth: number, walk: Walk): unknown {
   if (types.isDate(value)) {
     const time = Date.prototype.getTime.call(value);
     return Number.isNaN(time) ? null : new Date(time).toISOString();
@@ -306,8 +326,8 @@ function convertBuiltIn(value: object, depth: number, ancestors: object[]): unkn
   if (ArrayBuffer.isView(value)) {
     return binaryMarker(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
   }
-  if (types.isMap(value)) return convertMap(value, depth, ancestors);
-  if (types.isSet(value)) return convertSet(value, depth, ancestors);
+  if (types.isMap(value)) return convertMap(value, depth, walk);
+  if (types.isSet(value)) return convertSet(value, depth, walk);
   // Checked before toJSON: some error classes serialise their request config, headers included.
   if (types.isNativeError(value) || value instanceof Error) return convertError(value);
   if (types.isBoxedPrimitive(value)) return convertBoxed(value);
@@ -323,23 +343,23 @@ function binaryMarker(bytes: Uint8Array): BinaryMarker {
   };
 }
 
-function convertMap(value: Map<unknown, unknown>, depth: number, ancestors: object[]): unknown {
+function convertMap(value: Map<unknown, unknown>, depth: number, walk: Walk): unknown {
   if (depth >= MAX_DEPTH) return MAX_DEPTH_MARKER;
-  ancestors.push(value);
+  walk.ancestors.push(value);
   try {
     const out: Record<string, unknown> = {};
     for (const [entryKey, entryValue] of value) {
-      const key = mapKeyToString(entryKey, depth, ancestors);
-      const converted = convert(entryValue, key, depth + 1, ancestors, true);
+      const key = mapKeyToString(entryKey, depth, walk);
+      const converted = convert(entryValue, key, depth + 1, walk, true);
       if (converted !== undefined) setJsonProperty(out, key, converted);
     }
     return out;
   } finally {
-    ancestors.pop();
+    walk.ancestors.pop();
   }
 }
 
-function mapKeyToString(key: unknown, depth: number, ancestors: object[]): string {
+function mapKeyToString(key: unknown, depth: number, walk: Walk): string {
   switch (typeof key) {
     case 'string':
       return sanitizeString(key);
@@ -353,25 +373,25 @@ function mapKeyToString(key: unknown, depth: number, ancestors: object[]): strin
     default:
       break;
   }
-  const converted = convert(key, '', depth + 1, ancestors, true);
+  const converted = convert(key, '', depth + 1, walk, true);
   if (typeof converted === 'string') return converted;
   return JSON.stringify(converted) ?? typeof key;
 }
 
-function convertSet(value: Set<unknown>, depth: number, ancestors: object[]): unknown {
+function convertSet(value: Set<unknown>, depth: number, walk: Walk): unknown {
   if (depth >= MAX_DEPTH) return MAX_DEPTH_MARKER;
-  ancestors.push(value);
+  walk.ancestors.push(value);
   try {
     const out: unknown[] = [];
     let index = 0;
     for (const item of value) {
-      const converted = convert(item, index, depth + 1, ancestors, true);
+      const converted = convert(item, index, depth + 1, walk, true);
       out.push(converted === undefined ? null : converted);
       index += 1;
     }
     return out;
   } finally {
-    ancestors.pop();
+    walk.ancestors.pop();
   }
 }
 
@@ -389,7 +409,7 @@ function convertError(error: Error): { type: string; message: string } {
 
 function convertBoxed(value: object): unknown {
   if (types.isNumberObject(value))
-    return convert(Number.prototype.valueOf.call(value), '', 0, [], false);
+    return convert(Number.prototype.valueOf.call(value), '', 0, newWalk(), false);
   if (types.isStringObject(value)) return sanitizeString(String.prototype.valueOf.call(value));
   if (types.isBooleanObject(value)) return Boolean.prototype.valueOf.call(value);
   if (types.isBigIntObject(value)) return BigInt.prototype.toString.call(value);
