@@ -48,15 +48,12 @@ export interface AuditCursor {
   id: string;
 }
 
-/** A validated query, as stores receive it. */
-export interface NormalizedAuditQuery {
-  actorId?: string;
-  resourceType?: string;
-  resourceId?: string;
-  action?: string;
-  outcome?: AuditOutcome;
-  requestId?: string;
-  tenant?: string;
+/** A validated query, as stores receive it: the equality filters as given, bounds as epoch ms. */
+export interface NormalizedAuditQuery
+  extends Pick<
+    AuditQuery,
+    'actorId' | 'resourceType' | 'resourceId' | 'action' | 'outcome' | 'requestId' | 'tenant'
+  > {
   /** Inclusive lower bound, epoch ms. */
   fromMs?: number;
   /** Exclusive upper bound, epoch ms. */
