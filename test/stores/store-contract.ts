@@ -173,6 +173,29 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreUn
         expect(seen).toEqual(ids(newestFirst(events)));
       });
 
+      it('orders and filters by instant when timestamps carry a UTC offset', async () => {
+        // 00:30 at +01:00 is 23:30 UTC the day before, so it is older than 23:45 UTC.
+        const offset = makeEvent({ timestamp: '2026-03-01T00:30:00.000+01:00' });
+        const utc = makeEvent({ timestamp: '2026-02-28T23:45:00.000Z' });
+        const later = makeEvent({ timestamp: '2026-03-01T00:15:00.000Z' });
+        await store.append([offset, utc, later]);
+        expect(ids((await query()).items)).toEqual(ids([later, utc, offset]));
+        expect(ids((await query({ to: '2026-02-28T23:45:00.000Z' })).items)).toEqual(ids([offset]));
+        const first = await query({ limit: 2 });
+        expect(ids(first.items)).toEqual(ids([later, utc]));
+        const second = await query({ limit: 2, cursor: first.nextCursor });
+        expect(second.items).toStrictEqual([offset]);
+      });
+
+      it('pages inside a period, the cursor never leaving it', async () => {
+        const events = makeEvents(40, (i) => ({ timestamp: at(Math.floor(i / 2) * 100) }));
+        await store.append(shuffled(events));
+        const pages = await readAll({ from: at(500), to: at(1500), limit: 3 });
+        const inside = events.filter((e) => e.timestamp >= at(500) && e.timestamp < at(1500));
+        expect(inside).toHaveLength(20);
+        expect(ids(pages.flat())).toEqual(ids(newestFirst(inside)));
+      });
+
       it('gives no cursor on a last page that is exactly full', async () => {
         await store.append(makeEvents(14, (i) => ({ timestamp: at(i) })));
         const first = await query({ limit: 7 });
@@ -382,7 +405,10 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreUn
           rtl: 'مرحبا بالعالم \u200F שלום',
           cjk: '漢字かなカナ한국어 𠮷',
           combining: 'e\u0301 n\u0303 a\u030A\u0323 Z\u0351\u0352\u0353',
-          controls: '\u0000\u0001\u0007\b\t\n\u000B\f\r\u001B\u001F\u007F\u0085\u2028\u2029\uFEFF',
+          // Every control character but U+0000: the event builder replaces NUL with U+FFFD
+          // (src/event/serialize.ts) because PostgreSQL text and jsonb cannot hold it, so no
+          // store ever receives one.
+          controls: '\u0001\u0007\b\t\n\u000B\f\r\u001B\u001F\u007F\u0085\u2028\u2029\uFEFF',
           quotes: '"\'\\`${x}` %s ? ?1 :name',
         };
         const event = makeEvent({
@@ -402,6 +428,55 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreUn
         expect(await store.history('ドキュメント', 'e\u0301-𠮷')).toStrictEqual([expected]);
         // Canonically equivalent but different code points: must not match.
         expect(await store.history('ドキュメント', '\u00E9-𠮷')).toEqual([]);
+      });
+
+      it('keeps numbers exactly: integers, fractions, exponents and the extremes', async () => {
+        const numbers = [
+          0,
+          1,
+          -1,
+          Number.MAX_SAFE_INTEGER,
+          Number.MIN_SAFE_INTEGER,
+          2 ** 53 + 2,
+          0.1 + 0.2,
+          1 / 3,
+          -3e-7,
+          1e-7,
+          123456789.98765433,
+          1e21,
+          -1.5e300,
+          Number.MAX_VALUE,
+          Number.MIN_VALUE,
+        ];
+        const event = makeEvent({
+          durationMs: 0.30000000000000004,
+          body: { numbers, keyed: Object.fromEntries(numbers.map((n, i) => [`n${i}`, n])) },
+          response: { statusCode: 201, body: [numbers, [numbers]] },
+        });
+        const expected = structuredClone(event);
+        await store.append([event]);
+        const read = await store.get(event.id);
+        expect(read).toStrictEqual(expected);
+        expect((read?.body as { numbers: number[] }).numbers).toEqual(numbers);
+      });
+
+      it('keeps nested arrays and objects, empty ones and unusual keys', async () => {
+        const value = {
+          '': 'empty key',
+          'a.b': 'dotted',
+          '10': 'numeric key',
+          '2': 'another numeric key',
+          z: 1,
+          a: 2,
+          nested: [[[]], [{}], [[1, [2, [3, [4]]]]], [{ x: [{ y: [null, false, ''] }] }]],
+          deep: { l1: { l2: { l3: { l4: { l5: { l6: { l7: { l8: ['bottom'] } } } } } } } },
+          empty: { object: {}, array: [], string: '' },
+        };
+        const event = makeEvent({ body: value, filter: [value], results: [[], {}, [[]]] });
+        const expected = structuredClone(event);
+        await store.append([event]);
+        expect(await store.get(event.id)).toStrictEqual(expected);
+        expect((await query()).items).toStrictEqual([expected]);
       });
 
       it('round-trips an event of about 250 KiB', async () => {

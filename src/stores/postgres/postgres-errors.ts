@@ -1,0 +1,47 @@
+/*
+ * Reading errors thrown by pg and Node.js. Everything here is duck-typed: network errors can
+ * come from another realm (test runners, workers), where `instanceof Error` is false.
+ */
+
+/** SQLSTATE of a check violation, which includes "no partition of relation found for row". */
+const CHECK_VIOLATION = '23514';
+
+/** The message of anything thrown, for error messages of the store. */
+export function reasonOf(error: unknown): string {
+  if (typeof error === 'string') return error;
+  if (error === null || typeof error !== 'object') return String(error);
+  const { message, errors, name } = error as {
+    message?: unknown;
+    errors?: unknown;
+    name?: unknown;
+  };
+  if (typeof message === 'string' && message.length > 0) return message;
+  // A refused connection to a host with several addresses reports one error per address, in
+  // an AggregateError without a message of its own.
+  if (Array.isArray(errors) && errors.length > 0) return errors.map(reasonOf).join('; ');
+  return typeof name === 'string' && name.length > 0 ? name : 'unknown error';
+}
+
+/**
+ * Whether `error` was reported by the server about one statement, which leaves the connection
+ * usable. Anything else (a client-side timeout, a broken socket, a FATAL error that ends the
+ * session) leaves the connection in an unknown state.
+ */
+export function isStatementError(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return false;
+  const { code, severity } = error as { code?: unknown; severity?: unknown };
+  return (
+    typeof code === 'string' &&
+    /^[0-9A-Z]{5}$/.test(code) &&
+    typeof severity === 'string' &&
+    severity !== 'FATAL' &&
+    severity !== 'PANIC'
+  );
+}
+
+/** Whether an insert failed because no partition accepts a row's timestamp. */
+export function isMissingPartition(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return false;
+  const { code } = error as { code?: unknown };
+  return code === CHECK_VIOLATION && reasonOf(error).includes('no partition');
+}

@@ -1,0 +1,163 @@
+import { reasonOf } from './postgres-errors';
+import type { PostgresNames } from './postgres-names';
+import type { PostgresSql } from './postgres-session';
+
+/** How the events table is laid out. */
+export type PostgresPartitioning = 'none' | 'monthly';
+
+/** One step of the PostgreSQL schema; steps run in order. */
+export interface PostgresMigration {
+  /** Version after this step. Steps are numbered 1, 2, 3, ... */
+  version: number;
+  /** What the step does, stored with it and used in error messages. */
+  description: string;
+  /** The DDL of the step, for one table. */
+  statements(names: PostgresNames, partitioning: PostgresPartitioning): string[];
+}
+
+/**
+ * Every schema step, oldest first. Never edit a released step: add a new one, so that a
+ * table created by any earlier release migrates forward.
+ */
+export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
+  {
+    version: 1,
+    description: 'create the events table and its query indexes',
+    statements: (names, partitioning) => {
+      const table = names.qualifiedTable;
+      const monthly = partitioning === 'monthly';
+      // COLLATE "C" compares bytes, which is both the cheapest b-tree comparison and the order
+      // SQLite uses, so ids that share a timestamp page in the same order on every engine.
+      // A partitioned table's unique keys must contain the partition key: (id, ts) still makes
+      // an event id unique, as one event always carries the same timestamp.
+      // Secondary indexes end with (ts, id) so each serves its filter in keyset page order;
+      // the partial ones skip rows without the column, which no filter on it can match.
+      return [
+        `CREATE TABLE ${table} (
+          id text COLLATE "C" NOT NULL,
+          ts timestamptz NOT NULL,
+          action text COLLATE "C" NOT NULL,
+          outcome text COLLATE "C" NOT NULL,
+          actor_id text COLLATE "C",
+          resource_type text COLLATE "C",
+          resource_id text COLLATE "C",
+          request_id text COLLATE "C",
+          tenant text COLLATE "C",
+          schema_version integer NOT NULL,
+          payload jsonb NOT NULL,
+          CONSTRAINT ${names.object('pkey')} PRIMARY KEY ${monthly ? '(id, ts)' : '(id)'}
+        )${monthly ? ' PARTITION BY RANGE (ts)' : ''}`,
+        `CREATE INDEX ${names.object('actor_ts')} ON ${table} (actor_id, ts, id)
+          WHERE actor_id IS NOT NULL`,
+        `CREATE INDEX ${names.object('resource_ts')} ON ${table}
+          (resource_type, resource_id, ts, id) WHERE resource_type IS NOT NULL`,
+        `CREATE INDEX ${names.object('action_ts')} ON ${table} (action, ts, id)`,
+        `CREATE INDEX ${names.object('request_ts')} ON ${table} (request_id, ts, id)
+          WHERE request_id IS NOT NULL`,
+        `CREATE INDEX ${names.object('tenant_ts')} ON ${table} (tenant, ts, id)
+          WHERE tenant IS NOT NULL`,
+        `CREATE INDEX ${names.object('ts')} ON ${table} (ts, id)`,
+      ];
+    },
+  },
+];
+
+/** The schema version this release of nestjs-audit writes. */
+export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;
+
+/**
+ * The table cannot be brought to the layout this release expects: it was migrated by a newer
+ * release, it has another layout than configured, or a migration step failed.
+ */
+export class PostgresSchemaError extends Error {
+  override readonly name = 'PostgresSchemaError';
+}
+
+async function currentVersion(sql: PostgresSql, names: PostgresNames): Promise<number> {
+  const [exists] = await sql('SELECT to_regclass($1) IS NOT NULL', [names.qualifiedMigrations]);
+  if (exists?.[0] !== true) return 0;
+  const [row] = await sql(`SELECT coalesce(max(version), 0) FROM ${names.qualifiedMigrations}`);
+  return Number(row?.[0] ?? 0);
+}
+
+function tooNew(version: number, names: PostgresNames): PostgresSchemaError {
+  return new PostgresSchemaError(
+    `The audit table ${names.qualifiedTable} has schema version ${version}, but this nestjs-audit supports up to version ${POSTGRES_SCHEMA_VERSION}: it was migrated by a newer release. Upgrade nestjs-audit (npm install nestjs-audit@latest), or configure another "schema" or "table".`,
+  );
+}
+
+async function checkLayout(
+  sql: PostgresSql,
+  names: PostgresNames,
+  partitioning: PostgresPartitioning,
+): Promise<void> {
+  const [row] = await sql('SELECT relkind FROM pg_class WHERE oid = to_regclass($1)', [
+    names.qualifiedTable,
+  ]);
+  const kind = row?.[0];
+  if (kind === undefined) {
+    throw new PostgresSchemaError(
+      `The audit table ${names.qualifiedTable} is missing although ${names.qualifiedMigrations} records its migrations. Drop ${names.qualifiedMigrations} so that the store creates the table again, or restore the table.`,
+    );
+  }
+  const partitioned = kind === 'p';
+  if (partitioned && partitioning === 'none') {
+    throw new PostgresSchemaError(
+      `The audit table ${names.qualifiedTable} is partitioned by month, but the store is configured with partitioning: 'none'. Set partitioning: 'monthly' to keep using it.`,
+    );
+  }
+  if (!partitioned && partitioning === 'monthly') {
+    throw new PostgresSchemaError(
+      `The audit table ${names.qualifiedTable} is not partitioned, but the store is configured with partitioning: 'monthly'. PostgreSQL cannot partition an existing table in place: keep partitioning: 'none', or set "table" to a new name and copy the rows into it.`,
+    );
+  }
+}
+
+/**
+ * Brings the table to {@link POSTGRES_SCHEMA_VERSION}. Run inside one transaction: it takes a
+ * transaction-level advisory lock first, so instances starting together migrate one after the
+ * other and each later one finds the work done. A table that is up to date gets no DDL at all,
+ * so the application's role needs no CREATE privilege once the schema exists.
+ * @throws PostgresSchemaError when the table is newer than this release, has another layout
+ *   than `partitioning`, or a step fails (the transaction then rolls back: nothing is applied);
+ *   the error of the connection when the checks themselves fail.
+ */
+export async function migratePostgresSchema(
+  sql: PostgresSql,
+  names: PostgresNames,
+  partitioning: PostgresPartitioning,
+): Promise<void> {
+  await sql('SELECT pg_advisory_xact_lock($1::bigint)', [names.lockKey]);
+  let version = await currentVersion(sql, names);
+  if (version > POSTGRES_SCHEMA_VERSION) throw tooNew(version, names);
+  if (version < POSTGRES_SCHEMA_VERSION) {
+    const [schema] = await sql('SELECT 1 FROM pg_namespace WHERE nspname = $1', [names.schema]);
+    // CREATE SCHEMA checks the database privilege even with IF NOT EXISTS, so only ask for it
+    // when the schema is really missing.
+    if (schema === undefined) await sql(`CREATE SCHEMA IF NOT EXISTS ${names.quotedSchema}`);
+    await sql(
+      `CREATE TABLE IF NOT EXISTS ${names.qualifiedMigrations} (
+        version integer PRIMARY KEY,
+        description text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`,
+    );
+    for (const step of POSTGRES_MIGRATIONS) {
+      if (step.version <= version) continue;
+      try {
+        for (const statement of step.statements(names, partitioning)) await sql(statement);
+      } catch (error) {
+        throw new PostgresSchemaError(
+          `Migrating the audit table ${names.qualifiedTable} to version ${step.version} (${step.description}) failed: ${reasonOf(error)}. Nothing was applied; fix the cause (or configure another "schema" or "table") and start the application again.`,
+          { cause: error },
+        );
+      }
+      await sql(`INSERT INTO ${names.qualifiedMigrations} (version, description) VALUES ($1, $2)`, [
+        step.version,
+        step.description,
+      ]);
+      version = step.version;
+    }
+  }
+  await checkLayout(sql, names, partitioning);
+}

@@ -1,0 +1,307 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { Pool } from 'pg';
+import { parseAuditQuery } from '../../src/query/audit-query';
+import type { PostgresPool } from '../../src/stores/postgres/postgres-driver';
+import {
+  PostgresAuditStore,
+  type PostgresAuditStoreOptions,
+} from '../../src/stores/postgres/postgres-audit.store';
+import { makeEvent } from '../fixtures/events';
+
+jest.setTimeout(30_000);
+
+const HOST = '127.0.0.1';
+const CONNECTION = process.env.AUDIT_TEST_POSTGRES_URL ?? `postgres://postgres@${HOST}:5432/test`;
+const upstream = new URL(CONNECTION);
+
+const schemas = new Set<string>();
+let schemaCount = 0;
+
+function uniqueSchema(): string {
+  const name = `audit_test_${process.pid}_${randomBytes(3).toString('hex')}_${++schemaCount}`;
+  schemas.add(name);
+  return name;
+}
+
+const admin = new Pool({ connectionString: CONNECTION, max: 2 });
+const stores: PostgresAuditStore[] = [];
+
+function track(options: PostgresAuditStoreOptions): PostgresAuditStore {
+  const store = new PostgresAuditStore(options);
+  stores.push(store);
+  return store;
+}
+
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.close();
+});
+
+afterAll(async () => {
+  for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await admin.end();
+});
+
+/** Resolves with how long `promise` took to settle, and how it settled. */
+async function timed(promise: Promise<unknown>): Promise<{ ms: number; error: Error }> {
+  const start = Date.now();
+  try {
+    await promise;
+  } catch (error) {
+    return { ms: Date.now() - start, error: error as Error };
+  }
+  throw new Error('expected a rejection');
+}
+
+/**
+ * A TCP proxy in front of PostgreSQL that can stop answering (packets vanish, like a network
+ * partition) or cut every connection and refuse new ones (like a server that went away).
+ */
+class FlakyProxy {
+  private mode: 'forward' | 'blackhole' | 'refuse' = 'forward';
+  private readonly sockets = new Set<Socket>();
+  private server: Server | undefined;
+
+  async start(): Promise<string> {
+    this.server = createServer((client) => this.accept(client));
+    await new Promise<void>((resolve) => this.server?.listen(0, HOST, resolve));
+    const { port } = this.server.address() as AddressInfo;
+    const url = new URL(CONNECTION);
+    url.host = `${HOST}:${port}`;
+    return url.toString();
+  }
+
+  set(mode: 'forward' | 'blackhole' | 'refuse'): void {
+    this.mode = mode;
+    if (mode === 'refuse') for (const socket of this.sockets) socket.destroy();
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise((resolve) => this.server?.close(resolve));
+  }
+
+  private accept(client: Socket): void {
+    if (this.mode === 'refuse') {
+      client.destroy();
+      return;
+    }
+    const server = connect(Number(upstream.port || 5432), upstream.hostname);
+    for (const socket of [client, server]) {
+      this.sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        this.sockets.delete(socket);
+        client.destroy();
+        server.destroy();
+      });
+    }
+    client.on('data', (data) => {
+      if (this.mode === 'forward') server.write(data);
+    });
+    server.on('data', (data) => {
+      if (this.mode === 'forward') client.write(data);
+    });
+  }
+}
+
+describe('PostgresAuditStore failures', () => {
+  it('rejects init() quickly and clearly when nothing listens on the port', async () => {
+    const store = track({ connectionString: `postgres://postgres@${HOST}:1/test` });
+    const { ms, error } = await timed(store.init());
+    expect(ms).toBeLessThan(5_000);
+    expect(error.message).toMatch(
+      /^PostgresAuditStore could not initialise \(table "public"\."audit_events"\): connect ECONNREFUSED 127\.0\.0\.1:1\. Check that PostgreSQL is reachable/,
+    );
+    await expect(store.append([makeEvent()])).rejects.toThrow(/called before init\(\)/);
+  });
+
+  it('rejects init() within connectionTimeoutMs when the server accepts but never answers', async () => {
+    const silent = createServer(() => undefined);
+    const open: Socket[] = [];
+    silent.on('connection', (socket) => open.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, HOST, resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const store = track({
+        connectionString: `postgres://postgres@${HOST}:${port}/test`,
+        connectionTimeoutMs: 300,
+      });
+      const { ms, error } = await timed(store.init());
+      expect(ms).toBeGreaterThanOrEqual(250);
+      expect(ms).toBeLessThan(3_000);
+      expect(error.message).toMatch(
+        /^PostgresAuditStore could not initialise .*: .*(timeout|300 ms)/,
+      );
+    } finally {
+      for (const socket of open) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('bounds the wait for a pool that never hands out a connection', async () => {
+    const stuck: PostgresPool = {
+      connect: () => new Promise(() => undefined),
+      end: async () => {},
+    };
+    const store = track({ pool: stuck, connectionTimeoutMs: 200 });
+    const { ms, error } = await timed(store.init());
+    expect(ms).toBeLessThan(2_000);
+    expect(error.message).toContain(
+      'PostgresAuditStore could not initialise (table "public"."audit_events"): no connection within 200 ms (connectionTimeoutMs)',
+    );
+  });
+
+  describe('through a proxy that fails', () => {
+    let proxy: FlakyProxy;
+    let url: string;
+
+    beforeEach(async () => {
+      proxy = new FlakyProxy();
+      url = await proxy.start();
+    });
+
+    afterEach(async () => {
+      await proxy.stop();
+    });
+
+    it('rejects append and query when the server goes away, and recovers when it is back', async () => {
+      const store = track({
+        connectionString: url,
+        schema: uniqueSchema(),
+        connectionTimeoutMs: 1000,
+      });
+      await store.init();
+      const before = makeEvent();
+      await store.append([before]);
+
+      proxy.set('refuse');
+      const { ms, error } = await timed(store.append([makeEvent(), makeEvent()]));
+      expect(ms).toBeLessThan(3_000);
+      expect(error.message).toMatch(
+        /^PostgresAuditStore could not append 2 events \(table "audit_test_\w+"\."audit_events"\): .+\. Retrying the batch is safe: appends are idempotent by event id\.$/,
+      );
+      await expect(store.query(parseAuditQuery())).rejects.toThrow(
+        /^PostgresAuditStore could not query events .*Check that PostgreSQL is reachable/,
+      );
+
+      proxy.set('forward');
+      const after = makeEvent();
+      await store.append([after]);
+      expect((await store.query(parseAuditQuery())).items.map((e) => e.id)).toEqual([
+        after.id,
+        before.id,
+      ]);
+    });
+
+    it.each([false, true])(
+      'rejects within the timeouts when the server stops answering mid-session (pool passed in: %s)',
+      async (external) => {
+        const schema = uniqueSchema();
+        const pool = external ? new Pool({ connectionString: url, max: 2 }) : undefined;
+        const store = track({
+          ...(pool ? { pool } : { connectionString: url, poolSize: 2 }),
+          schema,
+          statementTimeoutMs: 400,
+          connectionTimeoutMs: 400,
+        });
+        try {
+          await store.init();
+          await store.append([makeEvent()]);
+
+          proxy.set('blackhole');
+          const { ms, error } = await timed(store.append([makeEvent()]));
+          // The server cannot enforce its timeout here: the client gives up a second later.
+          expect(ms).toBeLessThan(4_000);
+          expect(error.message).toMatch(/^PostgresAuditStore could not append 1 event .*timeout/i);
+          await expect(store.get('x')).rejects.toThrow(/could not read an event/);
+
+          proxy.set('forward');
+          const event = makeEvent();
+          await store.append([event]);
+          expect(await store.get(event.id)).toStrictEqual(event);
+        } finally {
+          await store.close();
+          // A pool without a connection timeout of its own still waits for the connection
+          // attempt made during the outage; cutting the proxy ends it.
+          proxy.set('refuse');
+          await pool?.end();
+        }
+      },
+    );
+  });
+
+  it.each([false, true])(
+    'cancels a statement that waits past statementTimeoutMs (pool passed in: %s)',
+    async (external) => {
+      const schema = uniqueSchema();
+      const pool = external ? new Pool({ connectionString: CONNECTION, max: 1 }) : undefined;
+      const store = track({
+        ...(pool ? { pool } : { connectionString: CONNECTION }),
+        schema,
+        statementTimeoutMs: 300,
+      });
+      const locker = await admin.connect();
+      try {
+        await store.init();
+        await locker.query(`BEGIN; LOCK TABLE "${schema}".audit_events IN ACCESS EXCLUSIVE MODE`);
+        const { ms, error } = await timed(store.append([makeEvent()]));
+        expect(ms).toBeLessThan(2_000);
+        expect(error.message).toMatch(
+          /^PostgresAuditStore could not append 1 event .*: canceling statement due to statement timeout\./,
+        );
+        await expect(store.query(parseAuditQuery())).rejects.toThrow(/statement timeout/);
+        await locker.query('ROLLBACK');
+        await store.append([makeEvent()]);
+        expect((await store.query(parseAuditQuery())).items).toHaveLength(1);
+      } finally {
+        await locker.query('ROLLBACK').catch(() => undefined);
+        locker.release();
+        await store.close();
+        await pool?.end();
+      }
+    },
+  );
+
+  describe('driver loading', () => {
+    afterEach(() => {
+      jest.dontMock('pg');
+    });
+
+    function freshStore(options: PostgresAuditStoreOptions): PostgresAuditStore {
+      let store: PostgresAuditStore | undefined;
+      jest.isolateModules(() => {
+        jest.doMock('pg', () => {
+          throw Object.assign(new Error("Cannot find module 'pg' from 'x.js'"), {
+            code: 'MODULE_NOT_FOUND',
+          });
+        });
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh module registry is needed to swap the driver
+        const fresh = require('../../src/stores/postgres/postgres-audit.store') as {
+          PostgresAuditStore: typeof PostgresAuditStore;
+        };
+        store = new fresh.PostgresAuditStore(options);
+      });
+      stores.push(store as PostgresAuditStore);
+      return store as PostgresAuditStore;
+    }
+
+    it('names the install command when pg is missing', async () => {
+      await expect(freshStore({ connectionString: CONNECTION }).init()).rejects.toThrow(
+        /needs the "pg" package, which is not installed\. Run `npm install pg`/,
+      );
+    });
+
+    it('does not need pg when given a pool', async () => {
+      const pool = new Pool({ connectionString: CONNECTION, max: 1 });
+      try {
+        const store = freshStore({ pool, schema: uniqueSchema() });
+        await store.init();
+        await store.append([makeEvent()]);
+        await store.close();
+      } finally {
+        await pool.end();
+      }
+    });
+  });
+});
