@@ -4,7 +4,17 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'dist-sample/**', 'coverage/**', 'compat/**', 'node_modules/**', '*.js', '*.mjs'],
+    ignores: [
+      'dist/**',
+      'dist-sample/**',
+      'dist-bench/**',
+      '.tmp/**',
+      'coverage/**',
+      'compat/**',
+      'node_modules/**',
+      '*.js',
+      '*.mjs',
+    ],
   },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

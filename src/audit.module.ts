@@ -19,7 +19,11 @@ import { SqliteAuditStore } from './stores/sqlite/sqlite-audit.store';
 async function openStore(options: ResolvedAuditOptions): Promise<AuditStore> {
   const configured = options.store;
   let store: unknown;
-  if (typeof configured === 'string') store = new SqliteAuditStore({ path: configured });
+  if (typeof configured === 'string') {
+    // In 'ack' mode a commit that returned must survive power loss, so fsync every commit.
+    const synchronous = options.durability === 'ack' ? 'FULL' : 'NORMAL';
+    store = new SqliteAuditStore({ path: configured, synchronous });
+  }
   else if (configured instanceof AuditStore) store = configured;
   else store = await configured();
   if (!(store instanceof AuditStore)) {

@@ -116,6 +116,54 @@ export interface AuditModuleOptions {
    * @default 100
    */
   maxBatch?: number;
+  /**
+   * - `ack`: an audited response is released only once its event is committed (group commit);
+   *   `record()` resolves on commit.
+   * - `async`: events go to a bounded in-memory queue flushed in batches; responses do not wait.
+   *   Queued events are flushed on shutdown (call `app.enableShutdownHooks()`), but a crash loses them.
+   * @default 'ack'
+   */
+  durability?: 'ack' | 'async';
+  /**
+   * `async` only: flush the queue at least this often, in milliseconds.
+   * @default 100
+   */
+  flushIntervalMs?: number;
+  /**
+   * `async` only: most events waiting in memory.
+   * @default 10000
+   */
+  maxQueue?: number;
+  /**
+   * `async` only: what a write does when the queue is full: `block` waits for room, `drop`
+   * discards the event (counted in `health().dropped` and logged, never silently).
+   * @default 'block'
+   */
+  onQueueFull?: 'block' | 'drop';
+  /**
+   * What happens when the store cannot commit.
+   * - `fail`: an audited request answers 503 instead of its 2xx (`ack`); `record()` rejects.
+   * - `spool`: the events are appended and fsynced to a local spool file, the request proceeds,
+   *   and a background task replays the spool into the store once it answers again.
+   * @default 'fail'
+   */
+  onStoreFailure?: 'fail' | 'spool';
+  /**
+   * Spool file of the `spool` policy. Give each app instance on a host its own path.
+   * @default './audit.spool'
+   */
+  spoolPath?: string;
+  /**
+   * Largest spool file in bytes; past it the `spool` policy falls back to `fail`.
+   * @default 268435456 (256 MiB)
+   */
+  spoolMaxBytes?: number;
+  /**
+   * How often the spool replay (and, in `async` mode with `fail`, a retry) probes a failed store,
+   * in milliseconds.
+   * @default 1000
+   */
+  retryIntervalMs?: number;
 }
 
 /** Options after validation and defaults, as the providers use them. */
@@ -138,6 +186,14 @@ export interface ResolvedAuditOptions {
   maxEventBytes: number;
   requestIdHeader: string;
   maxBatch: number;
+  durability: 'ack' | 'async';
+  flushIntervalMs: number;
+  maxQueue: number;
+  onQueueFull: 'block' | 'drop';
+  onStoreFailure: 'fail' | 'spool';
+  spoolPath: string;
+  spoolMaxBytes: number;
+  retryIntervalMs: number;
 }
 
 /** Thrown at boot for an invalid option; the message names the option and the fix. */
@@ -160,6 +216,14 @@ const KNOWN_OPTIONS = new Set([
   'maxEventBytes',
   'requestIdHeader',
   'maxBatch',
+  'durability',
+  'flushIntervalMs',
+  'maxQueue',
+  'onQueueFull',
+  'onStoreFailure',
+  'spoolPath',
+  'spoolMaxBytes',
+  'retryIntervalMs',
   'isGlobal',
 ]);
 const SCOPES: readonly AuditScope[] = ['mutations', 'all', 'decorated'];
@@ -188,6 +252,14 @@ function positiveInteger(option: string, value: unknown, fallback: number, min: 
     fail(option, `must be a whole number of at least ${min} (got ${JSON.stringify(value) ?? typeof value})`, `Remove it to use the default ${fallback}.`);
   }
   return value;
+}
+
+function oneOf<T extends string>(option: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) {
+    fail(option, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')} (got ${JSON.stringify(value) ?? typeof value})`, `Remove it to use the default '${fallback}'.`);
+  }
+  return value as T;
 }
 
 function optionalFunction<T>(option: string, value: unknown, example: string): T | undefined {
@@ -284,6 +356,19 @@ export function resolveAuditOptions(input: AuditModuleOptions | undefined | null
     fail('maxEventBytes', `(${maxEventBytes}) is smaller than maxValueBytes (${maxValueBytes})`, 'Raise maxEventBytes or lower maxValueBytes.');
   }
 
+  const durability = oneOf('durability', options.durability, ['ack', 'async'] as const, 'ack');
+  const onQueueFull = oneOf('onQueueFull', options.onQueueFull, ['block', 'drop'] as const, 'block');
+  const onStoreFailure = oneOf('onStoreFailure', options.onStoreFailure, ['fail', 'spool'] as const, 'fail');
+  const spoolPath = options.spoolPath ?? './audit.spool';
+  if (typeof spoolPath !== 'string' || spoolPath.trim() === '') {
+    fail('spoolPath', 'must be a file path', 'Example: spoolPath: "/var/lib/app/audit.spool".');
+  }
+  const maxBatch = positiveInteger('maxBatch', options.maxBatch, 100, 1);
+  const maxQueue = positiveInteger('maxQueue', options.maxQueue, 10_000, 1);
+  if (maxQueue < maxBatch) {
+    fail('maxQueue', `(${maxQueue}) is smaller than maxBatch (${maxBatch})`, 'Raise maxQueue or lower maxBatch.');
+  }
+
   return {
     serviceName,
     store,
@@ -298,6 +383,14 @@ export function resolveAuditOptions(input: AuditModuleOptions | undefined | null
     maxValueBytes,
     maxEventBytes,
     requestIdHeader: requestIdHeader.toLowerCase(),
-    maxBatch: positiveInteger('maxBatch', options.maxBatch, 100, 1),
+    maxBatch,
+    durability,
+    flushIntervalMs: positiveInteger('flushIntervalMs', options.flushIntervalMs, 100, 1),
+    maxQueue,
+    onQueueFull,
+    onStoreFailure,
+    spoolPath,
+    spoolMaxBytes: positiveInteger('spoolMaxBytes', options.spoolMaxBytes, 256 * 1024 * 1024, 64 * 1024),
+    retryIntervalMs: positiveInteger('retryIntervalMs', options.retryIntervalMs, 1000, 10),
   };
 }

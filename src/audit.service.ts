@@ -16,7 +16,7 @@ import type {
   EcsEventType,
 } from './event/audit-event';
 import type { AuditEventDraft } from './event/build-event';
-import { AuditPipeline } from './pipeline/audit-pipeline';
+import { AuditPipeline, type AuditHealth } from './pipeline/audit-pipeline';
 import type { AuditWriterStats } from './pipeline/audit-writer';
 import { parseAuditQuery, type AuditQuery, type AuditQueryResult } from './query/audit-query';
 import { AuditStore } from './stores/audit-store';
@@ -199,6 +199,15 @@ export class AuditService {
   /** Write-path counters: committed, failed, pending, last error. */
   stats(): AuditWriterStats {
     return this.pipeline.stats();
+  }
+
+  /**
+   * Health of the write path: `up`, `degraded` (store failing, events spooled or queued for
+   * retry) or `down` (store failing, nowhere to put events), with queue depth, spool size, last
+   * error and drop counts. `condition` is `audit.pipeline_failure` whenever it is not `up`.
+   */
+  health(): AuditHealth {
+    return this.pipeline.health();
   }
 
   private draftOf(input: AuditRecordInput): AuditEventDraft {

@@ -5,6 +5,7 @@ describe('public API', () => {
     expect(Object.keys(api).sort()).toEqual(
       [
         'AUDIT_EVENT_SCHEMA_VERSION',
+        'AuditCommitError',
         'AuditConfigurationError',
         'AuditContext',
         'AuditExempt',
@@ -21,6 +22,8 @@ describe('public API', () => {
         'ECS_VERSION',
         'InMemoryAuditStore',
         'MAX_QUERY_LIMIT',
+        'PostgresAuditStore',
+        'PostgresSchemaError',
         'REDACTED',
         'SqliteAuditStore',
         'formatEcs',

@@ -45,8 +45,12 @@ export {
 export type { AuditVerb } from './event/categorize';
 export { REDACTED } from './event/redact';
 export { ECS_VERSION, formatEcs, type EcsDocument } from './ecs/ecs.formatter';
-export { AuditShutdownError } from './pipeline/audit-pipeline';
-export type { AuditWriterStats } from './pipeline/audit-writer';
+export { AuditShutdownError, type AuditHealth } from './pipeline/audit-pipeline';
+export {
+  AuditCommitError,
+  type AuditWriteReceipt,
+  type AuditWriterStats,
+} from './pipeline/audit-writer';
 export {
   AuditQueryError,
   MAX_QUERY_LIMIT,
@@ -55,4 +59,18 @@ export {
 } from './query/audit-query';
 export { AuditStore } from './stores/audit-store';
 export { InMemoryAuditStore } from './stores/memory/memory-audit.store';
+export {
+  PostgresAuditStore,
+  type PostgresAuditStoreCommonOptions,
+  type PostgresAuditStoreConnectionOptions,
+  type PostgresAuditStoreOptions,
+  type PostgresAuditStorePoolOptions,
+} from './stores/postgres/postgres-audit.store';
+export type {
+  PostgresPool,
+  PostgresPoolClient,
+  PostgresQueryConfig,
+  PostgresQueryResult,
+} from './stores/postgres/postgres-driver';
+export { PostgresSchemaError, type PostgresPartitioning } from './stores/postgres/postgres.schema';
 export { SqliteAuditStore, type SqliteAuditStoreOptions } from './stores/sqlite/sqlite-audit.store';

@@ -1,6 +1,7 @@
 import {
   HttpException,
   Inject,
+  ServiceUnavailableException,
   Injectable,
   Logger,
   type CallHandler,
@@ -23,6 +24,7 @@ import type { AuditOutcome } from '../event/audit-event';
 import type { AuditEventDraft } from '../event/build-event';
 import { verbForHttpMethod } from '../event/categorize';
 import { AuditPipeline } from '../pipeline/audit-pipeline';
+import { AuditCommitError } from '../pipeline/audit-writer';
 import { AuditContext, AuditContextStorage } from './audit-context';
 import type { AuditedMetadata, AuditLoader, AuditLoadFunction } from './audited.decorator';
 import { requestPath, responseStatus, setResponseHeader, type AuditHttpRequest } from './http-adapter';
@@ -75,7 +77,8 @@ function resourceTypeOf(controller: Type<unknown>): string {
  * `AuditModule` (unless `interceptor: false`) and exported for `@UseInterceptors(AuditInterceptor)`.
  *
  * Requests that are not audited cost one cached lookup: `next.handle()` is returned untouched.
- * The response is released once the event has been committed to the store.
+ * With `durability: 'ack'` the response is released once the event has been committed (or
+ * spooled); when it can be neither, a successful request answers 503 instead of its 2xx.
  */
 @Injectable()
 export class AuditInterceptor implements NestInterceptor {
@@ -315,7 +318,20 @@ export class AuditInterceptor implements NestInterceptor {
       if (meta?.redact?.length) draft.redact = meta.redact;
       await this.pipeline.submit(draft);
     } catch (recordError) {
-      // Recording must never break the request; the failure is logged with what identifies it.
+      // The store could not commit (and nothing could spool it): under the 'fail' policy a
+      // change must not be confirmed with a 2xx. The writer has logged it with the event ids.
+      if (recordError instanceof AuditCommitError) {
+        if (failed) return;
+        throw new ServiceUnavailableException({
+          statusCode: 503,
+          error: 'Service Unavailable',
+          code: 'AUDIT_UNAVAILABLE',
+          message:
+            'The audit trail could not record this request, so its result is not confirmed. Retry later; if it persists, the audit store is down.',
+          requestId: ctx.requestId,
+        });
+      }
+      // Anything else (a bug, an unexpected value) must never break the request: log it.
       this.logger.error(
         `nestjs-audit: could not record ${ctx.action ?? plan.action} for request ${ctx.requestId}: ${recordError instanceof Error ? recordError.message : String(recordError)}`,
       );

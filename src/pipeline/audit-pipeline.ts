@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
 import type { ResolvedAuditOptions } from '../audit.options';
 import { AuditStream } from '../ecs/audit-stream';
@@ -6,19 +13,41 @@ import type { AuditEvent } from '../event/audit-event';
 import { buildAuditEvent, type AuditEventDraft } from '../event/build-event';
 import { Redactor } from '../event/redact';
 import { AuditStore } from '../stores/audit-store';
-import { AuditWriter, type AuditWriterStats } from './audit-writer';
+import { AuditWriter, type AuditWriteReceipt, type AuditWriterStats } from './audit-writer';
+import { AuditSpool } from './spool';
 
 /** Thrown by `record()` once the application has shut down. */
 export class AuditShutdownError extends Error {
   override readonly name = 'AuditShutdownError';
 }
 
+/** What `AuditService.health()` reports about the write path. */
+export interface AuditHealth extends AuditWriterStats {
+  /**
+   * `up`: commits succeed. `degraded`: the store is failing but nothing is lost yet (events are
+   * spooled, or queued for retry in async mode). `down`: the last commit failed and there is
+   * nowhere else to put events (requests answer 503 in `ack` mode).
+   */
+  status: 'up' | 'degraded' | 'down';
+  /** `audit.pipeline_failure` while the status is not `up`. */
+  condition?: 'audit.pipeline_failure';
+  /** The store engine, e.g. `sqlite`. */
+  store: string;
+  durability: 'ack' | 'async';
+  onStoreFailure: 'fail' | 'spool';
+  /** Most events the async queue holds. */
+  maxQueue: number;
+  /** Events and bytes waiting in the spool (with `onStoreFailure: 'spool'`). */
+  spool?: { path: string; bytes: number; events: number };
+}
+
 /**
- * The one write path: draft -> event (normalise, diff, redact, cap) -> ECS line -> group commit.
- * Both the interceptor and `AuditService.record()` go through it; nothing else writes to a store.
+ * The one write path: draft -> event (normalise, diff, redact, cap) -> ECS line -> writer (group
+ * commit, failure policy, spool). Both the interceptor and `AuditService.record()` go through it;
+ * nothing else writes to a store.
  */
 @Injectable()
-export class AuditPipeline implements OnApplicationShutdown {
+export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly redactor: Redactor;
   private readonly writer: AuditWriter;
   private readonly logger = new Logger(AUDIT_LOGGER_CONTEXT);
@@ -30,7 +59,25 @@ export class AuditPipeline implements OnApplicationShutdown {
     private readonly stream: AuditStream,
   ) {
     this.redactor = new Redactor(options.redact);
-    this.writer = new AuditWriter(store, options.maxBatch);
+    const spool =
+      options.onStoreFailure === 'spool'
+        ? new AuditSpool({ path: options.spoolPath, maxBytes: options.spoolMaxBytes })
+        : undefined;
+    this.writer = new AuditWriter(store, options, spool, (level, message) => this.logger[level](message));
+  }
+
+  /** Opens the spool and replays what an earlier run left there. */
+  async onModuleInit(): Promise<void> {
+    await this.writer.start();
+  }
+
+  /** Warns when async events could be lost on SIGTERM because shutdown hooks are off. */
+  onApplicationBootstrap(): void {
+    if (this.options.durability === 'async' && process.listenerCount('SIGTERM') === 0) {
+      this.logger.warn(
+        "nestjs-audit: durability 'async' keeps up to maxQueue events in memory, and shutdown hooks are off, so a SIGTERM would lose them. Call app.enableShutdownHooks() before app.listen().",
+      );
+    }
   }
 
   /** Builds the event from a draft (pure, never touches I/O). */
@@ -43,17 +90,18 @@ export class AuditPipeline implements OnApplicationShutdown {
   }
 
   /**
-   * Writes the event's ECS line and commits it to the store.
-   * @returns once the store transaction holding the event has committed.
+   * Writes the event's ECS line and hands it to the writer.
+   * @returns how it was written: `committed` or `spooled` (`ack`), `queued` or `dropped` (`async`).
+   * @throws AuditCommitError when it could be neither committed nor spooled (`ack`).
    */
-  async commit(event: AuditEvent): Promise<void> {
+  async commit(event: AuditEvent): Promise<AuditWriteReceipt> {
     if (this.closed) {
       throw new AuditShutdownError(
         `nestjs-audit: cannot record "${event.action}" (event ${event.id}): the application has shut down. Record events before app.close().`,
       );
     }
     this.stream.write(event);
-    await this.writer.write(event);
+    return this.writer.write(event);
   }
 
   /** Builds and commits in one step. */
@@ -68,16 +116,41 @@ export class AuditPipeline implements OnApplicationShutdown {
     return this.writer.stats();
   }
 
-  /** Flushes every queued event, then closes the stream and the store. */
+  /** State of the write path: status, queue depth, spool size, last error, drops. */
+  health(): AuditHealth {
+    const stats = this.writer.stats();
+    const spool = this.writer.spoolStats();
+    // Down while the latest commit attempt failed; ISO-8601 strings of one clock compare in order.
+    const failing =
+      stats.lastErrorAt !== undefined &&
+      (stats.lastCommitAt === undefined || stats.lastErrorAt >= stats.lastCommitAt);
+    let status: AuditHealth['status'] = 'up';
+    if (stats.degraded || (spool && spool.events > 0)) status = 'degraded';
+    else if (failing) status = 'down';
+    return {
+      status,
+      ...(status === 'up' ? {} : { condition: 'audit.pipeline_failure' as const }),
+      store: this.store.engine,
+      durability: this.options.durability,
+      onStoreFailure: this.options.onStoreFailure,
+      maxQueue: this.options.maxQueue,
+      ...stats,
+      ...(spool ? { spool: { path: this.options.spoolPath, ...spool } } : {}),
+    };
+  }
+
+  /** Flushes every queued event, then closes the spool, the stream and the store. */
   async onApplicationShutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.writer.drain();
     try {
-      await this.stream.close();
+      await this.writer.close();
     } finally {
-      await this.store.close();
+      try {
+        await this.stream.close();
+      } finally {
+        await this.store.close();
+      }
     }
-    this.logger.debug?.('audit store closed');
   }
 }

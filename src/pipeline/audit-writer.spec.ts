@@ -1,27 +1,42 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { makeEvent } from '../../test/fixtures/events';
 import type { AuditEvent } from '../event/audit-event';
 import { InMemoryAuditStore } from '../stores/memory/memory-audit.store';
-import { AuditWriter } from './audit-writer';
+import { AuditCommitError, AuditWriter, type AuditWriterSettings } from './audit-writer';
+import { AuditSpool } from './spool';
 
-/** The real in-memory store, recording the size of each transaction it is given. */
+/** The real in-memory store, recording each transaction and able to fail or stall on demand. */
 class CountingStore extends InMemoryAuditStore {
   readonly batches: number[] = [];
-  failNext = false;
+  failing = false;
+  delayMs = 0;
   override async append(events: readonly AuditEvent[]): Promise<void> {
     this.batches.push(events.length);
-    if (this.failNext) {
-      this.failNext = false;
-      throw new Error('store unavailable');
-    }
+    if (this.delayMs) await sleep(this.delayMs);
+    if (this.failing) throw new Error('store unavailable');
     await super.append(events);
   }
 }
 
-describe('AuditWriter (group commit)', () => {
+const ack: AuditWriterSettings = {
+  durability: 'ack',
+  maxBatch: 100,
+  flushIntervalMs: 20,
+  maxQueue: 1000,
+  onQueueFull: 'block',
+  retryIntervalMs: 30,
+};
+const async: AuditWriterSettings = { ...ack, durability: 'async' };
+
+describe("AuditWriter in 'ack' mode (group commit)", () => {
   it('commits events submitted together in shared transactions of at most maxBatch', async () => {
     const store = new CountingStore();
-    const writer = new AuditWriter(store, 100);
-    await Promise.all(Array.from({ length: 250 }, () => writer.write(makeEvent())));
+    const writer = new AuditWriter(store, ack, undefined);
+    const receipts = await Promise.all(Array.from({ length: 250 }, () => writer.write(makeEvent())));
+    expect(new Set(receipts)).toEqual(new Set(['committed']));
     expect(store.batches).toEqual([100, 100, 50]);
     expect(store.all()).toHaveLength(250);
     expect(writer.stats()).toMatchObject({ committed: 250, failed: 0, commits: 3, pending: 0 });
@@ -29,28 +44,173 @@ describe('AuditWriter (group commit)', () => {
 
   it('resolves each write only once its event is stored', async () => {
     const store = new CountingStore();
-    const writer = new AuditWriter(store, 10);
+    const writer = new AuditWriter(store, { ...ack, maxBatch: 10 }, undefined);
     const event = makeEvent();
     await writer.write(event);
     await expect(store.get(event.id)).resolves.toEqual(event);
   });
 
-  it('rejects the writes of a failed transaction and keeps going with the next', async () => {
+  it('rejects the writes of a failed transaction with AuditCommitError naming the events', async () => {
     const store = new CountingStore();
-    store.failNext = true;
-    const writer = new AuditWriter(store, 5);
-    const results = await Promise.allSettled(Array.from({ length: 8 }, () => writer.write(makeEvent())));
-    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(5);
-    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
-    expect(writer.stats()).toMatchObject({ committed: 3, failed: 5, lastError: 'store unavailable' });
+    store.failing = true;
+    const reported: string[] = [];
+    const writer = new AuditWriter(store, { ...ack, maxBatch: 5 }, undefined, (_l, m) => reported.push(m));
+    const events = Array.from({ length: 8 }, () => makeEvent());
+    const results = await Promise.allSettled(events.map((e) => writer.write(e)));
+    expect(results.every((r) => r.status === 'rejected' && r.reason instanceof AuditCommitError)).toBe(true);
+    const first = results[0] as PromiseRejectedResult;
+    expect((first.reason as AuditCommitError).eventIds).toContain(events[0]!.id);
+    expect(writer.stats()).toMatchObject({ committed: 0, failed: 8, lastError: 'store unavailable' });
+    expect(reported.some((m) => m.includes('audit.pipeline_failure') && m.includes(events[0]!.id))).toBe(true);
+    store.failing = false;
+    await expect(writer.write(makeEvent())).resolves.toBe('committed');
   });
 
-  it('drain() waits for everything queued, including writes made while flushing', async () => {
+  it('close() waits for everything queued, including writes made while flushing', async () => {
     const store = new CountingStore();
-    const writer = new AuditWriter(store, 3);
-    for (let i = 0; i < 7; i++) void writer.write(makeEvent());
-    await writer.drain();
+    const writer = new AuditWriter(store, { ...ack, maxBatch: 3 }, undefined);
+    const writes = Array.from({ length: 7 }, () => writer.write(makeEvent()));
+    await writer.close();
+    await Promise.all(writes);
     expect(store.all()).toHaveLength(7);
     expect(writer.stats().pending).toBe(0);
+  });
+});
+
+describe("AuditWriter in 'async' mode", () => {
+  it('answers at once and flushes by size and by interval', async () => {
+    const store = new CountingStore();
+    const writer = new AuditWriter(store, { ...async, maxBatch: 10, flushIntervalMs: 30 }, undefined);
+    const receipts = await Promise.all(Array.from({ length: 10 }, () => writer.write(makeEvent())));
+    expect(new Set(receipts)).toEqual(new Set(['queued']));
+    await sleep(5);
+    expect(store.all()).toHaveLength(10);
+    await writer.write(makeEvent());
+    await sleep(5);
+    expect(store.all()).toHaveLength(10);
+    await sleep(60);
+    expect(store.all()).toHaveLength(11);
+    await writer.close();
+  });
+
+  it("blocks writers when the queue is full with onQueueFull 'block'", async () => {
+    const store = new CountingStore();
+    store.delayMs = 50;
+    const writer = new AuditWriter(store, { ...async, maxBatch: 5, maxQueue: 10 }, undefined);
+    const started = Date.now();
+    await Promise.all(Array.from({ length: 40 }, () => writer.write(makeEvent())));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(50);
+    expect(writer.stats().pending).toBeLessThanOrEqual(10);
+    await writer.close();
+    expect(store.all()).toHaveLength(40);
+  });
+
+  it("drops and counts with onQueueFull 'drop'", async () => {
+    const store = new CountingStore();
+    store.delayMs = 50;
+    const reported: string[] = [];
+    const writer = new AuditWriter(store, { ...async, maxBatch: 5, maxQueue: 10, onQueueFull: 'drop' }, undefined, (_l, m) =>
+      reported.push(m),
+    );
+    const receipts = await Promise.all(Array.from({ length: 30 }, () => writer.write(makeEvent())));
+    const dropped = receipts.filter((r) => r === 'dropped').length;
+    expect(dropped).toBe(20);
+    expect(writer.stats().dropped).toBe(20);
+    expect(reported[0]).toMatch(/queue full .*dropped/);
+    await writer.close();
+    expect(store.all()).toHaveLength(10);
+  });
+
+  it('keeps failed batches in memory and retries them until the store answers', async () => {
+    const store = new CountingStore();
+    store.failing = true;
+    const writer = new AuditWriter(store, { ...async, maxBatch: 5, retryIntervalMs: 20 }, undefined);
+    await Promise.all(Array.from({ length: 12 }, () => writer.write(makeEvent())));
+    await sleep(60);
+    expect(writer.stats()).toMatchObject({ degraded: true, pending: 12 });
+    store.failing = false;
+    await sleep(80);
+    expect(store.all()).toHaveLength(12);
+    expect(writer.stats()).toMatchObject({ degraded: false, pending: 0 });
+    await writer.close();
+  });
+
+  it('counts what cannot be committed at shutdown as lost, and says so', async () => {
+    const store = new CountingStore();
+    store.failing = true;
+    const reported: string[] = [];
+    const writer = new AuditWriter(store, { ...async, retryIntervalMs: 10_000 }, undefined, (_l, m) => reported.push(m));
+    await writer.write(makeEvent());
+    await writer.close();
+    expect(writer.stats().lost).toBe(1);
+    expect(reported.at(-1)).toMatch(/lost at shutdown/);
+  });
+});
+
+describe('AuditWriter with a spool', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'audit-writer-spool-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const spoolAt = (path: string) => new AuditSpool({ path, maxBytes: 1024 * 1024 });
+
+  it('spools while the store is down, stays degraded, and replays everything exactly once', async () => {
+    const store = new CountingStore();
+    store.failing = true;
+    const writer = new AuditWriter(store, { ...ack, maxBatch: 10, retryIntervalMs: 20 }, spoolAt(join(dir, 's')));
+    await writer.start();
+    const events = Array.from({ length: 35 }, () => makeEvent());
+    const receipts = await Promise.all(events.map((e) => writer.write(e)));
+    expect(new Set(receipts)).toEqual(new Set(['spooled']));
+    expect(writer.stats()).toMatchObject({ degraded: true, spooled: 35 });
+    expect(writer.spoolStats()?.events).toBe(35);
+    const attemptsWhileDegraded = store.batches.length;
+    await writer.write(makeEvent());
+    // Once degraded, new batches go straight to the spool instead of waiting on a dead store.
+    expect(store.batches.length).toBeLessThanOrEqual(attemptsWhileDegraded + 1);
+    store.failing = false;
+    const deadline = Date.now() + 3000;
+    while (writer.stats().degraded && Date.now() < deadline) await sleep(10);
+    expect(writer.stats()).toMatchObject({ degraded: false, replayed: 36 });
+    expect(store.all()).toHaveLength(36);
+    expect(new Set(store.all().map((e) => e.id)).size).toBe(36);
+    expect(writer.spoolStats()?.events).toBe(0);
+    await writer.close();
+  });
+
+  it('replays what an earlier process left in the spool when it starts', async () => {
+    const path = join(dir, 's');
+    const down = new CountingStore();
+    down.failing = true;
+    const first = new AuditWriter(down, { ...ack, retryIntervalMs: 60_000 }, spoolAt(path));
+    await first.start();
+    await Promise.all(Array.from({ length: 5 }, () => first.write(makeEvent())));
+    await first.close();
+
+    const store = new CountingStore();
+    const reported: string[] = [];
+    const second = new AuditWriter(store, ack, spoolAt(path), (_l, m) => reported.push(m));
+    await second.start();
+    const deadline = Date.now() + 3000;
+    while (store.all().length < 5 && Date.now() < deadline) await sleep(10);
+    expect(store.all()).toHaveLength(5);
+    expect(reported[0]).toMatch(/replaying 5 spooled audit event/);
+    await second.close();
+  });
+
+  it('falls back to failing the write when the spool is full', async () => {
+    const store = new CountingStore();
+    store.failing = true;
+    const writer = new AuditWriter(store, { ...ack, maxBatch: 1 }, new AuditSpool({ path: join(dir, 's'), maxBytes: 64 * 1024 }));
+    await writer.start();
+    const big = (): AuditEvent => makeEvent({ message: 'x'.repeat(8000) });
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => writer.write(big())));
+    expect(results.some((r) => r.status === 'fulfilled')).toBe(true);
+    const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(rejected.length).toBeGreaterThan(0);
+    expect(rejected[0]!.reason).toBeInstanceOf(AuditCommitError);
+    await writer.close();
   });
 });
