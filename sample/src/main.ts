@@ -1,0 +1,55 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { InMemoryAuditStore, PostgresAuditStore, type AuditModuleOptions } from '../../src';
+import { AppModule } from './app.module';
+
+/**
+ * Serves the sample shop until it is stopped; configured by environment variables so tests and
+ * benchmarks can run it as a separate process:
+ *
+ * - `PORT` (default 3000), `HOST` (default 127.0.0.1), `PLATFORM` (`express` | `fastify`)
+ * - `AUDIT_STORE`: a SQLite file path (default `./audit.db`), `memory`, or a `postgres://` URL
+ *   (`AUDIT_PG_SCHEMA`, `AUDIT_PG_TABLE` optional)
+ * - `AUDIT_DURABILITY` (`ack` | `async`), `AUDIT_ON_STORE_FAILURE` (`fail` | `spool`),
+ *   `AUDIT_SPOOL_PATH`, `AUDIT_STREAM` (`off`, `stdout` or a file path)
+ *
+ * Prints one line `{"listening":<port>}` on stderr once it accepts requests.
+ */
+async function main(): Promise<void> {
+  const env = process.env;
+  const storeSetting = env.AUDIT_STORE ?? './audit.db';
+  let store: AuditModuleOptions['store'] = storeSetting;
+  if (storeSetting === 'memory') store = new InMemoryAuditStore();
+  else if (/^postgres(ql)?:\/\//.test(storeSetting)) {
+    store = new PostgresAuditStore({
+      connectionString: storeSetting,
+      ...(env.AUDIT_PG_SCHEMA ? { schema: env.AUDIT_PG_SCHEMA } : {}),
+      ...(env.AUDIT_PG_TABLE ? { table: env.AUDIT_PG_TABLE } : {}),
+    });
+  }
+  const audit: AuditModuleOptions = { store };
+  if (env.AUDIT_DURABILITY) audit.durability = env.AUDIT_DURABILITY as 'ack' | 'async';
+  if (env.AUDIT_ON_STORE_FAILURE) audit.onStoreFailure = env.AUDIT_ON_STORE_FAILURE as 'fail' | 'spool';
+  if (env.AUDIT_SPOOL_PATH) audit.spoolPath = env.AUDIT_SPOOL_PATH;
+  if (env.AUDIT_RETRY_MS) audit.retryIntervalMs = Number(env.AUDIT_RETRY_MS);
+  if (env.AUDIT_STREAM) audit.stream = env.AUDIT_STREAM === 'off' ? false : env.AUDIT_STREAM;
+
+  const module = AppModule.register(audit);
+  const app =
+    env.PLATFORM === 'fastify'
+      ? await NestFactory.create(module, new FastifyAdapter(), { logger: ['error', 'warn'] })
+      : await NestFactory.create(module, { logger: ['error', 'warn'] });
+  app.enableShutdownHooks();
+  const port = Number(env.PORT ?? 3000);
+  await app.listen(port, env.HOST ?? '127.0.0.1');
+  const address = (app.getHttpServer() as Server).address() as AddressInfo;
+  process.stderr.write(`${JSON.stringify({ listening: address.port })}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Sample server failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exitCode = 1;
+});
