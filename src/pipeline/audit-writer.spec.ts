@@ -135,6 +135,28 @@ describe("AuditWriter in 'async' mode", () => {
     await writer.close();
   });
 
+  it('never holds more than maxQueue events, counting the batch being committed', async () => {
+    const store = new CountingStore();
+    store.failing = true;
+    store.delayMs = 5;
+    const writer = new AuditWriter(
+      store,
+      { ...async, maxBatch: 5, maxQueue: 10, onQueueFull: 'drop', retryIntervalMs: 5 },
+      undefined,
+    );
+    let peak = 0;
+    for (let i = 0; i < 200; i++) {
+      await writer.write(makeEvent());
+      peak = Math.max(peak, writer.stats().pending);
+      if (i % 10 === 0) await sleep(2);
+    }
+    expect(peak).toBe(10);
+    expect(writer.stats().dropped).toBeGreaterThan(0);
+    store.failing = false;
+    await writer.close();
+    expect(store.all()).toHaveLength(10);
+  });
+
   it('counts what cannot be committed at shutdown as lost, and says so', async () => {
     const store = new CountingStore();
     store.failing = true;

@@ -86,6 +86,8 @@ function messageOf(error: unknown): string {
  */
 export class AuditWriter {
   private readonly queue: PendingWrite[] = [];
+  /** Events of the batch being committed: still in memory, so they count against `maxQueue`. */
+  private inFlight = 0;
   private readonly roomWaiters: (() => void)[] = [];
   private flushing: Promise<void> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -149,7 +151,7 @@ export class AuditWriter {
   stats(): AuditWriterStats {
     return {
       ...this.counters,
-      pending: this.queue.length,
+      pending: this.queue.length + this.inFlight,
       degraded: this.degraded || this.retryTimer !== undefined,
       ...(this.lastError ? { lastError: this.lastError.message, lastErrorAt: this.lastError.at } : {}),
       ...(this.lastCommitAt ? { lastCommitAt: this.lastCommitAt } : {}),
@@ -179,7 +181,7 @@ export class AuditWriter {
   }
 
   private async enqueue(event: AuditEvent): Promise<AuditWriteReceipt> {
-    while (this.queue.length >= this.settings.maxQueue && !this.closing) {
+    while (this.queue.length + this.inFlight >= this.settings.maxQueue && !this.closing) {
       if (this.settings.onQueueFull === 'drop') {
         this.counters.dropped += 1;
         if (this.counters.dropped === 1 || this.counters.dropped % 1000 === 0) {
@@ -207,7 +209,10 @@ export class AuditWriter {
   }
 
   private releaseRoom(): void {
-    while (this.roomWaiters.length > 0 && (this.queue.length < this.settings.maxQueue || this.closing)) {
+    while (
+      this.roomWaiters.length > 0 &&
+      (this.queue.length + this.inFlight < this.settings.maxQueue || this.closing)
+    ) {
       this.roomWaiters.shift()?.();
     }
   }
@@ -232,8 +237,15 @@ export class AuditWriter {
     await nextMacrotask();
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.settings.maxBatch);
-      this.releaseRoom();
-      const retry = await this.commitBatch(batch);
+      // Room is freed only once the batch has left memory: a failed batch goes back in the queue.
+      this.inFlight = batch.length;
+      let retry: boolean;
+      try {
+        retry = await this.commitBatch(batch);
+      } finally {
+        this.inFlight = 0;
+        this.releaseRoom();
+      }
       if (retry) return;
       if (this.queue.length > 0) await nextMacrotask();
     }
