@@ -49,5 +49,12 @@ module.exports = {
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { ...common, displayName: 'stores', testMatch: ['<rootDir>/test/stores/**/*.spec.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
+    {
+      ...common,
+      displayName: 'durability',
+      testMatch: ['<rootDir>/test/durability/**/*.durability-spec.ts'],
+      globalSetup: '<rootDir>/test/durability/global-setup.ts',
+      testTimeout: 120_000,
+    },
   ],
 };

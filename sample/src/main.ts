@@ -14,7 +14,8 @@ import { AppModule } from './app.module';
  * - `AUDIT_STORE`: a SQLite file path (default `./audit.db`), `memory`, or a `postgres://` URL
  *   (`AUDIT_PG_SCHEMA`, `AUDIT_PG_TABLE` optional)
  * - `AUDIT_DURABILITY` (`ack` | `async`), `AUDIT_ON_STORE_FAILURE` (`fail` | `spool`),
- *   `AUDIT_SPOOL_PATH`, `AUDIT_STREAM` (`off`, `stdout` or a file path)
+ *   `AUDIT_SPOOL_PATH`, `AUDIT_RETRY_MS`, `AUDIT_MAX_QUEUE`, `AUDIT_ON_QUEUE_FULL` (`block` | `drop`),
+ *   `AUDIT_STREAM` (`off`, `stdout` or a file path)
  *
  * Prints one line `{"listening":<port>}` on stderr once it accepts requests.
  */
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
   if (env.AUDIT_ON_STORE_FAILURE) audit.onStoreFailure = env.AUDIT_ON_STORE_FAILURE as 'fail' | 'spool';
   if (env.AUDIT_SPOOL_PATH) audit.spoolPath = env.AUDIT_SPOOL_PATH;
   if (env.AUDIT_RETRY_MS) audit.retryIntervalMs = Number(env.AUDIT_RETRY_MS);
+  if (env.AUDIT_MAX_QUEUE) audit.maxQueue = Number(env.AUDIT_MAX_QUEUE);
+  if (env.AUDIT_ON_QUEUE_FULL) audit.onQueueFull = env.AUDIT_ON_QUEUE_FULL as 'block' | 'drop';
   if (env.AUDIT_STREAM) audit.stream = env.AUDIT_STREAM === 'off' ? false : env.AUDIT_STREAM;
 
   const module = AppModule.register(audit);

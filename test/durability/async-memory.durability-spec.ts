@@ -1,0 +1,239 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { OrderLoad } from './load';
+import {
+  brief,
+  dropPgSchema,
+  exactlyOnce,
+  NONE,
+  pgRecordCounts,
+  pgUrlVia,
+  tempDir,
+  totalRecords,
+  uniquePgSchema,
+} from './records';
+import { killAllServers, SampleServer, waitUntil } from './sample-server';
+import { TcpProxy } from './tcp-proxy';
+
+const CLIENTS = 32;
+const MAX_QUEUE = 2_000;
+const STRESS_MS = 4_000;
+/*
+ * Growth of the resident set allowed over the warmed-up baseline. Measured here: about +55 MB
+ * after 4 s of this load whatever maxQueue is (200 or 2000: V8 grows its heap before it collects;
+ * 10000 queued events add about 30 MB more), so this only catches gross growth such as buffers
+ * that never drain. The precise bound is the queue depth, checked against maxQueue.
+ */
+const RSS_MARGIN_KB = 128 * 1024;
+
+interface Sample {
+  at: number;
+  rssKb: number;
+  pending: number;
+  dropped: number;
+  answered2xx: number;
+}
+
+/** Samples the server's memory, queue and the load's progress every `everyMs` for `durationMs`. */
+async function observe(
+  server: SampleServer,
+  load: OrderLoad,
+  durationMs: number,
+  everyMs = 200,
+): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  const end = Date.now() + durationMs;
+  while (Date.now() < end) {
+    const health = await server.health();
+    samples.push({
+      at: Date.now(),
+      rssKb: server.rssKb(),
+      pending: health.pending,
+      dropped: health.dropped,
+      answered2xx: load.tally().ok2xx,
+    });
+    await sleep(everyMs);
+  }
+  return samples;
+}
+
+/** Seconds-long windows in which no request got a 2xx (the app stopped answering). */
+function stalls(samples: Sample[], windowMs = 1_000): number[] {
+  const stalled: number[] = [];
+  for (const sample of samples) {
+    const earlier = samples.find((s) => s.at >= sample.at - windowMs);
+    if (
+      earlier &&
+      sample.at - earlier.at >= windowMs * 0.9 &&
+      sample.answered2xx === earlier.answered2xx
+    ) {
+      stalled.push(sample.at - samples[0]!.at);
+    }
+  }
+  return stalled;
+}
+
+describe("durability 'async': bounded memory under a slow or absent store", () => {
+  const tmp = tempDir('async-memory');
+  const schemas: string[] = [];
+  let proxy: TcpProxy;
+
+  beforeAll(async () => {
+    proxy = await TcpProxy.start();
+  });
+
+  afterEach(async () => {
+    await killAllServers();
+    proxy.delayMs = 0;
+    proxy.up();
+  });
+
+  afterAll(async () => {
+    await killAllServers();
+    await proxy.close();
+    for (const schema of schemas) await dropPgSchema(schema);
+    tmp.cleanup();
+  });
+
+  async function boot(
+    label: string,
+    env: Record<string, string>,
+  ): Promise<{ server: SampleServer; schema: string }> {
+    const schema = uniquePgSchema('async_mem');
+    schemas.push(schema);
+    const server = await SampleServer.start({
+      label,
+      cwd: tmp.dir,
+      env: {
+        AUDIT_STORE: pgUrlVia(proxy.port),
+        AUDIT_PG_SCHEMA: schema,
+        AUDIT_DURABILITY: 'async',
+        AUDIT_MAX_QUEUE: String(MAX_QUEUE),
+        AUDIT_RETRY_MS: '100',
+        ...env,
+      },
+    });
+    const health = await server.health();
+    // The app must really reach PostgreSQL through the relay, and the sample must pass the queue
+    // settings through, or this test would prove nothing.
+    expect(proxy.relayed).toBeGreaterThan(0);
+    if (health.durability !== 'async' || health.maxQueue !== MAX_QUEUE) {
+      throw new Error(
+        `the sample did not apply AUDIT_DURABILITY=async / AUDIT_MAX_QUEUE=${MAX_QUEUE} (health reports ${health.durability}, maxQueue ${health.maxQueue}): sample/src/main.ts must read AUDIT_MAX_QUEUE and AUDIT_ON_QUEUE_FULL.`,
+      );
+    }
+    return { server, schema };
+  }
+
+  /** Load at full speed for a second, so the baseline includes a warmed-up heap. */
+  async function warmUp(server: SampleServer, load: OrderLoad): Promise<number> {
+    const samples = await observe(server, load, 1_000);
+    return Math.max(...samples.map((s) => s.rssKb));
+  }
+
+  function describeRun(name: string, baselineKb: number, samples: Sample[], extra: string): void {
+    const maxRss = Math.max(...samples.map((s) => s.rssKb));
+    const maxPending = Math.max(...samples.map((s) => s.pending));
+    const answered = samples[samples.length - 1]!.answered2xx - samples[0]!.answered2xx;
+    console.log(
+      `async memory [${name}]: RSS baseline ${(baselineKb / 1024).toFixed(0)} MB, max ${(maxRss / 1024).toFixed(0)} MB ` +
+        `(+${((maxRss - baselineKb) / 1024).toFixed(0)} MB), max queue ${maxPending}/${MAX_QUEUE}, ` +
+        `${answered} requests answered 2xx in ${(STRESS_MS / 1000).toFixed(0)} s; ${extra}; RSS MB ${samples
+          .filter((_, i) => i % 5 === 0)
+          .map((s) => (s.rssKb / 1024).toFixed(0))
+          .join(' ')}`,
+    );
+  }
+
+  it("onQueueFull 'block' with a slow store: the queue and RSS stay bounded, requests keep answering, nothing is lost", async () => {
+    const { server, schema } = await boot('async, block, slow store', {
+      AUDIT_ON_QUEUE_FULL: 'block',
+    });
+    const load = new OrderLoad({
+      port: server.port,
+      clients: CLIENTS,
+      prefix: `async-block-${Date.now()}`,
+      maxRequestsPerClient: 50_000,
+      maxDurationMs: 30_000,
+    });
+    const baselineKb = await warmUp(server, load);
+    // Slow enough that the store ingests far fewer events than the clients send, on a quiet or
+    // a busy machine alike, so the queue really reaches its bound.
+    proxy.delayMs = 250;
+    const samples = await observe(server, load, STRESS_MS);
+    await load.stop();
+    proxy.delayMs = 0;
+    await waitUntil(
+      'the queue to drain',
+      async () => (await server.health()).pending === 0,
+      30_000,
+    );
+    const health = await server.health();
+    await server.stop('SIGTERM');
+
+    const counts = await pgRecordCounts(schema);
+    describeRun(
+      'block, slow store',
+      baselineKb,
+      samples,
+      `${totalRecords(counts)} records for ${load.acknowledged().length} acknowledged`,
+    );
+    // The slow store really made the queue fill up (else the bound was never tested).
+    expect(Math.max(...samples.map((s) => s.pending))).toBeGreaterThanOrEqual(MAX_QUEUE * 0.9);
+    expect(samples.map((s) => s.pending).filter((pending) => pending > MAX_QUEUE)).toEqual([]);
+    expect(Math.max(...samples.map((s) => s.rssKb))).toBeLessThanOrEqual(
+      baselineKb + RSS_MARGIN_KB,
+    );
+    expect(stalls(samples)).toEqual([]);
+    expect(health).toMatchObject({ dropped: 0, lost: 0 });
+    expect(brief(exactlyOnce(load.acknowledged(), counts, load.sent))).toEqual(NONE);
+  }, 90_000);
+
+  it("onQueueFull 'drop' with the store down: requests keep answering, the queue stays bounded, every drop is counted", async () => {
+    const { server, schema } = await boot('async, drop, store down', {
+      AUDIT_ON_QUEUE_FULL: 'drop',
+    });
+    const load = new OrderLoad({
+      port: server.port,
+      clients: CLIENTS,
+      prefix: `async-drop-${Date.now()}`,
+      maxRequestsPerClient: 50_000,
+      maxDurationMs: 30_000,
+    });
+    const baselineKb = await warmUp(server, load);
+    proxy.down();
+    const samples = await observe(server, load, STRESS_MS);
+    await load.stop();
+    proxy.up();
+    await waitUntil(
+      'the queue to drain once the store is back',
+      async () => (await server.health()).pending === 0,
+      30_000,
+    );
+    const health = await server.health();
+    await server.stop('SIGTERM');
+
+    const counts = await pgRecordCounts(schema);
+    const records = totalRecords(counts);
+    const answered = load.acknowledged().length;
+    describeRun(
+      'drop, store down',
+      baselineKb,
+      samples,
+      `${health.dropped} dropped, ${records} records, ${answered} acknowledged`,
+    );
+    expect(health.dropped).toBeGreaterThan(0);
+    expect(Math.max(...samples.map((s) => s.rssKb))).toBeLessThanOrEqual(
+      baselineKb + RSS_MARGIN_KB,
+    );
+    expect(stalls(samples)).toEqual([]);
+    expect(load.tally()).toMatchObject({ errors: 0, ok2xx: load.records.length });
+    // Never silent: each acknowledged request's event is either stored or counted as dropped.
+    expect({ accounted: records + health.dropped, lost: health.lost }).toEqual({
+      accounted: answered,
+      lost: 0,
+    });
+    expect(brief(exactlyOnce([], counts, load.sent))).toEqual(NONE);
+    // maxQueue is documented as the most events waiting in memory, retried batch included.
+    expect(samples.map((s) => s.pending).filter((pending) => pending > MAX_QUEUE)).toEqual([]);
+  }, 90_000);
+});

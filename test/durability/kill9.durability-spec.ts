@@ -1,0 +1,135 @@
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { OrderLoad } from './load';
+import {
+  brief,
+  dropPgSchema,
+  exactlyOnce,
+  NONE,
+  PG_URL,
+  pgRecordCounts,
+  randomBetween,
+  sqliteRecordCounts,
+  tempDir,
+  totalRecords,
+  uniquePgSchema,
+  type RecordCounts,
+} from './records';
+import { killAllServers, SampleServer } from './sample-server';
+
+const CLIENTS = 32;
+const DEFAULT_ROUNDS = 20;
+
+function rounds(): number {
+  const raw = process.env.KILL_ROUNDS;
+  if (raw === undefined || raw === '') return DEFAULT_ROUNDS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) {
+    throw new Error(
+      `KILL_ROUNDS must be a whole number from 1 to 10000 (got ${JSON.stringify(raw)}).`,
+    );
+  }
+  return n;
+}
+
+const ROUNDS = rounds();
+
+interface StoreUnderTest {
+  name: 'sqlite' | 'postgres';
+  env: Record<string, string>;
+  /** Reads the committed records directly from the database (server stopped). */
+  counts(): Promise<RecordCounts>;
+  cleanup(): Promise<void>;
+}
+
+function sqliteStore(dir: string): StoreUnderTest {
+  const path = join(dir, 'audit.db');
+  return {
+    name: 'sqlite',
+    env: { AUDIT_STORE: path },
+    counts: () => Promise.resolve(sqliteRecordCounts(path)),
+    cleanup: () => Promise.resolve(),
+  };
+}
+
+function postgresStore(): StoreUnderTest {
+  const schema = uniquePgSchema('kill9');
+  return {
+    name: 'postgres',
+    env: { AUDIT_STORE: PG_URL, AUDIT_PG_SCHEMA: schema },
+    counts: () => pgRecordCounts(schema),
+    cleanup: () => dropPgSchema(schema),
+  };
+}
+
+describe(`kill -9 under load (${ROUNDS} rounds per store, ${CLIENTS} clients)`, () => {
+  const tmp = tempDir('kill9');
+  const cleanups: (() => Promise<void>)[] = [];
+
+  afterAll(async () => {
+    await killAllServers();
+    for (const cleanup of cleanups) await cleanup();
+    tmp.cleanup();
+  });
+
+  it.each([['sqlite'], ['postgres']] as const)(
+    '%s: every request answered 2xx has exactly one committed record after repeated SIGKILLs',
+    async (engine) => {
+      const started = Date.now();
+      const dir = join(tmp.dir, engine);
+      const store = engine === 'sqlite' ? sqliteStore(dir) : postgresStore();
+      cleanups.push(() => store.cleanup());
+      const acknowledged: string[] = [];
+      const sent = new Set<string>();
+      const echoMismatches: string[] = [];
+      const killDelays: number[] = [];
+      const roundsWithout2xx: number[] = [];
+      let requests = 0;
+
+      for (let round = 1; round <= ROUNDS; round += 1) {
+        // Alternate the HTTP platform: both must hold back the response until the commit.
+        const platform = round % 2 === 1 ? 'express' : 'fastify';
+        const server = await SampleServer.start({
+          label: `${engine} round ${round} (${platform})`,
+          cwd: tmp.dir,
+          env: { ...store.env, PLATFORM: platform },
+        });
+        const load = new OrderLoad({
+          port: server.port,
+          clients: CLIENTS,
+          prefix: `k9-${engine}-${started}-r${round}`,
+          maxRequestsPerClient: 20_000,
+          maxDurationMs: 10_000,
+        });
+        const delay = randomBetween(200, 1500);
+        killDelays.push(delay);
+        await sleep(delay);
+        const exit = await server.stop('SIGKILL', 5_000);
+        await load.stop();
+
+        expect({ round, signal: exit.signal }).toEqual({ round, signal: 'SIGKILL' });
+        const ok = load.acknowledged();
+        if (ok.length === 0) roundsWithout2xx.push(round);
+        acknowledged.push(...ok);
+        for (const id of load.sent) sent.add(id);
+        echoMismatches.push(...load.echoMismatches);
+        requests += load.records.length;
+      }
+
+      const counts = await store.counts();
+      const records = totalRecords(counts);
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      console.log(
+        `kill -9 [${engine}]: ${ROUNDS} rounds, ${requests} requests sent, ${acknowledged.length} acknowledged (2xx), ` +
+          `${records} records (${records - acknowledged.length} committed but cut off before their answer), ` +
+          `kill after ${Math.min(...killDelays)}-${Math.max(...killDelays)} ms of load, ${seconds} s`,
+      );
+
+      expect(brief(exactlyOnce(acknowledged, counts, sent))).toEqual(NONE);
+      expect(echoMismatches).toEqual([]);
+      // A round without a single 2xx means the load never reached the server: the round proved nothing.
+      expect(roundsWithout2xx).toEqual([]);
+    },
+    ROUNDS * 8_000 + 30_000,
+  );
+});
