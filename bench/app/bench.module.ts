@@ -1,0 +1,64 @@
+import { RequestMethod, type DynamicModule, type Provider } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import { AuditModule, PostgresAuditStore, type AuditModuleOptions } from '../../src';
+import type { ConfigId, ServerEnv } from '../config';
+import { CountingDestination, LINE_COUNTER } from './counting-destination';
+import { ItemsController } from './items.controller';
+import { NAIVE_TABLE, NaiveAuditInterceptor } from './naive-audit.interceptor';
+import { APP_POOL, AppPoolCloser, createAppPool } from './pg-pool';
+
+/**
+ * Where every log or audit line goes. /dev/null keeps disk speed out of the comparison while
+ * still paying for formatting and for the asynchronous sonic-boom destination both use.
+ */
+export const LINE_SINK = '/dev/null';
+
+/** Options shared by every nestjs-audit configuration; only durability and store differ. */
+function auditOptions(config: 'c' | 'd' | 'e', env: ServerEnv): AuditModuleOptions {
+  const common: AuditModuleOptions = {
+    serviceName: 'bench',
+    stream: LINE_SINK,
+    spoolPath: env.BENCH_SPOOL_PATH,
+  };
+  if (config === 'c') return { ...common, durability: 'async', store: env.BENCH_SQLITE_PATH };
+  if (config === 'd') return { ...common, durability: 'ack', store: env.BENCH_SQLITE_PATH };
+  return {
+    ...common,
+    durability: 'ack',
+    store: new PostgresAuditStore({
+      connectionString: env.BENCH_PG_URL,
+      schema: env.BENCH_PG_SCHEMA,
+      table: env.BENCH_PG_TABLE,
+    }),
+  };
+}
+
+/** The served app of one configuration. */
+export class BenchModule {
+  static forConfig(config: ConfigId, env: ServerEnv): DynamicModule {
+    const providers: Provider[] = [
+      { provide: APP_POOL, useValue: createAppPool(env.BENCH_PG_URL) },
+      { provide: NAIVE_TABLE, useValue: `"${env.BENCH_PG_SCHEMA}"."${env.BENCH_NAIVE_TABLE}"` },
+      AppPoolCloser,
+    ];
+    const imports: DynamicModule[] = [];
+    if (config === 'b') {
+      const destination = new CountingDestination(LINE_SINK);
+      providers.push({ provide: LINE_COUNTER, useValue: destination });
+      imports.push(
+        LoggerModule.forRoot({
+          pinoHttp: [{ level: 'info' }, destination],
+          // nestjs-pino 5.2's default route ('{/*splat}') never matches on Fastify under Nest 12,
+          // so without this pino-http would not run there at all (the run counts the lines).
+          forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
+        }),
+      );
+    } else if (config === 'c' || config === 'd' || config === 'e') {
+      imports.push(AuditModule.forRoot(auditOptions(config, env)));
+    } else if (config === 'f') {
+      providers.push({ provide: APP_INTERCEPTOR, useClass: NaiveAuditInterceptor });
+    }
+    return { module: BenchModule, imports, controllers: [ItemsController], providers };
+  }
+}
