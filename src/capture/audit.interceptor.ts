@@ -120,9 +120,13 @@ export class AuditInterceptor implements NestInterceptor {
     return new Observable<unknown>((subscriber) =>
       this.contexts.run(ctx, () => {
         let recorded = false;
-        return from(this.loadBefore(plan, req, ctx))
+        // Most routes have no loader: skip the extra hop (and its subscriptions) for them.
+        const handled =
+          plan.meta?.load && plan.verb !== 'create'
+            ? from(this.loadBefore(plan, req, ctx)).pipe(mergeMap((): Observable<unknown> => next.handle()))
+            : next.handle();
+        return handled
           .pipe(
-            mergeMap((): Observable<unknown> => next.handle()),
             mergeMap((result: unknown): Observable<unknown> => {
               // Streams (SSE) emit many values; the event describes the call, so record once.
               if (recorded) return of(result);
@@ -263,7 +267,6 @@ export class AuditInterceptor implements NestInterceptor {
   }
 
   private async loadBefore(plan: RoutePlan, req: AuditHttpRequest, ctx: AuditContext): Promise<void> {
-    if (!plan.meta?.load || plan.verb === 'create') return;
     const id = this.resolveId(plan, req, undefined);
     if (id === undefined) return;
     const loaded = await this.load(plan, req, id, 'before');
