@@ -2,17 +2,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { OrderLoad } from './load';
 import {
   brief,
-  dropPgSchema,
   exactlyOnce,
   NONE,
   pgRecordCounts,
   pgUrlVia,
-  tempDir,
   totalRecords,
   uniquePgSchema,
 } from './records';
-import { killAllServers, SampleServer, waitUntil } from './sample-server';
-import { TcpProxy } from './tcp-proxy';
+import { SampleServer, waitUntil } from './sample-server';
+import { relaySuite } from './relay-suite';
 
 const CLIENTS = 32;
 const MAX_QUEUE = 2_000;
@@ -73,26 +71,8 @@ function stalls(samples: Sample[], windowMs = 1_000): number[] {
 }
 
 describe("durability 'async': bounded memory under a slow or absent store", () => {
-  const tmp = tempDir('async-memory');
-  const schemas: string[] = [];
-  let proxy: TcpProxy;
-
-  beforeAll(async () => {
-    proxy = await TcpProxy.start();
-  });
-
-  afterEach(async () => {
-    await killAllServers();
-    proxy.delayMs = 0;
-    proxy.up();
-  });
-
-  afterAll(async () => {
-    await killAllServers();
-    await proxy.close();
-    for (const schema of schemas) await dropPgSchema(schema);
-    tmp.cleanup();
-  });
+  const suite = relaySuite('async-memory', { resetEach: true });
+  const { tmp, schemas } = suite;
 
   async function boot(
     label: string,
@@ -104,7 +84,7 @@ describe("durability 'async': bounded memory under a slow or absent store", () =
       label,
       cwd: tmp.dir,
       env: {
-        AUDIT_STORE: pgUrlVia(proxy.port),
+        AUDIT_STORE: pgUrlVia(suite.proxy.port),
         AUDIT_PG_SCHEMA: schema,
         AUDIT_DURABILITY: 'async',
         AUDIT_MAX_QUEUE: String(MAX_QUEUE),
@@ -115,7 +95,7 @@ describe("durability 'async': bounded memory under a slow or absent store", () =
     const health = await server.health();
     // The app must really reach PostgreSQL through the relay, and the sample must pass the queue
     // settings through, or this test would prove nothing.
-    expect(proxy.relayed).toBeGreaterThan(0);
+    expect(suite.proxy.relayed).toBeGreaterThan(0);
     if (health.durability !== 'async' || health.maxQueue !== MAX_QUEUE) {
       throw new Error(
         `the sample did not apply AUDIT_DURABILITY=async / AUDIT_MAX_QUEUE=${MAX_QUEUE} (health reports ${health.durability}, maxQueue ${health.maxQueue}): sample/src/main.ts must read AUDIT_MAX_QUEUE and AUDIT_ON_QUEUE_FULL.`,
@@ -158,10 +138,10 @@ describe("durability 'async': bounded memory under a slow or absent store", () =
     const baselineKb = await warmUp(server, load);
     // Slow enough that the store ingests far fewer events than the clients send, on a quiet or
     // a busy machine alike, so the queue really reaches its bound.
-    proxy.delayMs = 250;
+    suite.proxy.delayMs = 250;
     const samples = await observe(server, load, STRESS_MS);
     await load.stop();
-    proxy.delayMs = 0;
+    suite.proxy.delayMs = 0;
     await waitUntil(
       'the queue to drain',
       async () => (await server.health()).pending === 0,
@@ -200,10 +180,10 @@ describe("durability 'async': bounded memory under a slow or absent store", () =
       maxDurationMs: 30_000,
     });
     const baselineKb = await warmUp(server, load);
-    proxy.down();
+    suite.proxy.down();
     const samples = await observe(server, load, STRESS_MS);
     await load.stop();
-    proxy.up();
+    suite.proxy.up();
     await waitUntil(
       'the queue to drain once the store is back',
       async () => (await server.health()).pending === 0,

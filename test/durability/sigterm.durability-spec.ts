@@ -3,20 +3,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { OrderLoad } from './load';
 import {
   brief,
-  dropPgSchema,
   exactlyOnce,
   NONE,
   pgRecordCounts,
   pgUrlVia,
   randomBetween,
   sqliteRecordCounts,
-  tempDir,
   totalRecords,
   uniquePgSchema,
   type RecordCounts,
 } from './records';
-import { killAllServers, SampleServer } from './sample-server';
-import { TcpProxy } from './tcp-proxy';
+import { SampleServer } from './sample-server';
+import { relaySuite } from './relay-suite';
 
 const CLIENTS = 32;
 const DRAIN_MS = 1_000;
@@ -37,20 +35,8 @@ const CASES: Case[] = [
 ];
 
 describe('SIGTERM under load with shutdown hooks', () => {
-  const tmp = tempDir('sigterm');
-  const schemas: string[] = [];
-  let proxy: TcpProxy;
-
-  beforeAll(async () => {
-    proxy = await TcpProxy.start();
-  });
-
-  afterAll(async () => {
-    await killAllServers();
-    await proxy.close();
-    for (const schema of schemas) await dropPgSchema(schema);
-    tmp.cleanup();
-  });
+  const suite = relaySuite('sigterm');
+  const { tmp, schemas } = suite;
 
   it.each(CASES)(
     "'$durability' on $engine ($platform): every 2xx has its record after a clean exit, nothing queued is lost",
@@ -65,7 +51,7 @@ describe('SIGTERM under load with shutdown hooks', () => {
       } else {
         const schema = uniquePgSchema(`term_${durability}`);
         schemas.push(schema);
-        env = { AUDIT_STORE: pgUrlVia(proxy.port), AUDIT_PG_SCHEMA: schema };
+        env = { AUDIT_STORE: pgUrlVia(suite.proxy.port), AUDIT_PG_SCHEMA: schema };
         counts = () => pgRecordCounts(schema);
       }
       const server = await SampleServer.start({
@@ -83,7 +69,7 @@ describe('SIGTERM under load with shutdown hooks', () => {
       });
       await load.until2xx(300, 10_000);
       // A slow store keeps a backlog in the async queue, so the shutdown has something to flush.
-      if (durability === 'async' && engine === 'postgres') proxy.delayMs = 30;
+      if (durability === 'async' && engine === 'postgres') suite.proxy.delayMs = 30;
       await sleep(randomBetween(200, 600));
       const queued = (await server.health()).pending;
       load.phase = 'closing';
@@ -97,7 +83,7 @@ describe('SIGTERM under load with shutdown hooks', () => {
       await load.stop();
       const exit = await server.waitForExit(15_000, `SIGTERM and ${DRAIN_MS} ms of draining`);
       const exitMs = (await exitedAt) - signalledAt;
-      proxy.delayMs = 0;
+      suite.proxy.delayMs = 0;
 
       const stored = await counts();
       const before = load.tally('before');

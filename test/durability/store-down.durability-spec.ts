@@ -3,18 +3,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { OrderLoad } from './load';
 import {
   brief,
-  dropPgSchema,
   exactlyOnce,
   NONE,
   pgRecordCounts,
   pgUrlVia,
-  tempDir,
   totalRecords,
   uniquePgSchema,
   type RecordCounts,
 } from './records';
-import { killAllServers, SampleServer, waitUntil } from './sample-server';
-import { TcpProxy } from './tcp-proxy';
+import { SampleServer, waitUntil } from './sample-server';
+import { relaySuite } from './relay-suite';
 
 const CLIENTS = 32;
 const OUTAGE_MS = 1_500;
@@ -25,31 +23,13 @@ const OUTAGE_MS = 1_500;
  * connections reset mid-query, new ones refused).
  */
 describe('PostgreSQL down under load (through a TCP relay)', () => {
-  const tmp = tempDir('store-down');
-  const schemas: string[] = [];
-  let proxy: TcpProxy;
-
-  beforeAll(async () => {
-    proxy = await TcpProxy.start();
-  });
-
-  afterEach(async () => {
-    await killAllServers();
-    proxy.delayMs = 0;
-    proxy.up();
-  });
-
-  afterAll(async () => {
-    await killAllServers();
-    await proxy.close();
-    for (const schema of schemas) await dropPgSchema(schema);
-    tmp.cleanup();
-  });
+  const suite = relaySuite('store-down', { resetEach: true });
+  const { tmp, schemas } = suite;
 
   function storeEnv(purpose: string): { schema: string; env: Record<string, string> } {
     const schema = uniquePgSchema(purpose);
     schemas.push(schema);
-    return { schema, env: { AUDIT_STORE: pgUrlVia(proxy.port), AUDIT_PG_SCHEMA: schema } };
+    return { schema, env: { AUDIT_STORE: pgUrlVia(suite.proxy.port), AUDIT_PG_SCHEMA: schema } };
   }
 
   function summary(name: string, load: OrderLoad, counts: RecordCounts): void {
@@ -85,10 +65,10 @@ describe('PostgreSQL down under load (through a TCP relay)', () => {
     });
     await load.until2xx(200, 10_000, 'before');
     load.phase = 'outage';
-    proxy.down();
+    suite.proxy.down();
     await sleep(OUTAGE_MS);
     load.phase = 'after';
-    proxy.up();
+    suite.proxy.up();
     // The pool must reconnect on its own once the database answers again.
     await load.until2xx(200, 15_000, 'after');
     await load.stop();
@@ -135,10 +115,10 @@ describe('PostgreSQL down under load (through a TCP relay)', () => {
     });
     await load.until2xx(200, 10_000, 'before');
     load.phase = 'outage';
-    proxy.down();
+    suite.proxy.down();
     await sleep(OUTAGE_MS);
     load.phase = 'after';
-    proxy.up();
+    suite.proxy.up();
     await load.until2xx(200, 15_000, 'after');
     await load.stop();
     await waitUntil(
@@ -190,12 +170,12 @@ describe('PostgreSQL down under load (through a TCP relay)', () => {
     });
     await load.until2xx(200, 10_000, 'before');
     load.phase = 'outage';
-    proxy.down();
+    suite.proxy.down();
     await sleep(OUTAGE_MS);
     const spooledBeforeKill = (await first.health()).spooled;
     await first.stop('SIGKILL');
     await load.stop();
-    proxy.up();
+    suite.proxy.up();
     expect(spooledBeforeKill).toBeGreaterThan(0);
     expect(load.tally('outage').ok2xx).toBeGreaterThan(0);
     return { schema, spoolEnv, load, spooledBeforeKill };
@@ -236,7 +216,7 @@ describe('PostgreSQL down under load (through a TCP relay)', () => {
     const { schema, spoolEnv, load } = await killDuringOutage('spool_replay_kill');
     // A slow store stretches the replay over seconds, so the kill lands between two batches or
     // inside one (committed but not yet acknowledged in the spool).
-    proxy.delayMs = 100;
+    suite.proxy.delayMs = 100;
     const second = await SampleServer.start({
       label: 'replaying server',
       cwd: tmp.dir,
@@ -253,7 +233,7 @@ describe('PostgreSQL down under load (through a TCP relay)', () => {
     );
     const partly = await second.health();
     await second.stop('SIGKILL');
-    proxy.delayMs = 0;
+    suite.proxy.delayMs = 0;
     const third = await SampleServer.start({
       label: 'server restarted after the replay kill',
       cwd: tmp.dir,
