@@ -1,5 +1,6 @@
 import { Controller, Get, Module, NotFoundException, Param, Post } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -133,5 +134,32 @@ describe.each(PLATFORMS)('store failure policies on %s', (platform) => {
     expect(Date.now() - started).toBeLessThan(1500);
     await ctx.close();
     expect(ctx.store.all()).toHaveLength(20);
+  });
+});
+
+describe("'async' durability without shutdown hooks", () => {
+  it('warns at boot that a SIGTERM would lose queued events', async () => {
+    const warnings: string[] = [];
+    const logger = {
+      log: () => undefined,
+      error: () => undefined,
+      warn: (message: unknown) => warnings.push(String(message)),
+      debug: () => undefined,
+      verbose: () => undefined,
+    };
+    const signalListeners = process.listeners('SIGTERM');
+    process.removeAllListeners('SIGTERM');
+    try {
+      const moduleRef = await Test.createTestingModule({
+        imports: [AuditModule.forRoot({ store: new FlakyStore(), stream: false, durability: 'async' })],
+        controllers: [AccountsController],
+      }).compile();
+      const app = moduleRef.createNestApplication({ logger });
+      await app.init();
+      await app.close();
+    } finally {
+      for (const listener of signalListeners) process.on('SIGTERM', listener);
+    }
+    expect(warnings.some((w) => /durability 'async'.*app\.enableShutdownHooks\(\)/.test(w))).toBe(true);
   });
 });
