@@ -11,8 +11,8 @@ import {
 } from '@nestjs/common';
 import { ModuleRef, Reflector } from '@nestjs/core';
 import { performance } from 'node:perf_hooks';
-import { from, Observable, of, throwError } from 'rxjs';
-import { catchError, map, mergeMap } from 'rxjs/operators';
+import { from, Observable } from 'rxjs';
+import { mergeMap } from 'rxjs/operators';
 import {
   AUDIT_EXEMPT_METADATA,
   AUDIT_LOGGER_CONTEXT,
@@ -119,31 +119,55 @@ export class AuditInterceptor implements NestInterceptor {
     const ctx = new AuditContext(req, requestId);
     return new Observable<unknown>((subscriber) =>
       this.contexts.run(ctx, () => {
-        let recorded = false;
         // Most routes have no loader: skip the extra hop (and its subscriptions) for them.
         const handled =
           plan.meta?.load && plan.verb !== 'create'
             ? from(this.loadBefore(plan, req, ctx)).pipe(mergeMap((): Observable<unknown> => next.handle()))
             : next.handle();
-        return handled
-          .pipe(
-            mergeMap((result: unknown): Observable<unknown> => {
-              // Streams (SSE) emit many values; the event describes the call, so record once.
-              if (recorded) return of(result);
-              recorded = true;
-              return from(this.finish(plan, req, res, ctx, started, result, undefined)).pipe(
-                map(() => result),
-              );
-            }),
-            catchError((error: unknown) => {
-              if (recorded) return throwError(() => error);
-              recorded = true;
-              return from(this.finish(plan, req, res, ctx, started, undefined, error)).pipe(
-                mergeMap(() => throwError(() => error)),
-              );
-            }),
-          )
-          .subscribe(subscriber);
+        // One plain subscriber instead of an operator chain: this runs on every audited request.
+        // Streams (SSE) emit many values; the event describes the call, so it is recorded once,
+        // before the first value (or the error) is passed on.
+        let recorded = false;
+        let recording = false;
+        // Values and the end that arrive while the event is being committed wait, in order.
+        const held: unknown[] = [];
+        let ended: { error: unknown } | 'complete' | undefined;
+        const settle = (): void => {
+          for (const value of held.splice(0)) subscriber.next(value);
+          if (ended === 'complete') subscriber.complete();
+          else if (ended) subscriber.error(ended.error);
+        };
+        const record = (result: unknown, error: unknown, after: () => void): void => {
+          recorded = true;
+          recording = true;
+          this.finish(plan, req, res, ctx, started, result, error).then(
+            () => {
+              recording = false;
+              after();
+              settle();
+            },
+            (recordError: unknown) => {
+              recording = false;
+              subscriber.error(recordError);
+            },
+          );
+        };
+        return handled.subscribe({
+          next: (value) => {
+            if (recording) held.push(value);
+            else if (recorded) subscriber.next(value);
+            else record(value, undefined, () => subscriber.next(value));
+          },
+          error: (error: unknown) => {
+            if (recording) ended = { error };
+            else if (recorded) subscriber.error(error);
+            else record(undefined, error, () => (ended = { error }));
+          },
+          complete: () => {
+            if (recording) ended = 'complete';
+            else subscriber.complete();
+          },
+        });
       }),
     );
   }

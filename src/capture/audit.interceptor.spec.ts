@@ -1,0 +1,61 @@
+import { Controller, Post, type CallHandler } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
+import { concat, lastValueFrom, Observable, of, throwError, toArray } from 'rxjs';
+import { resolveAuditOptions } from '../audit.options';
+import { AuditStream } from '../ecs/audit-stream';
+import { AuditPipeline } from '../pipeline/audit-pipeline';
+import { InMemoryAuditStore } from '../stores/memory/memory-audit.store';
+import { AuditContextStorage } from './audit-context';
+import { AuditInterceptor } from './audit.interceptor';
+import { Audited } from './audited.decorator';
+
+@Controller('feed')
+class FeedController {
+  @Post()
+  @Audited('feed')
+  publish(): void {}
+}
+
+function setup() {
+  const options = resolveAuditOptions({ stream: false, serviceName: 'spec' });
+  const store = new InMemoryAuditStore();
+  const stream = new AuditStream(options, {} as never);
+  const pipeline = new AuditPipeline(options, store, stream);
+  const interceptor = new AuditInterceptor(new Reflector(), options, pipeline, new AuditContextStorage(), {} as never);
+  const req = { method: 'POST', url: '/feed', headers: {}, params: {} };
+  const res = { statusCode: 201, setHeader: () => undefined };
+  const context = new ExecutionContextHost([req, res], FeedController, FeedController.prototype.publish);
+  context.setType('http');
+  const run = (source: Observable<unknown>) =>
+    lastValueFrom((interceptor.intercept(context, { handle: () => source } as CallHandler)).pipe(toArray()));
+  return { store, run };
+}
+
+describe('AuditInterceptor with streams', () => {
+  it('records once for a handler that emits many values, and passes every value on in order', async () => {
+    const { store, run } = setup();
+    await expect(run(of(1, 2, 3))).resolves.toEqual([1, 2, 3]);
+    expect(store.all()).toHaveLength(1);
+    expect(store.all()[0]).toMatchObject({ action: 'feed.create', outcome: 'success' });
+  });
+
+  it('passes on an error that follows the first value, after recording the call once', async () => {
+    const { store, run } = setup();
+    const failing = concat(of('first'), throwError(() => new Error('stream broke')));
+    await expect(run(failing)).rejects.toThrow('stream broke');
+    expect(store.all()).toHaveLength(1);
+  });
+
+  it('records a failure when the handler errors before emitting', async () => {
+    const { store, run } = setup();
+    await expect(run(throwError(() => new Error('nope')))).rejects.toThrow('nope');
+    expect(store.all()[0]).toMatchObject({ outcome: 'failure', error: { type: 'Error', message: 'nope' } });
+  });
+
+  it('records nothing and completes for a handler that completes without a value', async () => {
+    const { store, run } = setup();
+    await expect(run(new Observable((s) => s.complete()))).resolves.toEqual([]);
+    expect(store.all()).toHaveLength(0);
+  });
+});
