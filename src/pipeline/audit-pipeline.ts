@@ -94,21 +94,29 @@ export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnAp
    * @returns how it was written: `committed` or `spooled` (`ack`), `queued` or `dropped` (`async`).
    * @throws AuditCommitError when it could be neither committed nor spooled (`ack`).
    */
-  async commit(event: AuditEvent): Promise<AuditWriteReceipt> {
+  commit(event: AuditEvent): Promise<AuditWriteReceipt> {
+    // Plain promise plumbing rather than async functions: this runs for every audited request,
+    // and each extra async frame costs a promise (and, with AsyncLocalStorage, its hooks).
     if (this.closed) {
-      throw new AuditShutdownError(
-        `nestjs-audit: cannot record "${event.action}" (event ${event.id}): the application has shut down. Record events before app.close().`,
+      return Promise.reject(
+        new AuditShutdownError(
+          `nestjs-audit: cannot record "${event.action}" (event ${event.id}): the application has shut down. Record events before app.close().`,
+        ),
       );
     }
     this.stream.write(event);
     return this.writer.write(event);
   }
 
-  /** Builds and commits in one step. */
-  async submit(draft: AuditEventDraft): Promise<AuditEvent> {
-    const event = this.build(draft);
-    await this.commit(event);
-    return event;
+  /** Builds and commits in one step; resolves with the event once it is committed (or queued). */
+  submit(draft: AuditEventDraft): Promise<AuditEvent> {
+    let event: AuditEvent;
+    try {
+      event = this.build(draft);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    return this.commit(event).then(() => event);
   }
 
   /** Write-path counters. */
