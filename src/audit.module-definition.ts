@@ -10,7 +10,10 @@ export const {
 } = new ConfigurableModuleBuilder<AuditModuleOptions>({ moduleName: 'Audit' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createAuditOptions')
-  .setExtras({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .setExtras({ isGlobal: true }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+  }))
   .build();
 
 /**

@@ -7,7 +7,12 @@ import {
   AUDIT_OPTIONS_TYPE,
   ConfigurableAuditModule,
 } from './audit.module-definition';
-import { AuditConfigurationError, resolveAuditOptions, type AuditModuleOptions, type ResolvedAuditOptions } from './audit.options';
+import {
+  AuditConfigurationError,
+  resolveAuditOptions,
+  type AuditModuleOptions,
+  type ResolvedAuditOptions,
+} from './audit.options';
 import { AuditService } from './audit.service';
 import { AuditContextStorage } from './capture/audit-context';
 import { AuditInterceptor, GlobalAuditInterceptor } from './capture/audit.interceptor';
@@ -23,8 +28,7 @@ async function openStore(options: ResolvedAuditOptions): Promise<AuditStore> {
     // In 'ack' mode a commit that returned must survive power loss, so fsync every commit.
     const synchronous = options.durability === 'ack' ? 'FULL' : 'NORMAL';
     store = new SqliteAuditStore({ path: configured, synchronous });
-  }
-  else if (configured instanceof AuditStore) store = configured;
+  } else if (configured instanceof AuditStore) store = configured;
   else store = await configured();
   if (!(store instanceof AuditStore)) {
     throw new AuditConfigurationError(
@@ -69,7 +73,14 @@ async function openStore(options: ResolvedAuditOptions): Promise<AuditStore> {
     AuditInterceptor,
     { provide: APP_INTERCEPTOR, useClass: GlobalAuditInterceptor },
   ],
-  exports: [AuditService, AuditStore, AuditInterceptor, AuditContextStorage, AuditPipeline, AUDIT_RESOLVED_OPTIONS],
+  exports: [
+    AuditService,
+    AuditStore,
+    AuditInterceptor,
+    AuditContextStorage,
+    AuditPipeline,
+    AUDIT_RESOLVED_OPTIONS,
+  ],
 })
 export class AuditModule extends ConfigurableAuditModule {
   /**

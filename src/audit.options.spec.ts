@@ -34,8 +34,14 @@ describe('resolveAuditOptions', () => {
     const sink = { write: () => true };
     expect(resolveAuditOptions({ stream: false }).stream).toEqual({ kind: 'off' });
     expect(resolveAuditOptions({ stream: true }).stream).toEqual({ kind: 'auto' });
-    expect(resolveAuditOptions({ stream: 'stdout' }).stream).toEqual({ kind: 'destination', destination: 'stdout' });
-    expect(resolveAuditOptions({ stream: sink }).stream).toEqual({ kind: 'destination', destination: sink });
+    expect(resolveAuditOptions({ stream: 'stdout' }).stream).toEqual({
+      kind: 'destination',
+      destination: 'stdout',
+    });
+    expect(resolveAuditOptions({ stream: sink }).stream).toEqual({
+      kind: 'destination',
+      destination: sink,
+    });
   });
 
   it('accepts a store instance and a factory', () => {
@@ -58,7 +64,10 @@ describe('resolveAuditOptions', () => {
     [{ redact: ['a..b'] }, /"redact" has an invalid entry/],
     [{ requestIdHeader: 'x request' }, /"requestIdHeader" must be a header name/],
     [{ maxValueBytes: 1.5 }, /"maxValueBytes" must be a whole number/],
-    [{ maxValueBytes: 100_000, maxEventBytes: 50_000 }, /"maxEventBytes" \(50000\) is smaller than maxValueBytes/],
+    [
+      { maxValueBytes: 100_000, maxEventBytes: 50_000 },
+      /"maxEventBytes" \(50000\) is smaller than maxValueBytes/,
+    ],
     [{ maxBatch: 0 }, /"maxBatch" must be a whole number of at least 1/],
     [{ tenant: 'x-tenant' }, /"tenant" must be a function/],
   ])('rejects %p', (input, message) => {

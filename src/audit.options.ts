@@ -249,22 +249,36 @@ function defaultServiceName(): string {
 function positiveInteger(option: string, value: unknown, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    fail(option, `must be a whole number of at least ${min} (got ${JSON.stringify(value) ?? typeof value})`, `Remove it to use the default ${fallback}.`);
+    fail(
+      option,
+      `must be a whole number of at least ${min} (got ${JSON.stringify(value) ?? typeof value})`,
+      `Remove it to use the default ${fallback}.`,
+    );
   }
   return value;
 }
 
-function oneOf<T extends string>(option: string, value: unknown, allowed: readonly T[], fallback: T): T {
+function oneOf<T extends string>(
+  option: string,
+  value: unknown,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   if (value === undefined) return fallback;
   if (!allowed.includes(value as T)) {
-    fail(option, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')} (got ${JSON.stringify(value) ?? typeof value})`, `Remove it to use the default '${fallback}'.`);
+    fail(
+      option,
+      `must be one of ${allowed.map((a) => `'${a}'`).join(', ')} (got ${JSON.stringify(value) ?? typeof value})`,
+      `Remove it to use the default '${fallback}'.`,
+    );
   }
   return value as T;
 }
 
 function optionalFunction<T>(option: string, value: unknown, example: string): T | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'function') fail(option, `must be a function (got ${typeof value})`, `Example: ${example}.`);
+  if (typeof value !== 'function')
+    fail(option, `must be a function (got ${typeof value})`, `Example: ${example}.`);
   return value as T;
 }
 
@@ -272,7 +286,9 @@ function optionalFunction<T>(option: string, value: unknown, example: string): T
  * Validates module options and fills in defaults.
  * @throws AuditConfigurationError naming the option and how to fix it.
  */
-export function resolveAuditOptions(input: AuditModuleOptions | undefined | null): ResolvedAuditOptions {
+export function resolveAuditOptions(
+  input: AuditModuleOptions | undefined | null,
+): ResolvedAuditOptions {
   const options = input ?? {};
   if (typeof options !== 'object' || Array.isArray(options)) {
     throw new AuditConfigurationError(
@@ -288,7 +304,11 @@ export function resolveAuditOptions(input: AuditModuleOptions | undefined | null
   let serviceName = defaultServiceName();
   if (options.serviceName !== undefined) {
     if (typeof options.serviceName !== 'string' || !/^[\w.@/-]{1,100}$/.test(options.serviceName)) {
-      fail('serviceName', `must be 1-100 characters of letters, digits, '.', '_', '-', '@' or '/' (got ${JSON.stringify(options.serviceName)})`, 'Example: serviceName: "billing-api".');
+      fail(
+        'serviceName',
+        `must be 1-100 characters of letters, digits, '.', '_', '-', '@' or '/' (got ${JSON.stringify(options.serviceName)})`,
+        'Example: serviceName: "billing-api".',
+      );
     }
     serviceName = options.serviceName;
   }
@@ -299,7 +319,11 @@ export function resolveAuditOptions(input: AuditModuleOptions | undefined | null
     !(store instanceof AuditStore) &&
     typeof store !== 'function'
   ) {
-    fail('store', 'must be a SQLite file path, an AuditStore instance or a factory returning one', 'Example: store: "./audit.db" or store: new InMemoryAuditStore().');
+    fail(
+      'store',
+      'must be a SQLite file path, an AuditStore instance or a factory returning one',
+      'Example: store: "./audit.db" or store: new InMemoryAuditStore().',
+    );
   }
 
   let stream: ResolvedAuditOptions['stream'] = { kind: 'auto' };
@@ -307,38 +331,72 @@ export function resolveAuditOptions(input: AuditModuleOptions | undefined | null
   if (rawStream === false) stream = { kind: 'off' };
   else if (rawStream === undefined || rawStream === true) stream = { kind: 'auto' };
   else if (typeof rawStream === 'string') {
-    if (rawStream.length === 0) fail('stream', 'is an empty string', 'Use "stdout", "stderr", a file path, or false.');
+    if (rawStream.length === 0)
+      fail('stream', 'is an empty string', 'Use "stdout", "stderr", a file path, or false.');
     stream = { kind: 'destination', destination: rawStream };
-  } else if (typeof rawStream === 'object' && rawStream !== null && typeof rawStream.write === 'function') {
+  } else if (
+    typeof rawStream === 'object' &&
+    rawStream !== null &&
+    typeof rawStream.write === 'function'
+  ) {
     stream = { kind: 'destination', destination: rawStream };
   } else {
-    fail('stream', `must be false, "stdout", "stderr", a file path or an object with write(line) (got ${typeof rawStream})`, 'Example: stream: "./logs/audit.ndjson".');
+    fail(
+      'stream',
+      `must be false, "stdout", "stderr", a file path or an object with write(line) (got ${typeof rawStream})`,
+      'Example: stream: "./logs/audit.ndjson".',
+    );
   }
 
   if (options.interceptor !== undefined && typeof options.interceptor !== 'boolean') {
-    fail('interceptor', 'must be true or false', 'Use interceptor: false to apply AuditInterceptor yourself.');
+    fail(
+      'interceptor',
+      'must be true or false',
+      'Use interceptor: false to apply AuditInterceptor yourself.',
+    );
   }
   const scope = options.scope ?? 'mutations';
   if (!SCOPES.includes(scope)) {
-    fail('scope', `must be one of ${SCOPES.map((s) => `'${s}'`).join(', ')} (got ${JSON.stringify(scope)})`, "The default 'mutations' audits POST/PUT/PATCH/DELETE and @Audited routes.");
+    fail(
+      'scope',
+      `must be one of ${SCOPES.map((s) => `'${s}'`).join(', ')} (got ${JSON.stringify(scope)})`,
+      "The default 'mutations' audits POST/PUT/PATCH/DELETE and @Audited routes.",
+    );
   }
 
   const exclude = options.exclude ?? [];
-  if (!Array.isArray(exclude)) fail('exclude', 'must be an array of strings or RegExps', 'Example: exclude: ["/health", /^\\/metrics/].');
+  if (!Array.isArray(exclude))
+    fail(
+      'exclude',
+      'must be an array of strings or RegExps',
+      'Example: exclude: ["/health", /^\\/metrics/].',
+    );
   exclude.forEach((entry: unknown, index) => {
     if (!(entry instanceof RegExp) && !(typeof entry === 'string' && entry.startsWith('/'))) {
-      fail(`exclude[${index}]`, `must be a path starting with "/" or a RegExp (got ${JSON.stringify(entry)})`, 'Example: exclude: ["/health", "/internal/*"].');
+      fail(
+        `exclude[${index}]`,
+        `must be a path starting with "/" or a RegExp (got ${JSON.stringify(entry)})`,
+        'Example: exclude: ["/health", "/internal/*"].',
+      );
     }
   });
 
   const redact: readonly unknown[] = options.redact ?? [];
   if (!Array.isArray(redact) || redact.some((p) => typeof p !== 'string' || p.trim() === '')) {
-    fail('redact', 'must be an array of non-empty key names or dotted paths', 'Example: redact: ["phone", "user.mfa.secret"].');
+    fail(
+      'redact',
+      'must be an array of non-empty key names or dotted paths',
+      'Example: redact: ["phone", "user.mfa.secret"].',
+    );
   }
   try {
     validateRedactPaths(redact);
   } catch (error) {
-    fail('redact', `has an invalid entry: ${(error as Error).message}`, 'Fix or remove that entry.');
+    fail(
+      'redact',
+      `has an invalid entry: ${(error as Error).message}`,
+      'Fix or remove that entry.',
+    );
   }
 
   if (options.trustProxy !== undefined && typeof options.trustProxy !== 'boolean') {
@@ -347,18 +405,36 @@ export function resolveAuditOptions(input: AuditModuleOptions | undefined | null
 
   const requestIdHeader = options.requestIdHeader ?? 'x-request-id';
   if (typeof requestIdHeader !== 'string' || !/^[A-Za-z0-9-]{1,64}$/.test(requestIdHeader)) {
-    fail('requestIdHeader', `must be a header name (got ${JSON.stringify(requestIdHeader)})`, 'Example: requestIdHeader: "x-correlation-id".');
+    fail(
+      'requestIdHeader',
+      `must be a header name (got ${JSON.stringify(requestIdHeader)})`,
+      'Example: requestIdHeader: "x-correlation-id".',
+    );
   }
 
   const maxValueBytes = positiveInteger('maxValueBytes', options.maxValueBytes, 65536, 256);
   const maxEventBytes = positiveInteger('maxEventBytes', options.maxEventBytes, 262144, 4096);
   if (maxEventBytes < maxValueBytes) {
-    fail('maxEventBytes', `(${maxEventBytes}) is smaller than maxValueBytes (${maxValueBytes})`, 'Raise maxEventBytes or lower maxValueBytes.');
+    fail(
+      'maxEventBytes',
+      `(${maxEventBytes}) is smaller than maxValueBytes (${maxValueBytes})`,
+      'Raise maxEventBytes or lower maxValueBytes.',
+    );
   }
 
   const durability = oneOf('durability', options.durability, ['ack', 'async'] as const, 'ack');
-  const onQueueFull = oneOf('onQueueFull', options.onQueueFull, ['block', 'drop'] as const, 'block');
-  const onStoreFailure = oneOf('onStoreFailure', options.onStoreFailure, ['fail', 'spool'] as const, 'fail');
+  const onQueueFull = oneOf(
+    'onQueueFull',
+    options.onQueueFull,
+    ['block', 'drop'] as const,
+    'block',
+  );
+  const onStoreFailure = oneOf(
+    'onStoreFailure',
+    options.onStoreFailure,
+    ['fail', 'spool'] as const,
+    'fail',
+  );
   const spoolPath = options.spoolPath ?? './audit.spool';
   if (typeof spoolPath !== 'string' || spoolPath.trim() === '') {
     fail('spoolPath', 'must be a file path', 'Example: spoolPath: "/var/lib/app/audit.spool".');
@@ -366,7 +442,11 @@ export function resolveAuditOptions(input: AuditModuleOptions | undefined | null
   const maxBatch = positiveInteger('maxBatch', options.maxBatch, 100, 1);
   const maxQueue = positiveInteger('maxQueue', options.maxQueue, 10_000, 1);
   if (maxQueue < maxBatch) {
-    fail('maxQueue', `(${maxQueue}) is smaller than maxBatch (${maxBatch})`, 'Raise maxQueue or lower maxBatch.');
+    fail(
+      'maxQueue',
+      `(${maxQueue}) is smaller than maxBatch (${maxBatch})`,
+      'Raise maxQueue or lower maxBatch.',
+    );
   }
 
   return {
@@ -377,7 +457,11 @@ export function resolveAuditOptions(input: AuditModuleOptions | undefined | null
     scope,
     exclude,
     actor: optionalFunction('actor', options.actor, 'actor: (req) => ({ id: req.user?.uid })'),
-    tenant: optionalFunction('tenant', options.tenant, "tenant: (req) => req.headers['x-tenant-id']"),
+    tenant: optionalFunction(
+      'tenant',
+      options.tenant,
+      "tenant: (req) => req.headers['x-tenant-id']",
+    ),
     trustProxy: options.trustProxy ?? false,
     redact: (redact as readonly string[]).map((p) => p.trim()),
     maxValueBytes,
@@ -390,7 +474,12 @@ export function resolveAuditOptions(input: AuditModuleOptions | undefined | null
     onQueueFull,
     onStoreFailure,
     spoolPath,
-    spoolMaxBytes: positiveInteger('spoolMaxBytes', options.spoolMaxBytes, 256 * 1024 * 1024, 64 * 1024),
+    spoolMaxBytes: positiveInteger(
+      'spoolMaxBytes',
+      options.spoolMaxBytes,
+      256 * 1024 * 1024,
+      64 * 1024,
+    ),
     retryIntervalMs: positiveInteger('retryIntervalMs', options.retryIntervalMs, 1000, 10),
   };
 }

@@ -146,7 +146,9 @@ export class AuditService {
     extra: AuditUpdateExtra = {},
   ): Promise<AuditEvent> {
     if (typeof recordType !== 'string' || recordType.length === 0) {
-      throw new AuditRecordError('recordUpdated(message, recordType, before, after): recordType must be a non-empty string such as "user".');
+      throw new AuditRecordError(
+        'recordUpdated(message, recordType, before, after): recordType must be a non-empty string such as "user".',
+      );
     }
     const oldState = isPlainObject(before) ? before : {};
     const newState = isPlainObject(after) ? after : {};
@@ -179,11 +181,15 @@ export class AuditService {
   /** The timeline of one resource, oldest first. */
   async history(resourceType: string, resourceId: string | number): Promise<AuditEvent[]> {
     if (typeof resourceType !== 'string' || resourceType.length === 0) {
-      throw new AuditRecordError('history(resourceType, resourceId): resourceType must be a non-empty string such as "user".');
+      throw new AuditRecordError(
+        'history(resourceType, resourceId): resourceType must be a non-empty string such as "user".',
+      );
     }
     const id = typeof resourceId === 'number' ? String(resourceId) : resourceId;
     if (typeof id !== 'string' || id.length === 0) {
-      throw new AuditRecordError('history(resourceType, resourceId): resourceId must be a non-empty string or a number.');
+      throw new AuditRecordError(
+        'history(resourceType, resourceId): resourceId must be a non-empty string or a number.',
+      );
     }
     return this.store.history(resourceType, id);
   }
@@ -212,24 +218,43 @@ export class AuditService {
 
   private draftOf(input: AuditRecordInput): AuditEventDraft {
     if (!isPlainObject(input)) {
-      throw new AuditRecordError('record(input) expects an object such as { action: "invoice.void", target: { type: "invoice", id: 7 } }.');
+      throw new AuditRecordError(
+        'record(input) expects an object such as { action: "invoice.void", target: { type: "invoice", id: 7 } }.',
+      );
     }
     if (typeof input.action !== 'string' || input.action.trim().length === 0) {
-      throw new AuditRecordError('record(): "action" is required, as "<resource>.<verb>", e.g. "invoice.void".');
+      throw new AuditRecordError(
+        'record(): "action" is required, as "<resource>.<verb>", e.g. "invoice.void".',
+      );
     }
     const outcome = input.outcome ?? 'success';
     if (!OUTCOMES.has(outcome)) {
-      throw new AuditRecordError(`record(): "outcome" must be success, failure or unknown (got ${JSON.stringify(outcome)}).`);
+      throw new AuditRecordError(
+        `record(): "outcome" must be success, failure or unknown (got ${JSON.stringify(outcome)}).`,
+      );
     }
     if (input.level !== undefined && !LEVELS.has(input.level)) {
-      throw new AuditRecordError(`record(): "level" must be one of ${[...LEVELS].join(', ')} (got ${JSON.stringify(input.level)}).`);
+      throw new AuditRecordError(
+        `record(): "level" must be one of ${[...LEVELS].join(', ')} (got ${JSON.stringify(input.level)}).`,
+      );
     }
-    if (input.target !== undefined && (!isPlainObject(input.target) || typeof input.target.type !== 'string' || !input.target.type)) {
-      throw new AuditRecordError('record(): "target" must be { type: string, id?: string | number }.');
+    if (
+      input.target !== undefined &&
+      (!isPlainObject(input.target) || typeof input.target.type !== 'string' || !input.target.type)
+    ) {
+      throw new AuditRecordError(
+        'record(): "target" must be { type: string, id?: string | number }.',
+      );
     }
     const ctx = this.contexts.current();
-    const facts = ctx ? requestFacts(ctx.request as AuditHttpRequest, this.options, ctx.requestId) : undefined;
-    const baseActor = facts ? (ctx?.actor ? normaliseActor({ ...facts.actor, ...ctx.actor }) : facts.actor) : serviceActor(this.options.serviceName);
+    const facts = ctx
+      ? requestFacts(ctx.request as AuditHttpRequest, this.options, ctx.requestId)
+      : undefined;
+    const baseActor = facts
+      ? ctx?.actor
+        ? normaliseActor({ ...facts.actor, ...ctx.actor })
+        : facts.actor
+      : serviceActor(this.options.serviceName);
     const draft: AuditEventDraft = {
       action: input.action,
       outcome,

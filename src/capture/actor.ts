@@ -36,9 +36,15 @@ export function normaliseActor(input: AuditActorInput | null | undefined): Audit
   const realm = text(input.realm);
   if (realm !== undefined) actor.realm = realm;
   const known = id !== undefined || name !== undefined || email !== undefined;
-  const type = input.type === 'user' || input.type === 'service' || input.type === 'anonymous' ? input.type : undefined;
+  const type =
+    input.type === 'user' || input.type === 'service' || input.type === 'anonymous'
+      ? input.type
+      : undefined;
   actor.type = type ?? (known ? 'user' : 'anonymous');
-  actor.authenticated = typeof input.authenticated === 'boolean' ? input.authenticated : known && actor.type !== 'anonymous';
+  actor.authenticated =
+    typeof input.authenticated === 'boolean'
+      ? input.authenticated
+      : known && actor.type !== 'anonymous';
   if (input.impersonator && typeof input.impersonator === 'object') {
     const imp: NonNullable<AuditActor['impersonator']> = {};
     const impId = text(input.impersonator.id);

@@ -22,13 +22,25 @@ function setup() {
   const store = new InMemoryAuditStore();
   const stream = new AuditStream(options, {} as never);
   const pipeline = new AuditPipeline(options, store, stream);
-  const interceptor = new AuditInterceptor(new Reflector(), options, pipeline, new AuditContextStorage(), {} as never);
+  const interceptor = new AuditInterceptor(
+    new Reflector(),
+    options,
+    pipeline,
+    new AuditContextStorage(),
+    {} as never,
+  );
   const req = { method: 'POST', url: '/feed', headers: {}, params: {} };
   const res = { statusCode: 201, setHeader: () => undefined };
-  const context = new ExecutionContextHost([req, res], FeedController, FeedController.prototype.publish);
+  const context = new ExecutionContextHost(
+    [req, res],
+    FeedController,
+    FeedController.prototype.publish,
+  );
   context.setType('http');
   const run = (source: Observable<unknown>) =>
-    lastValueFrom((interceptor.intercept(context, { handle: () => source } as CallHandler)).pipe(toArray()));
+    lastValueFrom(
+      interceptor.intercept(context, { handle: () => source } as CallHandler).pipe(toArray()),
+    );
   return { store, run };
 }
 
@@ -42,7 +54,10 @@ describe('AuditInterceptor with streams', () => {
 
   it('passes on an error that follows the first value, after recording the call once', async () => {
     const { store, run } = setup();
-    const failing = concat(of('first'), throwError(() => new Error('stream broke')));
+    const failing = concat(
+      of('first'),
+      throwError(() => new Error('stream broke')),
+    );
     await expect(run(failing)).rejects.toThrow('stream broke');
     expect(store.all()).toHaveLength(1);
   });
@@ -50,7 +65,10 @@ describe('AuditInterceptor with streams', () => {
   it('records a failure when the handler errors before emitting', async () => {
     const { store, run } = setup();
     await expect(run(throwError(() => new Error('nope')))).rejects.toThrow('nope');
-    expect(store.all()[0]).toMatchObject({ outcome: 'failure', error: { type: 'Error', message: 'nope' } });
+    expect(store.all()[0]).toMatchObject({
+      outcome: 'failure',
+      error: { type: 'Error', message: 'nope' },
+    });
   });
 
   it('records nothing and completes for a handler that completes without a value', async () => {

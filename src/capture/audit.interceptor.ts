@@ -27,7 +27,12 @@ import { AuditPipeline } from '../pipeline/audit-pipeline';
 import { AuditCommitError } from '../pipeline/audit-writer';
 import { AuditContext, AuditContextStorage } from './audit-context';
 import type { AuditedMetadata, AuditLoader, AuditLoadFunction } from './audited.decorator';
-import { requestPath, responseStatus, setResponseHeader, type AuditHttpRequest } from './http-adapter';
+import {
+  requestPath,
+  responseStatus,
+  setResponseHeader,
+  type AuditHttpRequest,
+} from './http-adapter';
 import { requestFacts, requestIdOf } from './request-facts';
 
 /** How one route (handler + HTTP method) is audited; computed once and cached. */
@@ -122,7 +127,9 @@ export class AuditInterceptor implements NestInterceptor {
         // Most routes have no loader: skip the extra hop (and its subscriptions) for them.
         const handled =
           plan.meta?.load && plan.verb !== 'create'
-            ? from(this.loadBefore(plan, req, ctx)).pipe(mergeMap((): Observable<unknown> => next.handle()))
+            ? from(this.loadBefore(plan, req, ctx)).pipe(
+                mergeMap((): Observable<unknown> => next.handle()),
+              )
             : next.handle();
         // One plain subscriber instead of an operator chain: this runs on every audited request.
         // Streams (SSE) emit many values; the event describes the call, so it is recorded once,
@@ -208,7 +215,12 @@ export class AuditInterceptor implements NestInterceptor {
     const resourceType = meta?.resourceType ?? resourceTypeOf(controller);
     const configured = meta?.action;
     if (configured?.includes('.')) {
-      return { resourceType, verb: configured.slice(configured.lastIndexOf('.') + 1), action: configured, meta };
+      return {
+        resourceType,
+        verb: configured.slice(configured.lastIndexOf('.') + 1),
+        action: configured,
+        meta,
+      };
     }
     const verb = configured ?? verbForHttpMethod(method);
     return { resourceType, verb, action: `${resourceType}.${verb}`, ...(meta ? { meta } : {}) };
@@ -217,7 +229,8 @@ export class AuditInterceptor implements NestInterceptor {
   private isExcluded(path: string): boolean {
     for (const pattern of this.options.exclude) {
       if (typeof pattern === 'string') {
-        if (pattern.endsWith('*') ? path.startsWith(pattern.slice(0, -1)) : path === pattern) return true;
+        if (pattern.endsWith('*') ? path.startsWith(pattern.slice(0, -1)) : path === pattern)
+          return true;
       } else {
         pattern.lastIndex = 0;
         if (pattern.test(path)) return true;
@@ -282,7 +295,11 @@ export class AuditInterceptor implements NestInterceptor {
     try {
       const loader = this.loaderFor(plan);
       if (!loader) return { ok: false };
-      const value: unknown = await loader(id, { phase, resourceType: plan.resourceType, request: req });
+      const value: unknown = await loader(id, {
+        phase,
+        resourceType: plan.resourceType,
+        request: req,
+      });
       return { ok: true, value };
     } catch (error) {
       this.warn(`loading the ${phase}-state of ${plan.resourceType} ${id} failed`, error);
@@ -290,7 +307,11 @@ export class AuditInterceptor implements NestInterceptor {
     }
   }
 
-  private async loadBefore(plan: RoutePlan, req: AuditHttpRequest, ctx: AuditContext): Promise<void> {
+  private async loadBefore(
+    plan: RoutePlan,
+    req: AuditHttpRequest,
+    ctx: AuditContext,
+  ): Promise<void> {
     const id = this.resolveId(plan, req, undefined);
     if (id === undefined) return;
     const loaded = await this.load(plan, req, id, 'before');
@@ -312,7 +333,13 @@ export class AuditInterceptor implements NestInterceptor {
       const statusCode = failed ? statusOfError(error) : responseStatus(res);
       const outcome = outcomeOf(statusCode);
       const targetId = ctx.targetId ?? this.resolveId(plan, req, failed ? undefined : result);
-      if (!failed && plan.meta?.load && plan.verb !== 'delete' && !ctx.hasAfter && targetId !== undefined) {
+      if (
+        !failed &&
+        plan.meta?.load &&
+        plan.verb !== 'delete' &&
+        !ctx.hasAfter &&
+        targetId !== undefined
+      ) {
         const loaded = await this.load(plan, req, targetId, 'after');
         if (loaded.ok) ctx.setAfter(loaded.value);
       }
@@ -326,7 +353,10 @@ export class AuditInterceptor implements NestInterceptor {
         actor: ctx.actor ? { ...facts.actor, ...ctx.actor } : facts.actor,
         source: facts.source,
         request: facts.request,
-        target: { type: ctx.targetType ?? plan.resourceType, ...(targetId === undefined ? {} : { id: targetId }) },
+        target: {
+          type: ctx.targetType ?? plan.resourceType,
+          ...(targetId === undefined ? {} : { id: targetId }),
+        },
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,
         labels: ctx.labels,
       };
@@ -366,7 +396,9 @@ export class AuditInterceptor implements NestInterceptor {
   }
 
   private warn(what: string, error: unknown): void {
-    this.logger.warn(`nestjs-audit: ${what}: ${error instanceof Error ? error.message : String(error)}`);
+    this.logger.warn(
+      `nestjs-audit: ${what}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 

@@ -9,14 +9,23 @@ describe('@Audited', () => {
       @Audited('user', { captureBody: true })
       m(): void {}
     }
-    expect(Reflect.getMetadata(AUDITED_METADATA, C.prototype.m)).toEqual({ resourceType: 'user', captureBody: true });
+    expect(Reflect.getMetadata(AUDITED_METADATA, C.prototype.m)).toEqual({
+      resourceType: 'user',
+      captureBody: true,
+    });
   });
 
   it.each([
     [() => Audited(''), /resource type must start with a letter/],
     [() => Audited('user.x'), /resource type must start with a letter/],
-    [() => Audited('user', { load: 'UserLoader' as never }), /"load" must be a function or an injectable class/],
-    [() => Audited('user', { id: 3 as never }), /"id" must be a route parameter name or a function/],
+    [
+      () => Audited('user', { load: 'UserLoader' as never }),
+      /"load" must be a function or an injectable class/,
+    ],
+    [
+      () => Audited('user', { id: 3 as never }),
+      /"id" must be a route parameter name or a function/,
+    ],
     [() => Audited('user', { redact: ['a..b'] }), /@Audited\('user'\): option "redact"/],
   ])('rejects bad arguments at declaration time (%#)', (declare, message) => {
     expect(declare).toThrow(message);

@@ -104,23 +104,36 @@ export interface AuditedMetadata extends AuditedOptions {
  * updateMfa(@Param('id') id: string, @Body() dto: MfaDto) { ... }
  * ```
  */
-export function Audited(resourceType: string, options: AuditedOptions = {}): MethodDecorator & ClassDecorator {
+export function Audited(
+  resourceType: string,
+  options: AuditedOptions = {},
+): MethodDecorator & ClassDecorator {
   if (typeof resourceType !== 'string' || !/^[A-Za-z][\w-]{0,63}$/.test(resourceType)) {
     throw new TypeError(
       `@Audited(${JSON.stringify(resourceType)}): the resource type must start with a letter and contain only letters, digits, '_' or '-' (max 64), e.g. @Audited('user').`,
     );
   }
   if (options.load !== undefined && typeof options.load !== 'function') {
-    throw new TypeError(`@Audited('${resourceType}'): "load" must be a function or an injectable class.`);
+    throw new TypeError(
+      `@Audited('${resourceType}'): "load" must be a function or an injectable class.`,
+    );
   }
-  if (options.id !== undefined && typeof options.id !== 'string' && typeof options.id !== 'function') {
-    throw new TypeError(`@Audited('${resourceType}'): "id" must be a route parameter name or a function (req, result) => id.`);
+  if (
+    options.id !== undefined &&
+    typeof options.id !== 'string' &&
+    typeof options.id !== 'function'
+  ) {
+    throw new TypeError(
+      `@Audited('${resourceType}'): "id" must be a route parameter name or a function (req, result) => id.`,
+    );
   }
   if (options.redact !== undefined) {
     try {
       validateRedactPaths(options.redact);
     } catch (error) {
-      throw new TypeError(`@Audited('${resourceType}'): option "redact": ${(error as Error).message}`);
+      throw new TypeError(
+        `@Audited('${resourceType}'): option "redact": ${(error as Error).message}`,
+      );
     }
   }
   const metadata: AuditedMetadata = { ...options, resourceType };

@@ -104,6 +104,8 @@ export function setResponseHeader(res: unknown, name: string, value: string): vo
 /** W3C `traceparent` trace id (32 hex digits), when the header is present and well-formed. */
 export function traceId(req: AuditHttpRequest): string | undefined {
   const header = headerValue(req, 'traceparent');
-  const match = header ? /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(header.trim()) : null;
+  const match = header
+    ? /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(header.trim())
+    : null;
   return match?.[1] && !/^0+$/.test(match[1]) ? match[1] : undefined;
 }

@@ -287,11 +287,7 @@ function convertArray(value: unknown[], depth: number, walk: Walk): unknown {
   }
 }
 
-function convertRecord(
-  value: Record<string, unknown>,
-  depth: number,
-  walk: Walk,
-): unknown {
+function convertRecord(value: Record<string, unknown>, depth: number, walk: Walk): unknown {
   if (depth >= MAX_DEPTH) return MAX_DEPTH_MARKER;
   walk.ancestors.push(value);
   try {

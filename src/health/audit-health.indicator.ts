@@ -34,7 +34,10 @@ export class AuditHealthIndicator {
   ) {}
 
   /** `up` unless the audit store fails with nowhere to put events (or, optionally, degraded). */
-  check<const Key extends string>(key: Key, options: AuditHealthCheckOptions = {}): HealthIndicatorResult<Key> {
+  check<const Key extends string>(
+    key: Key,
+    options: AuditHealthCheckOptions = {},
+  ): HealthIndicatorResult<Key> {
     const health = this.audit.health();
     const session = this.indicators.check(key);
     const data = {
@@ -46,7 +49,8 @@ export class AuditHealthIndicator {
       lost: health.lost,
       ...(health.lastError ? { lastError: health.lastError, lastErrorAt: health.lastErrorAt } : {}),
     };
-    const down = health.status === 'down' || (options.degradedIsDown === true && health.status === 'degraded');
+    const down =
+      health.status === 'down' || (options.degradedIsDown === true && health.status === 'degraded');
     return down ? session.down(data) : session.up(data);
   }
 }

@@ -63,7 +63,9 @@ export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnAp
       options.onStoreFailure === 'spool'
         ? new AuditSpool({ path: options.spoolPath, maxBytes: options.spoolMaxBytes })
         : undefined;
-    this.writer = new AuditWriter(store, options, spool, (level, message) => this.logger[level](message));
+    this.writer = new AuditWriter(store, options, spool, (level, message) =>
+      this.logger[level](message),
+    );
   }
 
   /** Opens the spool and replays what an earlier run left there. */

@@ -35,7 +35,9 @@ describe("AuditWriter in 'ack' mode (group commit)", () => {
   it('commits events submitted together in shared transactions of at most maxBatch', async () => {
     const store = new CountingStore();
     const writer = new AuditWriter(store, ack, undefined);
-    const receipts = await Promise.all(Array.from({ length: 250 }, () => writer.write(makeEvent())));
+    const receipts = await Promise.all(
+      Array.from({ length: 250 }, () => writer.write(makeEvent())),
+    );
     expect(new Set(receipts)).toEqual(new Set(['committed']));
     expect(store.batches).toEqual([100, 100, 50]);
     expect(store.all()).toHaveLength(250);
@@ -54,14 +56,24 @@ describe("AuditWriter in 'ack' mode (group commit)", () => {
     const store = new CountingStore();
     store.failing = true;
     const reported: string[] = [];
-    const writer = new AuditWriter(store, { ...ack, maxBatch: 5 }, undefined, (_l, m) => reported.push(m));
+    const writer = new AuditWriter(store, { ...ack, maxBatch: 5 }, undefined, (_l, m) =>
+      reported.push(m),
+    );
     const events = Array.from({ length: 8 }, () => makeEvent());
     const results = await Promise.allSettled(events.map((e) => writer.write(e)));
-    expect(results.every((r) => r.status === 'rejected' && r.reason instanceof AuditCommitError)).toBe(true);
+    expect(
+      results.every((r) => r.status === 'rejected' && r.reason instanceof AuditCommitError),
+    ).toBe(true);
     const first = results[0] as PromiseRejectedResult;
     expect((first.reason as AuditCommitError).eventIds).toContain(events[0]!.id);
-    expect(writer.stats()).toMatchObject({ committed: 0, failed: 8, lastError: 'store unavailable' });
-    expect(reported.some((m) => m.includes('audit.pipeline_failure') && m.includes(events[0]!.id))).toBe(true);
+    expect(writer.stats()).toMatchObject({
+      committed: 0,
+      failed: 8,
+      lastError: 'store unavailable',
+    });
+    expect(
+      reported.some((m) => m.includes('audit.pipeline_failure') && m.includes(events[0]!.id)),
+    ).toBe(true);
     store.failing = false;
     await expect(writer.write(makeEvent())).resolves.toBe('committed');
   });
@@ -80,7 +92,11 @@ describe("AuditWriter in 'ack' mode (group commit)", () => {
 describe("AuditWriter in 'async' mode", () => {
   it('answers at once and flushes by size and by interval', async () => {
     const store = new CountingStore();
-    const writer = new AuditWriter(store, { ...async, maxBatch: 10, flushIntervalMs: 30 }, undefined);
+    const writer = new AuditWriter(
+      store,
+      { ...async, maxBatch: 10, flushIntervalMs: 30 },
+      undefined,
+    );
     const receipts = await Promise.all(Array.from({ length: 10 }, () => writer.write(makeEvent())));
     expect(new Set(receipts)).toEqual(new Set(['queued']));
     await sleep(5);
@@ -109,8 +125,11 @@ describe("AuditWriter in 'async' mode", () => {
     const store = new CountingStore();
     store.delayMs = 50;
     const reported: string[] = [];
-    const writer = new AuditWriter(store, { ...async, maxBatch: 5, maxQueue: 10, onQueueFull: 'drop' }, undefined, (_l, m) =>
-      reported.push(m),
+    const writer = new AuditWriter(
+      store,
+      { ...async, maxBatch: 5, maxQueue: 10, onQueueFull: 'drop' },
+      undefined,
+      (_l, m) => reported.push(m),
     );
     const receipts = await Promise.all(Array.from({ length: 30 }, () => writer.write(makeEvent())));
     const dropped = receipts.filter((r) => r === 'dropped').length;
@@ -124,7 +143,11 @@ describe("AuditWriter in 'async' mode", () => {
   it('keeps failed batches in memory and retries them until the store answers', async () => {
     const store = new CountingStore();
     store.failing = true;
-    const writer = new AuditWriter(store, { ...async, maxBatch: 5, retryIntervalMs: 20 }, undefined);
+    const writer = new AuditWriter(
+      store,
+      { ...async, maxBatch: 5, retryIntervalMs: 20 },
+      undefined,
+    );
     await Promise.all(Array.from({ length: 12 }, () => writer.write(makeEvent())));
     await sleep(60);
     expect(writer.stats()).toMatchObject({ degraded: true, pending: 12 });
@@ -161,7 +184,12 @@ describe("AuditWriter in 'async' mode", () => {
     const store = new CountingStore();
     store.failing = true;
     const reported: string[] = [];
-    const writer = new AuditWriter(store, { ...async, retryIntervalMs: 10_000 }, undefined, (_l, m) => reported.push(m));
+    const writer = new AuditWriter(
+      store,
+      { ...async, retryIntervalMs: 10_000 },
+      undefined,
+      (_l, m) => reported.push(m),
+    );
     await writer.write(makeEvent());
     await writer.close();
     expect(writer.stats().lost).toBe(1);
@@ -181,7 +209,11 @@ describe('AuditWriter with a spool', () => {
   it('spools while the store is down, stays degraded, and replays everything exactly once', async () => {
     const store = new CountingStore();
     store.failing = true;
-    const writer = new AuditWriter(store, { ...ack, maxBatch: 10, retryIntervalMs: 20 }, spoolAt(join(dir, 's')));
+    const writer = new AuditWriter(
+      store,
+      { ...ack, maxBatch: 10, retryIntervalMs: 20 },
+      spoolAt(join(dir, 's')),
+    );
     await writer.start();
     const events = Array.from({ length: 35 }, () => makeEvent());
     const receipts = await Promise.all(events.map((e) => writer.write(e)));
@@ -225,7 +257,11 @@ describe('AuditWriter with a spool', () => {
   it('falls back to failing the write when the spool is full', async () => {
     const store = new CountingStore();
     store.failing = true;
-    const writer = new AuditWriter(store, { ...ack, maxBatch: 1 }, new AuditSpool({ path: join(dir, 's'), maxBytes: 64 * 1024 }));
+    const writer = new AuditWriter(
+      store,
+      { ...ack, maxBatch: 1 },
+      new AuditSpool({ path: join(dir, 's'), maxBytes: 64 * 1024 }),
+    );
     await writer.start();
     const big = (): AuditEvent => makeEvent({ message: 'x'.repeat(8000) });
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => writer.write(big())));

@@ -112,7 +112,8 @@ export class AuditWriter {
     private readonly store: AuditStore,
     private readonly settings: AuditWriterSettings,
     private readonly spool: AuditSpool | undefined,
-    private readonly report: (level: 'error' | 'warn' | 'log', message: string) => void = () => undefined,
+    private readonly report: (level: 'error' | 'warn' | 'log', message: string) => void = () =>
+      undefined,
   ) {}
 
   /** Opens the spool (if any) and replays what an earlier run left in it. */
@@ -127,7 +128,10 @@ export class AuditWriter {
     }
     const pending = opened.pending;
     if (pending.events > 0) {
-      this.report('warn', `nestjs-audit: replaying ${pending.events} spooled audit event(s) left by an earlier run.`);
+      this.report(
+        'warn',
+        `nestjs-audit: replaying ${pending.events} spooled audit event(s) left by an earlier run.`,
+      );
       this.scheduleReplay(0);
     }
   }
@@ -153,7 +157,9 @@ export class AuditWriter {
       ...this.counters,
       pending: this.queue.length + this.inFlight,
       degraded: this.degraded || this.retryTimer !== undefined,
-      ...(this.lastError ? { lastError: this.lastError.message, lastErrorAt: this.lastError.at } : {}),
+      ...(this.lastError
+        ? { lastError: this.lastError.message, lastErrorAt: this.lastError.at }
+        : {}),
       ...(this.lastCommitAt ? { lastCommitAt: this.lastCommitAt } : {}),
     };
   }
@@ -227,7 +233,8 @@ export class AuditWriter {
       this.flushing = undefined;
       // A write may have arrived between the loop's last check and this callback.
       if (this.queue.length === 0) return;
-      if (this.settings.durability === 'ack' || this.queue.length >= this.settings.maxBatch) this.startFlushing();
+      if (this.settings.durability === 'ack' || this.queue.length >= this.settings.maxBatch)
+        this.startFlushing();
       else this.armFlushTimer();
     });
   }
@@ -288,7 +295,10 @@ export class AuditWriter {
       }
     }
     const ids = events.map((e) => e.id);
-    const shown = ids.length > 10 ? `${ids.slice(0, 10).join(', ')} (+${ids.length - 10} more)` : ids.join(', ');
+    const shown =
+      ids.length > 10
+        ? `${ids.slice(0, 10).join(', ')} (+${ids.length - 10} more)`
+        : ids.join(', ');
     if (this.settings.durability === 'ack') {
       const error = new AuditCommitError(
         `nestjs-audit: audit.pipeline_failure: could not commit ${ids.length} audit event(s) to the ${this.store.engine} store: ${messageOf(failure)}`,
@@ -356,7 +366,10 @@ export class AuditWriter {
         if (spool.stats().events > 0) continue;
         if (this.degraded) {
           this.degraded = false;
-          this.report('log', `nestjs-audit: the ${this.store.engine} store answers again; the audit spool is empty.`);
+          this.report(
+            'log',
+            `nestjs-audit: the ${this.store.engine} store answers again; the audit spool is empty.`,
+          );
         }
         return true;
       }

@@ -49,11 +49,10 @@ export interface AuditCursor {
 }
 
 /** A validated query, as stores receive it: the equality filters as given, bounds as epoch ms. */
-export interface NormalizedAuditQuery
-  extends Pick<
-    AuditQuery,
-    'actorId' | 'resourceType' | 'resourceId' | 'action' | 'outcome' | 'requestId' | 'tenant'
-  > {
+export interface NormalizedAuditQuery extends Pick<
+  AuditQuery,
+  'actorId' | 'resourceType' | 'resourceId' | 'action' | 'outcome' | 'requestId' | 'tenant'
+> {
   /** Inclusive lower bound, epoch ms. */
   fromMs?: number;
   /** Exclusive upper bound, epoch ms. */
@@ -82,14 +81,7 @@ const STRING_FILTERS = [
   'requestId',
   'tenant',
 ] as const;
-const KNOWN_KEYS = new Set<string>([
-  ...STRING_FILTERS,
-  'outcome',
-  'from',
-  'to',
-  'limit',
-  'cursor',
-]);
+const KNOWN_KEYS = new Set<string>([...STRING_FILTERS, 'outcome', 'from', 'to', 'limit', 'cursor']);
 const OUTCOMES: readonly AuditOutcome[] = ['success', 'failure', 'unknown'];
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 const MAX_FILTER_LENGTH = 512;
@@ -129,7 +121,8 @@ export function decodeCursor(cursor: string): AuditCursor {
 function parseInstant(key: 'from' | 'to', value: unknown): number {
   if (value instanceof Date) {
     const ms = value.getTime();
-    if (Number.isNaN(ms)) throw new AuditQueryError(`Invalid date for "${key}": the Date object is invalid.`);
+    if (Number.isNaN(ms))
+      throw new AuditQueryError(`Invalid date for "${key}": the Date object is invalid.`);
     return ms;
   }
   if (typeof value === 'string' && ISO_DATE.test(value)) {
@@ -147,7 +140,9 @@ function parseInstant(key: 'from' | 'to', value: unknown): number {
  */
 export function parseAuditQuery(input: unknown = {}): NormalizedAuditQuery {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new AuditQueryError('query() expects an object of filters, e.g. { actorId: "42", limit: 20 }.');
+    throw new AuditQueryError(
+      'query() expects an object of filters, e.g. { actorId: "42", limit: 20 }.',
+    );
   }
   const raw = input as Record<string, unknown>;
   for (const key of Object.keys(raw)) {
@@ -183,7 +178,12 @@ export function parseAuditQuery(input: unknown = {}): NormalizedAuditQuery {
   }
   if (raw.limit !== undefined) {
     const limit = raw.limit;
-    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT) {
+    if (
+      typeof limit !== 'number' ||
+      !Number.isInteger(limit) ||
+      limit < 1 ||
+      limit > MAX_QUERY_LIMIT
+    ) {
       throw new AuditQueryError(
         `Invalid "limit" ${JSON.stringify(limit)}: use a whole number from 1 to ${MAX_QUERY_LIMIT}, and page with nextCursor.`,
       );
@@ -192,7 +192,9 @@ export function parseAuditQuery(input: unknown = {}): NormalizedAuditQuery {
   }
   if (raw.cursor !== undefined) {
     if (typeof raw.cursor !== 'string') {
-      throw new AuditQueryError('Invalid "cursor": pass the nextCursor string of a previous query() result.');
+      throw new AuditQueryError(
+        'Invalid "cursor": pass the nextCursor string of a previous query() result.',
+      );
     }
     query.before = decodeCursor(raw.cursor);
   }
