@@ -15,6 +15,7 @@ import type {
   EcsEventCategory,
   EcsEventType,
 } from './event/audit-event';
+import { AUDIT_LEVELS, isAuditLevel, isAuditOutcome } from './event/audit-event';
 import type { AuditEventDraft } from './event/build-event';
 import { AuditPipeline, type AuditHealth } from './pipeline/audit-pipeline';
 import type { AuditWriterStats } from './pipeline/audit-writer';
@@ -78,9 +79,6 @@ export type AuditUpdateExtra = Partial<Omit<AuditRecordInput, 'before' | 'after'
   /** Id of the updated record (`target.id`). */
   id?: string | number;
 };
-
-const OUTCOMES = new Set<AuditOutcome>(['success', 'failure', 'unknown']);
-const LEVELS = new Set<AuditLevel>(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
 
 /** Thrown for a manual entry that cannot be recorded; the message says what to fix. */
 export class AuditRecordError extends TypeError {
@@ -228,14 +226,14 @@ export class AuditService {
       );
     }
     const outcome = input.outcome ?? 'success';
-    if (!OUTCOMES.has(outcome)) {
+    if (!isAuditOutcome(outcome)) {
       throw new AuditRecordError(
         `record(): "outcome" must be success, failure or unknown (got ${JSON.stringify(outcome)}).`,
       );
     }
-    if (input.level !== undefined && !LEVELS.has(input.level)) {
+    if (input.level !== undefined && !isAuditLevel(input.level)) {
       throw new AuditRecordError(
-        `record(): "level" must be one of ${[...LEVELS].join(', ')} (got ${JSON.stringify(input.level)}).`,
+        `record(): "level" must be one of ${AUDIT_LEVELS.join(', ')} (got ${JSON.stringify(input.level)}).`,
       );
     }
     if (

@@ -7,11 +7,25 @@
 /** Version of the event shape; stored with every record so readers can migrate old rows. */
 export const AUDIT_EVENT_SCHEMA_VERSION = 1;
 
+/** The ECS `event.outcome` allowed values. */
+export const AUDIT_OUTCOMES = ['success', 'failure', 'unknown'] as const;
 /** Result of the audited operation, with the ECS `event.outcome` allowed values. */
-export type AuditOutcome = 'success' | 'failure' | 'unknown';
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
+/** Log levels of the ECS line, lowest first. */
+export const AUDIT_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 /** Log level used for the ECS line of an event. */
-export type AuditLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+export type AuditLevel = (typeof AUDIT_LEVELS)[number];
+
+/** Whether `value` is one of {@link AUDIT_OUTCOMES}. */
+export function isAuditOutcome(value: unknown): value is AuditOutcome {
+  return (AUDIT_OUTCOMES as readonly unknown[]).includes(value);
+}
+
+/** Whether `value` is one of {@link AUDIT_LEVELS}. */
+export function isAuditLevel(value: unknown): value is AuditLevel {
+  return (AUDIT_LEVELS as readonly unknown[]).includes(value);
+}
 
 /** ECS `event.category` allowed values (ECS 8.x). */
 export const ECS_EVENT_CATEGORIES = [

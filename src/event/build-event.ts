@@ -8,6 +8,8 @@ import { v7 as uuidv7 } from 'uuid';
 import {
   AUDIT_EVENT_SCHEMA_VERSION,
   ECS_EVENT_CATEGORIES,
+  isAuditLevel,
+  isAuditOutcome,
   ECS_EVENT_TYPES,
   type AuditActor,
   type AuditActorInput,
@@ -131,15 +133,6 @@ export interface BuildAuditEventSettings {
   maxEventBytes: number;
 }
 
-const OUTCOMES: ReadonlySet<string> = new Set<AuditOutcome>(['success', 'failure', 'unknown']);
-const LEVELS: ReadonlySet<string> = new Set<AuditLevel>([
-  'trace',
-  'debug',
-  'info',
-  'warn',
-  'error',
-  'fatal',
-]);
 const ACTOR_TYPES: ReadonlySet<string> = new Set<AuditActor['type']>([
   'user',
   'service',
@@ -223,8 +216,8 @@ export function buildAuditEvent(
     action,
     category: allowedValues(draft.category, CATEGORY_SET) ?? classification.category,
     type: allowedValues(draft.type, TYPE_SET) ?? classification.type,
-    outcome: OUTCOMES.has(draft.outcome) ? draft.outcome : 'unknown',
-    level: LEVELS.has(draft.level) ? draft.level : 'info',
+    outcome: isAuditOutcome(draft.outcome) ? draft.outcome : 'unknown',
+    level: isAuditLevel(draft.level) ? draft.level : 'info',
     actor: buildActor(draft.actor),
   };
   const record = event as unknown as JsonRecord;

@@ -1,4 +1,9 @@
-import type { AuditEvent, AuditOutcome } from '../event/audit-event';
+import {
+  AUDIT_OUTCOMES,
+  isAuditOutcome,
+  type AuditEvent,
+  type AuditOutcome,
+} from '../event/audit-event';
 
 /**
  * Filters accepted by `AuditService.query()` (and, later, the HTTP API and CLI).
@@ -82,7 +87,6 @@ const STRING_FILTERS = [
   'tenant',
 ] as const;
 const KNOWN_KEYS = new Set<string>([...STRING_FILTERS, 'outcome', 'from', 'to', 'limit', 'cursor']);
-const OUTCOMES: readonly AuditOutcome[] = ['success', 'failure', 'unknown'];
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 const MAX_FILTER_LENGTH = 512;
 
@@ -164,12 +168,12 @@ export function parseAuditQuery(input: unknown = {}): NormalizedAuditQuery {
     query[key] = value;
   }
   if (raw.outcome !== undefined) {
-    if (!OUTCOMES.includes(raw.outcome as AuditOutcome)) {
+    if (!isAuditOutcome(raw.outcome)) {
       throw new AuditQueryError(
-        `Invalid "outcome" filter ${JSON.stringify(raw.outcome)}: use one of ${OUTCOMES.join(', ')}.`,
+        `Invalid "outcome" filter ${JSON.stringify(raw.outcome)}: use one of ${AUDIT_OUTCOMES.join(', ')}.`,
       );
     }
-    query.outcome = raw.outcome as AuditOutcome;
+    query.outcome = raw.outcome;
   }
   if (raw.from !== undefined) query.fromMs = parseInstant('from', raw.from);
   if (raw.to !== undefined) query.toMs = parseInstant('to', raw.to);

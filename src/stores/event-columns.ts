@@ -1,4 +1,5 @@
-import type { AuditEvent } from '../event/audit-event';
+import { isAuditOutcome, type AuditEvent } from '../event/audit-event';
+import type { NormalizedAuditQuery } from '../query/audit-query';
 
 /**
  * The fields of an event that stores index and filter on, extracted once so that every engine
@@ -27,7 +28,22 @@ export interface AuditEventColumns {
   schemaVersion: number;
 }
 
-const OUTCOMES = new Set<unknown>(['success', 'failure', 'unknown']);
+/**
+ * The equality filters of the query API, each with the {@link AuditEventColumns} field (same
+ * name) and the SQL column it filters on, so every engine filters the same fields.
+ */
+export const EQUALITY_FILTER_COLUMNS = [
+  ['actorId', 'actor_id'],
+  ['resourceType', 'resource_type'],
+  ['resourceId', 'resource_id'],
+  ['action', 'action'],
+  ['outcome', 'outcome'],
+  ['requestId', 'request_id'],
+  ['tenant', 'tenant'],
+] as const satisfies readonly (readonly [
+  keyof NormalizedAuditQuery & keyof AuditEventColumns,
+  string,
+])[];
 
 function invalid(event: AuditEvent, problem: string): Error {
   const id = typeof event?.id === 'string' ? ` ${JSON.stringify(event.id.slice(0, 64))}` : '';
@@ -65,7 +81,7 @@ export function toEventColumns(event: AuditEvent): AuditEventColumns {
   if (typeof event.action !== 'string' || event.action.length === 0) {
     throw invalid(event, '"action" must be a non-empty string such as "user.update"');
   }
-  if (!OUTCOMES.has(event.outcome)) {
+  if (!isAuditOutcome(event.outcome)) {
     throw invalid(event, '"outcome" must be "success", "failure" or "unknown"');
   }
   if (!Number.isSafeInteger(event.schemaVersion)) {

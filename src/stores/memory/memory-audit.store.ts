@@ -6,7 +6,12 @@ import {
   type NormalizedAuditQuery,
 } from '../../query/audit-query';
 import { AuditStore } from '../audit-store';
-import { compareEventPosition, toEventColumns, type AuditEventColumns } from '../event-columns';
+import {
+  compareEventPosition,
+  EQUALITY_FILTER_COLUMNS,
+  toEventColumns,
+  type AuditEventColumns,
+} from '../event-columns';
 import { settle } from '../settle';
 
 interface MemoryRecord {
@@ -16,17 +21,11 @@ interface MemoryRecord {
 }
 
 function matches(c: AuditEventColumns, q: NormalizedAuditQuery): boolean {
-  return (
-    (q.actorId === undefined || c.actorId === q.actorId) &&
-    (q.resourceType === undefined || c.resourceType === q.resourceType) &&
-    (q.resourceId === undefined || c.resourceId === q.resourceId) &&
-    (q.action === undefined || c.action === q.action) &&
-    (q.outcome === undefined || c.outcome === q.outcome) &&
-    (q.requestId === undefined || c.requestId === q.requestId) &&
-    (q.tenant === undefined || c.tenant === q.tenant) &&
-    (q.fromMs === undefined || c.ts >= q.fromMs) &&
-    (q.toMs === undefined || c.ts < q.toMs)
-  );
+  for (const [field] of EQUALITY_FILTER_COLUMNS) {
+    const wanted = q[field];
+    if (wanted !== undefined && c[field] !== wanted) return false;
+  }
+  return (q.fromMs === undefined || c.ts >= q.fromMs) && (q.toMs === undefined || c.ts < q.toMs);
 }
 
 function read(record: MemoryRecord): AuditEvent {

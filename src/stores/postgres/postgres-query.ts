@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../../event/audit-event';
 import type { NormalizedAuditQuery } from '../../query/audit-query';
-import type { AuditEventColumns } from '../event-columns';
+import { EQUALITY_FILTER_COLUMNS, type AuditEventColumns } from '../event-columns';
 import type { PostgresNames } from './postgres-names';
 import { toPostgresTimestamp } from './postgres-timestamp';
 
@@ -42,16 +42,6 @@ export interface PostgresEventRow {
  * protocol's limit of 65535 per statement.
  */
 export const MAX_ROWS_PER_INSERT = 1000;
-
-const EQUALITY_FILTERS = [
-  ['actorId', 'actor_id'],
-  ['resourceType', 'resource_type'],
-  ['resourceId', 'resource_id'],
-  ['action', 'action'],
-  ['outcome', 'outcome'],
-  ['requestId', 'request_id'],
-  ['tenant', 'tenant'],
-] as const;
 
 /** Builds an event's row. */
 export function toPostgresRow(columns: AuditEventColumns, event: AuditEvent): PostgresEventRow {
@@ -110,7 +100,7 @@ export function postgresStatements(names: PostgresNames): PostgresStatements {
         values.push(value);
         return `$${values.length}`;
       };
-      for (const [key, column] of EQUALITY_FILTERS) {
+      for (const [key, column] of EQUALITY_FILTER_COLUMNS) {
         const value = query[key];
         if (value !== undefined) where.push(`${column} = ${bind(value)}`);
       }

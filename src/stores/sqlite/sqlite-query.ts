@@ -1,5 +1,6 @@
 import type { NormalizedAuditQuery } from '../../query/audit-query';
 import type { SqliteValue } from './sqlite-driver';
+import { EQUALITY_FILTER_COLUMNS } from '../event-columns';
 
 /** A parameterised statement: SQL text with `?` placeholders and the values to bind. */
 export interface SqliteQuery {
@@ -22,16 +23,6 @@ export const SQLITE_INSERT_SQL = `INSERT INTO audit_events
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (id) DO NOTHING`;
 
-const EQUALITY_FILTERS = [
-  ['actorId', 'actor_id'],
-  ['resourceType', 'resource_type'],
-  ['resourceId', 'resource_id'],
-  ['action', 'action'],
-  ['outcome', 'outcome'],
-  ['requestId', 'request_id'],
-  ['tenant', 'tenant'],
-] as const;
-
 /**
  * Builds the page query for `query()`: newest first, keyset paging, and one row more than
  * the page size so the caller knows whether a next page exists without counting.
@@ -39,7 +30,7 @@ const EQUALITY_FILTERS = [
 export function buildSqliteQuery(query: NormalizedAuditQuery): SqliteQuery {
   const where: string[] = [];
   const params: SqliteValue[] = [];
-  for (const [key, column] of EQUALITY_FILTERS) {
+  for (const [key, column] of EQUALITY_FILTER_COLUMNS) {
     const value = query[key];
     if (value === undefined) continue;
     where.push(`${column} = ?`);
