@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { AuditConfigurationError } from './audit-configuration.error';
 import { join } from 'node:path';
 import type { AuditActorInput } from './event/audit-event';
 import type { AuditHttpRequest } from './capture/http-adapter';
 import { validateRedactPaths } from './event/redact';
 import { AuditStore } from './stores/audit-store';
+
+export { AuditConfigurationError };
 
 /**
  * Which requests the global interceptor records.
@@ -196,10 +199,6 @@ export interface ResolvedAuditOptions {
   retryIntervalMs: number;
 }
 
-/** Thrown at boot for an invalid option; the message names the option and the fix. */
-export class AuditConfigurationError extends Error {
-  override readonly name = 'AuditConfigurationError';
-}
 
 const KNOWN_OPTIONS = new Set([
   'serviceName',
