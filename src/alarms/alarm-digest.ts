@@ -1,0 +1,125 @@
+/**
+ * Digests: the pending alarms of one throttled rule and channel folded into one message that
+ * counts them all and lists the first ones, so a burst of 10,000 matching events reaches a
+ * person as a handful of messages, none lost from the count.
+ */
+import {
+  ALARM_SEVERITIES,
+  type AlarmEventSummary,
+  type AlarmMessage,
+  type AlarmSeverity,
+} from './alarm-message';
+import type { AlarmOutboxEntry } from './alarm-outbox';
+import { viewerListUrl, type ViewerListFilter } from './alarm-rule-links';
+import { MAX_TEXT_CHARS, MAX_TITLE_CHARS } from './alarm-template';
+import { cutText, describeTime } from './alarm-template-values';
+
+/** Settings of {@link foldDigest}. */
+export interface FoldDigestOptions {
+  /** `alarms.digestListSize`: how many events the message lists. */
+  digestListSize: number;
+  /**
+   * Normalised `alarms.viewerUrl` (see `normalizeViewerUrl`): when set, the digest links to the
+   * viewer's list filtered to its period (and action, when all listed events share one).
+   */
+  viewerUrl?: string;
+}
+
+function laterIso(a: string, b: string): boolean {
+  const left = Date.parse(a);
+  const right = Date.parse(b);
+  if (Number.isNaN(left) || Number.isNaN(right)) return a > b;
+  return left > right;
+}
+
+function highest(severities: Iterable<AlarmSeverity>): AlarmSeverity {
+  let rank = -1;
+  for (const severity of severities) rank = Math.max(rank, ALARM_SEVERITIES.indexOf(severity));
+  return ALARM_SEVERITIES[Math.max(rank, 0)] as AlarmSeverity;
+}
+
+/**
+ * Folds the pending entries of one digest key (oldest first) into one message.
+ *
+ * - one entry standing for all of `total`: its own message, unchanged;
+ * - otherwise a message of kind `digest`: `count` is `total` (never less than the entries' own
+ *   counts), `events` the first `digestListSize` events of the entries in order, the title the
+ *   entries' common title (or the rule name when they differ) followed by `(N times)`, the text
+ *   `N events between … and …; the first 10:` and one line per listed event, `firstAt`/`lastAt`
+ *   across all entries, and the id `<digest key>:<dedup key of the first entry>` (stable across
+ *   retries of the same digest).
+ *
+ * @param entries - the digest members, oldest first (at least one; the caller may pass only the
+ *   first ones of a very large digest)
+ * @param total - events the digest stands for: the sum of the counts of all its members
+ * @param options - list size and viewer URL
+ * @throws RangeError when `entries` is empty
+ * @example foldDigest(pending, pendingCount, { digestListSize: 10 }).title // 'MFA phone changed (37 times)'
+ */
+export function foldDigest(
+  entries: readonly AlarmOutboxEntry[],
+  total: number,
+  options: FoldDigestOptions,
+): AlarmMessage {
+  const first = entries[0];
+  if (first === undefined) {
+    throw new RangeError('foldDigest() needs at least one outbox entry to fold.');
+  }
+  let memberCount = 0;
+  for (const entry of entries) memberCount += entry.message.count;
+  const count = Math.max(Number.isFinite(total) ? Math.floor(total) : 0, memberCount);
+  if (entries.length === 1 && count <= first.message.count) return first.message;
+
+  const listSize = Math.max(1, Math.floor(options.digestListSize));
+  const events: AlarmEventSummary[] = [];
+  let firstAt = first.message.firstAt;
+  let lastAt = first.message.lastAt;
+  const titles = new Set<string>();
+  for (const entry of entries) {
+    const message = entry.message;
+    titles.add(message.title);
+    if (laterIso(firstAt, message.firstAt)) firstAt = message.firstAt;
+    if (laterIso(message.lastAt, lastAt)) lastAt = message.lastAt;
+    for (const summary of message.events) {
+      if (events.length >= listSize) break;
+      events.push(summary);
+    }
+  }
+  const base = titles.size === 1 ? first.message.title : first.rule;
+  const title = cutText(`${base} (${count} times)`, MAX_TITLE_CHARS);
+  const period = `${count} events between ${describeTime(firstAt)} and ${describeTime(lastAt)}`;
+  let header: string;
+  if (events.length === 0) header = `${period}.`;
+  else if (events.length < count) header = `${period}; the first ${events.length}:`;
+  else header = `${period}:`;
+  const lines = events.map((summary) => `- ${describeTime(summary.timestamp)}: ${summary.text}`);
+  const digestKey = first.digestKey ?? `${first.rule}:${first.channel}`;
+  const message: AlarmMessage = {
+    id: `${digestKey}:${first.dedupKey}`,
+    rule: first.rule,
+    channel: first.channel,
+    kind: 'digest',
+    severity: highest(entries.map((entry) => entry.severity)),
+    title,
+    text: cutText([header, ...lines].join('\n'), MAX_TEXT_CHARS),
+    count,
+    events,
+    firstAt,
+    lastAt,
+    service: first.message.service,
+  };
+  if (options.viewerUrl !== undefined) {
+    const lastMs = Date.parse(lastAt);
+    const filter: ViewerListFilter = {
+      from: firstAt,
+      // The viewer's `to` is exclusive: one millisecond past the last event keeps it listed.
+      to: Number.isNaN(lastMs) ? lastAt : new Date(lastMs + 1).toISOString(),
+    };
+    const action = events[0]?.action;
+    if (action !== undefined && events.every((summary) => summary.action === action)) {
+      filter.action = action;
+    }
+    message.url = viewerListUrl(options.viewerUrl, filter);
+  }
+  return message;
+}

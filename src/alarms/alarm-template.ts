@@ -1,0 +1,313 @@
+/**
+ * Alarm templates: `{actor.email} changed {target.type} {target.id}: {changes}`.
+ *
+ * A template is parsed once, at boot, into literal text and field readers, so a typo in a field
+ * name fails the application start instead of producing a blank alarm in production. Values
+ * come only from the event as the pipeline recorded it (already redacted).
+ */
+import type { AuditEvent } from '../event/audit-event';
+import { changedFieldPaths } from '../event/diff';
+import type { AlarmSeverity } from './alarm-message';
+import {
+  MISSING_VALUE,
+  cutText,
+  omittedChangeCount,
+  renderChangedFields,
+  renderChanges,
+  renderValue,
+} from './alarm-template-values';
+
+/** Thrown for a template that cannot be parsed; the message says where and how to fix it. */
+export class AlarmTemplateError extends Error {
+  override readonly name = 'AlarmTemplateError';
+}
+
+/** What a template is rendered with. */
+export interface AlarmTemplateContext {
+  /** The event (absent for a manual alarm without one: its fields render as missing). */
+  readonly event: AuditEvent | undefined;
+  /** Rule name. */
+  readonly rule: string;
+  /** Severity of the alarm. */
+  readonly severity: AlarmSeverity;
+  /** Service that raises it. */
+  readonly service: string;
+  /** Events the alarm stands for (the threshold count, 1 otherwise). */
+  readonly count: number;
+  /** Threshold rules: the window in words (`1 minute`). */
+  readonly window?: string;
+  /** Threshold rules: the `groupBy` value that crossed the threshold. */
+  readonly group?: string;
+}
+
+type EventReader = (event: AuditEvent) => unknown;
+
+/**
+ * Event paths whose value a template can show and a threshold can group by, and how to read
+ * each. `labels.<name>` is accepted besides these.
+ */
+const EVENT_READERS: Readonly<Record<string, EventReader>> = {
+  id: (e) => e.id,
+  timestamp: (e) => e.timestamp,
+  action: (e) => e.action,
+  outcome: (e) => e.outcome,
+  level: (e) => e.level,
+  message: (e) => e.message,
+  tenant: (e) => e.tenant,
+  durationMs: (e) => e.durationMs,
+  'actor.id': (e) => e.actor?.id,
+  'actor.name': (e) => e.actor?.name,
+  'actor.email': (e) => e.actor?.email,
+  'actor.type': (e) => e.actor?.type,
+  'actor.roles': (e) => e.actor?.roles,
+  'target.type': (e) => e.target?.type,
+  'target.id': (e) => e.target?.id,
+  'source.ip': (e) => e.source?.ip,
+  'source.userAgent': (e) => e.source?.userAgent,
+  'request.method': (e) => e.request?.method,
+  'request.path': (e) => e.request?.path,
+  'request.route': (e) => e.request?.route,
+  'request.id': (e) => e.request?.id,
+  'request.traceId': (e) => e.request?.traceId,
+  'response.statusCode': (e) => e.response?.statusCode,
+  'error.type': (e) => e.error?.type,
+  'error.message': (e) => e.error?.message,
+};
+
+/** Event paths a threshold may group by (besides `labels.<name>`). */
+export const ALARM_EVENT_PATHS: readonly string[] = Object.freeze(Object.keys(EVENT_READERS));
+
+/** Fields every template may use (besides `labels.<name>`). */
+export const ALARM_TEMPLATE_FIELDS: readonly string[] = Object.freeze([
+  ...ALARM_EVENT_PATHS,
+  'changes',
+  'changed',
+  'rule',
+  'severity',
+  'service',
+  'count',
+]);
+
+/** Fields only the templates of threshold rules may use. */
+export const THRESHOLD_TEMPLATE_FIELDS: readonly string[] = Object.freeze(['window', 'group']);
+
+/** Longest rendered title, in characters. */
+export const MAX_TITLE_CHARS = 300;
+/** Longest rendered message body, in characters. */
+export const MAX_TEXT_CHARS = 4000;
+
+const LABEL_PREFIX = 'labels.';
+const LABEL_NAME = /^[A-Za-z0-9_.:@/-]{1,100}$/;
+
+/**
+ * A reader for an event path (`actor.id`, `labels.region`), or `undefined` for an unknown one.
+ *
+ * @param path - a name from {@link ALARM_EVENT_PATHS} or `labels.<name>`
+ */
+export function eventPathReader(path: string): EventReader | undefined {
+  if (Object.prototype.hasOwnProperty.call(EVENT_READERS, path)) return EVENT_READERS[path];
+  if (path.startsWith(LABEL_PREFIX)) {
+    const name = path.slice(LABEL_PREFIX.length);
+    if (!LABEL_NAME.test(name)) return undefined;
+    return (event) => {
+      const labels = event.labels;
+      return labels !== undefined && Object.prototype.hasOwnProperty.call(labels, name)
+        ? labels[name]
+        : undefined;
+    };
+  }
+  return undefined;
+}
+
+type Reader = (context: AlarmTemplateContext) => string | undefined;
+
+function listText(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (Array.isArray(value)) {
+    return value.length === 0
+      ? undefined
+      : renderValue(value.map((item) => renderValue(item)).join(', '));
+  }
+  return renderValue(value);
+}
+
+function fieldReader(name: string, threshold: boolean): Reader | undefined {
+  switch (name) {
+    case 'changes':
+      return ({ event }) => (event?.changes ? renderChanges(event.changes.diff ?? []) : undefined);
+    case 'changed':
+      return ({ event }) => {
+        const changes = event?.changes;
+        if (!changes) return undefined;
+        const diff = changes.diff ?? [];
+        const fields = Array.isArray(changes.fields) ? changes.fields : changedFieldPaths(diff);
+        return renderChangedFields(fields, omittedChangeCount(diff));
+      };
+    case 'rule':
+      return ({ rule }) => rule;
+    case 'severity':
+      return ({ severity }) => severity;
+    case 'service':
+      return ({ service }) => renderValue(service);
+    case 'count':
+      return ({ count }) => String(count);
+    case 'window':
+      return threshold ? ({ window }) => window : undefined;
+    case 'group':
+      return threshold
+        ? ({ group }) => (group === undefined ? undefined : renderValue(group))
+        : undefined;
+    case 'actor.roles':
+      return ({ event }) => (event ? listText(event.actor?.roles) : undefined);
+    default: {
+      const read = eventPathReader(name);
+      if (read === undefined) return undefined;
+      return ({ event }) => {
+        if (event === undefined) return undefined;
+        const value = read(event);
+        return value === undefined || value === '' ? undefined : renderValue(value);
+      };
+    }
+  }
+}
+
+/** A parsed template. */
+export interface AlarmTemplate {
+  /** The template as written. */
+  readonly source: string;
+  /** Field names it uses, in order of appearance. */
+  readonly fields: readonly string[];
+  /** The text for one alarm; never throws. */
+  render(context: AlarmTemplateContext): string;
+}
+
+/** How a template is parsed. */
+export interface AlarmTemplateOptions {
+  /** Whether line breaks and tabs are allowed in the literal text (message bodies). */
+  readonly multiline?: boolean;
+  /** Whether the template belongs to a threshold rule (`{window}`, `{group}` allowed). */
+  readonly threshold?: boolean;
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL_SINGLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_MULTI = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+function knownFieldsText(threshold: boolean): string {
+  const fields = threshold
+    ? [...ALARM_TEMPLATE_FIELDS, ...THRESHOLD_TEMPLATE_FIELDS]
+    : ALARM_TEMPLATE_FIELDS;
+  return `${fields.join(', ')}, labels.<name>`;
+}
+
+/**
+ * Parses a template once. `{field}` is replaced by the event's value, `{{` and `}}` stand for
+ * literal braces. A value the event lacks renders as {@link MISSING_VALUE} (`—`).
+ *
+ * @param source - e.g. `'{actor.email} changed {target.type} {target.id}: {changes}'`
+ * @throws AlarmTemplateError for an unknown field, an empty or unclosed brace, a lone `}`, or
+ *   a control character (a line break is allowed in multi-line templates only)
+ * @example parseAlarmTemplate('{actor.name} voided invoice {target.id}').render(context)
+ */
+export function parseAlarmTemplate(
+  source: string,
+  options: AlarmTemplateOptions = {},
+): AlarmTemplate {
+  if (typeof source !== 'string') {
+    throw new AlarmTemplateError(
+      `must be a string such as "{actor.name} changed {target.type} {target.id}" (got ${typeof source}).`,
+    );
+  }
+  const multiline = options.multiline === true;
+  const threshold = options.threshold === true;
+  const control = (multiline ? CONTROL_MULTI : CONTROL_SINGLE).exec(source);
+  if (control) {
+    const code = control[0].charCodeAt(0).toString(16).padStart(4, '0');
+    throw new AlarmTemplateError(
+      `contains the control character U+${code} at position ${control.index + 1}; ` +
+        (multiline
+          ? 'only line breaks and tabs are allowed.'
+          : 'a title must be one line of text.'),
+    );
+  }
+  const parts: (string | Reader)[] = [];
+  const fields: string[] = [];
+  let literal = '';
+  let i = 0;
+  while (i < source.length) {
+    const char = source[i] as string;
+    const next = source[i + 1];
+    if (char === '{' && next === '{') {
+      literal += '{';
+      i += 2;
+      continue;
+    }
+    if (char === '}' && next === '}') {
+      literal += '}';
+      i += 2;
+      continue;
+    }
+    if (char === '}') {
+      throw new AlarmTemplateError(
+        `has a lone "}" at position ${i + 1}; write "}}" for a literal brace.`,
+      );
+    }
+    if (char !== '{') {
+      literal += char;
+      i += 1;
+      continue;
+    }
+    const close = source.indexOf('}', i + 1);
+    const nestedOpen = source.indexOf('{', i + 1);
+    if (close < 0 || (nestedOpen >= 0 && nestedOpen < close)) {
+      throw new AlarmTemplateError(
+        `has an unclosed "{" at position ${i + 1}; close the field with "}" or write "{{" for a literal brace.`,
+      );
+    }
+    const name = source.slice(i + 1, close).trim();
+    if (name === '') {
+      throw new AlarmTemplateError(
+        `has an empty field "{}" at position ${i + 1}; name a field such as {actor.email}, or write "{{}}" for literal braces.`,
+      );
+    }
+    const reader = fieldReader(name, threshold);
+    if (reader === undefined) {
+      const onlyThreshold = THRESHOLD_TEMPLATE_FIELDS.includes(name);
+      throw new AlarmTemplateError(
+        onlyThreshold
+          ? `uses {${name}}, which exists only in rules with a threshold.`
+          : `uses the unknown field {${name}} at position ${i + 1}; known fields: ${knownFieldsText(threshold)}.`,
+      );
+    }
+    if (literal !== '') parts.push(literal);
+    literal = '';
+    parts.push(reader);
+    fields.push(name);
+    i = close + 1;
+  }
+  if (literal !== '') parts.push(literal);
+  const max = multiline ? MAX_TEXT_CHARS : MAX_TITLE_CHARS;
+  return {
+    source,
+    fields: Object.freeze(fields),
+    render(context: AlarmTemplateContext): string {
+      let out = '';
+      for (const part of parts) {
+        if (typeof part === 'string') {
+          out += part;
+          continue;
+        }
+        let value: string | undefined;
+        try {
+          value = part(context);
+        } catch {
+          // A malformed hand-made event must not stop the alarm; the value shows as missing.
+          value = undefined;
+        }
+        out += value === undefined || value === '' ? MISSING_VALUE : value;
+      }
+      return cutText(out, max);
+    },
+  };
+}
