@@ -1,0 +1,210 @@
+/**
+ * The one HTTP POST of the Slack and webhook notifiers, and how its outcome maps to a retry
+ * decision. Uses Node's global `fetch` so the library needs no HTTP client dependency.
+ */
+import { AlarmDeliveryError, type AlarmSendContext } from './alarm-notifier';
+
+/** Longest wait a `Retry-After` can ask for; a receiver asking for more is not believed. */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/** Most characters of a failed response's body quoted in an error message. */
+const MAX_BODY_SNIPPET = 200;
+/** Most bytes read from a failed response's body. */
+const MAX_BODY_BYTES = 4096;
+
+/** What {@link postJson} needs besides the body. */
+export interface HttpPostTarget {
+  /** Where to POST. */
+  url: string;
+  /**
+   * How the URL appears in error messages. A Slack webhook URL is a secret (whoever has it can
+   * post), so its path is hidden.
+   */
+  displayUrl: string;
+  /** Who is posted to, for messages: `Slack channel "ops"`, `Webhook channel "erp"`. */
+  label: string;
+  /** Option path of the URL, for fix hints: `alarms.channels.ops.webhookUrl`. */
+  urlOption: string;
+}
+
+/**
+ * The URL as it may be shown: scheme, host and port, and the path only when `showPath` (query
+ * strings and user info never: they carry tokens).
+ */
+export function displayUrl(url: string, showPath: boolean): string {
+  try {
+    const parsed = new URL(url);
+    if (!showPath) return parsed.pathname.length > 1 ? `${parsed.origin}/…` : parsed.origin;
+    return `${parsed.origin}${parsed.pathname}${parsed.search ? '?…' : ''}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+/**
+ * Reads a `Retry-After` value, in delta-seconds (`120`) or HTTP-date form, as milliseconds from
+ * `now`, capped at {@link MAX_RETRY_AFTER_MS}. Undefined when absent or unreadable.
+ */
+export function parseRetryAfter(
+  value: string | null | undefined,
+  now = Date.now(),
+): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const text = value.trim();
+  if (text === '') return undefined;
+  if (/^\d+$/.test(text)) return Math.min(Number(text) * 1000, MAX_RETRY_AFTER_MS);
+  // Every HTTP-date form names the day or month; Date.parse alone would read "-5" as a year.
+  if (!/[A-Za-z]{3}/.test(text)) return undefined;
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return undefined;
+  return Math.min(Math.max(0, at - now), MAX_RETRY_AFTER_MS);
+}
+
+/**
+ * `text` as a header value: visible ASCII is kept, anything else (line breaks included) is
+ * percent-encoded, so an odd alarm id can neither break the request nor inject a header.
+ */
+export function headerValue(text: string): string {
+  return text.replace(/[^\x20-\x7e]/gu, (char) => {
+    try {
+      return encodeURIComponent(char);
+    } catch {
+      // A lone surrogate cannot be encoded; the replacement character keeps the value readable.
+      return '%EF%BF%BD';
+    }
+  });
+}
+
+function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 425 || status === 429 || status >= 500;
+}
+
+/** The start of a response body, as one safe line (control characters removed). */
+async function bodySnippet(response: Response): Promise<string> {
+  const reader = (response.body as ReadableStream<Uint8Array> | null)?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < MAX_BODY_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    // The body is only quoted for the error message; a broken one says nothing more.
+  } finally {
+    reader.cancel().catch(() => undefined);
+  }
+  const text = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\p{Cc}+/gu, ' ')
+    .trim();
+  return text.length > MAX_BODY_SNIPPET ? `${text.slice(0, MAX_BODY_SNIPPET - 1)}…` : text;
+}
+
+function networkReason(error: unknown): string {
+  let current: unknown = error;
+  // fetch reports "fetch failed" and puts the socket error in `cause`.
+  for (let depth = 0; depth < 4 && current !== null && typeof current === 'object'; depth += 1) {
+    const { code, cause } = current as { code?: unknown; cause?: unknown };
+    if (typeof code === 'string') {
+      const message = (current as { message?: unknown }).message;
+      return typeof message === 'string' && message.length > 0 ? `${message} (${code})` : code;
+    }
+    current = cause;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+function describeStatus(response: Response, snippet: string): string {
+  const text = response.statusText ? ` ${response.statusText}` : '';
+  return `HTTP ${response.status}${text}${snippet ? ` ("${snippet}")` : ''}`;
+}
+
+/**
+ * POSTs a JSON body once and resolves when the receiver answered 2xx.
+ *
+ * Redirects are not followed (a 3xx fails for good: the URL is wrong or moved, and following it
+ * could leak the signed payload elsewhere). 408, 425, 429 and 5xx answers, network errors and
+ * timeouts are retried; other 4xx answers fail for good. The attempt is cancelled by
+ * `context.signal` or after `context.timeoutMs`, whichever comes first.
+ *
+ * @throws AlarmDeliveryError saying whether and when to retry.
+ */
+export async function postJson(
+  target: HttpPostTarget,
+  body: string,
+  headers: Record<string, string>,
+  context: AlarmSendContext,
+): Promise<void> {
+  const timeout = AbortSignal.timeout(context.timeoutMs);
+  const signal = AbortSignal.any([context.signal, timeout]);
+  const where = `${target.label} (${target.displayUrl})`;
+  let response: Response;
+  try {
+    response = await fetch(target.url, {
+      method: 'POST',
+      body,
+      headers,
+      redirect: 'manual',
+      signal,
+    });
+  } catch (error) {
+    if (timeout.aborted && !context.signal.aborted) {
+      throw new AlarmDeliveryError(
+        `${where} did not answer within ${context.timeoutMs} ms; the alarm will be retried. If the receiver is slow, raise the channel's timeoutMs.`,
+        { cause: error },
+      );
+    }
+    if (context.signal.aborted) {
+      throw new AlarmDeliveryError(
+        `Delivery to ${where} was cancelled (${networkReason(context.signal.reason)}); the alarm will be retried.`,
+        { cause: error },
+      );
+    }
+    // Never quote the URL from the error: undici messages can contain it in full.
+    throw new AlarmDeliveryError(
+      `Could not reach ${where}: ${networkReason(error).split(target.url).join(target.displayUrl)}; the alarm will be retried. Check that the host is reachable from this server.`,
+      { cause: error },
+    );
+  }
+
+  const status = response.status;
+  if (status >= 200 && status < 300) {
+    await response.body?.cancel().catch(() => undefined);
+    return;
+  }
+  const snippet = await bodySnippet(response);
+  if (status >= 300 && status < 400) {
+    const location = response.headers.get('location');
+    let to = '';
+    if (location) {
+      try {
+        to = ` to ${displayUrl(new URL(location, target.url).href, false)}`;
+      } catch {
+        // An unreadable Location says nothing useful; the status alone explains the failure.
+      }
+    }
+    throw new AlarmDeliveryError(
+      `${where} answered with a redirect (${describeStatus(response, '')})${to}. Redirects are not followed: set ${target.urlOption} to the final URL.`,
+      { permanent: true, statusCode: status },
+    );
+  }
+  if (isRetryableStatus(status)) {
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+    const wait = retryAfterMs === undefined ? '' : ` after ${Math.ceil(retryAfterMs / 1000)} s`;
+    throw new AlarmDeliveryError(
+      `${where} answered ${describeStatus(response, snippet)}; the alarm will be retried${wait}.`,
+      {
+        statusCode: status,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      },
+    );
+  }
+  throw new AlarmDeliveryError(
+    `${where} refused the alarm with ${describeStatus(response, snippet)}; it will not be retried. Check ${target.urlOption} and what the receiver expects.`,
+    { permanent: true, statusCode: status },
+  );
+}
