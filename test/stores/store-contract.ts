@@ -3,6 +3,7 @@ import type { AuditEvent } from '../../src/event/audit-event';
 import { parseAuditQuery, type AuditQuery } from '../../src/query/audit-query';
 import type { AuditStore } from '../../src/stores/audit-store';
 import { makeEvent, makeEvents } from '../fixtures/events';
+import { describeAlarmOutboxContract } from './alarm-outbox-contract';
 
 /** What a store's spec provides for each test: an initialised, empty store and its cleanup. */
 export interface StoreUnderTest {
@@ -498,5 +499,7 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreUn
         expect((await query()).items).toStrictEqual([expected]);
       });
     });
+
+    describeAlarmOutboxContract(() => store);
   });
 }

@@ -1,3 +1,14 @@
+import type {
+  AlarmAttempt,
+  AlarmAttemptQuery,
+  AlarmClaim,
+  AlarmClaimRequest,
+  AlarmListQuery,
+  AlarmOutboxEntry,
+  AlarmOutboxStats,
+  AlarmSettlement,
+  StoredAlarm,
+} from '../../alarms/alarm-outbox';
 import type { AuditEvent } from '../../event/audit-event';
 import {
   encodeCursor,
@@ -13,6 +24,7 @@ import {
   type AuditEventColumns,
 } from '../event-columns';
 import { settle } from '../settle';
+import { MemoryAlarmOutbox } from './memory-alarm-outbox';
 
 interface MemoryRecord {
   columns: AuditEventColumns;
@@ -35,8 +47,8 @@ function read(record: MemoryRecord): AuditEvent {
 /**
  * An {@link AuditStore} that keeps events in memory, for the tests of applications that use
  * nestjs-audit. It follows the same contract as the persistent stores (ordering, paging,
- * filters, idempotent appends) and, like them, keeps JSON copies: mutating an event after
- * `append()`, or an event returned by a read, never changes the record.
+ * filters, idempotent appends, the alarm outbox) and, like them, keeps JSON copies: mutating an
+ * event after `append()`, or an event returned by a read, never changes the record.
  *
  * Records survive `close()`, so a test can still inspect them after the application shut down.
  *
@@ -58,17 +70,23 @@ export class InMemoryAuditStore extends AuditStore {
   /** Sorted by (ts, id) ascending, the order keyset paging walks. */
   private records: MemoryRecord[] = [];
   private readonly byId = new Map<string, MemoryRecord>();
+  private readonly outbox = new MemoryAlarmOutbox();
 
-  /** Stores the events that are not stored yet (by id); all or none when one is invalid. */
-  append(events: readonly AuditEvent[]): Promise<void> {
+  /**
+   * Stores the events and alarm outbox entries that are not stored yet (by id, by dedup key);
+   * all or none when one is invalid.
+   */
+  append(events: readonly AuditEvent[], alarms?: readonly AlarmOutboxEntry[]): Promise<void> {
     return settle(() => {
       const columns = events.map(toEventColumns);
+      const storeAlarms = this.outbox.prepare(alarms);
       const fresh = new Map<string, MemoryRecord>();
       columns.forEach((c, i) => {
         if (this.byId.has(c.id) || fresh.has(c.id)) return;
         fresh.set(c.id, { columns: c, json: JSON.stringify(events[i]) });
       });
       for (const record of fresh.values()) this.insert(record);
+      storeAlarms();
     });
   }
 
@@ -119,10 +137,44 @@ export class InMemoryAuditStore extends AuditStore {
     return this.records.map(read);
   }
 
-  /** Forgets every stored event, e.g. between two tests sharing one application. */
+  /** Keeps the alarm outbox. */
+  override get supportsAlarms(): boolean {
+    return true;
+  }
+
+  /** Leases due alarm messages to a dispatcher (see {@link AuditStore.claimAlarms}). */
+  override claimAlarms(request: AlarmClaimRequest): Promise<AlarmClaim[]> {
+    return settle(() => this.outbox.claim(request));
+  }
+
+  /** Records attempts and settles their messages (see {@link AuditStore.settleAlarms}). */
+  override settleAlarms(settlements: readonly AlarmSettlement[]): Promise<boolean[]> {
+    return settle(() => this.outbox.settle(settlements));
+  }
+
+  /** Outbox entries, newest first. */
+  override listAlarms(query?: AlarmListQuery): Promise<StoredAlarm[]> {
+    return settle(() => this.outbox.list(query));
+  }
+
+  /** Recorded delivery attempts, newest first. */
+  override listAlarmAttempts(query?: AlarmAttemptQuery): Promise<AlarmAttempt[]> {
+    return settle(() => this.outbox.listAttempts(query));
+  }
+
+  /** Outbox entries per status. */
+  override alarmStats(): Promise<AlarmOutboxStats> {
+    return settle(() => this.outbox.stats());
+  }
+
+  /**
+   * Forgets every stored event and alarm outbox entry, e.g. between two tests sharing one
+   * application.
+   */
   clear(): void {
     this.records = [];
     this.byId.clear();
+    this.outbox.clear();
   }
 
   private insert(record: MemoryRecord): void {

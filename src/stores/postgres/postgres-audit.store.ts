@@ -1,11 +1,31 @@
+import type {
+  AlarmAttempt,
+  AlarmAttemptQuery,
+  AlarmClaim,
+  AlarmClaimRequest,
+  AlarmListQuery,
+  AlarmOutboxEntry,
+  AlarmOutboxStats,
+  AlarmSettlement,
+  StoredAlarm,
+} from '../../alarms/alarm-outbox';
 import type { AuditEvent } from '../../event/audit-event';
 import {
   encodeCursor,
   type AuditQueryResult,
   type NormalizedAuditQuery,
 } from '../../query/audit-query';
+import { checkClaimRequest, toSettlementColumns, uniqueAlarmColumns } from '../alarm-columns';
 import { AuditStore } from '../audit-store';
 import { toEventColumns } from '../event-columns';
+import {
+  alarmAttemptsOf,
+  alarmStatsOf,
+  claimPostgresAlarms,
+  postgresAlarmStatements,
+  storedAlarmsOf,
+  type PostgresAlarmStatements,
+} from './postgres-alarm-outbox';
 import {
   isPostgresPool,
   loadPostgresDriver,
@@ -45,8 +65,10 @@ export interface PostgresAuditStoreCommonOptions {
   schema?: string;
   /**
    * Name of the events table. The store also creates `<table>_migrations` (applied schema
-   * versions), indexes named `<table>_*` and, with monthly partitioning, partitions named
-   * `<table>_yYYYYmMM`. Letters, digits and underscores, at most 51 characters.
+   * versions), the alarm outbox tables `<table>_alarms`, `<table>_alarm_tries` (delivery
+   * attempts) and `<table>_alarm_keys` (digest periods), indexes named `<table>_*` and, with
+   * monthly partitioning, partitions named `<table>_yYYYYmMM`. Letters, digits and underscores,
+   * at most 51 characters.
    * @default 'audit_events'
    */
   table?: string;
@@ -137,6 +159,7 @@ const KNOWN_OPTIONS = new Set([
 interface OpenState {
   pool: PostgresPool;
   statements: PostgresStatements;
+  alarms: PostgresAlarmStatements;
   partitions: PostgresMonthlyPartitions | undefined;
 }
 
@@ -314,20 +337,35 @@ export class PostgresAuditStore extends AuditStore {
   }
 
   /**
-   * Stores the events in one transaction; ids already stored (or repeated in the batch) are
-   * skipped, and the first occurrence in the batch wins.
-   * @throws TypeError, before anything is sent, when an event lacks a field the store needs;
-   *   Error naming the store and the cause when PostgreSQL does not commit the batch.
+   * Stores the events, and the alarm outbox entries they raised, in one transaction; ids and
+   * dedup keys already stored (or repeated in the batch) are skipped, and the first occurrence
+   * in the batch wins. A batch of up to 1000 events and 1000 alarms is one statement, so one
+   * round trip with a pool the store created, alarms or not.
+   * @throws TypeError, before anything is sent, when an event lacks a field the store needs or
+   *   an alarm is malformed; Error naming the store and the cause when PostgreSQL does not
+   *   commit the batch.
    */
-  async append(events: readonly AuditEvent[]): Promise<void> {
+  async append(events: readonly AuditEvent[], alarms?: readonly AlarmOutboxEntry[]): Promise<void> {
     const state = this.ready('append');
-    if (events.length === 0) return;
     const rows = PostgresAuditStore.rowsOf(events);
+    const alarmRows = uniqueAlarmColumns(alarms);
+    if (rows.length === 0 && alarmRows.length === 0) return;
     const months = state.partitions
       ? rows.map((row) => PostgresMonthlyPartitions.monthOf(row.columns.ts))
       : [];
-    const insert = state.statements.insert(rows);
-    const what = `append ${rows.length} event${rows.length === 1 ? '' : 's'}`;
+    const eventInserts = state.statements.insert(rows);
+    const [onlyEvents] = eventInserts;
+    const insert =
+      alarmRows.length === 0
+        ? eventInserts
+        : eventInserts.length === 1 && onlyEvents
+          ? state.alarms.insert(alarmRows, onlyEvents)
+          : [...eventInserts, ...state.alarms.insert(alarmRows)];
+    const what =
+      `append ${rows.length} event${rows.length === 1 ? '' : 's'}` +
+      (alarmRows.length === 0
+        ? ''
+        : ` and ${alarmRows.length} alarm${alarmRows.length === 1 ? '' : 's'}`);
     try {
       await this.ensurePartitions(state, months);
       await this.insert(state, insert);
@@ -372,6 +410,86 @@ export class PostgresAuditStore extends AuditStore {
     return payload === undefined ? undefined : parse(payload);
   }
 
+  /** Keeps the alarm outbox (tables `<table>_alarms`, `<table>_alarm_tries`, `<table>_alarm_keys`). */
+  override get supportsAlarms(): boolean {
+    return true;
+  }
+
+  /**
+   * Leases due alarm messages to a dispatcher (see {@link AuditStore.claimAlarms}). Several
+   * instances may claim at once: rows are picked with `FOR UPDATE SKIP LOCKED`, so each message
+   * goes to one of them. When nothing is due this is one read and takes no lock.
+   */
+  override async claimAlarms(request: AlarmClaimRequest): Promise<AlarmClaim[]> {
+    checkClaimRequest(request);
+    const state = this.ready('claimAlarms');
+    try {
+      const [[due] = []] = await this.rows(state, state.alarms.anyDue(request.now));
+      if (due !== true) return [];
+      return await this.withSession(state.pool, (session) =>
+        session.transaction((sql) => claimPostgresAlarms(sql, this.names, request)),
+      );
+    } catch (error) {
+      throw this.failure('claim alarms', error);
+    }
+  }
+
+  /** Records attempts and settles their messages (see {@link AuditStore.settleAlarms}). */
+  override async settleAlarms(settlements: readonly AlarmSettlement[]): Promise<boolean[]> {
+    const all = settlements.map(toSettlementColumns);
+    const state = this.ready('settleAlarms');
+    if (all.length === 0) return [];
+    const statements = all.map((settlement) => state.alarms.settle(settlement));
+    try {
+      const results = await this.withSession(state.pool, async (session) => {
+        const [only] = statements;
+        if (this.source.kind === 'owned' && statements.length === 1 && only) {
+          return [await session.sql(only.text, only.values)];
+        }
+        return session.transaction(async (sql) => {
+          const out: unknown[][][] = [];
+          for (const statement of statements) out.push(await sql(statement.text, statement.values));
+          return out;
+        });
+      });
+      return results.map((rows) => Number(rows[0]?.[0] ?? 0) > 0);
+    } catch (error) {
+      throw this.failure('settle alarms', error);
+    }
+  }
+
+  /** Outbox entries, newest first. */
+  override async listAlarms(query?: AlarmListQuery): Promise<StoredAlarm[]> {
+    const state = this.ready('listAlarms');
+    const statement = state.alarms.list(query);
+    try {
+      return storedAlarmsOf(await this.rows(state, statement));
+    } catch (error) {
+      throw this.failure('list alarms', error);
+    }
+  }
+
+  /** Recorded delivery attempts, newest first. */
+  override async listAlarmAttempts(query?: AlarmAttemptQuery): Promise<AlarmAttempt[]> {
+    const state = this.ready('listAlarmAttempts');
+    const statement = state.alarms.listAttempts(query);
+    try {
+      return alarmAttemptsOf(await this.rows(state, statement));
+    } catch (error) {
+      throw this.failure('list alarm attempts', error);
+    }
+  }
+
+  /** Outbox entries per status. */
+  override async alarmStats(): Promise<AlarmOutboxStats> {
+    const state = this.ready('alarmStats');
+    try {
+      return alarmStatsOf(await this.rows(state, state.alarms.stats()));
+    } catch (error) {
+      throw this.failure('count alarms', error);
+    }
+  }
+
   /**
    * Ends the pool when the store created it; a pool passed in as `pool` is left open.
    * Calling it again does nothing.
@@ -402,7 +520,12 @@ export class PostgresAuditStore extends AuditStore {
       if (error instanceof PostgresSchemaError) throw error;
       throw this.failure('initialise', error);
     }
-    const state: OpenState = { pool, statements: postgresStatements(this.names), partitions };
+    const state: OpenState = {
+      pool,
+      statements: postgresStatements(this.names),
+      alarms: postgresAlarmStatements(this.names),
+      partitions,
+    };
     if (partitions) {
       // This month and the next, so the first writes of a month seldom wait for DDL (creating
       // a partition briefly locks the whole table).
@@ -488,16 +611,20 @@ export class PostgresAuditStore extends AuditStore {
     statement: PostgresStatement,
   ): Promise<unknown[]> {
     try {
-      const rows = await this.withSession(state.pool, (session) =>
-        this.source.kind === 'owned'
-          ? session.sql(statement.text, statement.values)
-          : // A pool of the application's has no statement_timeout of ours on its sessions.
-            session.transaction((sql) => sql(statement.text, statement.values)),
-      );
-      return rows.map((row) => row[0]);
+      return (await this.rows(state, statement)).map((row) => row[0]);
     } catch (error) {
       throw this.failure(what, error);
     }
+  }
+
+  /** Runs one read-only statement and returns its rows. */
+  private rows(state: OpenState, statement: PostgresStatement): Promise<unknown[][]> {
+    return this.withSession(state.pool, (session) =>
+      this.source.kind === 'owned'
+        ? session.sql(statement.text, statement.values)
+        : // A pool of the application's has no statement_timeout of ours on its sessions.
+          session.transaction((sql) => sql(statement.text, statement.values)),
+    );
   }
 
   /**
@@ -551,10 +678,12 @@ export class PostgresAuditStore extends AuditStore {
 
   private failure(what: string, error: unknown): Error {
     const hint = what.startsWith('append')
-      ? 'Retrying the batch is safe: appends are idempotent by event id.'
-      : what === 'initialise'
-        ? 'Check that PostgreSQL is reachable with the configured connection and that the role may create the schema and table, then call init() again.'
-        : 'Check that PostgreSQL is reachable and answering.';
+      ? `Retrying the batch is safe: appends are idempotent by event id${what.includes('alarm') ? ' and alarm dedup key' : ''}.`
+      : what.includes('alarm')
+        ? 'Check that PostgreSQL is reachable and answering; the alarm dispatcher tries again at its next poll.'
+        : what === 'initialise'
+          ? 'Check that PostgreSQL is reachable with the configured connection and that the role may create the schema and table, then call init() again.'
+          : 'Check that PostgreSQL is reachable and answering.';
     return new Error(
       `PostgresAuditStore could not ${what} (table ${this.names.qualifiedTable}): ${reasonOf(error)}. ${hint}`,
       { cause: error },

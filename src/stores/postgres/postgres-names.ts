@@ -16,6 +16,12 @@ export interface PostgresNames {
   qualifiedTable: string;
   /** `"schema"."table_migrations"`: one row per applied schema step. */
   qualifiedMigrations: string;
+  /** `"schema"."table_alarms"`: the alarm outbox. */
+  qualifiedAlarms: string;
+  /** `"schema"."table_alarm_tries"`: one row per delivery attempt. */
+  qualifiedAlarmAttempts: string;
+  /** `"schema"."table_alarm_keys"`: when each digest key may send its next digest. */
+  qualifiedAlarmDigests: string;
   /** Key of the transaction-level advisory lock that serialises DDL on this table. */
   lockKey: string;
   /** Quoted, unqualified name of one index or constraint: `"table_<suffix>"`. */
@@ -32,8 +38,9 @@ export interface PostgresNames {
 /** PostgreSQL truncates identifiers longer than this many bytes (NAMEDATALEN - 1). */
 const MAX_IDENTIFIER_BYTES = 63;
 /**
- * Longest suffix appended to the table name (`_resource_ts`; a partition adds `_y2026m03`, the
- * migrations table `_migrations`), so that no derived name is silently truncated.
+ * Longest suffix appended to the table name (`_resource_ts`, `_alarm_tries`, `_alarms_pkey`; a
+ * partition adds `_y2026m03`, the migrations table `_migrations`), so that no derived name is
+ * silently truncated. New objects must keep to it, or existing table names would stop fitting.
  */
 const LONGEST_SUFFIX = '_resource_ts'.length;
 /** Longest schema name the store accepts (nothing is derived from it). */
@@ -91,6 +98,9 @@ export function postgresNames(schema: string, table: string): PostgresNames {
     quotedSchema,
     qualifiedTable: qualified(table),
     qualifiedMigrations: qualified(`${table}_migrations`),
+    qualifiedAlarms: qualified(`${table}_alarms`),
+    qualifiedAlarmAttempts: qualified(`${table}_alarm_tries`),
+    qualifiedAlarmDigests: qualified(`${table}_alarm_keys`),
     lockKey: lockKeyOf(schema, table),
     object: (suffix) => quote(`${table}_${suffix}`),
     partition: (year, month) =>

@@ -60,6 +60,72 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       ];
     },
   },
+  {
+    version: 2,
+    description: 'create the alarm outbox, its delivery attempts and digest periods',
+    // Never partitioned, whatever the events table does: entries are claimed by seq and updated
+    // in place, and retention of events must not drop alarms still to be sent.
+    // next_attempt_at is NULL for what no claim may pick (settled entries, digest members sent
+    // with their head), so the partial "due" index holds only what claims scan. fillfactor
+    // leaves room for the lease updates to stay on their page (HOT: no index writes).
+    statements: (names) => {
+      const alarms = names.qualifiedAlarms;
+      return [
+        `CREATE TABLE ${alarms} (
+          seq bigint GENERATED ALWAYS AS IDENTITY,
+          dedup_key text COLLATE "C" NOT NULL,
+          rule text NOT NULL,
+          channel text NOT NULL,
+          kind text NOT NULL,
+          severity text NOT NULL,
+          digest_key text COLLATE "C",
+          throttle_ms bigint,
+          event_id text,
+          created_at timestamptz NOT NULL,
+          message jsonb NOT NULL,
+          status text NOT NULL DEFAULT 'pending',
+          attempts integer NOT NULL DEFAULT 0,
+          next_attempt_at timestamptz,
+          lease_until timestamptz,
+          lease_owner text,
+          settled_at timestamptz,
+          last_error text,
+          group_head bigint,
+          delivered_with bigint,
+          CONSTRAINT ${names.object('alarms_pkey')} PRIMARY KEY (seq),
+          CONSTRAINT ${names.object('alarms_key')} UNIQUE (dedup_key)
+        ) WITH (fillfactor = 80)`,
+        `CREATE INDEX ${names.object('alarms_due')} ON ${alarms} (next_attempt_at, seq)
+          WHERE next_attempt_at IS NOT NULL`,
+        `CREATE INDEX ${names.object('alarms_wait')} ON ${alarms} (digest_key, seq)
+          WHERE digest_key IS NOT NULL AND group_head IS NULL`,
+        `CREATE INDEX ${names.object('alarms_grp')} ON ${alarms} (group_head, seq)
+          WHERE group_head IS NOT NULL`,
+        `CREATE INDEX ${names.object('alarms_st')} ON ${alarms} (status, created_at)`,
+        `CREATE TABLE ${names.qualifiedAlarmAttempts} (
+          id bigint GENERATED ALWAYS AS IDENTITY,
+          alarm_seq bigint NOT NULL,
+          dedup_key text COLLATE "C" NOT NULL,
+          channel text NOT NULL,
+          attempt integer NOT NULL,
+          at timestamptz NOT NULL,
+          duration_ms integer NOT NULL,
+          result text NOT NULL,
+          count integer NOT NULL,
+          status_code integer,
+          error text,
+          CONSTRAINT ${names.object('tries_pkey')} PRIMARY KEY (id)
+        )`,
+        `CREATE INDEX ${names.object('tries_key')} ON ${names.qualifiedAlarmAttempts} (dedup_key, id)`,
+        `CREATE INDEX ${names.object('tries_chan')} ON ${names.qualifiedAlarmAttempts} (channel, id)`,
+        `CREATE TABLE ${names.qualifiedAlarmDigests} (
+          digest_key text COLLATE "C" NOT NULL,
+          open_at timestamptz NOT NULL,
+          CONSTRAINT ${names.object('keys_pkey')} PRIMARY KEY (digest_key)
+        )`,
+      ];
+    },
+  },
 ];
 
 /** The schema version this release of nestjs-audit writes. */

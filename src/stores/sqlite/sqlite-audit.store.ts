@@ -1,11 +1,23 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import type {
+  AlarmAttempt,
+  AlarmAttemptQuery,
+  AlarmClaim,
+  AlarmClaimRequest,
+  AlarmListQuery,
+  AlarmOutboxEntry,
+  AlarmOutboxStats,
+  AlarmSettlement,
+  StoredAlarm,
+} from '../../alarms/alarm-outbox';
 import type { AuditEvent } from '../../event/audit-event';
 import {
   encodeCursor,
   type AuditQueryResult,
   type NormalizedAuditQuery,
 } from '../../query/audit-query';
+import { uniqueAlarmColumns, type AlarmColumns } from '../alarm-columns';
 import { AuditStore } from '../audit-store';
 import { toEventColumns } from '../event-columns';
 import { settle } from '../settle';
@@ -22,6 +34,7 @@ import {
   SQLITE_HISTORY_SQL,
   SQLITE_INSERT_SQL,
 } from './sqlite-query';
+import { SqliteAlarmOutbox } from './sqlite-alarm-outbox';
 import { migrateSqliteSchema } from './sqlite.schema';
 
 /** Options of {@link SqliteAuditStore}. */
@@ -82,7 +95,8 @@ type EventRow = [
 
 interface OpenState {
   db: SqliteDatabase;
-  insertBatch: SqliteTransaction<[rows: EventRow[]]>;
+  insertBatch: SqliteTransaction<[rows: EventRow[], alarms: AlarmColumns[]]>;
+  outbox: SqliteAlarmOutbox;
   /** Bounded: there is one statement per combination of query filters at most. */
   statements: Map<string, SqliteStatement>;
 }
@@ -241,10 +255,12 @@ export class SqliteAuditStore extends AuditStore {
       try {
         migrateSqliteSchema(db, this.location);
         const insert = db.prepare(SQLITE_INSERT_SQL);
-        const insertBatch = db.transaction((rows: EventRow[]) => {
+        const outbox = new SqliteAlarmOutbox(db);
+        const insertBatch = db.transaction((rows: EventRow[], alarms: AlarmColumns[]) => {
           for (const row of rows) insert.run(...row);
+          outbox.insert(alarms);
         });
-        this.state = { db, insertBatch, statements: new Map() };
+        this.state = { db, insertBatch, outbox, statements: new Map() };
       } catch (error) {
         db.close();
         throw error;
@@ -252,15 +268,52 @@ export class SqliteAuditStore extends AuditStore {
     });
   }
 
-  /** Stores the events in one transaction; ids already stored are skipped. */
-  append(events: readonly AuditEvent[]): Promise<void> {
+  /**
+   * Stores the events and the alarm outbox entries they raised in one transaction; event ids
+   * and dedup keys already stored are skipped.
+   */
+  append(events: readonly AuditEvent[], alarms?: readonly AlarmOutboxEntry[]): Promise<void> {
     return settle(() => {
       const { insertBatch } = this.ready('append');
-      if (events.length === 0) return;
       // Validated and serialised before BEGIN, so the write lock is held only for the inserts.
       const rows = events.map(toRow);
-      insertBatch.immediate(rows);
+      const alarmRows = uniqueAlarmColumns(alarms);
+      if (rows.length === 0 && alarmRows.length === 0) return;
+      insertBatch.immediate(rows, alarmRows);
     });
+  }
+
+  /** Keeps the alarm outbox (tables `audit_alarms`, `audit_alarm_attempts`, `audit_alarm_digests`). */
+  override get supportsAlarms(): boolean {
+    return true;
+  }
+
+  /**
+   * Leases due alarm messages to a dispatcher (see {@link AuditStore.claimAlarms}), in one
+   * `BEGIN IMMEDIATE` transaction; when nothing is due, no lock is taken at all.
+   */
+  override claimAlarms(request: AlarmClaimRequest): Promise<AlarmClaim[]> {
+    return settle(() => this.ready('claimAlarms').outbox.claim(request));
+  }
+
+  /** Records attempts and settles their messages (see {@link AuditStore.settleAlarms}). */
+  override settleAlarms(settlements: readonly AlarmSettlement[]): Promise<boolean[]> {
+    return settle(() => this.ready('settleAlarms').outbox.settle(settlements));
+  }
+
+  /** Outbox entries, newest first. */
+  override listAlarms(query?: AlarmListQuery): Promise<StoredAlarm[]> {
+    return settle(() => this.ready('listAlarms').outbox.list(query));
+  }
+
+  /** Recorded delivery attempts, newest first. */
+  override listAlarmAttempts(query?: AlarmAttemptQuery): Promise<AlarmAttempt[]> {
+    return settle(() => this.ready('listAlarmAttempts').outbox.listAttempts(query));
+  }
+
+  /** Outbox entries per status. */
+  override alarmStats(): Promise<AlarmOutboxStats> {
+    return settle(() => this.ready('alarmStats').outbox.stats());
   }
 
   /** One page of matching events, newest first. */

@@ -9,8 +9,8 @@ export type SqliteValue = string | number | null;
 
 /** The part of a better-sqlite3 `Statement` the store uses. */
 export interface SqliteStatement {
-  /** Executes a write. */
-  run(...params: SqliteValue[]): unknown;
+  /** Executes a write; `changes` is the number of rows it changed. */
+  run(...params: SqliteValue[]): { changes: number };
   /** First row, or `undefined`. */
   get(...params: SqliteValue[]): unknown;
   /** Every row. */
@@ -20,11 +20,11 @@ export interface SqliteStatement {
 }
 
 /** A function wrapped in a transaction by better-sqlite3's `db.transaction()`. */
-export interface SqliteTransaction<A extends unknown[]> {
+export interface SqliteTransaction<A extends unknown[], R = void> {
   /** Runs in `BEGIN` (deferred). */
-  (...args: A): void;
+  (...args: A): R;
   /** Runs in `BEGIN IMMEDIATE`: takes the write lock up front, so the busy timeout applies. */
-  immediate(...args: A): void;
+  immediate(...args: A): R;
 }
 
 /** The part of a better-sqlite3 `Database` the store uses. */
@@ -40,7 +40,7 @@ export interface SqliteDatabase {
   /** Runs a PRAGMA; `simple` returns the first column of the first row. */
   pragma(sql: string, options?: { simple?: boolean }): unknown;
   /** Wraps `fn` so that each call runs in one transaction (rolled back when it throws). */
-  transaction<A extends unknown[]>(fn: (...args: A) => void): SqliteTransaction<A>;
+  transaction<A extends unknown[], R = void>(fn: (...args: A) => R): SqliteTransaction<A, R>;
   /** Closes the connection. */
   close(): unknown;
 }

@@ -48,6 +48,64 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         WHERE tenant IS NOT NULL;
     `,
   },
+  {
+    version: 2,
+    description: 'create the alarm outbox, its delivery attempts and digest periods',
+    // Times are epoch milliseconds. AUTOINCREMENT: a seq is never reused, so attempts and
+    // digest members always point at the entry they were recorded for. next_attempt_at is NULL
+    // for what no claim may pick (settled entries, digest members sent with their head): the
+    // partial index then holds only what claims scan.
+    sql: `
+      CREATE TABLE audit_alarms (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        dedup_key TEXT NOT NULL UNIQUE,
+        rule TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        digest_key TEXT,
+        throttle_ms INTEGER,
+        event_id TEXT,
+        created_at INTEGER NOT NULL,
+        message TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        lease_until INTEGER,
+        lease_owner TEXT,
+        settled_at INTEGER,
+        last_error TEXT,
+        group_head INTEGER,
+        delivered_with INTEGER
+      );
+      CREATE INDEX audit_alarms_due ON audit_alarms (next_attempt_at, seq)
+        WHERE next_attempt_at IS NOT NULL;
+      CREATE INDEX audit_alarms_waiting ON audit_alarms (digest_key, seq)
+        WHERE digest_key IS NOT NULL AND group_head IS NULL;
+      CREATE INDEX audit_alarms_group ON audit_alarms (group_head, seq)
+        WHERE group_head IS NOT NULL;
+      CREATE INDEX audit_alarms_status ON audit_alarms (status, created_at);
+      CREATE TABLE audit_alarm_attempts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        alarm_seq INTEGER NOT NULL,
+        dedup_key TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        result TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        status_code INTEGER,
+        error TEXT
+      );
+      CREATE INDEX audit_alarm_attempts_key ON audit_alarm_attempts (dedup_key, id);
+      CREATE INDEX audit_alarm_attempts_channel ON audit_alarm_attempts (channel, id);
+      CREATE TABLE audit_alarm_digests (
+        digest_key TEXT NOT NULL PRIMARY KEY,
+        open_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version this release of nestjs-audit writes. */

@@ -1,0 +1,610 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AuditEvent } from '../event/audit-event';
+import type { AuditQueryResult } from '../query/audit-query';
+import { AuditStore } from '../stores/audit-store';
+import { InMemoryAuditStore } from '../stores/memory/memory-audit.store';
+import { SqliteAuditStore } from '../stores/sqlite/sqlite-audit.store';
+import {
+  AlarmDispatcher,
+  type AlarmDigestFold,
+  type AlarmDispatcherSettings,
+} from './alarm.dispatcher';
+import type { AlarmMessage } from './alarm-message';
+import type { AlarmClaim, AlarmClaimRequest, AlarmOutboxEntry } from './alarm-outbox';
+import {
+  AlarmDeliveryError,
+  AlarmNotifier,
+  type AlarmSendContext,
+} from './notifiers/alarm-notifier';
+
+const T0 = Date.parse('2026-03-01T10:00:00.000Z');
+
+/** A channel whose behaviour each test scripts: a real AlarmNotifier, as users write them. */
+class ScriptedNotifier extends AlarmNotifier {
+  readonly calls: { message: AlarmMessage; context: AlarmSendContext; at: number }[] = [];
+
+  constructor(
+    private readonly behave: (
+      message: AlarmMessage,
+      context: AlarmSendContext,
+      call: number,
+    ) => void | Promise<void> = () => undefined,
+  ) {
+    super();
+  }
+
+  async send(message: AlarmMessage, context: AlarmSendContext): Promise<void> {
+    this.calls.push({ message, context, at: Date.now() });
+    await this.behave(message, context, this.calls.length);
+  }
+}
+
+/** Waits for the signal; rejects with its reason, as a well-behaved notifier does. */
+function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((_resolve, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+  });
+}
+
+let counter = 0;
+function entry(at: number, overrides: Partial<AlarmOutboxEntry> = {}): AlarmOutboxEntry {
+  counter += 1;
+  const dedupKey = overrides.dedupKey ?? `rule-a:ops:${counter}`;
+  const createdAt = new Date(at).toISOString();
+  return {
+    dedupKey,
+    rule: 'rule-a',
+    channel: 'ops',
+    kind: 'event',
+    severity: 'high',
+    createdAt,
+    message: {
+      id: dedupKey,
+      rule: 'rule-a',
+      channel: overrides.channel ?? 'ops',
+      kind: 'event',
+      severity: 'high',
+      title: `title ${counter}`,
+      text: `text ${counter}`,
+      count: 1,
+      events: [],
+      firstAt: createdAt,
+      lastAt: createdAt,
+      service: 'svc',
+    },
+    ...overrides,
+  };
+}
+
+/** A digest fold good enough for tests: counts, lists the members' titles. */
+const testFold: AlarmDigestFold = (members, total) => {
+  const first = members[0] as AlarmOutboxEntry;
+  return {
+    ...first.message,
+    kind: 'digest',
+    title: `${total} alarms of ${first.rule}`,
+    text: members.map((m) => m.message.title).join('\n'),
+    count: total,
+  };
+};
+
+const BASE: AlarmDispatcherSettings = {
+  maxAttempts: 5,
+  backoff: { initialMs: 1000, maxMs: 60_000 },
+  pollIntervalMs: 1000,
+  digestListSize: 3,
+  timeoutMs: 2000,
+};
+
+interface Logged {
+  level: string;
+  message: string;
+}
+
+const engines: [string, () => Promise<{ store: AuditStore; cleanup: () => Promise<void> }>][] = [
+  [
+    'memory',
+    () => {
+      const store = new InMemoryAuditStore();
+      return Promise.resolve({ store, cleanup: () => store.close() });
+    },
+  ],
+  [
+    'sqlite',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'nestjs-audit-dispatch-'));
+      const store = new SqliteAuditStore({ path: join(dir, 'audit.db') });
+      await store.init();
+      return {
+        store,
+        cleanup: async () => {
+          await store.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  ],
+];
+
+describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
+  let store: AuditStore;
+  let cleanup: () => Promise<void>;
+  let clock: number;
+  let logged: Logged[];
+  const dispatchers: AlarmDispatcher[] = [];
+
+  beforeEach(async () => {
+    ({ store, cleanup } = await open());
+    clock = T0;
+    logged = [];
+  });
+
+  afterEach(async () => {
+    for (const dispatcher of dispatchers.splice(0)) await dispatcher.stop(0);
+    await cleanup();
+  });
+
+  function dispatcher(
+    channels: Record<string, AlarmNotifier>,
+    settings: Partial<AlarmDispatcherSettings> = {},
+    on: AuditStore = store,
+    fold: AlarmDigestFold = testFold,
+  ): AlarmDispatcher {
+    const created = new AlarmDispatcher(
+      on,
+      new Map(Object.entries(channels)),
+      { ...BASE, ...settings },
+      fold,
+      (level, message) => logged.push({ level, message }),
+      () => clock,
+    );
+    dispatchers.push(created);
+    return created;
+  }
+
+  const stored = async (dedupKey: string) => (await store.listAlarms({ dedupKey }))[0];
+
+  it('delivers a due alarm once, with its dedup key as message id, and records the attempt', async () => {
+    const ops = new ScriptedNotifier();
+    const d = dispatcher({ ops });
+    const alarm = entry(T0);
+    await store.append([], [alarm]);
+    expect(await d.runOnce()).toBe(1);
+    expect(ops.calls).toHaveLength(1);
+    expect(ops.calls[0]?.message).toStrictEqual(alarm.message);
+    expect(ops.calls[0]?.context).toMatchObject({ attempt: 1, timeoutMs: 2000 });
+    expect(ops.calls[0]?.context.signal.aborted).toBe(false);
+    expect(await stored(alarm.dedupKey)).toMatchObject({ status: 'delivered', attempts: 1 });
+    const [attempt] = await store.listAlarmAttempts({ dedupKey: alarm.dedupKey });
+    expect(attempt).toMatchObject({
+      result: 'delivered',
+      attempt: 1,
+      at: new Date(T0).toISOString(),
+    });
+    expect(await d.runOnce()).toBe(0);
+    expect(ops.calls).toHaveLength(1);
+    expect(d.stats()).toMatchObject({ sent: 1, delivered: 1, failedAttempts: 0, dead: 0 });
+  });
+
+  it('retries with growing, jittered backoff until delivered', async () => {
+    const ops = new ScriptedNotifier((_m, _c, call) => {
+      if (call <= 3) throw new Error(`receiver down (${call})`);
+    });
+    const d = dispatcher({ ops });
+    const alarm = entry(T0);
+    await store.append([], [alarm]);
+    const waits: number[] = [];
+    for (let i = 1; i <= 3; i++) {
+      expect(await d.runOnce()).toBe(1);
+      const { nextAttemptAt, attempts, lastError } = (await stored(alarm.dedupKey))!;
+      expect(attempts).toBe(i);
+      expect(lastError).toBe(`receiver down (${i})`);
+      const wait = Date.parse(nextAttemptAt!) - clock;
+      waits.push(wait);
+      expect(wait).toBeGreaterThanOrEqual(0);
+      expect(wait).toBeLessThanOrEqual(1000 * 2 ** (i - 1));
+      if (wait > 0) {
+        clock += wait - 1;
+        expect(await d.runOnce()).toBe(0);
+        clock += 1;
+      }
+    }
+    expect(await d.runOnce()).toBe(1);
+    expect(ops.calls.map((c) => c.context.attempt)).toEqual([1, 2, 3, 4]);
+    expect(await stored(alarm.dedupKey)).toMatchObject({ status: 'delivered', attempts: 4 });
+    const attempts = await store.listAlarmAttempts({ dedupKey: alarm.dedupKey });
+    expect(attempts.map((a) => a.result)).toEqual(['delivered', 'failed', 'failed', 'failed']);
+    expect(d.stats()).toMatchObject({ sent: 1, failedAttempts: 3, dead: 0 });
+    expect(logged.filter((l) => l.level === 'warn')).toHaveLength(3);
+    expect(logged[0]?.message).toMatch(
+      /^nestjs-audit: attempt 1 of 5 of alarm of rule "rule-a" to channel "ops" .*failed: receiver down \(1\)\. Next attempt in \d+ s\.$/,
+    );
+  });
+
+  it('dead-letters after maxAttempts and logs an error naming rule, channel, key and cause', async () => {
+    const ops = new ScriptedNotifier(() => {
+      throw new AlarmDeliveryError('HTTP 503 from receiver', { statusCode: 503 });
+    });
+    const d = dispatcher({ ops }, { maxAttempts: 3, backoff: { initialMs: 10, maxMs: 10 } });
+    const alarm = entry(T0);
+    await store.append([], [alarm]);
+    for (let i = 0; i < 3; i++) {
+      expect(await d.runOnce()).toBe(1);
+      clock += 10;
+    }
+    expect(await d.runOnce()).toBe(0);
+    expect(ops.calls).toHaveLength(3);
+    expect(await stored(alarm.dedupKey)).toMatchObject({
+      status: 'dead',
+      attempts: 3,
+      lastError: 'HTTP 503 from receiver',
+    });
+    const errors = logged.filter((l) => l.level === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.message).toBe(
+      `nestjs-audit: alarm of rule "rule-a" to channel "ops" (dedup key ${alarm.dedupKey}) was dead-lettered after 3 attempts: HTTP 503 from receiver. It stays in the outbox with status "dead" (store.listAlarms({ status: 'dead' })).`,
+    );
+    const [last] = await store.listAlarmAttempts({ dedupKey: alarm.dedupKey });
+    expect(last).toMatchObject({ result: 'dead', attempt: 3, statusCode: 503 });
+    expect(d.stats()).toMatchObject({ dead: 1, failedAttempts: 2 });
+    expect(d.stats().lastError).toContain('dead-lettered');
+  });
+
+  it('honours Retry-After even beyond maxMs', async () => {
+    const ops = new ScriptedNotifier((_m, _c, call) => {
+      if (call === 1) {
+        throw new AlarmDeliveryError('HTTP 429', { retryAfterMs: 120_000, statusCode: 429 });
+      }
+    });
+    const d = dispatcher({ ops }, { backoff: { initialMs: 100, maxMs: 1000 } });
+    const alarm = entry(T0);
+    await store.append([], [alarm]);
+    await d.runOnce();
+    expect((await stored(alarm.dedupKey))?.nextAttemptAt).toBe(
+      new Date(T0 + 120_000).toISOString(),
+    );
+    clock = T0 + 119_999;
+    expect(await d.runOnce()).toBe(0);
+    clock = T0 + 120_000;
+    expect(await d.runOnce()).toBe(1);
+    expect(await stored(alarm.dedupKey)).toMatchObject({ status: 'delivered', attempts: 2 });
+    const attempts = await store.listAlarmAttempts({ dedupKey: alarm.dedupKey });
+    expect(attempts[1]).toMatchObject({ result: 'failed', statusCode: 429, error: 'HTTP 429' });
+  });
+
+  it('dead-letters at once on a permanent error', async () => {
+    const ops = new ScriptedNotifier(() => {
+      throw new AlarmDeliveryError('HTTP 404: no such webhook', {
+        permanent: true,
+        statusCode: 404,
+      });
+    });
+    const d = dispatcher({ ops }, { maxAttempts: 8 });
+    const alarm = entry(T0);
+    await store.append([], [alarm]);
+    await d.runOnce();
+    expect(await stored(alarm.dedupKey)).toMatchObject({ status: 'dead', attempts: 1 });
+    expect(logged.filter((l) => l.level === 'error')[0]?.message).toMatch(
+      /dead-lettered after 1 attempt: HTTP 404: no such webhook\./,
+    );
+  });
+
+  it('dead-letters an alarm for a channel that is no longer configured, and goes on', async () => {
+    const ops = new ScriptedNotifier();
+    const d = dispatcher({ ops });
+    const orphan = entry(T0, { channel: 'pager' });
+    const fine = entry(T0);
+    await store.append([], [orphan, fine]);
+    expect(await d.runOnce()).toBe(2);
+    expect(await stored(orphan.dedupKey)).toMatchObject({ status: 'dead', attempts: 1 });
+    expect((await stored(orphan.dedupKey))?.lastError).toMatch(
+      /^channel "pager" is not configured .*Known channels: ops$/,
+    );
+    expect(await stored(fine.dedupKey)).toMatchObject({ status: 'delivered' });
+    expect(ops.calls).toHaveLength(1);
+  });
+
+  it('aborts the signal of an attempt that outlives its channel timeout', async () => {
+    const seen: { aborted: boolean; reason: string }[] = [];
+    const slow = new ScriptedNotifier(async (_m, { signal }) => {
+      try {
+        await untilAborted(signal);
+      } finally {
+        seen.push({ aborted: signal.aborted, reason: String((signal.reason as Error).message) });
+      }
+    });
+    // Ignores its signal entirely: the dispatcher must not wait for it anyway.
+    const deaf = new ScriptedNotifier(() => new Promise(() => undefined));
+    const d = dispatcher({ slow, deaf }, { channelTimeoutMs: { slow: 50, deaf: 80 } });
+    const a = entry(T0, { channel: 'slow' });
+    const b = entry(T0, { channel: 'deaf' });
+    await store.append([], [a, b]);
+    const started = Date.now();
+    await d.runOnce();
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(seen).toEqual([
+      {
+        aborted: true,
+        reason:
+          'no answer from channel "slow" within 50 ms (its timeoutMs); the attempt was aborted',
+      },
+    ]);
+    expect(slow.calls[0]?.context.timeoutMs).toBe(50);
+    expect(await stored(a.dedupKey)).toMatchObject({ status: 'pending', attempts: 1 });
+    expect((await stored(b.dedupKey))?.lastError).toMatch(/within 80 ms/);
+  });
+
+  it('keeps a fast channel flowing while a slow one waits for its timeout', async () => {
+    const slow = new ScriptedNotifier((_m, { signal }) => untilAborted(signal));
+    const fast = new ScriptedNotifier();
+    const d = dispatcher(
+      { slow, fast },
+      { channelTimeoutMs: { slow: 1500 }, concurrency: 4, pollIntervalMs: 20 },
+    );
+    await store.append(
+      [],
+      [
+        entry(T0, { channel: 'slow' }),
+        entry(T0, { channel: 'slow' }),
+        entry(T0, { channel: 'slow' }),
+        entry(T0, { channel: 'fast' }),
+      ],
+    );
+    const started = Date.now();
+    d.start();
+    while (fast.calls.length === 0 && Date.now() - started < 3000) await sleep(5);
+    expect(fast.calls).toHaveLength(1);
+    expect((fast.calls[0]?.at ?? Infinity) - started).toBeLessThan(1000);
+    expect(slow.calls).toHaveLength(3);
+  });
+
+  it('folds a burst of 10,000 alarms into a few digests per key, counting each once', async () => {
+    const sentAt = new Map<string, number>();
+    const messages = new ScriptedNotifier((message) => {
+      sentAt.set(message.id, clock);
+    });
+    const folds: number[] = [];
+    const fold: AlarmDigestFold = (members, total) => {
+      folds.push(members.length);
+      expect(members.map((m) => m.createdAt)).toEqual([...members.map((m) => m.createdAt)].sort());
+      return testFold(members, total);
+    };
+    const d = dispatcher({ ops: messages }, { batchSize: 50, concurrency: 8 }, store, fold);
+    const THROTTLE = 10_000;
+    const keys = ['digest-a', 'digest-b'];
+    // 10,000 entries within 60 s: 100 commits of 100, alternating two digest keys.
+    for (let step = 0; step < 600; step++) {
+      clock = T0 + step * 100;
+      if (step % 6 === 0) {
+        const batch = Array.from({ length: 100 }, (_, i) =>
+          entry(clock, { digestKey: keys[i % 2], throttleMs: THROTTLE }),
+        );
+        await store.append([], batch);
+      }
+      await d.runOnce();
+    }
+    clock = T0 + 60_000 + THROTTLE;
+    await d.runOnce();
+    const perKey = new Map<string, AlarmMessage[]>();
+    for (const { message } of messages.calls) {
+      const key = (await store.listAlarms({ dedupKey: message.id }))[0]?.digestKey as string;
+      perKey.set(key, [...(perKey.get(key) ?? []), message]);
+    }
+    expect([...perKey.keys()].sort()).toEqual(keys);
+    for (const [, sent] of perKey) {
+      expect(sent.length).toBeLessThanOrEqual(Math.ceil(60_000 / THROTTLE) + 1);
+      expect(sent.reduce((sum, m) => sum + m.count, 0)).toBe(5000);
+      // Leading edge: the first message of a key goes out at once, with what was waiting then
+      // (the first commit's 50); the others are sent one throttle period apart.
+      expect(sentAt.get(sent[0]?.id as string)).toBe(T0);
+      expect(sent[0]?.count).toBe(50);
+      const times = sent.map((m) => sentAt.get(m.id) as number);
+      for (let i = 1; i < times.length; i++) {
+        expect((times[i] as number) - (times[i - 1] as number)).toBeGreaterThanOrEqual(THROTTLE);
+      }
+      expect(sent.every((m) => m.kind === 'digest' && m.count > 1)).toBe(true);
+    }
+    expect(Math.max(...folds)).toBe(3);
+    expect(await store.alarmStats()).toEqual({ pending: 0, delivered: 10_000, dead: 0 });
+  }, 60_000);
+
+  it('sends a plain summary when the digest fold throws', async () => {
+    const ops = new ScriptedNotifier();
+    const d = dispatcher({ ops }, {}, store, () => {
+      throw new Error('template broken');
+    });
+    await store.append(
+      [],
+      [1, 2, 3].map(() => entry(T0, { digestKey: 'k', throttleMs: 1000 })),
+    );
+    await d.runOnce();
+    expect(ops.calls[0]?.message).toMatchObject({ kind: 'digest', count: 3 });
+    expect(ops.calls[0]?.message.text).toMatch(/… and 2 more alarm\(s\) of rule "rule-a"\.$/);
+    expect(logged[0]?.message).toMatch(
+      /could not build the digest of rule "rule-a" \(3 alarms\): template broken/,
+    );
+  });
+
+  it('stops with a send in flight: aborts it at the deadline, and its lease lets it go out later', async () => {
+    let signal: AbortSignal | undefined;
+    const hanging = new ScriptedNotifier((_m, context) => {
+      signal = context.signal;
+      return untilAborted(context.signal);
+    });
+    const d = dispatcher({ ops: hanging }, { leaseMs: 30_000, pollIntervalMs: 10 });
+    const alarm = entry(T0);
+    await store.append([], [alarm]);
+    d.start();
+    while (hanging.calls.length === 0) await sleep(5);
+    expect(d.stats().inFlight).toBe(1);
+    const started = Date.now();
+    await d.stop(150);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(signal?.aborted).toBe(true);
+    expect(d.stats()).toMatchObject({ running: false, inFlight: 0 });
+    // Not settled: still pending and leased, no attempt recorded.
+    expect(await stored(alarm.dedupKey)).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(await store.listAlarmAttempts()).toEqual([]);
+    expect(await d.runOnce()).toBe(0);
+
+    const ops = new ScriptedNotifier();
+    const next = dispatcher({ ops });
+    clock = T0 + 29_999;
+    expect(await next.runOnce()).toBe(0);
+    clock = T0 + 30_000;
+    expect(await next.runOnce()).toBe(1);
+    expect(ops.calls.map((c) => c.message.id)).toEqual([alarm.dedupKey]);
+    expect(await stored(alarm.dedupKey)).toMatchObject({ status: 'delivered' });
+  });
+
+  it('starts delivering at once when woken after a commit', async () => {
+    const ops = new ScriptedNotifier();
+    const d = dispatcher({ ops }, { pollIntervalMs: 60_000 });
+    d.start();
+    await sleep(30);
+    const alarm = entry(T0);
+    await store.append([], [alarm]);
+    const woken = Date.now();
+    d.wake();
+    while (ops.calls.length === 0 && Date.now() - woken < 2000) await sleep(2);
+    expect(ops.calls).toHaveLength(1);
+    expect(Date.now() - woken).toBeLessThan(500);
+  });
+
+  it('keeps the outcome of a send whose settlement failed, and writes it at the next poll', async () => {
+    class SettleOnceFails extends InMemoryAuditStore {
+      failures = 1;
+      override async settleAlarms(...args: Parameters<AuditStore['settleAlarms']>) {
+        if (this.failures-- > 0) throw new Error('database is locked');
+        return super.settleAlarms(...args);
+      }
+    }
+    const flaky = new SettleOnceFails();
+    const ops = new ScriptedNotifier();
+    const d = dispatcher({ ops }, {}, flaky);
+    const alarm = entry(T0);
+    await flaky.append([], [alarm]);
+    await d.runOnce();
+    expect(d.stats().unsettled).toBe(1);
+    expect(logged[0]?.message).toMatch(
+      /could not record the outcome of alarm .*database is locked/,
+    );
+    await d.runOnce();
+    expect(d.stats().unsettled).toBe(0);
+    expect((await flaky.listAlarms())[0]).toMatchObject({ status: 'delivered' });
+    expect(ops.calls).toHaveLength(1);
+  });
+
+  it('reports the outbox counts of the store in its stats', async () => {
+    const d = dispatcher({ ops: new ScriptedNotifier() });
+    await store.append([], [entry(T0 + 60_000), entry(T0 + 60_000)]);
+    await d.runOnce();
+    expect(d.stats().outbox).toEqual({
+      pending: 2,
+      delivered: 0,
+      dead: 0,
+      oldestPendingAt: new Date(T0 + 60_000).toISOString(),
+    });
+    expect(d.stats().outboxCheckedAt).toBe(new Date(T0).toISOString());
+  });
+});
+
+describe('AlarmDispatcher loop resilience', () => {
+  class ClaimFails extends InMemoryAuditStore {
+    failing = true;
+    claims = 0;
+    override async claimAlarms(request: AlarmClaimRequest): Promise<AlarmClaim[]> {
+      this.claims += 1;
+      if (this.failing) throw new Error('connection refused');
+      return super.claimAlarms(request);
+    }
+  }
+
+  it('survives a failing store without spinning, and delivers once it is back', async () => {
+    const store = new ClaimFails();
+    const ops = new ScriptedNotifier();
+    const logged: Logged[] = [];
+    const d = new AlarmDispatcher(
+      store,
+      new Map([['ops', ops]]),
+      { ...BASE, pollIntervalMs: 20 },
+      testFold,
+      (level, message) => logged.push({ level, message }),
+    );
+    await store.append([], [entry(Date.now() - 1000)]);
+    d.start();
+    await sleep(400);
+    // 20, 40, 80, 160 ms apart: a handful of tries, not a busy loop.
+    expect(store.claims).toBeGreaterThanOrEqual(3);
+    expect(store.claims).toBeLessThanOrEqual(7);
+    expect(logged.filter((l) => l.level === 'error')).toHaveLength(1);
+    expect(logged[0]?.message).toBe(
+      'nestjs-audit: could not claim alarms from the memory store: connection refused. Alarms stay in the outbox; trying again in a moment.',
+    );
+    expect(d.stats()).toMatchObject({ running: true, lastError: logged.at(-1)?.message });
+    store.failing = false;
+    const healed = Date.now();
+    while (ops.calls.length === 0 && Date.now() - healed < 3000) await sleep(10);
+    expect(ops.calls).toHaveLength(1);
+    await d.stop(0);
+  });
+
+  it('refuses a store without an alarm outbox, saying which stores have one', () => {
+    class Plain extends AuditStore {
+      readonly engine = 'plain';
+      async append(_events: readonly AuditEvent[]): Promise<void> {}
+      query(): Promise<AuditQueryResult> {
+        return Promise.resolve({ items: [] });
+      }
+      history(): Promise<AuditEvent[]> {
+        return Promise.resolve([]);
+      }
+      get(): Promise<AuditEvent | undefined> {
+        return Promise.resolve(undefined);
+      }
+    }
+    const store = new Plain();
+    expect(() => new AlarmDispatcher(store, new Map(), BASE, testFold)).toThrow(
+      'nestjs-audit: alarms need a store that keeps the alarm outbox, and Plain (engine "plain") does not. Use SqliteAuditStore, PostgresAuditStore or InMemoryAuditStore, or remove the "alarms" option.',
+    );
+    return expect(
+      store.claimAlarms({ now: 0, limit: 1, leaseMs: 1, owner: 'x', listSize: 0 }),
+    ).rejects.toThrow(
+      /^nestjs-audit: Plain \(engine "plain"\) keeps no alarm outbox, so claimAlarms\(\) is not available\. Use SqliteAuditStore, PostgresAuditStore or InMemoryAuditStore for alarms, or implement supportsAlarms/,
+    );
+  });
+
+  it('rejects a lease no longer than the longest timeout', () => {
+    expect(
+      () =>
+        new AlarmDispatcher(
+          new InMemoryAuditStore(),
+          new Map(),
+          { ...BASE, leaseMs: 5000, channelTimeoutMs: { mail: 5000 } },
+          testFold,
+        ),
+    ).toThrow(
+      /setting "leaseMs" \(5000\) must be longer than the longest channel timeout \(5000\)/,
+    );
+  });
+
+  it('does nothing when woken before start or after stop', async () => {
+    const store = new InMemoryAuditStore();
+    const ops = new ScriptedNotifier();
+    const d = new AlarmDispatcher(store, new Map([['ops', ops]]), BASE, testFold);
+    await store.append([], [entry(Date.now())]);
+    d.wake();
+    await sleep(30);
+    expect(ops.calls).toHaveLength(0);
+    await d.stop(0);
+    d.start();
+    d.wake();
+    await sleep(30);
+    expect(ops.calls).toHaveLength(0);
+    expect(await d.runOnce()).toBe(0);
+  });
+});
