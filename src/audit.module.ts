@@ -16,6 +16,7 @@ import {
 import { AuditService } from './audit.service';
 import { AuditContextStorage } from './capture/audit-context';
 import { AuditInterceptor, GlobalAuditInterceptor } from './capture/audit.interceptor';
+import { AuditAlarms } from './alarms/audit-alarms';
 import { AuditStream } from './ecs/audit-stream';
 import { AuditPipeline } from './pipeline/audit-pipeline';
 import { AuditStore } from './stores/audit-store';
@@ -68,6 +69,7 @@ async function openStore(options: ResolvedAuditOptions): Promise<AuditStore> {
     { provide: AuditStore, useFactory: openStore, inject: [AUDIT_RESOLVED_OPTIONS] },
     AuditContextStorage,
     AuditStream,
+    AuditAlarms,
     AuditPipeline,
     AuditService,
     AuditInterceptor,

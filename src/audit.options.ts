@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { resolveAlarmOptions, type ResolvedAlarmOptions } from './alarms/alarm-config';
+import type { AuditAlarmOptions } from './alarms/alarm-options';
 import { AuditConfigurationError } from './audit-configuration.error';
 import { join } from 'node:path';
 import type { AuditActorInput } from './event/audit-event';
@@ -167,6 +169,13 @@ export interface AuditModuleOptions {
    * @default 1000
    */
   retryIntervalMs?: number;
+  /**
+   * Alarms: rules checked against every recorded event, and the channels (e-mail, Slack, webhook,
+   * your own notifier) they notify. Alarms are written to an outbox in the same commit as their
+   * event and delivered in the background; see the README's "Alarms" section.
+   * @default no alarms
+   */
+  alarms?: AuditAlarmOptions;
 }
 
 /** Options after validation and defaults, as the providers use them. */
@@ -197,8 +206,9 @@ export interface ResolvedAuditOptions {
   spoolPath: string;
   spoolMaxBytes: number;
   retryIntervalMs: number;
+  /** Undefined when no alarms are configured. */
+  alarms?: ResolvedAlarmOptions;
 }
-
 
 const KNOWN_OPTIONS = new Set([
   'serviceName',
@@ -223,6 +233,7 @@ const KNOWN_OPTIONS = new Set([
   'spoolPath',
   'spoolMaxBytes',
   'retryIntervalMs',
+  'alarms',
   'isGlobal',
 ]);
 const SCOPES: readonly AuditScope[] = ['mutations', 'all', 'decorated'];
@@ -448,6 +459,8 @@ export function resolveAuditOptions(
     );
   }
 
+  const alarms = resolveAlarmOptions(options.alarms);
+
   return {
     serviceName,
     store,
@@ -480,5 +493,6 @@ export function resolveAuditOptions(
       64 * 1024,
     ),
     retryIntervalMs: positiveInteger('retryIntervalMs', options.retryIntervalMs, 1000, 10),
+    ...(alarms ? { alarms } : {}),
   };
 }

@@ -1,5 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isDeepStrictEqual } from 'node:util';
+import { AuditAlarms } from './alarms/audit-alarms';
+import type { ManualAlarmInput } from './alarms/alarm.engine';
 import { AUDIT_RESOLVED_OPTIONS } from './audit.constants';
 import type { ResolvedAuditOptions } from './audit.options';
 import { normaliseActor, serviceActor } from './capture/actor';
@@ -107,6 +109,7 @@ export class AuditService {
     private readonly contexts: AuditContextStorage,
     private readonly store: AuditStore,
     @Inject(AUDIT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditOptions,
+    private readonly alarms: AuditAlarms,
   ) {}
 
   /**
@@ -198,6 +201,24 @@ export class AuditService {
       throw new AuditRecordError('get(id): id must be a non-empty event id string.');
     }
     return this.store.get(id);
+  }
+
+  /**
+   * Raises an alarm from application code, on the channels named (configured under the `alarms`
+   * option). It is stored in the outbox and delivered in the background like a rule's alarm:
+   * retried, deduplicated by `dedupKey`, never lost once this resolves.
+   *
+   * @returns the message id (dedup key) of each channel's alarm.
+   * @throws AlarmInputError for invalid input or when no alarms are configured.
+   * @example
+   * ```ts
+   * await audit.alarm({ title: 'Refund above limit', message: `Refund ${id}: 12,000 EUR`, channels: ['finance'], severity: 'high' });
+   * ```
+   */
+  async alarm(input: ManualAlarmInput): Promise<string[]> {
+    const entries = this.alarms.manualEntries(input);
+    await this.pipeline.raiseAlarm(entries);
+    return entries.map((entry) => entry.dedupKey);
   }
 
   /** Write-path counters: committed, failed, pending, last error. */

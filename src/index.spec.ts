@@ -4,7 +4,16 @@ describe('public API', () => {
   it('exports exactly the documented runtime values', () => {
     expect(Object.keys(api).sort()).toEqual(
       [
+        'ALARM_SEVERITIES',
         'AUDIT_EVENT_SCHEMA_VERSION',
+        'AUDIT_WEBHOOK_PAYLOAD_VERSION',
+        'AlarmDeliveryError',
+        'AlarmInputError',
+        'AlarmNotifier',
+        'EmailNotifier',
+        'SlackNotifier',
+        'WebhookNotifier',
+        'verifyAuditWebhookSignature',
         'AuditCommitError',
         'AuditConfigurationError',
         'AuditContext',

@@ -1,5 +1,54 @@
 // The public API. Explicit named exports only: a test checks this list, so nothing internal
 // leaks by accident and nothing public disappears silently.
+export {
+  ALARM_SEVERITIES,
+  type AlarmChange,
+  type AlarmEventSummary,
+  type AlarmKind,
+  type AlarmMessage,
+  type AlarmSeverity,
+} from './alarms/alarm-message';
+export type {
+  AlarmChannelCommon,
+  AlarmChannelConfig,
+  AlarmRule,
+  AuditAlarmOptions,
+  EmailChannelConfig,
+  SlackChannelConfig,
+  WebhookChannelConfig,
+} from './alarms/alarm-options';
+export type {
+  AlarmAttempt,
+  AlarmAttemptQuery,
+  AlarmClaim,
+  AlarmClaimRequest,
+  AlarmListQuery,
+  AlarmOutboxEntry,
+  AlarmOutboxStats,
+  AlarmSettlement,
+  AlarmStatus,
+  StoredAlarm,
+} from './alarms/alarm-outbox';
+export type { AlarmTransition, AlarmTransitionValue } from './alarms/alarm-rule';
+export type { AlarmDispatcherStats } from './alarms/alarm.dispatcher';
+export { AlarmInputError, type ManualAlarmInput } from './alarms/alarm.engine';
+export type { AuditAlarmHealth } from './alarms/audit-alarms';
+export {
+  AlarmDeliveryError,
+  AlarmNotifier,
+  type AlarmSendContext,
+} from './alarms/notifiers/alarm-notifier';
+export { EmailNotifier } from './alarms/notifiers/email.notifier';
+export { SlackNotifier } from './alarms/notifiers/slack.notifier';
+export {
+  AUDIT_WEBHOOK_PAYLOAD_VERSION,
+  WebhookNotifier,
+  type AuditWebhookPayload,
+} from './alarms/notifiers/webhook.notifier';
+export {
+  verifyAuditWebhookSignature,
+  type VerifyAuditWebhookOptions,
+} from './alarms/notifiers/webhook-signature';
 export { AuditModule } from './audit.module';
 export type { AuditOptionsFactory } from './audit.module-definition';
 export {

@@ -4,6 +4,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InMemoryAuditStore, PostgresAuditStore, type AuditModuleOptions } from '../../src';
+import { sampleAlarms } from './alarms';
 import { AppModule } from './app.module';
 
 /**
@@ -16,6 +17,9 @@ import { AppModule } from './app.module';
  * - `AUDIT_DURABILITY` (`ack` | `async`), `AUDIT_ON_STORE_FAILURE` (`fail` | `spool`),
  *   `AUDIT_SPOOL_PATH`, `AUDIT_RETRY_MS`, `AUDIT_MAX_QUEUE`, `AUDIT_ON_QUEUE_FULL` (`block` | `drop`),
  *   `AUDIT_STREAM` (`off`, `stdout` or a file path)
+ * - `AUDIT_ALARM_WEBHOOK_URL` + `AUDIT_ALARM_WEBHOOK_SECRET`, `AUDIT_ALARM_SMTP_URL`: where the
+ *   MFA-phone alarm goes; `AUDIT_ALARM_POLL_MS`, `AUDIT_ALARM_LEASE_MS`,
+ *   `AUDIT_ALARM_TIMEOUT_MS` (dispatcher poll interval, lease, webhook timeout)
  *
  * Prints one line `{"listening":<port>}` on stderr once it accepts requests.
  */
@@ -33,12 +37,34 @@ async function main(): Promise<void> {
   }
   const audit: AuditModuleOptions = { store };
   if (env.AUDIT_DURABILITY) audit.durability = env.AUDIT_DURABILITY as 'ack' | 'async';
-  if (env.AUDIT_ON_STORE_FAILURE) audit.onStoreFailure = env.AUDIT_ON_STORE_FAILURE as 'fail' | 'spool';
+  if (env.AUDIT_ON_STORE_FAILURE)
+    audit.onStoreFailure = env.AUDIT_ON_STORE_FAILURE as 'fail' | 'spool';
   if (env.AUDIT_SPOOL_PATH) audit.spoolPath = env.AUDIT_SPOOL_PATH;
   if (env.AUDIT_RETRY_MS) audit.retryIntervalMs = Number(env.AUDIT_RETRY_MS);
   if (env.AUDIT_MAX_QUEUE) audit.maxQueue = Number(env.AUDIT_MAX_QUEUE);
   if (env.AUDIT_ON_QUEUE_FULL) audit.onQueueFull = env.AUDIT_ON_QUEUE_FULL as 'block' | 'drop';
   if (env.AUDIT_STREAM) audit.stream = env.AUDIT_STREAM === 'off' ? false : env.AUDIT_STREAM;
+  const alarms = sampleAlarms(
+    {
+      ...(env.AUDIT_ALARM_SMTP_URL ? { smtpUrl: env.AUDIT_ALARM_SMTP_URL } : {}),
+      ...(env.AUDIT_ALARM_WEBHOOK_URL
+        ? {
+            webhook: {
+              url: env.AUDIT_ALARM_WEBHOOK_URL,
+              secret: env.AUDIT_ALARM_WEBHOOK_SECRET ?? '',
+              ...(env.AUDIT_ALARM_TIMEOUT_MS
+                ? { timeoutMs: Number(env.AUDIT_ALARM_TIMEOUT_MS) }
+                : {}),
+            },
+          }
+        : {}),
+    },
+    {
+      ...(env.AUDIT_ALARM_POLL_MS ? { pollIntervalMs: Number(env.AUDIT_ALARM_POLL_MS) } : {}),
+      ...(env.AUDIT_ALARM_LEASE_MS ? { leaseMs: Number(env.AUDIT_ALARM_LEASE_MS) } : {}),
+    },
+  );
+  if (alarms) audit.alarms = alarms;
 
   const module = AppModule.register(audit);
   const app =
@@ -53,6 +79,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`Sample server failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.stderr.write(
+    `Sample server failed: ${error instanceof Error ? error.stack : String(error)}\n`,
+  );
   process.exitCode = 1;
 });

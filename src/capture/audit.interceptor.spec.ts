@@ -2,6 +2,7 @@ import { Controller, Post, type CallHandler } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { concat, lastValueFrom, Observable, of, throwError, toArray } from 'rxjs';
+import { AuditAlarms } from '../alarms/audit-alarms';
 import { resolveAuditOptions } from '../audit.options';
 import { AuditStream } from '../ecs/audit-stream';
 import { AuditPipeline } from '../pipeline/audit-pipeline';
@@ -21,7 +22,12 @@ function setup() {
   const options = resolveAuditOptions({ stream: false, serviceName: 'spec' });
   const store = new InMemoryAuditStore();
   const stream = new AuditStream(options, {} as never);
-  const pipeline = new AuditPipeline(options, store, stream);
+  const pipeline = new AuditPipeline(
+    options,
+    store,
+    stream,
+    new AuditAlarms(options, store, {} as never),
+  );
   const interceptor = new AuditInterceptor(
     new Reflector(),
     options,

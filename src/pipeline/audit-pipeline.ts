@@ -6,6 +6,8 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
+import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
+import { AuditAlarms, type AuditAlarmHealth } from '../alarms/audit-alarms';
 import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
 import type { ResolvedAuditOptions } from '../audit.options';
 import { AuditStream } from '../ecs/audit-stream';
@@ -39,6 +41,8 @@ export interface AuditHealth extends AuditWriterStats {
   maxQueue: number;
   /** Events and bytes waiting in the spool (with `onStoreFailure: 'spool'`). */
   spool?: { path: string; bytes: number; events: number };
+  /** Alarm delivery, when alarms are configured (its status does not change `status`). */
+  alarms?: AuditAlarmHealth;
 }
 
 /**
@@ -57,14 +61,19 @@ export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnAp
     @Inject(AUDIT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditOptions,
     private readonly store: AuditStore,
     private readonly stream: AuditStream,
+    private readonly alarms: AuditAlarms,
   ) {
     this.redactor = new Redactor(options.redact);
     const spool =
       options.onStoreFailure === 'spool'
         ? new AuditSpool({ path: options.spoolPath, maxBytes: options.spoolMaxBytes })
         : undefined;
-    this.writer = new AuditWriter(store, options, spool, (level, message) =>
-      this.logger[level](message),
+    this.writer = new AuditWriter(
+      store,
+      options,
+      spool,
+      (level, message) => this.logger[level](message),
+      () => this.alarms.wake(),
     );
   }
 
@@ -107,7 +116,22 @@ export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnAp
       );
     }
     this.stream.write(event);
-    return this.writer.write(event);
+    // Alarms ride in the event's own transaction (outbox): stored if and only if the event is.
+    return this.writer.write(event, this.alarms.evaluate(event));
+  }
+
+  /**
+   * Stores the outbox entries of an alarm raised by application code, in one transaction, and
+   * wakes the dispatcher. Not spooled: the caller learns at once when the store is down.
+   */
+  async raiseAlarm(entries: readonly AlarmOutboxEntry[]): Promise<void> {
+    if (this.closed) {
+      throw new AuditShutdownError(
+        'nestjs-audit: cannot raise an alarm: the application has shut down. Raise alarms before app.close().',
+      );
+    }
+    await this.store.append([], entries);
+    this.alarms.wake();
   }
 
   /** Builds and commits in one step; resolves with the event once it is committed (or queued). */
@@ -137,6 +161,7 @@ export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnAp
     let status: AuditHealth['status'] = 'up';
     if (stats.degraded || (spool && spool.events > 0)) status = 'degraded';
     else if (failing) status = 'down';
+    const alarms = this.alarms.health();
     return {
       status,
       ...(status === 'up' ? {} : { condition: 'audit.pipeline_failure' as const }),
@@ -146,15 +171,23 @@ export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnAp
       maxQueue: this.options.maxQueue,
       ...stats,
       ...(spool ? { spool: { path: this.options.spoolPath, ...spool } } : {}),
+      ...(alarms ? { alarms } : {}),
     };
   }
 
-  /** Flushes every queued event, then closes the spool, the stream and the store. */
+  /**
+   * Flushes every queued event, stops alarm delivery (undelivered alarms stay in the outbox for
+   * the next run), then closes the spool, the stream and the store.
+   */
   async onApplicationShutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     try {
-      await this.writer.close();
+      try {
+        await this.writer.close();
+      } finally {
+        await this.alarms.stop();
+      }
     } finally {
       try {
         await this.stream.close();

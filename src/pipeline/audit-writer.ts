@@ -1,4 +1,5 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
+import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import type { AuditEvent } from '../event/audit-event';
 import type { AuditStore } from '../stores/audit-store';
 import type { AuditSpool } from './spool';
@@ -60,6 +61,8 @@ export class AuditCommitError extends Error {
 
 interface PendingWrite {
   event: AuditEvent;
+  /** Alarm outbox entries the event raised: committed in the same transaction. */
+  alarms?: readonly AlarmOutboxEntry[];
   /** Present in `ack` mode: the writer waits for the outcome. */
   settle?: { resolve: (receipt: AuditWriteReceipt) => void; reject: (error: unknown) => void };
 }
@@ -114,6 +117,8 @@ export class AuditWriter {
     private readonly spool: AuditSpool | undefined,
     private readonly report: (level: 'error' | 'warn' | 'log', message: string) => void = () =>
       undefined,
+    /** Called after a commit that stored alarm outbox entries (to wake the dispatcher). */
+    private readonly onAlarmsStored: () => void = () => undefined,
   ) {}
 
   /** Opens the spool (if any) and replays what an earlier run left in it. */
@@ -141,14 +146,18 @@ export class AuditWriter {
    * and rejects with {@link AuditCommitError} when neither worked; in `async` mode it settles once
    * the event is queued (after waiting for room, or with `'dropped'`).
    */
-  write(event: AuditEvent): Promise<AuditWriteReceipt> {
+  write(event: AuditEvent, alarms?: readonly AlarmOutboxEntry[]): Promise<AuditWriteReceipt> {
     if (this.settings.durability === 'ack') {
       return new Promise<AuditWriteReceipt>((resolve, reject) => {
-        this.queue.push({ event, settle: { resolve, reject } });
+        this.queue.push(
+          alarms && alarms.length > 0
+            ? { event, alarms, settle: { resolve, reject } }
+            : { event, settle: { resolve, reject } },
+        );
         this.startFlushing();
       });
     }
-    return this.enqueue(event);
+    return this.enqueue(event, alarms);
   }
 
   /** Current counters and state. */
@@ -186,7 +195,10 @@ export class AuditWriter {
     await this.spool?.close();
   }
 
-  private async enqueue(event: AuditEvent): Promise<AuditWriteReceipt> {
+  private async enqueue(
+    event: AuditEvent,
+    alarms: readonly AlarmOutboxEntry[] | undefined,
+  ): Promise<AuditWriteReceipt> {
     while (this.queue.length + this.inFlight >= this.settings.maxQueue && !this.closing) {
       if (this.settings.onQueueFull === 'drop') {
         this.counters.dropped += 1;
@@ -200,7 +212,7 @@ export class AuditWriter {
       }
       await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     }
-    this.queue.push({ event });
+    this.queue.push(alarms && alarms.length > 0 ? { event, alarms } : { event });
     if (this.queue.length >= this.settings.maxBatch) this.startFlushing();
     else this.armFlushTimer();
     return 'queued';
@@ -261,10 +273,11 @@ export class AuditWriter {
   /** Commits one batch; returns true when it was put back for a later retry. */
   private async commitBatch(batch: PendingWrite[]): Promise<boolean> {
     const events = batch.map((p) => p.event);
+    const alarms = batch.flatMap((p) => p.alarms ?? []);
     let failure: unknown;
     if (!this.degraded) {
       try {
-        await this.store.append(events);
+        await this.appendToStore(events, alarms);
         this.lastCommitAt = new Date().toISOString();
         this.counters.commits += 1;
         this.counters.committed += events.length;
@@ -277,7 +290,7 @@ export class AuditWriter {
     }
     if (this.spool) {
       try {
-        await this.spool.append(events);
+        await this.spool.append(events, alarms);
         this.counters.spooled += events.length;
         if (!this.degraded) {
           this.degraded = true;
@@ -330,6 +343,19 @@ export class AuditWriter {
     return true;
   }
 
+  /** One transaction of events and the alarms they raised; third-party stores see one argument. */
+  private async appendToStore(
+    events: readonly AuditEvent[],
+    alarms: readonly AlarmOutboxEntry[],
+  ): Promise<void> {
+    if (alarms.length === 0) {
+      await this.store.append(events);
+      return;
+    }
+    await this.store.append(events, alarms);
+    this.onAlarmsStored();
+  }
+
   private noteFailure(error: unknown, events: number): void {
     this.counters.failed += events;
     this.lastError = { message: messageOf(error), at: new Date().toISOString() };
@@ -376,7 +402,7 @@ export class AuditWriter {
       try {
         // Stores ignore event ids they already hold, so a batch replayed twice (a crash between
         // the commit and the acknowledgement) is not duplicated.
-        await this.store.append(next.events);
+        await this.appendToStore(next.events, next.alarms);
       } catch (error) {
         this.noteFailure(error, next.events.length);
         return false;

@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { transformFile } from '@swc/core';
 import fc from 'fast-check';
 import { makeEvent } from '../../test/fixtures/events';
+import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import type { AuditEvent } from '../event/audit-event';
 import { AuditSpool, SpoolFullError, SpoolLockedError, type SpoolAckToken } from './spool';
 
@@ -637,4 +638,58 @@ describe('AuditSpool crash safety (SIGKILL)', () => {
       await spool.close();
     }
   }, 20_000);
+});
+
+describe('AuditSpool alarm outbox entries', () => {
+  function alarmFor(event: AuditEvent): AlarmOutboxEntry {
+    return {
+      dedupKey: `mfa:security:${event.id}`,
+      rule: 'mfa',
+      channel: 'security',
+      kind: 'event',
+      severity: 'high',
+      eventId: event.id,
+      createdAt: event.timestamp,
+      message: {
+        id: `mfa:security:${event.id}`,
+        rule: 'mfa',
+        channel: 'security',
+        kind: 'event',
+        severity: 'high',
+        title: 'MFA phone changed',
+        text: 'Ada changed user 42',
+        count: 1,
+        events: [],
+        firstAt: event.timestamp,
+        lastAt: event.timestamp,
+        service: 'test',
+      },
+    };
+  }
+
+  it('keeps the alarms of a frame with its events, across frames and a reopen', async () => {
+    const spool = await openSpool();
+    const [first, second, third] = events(3) as [AuditEvent, AuditEvent, AuditEvent];
+    await spool.append([first, second], [alarmFor(second)]);
+    await spool.append([third]);
+    await spool.close();
+
+    const reopened = await openSpool();
+    const batch = await reopened.peek(10);
+    expect(batch && ids(batch.events)).toEqual([first.id, second.id, third.id]);
+    expect(batch?.alarms).toEqual([alarmFor(second)]);
+  });
+
+  it('reads frames without alarms as written by the earlier format (a bare event array)', async () => {
+    const spool = await openSpool();
+    const [event] = events(1) as [AuditEvent];
+    await spool.append([event], []);
+    await spool.close();
+    // The payload of a frame without alarms is the JSON array itself, as before alarms existed.
+    const raw = await readFile(join(dir, 'audit.spool'));
+    const payload = raw.subarray(FILE_HEADER_BYTES + FRAME_HEADER_BYTES).toString('utf8');
+    expect(JSON.parse(payload)).toEqual([event]);
+    const reopened = await openSpool();
+    expect((await reopened.peek(10))?.alarms).toEqual([]);
+  });
 });

@@ -3,6 +3,7 @@ import { mkdir, open, readFile, rename, stat, unlink, type FileHandle } from 'no
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { crc32 } from 'node:zlib';
+import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import type { AuditEvent } from '../event/audit-event';
 
 /*
@@ -95,6 +96,8 @@ export interface SpoolAckToken {
 export interface SpoolBatch {
   /** Events in the order they were appended. */
   events: AuditEvent[];
+  /** Alarm outbox entries appended with those events (they commit together). */
+  alarms: AlarmOutboxEntry[];
   /** Pass to {@link AuditSpool.acknowledge} after the events were committed. */
   token: SpoolAckToken;
 }
@@ -296,16 +299,19 @@ export class AuditSpool {
   }
 
   /**
-   * Appends the events as one frame and resolves once it is flushed to disk. An empty array
-   * resolves at once and writes nothing.
+   * Appends the events (and the alarm outbox entries raised by them) as one frame and resolves
+   * once it is flushed to disk. An empty array of events resolves at once and writes nothing.
    *
    * @throws SpoolFullError when the frame would grow the file past `maxBytes`; nothing is written.
    */
-  async append(events: readonly AuditEvent[]): Promise<void> {
+  async append(
+    events: readonly AuditEvent[],
+    alarms: readonly AlarmOutboxEntry[] = [],
+  ): Promise<void> {
     this.assertOpen('append');
     if (events.length === 0) return;
     // Encoding outside the queue: an event that cannot be serialised fails its own caller only.
-    const frame = encodeFrame(events);
+    const frame = encodeFrame(events, alarms);
     return this.enqueue(() => this.writeFrame(frame, events.length));
   }
 
@@ -417,6 +423,7 @@ export class AuditSpool {
     if (this.head >= this.end) return undefined;
     const reader = new FrameReader(file.fd, this.end);
     const events: AuditEvent[] = [];
+    const alarms: AlarmOutboxEntry[] = [];
     const frames: FrameRef[] = [];
     let position = this.head;
     while (position < this.end && events.length < maxEvents) {
@@ -425,12 +432,14 @@ export class AuditSpool {
       if (frames.length > 0 && events.length + header.count > maxEvents) break;
       const frame = await reader.frame(position);
       if (!frame.ok) throw this.damaged(position, frame.reason);
-      for (const event of decodePayload(frame.payload, frame.count)) events.push(event);
+      const decoded = decodePayload(frame.payload, frame.count);
+      for (const event of decoded.events) events.push(event);
+      for (const alarm of decoded.alarms) alarms.push(alarm);
       frames.push({ end: frame.end, events: frame.count });
       position = frame.end;
     }
     const token = new AckToken(this, file.epoch, frames) as unknown as SpoolAckToken;
-    return { events, token };
+    return { events, alarms, token };
   }
 
   private damaged(position: number, reason: string): Error {
@@ -705,8 +714,11 @@ async function unlinkIfUnchanged(path: string, content: string): Promise<boolean
   }
 }
 
-function encodeFrame(events: readonly AuditEvent[]): Buffer {
-  const payload = Buffer.from(JSON.stringify(events), 'utf8');
+function encodeFrame(events: readonly AuditEvent[], alarms: readonly AlarmOutboxEntry[]): Buffer {
+  // A frame without alarms keeps the original payload (a bare array), so spools written by an
+  // earlier version replay unchanged.
+  const body = alarms.length > 0 ? { events, alarms } : events;
+  const payload = Buffer.from(JSON.stringify(body), 'utf8');
   if (payload.length > MAX_PAYLOAD_BYTES) {
     throw new RangeError(
       `AuditSpool.append: ${events.length} events serialise to ${payload.length} bytes, more ` +
@@ -726,15 +738,26 @@ function frameChecksum(header: Buffer, payload: Buffer): number {
   return crc32(payload, crc32(header));
 }
 
-function decodePayload(payload: Buffer, count: number): AuditEvent[] {
+function decodePayload(
+  payload: Buffer,
+  count: number,
+): { events: AuditEvent[]; alarms: AlarmOutboxEntry[] } {
   const parsed: unknown = JSON.parse(payload.toString('utf8'));
+  const body = Array.isArray(parsed)
+    ? { events: parsed as unknown, alarms: [] as unknown }
+    : (parsed as { events?: unknown; alarms?: unknown } | null);
   // The CRC matched, so a mismatch here is a bug in the writer, not damage: fail loudly.
-  if (!Array.isArray(parsed) || parsed.length !== count) {
+  if (
+    !body ||
+    !Array.isArray(body.events) ||
+    body.events.length !== count ||
+    !Array.isArray(body.alarms)
+  ) {
     throw new Error(
       `AuditSpool: a frame's payload does not hold the ${count} events it announces.`,
     );
   }
-  return parsed as AuditEvent[];
+  return { events: body.events as AuditEvent[], alarms: body.alarms as AlarmOutboxEntry[] };
 }
 
 /**

@@ -1,0 +1,140 @@
+import { AuditConfigurationError } from '../audit-configuration.error';
+import type { AlarmChannelConfig, AlarmRule, AuditAlarmOptions } from './alarm-options';
+
+/** The `alarms` option after validation and defaults. */
+export interface ResolvedAlarmOptions {
+  rules: readonly AlarmRule[];
+  channels: Readonly<Record<string, AlarmChannelConfig>>;
+  maxAttempts: number;
+  backoff: { initialMs: number; maxMs: number };
+  pollIntervalMs: number;
+  viewerUrl?: string;
+  digestListSize: number;
+  dispatch: boolean;
+  leaseMs?: number;
+}
+
+const KNOWN_KEYS = new Set([
+  'rules',
+  'channels',
+  'maxAttempts',
+  'backoff',
+  'pollIntervalMs',
+  'viewerUrl',
+  'digestListSize',
+  'dispatch',
+  'leaseMs',
+]);
+
+function fail(option: string, problem: string, fix: string): never {
+  throw new AuditConfigurationError(`nestjs-audit: option "${option}" ${problem}. ${fix}`);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function wholeNumber(option: string, value: unknown, fallback: number, min: number, max: number) {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    fail(
+      option,
+      `must be a whole number from ${min} to ${max} (got ${JSON.stringify(value) ?? typeof value})`,
+      `Remove it to use the default ${fallback}.`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Validates the shape and the numeric settings of the `alarms` option. Rules and channels are
+ * checked in depth by the rule compiler and the notifier factory, at the same boot.
+ * @returns undefined when alarms are not configured.
+ */
+export function resolveAlarmOptions(input: unknown): ResolvedAlarmOptions | undefined {
+  if (input === undefined || input === null || input === false) return undefined;
+  if (!isRecord(input)) {
+    fail(
+      'alarms',
+      'must be an object',
+      "Example: alarms: { channels: { ops: { type: 'slack', webhookUrl } }, rules: [{ name: 'invoice-void', action: 'invoice.void', channels: ['ops'] }] }.",
+    );
+  }
+  for (const key of Object.keys(input)) {
+    if (!KNOWN_KEYS.has(key)) {
+      fail(`alarms.${key}`, 'is not a known option', `Known: ${[...KNOWN_KEYS].join(', ')}.`);
+    }
+  }
+  const options = input as AuditAlarmOptions;
+  if (options.rules !== undefined && !Array.isArray(options.rules)) {
+    fail(
+      'alarms.rules',
+      'must be an array of rules',
+      'Example: rules: [{ name, action, channels }].',
+    );
+  }
+  if (options.channels !== undefined && !isRecord(options.channels)) {
+    fail(
+      'alarms.channels',
+      'must be an object of named channels',
+      "Example: channels: { ops: { type: 'slack', webhookUrl } }.",
+    );
+  }
+  const backoff: unknown = options.backoff ?? {};
+  if (!isRecord(backoff)) {
+    fail(
+      'alarms.backoff',
+      'must be an object',
+      'Example: backoff: { initialMs: 1000, maxMs: 300000 }.',
+    );
+  }
+  for (const key of Object.keys(backoff)) {
+    if (key !== 'initialMs' && key !== 'maxMs') {
+      fail(`alarms.backoff.${key}`, 'is not a known option', 'Known: initialMs, maxMs.');
+    }
+  }
+  const initialMs = wholeNumber('alarms.backoff.initialMs', backoff.initialMs, 1000, 1, 86_400_000);
+  const maxMs = wholeNumber('alarms.backoff.maxMs', backoff.maxMs, 300_000, 1, 86_400_000);
+  if (maxMs < initialMs) {
+    fail('alarms.backoff.maxMs', `(${maxMs}) is below initialMs (${initialMs})`, 'Raise maxMs.');
+  }
+  let viewerUrl: string | undefined;
+  if (options.viewerUrl !== undefined) {
+    let parsed: URL | undefined;
+    try {
+      parsed = typeof options.viewerUrl === 'string' ? new URL(options.viewerUrl) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      fail(
+        'alarms.viewerUrl',
+        `must be an absolute http(s) URL (got ${JSON.stringify(options.viewerUrl)})`,
+        "Example: viewerUrl: 'https://admin.example.com/audit/'.",
+      );
+    }
+    viewerUrl = parsed.href.endsWith('/') ? parsed.href : `${parsed.href}/`;
+  }
+  if (options.dispatch !== undefined && typeof options.dispatch !== 'boolean') {
+    fail('alarms.dispatch', 'must be true or false', 'Remove it to dispatch in this process.');
+  }
+  return {
+    rules: options.rules ?? [],
+    channels: options.channels ?? {},
+    maxAttempts: wholeNumber('alarms.maxAttempts', options.maxAttempts, 8, 1, 1000),
+    backoff: { initialMs, maxMs },
+    pollIntervalMs: wholeNumber(
+      'alarms.pollIntervalMs',
+      options.pollIntervalMs,
+      1000,
+      10,
+      3_600_000,
+    ),
+    ...(viewerUrl === undefined ? {} : { viewerUrl }),
+    digestListSize: wholeNumber('alarms.digestListSize', options.digestListSize, 10, 1, 100),
+    dispatch: options.dispatch ?? true,
+    ...(options.leaseMs === undefined
+      ? {}
+      : { leaseMs: wholeNumber('alarms.leaseMs', options.leaseMs, 60_000, 100, 86_400_000) }),
+  };
+}

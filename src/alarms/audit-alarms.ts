@@ -1,0 +1,228 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleInit,
+  type Type,
+} from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { AuditConfigurationError } from '../audit-configuration.error';
+import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
+import type { ResolvedAuditOptions } from '../audit.options';
+import type { AuditEvent } from '../event/audit-event';
+import { AuditStore } from '../stores/audit-store';
+import type { ResolvedAlarmOptions } from './alarm-config';
+import { foldDigest } from './alarm-digest';
+import type { AlarmOutboxEntry } from './alarm-outbox';
+import { compileAlarmRules, type CompiledAlarmRules } from './alarm-rule';
+import { AlarmDispatcher, type AlarmDispatcherStats } from './alarm.dispatcher';
+import {
+  AlarmEngine,
+  AlarmInputError,
+  manualAlarmEntries,
+  type ManualAlarmInput,
+} from './alarm.engine';
+import { AlarmNotifier } from './notifiers/alarm-notifier';
+import {
+  createBuiltInNotifier,
+  isBuiltInChannelConfig,
+  validateChannelConfig,
+} from './notifiers/create-notifier';
+
+/** What `AuditService.health()` reports about alarms, when they are configured. */
+export interface AuditAlarmHealth extends AlarmDispatcherStats {
+  /**
+   * `up`; `degraded` once an alarm was dead-lettered (it will not be retried: look at
+   * `lastError` and the dead entries) or while the dispatcher cannot settle deliveries.
+   */
+  status: 'up' | 'degraded';
+  /** `audit.alarm_dead_letter` while the status is `degraded`. */
+  condition?: 'audit.alarm_dead_letter';
+  /** Whether this process delivers (`alarms.dispatch`). */
+  dispatching: boolean;
+}
+
+/** Attempt timeout of a channel that sets none (built-in channels document the same default). */
+const DEFAULT_CHANNEL_TIMEOUT_MS = 10_000;
+
+/** How long shutdown waits for alarm sends in flight before aborting them (they are retried). */
+const STOP_DEADLINE_MS = 5_000;
+
+/**
+ * The alarms of one application: rules compiled at boot, the notifier of each channel, and the
+ * background dispatcher that delivers what the pipeline wrote to the store's outbox. Inert when
+ * the `alarms` option is not set.
+ */
+@Injectable()
+export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
+  private readonly logger = new Logger(AUDIT_LOGGER_CONTEXT);
+  private readonly settings: ResolvedAlarmOptions | undefined;
+  private readonly compiled: CompiledAlarmRules | undefined;
+  private readonly engine: AlarmEngine | undefined;
+  private readonly notifiers = new Map<string, AlarmNotifier>();
+  private dispatcher: AlarmDispatcher | undefined;
+
+  constructor(
+    @Inject(AUDIT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditOptions,
+    private readonly store: AuditStore,
+    private readonly moduleRef: ModuleRef,
+  ) {
+    this.settings = options.alarms;
+    if (!this.settings) return;
+    if (!store.supportsAlarms) {
+      throw new AuditConfigurationError(
+        `nestjs-audit: option "alarms" needs a store that keeps the alarm outbox, and ${store.constructor.name} (engine "${store.engine}") does not. Use the SQLite default, PostgresAuditStore or InMemoryAuditStore.`,
+      );
+    }
+    for (const [name, config] of Object.entries(this.settings.channels)) {
+      validateChannelConfig(name, config);
+    }
+    this.compiled = compileAlarmRules(this.settings.rules, Object.keys(this.settings.channels), {
+      serviceName: options.serviceName,
+      ...(this.settings.viewerUrl === undefined ? {} : { viewerUrl: this.settings.viewerUrl }),
+      digestListSize: this.settings.digestListSize,
+    });
+    this.engine = new AlarmEngine(this.compiled, {
+      onRuleError: (rule, error) =>
+        this.logger.error(
+          `nestjs-audit: alarm rule "${rule}" failed on an event and was skipped for it: ${error instanceof Error ? error.message : String(error)}. Fix its "when" predicate.`,
+        ),
+    });
+  }
+
+  /** Whether the `alarms` option is set. */
+  get enabled(): boolean {
+    return this.settings !== undefined;
+  }
+
+  /** Resolves the notifiers (custom ones through the Nest container) and builds the dispatcher. */
+  async onModuleInit(): Promise<void> {
+    const settings = this.settings;
+    const compiled = this.compiled;
+    if (!settings || !compiled) return;
+    const channelTimeoutMs: Record<string, number> = {};
+    for (const [name, config] of Object.entries(settings.channels)) {
+      if (isBuiltInChannelConfig(config)) {
+        this.notifiers.set(name, createBuiltInNotifier(name, config));
+        channelTimeoutMs[name] = config.timeoutMs ?? DEFAULT_CHANNEL_TIMEOUT_MS;
+      } else {
+        this.notifiers.set(name, await this.resolveCustom(name, config));
+        channelTimeoutMs[name] = DEFAULT_CHANNEL_TIMEOUT_MS;
+      }
+    }
+    // Every channel has its timeout: the longest of them is the one the lease must outlast.
+    const longestTimeoutMs = Math.max(1, ...Object.values(channelTimeoutMs));
+    this.dispatcher = new AlarmDispatcher(
+      this.store,
+      this.notifiers,
+      {
+        maxAttempts: settings.maxAttempts,
+        backoff: settings.backoff,
+        pollIntervalMs: settings.pollIntervalMs,
+        digestListSize: settings.digestListSize,
+        timeoutMs: longestTimeoutMs,
+        channelTimeoutMs,
+        ...(settings.leaseMs === undefined ? {} : { leaseMs: settings.leaseMs }),
+      },
+      (members, total) =>
+        foldDigest(members, total, {
+          digestListSize: settings.digestListSize,
+          ...(compiled.viewerUrl === undefined ? {} : { viewerUrl: compiled.viewerUrl }),
+        }),
+      (level, message) => this.logger[level](message),
+    );
+  }
+
+  /** Starts delivering once the application is up (unless `alarms.dispatch` is false). */
+  onApplicationBootstrap(): void {
+    if (this.settings?.dispatch) this.dispatcher?.start();
+  }
+
+  /** The outbox entries an event raises; `undefined` when it raises none. */
+  evaluate(event: AuditEvent): AlarmOutboxEntry[] | undefined {
+    if (!this.engine) return undefined;
+    const entries = this.engine.evaluate(event);
+    return entries.length > 0 ? entries : undefined;
+  }
+
+  /**
+   * The outbox entries of an alarm raised by application code.
+   * @throws AlarmInputError for invalid input, or when no alarms are configured.
+   */
+  manualEntries(input: ManualAlarmInput): AlarmOutboxEntry[] {
+    const settings = this.settings;
+    if (!settings) {
+      throw new AlarmInputError(
+        'AuditService.alarm(): no alarms are configured. Add channels under the "alarms" option of AuditModule.forRoot().',
+      );
+    }
+    return manualAlarmEntries(input, {
+      serviceName: this.options.serviceName,
+      channels: Object.keys(settings.channels),
+      ...(this.compiled?.viewerUrl === undefined ? {} : { viewerUrl: this.compiled.viewerUrl }),
+    });
+  }
+
+  /** Asks the dispatcher to look at the outbox now (after a commit that stored alarms). */
+  wake(): void {
+    this.dispatcher?.wake();
+  }
+
+  /** Delivery state, or `undefined` without alarms. */
+  health(): AuditAlarmHealth | undefined {
+    if (!this.settings || !this.dispatcher) return undefined;
+    const stats = this.dispatcher.stats();
+    const dead = Math.max(stats.dead, stats.outbox?.dead ?? 0);
+    const degraded = dead > 0 || stats.unsettled > 0;
+    return {
+      status: degraded ? 'degraded' : 'up',
+      ...(degraded ? { condition: 'audit.alarm_dead_letter' as const } : {}),
+      dispatching: this.settings.dispatch,
+      ...stats,
+    };
+  }
+
+  /**
+   * Stops the dispatcher (sends in flight get a few seconds, then are aborted and retried by the
+   * next run) and closes the notifiers. Called by the pipeline before it closes the store.
+   */
+  async stop(): Promise<void> {
+    await this.dispatcher?.stop(STOP_DEADLINE_MS);
+    const closing = [...this.notifiers.values()].map((notifier) => notifier.close());
+    for (const result of await Promise.allSettled(closing)) {
+      if (result.status === 'rejected') {
+        this.logger.warn(
+          `nestjs-audit: closing an alarm notifier failed: ${result.reason instanceof Error ? result.reason.message : String(result.reason)}`,
+        );
+      }
+    }
+  }
+
+  private async resolveCustom(name: string, config: unknown): Promise<AlarmNotifier> {
+    let notifier: unknown = config;
+    if (typeof config === 'function') {
+      const type = config as Type<AlarmNotifier>;
+      try {
+        // Registered as a provider somewhere: use that instance (and its scope).
+        notifier = this.moduleRef.get(type, { strict: false });
+      } catch {
+        // Not a provider: instantiate it here. Only dependencies visible to AuditModule (global
+        // providers) resolve this way, hence the hint below.
+        try {
+          notifier = await this.moduleRef.create(type);
+        } catch (error) {
+          throw new AuditConfigurationError(
+            `nestjs-audit: option "alarms.channels.${name}": could not create ${type.name || 'the notifier class'} (${error instanceof Error ? error.message.split('\n')[0] : String(error)}). List the class in the providers of one of your modules so its dependencies resolve there.`,
+          );
+        }
+      }
+    }
+    if (!(notifier instanceof AlarmNotifier)) {
+      throw new AuditConfigurationError(
+        `nestjs-audit: option "alarms.channels.${name}" must be a built-in channel ({ type: 'email' | 'slack' | 'webhook', … }) or a class or instance extending AlarmNotifier (exported by nestjs-audit).`,
+      );
+    }
+    return notifier;
+  }
+}

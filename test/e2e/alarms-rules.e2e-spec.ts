@@ -1,0 +1,246 @@
+import { Test } from '@nestjs/testing';
+import { join } from 'node:path';
+import {
+  AuditConfigurationError,
+  AuditModule,
+  AuditService,
+  AuditStore,
+  InMemoryAuditStore,
+  type AuditAlarmOptions,
+  type AuditEvent,
+  type AuditQueryResult,
+} from '../../src';
+import { startApp, tempDir, type RunningApp } from '../utils/apps';
+import { eventually, Inbox, InboxNotifier } from '../utils/alarm-inbox';
+import { HttpReceiver } from '../utils/http-receiver';
+
+async function appWith(alarms: AuditAlarmOptions, store: string | AuditStore): Promise<RunningApp> {
+  return startApp('express', {
+    imports: [AuditModule.forRoot({ store, stream: false, serviceName: 'shop', alarms })],
+    providers: [Inbox, InboxNotifier],
+  });
+}
+
+describe('digests: a throttled rule folds bursts into a few messages', () => {
+  let running: RunningApp;
+  let hook: HttpReceiver;
+  let tmp: ReturnType<typeof tempDir>;
+
+  beforeAll(async () => {
+    tmp = tempDir();
+    hook = await HttpReceiver.start();
+    running = await appWith(
+      {
+        channels: { siem: { type: 'webhook', url: hook.url, secret: 'a-secret-of-16+chars' } },
+        rules: [
+          { name: 'bulk-export', action: 'report.export', throttle: '1s', channels: ['siem'] },
+        ],
+        pollIntervalMs: 50,
+      },
+      join(tmp.dir, 'audit.db'),
+    );
+  });
+  afterAll(async () => {
+    await running.close();
+    await hook.close();
+    tmp.cleanup();
+  });
+
+  it('10,000 matching events give a bounded number of messages that count every one of them', async () => {
+    const audit = running.app.get(AuditService);
+    const started = Date.now();
+    for (let batch = 0; batch < 20; batch += 1) {
+      await Promise.all(
+        Array.from({ length: 500 }, (_, i) =>
+          audit.record({
+            action: 'report.export',
+            target: { type: 'report', id: batch * 500 + i },
+          }),
+        ),
+      );
+    }
+    const counted = () =>
+      hook
+        .accepted()
+        .map((r) => (JSON.parse(r.body) as { count: number }).count)
+        .reduce((a, b) => a + b, 0);
+    await eventually(() => counted() >= 10_000, 'digests counting 10,000 events');
+    const elapsed = Date.now() - started;
+    const payloads = hook
+      .accepted()
+      .map(
+        (r) => JSON.parse(r.body) as { id: string; count: number; kind: string; events: unknown[] },
+      );
+    // At most one message per throttle period (1 s), plus the leading one.
+    expect(payloads.length).toBeLessThanOrEqual(Math.ceil(elapsed / 1000) + 2);
+    expect(payloads.length).toBeLessThan(100);
+    expect(counted()).toBe(10_000);
+    expect(new Set(payloads.map((p) => p.id)).size).toBe(payloads.length);
+    for (const p of payloads) expect(p.events.length).toBeLessThanOrEqual(Math.min(10, p.count));
+    expect(payloads.some((p) => p.kind === 'digest' && p.count > 100)).toBe(true);
+    // Nothing is left behind in the outbox.
+    const store = running.app.get(AuditStore);
+    expect((await store.alarmStats()).pending).toBe(0);
+  }, 120_000);
+});
+
+describe('threshold rules: fire once per window per key', () => {
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    running = await appWith(
+      {
+        channels: { inbox: InboxNotifier },
+        rules: [
+          {
+            name: 'admin-login-failures',
+            action: 'auth.login',
+            outcome: 'failure',
+            threshold: { count: 5, window: '1m', groupBy: 'source.ip' },
+            channels: ['inbox'],
+            severity: 'critical',
+          },
+        ],
+        pollIntervalMs: 50,
+      },
+      new InMemoryAuditStore(),
+    );
+  });
+  afterAll(() => running.close());
+
+  it('counts by source.ip inside tumbling windows', async () => {
+    const audit = running.app.get(AuditService);
+    const windowStart = Date.UTC(2026, 10, 2, 10, 0, 0);
+    const fail = (ip: string, at: number) =>
+      audit.record({ action: 'auth.login', outcome: 'failure', source: { ip }, timestamp: at });
+    for (let i = 0; i < 12; i += 1) await fail('10.0.0.7', windowStart + 1000 * i);
+    for (let i = 0; i < 5; i += 1) await fail('10.0.0.8', windowStart + 2000 * i);
+    for (let i = 0; i < 4; i += 1) await fail('10.0.0.9', windowStart + 3000 * i);
+    // A success never counts.
+    await audit.record({
+      action: 'auth.login',
+      source: { ip: '10.0.0.9' },
+      timestamp: windowStart + 50_000,
+    });
+    // The next minute is a new window.
+    for (let i = 0; i < 5; i += 1) await fail('10.0.0.7', windowStart + 60_000 + i);
+
+    const inbox = running.app.get(Inbox);
+    await eventually(() => inbox.messages.length >= 3, 'three threshold alarms');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const fired = inbox.messages.map((m) => [m.groupKey, m.firstAt.slice(11, 16), m.count]).sort();
+    expect(fired).toEqual([
+      ['10.0.0.7', '10:00', 5],
+      ['10.0.0.7', '10:01', 5],
+      ['10.0.0.8', '10:00', 5],
+    ]);
+    expect(inbox.messages.every((m) => m.kind === 'threshold' && m.severity === 'critical')).toBe(
+      true,
+    );
+  });
+});
+
+describe('dead letters', () => {
+  it('gives up after maxAttempts, keeps the entry as dead and reports it in health()', async () => {
+    const hook = await HttpReceiver.start();
+    hook.respondWith(...Array.from({ length: 10 }, () => ({ status: 500 })));
+    const running = await appWith(
+      {
+        channels: { siem: { type: 'webhook', url: hook.url, secret: 'a-secret-of-16+chars' } },
+        rules: [{ name: 'any-void', action: 'invoice.void', channels: ['siem'] }],
+        maxAttempts: 3,
+        backoff: { initialMs: 10, maxMs: 20 },
+        pollIntervalMs: 20,
+      },
+      new InMemoryAuditStore(),
+    );
+    try {
+      const audit = running.app.get(AuditService);
+      await audit.record({ action: 'invoice.void', target: { type: 'invoice', id: 9 } });
+      const store = running.app.get(AuditStore);
+      await eventually(
+        async () => (await store.listAlarms({ status: 'dead' })).length === 1,
+        'a dead letter',
+      );
+      const [dead] = await store.listAlarms({ status: 'dead' });
+      expect(dead).toMatchObject({ rule: 'any-void', channel: 'siem', attempts: 3 });
+      expect(dead?.lastError).toMatch(/500/);
+      expect(hook.requests).toHaveLength(3);
+      await eventually(() => audit.health().alarms?.dead === 1, 'health to count the dead letter');
+      expect(audit.health().alarms).toMatchObject({
+        status: 'degraded',
+        condition: 'audit.alarm_dead_letter',
+      });
+      // The audit trail itself is fine.
+      expect(audit.health().status).toBe('up');
+    } finally {
+      await running.close();
+      await hook.close();
+    }
+  });
+});
+
+describe('alarm configuration is checked at boot', () => {
+  const boot = (alarms: AuditAlarmOptions, store: AuditStore = new InMemoryAuditStore()) =>
+    Test.createTestingModule({ imports: [AuditModule.forRoot({ store, stream: false, alarms })] })
+      .compile()
+      .then(
+        async (moduleRef) => {
+          await moduleRef.close();
+          return undefined;
+        },
+        (error: unknown) => error,
+      );
+  const slack = {
+    ops: { type: 'slack' as const, webhookUrl: 'https://hooks.slack.com/services/T/B/x' },
+  };
+
+  it.each([
+    [
+      'an unknown channel',
+      { channels: slack, rules: [{ name: 'r', action: 'user.*', channels: ['sec'] }] },
+      /unknown channel "sec"/,
+    ],
+    [
+      'a bad glob',
+      { channels: slack, rules: [{ name: 'r', action: 'user.{update', channels: ['ops'] }] },
+      /rule "r".*action/,
+    ],
+    [
+      'a bad template field',
+      { channels: slack, rules: [{ name: 'r', message: 'by {actor.mail}', channels: ['ops'] }] },
+      /actor\.mail/,
+    ],
+    [
+      'a bad channel config',
+      { channels: { ops: { type: 'slack', webhookUrl: 'not a url' } }, rules: [] },
+      /alarms\.channels\.ops/,
+    ],
+    ['an unknown option', { channels: slack, retries: 3 } as AuditAlarmOptions, /alarms\.retries/],
+  ])('rejects %s with a message naming it', async (_what, alarms, message) => {
+    const error = await boot(alarms as AuditAlarmOptions);
+    expect(error).toBeInstanceOf(AuditConfigurationError);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('rejects a store that keeps no outbox', async () => {
+    class LogOnlyStore extends AuditStore {
+      readonly engine = 'log-only';
+      append(): Promise<void> {
+        return Promise.resolve();
+      }
+      query(): Promise<AuditQueryResult> {
+        return Promise.resolve({ items: [] });
+      }
+      history(): Promise<AuditEvent[]> {
+        return Promise.resolve([]);
+      }
+      get(): Promise<AuditEvent | undefined> {
+        return Promise.resolve(undefined);
+      }
+    }
+    const error = await boot({ channels: slack, rules: [] }, new LogOnlyStore());
+    expect(error).toBeInstanceOf(AuditConfigurationError);
+    expect((error as Error).message).toMatch(/alarm outbox, and LogOnlyStore/);
+  });
+});
