@@ -56,5 +56,12 @@ module.exports = {
       globalSetup: '<rootDir>/test/durability/global-setup.ts',
       testTimeout: 120_000,
     },
+    {
+      ...common,
+      displayName: 'cli',
+      testMatch: ['<rootDir>/test/cli/**/*.cli-spec.ts'],
+      globalSetup: '<rootDir>/test/cli/global-setup.ts',
+      testTimeout: 120_000,
+    },
   ],
 };

@@ -1,0 +1,69 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI_BUILD_DIR, CLI_MAIN, PRELOADS, REPO_ROOT } from './cli-build';
+
+/**
+ * Compiles the CLI once with tsc, with the options of the release build (tsconfig.build.json),
+ * so the specs run the real binary as a child process. Only src/cli/main.ts and what it imports
+ * are compiled: work in progress elsewhere in src/ cannot break this suite.
+ */
+export default function buildCli(): void {
+  // A stale file from an earlier layout must not be picked up by a child process.
+  rmSync(CLI_BUILD_DIR, { recursive: true, force: true });
+  mkdirSync(CLI_BUILD_DIR, { recursive: true });
+  const tsconfig = join(CLI_BUILD_DIR, 'tsconfig.json');
+  writeFileSync(
+    tsconfig,
+    JSON.stringify({
+      extends: join(REPO_ROOT, 'tsconfig.build.json'),
+      compilerOptions: {
+        rootDir: join(REPO_ROOT, 'src'),
+        outDir: CLI_BUILD_DIR,
+        declaration: false,
+        sourceMap: false,
+      },
+      files: [join(REPO_ROOT, 'src', 'cli', 'main.ts')],
+      include: [],
+    }),
+  );
+  const tsc = require.resolve('typescript/bin/tsc', { paths: [REPO_ROOT] });
+  try {
+    execFileSync(process.execPath, [tsc, '-p', tsconfig], {
+      cwd: REPO_ROOT,
+      stdio: 'pipe',
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+  } catch (error) {
+    const output = error as { stdout?: string; stderr?: string; message: string };
+    throw new Error(
+      `cli suite: compiling src/cli/main.ts with tsc failed, so there is no binary to run.\n${output.stdout ?? ''}${output.stderr ?? ''}${output.message}`,
+    );
+  }
+  if (!existsSync(CLI_MAIN)) {
+    throw new Error(
+      `cli suite: tsc finished but ${CLI_MAIN} is missing; check the rootDir of tsconfig.build.json.`,
+    );
+  }
+  writeFileSync(
+    PRELOADS.peakRss,
+    `process.on('exit', () => { process.stderr.write('peak-rss-kb=' + process.resourceUsage().maxRSS + '\\n'); });\n`,
+  );
+  writeFileSync(
+    PRELOADS.withoutPg,
+    [
+      "const Module = require('node:module');",
+      'const resolve = Module._resolveFilename;',
+      'Module._resolveFilename = function (request, ...rest) {',
+      "  if (request === 'pg') {",
+      '    const error = new Error("Cannot find module \'pg\'");',
+      "    error.code = 'MODULE_NOT_FOUND';",
+      '    throw error;',
+      '  }',
+      '  return resolve.call(this, request, ...rest);',
+      '};',
+      '',
+    ].join('\n'),
+  );
+}
