@@ -1,0 +1,210 @@
+import {
+  applyDecorators,
+  Get,
+  Header,
+  HttpStatus,
+  Inject,
+  Param,
+  Query,
+  Req,
+  UseFilters,
+} from '@nestjs/common';
+import { AUDIT_RESOLVED_OPTIONS } from '../../audit.constants';
+import type { ResolvedAuditOptions } from '../../audit.options';
+import { AuditService, type AuditRecordInput } from '../../audit.service';
+import { AuditContext, AuditContextStorage } from '../../capture/audit-context';
+import { requestPath, type AuditHttpRequest } from '../../capture/http-adapter';
+import { requestIdOf } from '../../capture/request-facts';
+import { AuditQueryError, type AuditQuery } from '../audit-query';
+import { auditQueryFromParams } from '../query-params';
+import { renderEventPage } from './render-event';
+import { renderHistoryPage } from './render-history';
+import { renderListPage } from './render-list';
+import { renderMessagePage } from './render-message';
+import { VIEWER_HEADERS } from './viewer-assets';
+import { viewerLinksFor } from './viewer-links';
+import { ViewerPageException } from './viewer-page.exception';
+import { ViewerPageFilter } from './viewer-page.filter';
+
+/** Events per list page unless the URL gives `limit`. */
+export const VIEWER_PAGE_SIZE = 50;
+
+// Longer route parameters are no id this library wrote; answering "not found" is enough.
+const MAX_PARAM_LENGTH = 512;
+
+/** Which page a read was made through, as the `page` label of its `audit.read` event. */
+type ViewerPageName = 'list' | 'event' | 'history';
+
+/** Headers and HTML error pages of every viewer route. */
+function ViewerPage(): MethodDecorator {
+  return applyDecorators(
+    ...Object.entries(VIEWER_HEADERS).map(([name, value]) => Header(name, value)),
+    UseFilters(ViewerPageFilter),
+  );
+}
+
+/** The first text value of each query parameter, for refilling the form and building links. */
+function textParams(query: unknown): Record<string, string> {
+  // No prototype: a parameter named "__proto__" must stay a plain key.
+  const out = Object.create(null) as Record<string, string>;
+  if (query === null || typeof query !== 'object') return out;
+  for (const [key, value] of Object.entries(query as Record<string, unknown>)) {
+    const first: unknown = Array.isArray(value) ? value[0] : value;
+    out[key] = typeof first === 'string' ? first : '';
+  }
+  return out;
+}
+
+/**
+ * The audit viewer: server-rendered HTML pages for people who are not developers (support,
+ * compliance) to find who changed what, from a browser. Every page read is itself recorded as an
+ * `audit.read` event labelled `via: viewer`.
+ *
+ * Deliberately undecorated: `AuditModule` mounts it with `@Controller(path)`, the configured
+ * guards and `@AuditExempt()` on a subclass, so the path and access rules come from the options.
+ *
+ * Routes, below the mount path: `` (the list), `view/events/:id` (one event),
+ * `view/history/:type/:id` (the timeline of one record).
+ */
+export class AuditViewerController {
+  constructor(
+    protected readonly audit: AuditService,
+    protected readonly contexts: AuditContextStorage,
+    @Inject(AUDIT_RESOLVED_OPTIONS) protected readonly options: ResolvedAuditOptions,
+  ) {}
+
+  /**
+   * The event list: filter form, events newest first, keyset paging. Filters use the shared
+   * vocabulary (`actor`, `resource`, `action`, `outcome`, `since`, `from`, `to`, `requestId`,
+   * `tenant`, `limit`, `cursor`); invalid ones answer 400 with the form and the reason.
+   */
+  @Get('')
+  @ViewerPage()
+  async list(@Query() query: unknown, @Req() req: AuditHttpRequest): Promise<string> {
+    const links = viewerLinksFor(requestPath(req), 0);
+    const params = textParams(query);
+    let filter: AuditQuery;
+    let result;
+    try {
+      filter = auditQueryFromParams((query ?? {}) as Record<string, unknown>);
+      filter.limit ??= VIEWER_PAGE_SIZE;
+      result = await this.audit.query(filter);
+    } catch (error) {
+      if (!(error instanceof AuditQueryError)) throw error;
+      await this.recordRead(req, 'list', {
+        filter: { ...params },
+        error,
+        message: 'Audit trail read refused: invalid filter',
+      });
+      throw new ViewerPageException(
+        renderListPage({ links, params, error: error.message }),
+        HttpStatus.BAD_REQUEST,
+      );
+    }
+    await this.recordRead(req, 'list', {
+      filter,
+      results: {
+        count: result.items.length,
+        ids: result.items.map((event) => event.id),
+        more: result.nextCursor !== undefined,
+      },
+      message: `Viewed ${result.items.length} audit events`,
+    });
+    return renderListPage({ links, params, result });
+  }
+
+  /** One event: who, when, where, how, and its changes; 404 for an unknown id. */
+  @Get('view/events/:id')
+  @ViewerPage()
+  async event(@Param('id') id: string, @Req() req: AuditHttpRequest): Promise<string> {
+    const links = viewerLinksFor(requestPath(req), 3);
+    const event = id.length <= MAX_PARAM_LENGTH ? await this.audit.get(id) : undefined;
+    await this.recordRead(req, 'event', {
+      filter: { id },
+      results: { found: event !== undefined },
+      target: { type: 'audit_event', id: id.slice(0, MAX_PARAM_LENGTH) },
+      message: event === undefined ? 'Audit event not found' : 'Viewed an audit event',
+    });
+    if (event === undefined) {
+      throw new ViewerPageException(
+        renderMessagePage({
+          title: 'Event not found',
+          message: `There is no event with id "${id.slice(0, 200)}". Check the link, or find the event from the list.`,
+          links,
+        }),
+        HttpStatus.NOT_FOUND,
+      );
+    }
+    return renderEventPage({ links, event });
+  }
+
+  /** Every event of one record (`target.type` and `target.id`), newest first. */
+  @Get('view/history/:type/:id')
+  @ViewerPage()
+  async history(
+    @Param('type') type: string,
+    @Param('id') id: string,
+    @Req() req: AuditHttpRequest,
+  ): Promise<string> {
+    const links = viewerLinksFor(requestPath(req), 4);
+    const filter = { resourceType: type, resourceId: id };
+    if (type.length > MAX_PARAM_LENGTH || id.length > MAX_PARAM_LENGTH) {
+      const error = new AuditQueryError(
+        `The record type and id must each be at most ${MAX_PARAM_LENGTH} characters long.`,
+      );
+      await this.recordRead(req, 'history', {
+        filter,
+        error,
+        message: 'Audit trail read refused: record type or id too long',
+      });
+      throw new ViewerPageException(
+        renderMessagePage({ title: 'No such record', message: error.message, links }),
+        HttpStatus.BAD_REQUEST,
+      );
+    }
+    const events = await this.audit.history(type, id);
+    // No target on purpose: reading a record's history must not add to that history.
+    await this.recordRead(req, 'history', {
+      filter,
+      results: { count: events.length },
+      message: `Viewed the audit history of ${type} ${id}`,
+    });
+    return renderHistoryPage({ links, type, id, events });
+  }
+
+  /**
+   * Records the read as `audit.read`. The viewer's routes are exempt from the interceptor, so
+   * there is no request context; one is opened here so the event carries the reader (actor),
+   * source and request id like any audited request, instead of the service actor.
+   */
+  private async recordRead(
+    req: AuditHttpRequest,
+    page: ViewerPageName,
+    read: {
+      filter: unknown;
+      message: string;
+      results?: unknown;
+      error?: unknown;
+      target?: AuditRecordInput['target'];
+    },
+  ): Promise<void> {
+    const input: AuditRecordInput = {
+      action: 'audit.read',
+      filter: read.filter,
+      message: `${read.message} (viewer)`,
+      labels: { via: 'viewer', page },
+    };
+    if (read.results !== undefined) input.results = read.results;
+    if (read.target !== undefined) input.target = read.target;
+    if (read.error !== undefined) {
+      input.outcome = 'failure';
+      input.error = read.error;
+    }
+    if (this.contexts.current()?.request === req) {
+      await this.audit.record(input);
+      return;
+    }
+    const context = new AuditContext(req, requestIdOf(req, this.options.requestIdHeader));
+    await this.contexts.run(context, () => this.audit.record(input));
+  }
+}

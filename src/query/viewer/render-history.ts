@@ -1,0 +1,76 @@
+/**
+ * The timeline of one record: every event on it, newest first (the latest change is usually the
+ * one asked about), each with its changes.
+ */
+import type { AuditEvent } from '../../event/audit-event';
+import { markup, type SafeHtml } from './html';
+import { renderChanges } from './render-changes';
+import { renderActor, renderOutcome, renderTime } from './render-facts';
+import { renderPage } from './render-layout';
+import type { ViewerLinks } from './viewer-links';
+import { actionLabel } from './viewer-words';
+
+/** Most events drawn on one timeline; the list page pages through the rest. */
+export const MAX_TIMELINE_EVENTS = 500;
+
+/** What the timeline page shows. */
+export interface HistoryPageInput {
+  /** Links as seen from the timeline page. */
+  links: ViewerLinks;
+  /** Resource type. */
+  type: string;
+  /** Resource id. */
+  id: string;
+  /** The record's events, oldest first, as `AuditService.history()` returns them. */
+  events: readonly AuditEvent[];
+}
+
+function entry(event: AuditEvent, links: ViewerLinks): SafeHtml {
+  const heading = `entry-${event.id}`;
+  return markup`<li>
+    <article class="card" aria-labelledby="${heading}">
+      <div class="entry-head">
+        <h2 id="${heading}">
+          <a class="row-link" href="${links.event(event.id)}">${actionLabel(event.action)}</a>
+        </h2>
+        ${renderTime(event.timestamp, false)} ${renderOutcome(event.outcome)}
+        <span class="muted">by</span> <span>${renderActor(event.actor, 60)}</span>
+      </div>
+      ${renderChanges(event.changes, `Changes of ${actionLabel(event.action)}`)}
+    </article>
+  </li>`;
+}
+
+/**
+ * The timeline page as a whole document.
+ *
+ * @param input - links, the record, and its events
+ */
+export function renderHistoryPage(input: HistoryPageInput): string {
+  const { links, type, id } = input;
+  const newestFirst = [...input.events].reverse();
+  const shown = newestFirst.slice(0, MAX_TIMELINE_EVENTS);
+  const name = `${type} ${id}`;
+  const count = input.events.length;
+  const body = markup`<nav class="crumbs" aria-label="Breadcrumb">
+      <a href="${links.list()}">All events</a> › Timeline
+    </nav>
+    <h1>Timeline of ${name}</h1>
+    <p class="lead">
+      ${
+        count === 0
+          ? 'No event has been recorded for this record.'
+          : count > shown.length
+            ? `The latest ${shown.length} of ${count} events, newest first.`
+            : `${count} ${count === 1 ? 'event' : 'events'}, newest first.`
+      }
+      <a href="${links.list({ resource: `${type}:${id}` })}">Show in the event list</a>
+    </p>
+    ${
+      count > 0 &&
+      markup`<ol class="timeline">
+        ${shown.map((event) => entry(event, links))}
+      </ol>`
+    }`;
+  return renderPage({ title: `Timeline of ${name}`, home: links.list(), body });
+}

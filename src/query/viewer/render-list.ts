@@ -1,0 +1,254 @@
+/**
+ * The viewer's main page: a filter form (a plain GET form, so a filtered view is a shareable URL
+ * and works without script), the matching events newest first, and keyset paging links.
+ */
+import type { AuditEvent } from '../../event/audit-event';
+import type { AuditQueryResult } from '../audit-query';
+import { clippedSpan, markup, type SafeHtml } from './html';
+import { changedFieldsSummary } from './render-changes';
+import { renderActor, renderOutcome, renderTime } from './render-facts';
+import { renderPage } from './render-layout';
+import type { ListLinkParams, ViewerLinks } from './viewer-links';
+import { actionLabel, humanName, targetLabel } from './viewer-words';
+
+/** What the list page shows. */
+export interface ListPageInput {
+  /** Links as seen from the list page. */
+  links: ViewerLinks;
+  /** Filter values as given in the URL (the first value of each parameter). */
+  params: Readonly<Record<string, string>>;
+  /** The page of events; absent when the filters were rejected. */
+  result?: AuditQueryResult;
+  /** Why the filters were rejected; shown in an alert above the form. */
+  error?: string;
+}
+
+/** The periods offered by the "Period" menu, as `since` values. */
+export const VIEWER_PERIODS: readonly { value: string; label: string }[] = [
+  { value: '', label: 'Any time' },
+  { value: '1h', label: 'Last hour' },
+  { value: '24h', label: 'Last 24 hours' },
+  { value: '7d', label: 'Last 7 days' },
+  { value: '30d', label: 'Last 30 days' },
+];
+
+const OUTCOME_CHOICES: readonly { value: string; label: string }[] = [
+  { value: '', label: 'Any outcome' },
+  { value: 'success', label: 'Success' },
+  { value: 'failure', label: 'Failed' },
+  { value: 'unknown', label: 'Unknown' },
+];
+
+// Filters of the shared vocabulary that the form has no field for: kept as hidden inputs so
+// that applying the form does not silently drop them, and named next to the buttons.
+const CARRIED: readonly { name: string; label: string }[] = [
+  { name: 'requestId', label: 'request id' },
+  { name: 'tenant', label: 'tenant' },
+  { name: 'limit', label: 'page size' },
+];
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The `type:id` text of the resource field, from `resource` or `resourceType` + `resourceId`. */
+function resourceValue(params: Readonly<Record<string, string>>): string {
+  if (params.resource !== undefined) return params.resource;
+  const type = params.resourceType;
+  if (type === undefined) return '';
+  return params.resourceId === undefined ? type : `${type}:${params.resourceId}`;
+}
+
+function options(
+  choices: readonly { value: string; label: string }[],
+  selected: string,
+  custom: (value: string) => string,
+): SafeHtml {
+  const known = choices.some((choice) => choice.value === selected);
+  const all = known ? choices : [...choices, { value: selected, label: custom(selected) }];
+  return markup`${all.map((choice) => {
+    const chosen = choice.value === selected ? markup` selected` : '';
+    return markup`<option value="${choice.value}"${chosen}>${choice.label}</option>`;
+  })}`;
+}
+
+function dateField(name: 'from' | 'to', label: string, value: string): SafeHtml {
+  // A full instant from a shared URL would not fit a date input; keep it editable as text.
+  const type = value === '' || DATE_ONLY.test(value) ? 'date' : 'text';
+  return markup`<div class="field">
+    <label for="f-${name}">${label} <span class="hint">(UTC)</span></label>
+    <input id="f-${name}" name="${name}" type="${type}" value="${value}" />
+  </div>`;
+}
+
+function textField(
+  name: string,
+  label: string,
+  hint: string,
+  value: string,
+  placeholder: string,
+): SafeHtml {
+  return markup`<div class="field">
+    <label for="f-${name}">${label} <span class="hint">${hint}</span></label>
+    <input id="f-${name}" name="${name}" type="text" value="${value}" placeholder="${placeholder}"
+      autocomplete="off" spellcheck="false" />
+  </div>`;
+}
+
+function filterForm(links: ViewerLinks, params: Readonly<Record<string, string>>): SafeHtml {
+  const value = (name: string): string => params[name] ?? '';
+  const carried = [...CARRIED];
+  if (params.resourceType === undefined && params.resourceId !== undefined) {
+    carried.push({ name: 'resourceId', label: 'record id' });
+  }
+  const kept = carried.filter((entry) => value(entry.name) !== '');
+  const alsoList = kept.map(
+    (entry, i) => markup`${i > 0 ? ', ' : ''}${entry.label} <code>${value(entry.name)}</code>`,
+  );
+  return markup`<form class="filters card" method="get" action="${links.list()}" role="search"
+    aria-label="Filter events">
+    ${textField('actor', 'Who', '(user id)', value('actor'), 'e.g. u-42')}
+    ${textField('resource', 'Record', '(type:id)', resourceValue(params), 'e.g. user:42')}
+    ${textField('action', 'Action', '', value('action'), 'e.g. user.update')}
+    <div class="field">
+      <label for="f-outcome">Outcome</label>
+      <select id="f-outcome" name="outcome">
+        ${options(OUTCOME_CHOICES, value('outcome'), (v) => v)}
+      </select>
+    </div>
+    <div class="field">
+      <label for="f-since">Period</label>
+      <select id="f-since" name="since">
+        ${options(VIEWER_PERIODS, value('since'), (v) => `Custom: ${v}`)}
+      </select>
+    </div>
+    ${dateField('from', 'From', value('from'))} ${dateField('to', 'Before', value('to'))}
+    <div class="form-foot">
+      <button class="button" type="submit">Apply filters</button>
+      <a href="${links.list()}">Clear filters</a>
+      ${kept.map((entry) => markup`<input type="hidden" name="${entry.name}" value="${value(entry.name)}" />`)}
+      ${kept.length > 0 && markup`<span class="also">Also filtering by ${alsoList}</span>`}
+    </div>
+  </form>`;
+}
+
+function eventRow(event: AuditEvent, links: ViewerLinks): SafeHtml {
+  const fields = changedFieldsSummary(event.changes);
+  const target = event.target;
+  const targetCell =
+    target === undefined
+      ? markup`<span class="muted">—</span>`
+      : target.id === undefined
+        ? clippedSpan(humanName(target.type), 40, 'clip')
+        : markup`<a class="target-link clip" href="${links.history(target.type, target.id)}"
+            title="Timeline of ${targetLabel(target)}">${targetLabel(target)}</a>`;
+  return markup`<tr data-row>
+    <td>${renderTime(event.timestamp, true)}</td>
+    <td>${renderActor(event.actor, 40)}</td>
+    <td>
+      <a class="row-link clip" href="${links.event(event.id)}">${actionLabel(event.action)}</a>
+      ${clippedSpan(event.action, 60, 'sub-line clip code')}
+      ${event.message !== undefined && clippedSpan(event.message, 80, 'sub-line clip')}
+    </td>
+    <td>${targetCell}</td>
+    <td>${renderOutcome(event.outcome)}</td>
+    <td class="col-fields">
+      ${
+        fields.text === ''
+          ? markup`<span class="muted">—</span>`
+          : markup`<span class="clip" title="${fields.all}">${fields.text}</span>`
+      }
+    </td>
+  </tr>`;
+}
+
+function eventTable(items: readonly AuditEvent[], links: ViewerLinks): SafeHtml {
+  return markup`<table class="events">
+    <caption class="sr-only">Events, newest first</caption>
+    <colgroup>
+      <col class="c-when" />
+      <col class="c-who" />
+      <col class="c-what" />
+      <col class="c-target" />
+      <col class="c-outcome" />
+      <col class="c-fields col-fields" />
+    </colgroup>
+    <thead>
+      <tr>
+        <th scope="col">When</th>
+        <th scope="col">Who</th>
+        <th scope="col">What</th>
+        <th scope="col">Record</th>
+        <th scope="col">Outcome</th>
+        <th scope="col" class="col-fields">Changed fields</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${items.map((event) => eventRow(event, links))}
+    </tbody>
+  </table>`;
+}
+
+function withoutCursor(params: Readonly<Record<string, string>>): ListLinkParams {
+  const rest: Record<string, string> = { ...params };
+  delete rest.cursor;
+  return rest;
+}
+
+function results(input: ListPageInput, result: AuditQueryResult): SafeHtml {
+  const { links, params } = input;
+  const filtered = Object.keys(withoutCursor(params)).some((key) => params[key] !== '');
+  const paged = params.cursor !== undefined && params.cursor !== '';
+  if (result.items.length === 0) {
+    return markup`<div class="card empty" role="status">
+      <h2>No events found</h2>
+      <p class="muted">
+        ${
+          paged
+            ? 'There are no older events for these filters.'
+            : filtered
+              ? 'No event matches these filters. Try a longer period or remove a filter.'
+              : 'Nothing has been recorded yet.'
+        }
+      </p>
+      ${paged && markup`<p><a href="${links.list(withoutCursor(params))}">Back to the newest events</a></p>`}
+    </div>`;
+  }
+  const count = result.items.length;
+  const noun = count === 1 ? 'event' : 'events';
+  const onPage = result.nextCursor !== undefined ? ' on this page' : '';
+  const summary = `${paged ? `${count} older ${noun}` : `${count} ${noun}`}${onPage}, newest first`;
+  return markup`<div class="bar">
+      <p role="status">${summary}</p>
+      <p class="keys" data-keys hidden>
+        <kbd>j</kbd> / <kbd>k</kbd> move between rows · <kbd>Enter</kbd> opens ·
+        <kbd>/</kbd> filters
+      </p>
+    </div>
+    ${eventTable(result.items, links)}
+    <nav class="paging" aria-label="Pages">
+      ${paged && markup`<a href="${links.list(withoutCursor(params))}">← Newest</a>`}
+      ${
+        result.nextCursor !== undefined &&
+        markup`<a href="${links.list({ ...withoutCursor(params), cursor: result.nextCursor })}" rel="next">Older →</a>`
+      }
+    </nav>`;
+}
+
+/**
+ * The list page as a whole document.
+ *
+ * @param input - links, filter values, and the page of events or the error
+ */
+export function renderListPage(input: ListPageInput): string {
+  const body = markup`<h1>Events</h1>
+    <p class="lead">Find who changed what: filter by person, record, action, outcome or period.</p>
+    ${
+      input.error !== undefined &&
+      markup`<div class="alert" role="alert">
+        <h2>These filters cannot be used</h2>
+        <p>${input.error}</p>
+      </div>`
+    }
+    ${filterForm(input.links, input.params)}
+    ${input.result !== undefined && results(input, input.result)}`;
+  return renderPage({ title: 'Events', home: input.links.list(), body });
+}
