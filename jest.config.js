@@ -63,5 +63,11 @@ module.exports = {
       globalSetup: '<rootDir>/test/cli/global-setup.ts',
       testTimeout: 120_000,
     },
+    {
+      ...common,
+      displayName: 'browser',
+      testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'],
+      testTimeout: 60_000,
+    },
   ],
 };

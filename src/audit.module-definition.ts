@@ -1,5 +1,24 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { AuditModuleOptions } from './audit.options';
+import { auditApiModuleParts } from './query/api/audit-api.mount';
+import { resolveAuditApiOptions, type AuditApiOptions } from './query/api/audit-api.options';
+
+/**
+ * Options read when the module is built, given to `forRoot()` and beside the factory of
+ * `forRootAsync()` (never returned by it): they decide which controllers exist.
+ */
+export interface AuditModuleExtras {
+  /**
+   * Register the module globally.
+   * @default true
+   */
+  isGlobal?: boolean;
+  /**
+   * The read-only HTTP API and viewer page over the trail; see {@link AuditApiOptions}.
+   * @default not mounted
+   */
+  api?: AuditApiOptions;
+}
 
 /** The ConfigurableModuleBuilder call behind `AuditModule.forRoot()` / `forRootAsync()`. */
 export const {
@@ -10,10 +29,16 @@ export const {
 } = new ConfigurableModuleBuilder<AuditModuleOptions>({ moduleName: 'Audit' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createAuditOptions')
-  .setExtras({ isGlobal: true }, (definition, extras) => ({
-    ...definition,
-    global: extras.isGlobal,
-  }))
+  .setExtras<AuditModuleExtras>({ isGlobal: true, api: undefined }, (definition, extras) => {
+    const api = auditApiModuleParts(resolveAuditApiOptions(extras.api));
+    return {
+      ...definition,
+      global: extras.isGlobal,
+      imports: [...(definition.imports ?? []), ...api.imports],
+      controllers: [...(definition.controllers ?? []), ...api.controllers],
+      providers: [...(definition.providers ?? []), ...api.providers],
+    };
+  })
   .build();
 
 /**

@@ -305,6 +305,12 @@ export function resolveAuditOptions(
       'nestjs-audit: AuditModule.forRoot() expects an options object, e.g. AuditModule.forRoot({ scope: "mutations" }).',
     );
   }
+  if ('api' in options) {
+    // forRoot() takes "api" out before the options reach here; only a factory can return it.
+    throw new AuditConfigurationError(
+      'nestjs-audit: option "api" was returned by the forRootAsync() factory, but the API is mounted when the module is built, before any factory runs. Pass it beside the factory: AuditModule.forRootAsync({ useFactory, inject, api: { guard: AdminGuard } }).',
+    );
+  }
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) {
       fail(key, 'is not a known option', `Known options: ${[...KNOWN_OPTIONS].join(', ')}.`);

@@ -50,7 +50,7 @@ export {
   type VerifyAuditWebhookOptions,
 } from './alarms/notifiers/webhook-signature';
 export { AuditModule } from './audit.module';
-export type { AuditOptionsFactory } from './audit.module-definition';
+export type { AuditModuleExtras, AuditOptionsFactory } from './audit.module-definition';
 export {
   AuditConfigurationError,
   type AuditLineDestination,
@@ -106,6 +106,8 @@ export {
   type AuditQuery,
   type AuditQueryResult,
 } from './query/audit-query';
+export type { AuditApiGuard, AuditApiOptions } from './query/api/audit-api.options';
+export type { AuditApiHistory, AuditApiPage } from './query/api/audit-api.service';
 export { AuditStore } from './stores/audit-store';
 export { InMemoryAuditStore } from './stores/memory/memory-audit.store';
 export {

@@ -1,0 +1,219 @@
+import type { CanActivate, ModuleMetadata, Type } from '@nestjs/common';
+import { AuditConfigurationError } from '../../audit-configuration.error';
+
+/** A guard for the audit API: a guard class (resolved from DI, like `@UseGuards`) or an instance. */
+export type AuditApiGuard = Type<CanActivate> | CanActivate;
+
+/**
+ * The `api` option of `AuditModule.forRoot()` / `forRootAsync()`: mounts a read-only HTTP API over
+ * the trail (`GET /<path>/events`, `/events/:id`, `/history/:type/:id`, `/export.csv`,
+ * `/export.ndjson`) and the viewer page (`GET /<path>/`).
+ *
+ * It is read when the module is built, so with `forRootAsync()` it is given beside the factory,
+ * not returned by it. Either `guard` or `public: true` is required: the trail holds personal
+ * data, and an unguarded mount must be a deliberate choice.
+ *
+ * @example
+ * ```ts
+ * AuditModule.forRoot({ api: { path: 'admin/audit', guard: AdminGuard } })
+ * AuditModule.forRootAsync({ useFactory: () => ({ store: './audit.db' }), api: { guard: AdminGuard } })
+ * ```
+ */
+export interface AuditApiOptions {
+  /**
+   * Where the API is mounted, relative to the app's global prefix. Leading and trailing slashes
+   * are ignored; each segment is letters, digits, `.`, `_`, `~` or `-` (no route parameters).
+   * @default 'audit'
+   */
+  path?: string;
+  /**
+   * Guard(s) applied to every route of the API and of the viewer page, in order, after the app's
+   * global guards. A class is instantiated by Nest within `AuditModule` (so it can inject global
+   * providers and those of `imports`); an instance is used as is.
+   * @default none — then `public: true` is required
+   */
+  guard?: AuditApiGuard | readonly AuditApiGuard[];
+  /**
+   * Mount the API without a guard: anyone who can reach the app can read the whole trail. A
+   * warning is logged at boot. Cannot be combined with `guard`.
+   * @default false
+   */
+  public?: boolean;
+  /**
+   * Most events one export (`export.csv`, `export.ndjson`) may contain. An export that matches
+   * more is refused with 400 when that is known before the first byte, and aborted (the client
+   * sees an incomplete transfer) otherwise; narrow it with `since`/`from`/`to` or other filters.
+   * @default 1000000
+   */
+  exportLimit?: number;
+  /**
+   * Modules whose exported providers a guard class needs (e.g. the module of your auth
+   * service), when they are not global.
+   * @default []
+   */
+  imports?: ModuleMetadata['imports'];
+}
+
+/** The `api` option after validation and defaults. */
+export interface ResolvedAuditApiOptions {
+  /** Mount path without leading or trailing slashes, e.g. `admin/audit`. */
+  path: string;
+  /** Guards in the order they run; empty only when `isPublic`. */
+  guards: readonly AuditApiGuard[];
+  /** Mounted without a guard on purpose. */
+  isPublic: boolean;
+  /** Most events in one export. */
+  exportLimit: number;
+  /** Modules imported for the guards' dependencies. */
+  imports: NonNullable<ModuleMetadata['imports']>;
+}
+
+/** Default mount path of the audit API. */
+export const DEFAULT_AUDIT_API_PATH = 'audit';
+/** Default most events in one export. */
+export const DEFAULT_AUDIT_EXPORT_LIMIT = 1_000_000;
+
+const KNOWN_KEYS = ['path', 'guard', 'public', 'exportLimit', 'imports'];
+const PATH_SEGMENT = /^[A-Za-z0-9._~-]+$/;
+
+function fail(option: string, problem: string, fix: string): never {
+  throw new AuditConfigurationError(`nestjs-audit: option "${option}" ${problem}. ${fix}`);
+}
+
+function shown(value: unknown): string {
+  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
+  return JSON.stringify(value) ?? typeof value;
+}
+
+function isGuard(value: unknown): value is AuditApiGuard {
+  if (typeof value === 'function') {
+    const proto = (value as { prototype?: { canActivate?: unknown } }).prototype;
+    return typeof proto?.canActivate === 'function';
+  }
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { canActivate?: unknown }).canActivate === 'function'
+  );
+}
+
+function resolvePath(raw: unknown): string {
+  if (raw === undefined) return DEFAULT_AUDIT_API_PATH;
+  if (typeof raw !== 'string') {
+    fail(
+      'api.path',
+      `must be a string (got ${shown(raw)})`,
+      'Example: api: { path: "admin/audit" }.',
+    );
+  }
+  const path = raw.trim().replace(/^\/+|\/+$/g, '');
+  if (path === '') {
+    fail(
+      'api.path',
+      'is empty',
+      'Give a path such as "audit", so the API does not take over the root of the app.',
+    );
+  }
+  for (const segment of path.split('/')) {
+    if (!PATH_SEGMENT.test(segment)) {
+      fail(
+        'api.path',
+        `has an invalid segment ${JSON.stringify(segment)} in ${JSON.stringify(raw)}`,
+        'Use segments of letters, digits, ".", "_", "~" or "-" separated by single slashes, e.g. "admin/audit" (no route parameters).',
+      );
+    }
+  }
+  return path;
+}
+
+function resolveGuards(raw: unknown): AuditApiGuard[] {
+  if (raw === undefined || raw === null) return [];
+  const list: readonly unknown[] = Array.isArray(raw) ? raw : [raw];
+  list.forEach((guard, index) => {
+    if (!isGuard(guard)) {
+      fail(
+        Array.isArray(raw) ? `api.guard[${index}]` : 'api.guard',
+        `must be a guard class or instance with a canActivate() method (got ${shown(guard)})`,
+        'Example: api: { guard: AdminGuard } with @Injectable() class AdminGuard implements CanActivate.',
+      );
+    }
+  });
+  return list as AuditApiGuard[];
+}
+
+/**
+ * Validates the `api` option and fills in defaults.
+ * @returns `undefined` when the option is absent or `false` (no API is mounted).
+ * @throws AuditConfigurationError naming the option and the fix, notably when neither a guard nor
+ *   `public: true` is given.
+ */
+export function resolveAuditApiOptions(raw: unknown): ResolvedAuditApiOptions | undefined {
+  if (raw === undefined || raw === null || raw === false) return undefined;
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    fail(
+      'api',
+      `must be an object (got ${shown(raw)})`,
+      'Example: api: { path: "audit", guard: AdminGuard }, or api: { public: true } to mount it without a guard.',
+    );
+  }
+  const options = raw as Record<string, unknown>;
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_KEYS.includes(key)) {
+      fail(`api.${key}`, 'is not a known option', `Known options: ${KNOWN_KEYS.join(', ')}.`);
+    }
+  }
+  const path = resolvePath(options.path);
+  const guards = resolveGuards(options.guard);
+  if (options.public !== undefined && typeof options.public !== 'boolean') {
+    fail(
+      'api.public',
+      `must be true or false (got ${shown(options.public)})`,
+      'Example: api: { public: true }.',
+    );
+  }
+  const isPublic = options.public === true;
+  if (isPublic && guards.length > 0) {
+    fail(
+      'api.public',
+      'is true while "api.guard" is set',
+      'Remove "public: true" to protect the API with the guard, or remove the guard to make it public.',
+    );
+  }
+  if (!isPublic && guards.length === 0) {
+    fail(
+      'api.guard',
+      'is missing: the audit API would let anyone read the whole trail',
+      'Give a guard, e.g. api: { guard: AdminGuard }, or set api: { public: true } if the app is only reachable by people allowed to read it.',
+    );
+  }
+  let exportLimit = DEFAULT_AUDIT_EXPORT_LIMIT;
+  if (options.exportLimit !== undefined) {
+    const value = options.exportLimit;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+      fail(
+        'api.exportLimit',
+        `must be a whole number of at least 1 (got ${shown(value)})`,
+        `Remove it to use the default ${DEFAULT_AUDIT_EXPORT_LIMIT}.`,
+      );
+    }
+    exportLimit = value;
+  }
+  const imports = options.imports ?? [];
+  if (!Array.isArray(imports)) {
+    fail(
+      'api.imports',
+      `must be an array of modules (got ${shown(imports)})`,
+      'Example: api: { guard: JwtAdminGuard, imports: [AuthModule] }.',
+    );
+  }
+  return {
+    path,
+    guards,
+    isPublic,
+    exportLimit,
+    imports: imports as NonNullable<ModuleMetadata['imports']>,
+  };
+}
+
+/** DI token of the {@link ResolvedAuditApiOptions} of the registration. */
+export const AUDIT_API_OPTIONS = Symbol('audit:api-options');

@@ -1,0 +1,384 @@
+import {
+  BadRequestException,
+  HttpException,
+  Inject,
+  Injectable,
+  Logger,
+  NotFoundException,
+  ServiceUnavailableException,
+  StreamableFile,
+} from '@nestjs/common';
+import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../../audit.constants';
+import type { ResolvedAuditOptions } from '../../audit.options';
+import { AuditService, type AuditRecordInput } from '../../audit.service';
+import { AuditContext, AuditContextStorage } from '../../capture/audit-context';
+import {
+  clientIp,
+  headerValue,
+  setResponseHeader,
+  type AuditHttpRequest,
+} from '../../capture/http-adapter';
+import { requestIdOf } from '../../capture/request-facts';
+import type { AuditEvent, AuditSource } from '../../event/audit-event';
+import { AuditCommitError } from '../../pipeline/audit-writer';
+import { AuditQueryError, parseAuditQuery, type AuditQuery } from '../audit-query';
+import { auditQueryFromParams } from '../query-params';
+import { AUDIT_API_OPTIONS, type ResolvedAuditApiOptions } from './audit-api.options';
+import {
+  AUDIT_EXPORT_FORMATS,
+  auditExportStream,
+  EXPORT_PAGE_SIZE,
+  type AuditExportEnd,
+} from './audit-export.stream';
+
+/** The body of `GET /<path>/events`: one page of events, newest first. */
+export interface AuditApiPage {
+  /** Events, newest first. */
+  items: AuditEvent[];
+  /** Pass as `cursor` to get the next page; `null` on the last page. */
+  nextCursor: string | null;
+}
+
+/** The body of `GET /<path>/history/:type/:id`: the timeline of one resource. */
+export interface AuditApiHistory {
+  /** Every event on the resource, oldest first. */
+  items: AuditEvent[];
+}
+
+/** What an `audit.read` event says about one API call. */
+interface ReadRecord {
+  endpoint: 'events' | 'event' | 'history' | 'export';
+  outcome: 'success' | 'failure';
+  filter: unknown;
+  results?: unknown;
+  error?: unknown;
+  message: string;
+  target?: AuditRecordInput['target'];
+  format?: string;
+}
+
+/** Facts about the request taken when it arrives, while its socket is still open. */
+interface RequestNote {
+  requestId: string;
+  source: AuditSource;
+}
+
+/** Action of the events that record reads of the trail through the API. */
+export const AUDIT_READ_ACTION = 'audit.read';
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function today(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+/**
+ * What the routes of the audit API do: read the trail through `AuditService`, answer bad filters
+ * with 400 and unknown ids with 404, stream exports, and record every call as an `audit.read`
+ * event with the filter used (the routes are `@AuditExempt()`, so the interceptor records none).
+ * @internal
+ */
+@Injectable()
+export class AuditApiService {
+  private readonly logger = new Logger(AUDIT_LOGGER_CONTEXT);
+  private readonly notes = new WeakMap<object, RequestNote>();
+
+  constructor(
+    private readonly audit: AuditService,
+    private readonly contexts: AuditContextStorage,
+    @Inject(AUDIT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditOptions,
+    @Inject(AUDIT_API_OPTIONS) private readonly api: ResolvedAuditApiOptions,
+  ) {}
+
+  /**
+   * Runs first on every route (before the app's guards): marks the response uncacheable and
+   * echoes the request id, so denied answers carry both too.
+   */
+  prepare(req: AuditHttpRequest, res: unknown): void {
+    const note = this.noteOf(req);
+    setResponseHeader(res, 'Cache-Control', 'no-store');
+    setResponseHeader(res, this.options.requestIdHeader, note.requestId);
+  }
+
+  /** `GET /<path>/events`: one page of events matching the query-string filters. */
+  async list(req: AuditHttpRequest, params: Record<string, unknown>): Promise<AuditApiPage> {
+    const query = await this.parse(req, 'events', params);
+    let page;
+    try {
+      page = await this.audit.query(query);
+    } catch (error) {
+      throw await this.failed(
+        req,
+        { endpoint: 'events', filter: query, message: 'Audit events query failed' },
+        error,
+      );
+    }
+    await this.succeeded(req, {
+      endpoint: 'events',
+      filter: query,
+      results: { count: page.items.length, more: page.nextCursor !== undefined },
+      message: `Read ${page.items.length} audit events`,
+    });
+    return { items: page.items, nextCursor: page.nextCursor ?? null };
+  }
+
+  /** `GET /<path>/events/:id`: one event, or 404. */
+  async one(req: AuditHttpRequest, id: string): Promise<AuditEvent> {
+    const read = {
+      endpoint: 'event' as const,
+      filter: { id },
+      target: { type: 'audit_event', id },
+    };
+    let event;
+    try {
+      event = await this.audit.get(id);
+    } catch (error) {
+      throw await this.failed(req, { ...read, message: 'Audit event read failed' }, error);
+    }
+    if (event === undefined) {
+      throw await this.failed(
+        req,
+        { ...read, results: { count: 0 }, message: 'Audit event not found' },
+        new NotFoundException(
+          `No audit event with id ${JSON.stringify(id.slice(0, 100))}. Take ids from GET events.`,
+        ),
+      );
+    }
+    await this.succeeded(req, { ...read, results: { count: 1 }, message: 'Read an audit event' });
+    return event;
+  }
+
+  /** `GET /<path>/history/:type/:id`: the timeline of one resource, oldest first. */
+  async history(req: AuditHttpRequest, type: string, id: string): Promise<AuditApiHistory> {
+    // No target on purpose: reading a resource's history must not add to that history.
+    const read = { endpoint: 'history' as const, filter: { resourceType: type, resourceId: id } };
+    let items;
+    try {
+      items = await this.audit.history(type, id);
+    } catch (error) {
+      throw await this.failed(req, { ...read, message: 'Audit history read failed' }, error);
+    }
+    await this.succeeded(req, {
+      ...read,
+      results: { count: items.length },
+      message: `Read the audit history of ${type} ${id}`,
+    });
+    return { items };
+  }
+
+  /**
+   * `GET /<path>/export.<format>`: every matching event, streamed page by page. Filter errors
+   * and a store that fails on the first page are answered with a status; later failures abort
+   * the response. The read is recorded once the stream ends, with the number of rows sent.
+   */
+  async export(
+    req: AuditHttpRequest,
+    res: unknown,
+    params: Record<string, unknown>,
+    formatName: 'csv' | 'ndjson',
+  ): Promise<StreamableFile> {
+    const format = AUDIT_EXPORT_FORMATS[formatName];
+    const query = await this.parse(req, 'export', params, formatName);
+    const base = { endpoint: 'export' as const, filter: query, format: formatName };
+    const limit = this.api.exportLimit;
+    let first;
+    try {
+      first = await this.audit.query({ ...query, limit: EXPORT_PAGE_SIZE });
+    } catch (error) {
+      throw await this.failed(req, { ...base, message: 'Audit export failed' }, error);
+    }
+    if (
+      first.items.length > limit ||
+      (first.items.length === limit && first.nextCursor !== undefined)
+    ) {
+      throw await this.failed(
+        req,
+        { ...base, results: { count: 0 }, message: 'Audit export refused: too many events' },
+        new BadRequestException(
+          `The export matches more than ${limit} events, the most one export may contain (api.exportLimit). Narrow it with since, from, to or other filters.`,
+        ),
+      );
+    }
+    const stream = auditExportStream(
+      format,
+      { first, next: (cursor) => this.audit.query({ ...query, limit: EXPORT_PAGE_SIZE, cursor }) },
+      limit,
+      (end) => this.exportEnded(req, base, end),
+    );
+    // Nest 12 also does this; older adapters leave the source paused when the client goes away.
+    const raw = (res as { raw?: unknown }).raw ?? res;
+    (raw as NodeJS.EventEmitter).once('close', () => {
+      if (!stream.readableEnded) stream.destroy();
+    });
+    return new StreamableFile(stream, {
+      type: format.contentType,
+      disposition: `attachment; filename="audit-${today()}.${format.extension}"`,
+    })
+      .setErrorHandler((_error, response) => {
+        // Already logged by exportEnded. Ending the response normally would make the truncated
+        // file look complete, so it is cut instead.
+        const target = response as { destroy?: () => void; destroyed?: boolean };
+        if (!target.destroyed && typeof target.destroy === 'function') target.destroy();
+      })
+      .setErrorLogger(() => undefined);
+  }
+
+  private async exportEnded(
+    req: AuditHttpRequest,
+    base: Pick<ReadRecord, 'endpoint' | 'filter' | 'format'>,
+    end: AuditExportEnd,
+  ): Promise<void> {
+    const results = { count: end.count };
+    const what = `${end.count} audit events as ${base.format?.toUpperCase() ?? ''}`;
+    if (end.status === 'complete') {
+      await this.recordQuietly(req, {
+        ...base,
+        outcome: 'success',
+        results,
+        message: `Exported ${what}`,
+      });
+      return;
+    }
+    let error: unknown = end.error;
+    if (end.status === 'failed') {
+      this.logger.error(
+        `nestjs-audit: the audit export (request ${this.noteOf(req).requestId}) failed after ${end.count} events and was aborted: ${messageOf(end.error)}`,
+      );
+    } else if (end.status === 'over-limit') {
+      this.logger.warn(
+        `nestjs-audit: the audit export (request ${this.noteOf(req).requestId}) was aborted after ${end.count} events: ${messageOf(end.error)}. Narrow it with since, from, to or other filters, or raise api.exportLimit.`,
+      );
+    } else {
+      error = new Error(`the client closed the connection after ${end.count} events`);
+    }
+    await this.recordQuietly(req, {
+      ...base,
+      outcome: 'failure',
+      results,
+      error,
+      message: `Audit export aborted after ${what}`,
+    });
+  }
+
+  /** Turns query-string filters into a validated query, or records the failure and answers 400. */
+  private async parse(
+    req: AuditHttpRequest,
+    endpoint: ReadRecord['endpoint'],
+    params: Record<string, unknown>,
+    format?: string,
+  ): Promise<AuditQuery> {
+    // Copied: Fastify hands a null-prototype object, and the event must hold plain data.
+    const given: Record<string, unknown> = { ...params };
+    try {
+      const query = auditQueryFromParams(given);
+      if (endpoint === 'export') {
+        for (const key of ['limit', 'cursor'] as const) {
+          if (query[key] !== undefined) {
+            throw new AuditQueryError(
+              `"${key}" does not apply to an export, which always contains every matching event (up to api.exportLimit). Remove it, and narrow the export with since, from, to or other filters.`,
+            );
+          }
+        }
+      }
+      parseAuditQuery(query);
+      return query;
+    } catch (error) {
+      if (!(error instanceof AuditQueryError)) throw error;
+      throw await this.failed(
+        req,
+        {
+          endpoint,
+          filter: given,
+          message: 'Audit trail read refused: invalid filter',
+          ...(format === undefined ? {} : { format }),
+        },
+        new BadRequestException(error.message),
+      );
+    }
+  }
+
+  /**
+   * Records a successful read. The data is released only once that record is committed: when
+   * the store cannot commit it (policy `fail`), the caller gets 503, never an unaudited read.
+   */
+  private async succeeded(req: AuditHttpRequest, read: Omit<ReadRecord, 'outcome'>): Promise<void> {
+    try {
+      await this.record(req, { ...read, outcome: 'success' });
+    } catch (error) {
+      if (error instanceof AuditCommitError) {
+        throw new ServiceUnavailableException({
+          statusCode: 503,
+          error: 'Service Unavailable',
+          code: 'AUDIT_UNAVAILABLE',
+          message:
+            'The audit trail could not record this read, so its result is not returned. Retry later; if it persists, the audit store is down.',
+          requestId: this.noteOf(req).requestId,
+        });
+      }
+      this.logger.error(
+        `nestjs-audit: could not record ${AUDIT_READ_ACTION} for request ${this.noteOf(req).requestId}: ${messageOf(error)}`,
+      );
+    }
+  }
+
+  /** Records a failed read and returns the error to throw (a store error stays a 500). */
+  private async failed(
+    req: AuditHttpRequest,
+    read: Omit<ReadRecord, 'outcome' | 'error'>,
+    error: unknown,
+  ): Promise<unknown> {
+    if (!(error instanceof HttpException)) {
+      this.logger.error(
+        `nestjs-audit: reading the audit trail failed (request ${this.noteOf(req).requestId}): ${messageOf(error)}`,
+      );
+    }
+    await this.recordQuietly(req, { ...read, outcome: 'failure', error });
+    return error;
+  }
+
+  private async recordQuietly(req: AuditHttpRequest, read: ReadRecord): Promise<void> {
+    try {
+      await this.record(req, read);
+    } catch (error) {
+      this.logger.error(
+        `nestjs-audit: could not record ${AUDIT_READ_ACTION} (${read.outcome}) for request ${this.noteOf(req).requestId}: ${messageOf(error)}`,
+      );
+    }
+  }
+
+  private async record(req: AuditHttpRequest, read: ReadRecord): Promise<void> {
+    const note = this.noteOf(req);
+    const labels: Record<string, string> = { endpoint: read.endpoint };
+    if (read.format !== undefined) labels.format = read.format;
+    const input: AuditRecordInput = {
+      action: AUDIT_READ_ACTION,
+      outcome: read.outcome,
+      filter: read.filter,
+      message: read.message,
+      labels,
+      source: note.source,
+    };
+    if (read.results !== undefined) input.results = read.results;
+    if (read.error !== undefined) input.error = read.error;
+    if (read.target !== undefined) input.target = read.target;
+    // The routes are exempt from the interceptor, so no context exists: this one gives the
+    // record the request's actor, request id, tenant and route, as the interceptor would.
+    await this.contexts.run(new AuditContext(req, note.requestId), () => this.audit.record(input));
+  }
+
+  private noteOf(req: AuditHttpRequest): RequestNote {
+    let note = this.notes.get(req);
+    if (!note) {
+      const source: AuditSource = {};
+      const ip = clientIp(req, this.options.trustProxy);
+      if (ip) source.ip = ip;
+      const userAgent = headerValue(req, 'user-agent');
+      if (userAgent) source.userAgent = userAgent.slice(0, 1024);
+      note = { requestId: requestIdOf(req, this.options.requestIdHeader), source };
+      this.notes.set(req, note);
+    }
+    return note;
+  }
+}
