@@ -259,6 +259,33 @@ export function normalizeAlarmAttemptQuery(
   return out;
 }
 
+/** A column and the value it must equal, for the WHERE clause of a listing. */
+export type AlarmColumnEquality = readonly [column: string, value: string];
+
+/** The filters given to `listAlarms()`, as column equalities (one table for every SQL engine). */
+export function alarmListEqualities(query: NormalizedAlarmListQuery): AlarmColumnEquality[] {
+  return given([
+    ['status', query.status],
+    ['rule', query.rule],
+    ['channel', query.channel],
+    ['dedup_key', query.dedupKey],
+    ['digest_key', query.digestKey],
+  ]);
+}
+
+/** The filters given to `listAlarmAttempts()`, as column equalities. */
+export function alarmAttemptEqualities(query: NormalizedAlarmAttemptQuery): AlarmColumnEquality[] {
+  return given([
+    ['dedup_key', query.dedupKey],
+    ['channel', query.channel],
+    ['result', query.result],
+  ]);
+}
+
+function given(pairs: readonly (readonly [string, string | undefined])[]): AlarmColumnEquality[] {
+  return pairs.filter((pair): pair is readonly [string, string] => pair[1] !== undefined);
+}
+
 /**
  * Validates a claim request.
  * @throws TypeError naming the bad field.

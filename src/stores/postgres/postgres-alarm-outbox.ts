@@ -11,7 +11,10 @@ import {
   alarmAttemptOf,
   newLeaseToken,
   normalizeAlarmAttemptQuery,
+  alarmAttemptEqualities,
+  alarmListEqualities,
   normalizeAlarmListQuery,
+  type AlarmColumnEquality,
   storedAlarmOf,
   type AlarmColumns,
   type AlarmRow,
@@ -165,22 +168,8 @@ export function postgresAlarmStatements(names: PostgresNames): PostgresAlarmStat
 
     list(query) {
       const q = normalizeAlarmListQuery(query);
-      const where: string[] = [];
-      const values: unknown[] = [];
-      const filters = [
-        ['status', q.status],
-        ['rule', q.rule],
-        ['channel', q.channel],
-        ['dedup_key', q.dedupKey],
-        ['digest_key', q.digestKey],
-      ] as const;
-      for (const [column, value] of filters) {
-        if (value === undefined) continue;
-        values.push(value);
-        where.push(`a.${column} = $${values.length}`);
-      }
+      const { filter, values } = whereEqual(alarmListEqualities(q), 'a.');
       values.push(q.limit);
-      const filter = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
       return {
         text: `SELECT ${rowColumns('a')} FROM ${alarms} a${filter} ORDER BY a.seq DESC LIMIT $${values.length}`,
         values,
@@ -189,20 +178,8 @@ export function postgresAlarmStatements(names: PostgresNames): PostgresAlarmStat
 
     listAttempts(query) {
       const q = normalizeAlarmAttemptQuery(query);
-      const where: string[] = [];
-      const values: unknown[] = [];
-      const filters = [
-        ['dedup_key', q.dedupKey],
-        ['channel', q.channel],
-        ['result', q.result],
-      ] as const;
-      for (const [column, value] of filters) {
-        if (value === undefined) continue;
-        values.push(value);
-        where.push(`${column} = $${values.length}`);
-      }
+      const { filter, values } = whereEqual(alarmAttemptEqualities(q), '');
       values.push(q.limit);
-      const filter = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
       return {
         text: `SELECT alarm_seq::float8, dedup_key, channel, attempt, ${ms('at')}, duration_ms,
             result, count, status_code, error
@@ -431,4 +408,16 @@ export async function claimPostgresAlarms(
       count: group?.count ?? 1,
     };
   });
+}
+
+/** A WHERE clause (or nothing) with `$n` placeholders for the given column equalities. */
+function whereEqual(
+  equalities: readonly AlarmColumnEquality[],
+  alias: string,
+): { filter: string; values: unknown[] } {
+  if (equalities.length === 0) return { filter: '', values: [] };
+  return {
+    filter: ` WHERE ${equalities.map(([column], i) => `${alias}${column} = $${i + 1}`).join(' AND ')}`,
+    values: equalities.map(([, value]) => value),
+  };
 }

@@ -13,7 +13,10 @@ import {
   checkClaimRequest,
   newLeaseToken,
   normalizeAlarmAttemptQuery,
+  alarmAttemptEqualities,
+  alarmListEqualities,
   normalizeAlarmListQuery,
+  type AlarmColumnEquality,
   storedAlarmOf,
   toSettlementColumns,
   type AlarmAttemptRow,
@@ -132,21 +135,7 @@ export class SqliteAlarmOutbox {
   /** See `AuditStore.listAlarms`. */
   list(query?: AlarmListQuery): StoredAlarm[] {
     const q = normalizeAlarmListQuery(query);
-    const where: string[] = [];
-    const params: SqliteValue[] = [];
-    const filters = [
-      ['status', q.status],
-      ['rule', q.rule],
-      ['channel', q.channel],
-      ['dedup_key', q.dedupKey],
-      ['digest_key', q.digestKey],
-    ] as const;
-    for (const [column, value] of filters) {
-      if (value === undefined) continue;
-      where.push(`${column} = ?`);
-      params.push(value);
-    }
-    const filter = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
+    const { filter, params } = whereEqual(alarmListEqualities(q));
     const sql = `SELECT ${ROW} FROM audit_alarms${filter} ORDER BY seq DESC LIMIT ?`;
     return (this.statement(sql).all(...params, q.limit) as AlarmRow[]).map(storedAlarmOf);
   }
@@ -154,19 +143,7 @@ export class SqliteAlarmOutbox {
   /** See `AuditStore.listAlarmAttempts`. */
   listAttempts(query?: AlarmAttemptQuery): AlarmAttempt[] {
     const q = normalizeAlarmAttemptQuery(query);
-    const where: string[] = [];
-    const params: SqliteValue[] = [];
-    const filters = [
-      ['dedup_key', q.dedupKey],
-      ['channel', q.channel],
-      ['result', q.result],
-    ] as const;
-    for (const [column, value] of filters) {
-      if (value === undefined) continue;
-      where.push(`${column} = ?`);
-      params.push(value);
-    }
-    const filter = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
+    const { filter, params } = whereEqual(alarmAttemptEqualities(q));
     const sql = `SELECT ${ATTEMPT_ROW} FROM audit_alarm_attempts${filter} ORDER BY id DESC LIMIT ?`;
     return (this.statement(sql).all(...params, q.limit) as AlarmAttemptRow[]).map(alarmAttemptOf);
   }
@@ -304,4 +281,16 @@ export class SqliteAlarmOutbox {
     }
     return statement;
   }
+}
+
+/** A WHERE clause (or nothing) with `?` placeholders for the given column equalities. */
+function whereEqual(equalities: readonly AlarmColumnEquality[]): {
+  filter: string;
+  params: SqliteValue[];
+} {
+  if (equalities.length === 0) return { filter: '', params: [] };
+  return {
+    filter: ` WHERE ${equalities.map(([column]) => `${column} = ?`).join(' AND ')}`,
+    params: equalities.map(([, value]) => value),
+  };
 }
