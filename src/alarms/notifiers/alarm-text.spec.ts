@@ -14,37 +14,19 @@ import {
   showValue,
   truncate,
 } from './alarm-text';
+import { makeAlarmEvent, makeAlarmMessage } from '../../../test/fixtures/alarm-messages';
 
 function event(overrides: Partial<AlarmEventSummary> = {}): AlarmEventSummary {
-  return {
-    id: 'evt-1',
-    timestamp: '2026-03-14T10:02:05.120Z',
-    action: 'user.update',
-    outcome: 'success',
-    actor: { type: 'user', id: '7', name: 'Ada Lovelace', email: 'ada@acme.test' },
-    target: { type: 'user', id: '42' },
-    changes: [],
-    text: 'Ada changed user 42',
-    ...overrides,
-  };
+  return makeAlarmEvent({ changes: [], ...overrides });
 }
 
 function message(overrides: Partial<AlarmMessage> = {}): AlarmMessage {
-  return {
+  return makeAlarmMessage({
     id: 'alarm-1',
-    rule: 'mfa-phone-changed',
-    channel: 'security',
-    kind: 'event',
-    severity: 'high',
     title: 'MFA phone changed',
-    text: 'Ada changed user 42',
-    count: 1,
     events: [event()],
-    firstAt: '2026-03-14T10:02:05.120Z',
-    lastAt: '2026-03-14T10:02:05.120Z',
-    service: 'billing',
     ...overrides,
-  };
+  });
 }
 
 describe('alarm text', () => {

@@ -2,10 +2,15 @@ import { closedPort, SmtpReceiver, startSilentServer } from '../../../test/utils
 import { Redactor, REDACTED } from '../../event/redact';
 import type { AlarmChange, AlarmEventSummary, AlarmMessage } from '../alarm-message';
 import type { EmailChannelConfig } from '../alarm-options';
-import { AlarmDeliveryError, type AlarmSendContext } from './alarm-notifier';
 import { createBuiltInNotifier } from './create-notifier';
 import { alarmMessageId, EmailNotifier } from './email.notifier';
 import { loadNodemailer } from './nodemailer-driver';
+import {
+  deliveryFailure,
+  makeAlarmEvent,
+  makeAlarmMessage,
+  sendContext,
+} from '../../../test/fixtures/alarm-messages';
 
 const CANARY = 'canary-S3cr3t-9f41';
 
@@ -25,50 +30,21 @@ function redactedChanges(): AlarmChange[] {
 }
 
 function event(overrides: Partial<AlarmEventSummary> = {}): AlarmEventSummary {
-  return {
-    id: 'evt-1',
-    timestamp: '2026-03-14T10:02:05.120Z',
-    action: 'user.update',
-    outcome: 'success',
+  return makeAlarmEvent({
     actor: { type: 'user', id: '7', name: 'Ada <b>Lovelace</b>', email: 'ada@acme.test' },
-    target: { type: 'user', id: '42' },
     sourceIp: '203.0.113.7',
     changes: redactedChanges(),
     text: 'ada@acme.test changed user 42',
     ...overrides,
-  };
+  });
 }
 
 function message(overrides: Partial<AlarmMessage> = {}): AlarmMessage {
-  return {
-    id: 'mfa-phone-changed:security:evt-1',
-    rule: 'mfa-phone-changed',
-    channel: 'security',
-    kind: 'event',
-    severity: 'high',
-    title: 'MFA phone changed for user 42',
+  return makeAlarmMessage({
     text: 'ada@acme.test changed user 42',
-    count: 1,
     events: [event()],
-    firstAt: '2026-03-14T10:02:05.120Z',
-    lastAt: '2026-03-14T10:02:05.120Z',
-    service: 'billing',
     ...overrides,
-  };
-}
-
-function context(timeoutMs = 5000, signal = new AbortController().signal): AlarmSendContext {
-  return { signal, attempt: 1, timeoutMs };
-}
-
-async function failure(promise: Promise<unknown>): Promise<AlarmDeliveryError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(AlarmDeliveryError);
-    return error as AlarmDeliveryError;
-  }
-  throw new Error('expected the send to fail');
+  });
 }
 
 describe('EmailNotifier', () => {
@@ -93,7 +69,7 @@ describe('EmailNotifier', () => {
   });
 
   it('sends the subject, recipients and alarm headers', async () => {
-    await notifier.send(message(), context());
+    await notifier.send(message(), sendContext());
     const [mail] = await smtp.waitForMessages(1);
     expect(mail?.subject).toBe('[HIGH] MFA phone changed for user 42');
     expect(mail?.envelope.from).toBe('audit@acme.test');
@@ -113,16 +89,16 @@ describe('EmailNotifier', () => {
   });
 
   it('keeps the Message-ID of an alarm across retries, and distinct between alarms', async () => {
-    await notifier.send(message(), context());
-    await notifier.send(message(), context());
-    await notifier.send(message({ id: 'other-alarm' }), context());
+    await notifier.send(message(), sendContext());
+    await notifier.send(message(), sendContext());
+    await notifier.send(message({ id: 'other-alarm' }), sendContext());
     const mails = await smtp.waitForMessages(3);
     expect(mails[0]?.headers['message-id']).toBe(mails[1]?.headers['message-id']);
     expect(mails[2]?.headers['message-id']).not.toBe(mails[0]?.headers['message-id']);
   });
 
   it('writes who, what changed and when in the text body', async () => {
-    await notifier.send(message(), context());
+    await notifier.send(message(), sendContext());
     const [mail] = await smtp.waitForMessages(1);
     const text = mail?.text ?? '';
     expect(text).toContain('ada@acme.test changed user 42');
@@ -137,7 +113,10 @@ describe('EmailNotifier', () => {
   });
 
   it('writes an escaped HTML body with inline styles only', async () => {
-    await notifier.send(message({ title: 'Phone changed <script>alert(1)</script>' }), context());
+    await notifier.send(
+      message({ title: 'Phone changed <script>alert(1)</script>' }),
+      sendContext(),
+    );
     const [mail] = await smtp.waitForMessages(1);
     const html = mail?.html ?? '';
     expect(html).toContain('Ada &lt;b&gt;Lovelace&lt;/b&gt;');
@@ -150,7 +129,7 @@ describe('EmailNotifier', () => {
   });
 
   it('never shows a redacted secret, nor the raw redaction marker', async () => {
-    await notifier.send(message(), context());
+    await notifier.send(message(), sendContext());
     const [mail] = await smtp.waitForMessages(1);
     expect(mail?.raw).not.toContain(CANARY);
     expect(mail?.text).not.toContain(CANARY);
@@ -182,7 +161,7 @@ describe('EmailNotifier', () => {
         firstAt: '2026-03-14T10:02:00.000Z',
         lastAt: '2026-03-14T10:11:30.000Z',
       }),
-      context(),
+      sendContext(),
     );
     const [mail] = await smtp.waitForMessages(1);
     expect(mail?.subject).toBe('Invoices voided (37 events)');
@@ -197,7 +176,7 @@ describe('EmailNotifier', () => {
 
   it('links to the viewer when the message has a URL', async () => {
     const url = 'https://admin.acme.test/audit/?id=evt-1&x=1';
-    await notifier.send(message({ url, severity: 'critical' }), context());
+    await notifier.send(message({ url, severity: 'critical' }), sendContext());
     const [mail] = await smtp.waitForMessages(1);
     expect(mail?.subject.startsWith('[CRITICAL] ')).toBe(true);
     expect(mail?.text).toContain(`Open in the audit viewer: ${url}`);
@@ -207,7 +186,7 @@ describe('EmailNotifier', () => {
 
   it('offers the link once when the single event links to the same page as the message', async () => {
     const url = 'https://admin.acme.test/audit/view/events/evt-1';
-    await notifier.send(message({ url, events: [{ ...event(), url }] }), context());
+    await notifier.send(message({ url, events: [{ ...event(), url }] }), sendContext());
     const [mail] = await smtp.waitForMessages(1);
     expect(mail?.text?.split(url)).toHaveLength(2);
     expect(mail?.text).not.toContain('Open this event');
@@ -218,18 +197,18 @@ describe('EmailNotifier', () => {
 
   it('retries after a 4xx reply, and the next attempt goes through', async () => {
     smtp.failNext(1, { stage: 'data', code: 451, message: 'Local problem, try later' });
-    const error = await failure(notifier.send(message(), context()));
+    const error = await deliveryFailure(notifier.send(message(), sendContext()));
     expect(error.permanent).toBe(false);
     expect(error.statusCode).toBe(451);
     expect(error.message).toContain('451 Local problem, try later');
     expect(error.message).toContain('will be retried');
-    await notifier.send(message(), context());
+    await notifier.send(message(), sendContext());
     expect(await smtp.waitForMessages(1)).toHaveLength(1);
   });
 
   it('gives up at once when the recipients are refused with 5xx', async () => {
     smtp.failNext(1, { stage: 'rcpt', code: 550, message: 'No such user' });
-    const error = await failure(notifier.send(message(), context()));
+    const error = await deliveryFailure(notifier.send(message(), sendContext()));
     expect(error.permanent).toBe(true);
     expect(error.statusCode).toBe(550);
     expect(error.message).toContain('No such user');
@@ -239,7 +218,7 @@ describe('EmailNotifier', () => {
 
   it('gives up at once when the content is refused with 5xx', async () => {
     smtp.failNext(1, { stage: 'data', code: 554, message: 'Message rejected as spam' });
-    const error = await failure(notifier.send(message(), context()));
+    const error = await deliveryFailure(notifier.send(message(), sendContext()));
     expect(error.permanent).toBe(true);
     expect(error.statusCode).toBe(554);
   });
@@ -255,7 +234,7 @@ describe('EmailNotifier', () => {
       },
       'security',
     );
-    const error = await failure(down.send(message(), context()));
+    const error = await deliveryFailure(down.send(message(), sendContext()));
     await down.close();
     expect(error.permanent).toBe(false);
     expect(error.statusCode).toBeUndefined();
@@ -277,7 +256,7 @@ describe('EmailNotifier', () => {
       'security',
     );
     const started = Date.now();
-    const error = await failure(slow.send(message(), context(300)));
+    const error = await deliveryFailure(slow.send(message(), sendContext(300)));
     const elapsed = Date.now() - started;
     await slow.close();
     await silent.close();
@@ -290,7 +269,9 @@ describe('EmailNotifier', () => {
   it('stops when the dispatcher aborts the attempt (shutdown)', async () => {
     smtp.delay(2000);
     const controller = new AbortController();
-    const sending = failure(notifier.send(message(), context(10_000, controller.signal)));
+    const sending = deliveryFailure(
+      notifier.send(message(), sendContext(10_000, controller.signal)),
+    );
     setTimeout(() => controller.abort(new Error('application shutdown')), 100);
     const started = Date.now();
     const error = await sending;
@@ -316,7 +297,7 @@ describe('EmailNotifier', () => {
     smtp.delay(1500);
     const old = new EmailNotifier(config(), 'security', legacy);
     const started = Date.now();
-    const error = await failure(old.send(message(), context(300)));
+    const error = await deliveryFailure(old.send(message(), sendContext(300)));
     expect(Date.now() - started).toBeLessThan(1000);
     expect(error.permanent).toBe(false);
     expect(error.message).toContain('did not complete within 300 ms');

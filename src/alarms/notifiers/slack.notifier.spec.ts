@@ -1,7 +1,6 @@
 import { HttpReceiver } from '../../../test/utils/http-receiver';
 import { closedPort } from '../../../test/utils/smtp-receiver';
-import type { AlarmEventSummary, AlarmMessage } from '../alarm-message';
-import { AlarmDeliveryError, type AlarmSendContext } from './alarm-notifier';
+import type { AlarmMessage } from '../alarm-message';
 import { createBuiltInNotifier } from './create-notifier';
 import {
   escapeMrkdwn,
@@ -11,41 +10,15 @@ import {
   truncateMrkdwn,
   type SlackBlock,
 } from './slack.notifier';
-
-function event(overrides: Partial<AlarmEventSummary> = {}): AlarmEventSummary {
-  return {
-    id: 'evt-1',
-    timestamp: '2026-03-14T10:02:05.120Z',
-    action: 'user.update',
-    outcome: 'success',
-    actor: { type: 'user', id: '7', name: 'Ada Lovelace', email: 'ada@acme.test' },
-    target: { type: 'user', id: '42' },
-    changes: [{ field: 'phone', op: 'changed', before: '+1 555 0100', after: '+1 555 0199' }],
-    text: 'Ada changed user 42',
-    ...overrides,
-  };
-}
+import {
+  deliveryFailure,
+  makeAlarmEvent,
+  makeAlarmMessage,
+  sendContext,
+} from '../../../test/fixtures/alarm-messages';
 
 function message(overrides: Partial<AlarmMessage> = {}): AlarmMessage {
-  return {
-    id: 'mfa-phone-changed:ops:evt-1',
-    rule: 'mfa-phone-changed',
-    channel: 'ops',
-    kind: 'event',
-    severity: 'high',
-    title: 'MFA phone changed for user 42',
-    text: 'Ada changed user 42',
-    count: 1,
-    events: [event()],
-    firstAt: '2026-03-14T10:02:05.120Z',
-    lastAt: '2026-03-14T10:02:05.120Z',
-    service: 'billing',
-    ...overrides,
-  };
-}
-
-function context(timeoutMs = 5000): AlarmSendContext {
-  return { signal: new AbortController().signal, attempt: 1, timeoutMs };
+  return makeAlarmMessage({ id: 'mfa-phone-changed:ops:evt-1', channel: 'ops', ...overrides });
 }
 
 function texts(blocks: SlackBlock[]): string[] {
@@ -54,16 +27,6 @@ function texts(blocks: SlackBlock[]): string[] {
     if (block.type === 'actions') return block.elements.map((e) => e.text.text);
     return [block.text.text];
   });
-}
-
-async function failure(promise: Promise<unknown>): Promise<AlarmDeliveryError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(AlarmDeliveryError);
-    return error as AlarmDeliveryError;
-  }
-  throw new Error('expected the send to fail');
 }
 
 describe('slackPayload', () => {
@@ -91,7 +54,10 @@ describe('slackPayload', () => {
   it('adds an "Open in audit viewer" button and event links when there are URLs', () => {
     const url = 'https://admin.acme.test/audit/?rule=x&from=1';
     const payload = slackPayload(
-      message({ url, events: [event({ url: 'https://admin.acme.test/audit/?event=1&a=|b>' })] }),
+      message({
+        url,
+        events: [makeAlarmEvent({ url: 'https://admin.acme.test/audit/?event=1&a=|b>' })],
+      }),
     );
     const actions = payload.blocks.at(-1);
     expect(actions).toEqual({
@@ -113,7 +79,7 @@ describe('slackPayload', () => {
 
   it('leaves out links that are not http(s)', () => {
     const payload = slackPayload(
-      message({ url: 'javascript:alert(1)', events: [event({ url: 'ftp://x/y' })] }),
+      message({ url: 'javascript:alert(1)', events: [makeAlarmEvent({ url: 'ftp://x/y' })] }),
     );
     expect(payload.blocks.some((b) => b.type === 'actions')).toBe(false);
     expect(JSON.stringify(payload)).not.toContain('ftp://');
@@ -123,7 +89,7 @@ describe('slackPayload', () => {
     const payload = slackPayload(
       message({
         text: 'Hi <!channel> & <@U123> <https://evil.test|click>',
-        events: [event({ actor: { type: 'user', name: '<!here>', id: '1' } })],
+        events: [makeAlarmEvent({ actor: { type: 'user', name: '<!here>', id: '1' } })],
       }),
     );
     const all = texts(payload.blocks).join('\n');
@@ -141,7 +107,7 @@ describe('slackPayload', () => {
       message({
         title: 'T'.repeat(400),
         text: 'x'.repeat(5000),
-        events: [event({ text: 'y'.repeat(5000) })],
+        events: [makeAlarmEvent({ text: 'y'.repeat(5000) })],
       }),
     );
     const header = payload.blocks[0];
@@ -163,7 +129,7 @@ describe('slackPayload', () => {
       before: 'a'.repeat(20),
       after: 'b'.repeat(20),
     }));
-    const section = slackPayload(message({ events: [event({ changes })] })).blocks[2];
+    const section = slackPayload(message({ events: [makeAlarmEvent({ changes })] })).blocks[2];
     const text = section?.type === 'section' ? section.text.text : '';
     expect(text.length).toBeLessThanOrEqual(3000);
     expect(text).toContain('• Field0: ');
@@ -177,7 +143,7 @@ describe('slackPayload', () => {
   });
 
   it('stays at 50 blocks for a long digest, saying how many events are not shown', () => {
-    const events = Array.from({ length: 80 }, (_, i) => event({ id: `e${i}` }));
+    const events = Array.from({ length: 80 }, (_, i) => makeAlarmEvent({ id: `e${i}` }));
     const payload = slackPayload(
       message({ kind: 'digest', count: 500, events, url: 'https://admin.acme.test/audit/' }),
     );
@@ -211,7 +177,7 @@ describe('SlackNotifier', () => {
   }
 
   it('posts the Block Kit payload as JSON with the alarm id', async () => {
-    await notifier().send(message(), context());
+    await notifier().send(message(), sendContext());
     const [request] = await receiver.waitForRequests(1);
     expect(request?.method).toBe('POST');
     expect(request?.path).toBe(secretPath);
@@ -222,7 +188,7 @@ describe('SlackNotifier', () => {
 
   it('fails for good on a 404 from Slack, quoting its reason but not the secret URL', async () => {
     receiver.respondWith({ status: 404, body: 'no_service' });
-    const error = await failure(notifier().send(message(), context()));
+    const error = await deliveryFailure(notifier().send(message(), sendContext()));
     expect(error.permanent).toBe(true);
     expect(error.statusCode).toBe(404);
     expect(error.message).toContain('Slack channel "ops"');
@@ -233,7 +199,7 @@ describe('SlackNotifier', () => {
 
   it('does not follow a redirect, and hides the secret path in the message', async () => {
     receiver.respondWith({ status: 302, headers: { location: `${secretPath}/moved` } });
-    const error = await failure(notifier().send(message(), context()));
+    const error = await deliveryFailure(notifier().send(message(), sendContext()));
     expect(error.permanent).toBe(true);
     expect(error.statusCode).toBe(302);
     expect(error.message).toContain('Redirects are not followed');
@@ -243,7 +209,7 @@ describe('SlackNotifier', () => {
 
   it('retries a 500 and does not leak the URL when Slack is unreachable', async () => {
     receiver.respondWith({ status: 500 });
-    const error = await failure(notifier().send(message(), context()));
+    const error = await deliveryFailure(notifier().send(message(), sendContext()));
     expect(error.permanent).toBe(false);
     expect(error.statusCode).toBe(500);
     const port = await closedPort();
@@ -251,7 +217,7 @@ describe('SlackNotifier', () => {
       { type: 'slack', webhookUrl: `http://127.0.0.1:${port}${secretPath}` },
       'ops',
     );
-    const refused = await failure(down.send(message(), context()));
+    const refused = await deliveryFailure(down.send(message(), sendContext()));
     expect(refused.permanent).toBe(false);
     expect(refused.message).toContain('ECONNREFUSED');
     expect(refused.message).toContain(`http://127.0.0.1:${port}/…`);

@@ -2,55 +2,38 @@ import { createHmac } from 'node:crypto';
 import { HttpReceiver, type RecordedRequest } from '../../../test/utils/http-receiver';
 import type { AlarmMessage } from '../alarm-message';
 import type { WebhookChannelConfig } from '../alarm-options';
-import { AlarmDeliveryError, type AlarmSendContext } from './alarm-notifier';
 import { createBuiltInNotifier } from './create-notifier';
 import { MAX_RETRY_AFTER_MS, parseRetryAfter } from './http-post';
 import { verifyAuditWebhookSignature } from './webhook-signature';
 import { webhookPayload, WebhookNotifier } from './webhook.notifier';
+import {
+  deliveryFailure,
+  makeAlarmEvent,
+  makeAlarmMessage,
+  sendContext,
+} from '../../../test/fixtures/alarm-messages';
 
 const SECRET = 'whsec-0123456789abcdef';
 
 function message(overrides: Partial<AlarmMessage> = {}): AlarmMessage {
-  return {
+  return makeAlarmMessage({
     id: 'invoice-void:erp:evt-1',
     rule: 'invoice-void',
     channel: 'erp',
-    kind: 'event',
     severity: 'medium',
     title: 'Invoice INV-7 voided',
     text: 'Bob voided invoice INV-7 (→ 0 €)',
-    count: 1,
     events: [
-      {
-        id: 'evt-1',
-        timestamp: '2026-03-14T10:02:05.120Z',
+      makeAlarmEvent({
         action: 'invoice.void',
-        outcome: 'success',
         actor: { type: 'user', id: '9', name: 'Bob' },
         target: { type: 'invoice', id: 'INV-7' },
         changes: [{ field: 'status', op: 'changed', before: 'open', after: 'void' }],
         text: 'Bob voided invoice INV-7',
-      },
+      }),
     ],
-    firstAt: '2026-03-14T10:02:05.120Z',
-    lastAt: '2026-03-14T10:02:05.120Z',
-    service: 'billing',
     ...overrides,
-  };
-}
-
-function context(timeoutMs = 5000): AlarmSendContext {
-  return { signal: new AbortController().signal, attempt: 1, timeoutMs };
-}
-
-async function failure(promise: Promise<unknown>): Promise<AlarmDeliveryError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(AlarmDeliveryError);
-    return error as AlarmDeliveryError;
-  }
-  throw new Error('expected the send to fail');
+  });
 }
 
 function header(request: RecordedRequest | undefined, name: string): string {
@@ -78,7 +61,7 @@ describe('WebhookNotifier', () => {
   it('posts the versioned JSON payload with its headers', async () => {
     const before = Math.floor(Date.now() / 1000);
     const msg = message({ url: 'https://admin.acme.test/audit/?event=evt-1', groupKey: '9' });
-    await createBuiltInNotifier('erp', config()).send(msg, context());
+    await createBuiltInNotifier('erp', config()).send(msg, sendContext());
     const [request] = await receiver.waitForRequests(1);
     expect(request?.method).toBe('POST');
     expect(request?.path).toBe('/hooks/audit?tenant=acme');
@@ -109,7 +92,7 @@ describe('WebhookNotifier', () => {
   });
 
   it('signs "<timestamp>.<body>": the helper and an independent HMAC agree', async () => {
-    await createBuiltInNotifier('erp', config()).send(message(), context());
+    await createBuiltInNotifier('erp', config()).send(message(), sendContext());
     const [request] = await receiver.waitForRequests(1);
     const timestamp = header(request, 'x-audit-timestamp');
     const signature = header(request, 'x-audit-signature');
@@ -132,7 +115,7 @@ describe('WebhookNotifier', () => {
   });
 
   it('rejects a tampered body, a wrong secret, a stale or future timestamp and malformed headers', async () => {
-    await createBuiltInNotifier('erp', config()).send(message(), context());
+    await createBuiltInNotifier('erp', config()).send(message(), sendContext());
     const [request] = await receiver.waitForRequests(1);
     const timestamp = header(request, 'x-audit-timestamp');
     const signature = header(request, 'x-audit-signature');
@@ -178,7 +161,7 @@ describe('WebhookNotifier', () => {
       }),
       'erp',
     );
-    await notifier.send(message(), context());
+    await notifier.send(message(), sendContext());
     const [request] = await receiver.waitForRequests(1);
     expect(header(request, 'authorization')).toBe('Bearer erp-token');
     expect(header(request, 'content-type')).toBe('application/json');
@@ -197,15 +180,15 @@ describe('WebhookNotifier', () => {
   it('retries a 500, and the receiver sees the alarm exactly once after recovery', async () => {
     receiver.respondWith({ status: 500, body: 'db down' }, { status: 503 });
     const notifier = createBuiltInNotifier('erp', config());
-    const first = await failure(notifier.send(message(), context()));
+    const first = await deliveryFailure(notifier.send(message(), sendContext()));
     expect(first.permanent).toBe(false);
     expect(first.statusCode).toBe(500);
     expect(first.retryAfterMs).toBeUndefined();
     expect(first.message).toContain('HTTP 500 Internal Server Error ("db down")');
     expect(first.message).toContain(`${receiver.url}/hooks/audit?…`);
-    const second = await failure(notifier.send(message(), context()));
+    const second = await deliveryFailure(notifier.send(message(), sendContext()));
     expect(second.statusCode).toBe(503);
-    await notifier.send(message(), context());
+    await notifier.send(message(), sendContext());
     expect(receiver.requests).toHaveLength(3);
     const accepted = receiver.accepted();
     expect(accepted).toHaveLength(1);
@@ -215,7 +198,7 @@ describe('WebhookNotifier', () => {
   it('reads Retry-After of a 429 in seconds and as an HTTP date', async () => {
     const notifier = createBuiltInNotifier('erp', config());
     receiver.respondWith({ status: 429, headers: { 'retry-after': '7' } });
-    const seconds = await failure(notifier.send(message(), context()));
+    const seconds = await deliveryFailure(notifier.send(message(), sendContext()));
     expect(seconds.permanent).toBe(false);
     expect(seconds.statusCode).toBe(429);
     expect(seconds.retryAfterMs).toBe(7000);
@@ -223,12 +206,12 @@ describe('WebhookNotifier', () => {
 
     const at = new Date(Date.now() + 120_000).toUTCString();
     receiver.respondWith({ status: 429, headers: { 'retry-after': at } });
-    const date = await failure(notifier.send(message(), context()));
+    const date = await deliveryFailure(notifier.send(message(), sendContext()));
     expect(date.retryAfterMs).toBeGreaterThan(115_000);
     expect(date.retryAfterMs).toBeLessThanOrEqual(120_000);
 
     receiver.respondWith({ status: 429, headers: { 'retry-after': '999999' } });
-    const capped = await failure(notifier.send(message(), context()));
+    const capped = await deliveryFailure(notifier.send(message(), sendContext()));
     expect(capped.retryAfterMs).toBe(MAX_RETRY_AFTER_MS);
   });
 
@@ -246,8 +229,8 @@ describe('WebhookNotifier', () => {
   it('gives up on a receiver that hangs, within timeoutMs', async () => {
     receiver.respondWith({ hang: true });
     const started = Date.now();
-    const error = await failure(
-      createBuiltInNotifier('erp', config()).send(message(), context(300)),
+    const error = await deliveryFailure(
+      createBuiltInNotifier('erp', config()).send(message(), sendContext(300)),
     );
     const elapsed = Date.now() - started;
     expect(error.permanent).toBe(false);
@@ -258,7 +241,9 @@ describe('WebhookNotifier', () => {
 
   it('retries when the connection is cut without an answer', async () => {
     receiver.respondWith({ hangUp: true });
-    const error = await failure(createBuiltInNotifier('erp', config()).send(message(), context()));
+    const error = await deliveryFailure(
+      createBuiltInNotifier('erp', config()).send(message(), sendContext()),
+    );
     expect(error.permanent).toBe(false);
     expect(error.statusCode).toBeUndefined();
     expect(error.message).toContain('Could not reach Webhook channel "erp"');
@@ -266,7 +251,9 @@ describe('WebhookNotifier', () => {
 
   it('does not follow a 302 and fails for good', async () => {
     receiver.respondWith({ status: 302, headers: { location: '/elsewhere' } });
-    const error = await failure(createBuiltInNotifier('erp', config()).send(message(), context()));
+    const error = await deliveryFailure(
+      createBuiltInNotifier('erp', config()).send(message(), sendContext()),
+    );
     expect(error.permanent).toBe(true);
     expect(error.statusCode).toBe(302);
     expect(error.message).toContain(`redirect (HTTP 302 Found) to ${receiver.url}/…`);
@@ -283,19 +270,19 @@ describe('WebhookNotifier', () => {
       { status: 408 },
       { status: 425 },
     );
-    const bad = await failure(notifier.send(message(), context()));
+    const bad = await deliveryFailure(notifier.send(message(), sendContext()));
     expect(bad.permanent).toBe(true);
     expect(bad.statusCode).toBe(400);
     expect(bad.message).toContain('unknown rule');
-    expect((await failure(notifier.send(message(), context()))).permanent).toBe(false);
-    expect((await failure(notifier.send(message(), context()))).permanent).toBe(false);
+    expect((await deliveryFailure(notifier.send(message(), sendContext()))).permanent).toBe(false);
+    expect((await deliveryFailure(notifier.send(message(), sendContext()))).permanent).toBe(false);
   });
 
   it('stops at once when the dispatcher aborts the attempt', async () => {
     receiver.respondWith({ hang: true });
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('application shutdown')), 50);
-    const error = await failure(
+    const error = await deliveryFailure(
       createBuiltInNotifier('erp', config()).send(message(), {
         signal: controller.signal,
         attempt: 2,
