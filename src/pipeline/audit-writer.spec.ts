@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { makeAlarmMessage } from '../../test/fixtures/alarm-messages';
 import { makeEvent } from '../../test/fixtures/events';
+import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import type { AuditEvent } from '../event/audit-event';
 import { InMemoryAuditStore } from '../stores/memory/memory-audit.store';
 import { AuditCommitError, AuditWriter, type AuditWriterSettings } from './audit-writer';
@@ -13,11 +15,14 @@ class CountingStore extends InMemoryAuditStore {
   readonly batches: number[] = [];
   failing = false;
   delayMs = 0;
-  override async append(events: readonly AuditEvent[]): Promise<void> {
+  override async append(
+    events: readonly AuditEvent[],
+    alarms?: readonly AlarmOutboxEntry[],
+  ): Promise<void> {
     this.batches.push(events.length);
     if (this.delayMs) await sleep(this.delayMs);
     if (this.failing) throw new Error('store unavailable');
-    await super.append(events);
+    await super.append(events, alarms);
   }
 }
 
@@ -231,6 +236,43 @@ describe('AuditWriter with a spool', () => {
     expect(store.all()).toHaveLength(36);
     expect(new Set(store.all().map((e) => e.id)).size).toBe(36);
     expect(writer.spoolStats()?.events).toBe(0);
+    await writer.close();
+  });
+
+  it('keeps alarms with their events: committed together, spooled together, replayed together', async () => {
+    const alarmOf = (event: AuditEvent): AlarmOutboxEntry => ({
+      dedupKey: `mfa:security:${event.id}`,
+      rule: 'mfa',
+      channel: 'security',
+      kind: 'event',
+      severity: 'high',
+      eventId: event.id,
+      createdAt: event.timestamp,
+      message: makeAlarmMessage({ id: `mfa:security:${event.id}` }),
+    });
+    const store = new CountingStore();
+    const woken: number[] = [];
+    const writer = new AuditWriter(
+      store,
+      { ...ack, retryIntervalMs: 20 },
+      spoolAt(join(dir, 's')),
+      undefined,
+      () => woken.push(Date.now()),
+    );
+    await writer.start();
+    const [committed, spooled, plain] = [makeEvent(), makeEvent(), makeEvent()];
+    await expect(writer.write(committed, [alarmOf(committed)])).resolves.toBe('committed');
+    expect(woken).toHaveLength(1);
+    store.failing = true;
+    await expect(writer.write(spooled, [alarmOf(spooled)])).resolves.toBe('spooled');
+    expect((await store.listAlarms()).map((a) => a.eventId)).toEqual([committed.id]);
+    store.failing = false;
+    await writer.write(plain); // no alarms: the store sees a one-argument append
+    const deadline = Date.now() + 3000;
+    while (writer.stats().degraded && Date.now() < deadline) await sleep(10);
+    const stored = await store.listAlarms();
+    expect(stored.map((a) => a.eventId).sort()).toEqual([committed.id, spooled.id].sort());
+    expect(woken).toHaveLength(2);
     await writer.close();
   });
 
