@@ -38,6 +38,17 @@ describe('parseAuditQuery', () => {
     expect(parseAuditQuery({ outcome })).toStrictEqual({ limit: 50, outcome });
   });
 
+  it('reads a date-time without a zone as UTC (the CLI suite checks it under another TZ)', () => {
+    expect(parseAuditQuery({ from: '2026-01-31T12:00', to: '2026-01-31T13:00:30' })).toStrictEqual({
+      limit: 50,
+      fromMs: Date.UTC(2026, 0, 31, 12),
+      toMs: Date.UTC(2026, 0, 31, 13, 0, 30),
+    });
+    expect(parseAuditQuery({ from: '2026-01-31T12:00-05:00' }).fromMs).toBe(
+      Date.UTC(2026, 0, 31, 17),
+    );
+  });
+
   it('turns from and to into epoch milliseconds, from Dates or ISO strings', () => {
     expect(
       parseAuditQuery({ from: '2026-01-31', to: '2026-02-01T12:30:00.250+02:00' }),

@@ -24,9 +24,12 @@ export interface AuditQuery {
   requestId?: string;
   /** Only events of this tenant. */
   tenant?: string;
-  /** Events at or after this instant (inclusive). A `Date` or an ISO-8601 string. */
+  /**
+   * Events at or after this instant (inclusive). A `Date` or an ISO-8601 string; a string
+   * without a zone is read as UTC.
+   */
   from?: Date | string;
-  /** Events strictly before this instant (exclusive). A `Date` or an ISO-8601 string. */
+  /** Events strictly before this instant (exclusive). Same forms as `from`. */
   to?: Date | string;
   /**
    * Page size, 1..1000.
@@ -130,7 +133,10 @@ function parseInstant(key: 'from' | 'to', value: unknown): number {
     return ms;
   }
   if (typeof value === 'string' && ISO_DATE.test(value)) {
-    const ms = Date.parse(value);
+    // JavaScript reads a date-time without a zone in the machine's local time (a date alone in
+    // UTC); the trail is in UTC, so a zone-less time is UTC too, on every machine.
+    const zoned = /T.*(Z|[+-]\d{2}:?\d{2})$/.test(value) || !value.includes('T');
+    const ms = Date.parse(zoned ? value : `${value}Z`);
     if (!Number.isNaN(ms)) return ms;
   }
   throw new AuditQueryError(

@@ -58,6 +58,25 @@ describe.each(ENGINES)('nestjs-audit query (%s)', (engine) => {
     expect(ids(ndjson(run.stdout))).toEqual(newestFirst(expected(data)));
   });
 
+  it('reads --from/--to without a zone as UTC, also where the machine runs on another time zone', async () => {
+    const run = await runCli(
+      [
+        ...db.args,
+        'query',
+        '--from',
+        '2026-03-02T09:30',
+        '--to',
+        '2026-03-02T10:30',
+        '--format',
+        'ndjson',
+      ],
+      { env: { TZ: 'America/New_York' } },
+    );
+    expect(run.code).toBe(0);
+    // In New York time the same words would mean 14:30-15:30 UTC, and match nothing.
+    expect(ids(ndjson(run.stdout))).toEqual([data.phoneChanged.id]);
+  });
+
   it('pages with --limit and the --cursor it prints on stderr, without gaps or repeats', async () => {
     const seen: string[] = [];
     let cursorArgs: string[] = [];
