@@ -266,7 +266,7 @@ describe.each(PLATFORMS)('audit HTTP API, reading, on %s', (platform) => {
       request: { id: requestId, method: 'GET', path: '/audit/events' },
       filter: { actorId: 'u-1', limit: 10 },
       results: { count: 2, more: false },
-      labels: { endpoint: 'events' },
+      labels: { via: 'api', endpoint: 'events' },
     });
     // `since` is recorded as the absolute start it stood for.
     const from = Date.parse((read.filter as { from: string }).from);

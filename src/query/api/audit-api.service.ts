@@ -350,7 +350,8 @@ export class AuditApiService {
 
   private async record(req: AuditHttpRequest, read: ReadRecord): Promise<void> {
     const note = this.noteOf(req);
-    const labels: Record<string, string> = { endpoint: read.endpoint };
+    // `via` tells API reads apart from viewer page views (labelled `via: 'viewer'`).
+    const labels: Record<string, string> = { via: 'api', endpoint: read.endpoint };
     if (read.format !== undefined) labels.format = read.format;
     const input: AuditRecordInput = {
       action: AUDIT_READ_ACTION,
