@@ -2,6 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { isDeepStrictEqual } from 'node:util';
 import { AuditAlarms } from './alarms/audit-alarms';
 import type { ManualAlarmInput } from './alarms/alarm.engine';
+import type {
+  AlarmAttempt,
+  AlarmAttemptQuery,
+  AlarmListQuery,
+  StoredAlarm,
+} from './alarms/alarm-outbox';
 import { AUDIT_RESOLVED_OPTIONS } from './audit.constants';
 import type { ResolvedAuditOptions } from './audit.options';
 import { normaliseActor, serviceActor } from './capture/actor';
@@ -219,6 +225,20 @@ export class AuditService {
     const entries = this.alarms.manualEntries(input);
     await this.pipeline.raiseAlarm(entries);
     return entries.map((entry) => entry.dedupKey);
+  }
+
+  /**
+   * Alarms in the outbox, newest first: pending, delivered or dead (`{ status: 'dead' }` lists
+   * what was given up on, with the last error).
+   * @throws Error when the store keeps no alarm outbox.
+   */
+  async listAlarms(query: AlarmListQuery = {}): Promise<StoredAlarm[]> {
+    return this.store.listAlarms(query);
+  }
+
+  /** Every delivery attempt recorded (when, channel, result, status, error), newest first. */
+  async listAlarmAttempts(query: AlarmAttemptQuery = {}): Promise<AlarmAttempt[]> {
+    return this.store.listAlarmAttempts(query);
   }
 
   /** Write-path counters: committed, failed, pending, last error. */

@@ -180,7 +180,7 @@ describe.each(PLATFORMS)('alarms delivered to real receivers on %s', (platform) 
     expect(mail?.text).toContain('[redacted]');
     expect(delivery?.body).not.toContain(CANARY);
     expect(delivery?.body).toContain('[REDACTED]');
-    const stored = await store.listAlarms({ rule: 'phone-changed' });
+    const stored = await running.app.get(AuditService).listAlarms({ rule: 'phone-changed' });
     expect(JSON.stringify(stored)).not.toContain(CANARY);
   });
 
@@ -198,9 +198,9 @@ describe.each(PLATFORMS)('alarms delivered to real receivers on %s', (platform) 
     expect(hook.requests.map((r) => r.headers['x-audit-alarm-id'])).toEqual([id, id, id, id]);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(hook.accepted()).toHaveLength(1);
-    const attempts = (await store.listAlarmAttempts({ channel: 'siem' })).filter(
-      (a) => a.dedupKey === id,
-    );
+    const attempts = (
+      await running.app.get(AuditService).listAlarmAttempts({ channel: 'siem' })
+    ).filter((a) => a.dedupKey === id);
     expect(attempts.map((a) => a.result).sort()).toEqual([
       'delivered',
       'failed',
@@ -239,14 +239,12 @@ describe.each(PLATFORMS)('alarms delivered to real receivers on %s', (platform) 
   it('delivers an alarm raised by application code with AuditService.alarm()', async () => {
     const inbox = running.app.get(Inbox);
     const before = inbox.messages.length;
-    const ids = await running.app
-      .get(AuditService)
-      .alarm({
-        title: 'Refund above limit',
-        message: 'Refund r-7: 12,000 EUR',
-        channels: ['inbox'],
-        severity: 'critical',
-      });
+    const ids = await running.app.get(AuditService).alarm({
+      title: 'Refund above limit',
+      message: 'Refund r-7: 12,000 EUR',
+      channels: ['inbox'],
+      severity: 'critical',
+    });
     expect(ids).toHaveLength(1);
     await eventually(() => inbox.messages.length === before + 1, 'the manual alarm');
     expect(inbox.messages.at(-1)).toMatchObject({
