@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { PLATFORMS } from '../utils/apps';
 import { asUser } from '../utils/users-app';
+import { CHROMIUM } from './global-setup';
 import { HOSTILE, READER, startViewerApp, type ViewerApp } from './viewer-app';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '..', 'artifacts');
 
 function launchChromium(): Promise<Browser> {
