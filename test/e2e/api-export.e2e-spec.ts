@@ -159,7 +159,7 @@ describe.each(PLATFORMS)('audit HTTP API exports on %s', (platform) => {
       actor: { id: 'auditor-1' },
       filter: { action: 'csv.test', from: expect.any(String) },
       results: { count: TRICKY.length },
-      labels: { endpoint: 'export', format: 'csv' },
+      labels: { via: 'api', endpoint: 'export', format: 'csv' },
       request: { method: 'GET', path: '/audit/export.csv' },
     });
   });
@@ -183,7 +183,7 @@ describe.each(PLATFORMS)('audit HTTP API exports on %s', (platform) => {
       expect.objectContaining({
         action: 'audit.read',
         outcome: 'failure',
-        labels: { endpoint: 'export', format: 'ndjson' },
+        labels: { via: 'api', endpoint: 'export', format: 'ndjson' },
       }),
     ]);
   });

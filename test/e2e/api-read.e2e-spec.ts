@@ -301,7 +301,7 @@ describe.each(PLATFORMS)('audit HTTP API, reading, on %s', (platform) => {
       outcome: 'success',
       filter: { resourceType: 'user', resourceId: '42' },
       results: { count: 1 },
-      labels: { endpoint: 'history' },
+      labels: { via: 'api', endpoint: 'history' },
     });
     // Reading a history must not add to that history.
     expect(history?.target).toBeUndefined();
