@@ -121,6 +121,16 @@ export interface AlarmClaimRequest {
   owner: string;
   /** How many members of a digest to return (the oldest ones); the count is always exact. */
   listSize: number;
+  /**
+   * Channels to leave alone in this claim: their single entries and digest heads are not
+   * leased, and the waiting entries of their digest keys are not grouped yet (the group forms,
+   * and its throttle period starts, at the first claim that does not exclude the channel). They
+   * stay due and are claimed as usual by a later claim without them. A dispatcher passes the
+   * channels whose sends in flight are at its per-channel cap, so that one slow channel cannot
+   * take every send slot.
+   * @default none excluded
+   */
+  excludeChannels?: readonly string[];
 }
 
 /** One message to send, leased to the claimer until `alarm.leaseUntil`. */

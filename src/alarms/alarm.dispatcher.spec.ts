@@ -358,7 +358,71 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
     while (fast.calls.length === 0 && Date.now() - started < 3000) await sleep(5);
     expect(fast.calls).toHaveLength(1);
     expect((fast.calls[0]?.at ?? Infinity) - started).toBeLessThan(1000);
-    expect(slow.calls).toHaveLength(3);
+    // channelConcurrency defaults to half of concurrency: the third waits for a free slot.
+    expect(slow.calls).toHaveLength(2);
+  });
+
+  /** A channel that hangs until its send is aborted, counting its sends in flight. */
+  function hangingChannel() {
+    const state = { inFlight: 0, most: 0 };
+    const notifier = new ScriptedNotifier(async (_m, { signal }) => {
+      state.inFlight += 1;
+      state.most = Math.max(state.most, state.inFlight);
+      try {
+        await untilAborted(signal);
+      } finally {
+        state.inFlight -= 1;
+      }
+    });
+    return { notifier, state };
+  }
+
+  it('keeps a hanging channel with a backlog to its channelConcurrency, so others go out at once', async () => {
+    const slack = hangingChannel();
+    const mail = new ScriptedNotifier();
+    const d = dispatcher(
+      { slack: slack.notifier, mail },
+      { concurrency: 4, channelTimeoutMs: { slack: 2000 }, pollIntervalMs: 50 },
+    );
+    const backlog = Array.from({ length: 20 }, (_, i) =>
+      entry(T0 - 1000 + i, { channel: 'slack' }),
+    );
+    await store.append([], backlog);
+    // Raised after the whole backlog: it comes last in the claim order.
+    await store.append([], [entry(T0, { channel: 'mail' })]);
+    const started = Date.now();
+    d.start();
+    while (mail.calls.length === 0 && Date.now() - started < 5000) await sleep(5);
+    expect(mail.calls).toHaveLength(1);
+    expect((mail.calls[0]?.at ?? Infinity) - started).toBeLessThan(500);
+    expect(slack.notifier.calls).toHaveLength(2);
+    expect(d.stats().inFlight).toBe(2);
+    // After the first timeouts the freed slots go to the next of the backlog, still two at most.
+    while (slack.notifier.calls.length < 4 && Date.now() - started < 5000) await sleep(5);
+    expect(slack.notifier.calls).toHaveLength(4);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    await sleep(50);
+    expect(slack.notifier.calls).toHaveLength(4);
+    expect(slack.state.most).toBe(2);
+    expect(slack.notifier.calls.map((c) => c.message.id)).toEqual(
+      backlog.slice(0, 4).map((e) => e.dedupKey),
+    );
+  }, 10_000);
+
+  it('never exceeds channelConcurrency when several claims run at the same time', async () => {
+    const slow = hangingChannel();
+    const d = dispatcher(
+      { slow: slow.notifier },
+      { concurrency: 8, channelConcurrency: 3, channelTimeoutMs: { slow: 100 } },
+    );
+    await store.append(
+      [],
+      Array.from({ length: 12 }, () => entry(T0, { channel: 'slow' })),
+    );
+    d.start();
+    const claimed = await Promise.all([d.runOnce(), d.runOnce(), d.runOnce()]);
+    expect(slow.state.most).toBe(3);
+    expect(claimed.reduce((sum, n) => sum + n, 0)).toBeLessThanOrEqual(3);
   });
 
   it('folds a burst of 10,000 alarms into a few digests per key, counting each once', async () => {
@@ -589,6 +653,24 @@ describe('AlarmDispatcher loop resilience', () => {
         ),
     ).toThrow(
       /setting "leaseMs" \(5000\) must be longer than the longest channel timeout \(5000\)/,
+    );
+  });
+
+  it.each<[string, unknown]>([
+    ['0', 0],
+    ['a fraction', 1.5],
+    ['a string', '2'],
+  ])('rejects a channelConcurrency of %s', (_label, value) => {
+    expect(
+      () =>
+        new AlarmDispatcher(
+          new InMemoryAuditStore(),
+          new Map(),
+          { ...BASE, channelConcurrency: value as number },
+          testFold,
+        ),
+    ).toThrow(
+      `nestjs-audit: alarm dispatcher setting "channelConcurrency" must be a whole number above 0, got ${JSON.stringify(value)}.`,
     );
   });
 

@@ -5,6 +5,7 @@ import type { AlarmMessage } from './alarm-message';
 import type {
   AlarmAttempt,
   AlarmClaim,
+  AlarmClaimRequest,
   AlarmOutboxEntry,
   AlarmOutboxStats,
   AlarmSettlement,
@@ -38,11 +39,19 @@ export interface AlarmDispatcherSettings {
    */
   leaseMs?: number;
   /**
-   * Messages sent at the same time. A slow channel holds at most this many slots, each for at
-   * most its timeout.
+   * Messages sent at the same time, over all channels.
    * @default 4
    */
   concurrency?: number;
+  /**
+   * Messages sent at the same time on one channel. A slow or hanging channel holds at most this
+   * many of the `concurrency` slots, each for at most its timeout, and the others stay free for
+   * the other channels: the channels at this limit are left out of the next claims
+   * (`excludeChannels`) until one of their sends ends. A value of `concurrency` or more only
+   * limits by `concurrency`.
+   * @default half of `concurrency`, rounded down, at least 1 (2 for the default 4)
+   */
+  channelConcurrency?: number;
   /**
    * Most messages claimed in one look at the outbox (never more than the free send slots).
    * @default 20
@@ -100,6 +109,13 @@ const DEFAULT_STATS_INTERVAL_MS = 5_000;
 const MAX_STORE_BACKOFF_MS = 30_000;
 /** Settlements kept in memory while the store fails; beyond, leases expiring resend them. */
 const MAX_UNSETTLED = 10_000;
+
+interface CycleResult {
+  claimed: number;
+  limit: number;
+  failed: boolean;
+  sends: Promise<void>[];
+}
 
 interface InFlight {
   controller: AbortController;
@@ -197,13 +213,18 @@ export class AlarmDispatcher {
   private readonly channelTimeoutMs: Readonly<Record<string, number>>;
   private readonly leaseMs: number;
   private readonly concurrency: number;
+  private readonly channelConcurrency: number;
   private readonly batchSize: number;
   private readonly owner: string;
   private readonly statsIntervalMs: number;
 
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private readonly inFlight = new Set<InFlight>();
+  /** Sends in flight per channel; a channel is absent while it has none. */
+  private readonly inFlightPerChannel = new Map<string, number>();
   private cycling: Promise<void> | undefined;
+  /** The end of the last cycle started: each cycle waits for it (see `cycle()`). */
+  private lastCycle: Promise<unknown> = Promise.resolve();
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private storeFailures = 0;
@@ -256,6 +277,11 @@ export class AlarmDispatcher {
       );
     }
     this.concurrency = positive('concurrency', settings.concurrency, DEFAULT_CONCURRENCY);
+    this.channelConcurrency = positive(
+      'channelConcurrency',
+      settings.channelConcurrency,
+      Math.max(1, Math.floor(this.concurrency / 2)),
+    );
     this.batchSize = positive('batchSize', settings.batchSize, DEFAULT_BATCH_SIZE);
     this.owner = settings.owner ?? `${hostname()}:${process.pid}`;
     this.statsIntervalMs = positive(
@@ -388,26 +414,55 @@ export class AlarmDispatcher {
       });
   }
 
-  /** One look at the outbox: retry pending settlements, refresh counts, claim and start sends. */
-  private async cycle(): Promise<{
-    claimed: number;
-    limit: number;
-    failed: boolean;
-    sends: Promise<void>[];
-  }> {
+  /**
+   * One look at the outbox. Cycles run one after the other (the loop's and `runOnce()`'s): the
+   * limits of a claim are computed from the sends in flight, and only the cycle that claimed
+   * adds to them, so no two claims can both fill the same free slots.
+   */
+  private cycle(): Promise<CycleResult> {
+    const run = this.lastCycle.then(() => this.cycleNow());
+    this.lastCycle = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * What the next claim may take: at most the free slots, and for any one channel at most its
+   * free slots. Channels at their cap are excluded; the limit is the fewest free slots of any
+   * other channel (one with nothing in flight has them all), so that even a claim that returns
+   * only messages of one channel stays within that channel's cap.
+   */
+  private claimLimits(): { limit: number; excludeChannels: string[] } {
+    const excludeChannels: string[] = [];
+    let busiest = 0;
+    for (const [channel, count] of this.inFlightPerChannel) {
+      if (count >= this.channelConcurrency) excludeChannels.push(channel);
+      else busiest = Math.max(busiest, count);
+    }
+    const limit = Math.min(
+      this.batchSize,
+      this.concurrency - this.inFlight.size,
+      this.channelConcurrency - busiest,
+    );
+    return { limit, excludeChannels: excludeChannels.sort() };
+  }
+
+  /** Retries pending settlements, refreshes counts, claims and starts the sends. */
+  private async cycleNow(): Promise<CycleResult> {
     await this.flushUnsettled();
     await this.refreshStats();
-    const limit = Math.min(this.batchSize, this.concurrency - this.inFlight.size);
+    const { limit, excludeChannels } = this.claimLimits();
     if (limit <= 0) return { claimed: 0, limit, failed: false, sends: [] };
     let claims: AlarmClaim[];
     try {
-      claims = await this.store.claimAlarms({
+      const request: AlarmClaimRequest = {
         now: this.now(),
         limit,
         leaseMs: this.leaseMs,
         owner: this.owner,
         listSize: this.settings.digestListSize,
-      });
+      };
+      if (excludeChannels.length > 0) request.excludeChannels = excludeChannels;
+      claims = await this.store.claimAlarms(request);
       this.storeFailures = 0;
     } catch (error) {
       this.storeFailures += 1;
@@ -434,7 +489,9 @@ export class AlarmDispatcher {
       shutdown: false,
       done: Promise.resolve(),
     };
+    const { channel } = claim.alarm;
     this.inFlight.add(send);
+    this.inFlightPerChannel.set(channel, (this.inFlightPerChannel.get(channel) ?? 0) + 1);
     send.done = this.deliver(claim, send)
       .catch((error: unknown) =>
         this.noteError(
@@ -443,7 +500,10 @@ export class AlarmDispatcher {
       )
       .finally(() => {
         this.inFlight.delete(send);
-        // A slot is free: more may be waiting.
+        const left = (this.inFlightPerChannel.get(channel) ?? 1) - 1;
+        if (left > 0) this.inFlightPerChannel.set(channel, left);
+        else this.inFlightPerChannel.delete(channel);
+        // A slot is free (perhaps of a channel that was at its cap): more may be waiting.
         this.wake();
       });
     return send.done;

@@ -308,6 +308,21 @@ export function checkClaimRequest(request: AlarmClaimRequest): void {
   if (!Number.isInteger(listSize) || listSize < 0 || listSize > MAX_ALARM_LIST_LIMIT) {
     throw problem('listSize', `a whole number from 0 to ${MAX_ALARM_LIST_LIMIT}`, listSize);
   }
+  const { excludeChannels } = request;
+  if (excludeChannels === undefined) return;
+  if (!Array.isArray(excludeChannels)) {
+    throw problem('excludeChannels', 'an array of channel names (or left out)', excludeChannels);
+  }
+  excludeChannels.forEach((channel: unknown, i) => {
+    if (typeof channel !== 'string') {
+      throw problem(`excludeChannels[${i}]`, 'a channel name (a string)', channel);
+    }
+  });
+}
+
+/** The distinct channels a claim excludes, sorted (empty when none). */
+export function excludedChannelsOf(request: AlarmClaimRequest): string[] {
+  return [...new Set(request.excludeChannels ?? [])].sort();
 }
 
 /** A new lease token for one claim: the owner, made unique. */

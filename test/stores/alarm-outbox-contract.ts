@@ -164,11 +164,54 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         expect(new Set(claimed)).toEqual(new Set(keys(alarms)));
       });
 
+      it('leaves out the channels a claim excludes, and claims them once they are not', async () => {
+        const [slack1, mail, chat, slack2] = [
+          makeAlarm(T0, { channel: 'slack' }),
+          makeAlarm(T0 + 1, { channel: 'mail' }),
+          makeAlarm(T0 + 2, { channel: 'chat' }),
+          makeAlarm(T0 + 3, { channel: 'slack' }),
+        ];
+        await store.append([], [slack1, mail, chat, slack2]);
+        const first = await store.claimAlarms(
+          claimAt(T0 + 10, { excludeChannels: ['slack', 'chat'] }),
+        );
+        expect(claimKeys(first)).toEqual([mail.dedupKey]);
+        // Only excluded channels are due: nothing, and nothing of theirs is touched.
+        expect(
+          await store.claimAlarms(claimAt(T0 + 10, { excludeChannels: ['chat', 'slack'] })),
+        ).toEqual([]);
+        for (const alarm of [slack1, chat, slack2]) {
+          const stored = await byKey(alarm.dedupKey);
+          expect(stored.leaseUntil).toBeUndefined();
+          expect(stored).toMatchObject({
+            status: 'pending',
+            attempts: 0,
+            nextAttemptAt: iso(Date.parse(alarm.createdAt)),
+          });
+        }
+        expect(
+          claimKeys(await store.claimAlarms(claimAt(T0 + 10, { excludeChannels: ['slack'] }))),
+        ).toEqual([chat.dedupKey]);
+        expect(
+          claimKeys(await store.claimAlarms(claimAt(T0 + 10, { excludeChannels: [] }))),
+        ).toEqual(keys([slack1, slack2]));
+      });
+
       it.each<[string, object, RegExp]>([
         ['a limit of 0', { limit: 0 }, /"limit" must be a whole number from 1 to 1000/],
         ['a lease of 0', { leaseMs: 0 }, /"leaseMs" must be a whole number of ms above 0/],
         ['no owner', { owner: '' }, /"owner" must be a non-empty string/],
         ['a time that is not a number', { now: 'now' }, /"now" must be epoch milliseconds/],
+        [
+          'excluded channels that are not a list',
+          { excludeChannels: 'slack' },
+          /"excludeChannels" must be an array of channel names \(or left out\), got "slack"/,
+        ],
+        [
+          'an excluded channel that is not a string',
+          { excludeChannels: ['slack', 5] },
+          /"excludeChannels\[1\]" must be a channel name \(a string\), got 5/,
+        ],
       ])('rejects a claim with %s', async (_label, overrides, message) => {
         await expect(store.claimAlarms(claimAt(T0, overrides))).rejects.toThrow(message);
       });
@@ -345,6 +388,43 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
             [single.dedupKey, 1],
           ].sort(),
         );
+      });
+
+      it('leaves the digests of an excluded channel alone, ungrouped, until a claim includes it', async () => {
+        const slack = [0, 1].map((i) =>
+          makeAlarm(T0 + i, { channel: 'slack', digestKey: 'digest:slack', throttleMs: THROTTLE }),
+        );
+        const mail = makeAlarm(T0 + 2, { channel: 'mail' });
+        await store.append([], [...slack, mail]);
+        const first = await store.claimAlarms(claimAt(T0 + 10, { excludeChannels: ['slack'] }));
+        expect(claimKeys(first)).toEqual([mail.dedupKey]);
+        for (const alarm of slack) {
+          const stored = await byKey(alarm.dedupKey);
+          expect(stored.digestHead).toBeUndefined();
+          expect(stored.leaseUntil).toBeUndefined();
+        }
+        // Raised while the channel was excluded: still part of the first group.
+        const later = makeAlarm(T0 + 20, {
+          channel: 'slack',
+          digestKey: 'digest:slack',
+          throttleMs: THROTTLE,
+        });
+        await store.append([], [later]);
+        const [digest] = await store.claimAlarms(claimAt(T0 + 30, { listSize: 5 }));
+        expect(digest?.alarm.dedupKey).toBe(slack[0]!.dedupKey);
+        expect(digest?.count).toBe(3);
+        expect(keys(digest!.members)).toEqual(keys([...slack, later]));
+
+        // A formed group whose head is due again is left out the same way.
+        await store.settleAlarms([
+          settlementOf(digest!, T0 + 40, 'failed', { nextAttemptAt: T0 + 50, error: 'timeout' }),
+        ]);
+        expect(await store.claimAlarms(claimAt(T0 + 50, { excludeChannels: ['slack'] }))).toEqual(
+          [],
+        );
+        const [retry] = await store.claimAlarms(claimAt(T0 + 50, { excludeChannels: ['mail'] }));
+        expect(retry?.alarm.dedupKey).toBe(slack[0]!.dedupKey);
+        expect(retry?.count).toBe(3);
       });
 
       it('dead-letters every member with its group', async () => {

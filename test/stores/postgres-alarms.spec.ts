@@ -253,6 +253,33 @@ describe('PostgresAuditStore alarm outbox', () => {
     expect((await store.listAlarms())[0]?.leaseUntil).toBeUndefined();
   });
 
+  it('takes no lock for a claim whose only due entries are of excluded channels', async () => {
+    const { store, schema } = await open();
+    await store.append(
+      [],
+      [makeAlarm(T0, { channel: 'slack' }), makeAlarm(T0 + 1, { channel: 'slack' })],
+    );
+    const locker = await admin.connect();
+    try {
+      await locker.query('BEGIN');
+      // Plain reads pass this lock; a claim transaction (FOR UPDATE, UPDATE) would wait for it.
+      await locker.query(`LOCK TABLE "${schema}".audit_events_alarms IN EXCLUSIVE MODE`);
+      const claim = store.claimAlarms(claimAt(T0 + 10, { excludeChannels: ['slack'] }));
+      let timer: NodeJS.Timeout | undefined;
+      const blocked = new Promise<'blocked'>((resolve) => {
+        timer = setTimeout(() => resolve('blocked'), 2000);
+      });
+      const outcome = await Promise.race([claim, blocked]);
+      clearTimeout(timer);
+      await locker.query('ROLLBACK');
+      await claim.catch(() => undefined);
+      expect(outcome).toEqual([]);
+    } finally {
+      locker.release();
+    }
+    expect(await store.claimAlarms(claimAt(T0 + 10))).toHaveLength(2);
+  });
+
   describe('two instances on one schema', () => {
     it('hands each of 2,000 entries to exactly one of 2 x 10 concurrent claimers', async () => {
       const { store: first, schema } = await open({ poolSize: 10 });
@@ -336,16 +363,19 @@ describe('PostgresAuditStore alarm outbox', () => {
     }
     await store.append([], [makeAlarm(T0 + 4000)]);
     await admin.query(`ANALYZE "${schema}".audit_events_alarms`);
-    const plan = await admin.query<{ 'QUERY PLAN': string }>(
-      `EXPLAIN SELECT seq FROM "${schema}".audit_events_alarms
-        WHERE next_attempt_at <= $1::timestamptz
-          AND (lease_until IS NULL OR lease_until <= $1::timestamptz)
-          AND (digest_key IS NULL OR group_head = seq)
-        ORDER BY next_attempt_at, seq LIMIT 10 FOR UPDATE SKIP LOCKED`,
-      [new Date(T0 + 10_000).toISOString()],
-    );
-    const text = plan.rows.map((row) => row['QUERY PLAN']).join('\n');
-    expect(text).toContain('audit_events_alarms_due');
-    expect(text).not.toContain('Seq Scan');
+    for (const excluded of [[], ['slack', 'chat']]) {
+      const plan = await admin.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN SELECT seq FROM "${schema}".audit_events_alarms
+          WHERE next_attempt_at <= $1::timestamptz
+            AND (lease_until IS NULL OR lease_until <= $1::timestamptz)
+            AND (digest_key IS NULL OR group_head = seq)
+            AND channel <> ALL($2::text[])
+          ORDER BY next_attempt_at, seq LIMIT 10 FOR UPDATE SKIP LOCKED`,
+        [new Date(T0 + 10_000).toISOString(), excluded],
+      );
+      const text = plan.rows.map((row) => row['QUERY PLAN']).join('\n');
+      expect(text).toContain('audit_events_alarms_due');
+      expect(text).not.toContain('Seq Scan');
+    }
   });
 });

@@ -7,9 +7,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { SqliteAuditStore } from '../../src/stores/sqlite/sqlite-audit.store';
 import {
+  SQLITE_ALARM_ANY_DUE_EXCLUDING_SQL,
   SQLITE_ALARM_ANY_DUE_SQL,
+  SQLITE_ALARM_LEASE_EXCLUDING_SQL,
   SQLITE_ALARM_LEASE_SQL,
   SQLITE_ALARM_MEMBERS_SQL,
+  SQLITE_ALARM_WAITING_KEYS_EXCLUDING_SQL,
   SQLITE_ALARM_WAITING_KEYS_SQL,
 } from '../../src/stores/sqlite/sqlite-alarm-outbox';
 import { SQLITE_INSERT_SQL } from '../../src/stores/sqlite/sqlite-query';
@@ -154,6 +157,27 @@ describe('SqliteAuditStore alarm outbox', () => {
     }
   });
 
+  it('takes no write lock for a claim whose only due entries are of excluded channels', async () => {
+    const path = join(tempDir(), 'audit.db');
+    const store = new SqliteAuditStore({ path, busyTimeoutMs: 200 });
+    await store.init();
+    const writer = new Database(path);
+    try {
+      await store.append(
+        [],
+        [makeAlarm(T0, { channel: 'slack' }), makeAlarm(T0 + 1, { channel: 'slack' })],
+      );
+      writer.exec('BEGIN IMMEDIATE');
+      expect(await store.claimAlarms(claimAt(T0 + 10, { excludeChannels: ['slack'] }))).toEqual([]);
+      await expect(store.claimAlarms(claimAt(T0 + 10))).rejects.toThrow(/locked|busy/i);
+      writer.exec('ROLLBACK');
+      expect(await store.claimAlarms(claimAt(T0 + 10))).toHaveLength(2);
+    } finally {
+      writer.close();
+      await store.close();
+    }
+  });
+
   describe('four processes claiming from one file', () => {
     let child: string;
     let build: string;
@@ -253,6 +277,24 @@ describe('SqliteAuditStore alarm outbox', () => {
       ['waiting digest keys', SQLITE_ALARM_WAITING_KEYS_SQL, [T0, 10], 'audit_alarms_due'],
       ['the lease', SQLITE_ALARM_LEASE_SQL, [T0 + 1, 'x', T0, T0, 10], 'audit_alarms_due'],
       ['digest members', SQLITE_ALARM_MEMBERS_SQL, [1, 10], 'audit_alarms_group'],
+      [
+        'the idle check with excluded channels',
+        SQLITE_ALARM_ANY_DUE_EXCLUDING_SQL,
+        [T0, T0, '["slack"]'],
+        'audit_alarms_due',
+      ],
+      [
+        'waiting digest keys with excluded channels',
+        SQLITE_ALARM_WAITING_KEYS_EXCLUDING_SQL,
+        [T0, '["slack"]', 10],
+        'audit_alarms_due',
+      ],
+      [
+        'the lease with excluded channels',
+        SQLITE_ALARM_LEASE_EXCLUDING_SQL,
+        [T0 + 1, 'x', T0, T0, '["slack","chat"]', 10],
+        'audit_alarms_due',
+      ],
     ])('serves %s from an index', (_label, sql, params, index) => {
       const detail = plan(sql, params);
       expect(detail).toContain(index);

@@ -84,13 +84,15 @@ export class MemoryAlarmOutbox {
   claim(request: AlarmClaimRequest): AlarmClaim[] {
     checkClaimRequest(request);
     const { now } = request;
-    this.formGroups(now, request.limit);
+    const excluded = new Set(request.excludeChannels);
+    this.formGroups(now, request.limit, excluded);
     const units = [...this.due]
       .filter(
         (row) =>
           (row.nextAttemptAt as number) <= now &&
           (row.leaseUntil === null || row.leaseUntil <= now) &&
-          (row.digestKey === null || row.groupHead === row.seq),
+          (row.digestKey === null || row.groupHead === row.seq) &&
+          !excluded.has(row.channel),
       )
       .sort(byDueThenSeq)
       .slice(0, request.limit);
@@ -195,13 +197,16 @@ export class MemoryAlarmOutbox {
 
   /**
    * Turns the waiting entries of each digest key with a due entry into one group, when the key's
-   * throttle period is over; otherwise postpones them to the end of that period.
+   * throttle period is over; otherwise postpones them to the end of that period. Keys whose
+   * due entries are all of `excluded` channels are left as they are.
    */
-  private formGroups(now: number, limit: number): void {
+  private formGroups(now: number, limit: number, excluded: ReadonlySet<string>): void {
     let formed = 0;
     for (const [key, waiting] of this.waiting) {
       if (formed >= limit) break;
-      if (!waiting.some((row) => (row.nextAttemptAt as number) <= now)) continue;
+      const due = (row: AlarmRow) =>
+        (row.nextAttemptAt as number) <= now && !excluded.has(row.channel);
+      if (!waiting.some(due)) continue;
       const openAt = this.gates.get(key);
       if (openAt !== undefined && openAt > now) {
         for (const row of waiting)

@@ -9,6 +9,7 @@ import type {
 } from '../../alarms/alarm-outbox';
 import {
   alarmAttemptOf,
+  excludedChannelsOf,
   newLeaseToken,
   normalizeAlarmAttemptQuery,
   alarmAttemptEqualities,
@@ -103,8 +104,11 @@ export interface PostgresAlarmStatements {
    * so a batch of events and alarms costs one round trip.
    */
   insert(alarms: readonly AlarmColumns[], events?: PostgresStatement): PostgresStatement[];
-  /** Whether anything may be claimable at `now`: one cheap read before taking any lock. */
-  anyDue(now: number): PostgresStatement;
+  /**
+   * Whether anything may be claimable at `now`, leaving out the `excluded` channels: one cheap
+   * read before taking any lock.
+   */
+  anyDue(now: number, excluded?: readonly string[]): PostgresStatement;
   /** Entries matching a list query, newest first. */
   list(query?: AlarmListQuery): PostgresStatement;
   /** Attempts matching a query, newest first. */
@@ -121,9 +125,11 @@ export function postgresAlarmStatements(names: PostgresNames): PostgresAlarmStat
   const insertHead = `INSERT INTO ${alarms}
     (dedup_key, rule, channel, kind, severity, digest_key, throttle_ms, event_id, created_at, message, next_attempt_at)
     VALUES `;
-  const anyDueSql = `SELECT EXISTS (SELECT 1 FROM ${alarms}
+  const anyDueSql = (excluding = '') => `SELECT EXISTS (SELECT 1 FROM ${alarms}
     WHERE next_attempt_at <= $1::timestamptz
-      AND (lease_until IS NULL OR lease_until <= $1::timestamptz))`;
+      AND (lease_until IS NULL OR lease_until <= $1::timestamptz)${excluding})`;
+  const anyDueAll = anyDueSql();
+  const anyDueExcluding = anyDueSql(' AND channel <> ALL($2::text[])');
 
   return {
     insert(rows, events) {
@@ -162,8 +168,10 @@ export function postgresAlarmStatements(names: PostgresNames): PostgresAlarmStat
       return statements;
     },
 
-    anyDue(now) {
-      return { text: anyDueSql, values: [ts(now)] };
+    anyDue(now, excluded = []) {
+      return excluded.length === 0
+        ? { text: anyDueAll, values: [ts(now)] }
+        : { text: anyDueExcluding, values: [ts(now), excluded] };
     },
 
     list(query) {
@@ -291,7 +299,8 @@ export function alarmStatsOf(rows: readonly unknown[][]): AlarmOutboxStats {
 
 /**
  * The claim of `AuditStore.claimAlarms`, run inside one transaction:
- * 1. digest keys with a due entry in no group yet have their period row locked with
+ * 1. digest keys with a due entry in no group yet (of a channel not excluded) have their period
+ *    row locked with
  *    `FOR UPDATE SKIP LOCKED` (a key another instance is grouping right now is left to it);
  *    keys whose period is over group their waiting entries behind the oldest, the others have
  *    them postponed to the end of the period;
@@ -307,12 +316,15 @@ export async function claimPostgresAlarms(
   const alarms = names.qualifiedAlarms;
   const digests = names.qualifiedAlarmDigests;
   const now = ts(request.now);
+  const excluded = excludedChannelsOf(request);
+  // One array parameter whatever the number of channels; an empty one excludes nothing.
   const keys = (
     await sql(
       `SELECT DISTINCT digest_key FROM ${alarms}
         WHERE next_attempt_at <= $1::timestamptz AND digest_key IS NOT NULL AND group_head IS NULL
+          AND channel <> ALL($3::text[])
         LIMIT $2`,
-      [now, request.limit],
+      [now, request.limit, excluded],
     )
   )
     .map(([key]) => key as string)
@@ -365,12 +377,13 @@ export async function claimPostgresAlarms(
         WHERE next_attempt_at <= $1::timestamptz
           AND (lease_until IS NULL OR lease_until <= $1::timestamptz)
           AND (digest_key IS NULL OR group_head = seq)
+          AND channel <> ALL($5::text[])
         ORDER BY next_attempt_at, seq LIMIT $2
         FOR UPDATE SKIP LOCKED)
       UPDATE ${alarms} a SET lease_until = $3::timestamptz, lease_owner = $4
       FROM picked WHERE a.seq = picked.seq
       RETURNING ${rowColumns('a')}`,
-    [now, request.limit, ts(request.now + request.leaseMs), lease],
+    [now, request.limit, ts(request.now + request.leaseMs), lease, excluded],
   );
   const rows = leased
     .map((values) => alarmRowAt(values))

@@ -15,7 +15,12 @@ import {
   type AuditQueryResult,
   type NormalizedAuditQuery,
 } from '../../query/audit-query';
-import { checkClaimRequest, toSettlementColumns, uniqueAlarmColumns } from '../alarm-columns';
+import {
+  checkClaimRequest,
+  excludedChannelsOf,
+  toSettlementColumns,
+  uniqueAlarmColumns,
+} from '../alarm-columns';
 import { AuditStore } from '../audit-store';
 import { toEventColumns } from '../event-columns';
 import {
@@ -424,7 +429,10 @@ export class PostgresAuditStore extends AuditStore {
     checkClaimRequest(request);
     const state = this.ready('claimAlarms');
     try {
-      const [[due] = []] = await this.rows(state, state.alarms.anyDue(request.now));
+      const [[due] = []] = await this.rows(
+        state,
+        state.alarms.anyDue(request.now, excludedChannelsOf(request)),
+      );
       if (due !== true) return [];
       return await this.withSession(state.pool, (session) =>
         session.transaction((sql) => claimPostgresAlarms(sql, this.names, request)),

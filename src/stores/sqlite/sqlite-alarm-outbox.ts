@@ -11,6 +11,7 @@ import type {
 import {
   alarmAttemptOf,
   checkClaimRequest,
+  excludedChannelsOf,
   newLeaseToken,
   normalizeAlarmAttemptQuery,
   alarmAttemptEqualities,
@@ -47,22 +48,40 @@ export const SQLITE_ALARM_INSERT_SQL = `INSERT INTO audit_alarms
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (dedup_key) DO NOTHING`;
 
-/** Whether anything may be claimable; read outside any transaction, so idle polls take no lock. */
-export const SQLITE_ALARM_ANY_DUE_SQL = `SELECT 1 FROM audit_alarms
-  WHERE next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?) LIMIT 1`;
+/**
+ * The condition of claims with `excludeChannels`; its one parameter is the channels as a JSON
+ * array, so a single cached statement serves any number of them.
+ */
+const NOT_EXCLUDED = 'AND channel NOT IN (SELECT value FROM json_each(?))';
 
-/** Digest keys with a due entry that is in no group yet. */
-export const SQLITE_ALARM_WAITING_KEYS_SQL = `SELECT DISTINCT digest_key FROM audit_alarms
-  WHERE next_attempt_at <= ? AND digest_key IS NOT NULL AND group_head IS NULL LIMIT ?`;
+const anyDueSql = (excluding = '') => `SELECT 1 FROM audit_alarms
+  WHERE next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?) ${excluding} LIMIT 1`;
 
-/** Leases the due messages: single entries and digest heads, oldest due first. */
-export const SQLITE_ALARM_LEASE_SQL = `UPDATE audit_alarms SET lease_until = ?, lease_owner = ?
+const waitingKeysSql = (excluding = '') => `SELECT DISTINCT digest_key FROM audit_alarms
+  WHERE next_attempt_at <= ? AND digest_key IS NOT NULL AND group_head IS NULL ${excluding} LIMIT ?`;
+
+const leaseSql = (excluding = '') => `UPDATE audit_alarms SET lease_until = ?, lease_owner = ?
   WHERE seq IN (
     SELECT seq FROM audit_alarms
     WHERE next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
-      AND (digest_key IS NULL OR group_head = seq)
+      AND (digest_key IS NULL OR group_head = seq) ${excluding}
     ORDER BY next_attempt_at, seq LIMIT ?)
   RETURNING ${ROW}`;
+
+/** Whether anything may be claimable; read outside any transaction, so idle polls take no lock. */
+export const SQLITE_ALARM_ANY_DUE_SQL = anyDueSql();
+/** {@link SQLITE_ALARM_ANY_DUE_SQL} leaving out the channels of a JSON array parameter. */
+export const SQLITE_ALARM_ANY_DUE_EXCLUDING_SQL = anyDueSql(NOT_EXCLUDED);
+
+/** Digest keys with a due entry that is in no group yet. */
+export const SQLITE_ALARM_WAITING_KEYS_SQL = waitingKeysSql();
+/** {@link SQLITE_ALARM_WAITING_KEYS_SQL} leaving out the channels of a JSON array parameter. */
+export const SQLITE_ALARM_WAITING_KEYS_EXCLUDING_SQL = waitingKeysSql(NOT_EXCLUDED);
+
+/** Leases the due messages: single entries and digest heads, oldest due first. */
+export const SQLITE_ALARM_LEASE_SQL = leaseSql();
+/** {@link SQLITE_ALARM_LEASE_SQL} leaving out the channels of a JSON array parameter. */
+export const SQLITE_ALARM_LEASE_EXCLUDING_SQL = leaseSql(NOT_EXCLUDED);
 
 /** The oldest members of one digest group. */
 export const SQLITE_ALARM_MEMBERS_SQL = `SELECT ${ROW} FROM audit_alarms WHERE group_head = ? ORDER BY seq LIMIT ?`;
@@ -120,7 +139,18 @@ export class SqliteAlarmOutbox {
   /** See `AuditStore.claimAlarms`. */
   claim(request: AlarmClaimRequest): AlarmClaim[] {
     checkClaimRequest(request);
-    const anyDue = this.statement(SQLITE_ALARM_ANY_DUE_SQL).get(request.now, request.now);
+    const { now } = request;
+    const excluded = excludedChannelsOf(request);
+    // Leaving out the excluded channels here too keeps a claim that could only find them from
+    // taking the write lock.
+    const anyDue =
+      excluded.length === 0
+        ? this.statement(SQLITE_ALARM_ANY_DUE_SQL).get(now, now)
+        : this.statement(SQLITE_ALARM_ANY_DUE_EXCLUDING_SQL).get(
+            now,
+            now,
+            JSON.stringify(excluded),
+          );
     if (anyDue === undefined) return [];
     return this.claimTransaction.immediate(request);
   }
@@ -166,19 +196,30 @@ export class SqliteAlarmOutbox {
 
   private claimNow(request: AlarmClaimRequest): AlarmClaim[] {
     const { now, limit } = request;
-    const keys = this.statement(SQLITE_ALARM_WAITING_KEYS_SQL, 'pluck').all(now, limit) as string[];
+    const excluded = excludedChannelsOf(request);
+    const json = JSON.stringify(excluded);
+    const keys = (
+      excluded.length === 0
+        ? this.statement(SQLITE_ALARM_WAITING_KEYS_SQL, 'pluck').all(now, limit)
+        : this.statement(SQLITE_ALARM_WAITING_KEYS_EXCLUDING_SQL, 'pluck').all(now, json, limit)
+    ) as string[];
     for (const key of keys) this.formGroup(key, now);
 
     const lease = newLeaseToken(request.owner);
+    const leaseUntil = now + request.leaseMs;
     const rows = (
-      this.statement(SQLITE_ALARM_LEASE_SQL).all(
-        now + request.leaseMs,
-        lease,
-        now,
-        now,
-        limit,
-      ) as AlarmRow[]
-    ).sort(byDueThenSeq);
+      excluded.length === 0
+        ? this.statement(SQLITE_ALARM_LEASE_SQL).all(leaseUntil, lease, now, now, limit)
+        : this.statement(SQLITE_ALARM_LEASE_EXCLUDING_SQL).all(
+            leaseUntil,
+            lease,
+            now,
+            now,
+            json,
+            limit,
+          )
+    ) as AlarmRow[];
+    rows.sort(byDueThenSeq);
     return rows.map((row) => {
       if (row.digestKey === null)
         return { alarm: storedAlarmOf(row), lease, members: [], count: 1 };
