@@ -34,19 +34,8 @@ export interface AlarmColumns {
 }
 
 /** A stored entry in engine-neutral form (times in epoch ms), as engines read it back. */
-export interface AlarmRow {
+export interface AlarmRow extends AlarmColumns {
   seq: number;
-  dedupKey: string;
-  rule: string;
-  channel: string;
-  kind: string;
-  severity: string;
-  digestKey: string | null;
-  throttleMs: number | null;
-  eventId: string | null;
-  createdAt: number;
-  /** JSON text. */
-  message: string;
   status: string;
   attempts: number;
   nextAttemptAt: number | null;
