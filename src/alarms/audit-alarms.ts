@@ -78,6 +78,7 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
     for (const [name, config] of Object.entries(this.settings.channels)) {
       validateChannelConfig(name, config);
     }
+    this.checkLease(this.settings);
     this.compiled = compileAlarmRules(this.settings.rules, Object.keys(this.settings.channels), {
       serviceName: options.serviceName,
       ...(this.settings.viewerUrl === undefined ? {} : { viewerUrl: this.settings.viewerUrl }),
@@ -101,16 +102,15 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
     const settings = this.settings;
     const compiled = this.compiled;
     if (!settings || !compiled) return;
-    const channelTimeoutMs: Record<string, number> = {};
     for (const [name, config] of Object.entries(settings.channels)) {
-      if (isBuiltInChannelConfig(config)) {
-        this.notifiers.set(name, createBuiltInNotifier(name, config));
-        channelTimeoutMs[name] = config.timeoutMs ?? DEFAULT_CHANNEL_TIMEOUT_MS;
-      } else {
-        this.notifiers.set(name, await this.resolveCustom(name, config));
-        channelTimeoutMs[name] = DEFAULT_CHANNEL_TIMEOUT_MS;
-      }
+      this.notifiers.set(
+        name,
+        isBuiltInChannelConfig(config)
+          ? createBuiltInNotifier(name, config)
+          : await this.resolveCustom(name, config),
+      );
     }
+    const channelTimeoutMs = channelTimeouts(settings);
     // Every channel has its timeout: the longest of them is the one the lease must outlast.
     const longestTimeoutMs = Math.max(1, ...Object.values(channelTimeoutMs));
     this.dispatcher = new AlarmDispatcher(
@@ -199,6 +199,18 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
     }
   }
 
+  /** A lease shorter than an attempt would let a second instance resend a message in flight. */
+  private checkLease(settings: ResolvedAlarmOptions): void {
+    if (settings.leaseMs === undefined) return;
+    for (const [channel, timeoutMs] of Object.entries(channelTimeouts(settings))) {
+      if (settings.leaseMs <= timeoutMs) {
+        throw new AuditConfigurationError(
+          `nestjs-audit: option "alarms.leaseMs" (${settings.leaseMs}) must be longer than every channel's attempt timeout, and channel "${channel}" may take ${timeoutMs} ms. Raise leaseMs, or lower that channel's timeoutMs.`,
+        );
+      }
+    }
+  }
+
   private async resolveCustom(name: string, config: unknown): Promise<AlarmNotifier> {
     let notifier: unknown = config;
     if (typeof config === 'function') {
@@ -225,4 +237,14 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
     }
     return notifier;
   }
+}
+
+/** The attempt timeout of each channel: its own `timeoutMs`, else the default. */
+function channelTimeouts(settings: ResolvedAlarmOptions): Record<string, number> {
+  const timeouts: Record<string, number> = {};
+  for (const [name, config] of Object.entries(settings.channels)) {
+    timeouts[name] =
+      (isBuiltInChannelConfig(config) ? config.timeoutMs : undefined) ?? DEFAULT_CHANNEL_TIMEOUT_MS;
+  }
+  return timeouts;
 }

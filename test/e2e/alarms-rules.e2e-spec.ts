@@ -217,6 +217,11 @@ describe('alarm configuration is checked at boot', () => {
       /alarms\.channels\.ops/,
     ],
     ['an unknown option', { channels: slack, retries: 3 } as AuditAlarmOptions, /alarms\.retries/],
+    [
+      'a lease shorter than a channel timeout',
+      { channels: slack, leaseMs: 5000 },
+      /"alarms\.leaseMs" \(5000\).*channel "ops" may take 10000 ms/,
+    ],
   ])('rejects %s with a message naming it', async (_what, alarms, message) => {
     const error = await boot(alarms as AuditAlarmOptions);
     expect(error).toBeInstanceOf(AuditConfigurationError);
