@@ -220,11 +220,25 @@ describe('SqliteAuditStore alarm outbox', () => {
       await store.append([], alarms);
       await store.close();
 
-      const runs = ['p1', 'p2', 'p3', 'p4'].map(async (owner) => {
+      const procs = ['p1', 'p2', 'p3', 'p4'].map((owner) => {
         const proc = spawn(process.execPath, [child, path, owner], {
-          stdio: ['ignore', 'pipe', 'pipe'],
+          stdio: ['pipe', 'pipe', 'pipe'],
           env: { ...process.env, NODE_PATH: join(ROOT, 'node_modules') },
         });
+        const ready = new Promise<void>((resolve) => {
+          const onData = (chunk: Buffer) => {
+            if (!chunk.toString('utf8').includes('ready')) return;
+            proc.stdout.off('data', onData);
+            resolve();
+          };
+          proc.stdout.on('data', onData);
+        });
+        return { owner, proc, ready };
+      });
+      // A loaded machine starts processes hundreds of ms apart: release them together.
+      await Promise.all(procs.map((p) => p.ready));
+      for (const { proc } of procs) proc.stdin.end('go\n');
+      const runs = procs.map(async ({ owner, proc }) => {
         let out = '';
         let err = '';
         proc.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
