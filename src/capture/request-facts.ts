@@ -44,6 +44,16 @@ function safeCall<T>(what: string, fn: () => T): T | undefined {
   }
 }
 
+/** Where the request came from: client IP (`X-Forwarded-For` only with `trustProxy`) and user agent. */
+export function requestSource(req: AuditHttpRequest, trustProxy: boolean): AuditSource {
+  const source: AuditSource = {};
+  const ip = clientIp(req, trustProxy);
+  if (ip) source.ip = ip;
+  const userAgent = headerValue(req, 'user-agent');
+  if (userAgent) source.userAgent = userAgent.slice(0, 1024);
+  return source;
+}
+
 /** Extracts actor, source, request info and tenant; user extractors that throw are tolerated. */
 export function requestFacts(
   req: AuditHttpRequest,
@@ -53,11 +63,7 @@ export function requestFacts(
   const actorInput = options.actor
     ? safeCall('actor', () => options.actor?.(req))
     : passportActor(req);
-  const source: AuditSource = {};
-  const ip = clientIp(req, options.trustProxy);
-  if (ip) source.ip = ip;
-  const userAgent = headerValue(req, 'user-agent');
-  if (userAgent) source.userAgent = userAgent.slice(0, 1024);
+  const source = requestSource(req, options.trustProxy);
   const request: AuditRequestInfo = { id: requestId, path: requestPath(req) };
   if (req.method) request.method = req.method.toUpperCase();
   const route = routePattern(req);

@@ -11,17 +11,13 @@ import {
 import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../../audit.constants';
 import type { ResolvedAuditOptions } from '../../audit.options';
 import { AuditService, type AuditRecordInput } from '../../audit.service';
-import { AuditContext, AuditContextStorage } from '../../capture/audit-context';
-import {
-  clientIp,
-  headerValue,
-  setResponseHeader,
-  type AuditHttpRequest,
-} from '../../capture/http-adapter';
-import { requestIdOf } from '../../capture/request-facts';
+import { AuditContextStorage } from '../../capture/audit-context';
+import { setResponseHeader, type AuditHttpRequest } from '../../capture/http-adapter';
+import { requestIdOf, requestSource } from '../../capture/request-facts';
 import type { AuditEvent, AuditSource } from '../../event/audit-event';
 import { AuditCommitError } from '../../pipeline/audit-writer';
 import { AuditQueryError, parseAuditQuery, type AuditQuery } from '../audit-query';
+import { AUDIT_READ_ACTION, recordAuditRead } from '../audit-read';
 import { auditQueryFromParams } from '../query-params';
 import { AUDIT_API_OPTIONS, type ResolvedAuditApiOptions } from './audit-api.options';
 import {
@@ -62,9 +58,6 @@ interface RequestNote {
   requestId: string;
   source: AuditSource;
 }
-
-/** Action of the events that record reads of the trail through the API. */
-export const AUDIT_READ_ACTION = 'audit.read';
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -353,8 +346,9 @@ export class AuditApiService {
     // `via` tells API reads apart from viewer page views (labelled `via: 'viewer'`).
     const labels: Record<string, string> = { via: 'api', endpoint: read.endpoint };
     if (read.format !== undefined) labels.format = read.format;
-    const input: AuditRecordInput = {
-      action: AUDIT_READ_ACTION,
+    // The source noted on arrival: an export is recorded when its stream ends, and by then the
+    // client may be gone with its socket's address.
+    const input: Omit<AuditRecordInput, 'action'> = {
       outcome: read.outcome,
       filter: read.filter,
       message: read.message,
@@ -364,20 +358,16 @@ export class AuditApiService {
     if (read.results !== undefined) input.results = read.results;
     if (read.error !== undefined) input.error = read.error;
     if (read.target !== undefined) input.target = read.target;
-    // The routes are exempt from the interceptor, so no context exists: this one gives the
-    // record the request's actor, request id, tenant and route, as the interceptor would.
-    await this.contexts.run(new AuditContext(req, note.requestId), () => this.audit.record(input));
+    await recordAuditRead(this.audit, this.contexts, req, note.requestId, input);
   }
 
   private noteOf(req: AuditHttpRequest): RequestNote {
     let note = this.notes.get(req);
     if (!note) {
-      const source: AuditSource = {};
-      const ip = clientIp(req, this.options.trustProxy);
-      if (ip) source.ip = ip;
-      const userAgent = headerValue(req, 'user-agent');
-      if (userAgent) source.userAgent = userAgent.slice(0, 1024);
-      note = { requestId: requestIdOf(req, this.options.requestIdHeader), source };
+      note = {
+        requestId: requestIdOf(req, this.options.requestIdHeader),
+        source: requestSource(req, this.options.trustProxy),
+      };
       this.notes.set(req, note);
     }
     return note;

@@ -12,10 +12,11 @@ import {
 import { AUDIT_RESOLVED_OPTIONS } from '../../audit.constants';
 import type { ResolvedAuditOptions } from '../../audit.options';
 import { AuditService, type AuditRecordInput } from '../../audit.service';
-import { AuditContext, AuditContextStorage } from '../../capture/audit-context';
+import { AuditContextStorage } from '../../capture/audit-context';
 import { requestPath, type AuditHttpRequest } from '../../capture/http-adapter';
 import { requestIdOf } from '../../capture/request-facts';
 import { AuditQueryError, type AuditQuery } from '../audit-query';
+import { recordAuditRead } from '../audit-read';
 import { auditQueryFromParams } from '../query-params';
 import { renderEventPage } from './render-event';
 import { renderHistoryPage } from './render-history';
@@ -188,8 +189,7 @@ export class AuditViewerController {
       target?: AuditRecordInput['target'];
     },
   ): Promise<void> {
-    const input: AuditRecordInput = {
-      action: 'audit.read',
+    const input: Omit<AuditRecordInput, 'action'> = {
       filter: read.filter,
       message: `${read.message} (viewer)`,
       labels: { via: 'viewer', page },
@@ -200,11 +200,12 @@ export class AuditViewerController {
       input.outcome = 'failure';
       input.error = read.error;
     }
-    if (this.contexts.current()?.request === req) {
-      await this.audit.record(input);
-      return;
-    }
-    const context = new AuditContext(req, requestIdOf(req, this.options.requestIdHeader));
-    await this.contexts.run(context, () => this.audit.record(input));
+    await recordAuditRead(
+      this.audit,
+      this.contexts,
+      req,
+      requestIdOf(req, this.options.requestIdHeader),
+      input,
+    );
   }
 }
