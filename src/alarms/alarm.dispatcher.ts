@@ -101,7 +101,8 @@ export interface AlarmDispatcherStats {
   outboxCheckedAt?: string;
 }
 
-const DEFAULT_TIMEOUT_MS = 10_000;
+/** Attempt timeout of a channel that sets none, in milliseconds. */
+export const DEFAULT_ALARM_TIMEOUT_MS = 10_000;
 const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_BATCH_SIZE = 20;
 const DEFAULT_STATS_INTERVAL_MS = 5_000;
@@ -186,6 +187,24 @@ function aborted(signal: AbortSignal): Promise<never> {
 }
 
 /**
+ * The longest time one attempt may take on any of `channels`: a channel's own timeout, else the
+ * default. A lease must outlast it, or a second instance could send a message still in flight.
+ */
+export function longestAttemptTimeout(
+  channels: Iterable<string>,
+  channelTimeoutMs: Readonly<Record<string, number>>,
+  defaultTimeoutMs: number,
+): { channel?: string; timeoutMs: number } {
+  let longest: { channel?: string; timeoutMs: number } = { timeoutMs: 0 };
+  for (const channel of channels) {
+    const timeoutMs = channelTimeoutMs[channel] ?? defaultTimeoutMs;
+    if (timeoutMs > longest.timeoutMs) longest = { channel, timeoutMs };
+  }
+  // With no channel (yet), the default is what any send would get.
+  return longest.channel === undefined ? { timeoutMs: defaultTimeoutMs } : longest;
+}
+
+/**
  * Delivers the alarm outbox: claims due messages from the store, sends each through its
  * channel's notifier, and settles it (delivered, retried later with backoff, or dead-lettered).
  *
@@ -263,12 +282,16 @@ export class AlarmDispatcher {
     if (!Number.isInteger(settings.digestListSize) || settings.digestListSize < 0) {
       throw settingError('digestListSize', 'must be a whole number from 0');
     }
-    this.defaultTimeoutMs = positive('timeoutMs', settings.timeoutMs, DEFAULT_TIMEOUT_MS);
+    this.defaultTimeoutMs = positive('timeoutMs', settings.timeoutMs, DEFAULT_ALARM_TIMEOUT_MS);
     this.channelTimeoutMs = { ...settings.channelTimeoutMs };
     for (const [channel, ms] of Object.entries(this.channelTimeoutMs)) {
       positive(`channelTimeoutMs.${channel}`, ms);
     }
-    const longest = Math.max(this.defaultTimeoutMs, ...Object.values(this.channelTimeoutMs));
+    const longest = longestAttemptTimeout(
+      new Set([...notifiers.keys(), ...Object.keys(this.channelTimeoutMs)]),
+      this.channelTimeoutMs,
+      this.defaultTimeoutMs,
+    ).timeoutMs;
     this.leaseMs = positive('leaseMs', settings.leaseMs, Math.max(60_000, 2 * longest));
     if (this.leaseMs <= longest) {
       throw settingError(

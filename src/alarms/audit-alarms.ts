@@ -16,7 +16,12 @@ import type { ResolvedAlarmOptions } from './alarm-config';
 import { foldDigest } from './alarm-digest';
 import type { AlarmOutboxEntry } from './alarm-outbox';
 import { compileAlarmRules, type CompiledAlarmRules } from './alarm-rule';
-import { AlarmDispatcher, type AlarmDispatcherStats } from './alarm.dispatcher';
+import {
+  AlarmDispatcher,
+  DEFAULT_ALARM_TIMEOUT_MS,
+  longestAttemptTimeout,
+  type AlarmDispatcherStats,
+} from './alarm.dispatcher';
 import {
   AlarmEngine,
   AlarmInputError,
@@ -42,9 +47,6 @@ export interface AuditAlarmHealth extends AlarmDispatcherStats {
   /** Whether this process delivers (`alarms.dispatch`). */
   dispatching: boolean;
 }
-
-/** Attempt timeout of a channel that sets none (built-in channels document the same default). */
-const DEFAULT_CHANNEL_TIMEOUT_MS = 10_000;
 
 /** How long shutdown waits for alarm sends in flight before aborting them (they are retried). */
 const STOP_DEADLINE_MS = 5_000;
@@ -111,8 +113,6 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
       );
     }
     const channelTimeoutMs = channelTimeouts(settings);
-    // Every channel has its timeout: the longest of them is the one the lease must outlast.
-    const longestTimeoutMs = Math.max(1, ...Object.values(channelTimeoutMs));
     this.dispatcher = new AlarmDispatcher(
       this.store,
       this.notifiers,
@@ -121,7 +121,6 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
         backoff: settings.backoff,
         pollIntervalMs: settings.pollIntervalMs,
         digestListSize: settings.digestListSize,
-        timeoutMs: longestTimeoutMs,
         channelTimeoutMs,
         ...(settings.leaseMs === undefined ? {} : { leaseMs: settings.leaseMs }),
       },
@@ -199,15 +198,18 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
     }
   }
 
-  /** A lease shorter than an attempt would let a second instance resend a message in flight. */
+  /** The dispatcher would refuse the same lease later; this says it in terms of the option. */
   private checkLease(settings: ResolvedAlarmOptions): void {
     if (settings.leaseMs === undefined) return;
-    for (const [channel, timeoutMs] of Object.entries(channelTimeouts(settings))) {
-      if (settings.leaseMs <= timeoutMs) {
-        throw new AuditConfigurationError(
-          `nestjs-audit: option "alarms.leaseMs" (${settings.leaseMs}) must be longer than every channel's attempt timeout, and channel "${channel}" may take ${timeoutMs} ms. Raise leaseMs, or lower that channel's timeoutMs.`,
-        );
-      }
+    const longest = longestAttemptTimeout(
+      Object.keys(settings.channels),
+      channelTimeouts(settings),
+      DEFAULT_ALARM_TIMEOUT_MS,
+    );
+    if (settings.leaseMs <= longest.timeoutMs) {
+      throw new AuditConfigurationError(
+        `nestjs-audit: option "alarms.leaseMs" (${settings.leaseMs}) must be longer than every channel's attempt timeout, and channel "${longest.channel ?? '(any)'}" may take ${longest.timeoutMs} ms. Raise leaseMs, or lower that channel's timeoutMs.`,
+      );
     }
   }
 
@@ -239,12 +241,13 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
   }
 }
 
-/** The attempt timeout of each channel: its own `timeoutMs`, else the default. */
+/** The timeouts the built-in channels set; the others get the dispatcher's default. */
 function channelTimeouts(settings: ResolvedAlarmOptions): Record<string, number> {
   const timeouts: Record<string, number> = {};
   for (const [name, config] of Object.entries(settings.channels)) {
-    timeouts[name] =
-      (isBuiltInChannelConfig(config) ? config.timeoutMs : undefined) ?? DEFAULT_CHANNEL_TIMEOUT_MS;
+    if (isBuiltInChannelConfig(config) && config.timeoutMs !== undefined) {
+      timeouts[name] = config.timeoutMs;
+    }
   }
   return timeouts;
 }
