@@ -93,12 +93,14 @@ describe.each(PLATFORMS)('audit viewer over plain HTTP on %s', (platform) => {
     }
   });
 
-  if (platform === 'express') {
-    it('links correctly from the list served with a trailing slash', async () => {
-      const list = await fetch(`${app.url}/audit/?actor=u-23`, { headers: READER_HEADERS });
-      expect(list.status).toBe(200);
-      const [event] = hrefs(await list.text(), 'row-link');
-      expect(new URL(event!, list.url).pathname).toMatch(/^\/audit\/view\/events\//);
-    });
-  }
+  it('serves the list with a trailing slash too, and links correctly from it', async () => {
+    const list = await fetch(`${app.url}/audit/?actor=u-23`, { headers: READER_HEADERS });
+    expect(list.status).toBe(200);
+    expect(list.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const [event] = hrefs(await list.text(), 'row-link');
+    expect(new URL(event!, list.url).pathname).toMatch(/^\/audit\/view\/events\//);
+    const refused = await fetch(`${app.url}/audit/`);
+    expect(refused.status).toBe(403);
+    await expect(refused.text()).resolves.toContain('Access denied');
+  });
 });

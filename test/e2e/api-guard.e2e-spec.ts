@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { AuditConfigurationError, AuditService, InMemoryAuditStore } from '../../src';
 import { PLATFORMS, type RunningApp } from '../utils/apps';
@@ -174,6 +175,50 @@ describe.each(PLATFORMS)('audit HTTP API guards on %s', (platform) => {
     await request(running.url).get('/audit/events').set(ADMIN_HEADERS).expect(404);
     await request(running.url).get('/audit-like/events').expect(200, { mine: true });
   });
+
+  it('serves the viewer with and without a trailing slash, under a global prefix', async () => {
+    const running = await start(
+      platform,
+      auditApiApp(
+        { store: new InMemoryAuditStore(), stream: false },
+        { path: 'admin/audit', guard: AdminHeaderGuard },
+      ),
+      false,
+      (app) => app.setGlobalPrefix('api'),
+    );
+    for (const path of ['/api/admin/audit', '/api/admin/audit/']) {
+      const page = await request(running.url).get(path).set(ADMIN_HEADERS).expect(200);
+      expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(page.text).toMatch(/^<!doctype html>/);
+      const denied = await request(running.url).get(path).expect(403);
+      expect(denied.headers['content-type']).toBe('text/html; charset=utf-8');
+    }
+    await request(running.url).get('/admin/audit/').set(ADMIN_HEADERS).expect(404);
+  });
+
+  if (platform === 'fastify') {
+    it('boots and serves /audit/ on a Fastify app that ignores trailing slashes itself', async () => {
+      const moduleRef = await Test.createTestingModule(
+        auditApiApp(
+          { store: new InMemoryAuditStore(), stream: false },
+          { guard: AdminHeaderGuard },
+        ),
+      ).compile();
+      const app = moduleRef.createNestApplication(
+        new FastifyAdapter({ routerOptions: { ignoreTrailingSlash: true } }),
+        { logger: false },
+      );
+      try {
+        await app.listen(0, '127.0.0.1');
+        const { port } = app.getHttpServer().address() as AddressInfo;
+        for (const path of ['/audit', '/audit/', '/audit/events/']) {
+          await request(`http://127.0.0.1:${port}`).get(path).set(ADMIN_HEADERS).expect(200);
+        }
+      } finally {
+        await app.close();
+      }
+    });
+  }
 
   it('two apps in one process keep their own paths and guards', async () => {
     const a = await start(

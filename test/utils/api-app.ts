@@ -34,17 +34,23 @@ export function withMetadata(base: ModuleMetadata, extra: ModuleMetadata): Modul
   };
 }
 
-/** Like `startApp`, with an optional logger (to read what the library logs). */
+/**
+ * Like `startApp`, with an optional logger (to read what the library logs) and an optional
+ * `configure` step run before the app listens (where `useGlobalInterceptors()` and the like
+ * must be called to take effect).
+ */
 export async function startApiApp(
   platform: Platform,
   metadata: ModuleMetadata,
   logger: LoggerService | false = false,
+  configure?: (app: INestApplication) => void,
 ): Promise<RunningApp> {
   const moduleRef = await Test.createTestingModule(metadata).compile();
   const app: INestApplication =
     platform === 'fastify'
       ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger })
       : moduleRef.createNestApplication({ logger });
+  configure?.(app);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as AddressInfo;
   let closed = false;

@@ -1,13 +1,18 @@
 import {
   Controller,
+  UseFilters,
   UseGuards,
   type CanActivate,
+  type ExceptionFilter,
   type ModuleMetadata,
   type Provider,
   type Type,
 } from '@nestjs/common';
 import { AuditExempt } from '../../capture/audit-exempt.decorator';
+import { AuditRouteResponder } from '../audit-route-responder';
 import { AuditViewerController } from '../viewer/audit-viewer.controller';
+import { AuditViewerEntryModule } from '../viewer/viewer-entry.module';
+import { AuditApiExceptionFilter } from './audit-api-exception.filter';
 import { AuditApiHeadersGuard } from './audit-api-headers.guard';
 import { AuditApiPublicNotice } from './audit-api-public.notice';
 import { AuditApiRoutes } from './audit-api.controller';
@@ -20,26 +25,28 @@ export interface AuditApiModuleParts {
   controllers: Type<unknown>[];
   /** The providers they need. */
   providers: Provider[];
-  /** `api.imports`, for the guards' dependencies. */
+  /** `api.imports`, for the guards' dependencies, and the module that serves `/<path>/`. */
   imports: NonNullable<ModuleMetadata['imports']>;
 }
 
 /**
- * A fresh subclass of `base` with the path, guards and exemption of this registration. A new
- * class per registration, because decorators write metadata on the class: two apps (or two test
- * modules) with different paths or guards must not share one.
+ * A fresh subclass of `base` with the path, guards, exception filter and exemption of this
+ * registration. A new class per registration, because decorators write metadata on the class:
+ * two apps (or two test modules) with different paths or guards must not share one.
  */
 function mount<T>(
   base: new (...args: never[]) => T,
   name: string,
   path: string,
   guards: ReadonlyArray<Type<CanActivate> | CanActivate>,
+  filter?: Type<ExceptionFilter>,
 ): Type<T> {
   const mounted = class extends (base as new (...args: never[]) => object) {};
   // Nest names the class in its route log ("AuditApiController {/audit}") and in DI errors.
   Object.defineProperty(mounted, 'name', { value: name });
   Controller(path)(mounted);
   if (guards.length > 0) UseGuards(...guards)(mounted);
+  if (filter !== undefined) UseFilters(filter)(mounted);
   AuditExempt()(mounted);
   return mounted as unknown as Type<T>;
 }
@@ -61,8 +68,15 @@ export function auditApiModuleParts(
   const { path, guards } = resolved;
   return {
     controllers: [
-      // The headers guard runs first so that a denial by the configured guards is not cacheable.
-      mount(AuditApiRoutes, 'AuditApiController', path, [AuditApiHeadersGuard, ...guards]),
+      // The headers guard runs first so that a denial by the configured guards is not cacheable;
+      // the filter answers such denials in the API's format, whatever filters the app has.
+      mount(
+        AuditApiRoutes,
+        'AuditApiController',
+        path,
+        [AuditApiHeadersGuard, ...guards],
+        AuditApiExceptionFilter,
+      ),
       // The viewer sets its own headers and renders its own error pages, refusals included.
       mount(AuditViewerController, 'AuditViewerController', path, guards),
     ],
@@ -70,7 +84,8 @@ export function auditApiModuleParts(
       { provide: AUDIT_API_OPTIONS, useValue: resolved },
       AuditApiService,
       AuditApiPublicNotice,
+      AuditRouteResponder,
     ],
-    imports: [...resolved.imports],
+    imports: [...resolved.imports, AuditViewerEntryModule],
   };
 }

@@ -1,15 +1,5 @@
-import {
-  applyDecorators,
-  Get,
-  Header,
-  HttpStatus,
-  Inject,
-  Param,
-  Query,
-  Req,
-  UseFilters,
-} from '@nestjs/common';
-import { AUDIT_RESOLVED_OPTIONS } from '../../audit.constants';
+import { Get, HttpStatus, Inject, Logger, Req, Res, SetMetadata, UseFilters } from '@nestjs/common';
+import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../../audit.constants';
 import type { ResolvedAuditOptions } from '../../audit.options';
 import { AuditService, type AuditRecordInput } from '../../audit.service';
 import { AuditContextStorage } from '../../capture/audit-context';
@@ -17,12 +7,15 @@ import { requestPath, type AuditHttpRequest } from '../../capture/http-adapter';
 import { requestIdOf } from '../../capture/request-facts';
 import { AuditQueryError, type AuditQuery } from '../audit-query';
 import { recordAuditRead } from '../audit-read';
+import { AuditRouteResponder } from '../audit-route-responder';
 import { auditQueryFromParams } from '../query-params';
 import { renderEventPage } from './render-event';
 import { renderHistoryPage } from './render-history';
 import { renderListPage } from './render-list';
 import { renderMessagePage } from './render-message';
 import { VIEWER_HEADERS } from './viewer-assets';
+import { VIEWER_ENTRY_METADATA } from './viewer-entry.module';
+import { viewerErrorAnswer } from './viewer-error-page';
 import { viewerLinksFor } from './viewer-links';
 import { ViewerPageException } from './viewer-page.exception';
 import { ViewerPageFilter } from './viewer-page.filter';
@@ -36,12 +29,15 @@ const MAX_PARAM_LENGTH = 512;
 /** Which page a read was made through, as the `page` label of its `audit.read` event. */
 type ViewerPageName = 'list' | 'event' | 'history';
 
-/** Headers and HTML error pages of every viewer route. */
+/** HTML error pages for what is refused around every viewer route (guards, interceptors). */
 function ViewerPage(): MethodDecorator {
-  return applyDecorators(
-    ...Object.entries(VIEWER_HEADERS).map(([name, value]) => Header(name, value)),
-    UseFilters(ViewerPageFilter),
-  );
+  return UseFilters(ViewerPageFilter);
+}
+
+/** A route parameter as the platform decoded it: what `@Param(name)` would give. */
+function paramOf(req: AuditHttpRequest, name: string): string {
+  const value = req.params?.[name];
+  return typeof value === 'string' ? value : '';
 }
 
 /** The first text value of each query parameter, for refilling the form and building links. */
@@ -65,23 +61,57 @@ function textParams(query: unknown): Record<string, string> {
  * guards and `@AuditExempt()` on a subclass, so the path and access rules come from the options.
  *
  * Routes, below the mount path: `` (the list), `view/events/:id` (one event),
- * `view/history/:type/:id` (the timeline of one record).
+ * `view/history/:type/:id` (the timeline of one record). Every handler writes its own page (see
+ * `AuditRouteResponder` for why), so the app's global interceptors and exception filters cannot
+ * wrap or rewrite it.
  */
 export class AuditViewerController {
+  private readonly logger = new Logger(AUDIT_LOGGER_CONTEXT);
+
   constructor(
     protected readonly audit: AuditService,
     protected readonly contexts: AuditContextStorage,
     @Inject(AUDIT_RESOLVED_OPTIONS) protected readonly options: ResolvedAuditOptions,
+    @Inject(AuditRouteResponder) protected readonly responder: AuditRouteResponder,
   ) {}
 
   /**
    * The event list: filter form, events newest first, keyset paging. Filters use the shared
    * vocabulary (`actor`, `resource`, `action`, `outcome`, `since`, `from`, `to`, `requestId`,
    * `tenant`, `limit`, `cursor`); invalid ones answer 400 with the form and the reason.
+   * Tagged as the viewer's entry, so that Fastify serves it with a trailing slash too.
    */
   @Get('')
   @ViewerPage()
-  async list(@Query() query: unknown, @Req() req: AuditHttpRequest): Promise<string> {
+  @SetMetadata(VIEWER_ENTRY_METADATA, true)
+  list(@Req() req: AuditHttpRequest, @Res() res: unknown): Promise<void> {
+    return this.answer(res, () => this.listPage(req, req.query));
+  }
+
+  /** One event: who, when, where, how, and its changes; 404 for an unknown id. */
+  @Get('view/events/:id')
+  @ViewerPage()
+  event(@Req() req: AuditHttpRequest, @Res() res: unknown): Promise<void> {
+    return this.answer(res, () => this.eventPage(req, paramOf(req, 'id')));
+  }
+
+  /** Every event of one record (`target.type` and `target.id`), newest first. */
+  @Get('view/history/:type/:id')
+  @ViewerPage()
+  history(@Req() req: AuditHttpRequest, @Res() res: unknown): Promise<void> {
+    return this.answer(res, () => this.historyPage(req, paramOf(req, 'type'), paramOf(req, 'id')));
+  }
+
+  /** Answers with the page `render` resolves to (200), or with the page of its error. */
+  private answer(res: unknown, render: () => Promise<string>): Promise<void> {
+    return this.responder.answer(
+      res,
+      async () => ({ body: await render(), headers: VIEWER_HEADERS }),
+      (error) => this.responder.send(res, viewerErrorAnswer(error, this.logger)),
+    );
+  }
+
+  private async listPage(req: AuditHttpRequest, query: unknown): Promise<string> {
     const links = viewerLinksFor(requestPath(req), 0);
     const params = textParams(query);
     let filter: AuditQuery;
@@ -114,10 +144,7 @@ export class AuditViewerController {
     return renderListPage({ links, params, result });
   }
 
-  /** One event: who, when, where, how, and its changes; 404 for an unknown id. */
-  @Get('view/events/:id')
-  @ViewerPage()
-  async event(@Param('id') id: string, @Req() req: AuditHttpRequest): Promise<string> {
+  private async eventPage(req: AuditHttpRequest, id: string): Promise<string> {
     const links = viewerLinksFor(requestPath(req), 3);
     const event = id.length <= MAX_PARAM_LENGTH ? await this.audit.get(id) : undefined;
     await this.recordRead(req, 'event', {
@@ -139,14 +166,7 @@ export class AuditViewerController {
     return renderEventPage({ links, event });
   }
 
-  /** Every event of one record (`target.type` and `target.id`), newest first. */
-  @Get('view/history/:type/:id')
-  @ViewerPage()
-  async history(
-    @Param('type') type: string,
-    @Param('id') id: string,
-    @Req() req: AuditHttpRequest,
-  ): Promise<string> {
+  private async historyPage(req: AuditHttpRequest, type: string, id: string): Promise<string> {
     const links = viewerLinksFor(requestPath(req), 4);
     const filter = { resourceType: type, resourceId: id };
     if (type.length > MAX_PARAM_LENGTH || id.length > MAX_PARAM_LENGTH) {

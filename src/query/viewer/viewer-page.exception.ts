@@ -1,8 +1,8 @@
 import { HttpException } from '@nestjs/common';
 
 /**
- * A whole HTML page to answer with, and its status: how a viewer handler answers 400 or 404
- * without touching the platform's response object (see `ViewerPageFilter`).
+ * A whole HTML page to answer with, and its status: how the code that builds a viewer page
+ * answers 400 or 404 instead of the page it was asked for (see `viewerErrorAnswer`).
  */
 export class ViewerPageException extends HttpException {
   /**
