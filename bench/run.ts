@@ -17,6 +17,7 @@ import {
   type Platform,
   type ServerEnv,
 } from './config';
+import { measureEventBuild } from './lib/event-build';
 import {
   ingestRound,
   INGEST_TARGETS,
@@ -437,6 +438,9 @@ async function main(): Promise<void> {
       settings.pgUrl,
       schema,
     );
+    // In-process like ingest, and before any server starts, so the driver's loop is quiet.
+    const eventBuild = measureEventBuild(settings.rounds);
+    log('event build measured');
     const http = new Map<string, CellRound[]>();
     const rowChecks: RowCheck[] = [];
     for (const platform of settings.platforms) {
@@ -465,6 +469,7 @@ async function main(): Promise<void> {
       http,
       ingest,
       meanEventBytes: eventBytes,
+      eventBuild,
       rowChecks,
     });
     mkdirSync(dirname(settings.out), { recursive: true });

@@ -7,6 +7,7 @@ import {
   type ConfigId,
   type Platform,
 } from '../config';
+import { eventBuildSection, type EventBuildCase, type EventBuildRound } from './event-build';
 import { INGEST_BATCH, INGEST_LABELS, type IngestRound, type IngestTarget } from './ingest';
 import { median, range } from './stats';
 
@@ -65,6 +66,8 @@ export interface RunData {
   http: ReadonlyMap<string, readonly CellRound[]>;
   ingest: ReadonlyMap<IngestTarget, readonly IngestRound[]>;
   meanEventBytes: number;
+  /** Event build times (issue 9), by case, one entry per round. */
+  eventBuild: ReadonlyMap<EventBuildCase, readonly EventBuildRound[]>;
   rowChecks: readonly RowCheck[];
 }
 
@@ -457,6 +460,10 @@ export function renderReport(data: RunData): string {
     `In-process, no HTTP: ${count(settings.ingestEvents)} events per round (BENCH_INGEST_EVENTS), built beforehand like the interceptor builds an update's (mean ${count(data.meanEventBytes)} bytes of JSON), appended through the library's stores in batches of ${INGEST_BATCH}, one batch after the other (the pipeline's writer also runs one commit at a time). Median over ${settings.rounds} interleaved rounds.`,
     '',
     ...ingestTable(data),
+    '',
+    '## Event build on its own (issue 9)',
+    '',
+    ...eventBuildSection(data.eventBuild),
   );
   if (data.rowChecks.length > 0) {
     lines.push(

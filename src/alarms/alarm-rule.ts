@@ -98,6 +98,19 @@ export interface CompiledAlarmRule {
    * Calls `when`, which may throw.
    */
   matchesBesidesAction(event: AuditEvent): boolean;
+  /**
+   * The changes the rule's `changed` and `transition` conditions look at, so its message can
+   * list them first; absent when it has neither.
+   */
+  readonly watches?: ChangeWatch;
+}
+
+/** Tells which changes of an event a rule watches. */
+export interface ChangeWatch {
+  /** Whether the rule looks at this diff entry. */
+  readonly change: (change: AuditFieldChange) => boolean;
+  /** Whether the rule looks at this dotted field path (an entry of `changes.fields`). */
+  readonly field: (path: string) => boolean;
 }
 
 /** What {@link compileAlarmRules} returns: the rules and the settings their alarms need. */
@@ -250,17 +263,47 @@ function changedMatcher(globs: GlobMatcher): Predicate {
     const changes = event.changes;
     if (!changes) return false;
     const diff = Array.isArray(changes.diff) ? changes.diff : [];
+    let cut = false;
     for (const change of diff) {
-      if (isDiffTruncationEntry(change)) continue;
+      if (isDiffTruncationEntry(change)) {
+        cut = true;
+        continue;
+      }
       if (changeMatches(globs, change)) return true;
     }
-    if (diff.length === 0 && Array.isArray(changes.fields)) {
-      // A hand-made event may list its fields without a diff.
+    // A hand-made event may list its fields without a diff, and a diff cut for size still has
+    // every field name in `fields`.
+    if ((diff.length === 0 || cut) && Array.isArray(changes.fields)) {
       for (const field of changes.fields) {
         if (pathMatches(globs, field.split('.'))) return true;
       }
     }
     return false;
+  };
+}
+
+function changedWatch(globs: GlobMatcher): ChangeWatch {
+  return {
+    change: (change) => !isDiffTruncationEntry(change) && changeMatches(globs, change),
+    field: (path) => pathMatches(globs, path.split('.')),
+  };
+}
+
+/** Either side is a prefix of the other: the entry holds the field, or the field holds it. */
+function transitionWatch(field: string): ChangeWatch {
+  const inside = (path: string): boolean =>
+    path === field || field.startsWith(`${path}.`) || path.startsWith(`${field}.`);
+  return {
+    change: (change) => !isDiffTruncationEntry(change) && inside(change.path.join('.')),
+    field: inside,
+  };
+}
+
+function anyWatch(watches: readonly ChangeWatch[]): ChangeWatch | undefined {
+  if (watches.length <= 1) return watches[0];
+  return {
+    change: (change) => watches.some((watch) => watch.change(change)),
+    field: (path) => watches.some((watch) => watch.field(path)),
   };
 }
 
@@ -497,6 +540,7 @@ function compileRule(
   }
 
   const predicates: Predicate[] = [];
+  const watches: ChangeWatch[] = [];
   if (raw.outcome !== undefined) {
     const outcomes: unknown[] = Array.isArray(raw.outcome) ? raw.outcome : [raw.outcome];
     if (outcomes.length === 0)
@@ -561,9 +605,14 @@ function compileRule(
         `must be a non-empty array of field paths, e.g. ["phone", "mfa.*"] (got ${show(changed)}).`,
       );
     }
-    predicates.push(changedMatcher(check.globs('changed', changed, '["phone", "mfa.*"]')));
+    const globs = check.globs('changed', changed, '["phone", "mfa.*"]');
+    predicates.push(changedMatcher(globs));
+    watches.push(changedWatch(globs));
   }
-  if (raw.transition !== undefined) predicates.push(transitionMatcher(check, raw.transition));
+  if (raw.transition !== undefined) {
+    predicates.push(transitionMatcher(check, raw.transition));
+    watches.push(transitionWatch((raw.transition as { field: string }).field));
+  }
   if (raw.when !== undefined) {
     const when = raw.when;
     if (typeof when !== 'function') {
@@ -611,6 +660,8 @@ function compileRule(
       return true;
     },
   };
+  const watch = anyWatch(watches);
+  if (watch !== undefined) compiled.watches = watch;
   if (raw.throttle !== undefined) compiled.throttleMs = check.duration('throttle', raw.throttle);
   if (threshold !== undefined) compiled.threshold = threshold;
   return Object.freeze(compiled);

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import type { AuditEvent } from '../event/audit-event';
+import { eventWithChangeSet, type AuditChangeSet } from '../event/change-set';
 import {
   ALARM_SEVERITIES,
   type AlarmEventSummary,
@@ -16,6 +17,7 @@ import type { AlarmOutboxEntry } from './alarm-outbox';
 import {
   DEFAULT_ALARM_MESSAGE,
   MANUAL_RULE_NAME,
+  type ChangeWatch,
   type CompiledAlarmRule,
   type CompiledAlarmRules,
   type CompiledThreshold,
@@ -128,6 +130,30 @@ export function summarizeEvent(
   return summary;
 }
 
+/**
+ * The event with the changes a rule watches listed first (diff and field names), so its alarm
+ * names the change it fired for even among thousands of others; the order is kept otherwise.
+ */
+function watchedFirst(event: AuditEvent, watch: ChangeWatch): AuditEvent {
+  const changes = event.changes;
+  if (changes === undefined) return event;
+  const diff = partition(Array.isArray(changes.diff) ? changes.diff : [], watch.change);
+  const fields = partition(Array.isArray(changes.fields) ? changes.fields : [], watch.field);
+  if (diff === undefined && fields === undefined) return event;
+  return {
+    ...event,
+    changes: { ...changes, diff: diff ?? changes.diff, fields: fields ?? changes.fields },
+  };
+}
+
+/** The items that pass first, then the others, each in their order; `undefined` if none pass. */
+function partition<T>(items: readonly T[], first: (item: T) => boolean): T[] | undefined {
+  const front: T[] = [];
+  const back: T[] = [];
+  for (const item of items) (first(item) ? front : back).push(item);
+  return front.length === 0 ? undefined : [...front, ...back];
+}
+
 function groupText(value: unknown): string {
   if (value === undefined || value === null) return '';
   if (Array.isArray(value)) return value.map((item) => groupText(item)).join(',');
@@ -224,23 +250,32 @@ export class AlarmEngine {
   /**
    * The outbox entries an event raises (often none).
    *
+   * With the event's complete change set, every rule (its `changed`, `transition` and `when`
+   * conditions, and the templates of its message) sees the event as it was before the size
+   * caps cut its diff: every changed field with its whole value. Without it, rules see the
+   * event as recorded.
+   *
    * @param event - the recorded event, as stored (already redacted)
    * @param now - current time in ms (used for `createdAt` and to drop closed threshold windows);
    *   `Date.now()` when left out, read only when a rule matches
+   * @param changes - the complete change set `buildAuditEvent` made for the event (see
+   *   `takeAuditChangeSet`)
    */
-  evaluate(event: AuditEvent, now?: number): AlarmOutboxEntry[] {
+  evaluate(event: AuditEvent, now?: number, changes?: AuditChangeSet): AlarmOutboxEntry[] {
     if (this.rules.length === 0) return [];
     const candidates = this.candidates(event.action);
     if (candidates.length === 0) return [];
+    const subject = changes === undefined ? event : eventWithChangeSet(event, changes);
     let out: AlarmOutboxEntry[] | undefined;
     let time = now;
     for (const rule of candidates) {
       try {
-        if (!rule.matchesBesidesAction(event)) continue;
+        if (!rule.matchesBesidesAction(subject)) continue;
         time ??= Date.now();
+        const shown = rule.watches === undefined ? subject : watchedFirst(subject, rule.watches);
         const entries = rule.threshold
-          ? this.thresholdEntries(rule, rule.threshold, event, time)
-          : this.eventEntries(rule, event, time);
+          ? this.thresholdEntries(rule, rule.threshold, shown, time)
+          : this.eventEntries(rule, shown, time);
         if (entries.length > 0) (out ??= []).push(...entries);
       } catch (error) {
         this.report(rule.name, error);

@@ -11,6 +11,7 @@ import { AuditConfigurationError } from '../audit-configuration.error';
 import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
 import type { ResolvedAuditOptions } from '../audit.options';
 import type { AuditEvent } from '../event/audit-event';
+import type { AuditChangeSet } from '../event/change-set';
 import { AuditStore } from '../stores/audit-store';
 import type { ResolvedAlarmOptions } from './alarm-config';
 import { foldDigest } from './alarm-digest';
@@ -138,10 +139,17 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
     if (this.settings?.dispatch) this.dispatcher?.start();
   }
 
-  /** The outbox entries an event raises; `undefined` when it raises none. */
-  evaluate(event: AuditEvent): AlarmOutboxEntry[] | undefined {
+  /**
+   * The outbox entries an event raises; `undefined` when it raises none.
+   *
+   * @param event - the event as it is stored
+   * @param changes - its complete change set, taken from the built event with
+   *   `takeAuditChangeSet(event)`: the rules then run on every change before the size caps cut
+   *   anything, so no watched field can hide behind thousands of others
+   */
+  evaluate(event: AuditEvent, changes?: AuditChangeSet): AlarmOutboxEntry[] | undefined {
     if (!this.engine) return undefined;
-    const entries = this.engine.evaluate(event);
+    const entries = this.engine.evaluate(event, undefined, changes);
     return entries.length > 0 ? entries : undefined;
   }
 

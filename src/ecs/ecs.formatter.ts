@@ -2,6 +2,7 @@ import type {
   AuditEvent,
   AuditFieldChange,
   AuditLevel,
+  AuditTruncation,
   EcsEventCategory,
   EcsEventType,
 } from '../event/audit-event';
@@ -74,7 +75,18 @@ export interface EcsAuditFields {
   /** The resource acted upon. */
   target?: { type: string; id?: string };
   /** Changed fields, diff and the states before and after. */
-  changes?: { fields: string[]; diff: AuditFieldChange[]; before?: unknown; after?: unknown };
+  changes?: {
+    fields: string[];
+    diff: AuditFieldChange[];
+    before?: unknown;
+    after?: unknown;
+    /** How many fields changed (`fields` may list fewer when even the names were cut). */
+    count?: number;
+    /** Why the states were not compared (the diff is then empty). */
+    unavailable?: string;
+  };
+  /** What the size caps cut from the event (see `AuditEvent.truncated`). */
+  truncated?: AuditTruncation;
   /** Request facts ECS lacks. */
   request?: { route: string };
   /** Request body (redacted), when captured. */
@@ -219,7 +231,8 @@ function httpFields(event: AuditEvent): EcsDocument['http'] {
   return nonEmpty(http);
 }
 
-function serviceFields(service: EcsServiceInfo): EcsServiceInfo {
+/** A copy of the service fields with absent values left out (shared by every line shape). */
+export function serviceFields(service: EcsServiceInfo): EcsServiceInfo {
   const fields: EcsServiceInfo = { name: service.name };
   if (service.version !== undefined) fields.version = service.version;
   if (service.environment !== undefined) fields.environment = service.environment;
@@ -265,8 +278,11 @@ function auditFields(event: AuditEvent): EcsAuditFields {
     };
     if (event.changes.before !== undefined) changes.before = event.changes.before;
     if (event.changes.after !== undefined) changes.after = event.changes.after;
+    if (event.changes.count !== undefined) changes.count = event.changes.count;
+    if (event.changes.unavailable !== undefined) changes.unavailable = event.changes.unavailable;
     audit.changes = changes;
   }
+  if (event.truncated !== undefined) audit.truncated = event.truncated;
   if (event.request?.route !== undefined) audit.request = { route: event.request.route };
   if (event.body !== undefined) audit.body = event.body;
   if (event.response?.body !== undefined) audit.response = { body: event.response.body };

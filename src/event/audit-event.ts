@@ -130,16 +130,66 @@ export interface AuditFieldChange {
   after?: unknown;
 }
 
-/** Before/after state of the target and the fields that differ. */
+/**
+ * Before/after state of the target and the fields that differ.
+ *
+ * Nothing hides by size: `fields` and `count` describe every changed field even when the size
+ * caps cut the diff's values or entries; only when the names alone exceed `maxEventBytes` is
+ * `fields` cut too, and then `fieldsTruncated` says so and `count` still counts them all.
+ */
 export interface AuditChanges {
   /** Entity state before the action (absent for creations). */
   before?: unknown;
   /** Entity state after the action (absent for deletions). */
   after?: unknown;
-  /** Changed fields only, in a stable order. */
+  /**
+   * Changed fields only, in a stable order. Values larger than `maxValueBytes` are truncated
+   * markers; when the event is larger than `maxEventBytes` the list is cut at the end and its
+   * last entry stands for the entries left out (see `diffTruncated`).
+   */
   diff: AuditFieldChange[];
-  /** Dotted paths of the changed fields (`mfa.phone`), for display and filtering. */
+  /**
+   * Dotted paths of every changed field (`mfa.phone`), in diff order, for display and
+   * filtering; complete even when the diff is cut (see `fieldsTruncated` for the one exception).
+   */
   fields: string[];
+  /**
+   * How many fields changed: the length of the complete list, before any cut. Set on every
+   * event built by this version (absent on events recorded by older ones).
+   */
+  count?: number;
+  /** Some diff values were replaced by truncated markers, or entries were left out, for size. */
+  diffTruncated?: true;
+  /** `fields` lists fewer than `count` paths: even the names did not fit in `maxEventBytes`. */
+  fieldsTruncated?: true;
+  /**
+   * The states were larger than the work budget and were read only in part: the diff, `fields`
+   * and `count` cover the part that was read.
+   */
+  partial?: true;
+  /**
+   * Why the states were not compared, e.g. `after-state could not be loaded after the failure`.
+   * The diff and `fields` are then empty (the action is not known to have changed anything)
+   * and `before` / `after` hold what could be loaded.
+   */
+  unavailable?: string;
+}
+
+/** What the size caps and the work budget cut from an event, so a reader knows what is missing. */
+export interface AuditTruncation {
+  /**
+   * Payloads replaced whole by a truncated marker, by their place in the event, in this order:
+   * `changes.before`, `changes.after`, `body`, `response.body`, `filter`, `results`.
+   */
+  payloads?: string[];
+  /** Diff values (an entry's `before` or `after`) replaced by a truncated marker. */
+  diffValues?: number;
+  /** Diff entries left out at the end of `changes.diff` (its last entry stands for them). */
+  diffEntries?: number;
+  /** Field paths left out at the end of `changes.fields` (`changes.count` still counts them). */
+  fields?: number;
+  /** The work budget ran out: the values whose markers say `partial` were read only in part. */
+  budgetExhausted?: true;
 }
 
 /** HTTP request facts. Headers are never stored besides those named here. */
@@ -202,4 +252,6 @@ export interface AuditEvent {
   message?: string;
   /** Free-form string labels for grouping and alarms. */
   labels?: Record<string, string>;
+  /** What the size caps or the work budget cut; absent when nothing was cut. */
+  truncated?: AuditTruncation;
 }

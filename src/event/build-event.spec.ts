@@ -318,6 +318,7 @@ describe('buildAuditEvent', () => {
           },
         ],
         fields: ['mfa.enabled', 'name', 'updatedAt'],
+        count: 3,
       });
     });
 
@@ -333,12 +334,19 @@ describe('buildAuditEvent', () => {
           { path: ['name'], op: 'added', after: 'Ada' },
         ],
         fields: ['id', 'name'],
+        count: 2,
       });
     });
 
     it('keeps an empty diff when nothing changed', () => {
       const event = buildAuditEvent(draft({ before: { a: 1 }, after: { a: 1 } }), settings);
-      expect(event.changes).toEqual({ before: { a: 1 }, after: { a: 1 }, diff: [], fields: [] });
+      expect(event.changes).toStrictEqual({
+        before: { a: 1 },
+        after: { a: 1 },
+        diff: [],
+        fields: [],
+        count: 0,
+      });
     });
 
     it('shows a redacted field that changed, with redacted values', () => {
@@ -590,14 +598,14 @@ describe('buildAuditEvent', () => {
       expect(event.response?.body).toBe('tiny');
     });
 
-    it('cuts the diff list and marks the cut when markers are not enough', () => {
+    it('cuts the diff list and marks the cut when markers are not enough, keeping every field', () => {
       const before: Record<string, number> = {};
       const after: Record<string, number> = {};
       for (let i = 0; i < 5000; i += 1) {
         before[`field_${String(i).padStart(4, '0')}`] = i;
         after[`field_${String(i).padStart(4, '0')}`] = i + 1;
       }
-      const limits = { maxValueBytes: 1024, maxEventBytes: 8 * 1024, redactor: new Redactor() };
+      const limits = { maxValueBytes: 1024, maxEventBytes: 96 * 1024, redactor: new Redactor() };
       const event = buildAuditEvent(draft({ before, after }), limits);
       expect(jsonBytes(event)).toBeLessThanOrEqual(limits.maxEventBytes);
       const diff = event.changes?.diff ?? [];
@@ -608,8 +616,14 @@ describe('buildAuditEvent', () => {
       expect(last?.after).toEqual(
         expect.objectContaining({ $audit: 'truncated', entries: 5000 - kept }),
       );
-      expect(event.changes?.fields).toHaveLength(kept);
-      expect(event.changes?.fields[0]).toBe('field_0000');
+      expect(event.changes?.fields).toEqual(Object.keys(after));
+      expect(event.changes?.count).toBe(5000);
+      expect(event.changes?.diffTruncated).toBe(true);
+      expect(event.changes?.fieldsTruncated).toBeUndefined();
+      expect(event.truncated).toEqual({
+        payloads: ['changes.before', 'changes.after'],
+        diffEntries: 5000 - kept,
+      });
       // Nearly all the room is used: the cut is sized, not a blind halving.
       expect(jsonBytes(event)).toBeGreaterThan(limits.maxEventBytes * 0.9);
       expectRoundTrip(event);

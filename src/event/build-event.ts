@@ -1,21 +1,16 @@
 /**
  * Builds the one {@link AuditEvent} that every store and sink receives, from the raw facts the
  * interceptor or `AuditService` gathered. Everything that makes an event safe to keep happens
- * here, once: JSON normalisation, diff, redaction, size limits.
+ * here, once: JSON normalisation, diff, redaction, size limits, within a bounded amount of work.
  */
-import { types } from 'node:util';
-import { v7 as uuidv7 } from 'uuid';
 import {
   AUDIT_EVENT_SCHEMA_VERSION,
   ECS_EVENT_CATEGORIES,
+  ECS_EVENT_TYPES,
   isAuditLevel,
   isAuditOutcome,
-  ECS_EVENT_TYPES,
-  type AuditActor,
   type AuditActorInput,
-  type AuditChanges,
   type AuditEvent,
-  type AuditFieldChange,
   type AuditLevel,
   type AuditOutcome,
   type AuditRequestInfo,
@@ -24,43 +19,38 @@ import {
   type EcsEventType,
 } from './audit-event';
 import { categorize } from './categorize';
-import { changedFieldPaths, diffStates, diffTruncationEntry } from './diff';
-import { REDACTED, type Redactor } from './redact';
+import { attachAuditChangeSet, type AuditChangeSet } from './change-set';
+import { placeChanges, readChanges } from './event-changes';
 import {
-  capString,
-  capValueMeasured,
-  sanitizeString,
-  setJsonProperty,
-  toJsonSafe,
-  truncatedMarker,
-  unserializableMarker,
-} from './serialize';
+  AUDIT_EVENT_LIMITS,
+  UNKNOWN_TARGET_TYPE,
+  buildActor,
+  buildError,
+  buildLabels,
+  buildRequest,
+  buildSource,
+  buildTarget,
+  cleanPaths,
+  idText,
+  text,
+} from './event-fields';
+import { allowedValues, assertLimit, checkAction, checkId, toTimestamp } from './event-identity';
+import { PayloadPlacer, type PayloadLocation } from './event-size';
+import type { Redactor } from './redact';
+import { WalkBudget } from './walk-budget';
 
-/** Size limits applied to the scalar fields of an event (payloads use the settings instead). */
-export const AUDIT_EVENT_LIMITS = Object.freeze({
-  /** Longest `action`, in characters. */
-  actionChars: 200,
-  /** Longest caller-supplied `id`, in characters. */
-  idChars: 200,
-  /** `message`, in UTF-8 bytes. */
-  messageBytes: 8 * 1024,
-  /** `error.message`, in UTF-8 bytes. */
-  errorMessageBytes: 2 * 1024,
-  /** `error.type`, in UTF-8 bytes. */
-  errorTypeBytes: 256,
-  /** Number of labels kept (the first ones, in key order). */
-  labelCount: 64,
-  /** Label key, in UTF-8 bytes. */
-  labelKeyBytes: 128,
-  /** Label value, in UTF-8 bytes. */
-  labelValueBytes: 1024,
-  /** Identity strings: actor and target fields, tenant, request and trace ids, IP. */
-  identityBytes: 512,
-  /** Number of actor roles kept. */
-  roleCount: 64,
-  /** `request.path`, `request.route` and `source.userAgent`, in UTF-8 bytes. */
-  longTextBytes: 2 * 1024,
-});
+export { AUDIT_EVENT_LIMITS } from './event-fields';
+
+/**
+ * Default of {@link BuildAuditEventSettings.maxNodes}: values read from one draft's payloads.
+ * Enough for a diff of states of up to 10,000 fields each; building an event from any input
+ * then visits at most a few times this many values (tens of milliseconds).
+ */
+export const AUDIT_EVENT_MAX_NODES = 20_000;
+
+// The diff and the redaction walk the copies, which the read budget bounds; their own budget is
+// a safety net sized so that it never runs out first.
+const WORK_PER_READ = 8;
 
 /**
  * The raw facts of one audited action. Values may come straight from requests, entities and
@@ -92,7 +82,10 @@ export interface AuditEventDraft {
   target?: { type: string; id?: unknown };
   /** Raw state before the action; `undefined` means there was none (a creation). */
   before?: unknown;
-  /** Raw state after the action; `undefined` means there is none (a deletion). */
+  /**
+   * Raw state after the action; `undefined` means there is none (a deletion), unless
+   * `changesUnavailable` says it could not be loaded.
+   */
   after?: unknown;
   /** HTTP request facts; a query string left in `path` is cut off. */
   request?: AuditRequestInfo;
@@ -121,6 +114,13 @@ export interface AuditEventDraft {
   labels?: Record<string, unknown>;
   /** Redaction paths for this event only, added to the redactor's (see `Redactor.redact`). */
   redact?: readonly string[];
+  /**
+   * Set when the states must not be compared, with the reason as text, e.g. `'after-state could
+   * not be loaded after the failure'`: the event then records `before` (and `after`, if given)
+   * with an empty diff and says why in `changes.unavailable`, instead of a diff claiming that
+   * every field was removed.
+   */
+  changesUnavailable?: string;
 }
 
 /** How {@link buildAuditEvent} redacts and bounds an event. */
@@ -131,53 +131,49 @@ export interface BuildAuditEventSettings {
   maxValueBytes: number;
   /** Largest JSON size, in UTF-8 bytes, of the whole event. */
   maxEventBytes: number;
+  /**
+   * Most values (objects, arrays and each of their entries) read from the draft's payloads, all
+   * together: the states first, then body, response body, filter and results. What is left
+   * past it is not read; the values cut short become markers that say `partial`.
+   * @default {@link AUDIT_EVENT_MAX_NODES}
+   */
+  maxNodes?: number;
 }
 
-const ACTOR_TYPES: ReadonlySet<string> = new Set<AuditActor['type']>([
-  'user',
-  'service',
-  'anonymous',
-]);
-const CATEGORY_SET: ReadonlySet<string> = new Set(ECS_EVENT_CATEGORIES);
-const TYPE_SET: ReadonlySet<string> = new Set(ECS_EVENT_TYPES);
-const NULL_JSON_BYTES = 4;
-const UNKNOWN_TARGET_TYPE = 'unknown';
-// The largest the entry that marks a cut diff can be, so the cut is sized before it is made.
-const DIFF_TRUNCATION_ENTRY_MAX_BYTES = Buffer.byteLength(
-  JSON.stringify({
-    path: ['$audit'],
-    op: 'changed',
-    after: {
-      $audit: 'truncated',
-      bytes: Number.MAX_SAFE_INTEGER,
-      sha256: 'f'.repeat(64),
-      entries: Number.MAX_SAFE_INTEGER,
-    },
-  }),
-  'utf8',
-);
-
-type JsonRecord = Record<string, unknown>;
-
-/** A payload value placed in the event, with its JSON measured once. */
-interface PayloadSlot {
-  readonly holder: JsonRecord;
-  readonly key: string;
-  readonly value: unknown;
-  readonly json: string;
-  readonly bytes: number;
+/** An event with its complete change set and what building it cost. */
+export interface BuiltAuditEvent {
+  /** The event, as {@link buildAuditEvent} returns it. */
+  event: AuditEvent;
+  /** Every change before any size cut, for the alarm rules; `undefined` without states. */
+  changes: AuditChangeSet | undefined;
+  /**
+   * Values visited by every walk of the build (copies, diff, redaction): bounded by a constant
+   * times `maxNodes`, whatever the size of the draft.
+   */
+  visited: number;
 }
 
 /**
  * Builds a complete, JSON-safe, redacted and size-bounded event from a draft.
  *
- * Order matters and is fixed: payloads are made JSON-safe; the diff is computed on the safe
- * states; before, after, diff, body, response body, filter and results are redacted (with the
- * draft's extra paths); each payload value and each diff value larger than `maxValueBytes` is
- * replaced by a truncated marker (after redaction, so no digest is ever taken of a secret);
- * finally, while the event is larger than `maxEventBytes`, the largest payload values are
- * replaced by markers, and if that is not enough the diff list is cut and ends with an entry
- * marking the cut (see `diffTruncationEntry`).
+ * Order matters and is fixed: the states are copied JSON-safe (within the work budget, before
+ * any other payload) and diffed before redaction, so a secret that changed still shows as
+ * changed; the diff, the states and the other payloads are redacted (the latter while they are
+ * read, so a secret is never read and a payload is read no further than `maxValueBytes`); each
+ * value larger than `maxValueBytes` becomes a truncated marker (after redaction, so no digest is
+ * ever taken of a secret); finally, while the event is larger than `maxEventBytes`, the largest
+ * values become markers, then diff entries are left out from the end (the last entry marks the
+ * cut), and only if the names alone do not fit, field paths are left out from the end.
+ *
+ * Nothing hides by size: `changes.fields` and `changes.count` list every changed field (up to
+ * the hard cap above, which `changes.fieldsTruncated` reports), every marker describes the
+ * original value (its size and digest, or `partial` when it was not read in full), and
+ * `event.truncated` says what was cut. The complete change set, redacted but uncut, is attached
+ * to the returned event (never serialised; see `takeAuditChangeSet`) for the alarm rules.
+ *
+ * The work is bounded by `maxNodes`, not by the size of the draft: a state larger than the
+ * budget is read in its own key order up to it, and the diff then lists only what is certain
+ * (`changes.partial`).
  *
  * `maxEventBytes` bounds what payloads and the diff may add; the scalar fields are bounded by
  * {@link AUDIT_EVENT_LIMITS} instead (up to about 100 KiB with every label and role at its
@@ -195,10 +191,46 @@ export function buildAuditEvent(
   draft: AuditEventDraft,
   settings: BuildAuditEventSettings,
 ): AuditEvent {
+  return buildAuditEventWithChanges(draft, settings).event;
+}
+
+/**
+ * {@link buildAuditEvent}, also returning the complete change set and the work done.
+ *
+ * @param draft - the raw facts
+ * @param settings - redactor, size limits and work budget
+ * @throws TypeError as {@link buildAuditEvent}
+ */
+export function buildAuditEventWithChanges(
+  draft: AuditEventDraft,
+  settings: BuildAuditEventSettings,
+): BuiltAuditEvent {
   const { redactor, maxValueBytes, maxEventBytes } = settings;
   assertLimit('maxValueBytes', maxValueBytes);
   assertLimit('maxEventBytes', maxEventBytes);
+  const maxNodes = settings.maxNodes ?? AUDIT_EVENT_MAX_NODES;
+  assertLimit('maxNodes', maxNodes, 'values');
+  const event = buildSkeleton(draft);
+  const paths = cleanPaths(draft.redact);
+  const reads = new WalkBudget(maxNodes);
+  const work = new WalkBudget(Math.min(maxNodes * WORK_PER_READ, Number.MAX_SAFE_INTEGER));
 
+  const read = readChanges(draft, { redactor, paths, reads, work });
+  // Read before the placer is made, so it knows whether the budget ran out.
+  const payloads = readPayloads(draft, redactor, paths, reads, maxValueBytes);
+  const placer = new PayloadPlacer(maxValueBytes, reads.exhausted || work.exhausted);
+  if (read !== undefined) event.changes = placeChanges(read, placer);
+  addFacts(event, draft, redactor, paths, payloads, placer);
+  placer.fit(event, read?.changeSet.diff ?? [], maxEventBytes);
+  if (read !== undefined) attachAuditChangeSet(event, read.changeSet);
+  return { event, changes: read?.changeSet, visited: reads.visited + work.visited };
+}
+
+const CATEGORY_SET: ReadonlySet<string> = new Set(ECS_EVENT_CATEGORIES);
+const TYPE_SET: ReadonlySet<string> = new Set(ECS_EVENT_TYPES);
+
+/** The identity, classification, actor, source and target: everything that comes first. */
+function buildSkeleton(draft: AuditEventDraft): AuditEvent {
   const action = checkAction(draft.action);
   const id = checkId(draft.id);
   const timestamp = toTimestamp(draft.timestamp);
@@ -208,7 +240,6 @@ export function buildAuditEvent(
     action,
     target?.type === UNKNOWN_TARGET_TYPE ? undefined : target?.type,
   );
-
   const event: AuditEvent = {
     schemaVersion: AUDIT_EVENT_SCHEMA_VERSION,
     id,
@@ -220,49 +251,58 @@ export function buildAuditEvent(
     level: isAuditLevel(draft.level) ? draft.level : 'info',
     actor: buildActor(draft.actor),
   };
-  const record = event as unknown as JsonRecord;
-  const slots: PayloadSlot[] = [];
-  const place = (holder: JsonRecord, key: string, value: unknown): void => {
-    if (value === undefined) return;
-    const measured = capValueMeasured(value, maxValueBytes);
-    if (measured.json === undefined) return;
-    // `null` stands in until the event's skeleton is measured; the value goes back in after.
-    holder[key] = null;
-    slots.push({ holder, key, value: measured.value, json: measured.json, bytes: measured.bytes });
-  };
-
-  const paths = cleanPaths(draft.redact);
-  const redactSafe = (safe: unknown): unknown =>
-    safe === undefined ? undefined : redactor.redact(safe, paths);
-  const redactPayload = (value: unknown): unknown =>
-    value === undefined ? undefined : redactSafe(toJsonSafe(value));
-
   const source = buildSource(draft.source);
   if (source !== undefined) event.source = source;
   if (target !== undefined) event.target = target;
+  return event;
+}
 
-  const safeBefore = draft.before === undefined ? undefined : toJsonSafe(draft.before);
-  const safeAfter = draft.after === undefined ? undefined : toJsonSafe(draft.after);
-  if (safeBefore !== undefined || safeAfter !== undefined) {
-    const diff = redactor.redactDiff(diffStates(safeBefore, safeAfter), paths);
-    const changes = {} as AuditChanges;
-    const changesRecord = changes as unknown as JsonRecord;
-    place(changesRecord, 'before', redactSafe(safeBefore));
-    place(changesRecord, 'after', redactSafe(safeAfter));
-    changes.diff = diff.map((change) => {
-      const entry: AuditFieldChange = { path: change.path, op: change.op };
-      const entryRecord = entry as unknown as JsonRecord;
-      place(entryRecord, 'before', change.before);
-      place(entryRecord, 'after', change.after);
-      return entry;
-    });
-    changes.fields = changedFieldPaths(diff);
-    event.changes = changes;
-  }
+/** A payload other than the states, redacted while read, and whether it was read in part. */
+interface ReadPayload {
+  readonly value: unknown;
+  readonly partial: boolean;
+}
 
+type OtherPayload = Exclude<PayloadLocation, 'changes.before' | 'changes.after'>;
+
+/** Body, response body, filter and results, in that order of priority for the budget. */
+function readPayloads(
+  draft: AuditEventDraft,
+  redactor: Redactor,
+  paths: readonly string[] | undefined,
+  reads: WalkBudget,
+  maxValueBytes: number,
+): Record<OtherPayload, ReadPayload | undefined> {
+  const readOne = (value: unknown): ReadPayload | undefined => {
+    if (value === undefined) return undefined;
+    // Read no further than certainly too large to keep: it would become a marker anyway.
+    const copy = redactor.redact(value, paths, { budget: reads, maxBytes: maxValueBytes });
+    return { value: copy, partial: reads.isPartial(copy) };
+  };
+  return {
+    body: readOne(draft.body),
+    'response.body': readOne(draft.responseBody),
+    filter: readOne(draft.filter),
+    results: readOne(draft.results),
+  };
+}
+
+/** Everything after the changes, in the event's field order. */
+function addFacts(
+  event: AuditEvent,
+  draft: AuditEventDraft,
+  redactor: Redactor,
+  paths: readonly string[] | undefined,
+  payloads: Record<OtherPayload, ReadPayload | undefined>,
+  placer: PayloadPlacer,
+): void {
+  const record = event as unknown as Record<string, unknown>;
+  const place = (holder: Record<string, unknown>, key: string, location: OtherPayload): void => {
+    const payload = payloads[location];
+    if (payload !== undefined) placer.place(holder, key, payload.value, payload.partial, location);
+  };
   const request = buildRequest(draft.request);
   if (request !== undefined) event.request = request;
-
   const response: { statusCode?: number; body?: unknown } = {};
   const statusCode = draft.response?.statusCode;
   if (
@@ -272,10 +312,9 @@ export function buildAuditEvent(
   ) {
     response.statusCode = statusCode;
   }
-  place(response, 'body', redactPayload(draft.responseBody));
+  place(response, 'body', 'response.body');
   if (Object.keys(response).length > 0) event.response = response;
-
-  place(record, 'body', redactPayload(draft.body));
+  place(record, 'body', 'body');
   const error = buildError(draft.error, redactor, paths);
   if (error !== undefined) event.error = error;
   const duration = draft.durationMs;
@@ -284,372 +323,10 @@ export function buildAuditEvent(
   }
   const tenant = idText(draft.tenant, AUDIT_EVENT_LIMITS.identityBytes);
   if (tenant !== undefined) event.tenant = tenant;
-  place(record, 'filter', redactPayload(draft.filter));
-  place(record, 'results', redactPayload(draft.results));
+  place(record, 'filter', 'filter');
+  place(record, 'results', 'results');
   const message = text(draft.message, AUDIT_EVENT_LIMITS.messageBytes);
   if (message !== undefined) event.message = message;
   const labels = buildLabels(draft.labels, redactor);
   if (labels !== undefined) event.labels = labels;
-
-  // One serialisation of the small skeleton plus the sizes measured per payload gives the
-  // exact size without serialising the whole event again.
-  let total = Buffer.byteLength(JSON.stringify(event), 'utf8');
-  for (const slot of slots) {
-    slot.holder[slot.key] = slot.value;
-    total += slot.bytes - NULL_JSON_BYTES;
-  }
-  if (total > maxEventBytes) total = truncateLargest(slots, total, maxEventBytes);
-  if (total > maxEventBytes && event.changes !== undefined) {
-    cutDiff(event.changes, total - maxEventBytes);
-  }
-  return event;
-}
-
-function assertLimit(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new TypeError(
-      `buildAuditEvent: settings.${name} must be a positive integer number of bytes, got ${String(value)}.`,
-    );
-  }
-}
-
-function preview(value: unknown): string {
-  let shown: string;
-  try {
-    shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  } catch {
-    shown = typeof value;
-  }
-  return shown.length > 80 ? `${shown.slice(0, 80)}\u2026` : shown;
-}
-
-function checkAction(value: unknown): string {
-  if (typeof value !== 'string') {
-    throw new TypeError(
-      `Audit event action must be a string like "user.update", got ${typeof value}.`,
-    );
-  }
-  const action = sanitizeString(value.trim());
-  if (action === '') {
-    throw new TypeError(
-      'Audit event action is empty; name it "<resource>.<verb>", e.g. "user.update".',
-    );
-  }
-  if (action.length > AUDIT_EVENT_LIMITS.actionChars) {
-    throw new TypeError(
-      `Audit event action is ${action.length} characters long (${preview(action)}); ` +
-        `the limit is ${AUDIT_EVENT_LIMITS.actionChars}: use a short "<resource>.<verb>" name ` +
-        'and put details in message or labels.',
-    );
-  }
-  return action;
-}
-
-function checkId(value: unknown): string {
-  if (value === undefined) return uuidv7();
-  const id = typeof value === 'string' ? value.trim() : '';
-  if (id === '' || id.length > AUDIT_EVENT_LIMITS.idChars) {
-    throw new TypeError(
-      `Audit event id ${preview(value)} is invalid: give a non-empty string of at most ` +
-        `${AUDIT_EVENT_LIMITS.idChars} characters, or leave it out to get a UUIDv7.`,
-    );
-  }
-  return sanitizeString(id);
-}
-
-function toTimestamp(value: unknown): string {
-  if (value === undefined) return new Date().toISOString();
-  let time = Number.NaN;
-  if (types.isDate(value)) time = Date.prototype.getTime.call(value);
-  else if (typeof value === 'string') time = Date.parse(value);
-  else if (typeof value === 'number') time = value;
-  const date = new Date(time);
-  if (Number.isNaN(date.getTime())) {
-    throw new TypeError(
-      `Audit event timestamp ${preview(value)} is not a valid date: pass a valid Date, an ` +
-        'ISO-8601 string (e.g. "2025-01-31T12:00:00.000Z") or epoch milliseconds, or leave it out.',
-    );
-  }
-  return date.toISOString();
-}
-
-function allowedValues<T extends string>(
-  values: readonly T[] | undefined,
-  allowed: ReadonlySet<string>,
-): T[] | undefined {
-  if (!Array.isArray(values)) return undefined;
-  const kept: T[] = [];
-  for (const value of values as readonly unknown[]) {
-    if (typeof value === 'string' && allowed.has(value) && !kept.includes(value as T)) {
-      kept.push(value as T);
-    }
-  }
-  return kept.length > 0 ? kept : undefined;
-}
-
-function isObject(value: unknown): value is JsonRecord {
-  return typeof value === 'object' && value !== null;
-}
-
-// A getter on an application's user or entity object must not cost the audit record.
-function read(source: unknown, key: string): unknown {
-  if (!isObject(source)) return undefined;
-  try {
-    return source[key];
-  } catch {
-    return undefined;
-  }
-}
-
-function text(value: unknown, maxBytes: number): string | undefined {
-  let raw: string;
-  switch (typeof value) {
-    case 'string':
-      raw = value;
-      break;
-    case 'number':
-      if (!Number.isFinite(value)) return undefined;
-      raw = String(value);
-      break;
-    case 'bigint':
-    case 'boolean':
-      raw = String(value);
-      break;
-    default:
-      return undefined;
-  }
-  return capString(sanitizeString(raw), maxBytes);
-}
-
-// Ids may be numbers, BigInts or objects such as a MongoDB ObjectId (whose toJSON is the hex).
-function idText(value: unknown, maxBytes: number): string | undefined {
-  const direct = text(value, maxBytes);
-  if (direct !== undefined || !isObject(value)) return direct;
-  const safe = toJsonSafe(value);
-  if (safe === null || safe === undefined) return undefined;
-  return capString(typeof safe === 'string' ? safe : JSON.stringify(safe), maxBytes);
-}
-
-function buildActor(input: unknown): AuditActor {
-  const limit = AUDIT_EVENT_LIMITS.identityBytes;
-  const id = idText(read(input, 'id'), limit);
-  const declaredType = read(input, 'type');
-  const type: AuditActor['type'] =
-    typeof declaredType === 'string' && ACTOR_TYPES.has(declaredType)
-      ? (declaredType as AuditActor['type'])
-      : id !== undefined
-        ? 'user'
-        : 'anonymous';
-  const declaredAuth = read(input, 'authenticated');
-  const actor: AuditActor = {
-    type,
-    authenticated:
-      typeof declaredAuth === 'boolean' ? declaredAuth : type !== 'anonymous' && id !== undefined,
-  };
-  if (id !== undefined) actor.id = id;
-  for (const key of ['name', 'email', 'provider', 'realm'] as const) {
-    const value = text(read(input, key), limit);
-    if (value !== undefined) actor[key] = value;
-  }
-  const roles = read(input, 'roles');
-  if (Array.isArray(roles)) {
-    const kept: string[] = [];
-    for (const role of roles.slice(0, AUDIT_EVENT_LIMITS.roleCount) as unknown[]) {
-      const value = idText(role, limit);
-      if (value !== undefined) kept.push(value);
-    }
-    actor.roles = kept;
-  }
-  const impersonatorInput = read(input, 'impersonator');
-  if (isObject(impersonatorInput)) {
-    const impersonator: NonNullable<AuditActor['impersonator']> = {};
-    const impersonatorId = idText(read(impersonatorInput, 'id'), limit);
-    if (impersonatorId !== undefined) impersonator.id = impersonatorId;
-    for (const key of ['name', 'email'] as const) {
-      const value = text(read(impersonatorInput, key), limit);
-      if (value !== undefined) impersonator[key] = value;
-    }
-    if (Object.keys(impersonator).length > 0) actor.impersonator = impersonator;
-  }
-  return actor;
-}
-
-function buildSource(input: unknown): AuditSource | undefined {
-  const source: AuditSource = {};
-  const ip = text(read(input, 'ip'), AUDIT_EVENT_LIMITS.identityBytes);
-  if (ip !== undefined) source.ip = ip;
-  const userAgent = text(read(input, 'userAgent'), AUDIT_EVENT_LIMITS.longTextBytes);
-  if (userAgent !== undefined) source.userAgent = userAgent;
-  return Object.keys(source).length > 0 ? source : undefined;
-}
-
-function buildTarget(input: unknown): AuditEvent['target'] {
-  if (!isObject(input)) return undefined;
-  const type = text(read(input, 'type'), AUDIT_EVENT_LIMITS.identityBytes);
-  const target: NonNullable<AuditEvent['target']> = {
-    type: type === undefined || type === '' ? UNKNOWN_TARGET_TYPE : type,
-  };
-  const id = idText(read(input, 'id'), AUDIT_EVENT_LIMITS.identityBytes);
-  if (id !== undefined) target.id = id;
-  return target;
-}
-
-function buildRequest(input: unknown): AuditRequestInfo | undefined {
-  const request: AuditRequestInfo = {};
-  const method = text(read(input, 'method'), 32);
-  if (method !== undefined) request.method = method.toUpperCase();
-  const path = text(read(input, 'path'), AUDIT_EVENT_LIMITS.longTextBytes);
-  // A query string can carry tokens (`?access_token=`); the path alone is what was promised.
-  if (path !== undefined) request.path = path.split(/[?#]/, 1)[0] ?? '';
-  const route = text(read(input, 'route'), AUDIT_EVENT_LIMITS.longTextBytes);
-  if (route !== undefined) request.route = route;
-  const id = text(read(input, 'id'), AUDIT_EVENT_LIMITS.identityBytes);
-  if (id !== undefined) request.id = id;
-  const traceId = text(read(input, 'traceId'), AUDIT_EVENT_LIMITS.identityBytes);
-  if (traceId !== undefined) request.traceId = traceId;
-  return Object.keys(request).length > 0 ? request : undefined;
-}
-
-function buildError(
-  input: unknown,
-  redactor: Redactor,
-  paths: readonly string[] | undefined,
-): AuditEvent['error'] {
-  if (input === undefined || input === null) return undefined;
-  let type = 'Error';
-  let message: string;
-  try {
-    if (typeof input === 'string') {
-      message = input;
-    } else if (isObject(input)) {
-      const name = read(input, 'name');
-      if (typeof name === 'string' && name !== '') type = name;
-      const inputMessage = read(input, 'message');
-      if (typeof inputMessage === 'string') {
-        message = inputMessage;
-      } else if (input instanceof Error || types.isNativeError(input)) {
-        message = '';
-      } else {
-        // A thrown plain object can carry request config and headers: redact before keeping it.
-        message = JSON.stringify(redactor.redact(toJsonSafe(input), paths)) ?? '';
-      }
-    } else if (typeof input === 'function') {
-      // Never the source text of a function: only its name.
-      type = 'function';
-      message = input.name;
-    } else {
-      type = typeof input;
-      message = primitiveText(input);
-    }
-  } catch (err) {
-    message = unserializableMarker(err);
-  }
-  return {
-    type: capString(sanitizeString(type), AUDIT_EVENT_LIMITS.errorTypeBytes),
-    message: capString(sanitizeString(message), AUDIT_EVENT_LIMITS.errorMessageBytes),
-  };
-}
-
-function primitiveText(value: unknown): string {
-  switch (typeof value) {
-    case 'string':
-      return value;
-    case 'symbol':
-      return value.toString();
-    case 'number':
-    case 'bigint':
-    case 'boolean':
-    case 'undefined':
-      return String(value);
-    default:
-      return typeof value;
-  }
-}
-
-function labelValue(value: unknown): string | undefined {
-  if (value === null) return 'null';
-  const direct = text(value, Number.MAX_SAFE_INTEGER);
-  if (direct !== undefined) return direct;
-  if (typeof value === 'number') return String(value);
-  if (!isObject(value)) return undefined;
-  const safe = toJsonSafe(value);
-  return typeof safe === 'string' ? safe : JSON.stringify(safe);
-}
-
-function buildLabels(input: unknown, redactor: Redactor): Record<string, string> | undefined {
-  if (!isObject(input) || Array.isArray(input)) return undefined;
-  let keys: string[];
-  try {
-    keys = Object.keys(input);
-  } catch {
-    return undefined;
-  }
-  const labels: Record<string, string> = {};
-  let count = 0;
-  for (const rawKey of keys) {
-    if (count >= AUDIT_EVENT_LIMITS.labelCount) break;
-    const key = capString(sanitizeString(rawKey), AUDIT_EVENT_LIMITS.labelKeyBytes);
-    if (key === '' || Object.prototype.hasOwnProperty.call(labels, key)) continue;
-    let value: string | undefined;
-    if (redactor.isSensitiveKey(rawKey)) {
-      value = REDACTED;
-    } else {
-      let raw: unknown;
-      try {
-        raw = input[rawKey];
-      } catch (err) {
-        raw = unserializableMarker(err);
-      }
-      value = labelValue(raw);
-    }
-    if (value === undefined) continue;
-    setJsonProperty(labels, key, capString(value, AUDIT_EVENT_LIMITS.labelValueBytes));
-    count += 1;
-  }
-  return count > 0 ? labels : undefined;
-}
-
-function cleanPaths(paths: unknown): readonly string[] | undefined {
-  if (!Array.isArray(paths) || paths.length === 0) return undefined;
-  return (paths as unknown[]).every((path) => typeof path === 'string')
-    ? (paths as string[])
-    : (paths as unknown[]).filter((path): path is string => typeof path === 'string');
-}
-
-/** Replaces the largest payload values by markers until the event fits; returns the new size. */
-function truncateLargest(slots: readonly PayloadSlot[], total: number, maxBytes: number): number {
-  const bySize = [...slots].sort((a, b) => b.bytes - a.bytes);
-  let size = total;
-  for (const slot of bySize) {
-    if (size <= maxBytes) break;
-    const marker = truncatedMarker(slot.json);
-    const markerBytes = Buffer.byteLength(JSON.stringify(marker), 'utf8');
-    // Sorted by size: once a marker saves nothing, no later value is worth replacing either.
-    if (markerBytes >= slot.bytes) break;
-    slot.holder[slot.key] = marker;
-    size -= slot.bytes - markerBytes;
-  }
-  return size;
-}
-
-/** Drops diff entries from the end, with their field paths, until `excess` bytes are freed. */
-function cutDiff(changes: AuditChanges, excess: number): void {
-  const { diff } = changes;
-  if (diff.length === 0) return;
-  let keep = diff.length;
-  let freed = 0;
-  // Each dropped entry frees its JSON, its field path's JSON and one comma in each list; the
-  // marking entry and the commas around the cut take some of that back.
-  while (keep > 0 && freed - 2 - DIFF_TRUNCATION_ENTRY_MAX_BYTES < excess) {
-    keep -= 1;
-    const entry = diff[keep] as AuditFieldChange;
-    freed +=
-      Buffer.byteLength(JSON.stringify(entry), 'utf8') +
-      Buffer.byteLength(JSON.stringify(entry.path.join('.')), 'utf8') +
-      2;
-  }
-  const kept = diff.slice(0, keep);
-  kept.push(diffTruncationEntry(diff.slice(keep)));
-  changes.diff = kept;
-  changes.fields = changedFieldPaths(kept);
 }

@@ -9,6 +9,8 @@ import {
   isDiffTruncationEntry,
   jsonEqual,
 } from './diff';
+import { toJsonSafe } from './json-safe';
+import { WalkBudget } from './walk-budget';
 
 describe('diffStates', () => {
   it('lists changed, added and removed fields with sorted keys', () => {
@@ -225,5 +227,48 @@ describe('diff properties', () => {
         }
       }),
     );
+  });
+});
+
+describe('diffStates within a budget and on partial copies', () => {
+  it('stops when its budget runs out and says so', () => {
+    const before = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}`, i]));
+    const after = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}`, i + 1]));
+    const budget = new WalkBudget(10);
+    const changes = diffStates(before, after, { budget });
+    expect(changes.length).toBeLessThan(10);
+    expect(budget.visited).toBeLessThanOrEqual(10);
+    expect(budget.exhausted).toBe(true);
+  });
+
+  it('bounds the comparison of large leaves too', () => {
+    const budget = new WalkBudget(50);
+    const changes = diffStates(
+      { list: Array(10_000).fill(1) },
+      { list: Array(10_000).fill(1) },
+      { budget },
+    );
+    expect(changes).toEqual([]);
+    expect(budget.exhausted).toBe(true);
+  });
+
+  it('reports no added or removed key where a side was read only in part', () => {
+    const reads = new WalkBudget(3);
+    const before = toJsonSafe({ a: 1, b: 2, c: 3 }, { budget: reads.within(3) }) as object;
+    const after = { a: 9, d: 4 };
+    reads.markPartial(after);
+    expect(reads.isPartial(before)).toBe(true);
+    // `a` was read on both sides; `b`, `c` and `d` may be in the parts not read.
+    expect(diffStates(before, after, { isPartial: (v) => reads.isPartial(v) })).toEqual([
+      { path: ['a'], op: 'changed', before: 1, after: 9 },
+    ]);
+  });
+
+  it('never compares a partial value as a whole, nor lists the cut marker as a field', () => {
+    const reads = new WalkBudget(4);
+    const after = toJsonSafe({ list: [1, 2, 3, 4], x: 1 }, { budget: reads }) as object;
+    const isPartial = (v: object): boolean => reads.isPartial(v);
+    expect(diffStates({ list: [1, 2, 3, 4], x: 1 }, after, { isPartial })).toEqual([]);
+    expect(diffStates(undefined, after, { isPartial }).map((c) => c.path)).toEqual([['list']]);
   });
 });

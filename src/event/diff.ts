@@ -3,7 +3,14 @@
  * ("phone changed"), and what alarm rules match on.
  */
 import type { AuditFieldChange } from './audit-event';
-import { AUDIT_MARKER_KEY, isTruncatedMarker, setJsonProperty, truncatedMarker } from './serialize';
+import {
+  AUDIT_MARKER_KEY,
+  NODE_BUDGET_MARKER,
+  isTruncatedMarker,
+  setJsonProperty,
+  truncatedMarker,
+} from './serialize';
+import type { WalkBudget } from './walk-budget';
 
 type JsonRecord = Record<string, unknown>;
 
@@ -56,6 +63,29 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   return leftCount === rightCount;
 }
 
+/** How {@link diffStates} bounds its work and reads states that were copied only in part. */
+export interface DiffOptions {
+  /**
+   * Visits the comparison may take (one per key or item compared). Once it runs out the diff
+   * ends where it is, and `budget.exhausted` says so. @default no bound
+   */
+  budget?: WalkBudget;
+  /**
+   * Whether a container of the states was copied only in part (see `WalkBudget.isPartial`): a
+   * key missing from it is unknown rather than added or removed, a partial value is never
+   * compared as a whole, and the `$audit` key that marks where its copy stopped is no field.
+   */
+  isPartial?: (value: object) => boolean;
+}
+
+interface DiffWalk {
+  readonly budget: WalkBudget | undefined;
+  readonly isPartial: (value: object) => boolean;
+  readonly changes: AuditFieldChange[];
+}
+
+const NEVER_PARTIAL = (): boolean => false;
+
 /**
  * The changed fields between two states of an entity, in a stable order (keys sorted).
  *
@@ -67,64 +97,129 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
  * - `after === undefined` (a deletion): every top-level key of `before` is `removed`
  * - two non-objects (or an object and a non-object) that differ: one entry with `path: []`
  *
+ * With a budget, the work is bounded whatever the size of the states; with `isPartial`, a diff
+ * of states copied only in part lists only the changes that are certain.
+ *
  * @param before - JSON-safe state before the action (output of `toJsonSafe`), or `undefined`
  * @param after - JSON-safe state after the action, or `undefined`
+ * @param options - work budget and partial copies
  * @returns an empty list when the states are deep-equal
  */
-export function diffStates(before: unknown, after: unknown): AuditFieldChange[] {
-  const changes: AuditFieldChange[] = [];
+export function diffStates(
+  before: unknown,
+  after: unknown,
+  options: DiffOptions = {},
+): AuditFieldChange[] {
+  const walk: DiffWalk = {
+    budget: options.budget,
+    isPartial: options.isPartial ?? NEVER_PARTIAL,
+    changes: [],
+  };
+  const { changes } = walk;
   if (before === undefined && after === undefined) return changes;
   if (before === undefined) {
-    if (isRecord(after)) listWhole(after, 'added', changes);
-    else changes.push({ path: [], op: 'added', after });
+    if (isRecord(after)) listWhole(after, 'added', walk);
+    else if (!isPartialValue(after, walk)) changes.push({ path: [], op: 'added', after });
     return changes;
   }
   if (after === undefined) {
-    if (isRecord(before)) listWhole(before, 'removed', changes);
-    else changes.push({ path: [], op: 'removed', before });
+    if (isRecord(before)) listWhole(before, 'removed', walk);
+    else if (!isPartialValue(before, walk)) changes.push({ path: [], op: 'removed', before });
     return changes;
   }
   if (isRecord(before) && isRecord(after)) {
-    diffRecords(before, after, [], changes);
-  } else if (!jsonEqual(before, after)) {
-    changes.push({ path: [], op: 'changed', before, after });
+    diffRecords(before, after, [], walk);
+  } else if (!isPartialValue(before, walk) && !isPartialValue(after, walk)) {
+    if (equalWithin(before, after, walk.budget) === false) {
+      changes.push({ path: [], op: 'changed', before, after });
+    }
   }
   return changes;
 }
 
-function listWhole(record: JsonRecord, op: 'added' | 'removed', changes: AuditFieldChange[]): void {
-  for (const key of Object.keys(record).sort()) {
+function isPartialValue(value: unknown, walk: DiffWalk): boolean {
+  return typeof value === 'object' && value !== null && walk.isPartial(value);
+}
+
+/** The keys of a record that are fields: without the marker where a partial copy stopped. */
+function fieldKeys(record: JsonRecord, walk: DiffWalk): string[] {
+  const keys = Object.keys(record);
+  if (!walk.isPartial(record)) return keys;
+  return keys.filter((key) => !(key === AUDIT_MARKER_KEY && record[key] === NODE_BUDGET_MARKER));
+}
+
+function listWhole(record: JsonRecord, op: 'added' | 'removed', walk: DiffWalk): void {
+  for (const key of fieldKeys(record, walk).sort()) {
+    if (walk.budget !== undefined && !walk.budget.take()) return;
     const value = record[key];
     if (value === undefined) continue;
-    changes.push(
+    walk.changes.push(
       op === 'added' ? { path: [key], op, after: value } : { path: [key], op, before: value },
     );
   }
 }
 
-function diffRecords(
-  before: JsonRecord,
-  after: JsonRecord,
-  path: string[],
-  changes: AuditFieldChange[],
-): void {
-  const keys = new Set(Object.keys(before));
-  for (const key of Object.keys(after)) keys.add(key);
+function diffRecords(before: JsonRecord, after: JsonRecord, path: string[], walk: DiffWalk): void {
+  const beforeIsPartial = walk.isPartial(before);
+  const afterIsPartial = walk.isPartial(after);
+  const keys = new Set(fieldKeys(before, walk));
+  for (const key of fieldKeys(after, walk)) keys.add(key);
   for (const key of Array.from(keys).sort()) {
+    if (walk.budget !== undefined && !walk.budget.take()) return;
     const old = ownValue(before, key);
     const current = ownValue(after, key);
     if (old === undefined && current === undefined) continue;
     const childPath = [...path, key];
     if (old === undefined) {
-      changes.push({ path: childPath, op: 'added', after: current });
+      // Absent from a copy cut short: it may be in the part that was not read.
+      if (!beforeIsPartial) walk.changes.push({ path: childPath, op: 'added', after: current });
     } else if (current === undefined) {
-      changes.push({ path: childPath, op: 'removed', before: old });
+      if (!afterIsPartial) walk.changes.push({ path: childPath, op: 'removed', before: old });
     } else if (isRecord(old) && isRecord(current)) {
-      diffRecords(old, current, childPath, changes);
-    } else if (!jsonEqual(old, current)) {
-      changes.push({ path: childPath, op: 'changed', before: old, after: current });
+      diffRecords(old, current, childPath, walk);
+    } else if (!isPartialValue(old, walk) && !isPartialValue(current, walk)) {
+      const equal = equalWithin(old, current, walk.budget);
+      if (equal === undefined) return;
+      if (!equal)
+        walk.changes.push({ path: childPath, op: 'changed', before: old, after: current });
     }
   }
+}
+
+/** {@link jsonEqual} that takes one visit per value; `undefined` when the budget ran out. */
+function equalWithin(a: unknown, b: unknown, budget: WalkBudget | undefined): boolean | undefined {
+  if (budget === undefined) return jsonEqual(a, b);
+  const counter = { budget, stopped: false };
+  const equal = countedEqual(a, b, counter);
+  return counter.stopped ? undefined : equal;
+}
+
+function countedEqual(
+  a: unknown,
+  b: unknown,
+  counter: { budget: WalkBudget; stopped: boolean },
+): boolean {
+  if (!counter.budget.take()) {
+    counter.stopped = true;
+    return false;
+  }
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const right = b as unknown[];
+    if (a.length !== right.length) return false;
+    return a.every((item, i) => countedEqual(item, right[i], counter));
+  }
+  const left = a as JsonRecord;
+  const right = b as JsonRecord;
+  const leftKeys = Object.keys(left).filter((key) => left[key] !== undefined);
+  const rightCount = Object.keys(right).filter((key) => right[key] !== undefined).length;
+  if (leftKeys.length !== rightCount) return false;
+  return leftKeys.every((key) => {
+    const other = ownValue(right, key);
+    return other !== undefined && countedEqual(left[key], other, counter);
+  });
 }
 
 /**

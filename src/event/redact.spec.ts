@@ -11,7 +11,8 @@ import {
   normalizeKey,
   validateRedactPaths,
 } from './redact';
-import { toJsonSafe } from './serialize';
+import { NODE_BUDGET_MARKER, toJsonSafe } from './serialize';
+import { WalkBudget } from './walk-budget';
 
 /** Asserts that neither the secret nor its base64 form appears anywhere in the value's JSON. */
 function expectNoLeak(value: unknown, secrets: readonly string[]): void {
@@ -491,5 +492,40 @@ describe('Redactor', () => {
       expectNoLeak(diff, [before, after]);
       expect(changedFieldPaths(diff)).toEqual(['account.apiKeys.primary', 'account.billing']);
     });
+  });
+});
+
+describe('Redactor within a budget', () => {
+  it('redacts while it copies, reading no value under a sensitive key and stopping at the budget', () => {
+    // root, password (replaced unread), a, b, c: then d is refused.
+    const budget = new WalkBudget(5);
+    const huge = Array.from({ length: 10_000 }, (_, i) => i);
+    const copy = new Redactor().redact({ password: huge, a: 1, b: { c: 2, d: 3 } }, [], { budget });
+    expect(copy).toEqual({ password: REDACTED, a: 1, b: { c: 2, $audit: NODE_BUDGET_MARKER } });
+    expect(budget.isPartial(copy)).toBe(true);
+  });
+
+  it('stops a copy once it is certainly larger than maxBytes, counting redacted values as redacted', () => {
+    const budget = new WalkBudget(1000);
+    const redactor = new Redactor(['blob']);
+    // The 10,000-character blob is redacted, so the rest fits.
+    const small = redactor.redact({ blob: 'x'.repeat(10_000), a: 1 }, [], {
+      budget,
+      maxBytes: 100,
+    });
+    expect(small).toEqual({ blob: REDACTED, a: 1 });
+    expect(budget.isPartial(small)).toBe(false);
+    const large = redactor.redact({ note: 'x'.repeat(200), a: 1 }, [], { budget, maxBytes: 100 });
+    expect(budget.isPartial(large)).toBe(true);
+  });
+
+  it('takes the redaction of diff values from the budget it is given', () => {
+    const budget = new WalkBudget(Number.POSITIVE_INFINITY);
+    new Redactor().redactDiff(
+      [{ path: ['a'], op: 'changed', before: { x: 1 }, after: { x: 2, y: 3 } }],
+      [],
+      budget,
+    );
+    expect(budget.visited).toBe(5);
   });
 });

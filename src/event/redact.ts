@@ -5,14 +5,16 @@
  * values are not. The built-in denylist is always on; user paths only add to it.
  */
 import type { AuditFieldChange } from './audit-event';
-import {
-  CIRCULAR_MARKER,
-  MAX_DEPTH,
-  MAX_DEPTH_MARKER,
-  setJsonProperty,
-  toJsonSafe,
-  unserializableMarker,
-} from './serialize';
+import { toJsonSafe, type JsonSafeOptions, type KeyGuard } from './json-safe';
+import type { WalkBudget } from './walk-budget';
+
+/** How {@link Redactor.redact} bounds its copy (see `toJsonSafe`). */
+export interface RedactOptions {
+  /** Visits the copy may take. @default a new budget of `MAX_NODES` */
+  budget?: WalkBudget;
+  /** Stop reading once the copy's JSON is certainly longer than this many UTF-8 bytes. */
+  maxBytes?: number;
+}
 
 /** What a redacted value is replaced with. */
 export const REDACTED = '[REDACTED]';
@@ -192,6 +194,8 @@ export class Redactor {
   private readonly ownPatterns: readonly (readonly string[])[];
   private readonly keyCache = new Map<string, KeyInfo>();
   private readonly ruleSetCache = new Map<string, RuleSet>();
+  // Rule sets are cached and bounded above; guards live exactly as long as their rule set.
+  private readonly guards = new WeakMap<RuleSet, KeyGuard<readonly number[]>>();
 
   /**
    * @param paths - extra key names and dotted paths, added to the built-in denylist
@@ -225,17 +229,23 @@ export class Redactor {
   /**
    * A redacted copy of a value.
    *
-   * Meant for JSON-safe values (output of `toJsonSafe`); anything else is made JSON-safe on the
-   * way, so a secret inside a Map or a class instance is still found.
+   * The copy is made JSON-safe on the way (see `toJsonSafe`), so a secret inside a Map or a
+   * class instance is still found, and the value under a sensitive key is never read beyond
+   * knowing whether JSON would omit it.
    *
    * @param value - the value to redact (not modified)
    * @param extraPaths - paths for this value only (e.g. from a decorator), added to the rest;
    *   invalid ones are skipped, never thrown: check them early with {@link validateRedactPaths}
+   * @param options - a work budget and a size bound, as `toJsonSafe` takes them
    * @returns a new value
    */
-  redact(value: unknown, extraPaths?: readonly string[]): unknown {
-    const rules = this.ruleSet(extraPaths);
-    return this.walk(value, rules, rules.rootStates, 0, []);
+  redact(value: unknown, extraPaths?: readonly string[], options: RedactOptions = {}): unknown {
+    // One literal shape (a spread of varying options costs several times the walk itself).
+    return toJsonSafe(value, {
+      budget: options.budget,
+      maxBytes: options.maxBytes,
+      guard: this.guard(this.ruleSet(extraPaths)),
+    });
   }
 
   /**
@@ -247,37 +257,58 @@ export class Redactor {
    *
    * @param diff - output of `diffStates`
    * @param extraPaths - paths for this diff only, as in {@link Redactor.redact}
+   * @param budget - visits the redaction of the values may take, all entries together; a value
+   *   it could not finish is partial in that budget (see `WalkBudget.isPartial`)
    * @returns new entries
    */
   redactDiff(
     diff: readonly AuditFieldChange[],
     extraPaths?: readonly string[],
+    budget?: WalkBudget,
   ): AuditFieldChange[] {
     const rules = this.ruleSet(extraPaths);
+    const guard = this.guard(rules);
     return diff.map((change) => {
-      let states: readonly number[] | null = rules.rootStates;
-      let matched = false;
-      for (const key of change.path) {
-        if (this.keyMatches(key, rules)) {
-          matched = true;
-          break;
-        }
-        states = this.advance(states, key, rules);
-        if (states === null) {
-          matched = true;
-          break;
-        }
-      }
+      const states = this.pathStates(change.path, rules);
       const out: AuditFieldChange = { path: [...change.path], op: change.op };
-      const inner = states ?? NO_STATES;
+      const options: JsonSafeOptions = { guard, guardState: states ?? NO_STATES };
+      if (budget !== undefined) options.budget = budget;
       if (change.before !== undefined) {
-        out.before = matched ? REDACTED : this.walk(change.before, rules, inner, 0, []);
+        out.before = states === null ? REDACTED : toJsonSafe(change.before, options);
       }
       if (change.after !== undefined) {
-        out.after = matched ? REDACTED : this.walk(change.after, rules, inner, 0, []);
+        out.after = states === null ? REDACTED : toJsonSafe(change.after, options);
       }
       return out;
     });
+  }
+
+  /** The pattern states below a path, or `null` when the path or a prefix of it is redacted. */
+  private pathStates(path: readonly string[], rules: RuleSet): readonly number[] | null {
+    let states: readonly number[] | null = rules.rootStates;
+    for (const key of path) {
+      if (this.keyMatches(key, rules)) return null;
+      states = this.advance(states, key, rules);
+      if (states === null) return null;
+    }
+    return states;
+  }
+
+  /** The key guard that applies a rule set during a walk (one per rule set, made once). */
+  private guard(rules: RuleSet): KeyGuard<readonly number[]> {
+    const cached = this.guards.get(rules);
+    if (cached !== undefined) return cached;
+    const guard: KeyGuard<readonly number[]> = {
+      root: rules.rootStates,
+      replacement: REDACTED,
+      child: (states, key) =>
+        this.keyMatches(key, rules) ? null : this.advance(states, key, rules),
+      // Indices are never sensitive names; only a dotted path can reach into an array.
+      item: (states, index) =>
+        states.length === 0 ? NO_STATES : this.advance(states, String(index), rules),
+    };
+    this.guards.set(rules, guard);
+    return guard;
   }
 
   private keyInfo(key: string): KeyInfo {
@@ -344,101 +375,5 @@ export class Redactor {
       (next ??= []).push(state + 1);
     }
     return next ?? NO_STATES;
-  }
-
-  private walk(
-    value: unknown,
-    rules: RuleSet,
-    states: readonly number[],
-    depth: number,
-    ancestors: object[],
-  ): unknown {
-    if (value === null) return null;
-    const kind = typeof value;
-    if (kind === 'string' || kind === 'boolean') return value;
-    if (kind !== 'object') return toJsonSafe(value);
-    const node = value as object;
-    if (ancestors.includes(node)) return CIRCULAR_MARKER;
-    if (depth >= MAX_DEPTH) return MAX_DEPTH_MARKER;
-    let isArray: boolean;
-    let isPlain: boolean;
-    try {
-      isArray = Array.isArray(node);
-      const proto: unknown = isArray ? null : Object.getPrototypeOf(node);
-      isPlain = isArray || proto === Object.prototype || proto === null;
-    } catch (err) {
-      return unserializableMarker(err);
-    }
-    // Dates, Maps, class instances: normalise first so nothing escapes the key checks.
-    if (!isPlain) return this.walk(toJsonSafe(node), rules, states, depth, ancestors);
-    ancestors.push(node);
-    try {
-      return isArray
-        ? this.walkArray(node as unknown[], rules, states, depth, ancestors)
-        : this.walkRecord(node as Record<string, unknown>, rules, states, depth, ancestors);
-    } finally {
-      ancestors.pop();
-    }
-  }
-
-  private walkArray(
-    items: unknown[],
-    rules: RuleSet,
-    states: readonly number[],
-    depth: number,
-    ancestors: object[],
-  ): unknown[] {
-    const out: unknown[] = [];
-    for (let i = 0; i < items.length; i += 1) {
-      let childStates: readonly number[] | null = NO_STATES;
-      if (states.length > 0) {
-        childStates = this.advance(states, String(i), rules);
-        if (childStates === null) {
-          out.push(REDACTED);
-          continue;
-        }
-      }
-      let item: unknown;
-      try {
-        item = items[i];
-      } catch (err) {
-        out.push(unserializableMarker(err));
-        continue;
-      }
-      const redacted = this.walk(item, rules, childStates, depth + 1, ancestors);
-      out.push(redacted === undefined ? null : redacted);
-    }
-    return out;
-  }
-
-  private walkRecord(
-    record: Record<string, unknown>,
-    rules: RuleSet,
-    states: readonly number[],
-    depth: number,
-    ancestors: object[],
-  ): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(record)) {
-      if (this.keyMatches(key, rules)) {
-        setJsonProperty(out, key, REDACTED);
-        continue;
-      }
-      const childStates = this.advance(states, key, rules);
-      if (childStates === null) {
-        setJsonProperty(out, key, REDACTED);
-        continue;
-      }
-      let item: unknown;
-      try {
-        item = record[key];
-      } catch (err) {
-        setJsonProperty(out, key, unserializableMarker(err));
-        continue;
-      }
-      const redacted = this.walk(item, rules, childStates, depth + 1, ancestors);
-      if (redacted !== undefined) setJsonProperty(out, key, redacted);
-    }
-    return out;
   }
 }

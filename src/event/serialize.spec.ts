@@ -506,6 +506,20 @@ describe('capValue', () => {
     expect(truncatedMarker('[1,2]', 2)).toEqual(expect.objectContaining({ entries: 2, bytes: 5 }));
   });
 
+  it('says when the value was read only in part, and never keeps such a value as it is', () => {
+    const marker = truncatedMarker('{"a":1}', undefined, { partial: true });
+    expect(marker).toEqual({
+      $audit: 'truncated',
+      bytes: 7,
+      sha256: sha256('{"a":1}'),
+      partial: true,
+    });
+    expect(isTruncatedMarker(marker)).toBe(true);
+    expect(truncatedMarker('{"a":1}')).not.toHaveProperty('partial');
+    // Small enough to keep, but not whole: a marker, so nobody reads it as the full value.
+    expect(capValueMeasured({ a: 1 }, 1000, { partial: true }).value).toEqual(marker);
+  });
+
   it('does not mistake ordinary data for markers', () => {
     expect(isAuditMarker({ $audit: 'other', bytes: 1, sha256: 'x' })).toBe(false);
     expect(isAuditMarker(['truncated'])).toBe(false);

@@ -1,0 +1,14 @@
+/**
+ * The event-build case of `npm run bench` on its own, in a few seconds and without PostgreSQL:
+ * `npx tsc -p bench/tsconfig.json && node dist-bench/bench/event-build.js` (BENCH_ROUNDS rounds).
+ */
+import { eventBuildSection, measureEventBuild } from './lib/event-build';
+
+const raw = process.env.BENCH_ROUNDS ?? '5';
+const rounds = Number(raw);
+if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) {
+  process.stderr.write(`BENCH_ROUNDS=${raw} is invalid: expected a whole number from 1 to 50.\n`);
+  process.exitCode = 1;
+} else {
+  process.stdout.write(`${eventBuildSection(measureEventBuild(rounds)).join('\n')}\n`);
+}

@@ -1,0 +1,408 @@
+/**
+ * The one walk over application data: a JSON-safe copy of anything (entities, request bodies,
+ * errors), bounded by a {@link WalkBudget} and optionally by the size of its JSON, and
+ * optionally redacting on the way (a {@link KeyGuard}), so a secret is never even read.
+ *
+ * Nothing here throws on hostile input: an audit record that cannot be written is worse than one
+ * with a placeholder in it.
+ */
+import { types } from 'node:util';
+import { NOT_LEAF, leafBuiltIn } from './json-builtins';
+import {
+  AUDIT_MARKER_KEY,
+  sanitizeString,
+  setJsonProperty,
+  unserializableMarker,
+} from './json-text';
+import { WalkBudget } from './walk-budget';
+
+import {
+  CIRCULAR_MARKER,
+  MAX_DEPTH,
+  MAX_DEPTH_MARKER,
+  MAX_NODES,
+  NODE_BUDGET_MARKER,
+  type JsonSafeOptions,
+  type KeyGuard,
+} from './json-safe-options';
+
+export type { BinaryMarker } from './json-builtins';
+export {
+  CIRCULAR_MARKER,
+  MAX_DEPTH,
+  MAX_DEPTH_MARKER,
+  MAX_NODES,
+  NODE_BUDGET_MARKER,
+  type JsonSafeOptions,
+  type KeyGuard,
+} from './json-safe-options';
+
+/** The state of one walk. */
+interface Walk {
+  readonly ancestors: object[];
+  readonly budget: WalkBudget;
+  readonly guard: KeyGuard | undefined;
+  readonly maxChars: number;
+  /** Lower bound of the UTF-8 size of the JSON copied so far. */
+  chars: number;
+  stopped: boolean;
+}
+
+/** Returned in place of a value the walk did not read; never escapes this module. */
+const STOP = Symbol('stop');
+const NOT_BUILT_IN = Symbol('not a built-in');
+const NO_GUARD_STATE = undefined;
+
+/**
+ * Makes a fresh deep copy of any value that contains only JSON data: `null`, booleans, finite
+ * numbers, strings, arrays and plain objects. Never throws.
+ *
+ * - circular reference: `'[Circular]'`; containers deeper than 64 levels: `'[MaxDepth]'`
+ * - BigInt: decimal string; Date: ISO string (`null` when invalid); RegExp: its source text
+ * - Buffer, typed arrays, ArrayBuffer: a {@link BinaryMarker} (size and SHA-256, never the bytes)
+ * - Map: object from its entries (non-string keys stringified); Set: array
+ * - Error: `{ type: name, message }`; boxed primitives: their primitive value
+ * - objects with `toJSON`: its result, normalised; class instances: own enumerable properties
+ * - a `toJSON` or getter that throws: `'[Unserializable: <ErrorName>: <message>]'`
+ * - functions, symbols, `undefined`: omitted in objects, `null` in arrays (as `JSON.stringify`)
+ * - NaN and ±Infinity: `null`; `-0`: `0`
+ * - strings and keys: lone surrogates and NUL replaced by U+FFFD
+ * - `__proto__`, `constructor`, `prototype` keys: kept as own data, never touching prototypes
+ *
+ * The work is bounded by the budget, not by the input: once it runs out (or the copy passes
+ * `maxBytes`) nothing more is read, the containers being copied end with
+ * {@link NODE_BUDGET_MARKER} and are recorded as partial in the budget. Keys are read in the
+ * object's own order. Strings are copied whole (native work, about a millisecond per MB).
+ *
+ * @param value - anything
+ * @param options - budget, size bound and redaction guard
+ * @returns the JSON-safe copy; `undefined` when the root itself has no JSON form (`undefined`,
+ *   a function or a symbol), as `JSON.stringify` does
+ */
+export function toJsonSafe(value: unknown, options: JsonSafeOptions = {}): unknown {
+  const guard = options.guard;
+  const walk: Walk = {
+    ancestors: [],
+    budget: options.budget ?? new WalkBudget(MAX_NODES),
+    guard,
+    maxChars: options.maxBytes ?? Number.POSITIVE_INFINITY,
+    chars: 0,
+    stopped: false,
+  };
+  const state = guard === undefined ? NO_GUARD_STATE : (options.guardState ?? guard.root);
+  const copy = convert(value, '', 0, walk, true, state);
+  if (copy !== STOP) return copy;
+  // Nothing could be read: an empty, partial stand-in, so no reader mistakes it for the value.
+  const placeholder: Record<string, unknown> = { [AUDIT_MARKER_KEY]: NODE_BUDGET_MARKER };
+  walk.budget.markPartial(placeholder);
+  return placeholder;
+}
+
+function convert(
+  value: unknown,
+  key: string | number,
+  depth: number,
+  walk: Walk,
+  callToJSON: boolean,
+  state: unknown,
+): unknown {
+  if (walk.stopped) return STOP;
+  if (!walk.budget.take()) {
+    walk.stopped = true;
+    return STOP;
+  }
+  const result = convertValue(value, key, depth, walk, callToJSON, state);
+  if (walk.chars > walk.maxChars) walk.stopped = true;
+  return result;
+}
+
+function convertValue(
+  value: unknown,
+  key: string | number,
+  depth: number,
+  walk: Walk,
+  callToJSON: boolean,
+  state: unknown,
+): unknown {
+  switch (typeof value) {
+    case 'string': {
+      const text = sanitizeString(value);
+      walk.chars += text.length + 2;
+      return text;
+    }
+    case 'number':
+      walk.chars += 1;
+      // Adding 0 turns -0 into 0, which is what a JSON round trip yields anyway.
+      return Number.isFinite(value) ? value + 0 : null;
+    case 'boolean':
+      walk.chars += 4;
+      return value;
+    case 'bigint': {
+      const text = value.toString();
+      walk.chars += text.length + 2;
+      return text;
+    }
+    case 'object':
+      if (value === null) {
+        walk.chars += 4;
+        return null;
+      }
+      return convertObject(value, key, depth, walk, callToJSON, state);
+    default:
+      return undefined;
+  }
+}
+
+function convertObject(
+  value: object,
+  key: string | number,
+  depth: number,
+  walk: Walk,
+  callToJSON: boolean,
+  state: unknown,
+): unknown {
+  // Only the current path counts: the same object reached twice side by side is not a cycle.
+  if (walk.ancestors.includes(value)) return CIRCULAR_MARKER;
+  try {
+    if (Array.isArray(value)) {
+      if (callToJSON && hasToJSON(value)) return viaToJSON(value, key, depth, walk, state);
+      return copyList(value as unknown[], depth, walk, state, false);
+    }
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) {
+      const special = convertBuiltIn(value, depth, walk, state);
+      if (special !== NOT_BUILT_IN) return special;
+    }
+    if (callToJSON && hasToJSON(value)) return viaToJSON(value, key, depth, walk, state);
+    return copyRecord(value as Record<string, unknown>, depth, walk, state);
+  } catch (err) {
+    return unserializableMarker(err);
+  }
+}
+
+function hasToJSON(value: object): value is { toJSON: (key: string) => unknown } {
+  return typeof (value as { toJSON?: unknown }).toJSON === 'function';
+}
+
+function viaToJSON(
+  value: { toJSON: (key: string) => unknown },
+  key: string | number,
+  depth: number,
+  walk: Walk,
+  state: unknown,
+): unknown {
+  const result = value.toJSON(typeof key === 'number' ? String(key) : key);
+  // JSON.stringify calls toJSON once per value, not again on what it returned; the call itself
+  // already took this value's visit.
+  return convertValue(result, key, depth, walk, false, state);
+}
+
+/** A container cut short: recorded as partial and ended with the budget marker. */
+function endPartial(out: object, walk: Walk): void {
+  if (Array.isArray(out)) out.push(NODE_BUDGET_MARKER);
+  else setJsonProperty(out as Record<string, unknown>, AUDIT_MARKER_KEY, NODE_BUDGET_MARKER);
+  walk.budget.markPartial(out);
+}
+
+/** A container holding a partial copy is partial too, even when nothing after it was refused. */
+function inheritPartial(out: object, child: unknown, walk: Walk): void {
+  if (walk.stopped && walk.budget.isPartial(child)) walk.budget.markPartial(out);
+}
+
+function isOmitted(value: unknown): boolean {
+  const kind = typeof value;
+  return kind === 'undefined' || kind === 'function' || kind === 'symbol';
+}
+
+/** Copies an array (or the items of a Set, with `iterate`). */
+function copyList(
+  value: Iterable<unknown> & { length?: number },
+  depth: number,
+  walk: Walk,
+  state: unknown,
+  iterate: boolean,
+): unknown {
+  if (depth >= MAX_DEPTH) return MAX_DEPTH_MARKER;
+  const guard = walk.guard;
+  const out: unknown[] = [];
+  walk.chars += 1;
+  walk.ancestors.push(value);
+  try {
+    const items = iterate ? value[Symbol.iterator]() : undefined;
+    const length = iterate ? Number.POSITIVE_INFINITY : (value as unknown[]).length;
+    for (let i = 0; i < length; i += 1) {
+      let item: unknown;
+      if (items !== undefined) {
+        const next = items.next();
+        if (next.done === true) break;
+        item = next.value;
+      } else {
+        try {
+          item = (value as unknown[])[i];
+        } catch (err) {
+          item = unserializableMarker(err);
+        }
+      }
+      const childState = guard === undefined ? NO_GUARD_STATE : guard.item(state, i);
+      const converted =
+        childState === null
+          ? replaced(item, walk, true)
+          : convert(item, i, depth + 1, walk, true, childState);
+      if (converted === STOP) {
+        endPartial(out, walk);
+        break;
+      }
+      walk.chars += 1;
+      out.push(converted === undefined ? null : converted);
+      inheritPartial(out, converted, walk);
+    }
+    return out;
+  } finally {
+    walk.ancestors.pop();
+  }
+}
+
+/**
+ * The guard's replacement for a value. The value is looked at only to know whether JSON would
+ * omit the key (an array item is never omitted: it would be `null`).
+ */
+function replaced(value: unknown, walk: Walk, inArray: boolean): unknown {
+  if (walk.stopped) return STOP;
+  if (!walk.budget.take()) {
+    walk.stopped = true;
+    return STOP;
+  }
+  if (!inArray && isOmitted(value)) return undefined;
+  walk.chars += 12;
+  return walk.guard?.replacement;
+}
+
+function copyRecord(
+  value: Record<string, unknown>,
+  depth: number,
+  walk: Walk,
+  state: unknown,
+): unknown {
+  if (depth >= MAX_DEPTH) return MAX_DEPTH_MARKER;
+  const out: Record<string, unknown> = {};
+  walk.chars += 1;
+  walk.ancestors.push(value);
+  try {
+    for (const rawKey of Object.keys(value)) {
+      let item: unknown;
+      try {
+        item = value[rawKey];
+      } catch (err) {
+        item = unserializableMarker(err);
+      }
+      if (addEntry(out, sanitizeString(rawKey), item, depth, walk, state) === STOP) {
+        endPartial(out, walk);
+        break;
+      }
+    }
+    return out;
+  } finally {
+    walk.ancestors.pop();
+  }
+}
+
+/** Copies one key of an object being built; returns {@link STOP} when the walk stopped. */
+function addEntry(
+  out: Record<string, unknown>,
+  key: string,
+  item: unknown,
+  depth: number,
+  walk: Walk,
+  state: unknown,
+): unknown {
+  const guard = walk.guard;
+  const childState = guard === undefined ? NO_GUARD_STATE : guard.child(state, key);
+  const converted =
+    childState === null
+      ? replaced(item, walk, false)
+      : convert(item, key, depth + 1, walk, true, childState);
+  if (converted === STOP) return STOP;
+  if (converted !== undefined) {
+    walk.chars += key.length + 4;
+    setJsonProperty(out, key, converted);
+    inheritPartial(out, converted, walk);
+  }
+  return converted;
+}
+
+function convertBuiltIn(value: object, depth: number, walk: Walk, state: unknown): unknown {
+  const leaf = leafBuiltIn(value);
+  if (leaf !== NOT_LEAF) {
+    walk.chars += typeof leaf === 'string' ? leaf.length + 2 : 4;
+    return leaf;
+  }
+  if (types.isMap(value)) return convertMap(value, depth, walk, state);
+  if (types.isSet(value)) return copyList(value, depth, walk, state, true);
+  // Checked before toJSON: some error classes serialise their request config, headers included.
+  if (types.isNativeError(value) || value instanceof Error) return convertError(value, walk, state);
+  return NOT_BUILT_IN;
+}
+
+function convertMap(
+  value: Map<unknown, unknown>,
+  depth: number,
+  walk: Walk,
+  state: unknown,
+): unknown {
+  if (depth >= MAX_DEPTH) return MAX_DEPTH_MARKER;
+  const out: Record<string, unknown> = {};
+  walk.chars += 1;
+  walk.ancestors.push(value);
+  try {
+    for (const [entryKey, entryValue] of value) {
+      const key = mapKeyToString(entryKey, depth, walk);
+      if (addEntry(out, key, entryValue, depth, walk, state) === STOP) {
+        endPartial(out, walk);
+        break;
+      }
+    }
+    return out;
+  } finally {
+    walk.ancestors.pop();
+  }
+}
+
+function mapKeyToString(key: unknown, depth: number, walk: Walk): string {
+  switch (typeof key) {
+    case 'string':
+      return sanitizeString(key);
+    case 'symbol':
+      return sanitizeString(key.toString());
+    case 'number':
+    case 'bigint':
+    case 'boolean':
+    case 'undefined':
+      return String(key);
+    default:
+      break;
+  }
+  // An object key is described, not redacted: it names an entry, it does not hold its value.
+  const converted = convertValue(key, '', depth + 1, { ...walk, guard: undefined }, true, null);
+  if (typeof converted === 'string') return converted;
+  return (converted === STOP ? undefined : JSON.stringify(converted)) ?? typeof key;
+}
+
+function convertError(error: Error, walk: Walk, state: unknown): Record<string, unknown> {
+  const name: unknown = error.name;
+  const message: unknown = error.message;
+  const out: Record<string, unknown> = {
+    type: sanitizeString(typeof name === 'string' && name !== '' ? name : 'Error'),
+    message:
+      typeof message === 'string'
+        ? sanitizeString(message)
+        : (JSON.stringify(toJsonSafe(message, { budget: walk.budget })) ?? ''),
+  };
+  const guard = walk.guard;
+  if (guard !== undefined) {
+    for (const key of ['type', 'message']) {
+      if (guard.child(state, key) === null) out[key] = guard.replacement;
+    }
+  }
+  walk.chars += String(out.message).length + String(out.type).length;
+  return out;
+}
