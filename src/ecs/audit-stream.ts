@@ -4,10 +4,14 @@ import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants
 import type { ResolvedAuditOptions } from '../audit.options';
 import type { AuditEvent } from '../event/audit-event';
 import { PinoAuditSink, type AuditParentLogger } from './pino.sink';
+import type { AuditPipelineFailure } from './pipeline-failure.formatter';
 
 /**
  * Decides where ECS lines go and owns the sink: the app's nestjs-pino logger (as a child) when the
  * app uses nestjs-pino and no destination was configured, otherwise the module's own pino.
+ *
+ * Only the write path calls it, and only for events that were committed, spooled or queued (or
+ * for the failure line of events it lost), so the stream never shows a record the store lacks.
  */
 @Injectable()
 export class AuditStream implements OnApplicationBootstrap {
@@ -26,11 +30,27 @@ export class AuditStream implements OnApplicationBootstrap {
     this.parent = await this.findAppLogger();
   }
 
-  /** Writes the event's ECS line; never throws (the sink counts its own errors). */
-  write(event: AuditEvent): void {
+  /** Writes the ECS lines of events that were committed, spooled or queued, in order. */
+  writeEvents(events: readonly AuditEvent[]): void {
+    if (this.options.stream.kind === 'off' || events.length === 0) return;
+    this.sink ??= this.createSink();
+    this.sink.writeMany(events);
+  }
+
+  /** Writes the `audit.pipeline_failure` line naming events the write path lost. */
+  writeFailure(failure: AuditPipelineFailure): void {
     if (this.options.stream.kind === 'off') return;
     this.sink ??= this.createSink();
-    this.sink.write(event);
+    this.sink.writeFailure(failure);
+  }
+
+  /**
+   * `undefined` while the stream can take more lines (the common case costs no promise);
+   * otherwise a promise that resolves once it can (see `PinoAuditSink.waitForDrain`).
+   */
+  whenWritable(): Promise<void> | undefined {
+    const sink = this.sink;
+    return sink?.needsDrain ? sink.waitForDrain() : undefined;
   }
 
   /** Flushes and closes the module's own destination (never the app's logger or stdout). */

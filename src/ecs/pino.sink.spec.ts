@@ -1,11 +1,13 @@
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import pino from 'pino';
 import { AUDIT_EVENT_SCHEMA_VERSION, type AuditEvent, type AuditLevel } from '../event/audit-event';
 import { ECS_VERSION, formatEcs } from './ecs.formatter';
 import { PinoAuditSink } from './pino.sink';
+import type { AuditPipelineFailure } from './pipeline-failure.formatter';
 
 const service = { name: 'billing-api', version: '1.4.0' };
 const FIRST_KEYS = ['@timestamp', 'log.level', 'message', 'ecs.version', 'log.logger'];
@@ -34,6 +36,71 @@ class MemoryDestination {
     this.lines.push(line);
     return true;
   }
+}
+
+/** The line the sink writes for an event in own mode. */
+function serialized(e: AuditEvent): string {
+  return `${JSON.stringify(formatEcs(e, service))}\n`;
+}
+
+/**
+ * Captures what reaches the process's standard output (fd 1) until `restore()`: through
+ * `process.stdout.write` and through direct writes to the descriptor (pino's destination),
+ * without letting it through to the test output.
+ */
+function captureStdout(): { readonly text: () => string; restore: () => void } {
+  const chunks: string[] = [];
+  const keep = (data: unknown): number => {
+    const text = Buffer.isBuffer(data) ? data.toString('utf8') : String(data);
+    chunks.push(text);
+    return Buffer.byteLength(text);
+  };
+  const writeSync = fs.writeSync.bind(fs);
+  const direct = jest
+    .spyOn(fs, 'writeSync')
+    .mockImplementation((fd: number, data: unknown, ...rest: unknown[]) =>
+      fd === 1 ? keep(data) : (writeSync as (...args: unknown[]) => number)(fd, data, ...rest),
+    );
+  const stream = jest.spyOn(process.stdout, 'write').mockImplementation((data: unknown) => {
+    keep(data);
+    return true;
+  });
+  return {
+    text: () => chunks.join(''),
+    restore: () => {
+      direct.mockRestore();
+      stream.mockRestore();
+    },
+  };
+}
+
+/** A Node writable that takes `highWaterMark` bytes and completes each write a turn later. */
+function slowWritable(highWaterMark: number): Writable & { readonly lines: string[] } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    highWaterMark,
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      setImmediate(done);
+    },
+  });
+  return Object.assign(stream, { lines });
+}
+
+/** Writes every event, waiting whenever the sink asks to; returns how often it waited. */
+async function writeRespectingBackPressure(
+  sink: PinoAuditSink,
+  events: readonly AuditEvent[],
+): Promise<number> {
+  let waits = 0;
+  for (const e of events) {
+    sink.write(e);
+    if (sink.needsDrain) {
+      waits += 1;
+      await sink.waitForDrain();
+    }
+  }
+  return waits;
 }
 
 function readLines(file: string): string[] {
@@ -135,24 +202,82 @@ describe('PinoAuditSink', () => {
       expect(JSON.parse(lines[0]!).message).toBe(nasty);
     });
 
-    it('drops and counts lines past maxBufferBytes instead of growing, and warns once', async () => {
+    it('pushes back once maxBufferBytes are pending, and a writer that waits loses nothing', async () => {
+      const file = join(dir, 'audit.log');
+      const maxBufferBytes = 2048;
+      const sink = new PinoAuditSink({ service, destination: file, maxBufferBytes });
+      const events = Array.from({ length: 200 }, (_, n) => event(n));
+      const longestLine = Math.max(...events.map((e) => serialized(e).length));
+      let waits = 0;
+      let peak = 0;
+
+      for (const e of events) {
+        sink.write(e);
+        peak = Math.max(peak, sink.pendingBytes);
+        if (sink.needsDrain) {
+          waits += 1;
+          await sink.waitForDrain();
+          expect(sink.needsDrain).toBe(false);
+        }
+      }
+      await sink.close();
+
+      // The file is not even open during the first writes: the sink had to hold the writer.
+      expect(waits).toBeGreaterThan(0);
+      expect(peak).toBeGreaterThanOrEqual(maxBufferBytes);
+      expect(peak).toBeLessThan(maxBufferBytes + longestLine);
+      const lines = readLines(file);
+      expect(lines.map((line) => JSON.parse(line).event.id)).toEqual(events.map((e) => e.id));
+      expect(sink.dropped).toBe(0);
+      expect(sink.errors).toBe(0);
+    });
+
+    it('never drops for a slow disk: a writer that does not wait overshoots the bound instead', async () => {
       const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
       try {
         const file = join(dir, 'audit.log');
         const sink = new PinoAuditSink({ service, destination: file, maxBufferBytes: 2048 });
 
-        // Written in one synchronous burst: the file is not even open yet, so only what fits
-        // the buffer can be kept.
-        for (let n = 0; n < 50; n++) sink.write(event(n));
+        sink.writeMany(Array.from({ length: 25 }, (_, n) => event(n)));
+        for (let n = 25; n < 50; n++) sink.write(event(n));
+        expect(sink.needsDrain).toBe(true);
         await sink.close();
 
-        const written = readLines(file).length;
+        expect(readLines(file)).toHaveLength(50);
+        expect(sink.dropped).toBe(0);
+        expect(sink.needsDrain).toBe(false);
+        expect(warn).not.toHaveBeenCalled();
+      } finally {
+        warn.mockRestore();
+      }
+    });
+
+    it('drops only when the destination fails with a full buffer, warns once, and never blocks', async () => {
+      const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      try {
+        const blocker = join(dir, 'not-a-directory');
+        writeFileSync(blocker, '');
+        const maxBufferBytes = 2048;
+        const sink = new PinoAuditSink({
+          service,
+          destination: join(blocker, 'audit.log'),
+          maxBufferBytes,
+        });
+        let peak = 0;
+
+        for (let n = 0; n < 50; n++) {
+          sink.write(event(n));
+          peak = Math.max(peak, sink.pendingBytes);
+          if (sink.needsDrain) await sink.waitForDrain();
+        }
+        await sink.close();
+
+        expect(sink.errors).toBeGreaterThanOrEqual(1);
         expect(sink.dropped).toBeGreaterThan(0);
-        expect(written).toBeGreaterThan(0);
-        expect(written + sink.dropped).toBe(50);
-        expect(sink.errors).toBe(0);
+        expect(peak).toBeLessThan(maxBufferBytes + serialized(event(1)).length);
         expect(warn).toHaveBeenCalledTimes(1);
-        expect(String(warn.mock.calls[0]?.[0])).toMatch(/maxBufferBytes/);
+        expect(warn.mock.calls[0]?.[1]).toMatchObject({ code: 'NESTJS_AUDIT_ECS_DROPPED' });
+        expect(String(warn.mock.calls[0]?.[0])).toMatch(/maxBufferBytes=2048/);
       } finally {
         warn.mockRestore();
       }
@@ -195,6 +320,36 @@ describe('PinoAuditSink', () => {
       expect(second['ecs.version']).toBe(ECS_VERSION);
     });
 
+    it('writes several events in order, and the failure line of lost events', async () => {
+      const destination = new MemoryDestination();
+      const sink = new PinoAuditSink({ service, destination });
+      const failure: AuditPipelineFailure = {
+        timestamp: '2026-03-01T10:20:31.000Z',
+        reason: 'store_failure',
+        message: 'could not commit 1 audit event(s) to the postgres store: connection refused',
+        store: 'postgres',
+        error: { type: 'Error', message: 'connection refused' },
+        events: [{ id: event(3).id, action: 'user.update', requestId: 'req-3' }],
+      };
+
+      sink.writeMany([event(1), event(2)]);
+      sink.writeFailure(failure);
+      await sink.close();
+
+      const lines = destination.lines.map((l) => JSON.parse(l));
+      expect(lines.map((l) => l.event.action)).toEqual([
+        'user.update',
+        'user.update',
+        'audit.pipeline_failure',
+      ]);
+      expect(lines[0].event.id).toBe(event(1).id);
+      expect(lines[2]).toMatchObject({
+        'log.level': 'error',
+        event: { outcome: 'failure', dataset: 'billing-api.audit' },
+        audit: { pipeline_failure: { count: 1, events: [{ id: event(3).id }] } },
+      });
+    });
+
     it('flushes a destination that can flush, and never ends it', async () => {
       const destination = {
         lines: [] as string[],
@@ -224,6 +379,19 @@ describe('PinoAuditSink', () => {
       destination.end();
 
       expect(JSON.parse(readLines(file)[0]!)['log.logger']).toBe('audit');
+    });
+
+    it("waits for a caller's Node stream to drain when its write() returns false", async () => {
+      const destination = slowWritable(256);
+      const sink = new PinoAuditSink({ service, destination });
+      const events = Array.from({ length: 40 }, (_, n) => event(n));
+
+      const waits = await writeRespectingBackPressure(sink, events);
+      await sink.close();
+
+      expect(waits).toBeGreaterThan(0);
+      expect(destination.lines.map((l) => JSON.parse(l).event.id)).toEqual(events.map((e) => e.id));
+      expect(sink.needsDrain).toBe(false);
     });
 
     it('never throws from write(): throwing destinations and error events are counted', async () => {
@@ -344,6 +512,20 @@ describe('PinoAuditSink', () => {
       expect(destination.lines).toHaveLength(2);
     });
 
+    it("waits while the application's destination reports writableNeedDrain", async () => {
+      const destination = slowWritable(256);
+      const logger = pino({}, destination);
+      const sink = new PinoAuditSink({ service, parent: logger });
+      const events = Array.from({ length: 40 }, (_, n) => event(n));
+
+      const waits = await writeRespectingBackPressure(sink, events);
+      await sink.close();
+      await new Promise<void>((resolve) => destination.end(resolve));
+
+      expect(waits).toBeGreaterThan(0);
+      expect(destination.lines.map((l) => JSON.parse(l).event.id)).toEqual(events.map((e) => e.id));
+    });
+
     it('never throws when the parent destination does', () => {
       const logger = pino(
         {},
@@ -372,12 +554,19 @@ describe('PinoAuditSink', () => {
       ).toThrow(/write\(line\)/);
     });
 
-    it('defaults to stdout and does not close it', async () => {
-      const sink = new PinoAuditSink({ service });
+    it('defaults to stdout: the line reaches the standard output, which it never closes', async () => {
+      const stdout = captureStdout();
+      try {
+        const sink = new PinoAuditSink({ service });
+        sink.write(event(1));
+        await sink.close();
+      } finally {
+        stdout.restore();
+      }
 
-      await sink.close();
-
+      expect(stdout.text()).toBe(serialized(event(1)));
       expect(process.stdout.writable).toBe(true);
+      expect(process.stdout.destroyed).toBe(false);
     });
   });
 });

@@ -1,50 +1,23 @@
-import { EventEmitter } from 'node:events';
-import { resolve as resolvePath } from 'node:path';
-import pino from 'pino';
-import type { AuditEvent, AuditLevel } from '../event/audit-event';
+import type { AuditEvent } from '../event/audit-event';
+import { formatEcs, type EcsServiceInfo } from './ecs.formatter';
 import {
-  AUDIT_LOGGER_NAME,
-  formatEcs,
-  type EcsDocument,
-  type EcsServiceInfo,
-} from './ecs.formatter';
+  formatPipelineFailure,
+  type AuditPipelineFailure,
+  type EcsLine,
+} from './pipeline-failure.formatter';
+import { ParentTarget, type AuditParentLogger } from './parent-target';
+import {
+  createDestinationTarget,
+  type AuditLineDestination,
+  type LineTarget,
+  type TargetReport,
+} from './sink-targets';
+
+export type { AuditLogMethod, AuditParentLogger } from './parent-target';
+export type { AuditLineDestination } from './sink-targets';
 
 /** Default bound of the in-memory buffer of a file destination: 16 MiB. */
 export const DEFAULT_MAX_BUFFER_BYTES = 16 * 1024 * 1024;
-
-/** Anything with a `write(line)` method: a pino `DestinationStream`, a Node stream, a test double. */
-export interface AuditLineDestination {
-  /** Receives one complete line, newline included. */
-  write(line: string): unknown;
-}
-
-/** One log method of a pino logger, as the sink calls it: merge object, then message. */
-export type AuditLogMethod = (obj: object, msg?: string) => void;
-
-/**
- * The part of a pino `Logger` the sink uses. Declared structurally so that the logger of any
- * pino copy in the application (for instance the one nestjs-pino resolves) fits.
- */
-export interface AuditParentLogger {
-  /** Current level name; `silent` is honoured, any other level is bypassed (see the sink). */
-  readonly level?: string;
-  /** Creates the `audit` child logger. */
-  child(bindings: Record<string, unknown>, options?: { level?: string }): AuditParentLogger;
-  /** Flushes the logger's destination, when it buffers. */
-  flush?(cb?: (err?: Error) => void): void;
-  /** Level method. */
-  trace: AuditLogMethod;
-  /** Level method. */
-  debug: AuditLogMethod;
-  /** Level method. */
-  info: AuditLogMethod;
-  /** Level method. */
-  warn: AuditLogMethod;
-  /** Level method. */
-  error: AuditLogMethod;
-  /** Level method. */
-  fatal: AuditLogMethod;
-}
 
 /** Options of {@link PinoAuditSink}. */
 export interface PinoAuditSinkOptions {
@@ -58,7 +31,8 @@ export interface PinoAuditSinkOptions {
    *   Use `./stdout` for a file literally named `stdout`;
    * - an object with `write(line)` (a `pino.destination()`, a Node stream...): receives each
    *   line. The caller owns it: the sink never ends it, and `flush()` calls its `flush(cb)` when
-   *   it has one.
+   *   it has one. When it is an event emitter and `write()` returns `false`, `needsDrain` is
+   *   true until it emits `'drain'` (or `'close'`).
    *
    * Ignored when `parent` is given.
    * @default 'stdout'
@@ -72,36 +46,31 @@ export interface PinoAuditSinkOptions {
    * The merge object keeps `@timestamp` (the event's time) and `ecs.version`; under an
    * ECS-formatted parent (`@elastic/ecs-pino-format`) those keys then appear twice in a line,
    * and JSON readers (Filebeat included) keep the last one, which is the sink's.
+   *
+   * The application owns that destination and its buffering: `needsDrain` follows its
+   * `writableNeedDrain` (Node streams, pino transports); pino's default destination (stdout)
+   * writes synchronously and never needs to drain.
    * @default undefined (the sink writes to `destination` itself)
    */
   parent?: AuditParentLogger;
   /**
    * Bound, in bytes, of the lines a file destination holds in memory while the disk catches
-   * up. Past it, new lines are dropped (counted in `dropped`, and one process warning is
-   * emitted) rather than growing the heap or blocking requests. A single line longer than the
-   * bound is always dropped. Only applies to a file path destination.
+   * up. Lines are never dropped because the disk is slow: once the buffer holds this much,
+   * `needsDrain` is true and `waitForDrain()` resolves when it is below the bound again; the
+   * audit pipeline waits for it before it settles the next commit, so requests slow down to the
+   * disk's pace instead of the heap growing. A writer that does not wait may overshoot the bound
+   * (the audit pipeline by at most one commit's lines). Only a destination that fails (disk
+   * full, file not writable) with a full buffer drops new lines: they are counted in `dropped`
+   * and one process warning (`NESTJS_AUDIT_ECS_DROPPED`) is emitted. Only applies to a file
+   * path destination.
    * @default 16777216 (16 MiB)
    */
   maxBufferBytes?: number;
 }
 
-/** What every way of writing a line provides to the sink. */
-interface LineTarget {
-  write(doc: EcsDocument): void;
-  flush(): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** How targets report back: errors and drops are counted by the sink, never thrown. */
-interface TargetReport {
-  error(err: unknown): void;
-  drop(): void;
-}
-
-type PinoDestination = ReturnType<typeof pino.destination>;
-
 /**
- * Writes one ECS JSON line per audit event (see `formatEcs`).
+ * Writes one ECS JSON line per audit event (see `formatEcs`), and the `audit.pipeline_failure`
+ * line that stands for events the write path lost (see `formatPipelineFailure`).
  *
  * Own mode (no `parent`): each line is exactly the ECS document, keys in ECS-logging order
  * (`@timestamp`, `log.level`, `message`, `ecs.version`, `log.logger`, then the nested
@@ -114,19 +83,26 @@ type PinoDestination = ReturnType<typeof pino.destination>;
  * destination and format. The child logs at the lowest level so that the application's log
  * level does not filter audit lines; a parent at `silent` stays silent.
  *
+ * Back-pressure: `needsDrain` says the destination holds as much as it should; a writer that
+ * must not lose lines awaits `waitForDrain()` before writing more (see `maxBufferBytes`).
+ *
  * `write()` never throws: failures are counted in `errors` (last one in `lastError`), lines
- * that did not fit the buffer in `dropped`.
+ * a failing destination could not take in `dropped`.
  *
  * @example
  * ```ts
  * const sink = new PinoAuditSink({ service: { name: 'billing-api' }, destination: 'logs/audit.log' });
- * sink.write(event);
+ * for (const event of events) {
+ *   sink.write(event);
+ *   if (sink.needsDrain) await sink.waitForDrain();
+ * }
  * await sink.close(); // on shutdown
  * ```
  */
 export class PinoAuditSink {
   private readonly service: EcsServiceInfo;
   private readonly target: LineTarget;
+  private readonly maxBufferBytes: number;
   private errorCount = 0;
   private dropCount = 0;
   private latestError: Error | undefined;
@@ -152,9 +128,10 @@ export class PinoAuditSink {
       );
     }
     this.service = { ...service };
+    this.maxBufferBytes = maxBufferBytes;
     const report: TargetReport = {
       error: (err) => this.recordError(err),
-      drop: () => this.recordDrop(maxBufferBytes),
+      drop: (lines) => this.recordDrop(lines),
     };
     this.target = options.parent
       ? new ParentTarget(options.parent, report)
@@ -166,7 +143,7 @@ export class PinoAuditSink {
     return this.errorCount;
   }
 
-  /** Number of lines not written because the buffer was full. */
+  /** Number of lines not written because the destination failed with its buffer full. */
   get dropped(): number {
     return this.dropCount;
   }
@@ -177,21 +154,60 @@ export class PinoAuditSink {
   }
 
   /**
+   * True while the destination holds as much as it should take (a file: `maxBufferBytes`
+   * of unwritten lines); a writer that must not lose lines awaits `waitForDrain()` first.
+   */
+  get needsDrain(): boolean {
+    return !this.closing && this.target.needsDrain;
+  }
+
+  /** Bytes of lines a file destination holds that are not written yet (0 for other modes). */
+  get pendingBytes(): number {
+    return this.target.pendingBytes;
+  }
+
+  /**
+   * Resolves once `needsDrain` is false: at once when it already is, otherwise when the
+   * destination has written enough, has failed (counted in `errors`), or the sink is closed.
+   * Never rejects.
+   */
+  waitForDrain(): Promise<void> {
+    return this.needsDrain ? this.target.waitForDrain() : Promise.resolve();
+  }
+
+  /**
    * Formats the event and hands its line to the destination. Never throws; the line's
    * `log.level` is the event's `level`.
    */
   write(event: AuditEvent): void {
-    if (this.closing) {
-      this.recordError(
-        new Error(
-          'PinoAuditSink.write() was called after close(); the event was not written. ' +
-            'Stop producing events before closing the sink.',
-        ),
-      );
-      return;
+    this.writeMany([event]);
+  }
+
+  /**
+   * Writes the lines of several events, in order; a file destination receives them in one
+   * write. Never throws: an event that cannot be formatted is counted and skipped.
+   */
+  writeMany(events: readonly AuditEvent[]): void {
+    if (this.refuseAfterClose()) return;
+    const docs: EcsLine[] = [];
+    for (const event of events) {
+      try {
+        docs.push(formatEcs(event, this.service));
+      } catch (err) {
+        this.recordError(err);
+      }
     }
+    this.target.write(docs);
+  }
+
+  /**
+   * Writes the `audit.pipeline_failure` line naming events the write path lost (ids and
+   * actions, never payloads). Never throws.
+   */
+  writeFailure(failure: AuditPipelineFailure): void {
+    if (this.refuseAfterClose()) return;
     try {
-      this.target.write(formatEcs(event, this.service));
+      this.target.write([formatPipelineFailure(failure, this.service)]);
     } catch (err) {
       this.recordError(err);
     }
@@ -220,6 +236,17 @@ export class PinoAuditSink {
     return this.closing;
   }
 
+  private refuseAfterClose(): boolean {
+    if (!this.closing) return false;
+    this.recordError(
+      new Error(
+        'PinoAuditSink.write() was called after close(); the event was not written. ' +
+          'Stop producing events before closing the sink.',
+      ),
+    );
+    return true;
+  }
+
   private recordError(err: unknown): void {
     // pino's own error filter on its destinations re-emits the first error, so the same
     // object may arrive twice.
@@ -228,210 +255,16 @@ export class PinoAuditSink {
     this.latestError = err instanceof Error ? err : new Error(String(err));
   }
 
-  private recordDrop(maxBufferBytes: number): void {
-    this.dropCount += 1;
+  private recordDrop(lines: number): void {
+    this.dropCount += lines;
     if (this.dropWarned) return;
     this.dropWarned = true;
     process.emitWarning(
-      `nestjs-audit: the ECS audit file cannot keep up and its buffer is full ` +
-        `(maxBufferBytes=${maxBufferBytes}); audit lines are being dropped and counted in ` +
-        'PinoAuditSink.dropped. Check the disk, or raise maxBufferBytes.',
+      `nestjs-audit: the ECS audit file fails (${this.latestError?.message ?? 'write error'}) ` +
+        `and already holds maxBufferBytes=${this.maxBufferBytes} of lines it could not write; ` +
+        'new audit lines are dropped and counted in PinoAuditSink.dropped until it writes ' +
+        'again. Check the disk and the file path.',
       { code: 'NESTJS_AUDIT_ECS_DROPPED' },
     );
   }
-}
-
-function createDestinationTarget(
-  destination: string | AuditLineDestination,
-  maxBufferBytes: number,
-  report: TargetReport,
-): LineTarget {
-  if (destination === 'stdout' || destination === 'stderr') {
-    // Synchronous like pino's default destination: nothing is buffered, so nothing is lost on
-    // exit and no memory grows; the sink never owns (closes) the process stream.
-    const fd = destination === 'stdout' ? 1 : 2;
-    return new SonicTarget(pino.destination({ dest: fd, sync: true }), false, true, report);
-  }
-  if (typeof destination === 'string') {
-    const stream = pino.destination({
-      // Resolved so that a numeric file name is not taken for a file descriptor.
-      dest: resolvePath(destination),
-      sync: false,
-      mkdir: true,
-      // Write as soon as the previous write completes: lines never wait for a fill level, and
-      // the lines arriving during a write are batched into the next one.
-      minLength: 0,
-      maxLength: maxBufferBytes,
-    });
-    return new SonicTarget(stream, true, false, report);
-  }
-  if (typeof destination?.write !== 'function') {
-    throw new Error(
-      "PinoAuditSink: options.destination must be 'stdout', 'stderr', a file path, or an " +
-        'object with a write(line) method (such as pino.destination()).',
-    );
-  }
-  return new CallerTarget(destination, report);
-}
-
-function serialize(doc: EcsDocument): string {
-  // JSON.stringify escapes every control character (newlines included) and lone surrogates,
-  // so a line is always one valid JSON document.
-  return `${JSON.stringify(doc)}\n`;
-}
-
-/** A sonic-boom created by the sink: a file it owns, or stdout/stderr it must not close. */
-class SonicTarget implements LineTarget {
-  private pending = false;
-  private stalled = false;
-  private opened: boolean;
-  private waiters: (() => void)[] = [];
-
-  constructor(
-    private readonly stream: PinoDestination,
-    private readonly owned: boolean,
-    private readonly sync: boolean,
-    private readonly report: TargetReport,
-  ) {
-    this.opened = sync;
-    stream.on('ready', () => {
-      this.opened = true;
-    });
-    stream.on('drop', () => report.drop());
-    // Async sonic-boom emits 'drain' once everything it accepted has been written (with
-    // minLength 0); that is the only public signal that a flush is complete.
-    stream.on('drain', () => {
-      this.pending = false;
-      this.stalled = false;
-      this.release();
-    });
-    stream.on('error', (err: unknown) => {
-      // The failed chunk stays buffered and is retried by the next write; until then a flush
-      // cannot complete, so waiting callers are released and the failure is counted instead.
-      this.stalled = true;
-      report.error(err);
-      this.release();
-    });
-  }
-
-  write(doc: EcsDocument): void {
-    if (!this.sync) this.pending = true;
-    this.stream.write(serialize(doc));
-  }
-
-  flush(): Promise<void> {
-    if (!this.pending || this.stalled) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  async close(): Promise<void> {
-    await this.flush();
-    // A file that never opened has nothing to close (and sonic-boom would wait for it forever).
-    if (!this.owned || (!this.opened && this.stalled)) return;
-    await new Promise<void>((resolve) => {
-      this.stream.once('close', resolve);
-      this.stream.once('error', () => resolve());
-      this.stream.end();
-    });
-  }
-
-  private release(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const resolve of waiters) resolve();
-  }
-}
-
-/** A destination object the caller passed in and keeps owning. */
-class CallerTarget implements LineTarget {
-  private readonly onError: ((err: unknown) => void) | undefined;
-
-  constructor(
-    private readonly destination: AuditLineDestination,
-    private readonly report: TargetReport,
-  ) {
-    // An 'error' event without a listener would crash the process.
-    if (destination instanceof EventEmitter) {
-      this.onError = (err: unknown) => report.error(err);
-      destination.on('error', this.onError);
-    }
-  }
-
-  write(doc: EcsDocument): void {
-    this.destination.write(serialize(doc));
-  }
-
-  flush(): Promise<void> {
-    const { flush } = this.destination as { flush?: unknown };
-    if (typeof flush !== 'function') return Promise.resolve();
-    return new Promise((resolve) => {
-      (flush as (cb: (err?: unknown) => void) => void).call(this.destination, (err) => {
-        if (err) this.report.error(err);
-        resolve();
-      });
-    });
-  }
-
-  async close(): Promise<void> {
-    await this.flush();
-    if (this.onError && this.destination instanceof EventEmitter) {
-      this.destination.off('error', this.onError);
-    }
-  }
-}
-
-/** The application's pino logger, through an `audit` child. */
-class ParentTarget implements LineTarget {
-  private readonly logger: AuditParentLogger;
-
-  constructor(
-    parent: AuditParentLogger,
-    private readonly report: TargetReport,
-  ) {
-    const bindings = { 'log.logger': AUDIT_LOGGER_NAME };
-    if (parent.level === 'silent') {
-      this.logger = parent.child(bindings);
-      return;
-    }
-    try {
-      this.logger = parent.child(bindings, { level: 'trace' });
-    } catch {
-      // A parent with only custom levels has no 'trace'; its own level then applies.
-      this.logger = parent.child(bindings);
-    }
-  }
-
-  write(doc: EcsDocument): void {
-    // The application's format writes the level and message under its own keys, and the
-    // child's bindings already carry log.logger.
-    const { 'log.level': level, message, 'log.logger': _logger, ...fields } = doc;
-    const log = levelMethod(this.logger, level);
-    log.call(this.logger, fields, message);
-  }
-
-  flush(): Promise<void> {
-    const { logger } = this;
-    if (typeof logger.flush !== 'function') return Promise.resolve();
-    return new Promise((resolve) => {
-      logger.flush?.((err) => {
-        if (err) this.report.error(err);
-        resolve();
-      });
-    });
-  }
-
-  close(): Promise<void> {
-    // The application owns its logger and destination; closing them is its shutdown's job.
-    return this.flush();
-  }
-}
-
-function levelMethod(logger: AuditParentLogger, level: AuditLevel): AuditLogMethod {
-  const method = logger[level] as AuditLogMethod | undefined;
-  if (typeof method === 'function') return method;
-  if (typeof logger.info === 'function') return logger.info;
-  throw new Error(
-    `PinoAuditSink: the parent logger has no '${level}' or 'info' method; pass a pino logger ` +
-      '(e.g. PinoLogger.root from nestjs-pino) as options.parent.',
-  );
 }

@@ -46,9 +46,10 @@ export interface AuditHealth extends AuditWriterStats {
 }
 
 /**
- * The one write path: draft -> event (normalise, diff, redact, cap) -> ECS line -> writer (group
- * commit, failure policy, spool). Both the interceptor and `AuditService.record()` go through it;
- * nothing else writes to a store.
+ * The one write path: draft -> event (normalise, diff, redact, cap) -> writer (group commit,
+ * failure policy, spool) -> ECS line. Both the interceptor and `AuditService.record()` go through
+ * it; nothing else writes to a store, and the stream only shows what the store got (or will get
+ * from the spool or the async queue).
  */
 @Injectable()
 export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
@@ -68,13 +69,12 @@ export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnAp
       options.onStoreFailure === 'spool'
         ? new AuditSpool({ path: options.spoolPath, maxBytes: options.spoolMaxBytes })
         : undefined;
-    this.writer = new AuditWriter(
-      store,
-      options,
-      spool,
-      (level, message) => this.logger[level](message),
-      () => this.alarms.wake(),
-    );
+    this.writer = new AuditWriter(store, options, spool, {
+      report: (level, message) => this.logger[level](message),
+      onAlarmsStored: () => this.alarms.wake(),
+      // Lines are written by the writer, once an event is committed, spooled or queued.
+      lines: stream,
+    });
   }
 
   /** Opens the spool and replays what an earlier run left there. */
@@ -101,7 +101,9 @@ export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnAp
   }
 
   /**
-   * Writes the event's ECS line and hands it to the writer.
+   * Hands the event to the writer, which writes its ECS line once the event is committed or
+   * spooled (`ack`) or queued (`async`), and an `audit.pipeline_failure` line instead when it
+   * is lost. While the stream is full, the returned promise waits for it.
    * @returns how it was written: `committed` or `spooled` (`ack`), `queued` or `dropped` (`async`).
    * @throws AuditCommitError when it could be neither committed nor spooled (`ack`).
    */
@@ -115,7 +117,6 @@ export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnAp
         ),
       );
     }
-    this.stream.write(event);
     // Alarms ride in the event's own transaction (outbox): stored if and only if the event is.
     return this.writer.write(event, this.alarms.evaluate(event));
   }

@@ -61,9 +61,9 @@ describe("AuditWriter in 'ack' mode (group commit)", () => {
     const store = new CountingStore();
     store.failing = true;
     const reported: string[] = [];
-    const writer = new AuditWriter(store, { ...ack, maxBatch: 5 }, undefined, (_l, m) =>
-      reported.push(m),
-    );
+    const writer = new AuditWriter(store, { ...ack, maxBatch: 5 }, undefined, {
+      report: (_l, m) => reported.push(m),
+    });
     const events = Array.from({ length: 8 }, () => makeEvent());
     const results = await Promise.allSettled(events.map((e) => writer.write(e)));
     expect(
@@ -134,7 +134,7 @@ describe("AuditWriter in 'async' mode", () => {
       store,
       { ...async, maxBatch: 5, maxQueue: 10, onQueueFull: 'drop' },
       undefined,
-      (_l, m) => reported.push(m),
+      { report: (_l, m) => reported.push(m) },
     );
     const receipts = await Promise.all(Array.from({ length: 30 }, () => writer.write(makeEvent())));
     const dropped = receipts.filter((r) => r === 'dropped').length;
@@ -189,12 +189,9 @@ describe("AuditWriter in 'async' mode", () => {
     const store = new CountingStore();
     store.failing = true;
     const reported: string[] = [];
-    const writer = new AuditWriter(
-      store,
-      { ...async, retryIntervalMs: 10_000 },
-      undefined,
-      (_l, m) => reported.push(m),
-    );
+    const writer = new AuditWriter(store, { ...async, retryIntervalMs: 10_000 }, undefined, {
+      report: (_l, m) => reported.push(m),
+    });
     await writer.write(makeEvent());
     await writer.close();
     expect(writer.stats().lost).toBe(1);
@@ -256,8 +253,7 @@ describe('AuditWriter with a spool', () => {
       store,
       { ...ack, retryIntervalMs: 20 },
       spoolAt(join(dir, 's')),
-      undefined,
-      () => woken.push(Date.now()),
+      { onAlarmsStored: () => woken.push(Date.now()) },
     );
     await writer.start();
     const [committed, spooled, plain] = [makeEvent(), makeEvent(), makeEvent()];
@@ -287,7 +283,9 @@ describe('AuditWriter with a spool', () => {
 
     const store = new CountingStore();
     const reported: string[] = [];
-    const second = new AuditWriter(store, ack, spoolAt(path), (_l, m) => reported.push(m));
+    const second = new AuditWriter(store, ack, spoolAt(path), {
+      report: (_l, m) => reported.push(m),
+    });
     await second.start();
     const deadline = Date.now() + 3000;
     while (store.all().length < 5 && Date.now() < deadline) await sleep(10);

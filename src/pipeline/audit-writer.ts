@@ -2,62 +2,28 @@ import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import type { AuditEvent } from '../event/audit-event';
 import type { AuditStore } from '../stores/audit-store';
+import {
+  AuditCommitError,
+  NO_LINES,
+  type AuditLinePort,
+  type AuditWriteReceipt,
+  type AuditWriterHooks,
+  type AuditWriterSettings,
+  type AuditWriterStats,
+} from './audit-writer.contract';
+import { lossOf, messageOf, shownIds } from './lost-events';
 import type { AuditSpool } from './spool';
+import { SpoolReplay, type SpoolReplayHost } from './spool-replay';
 
-/** How a write ended: committed to the store, fsynced to the spool, queued (async) or dropped. */
-export type AuditWriteReceipt = 'committed' | 'spooled' | 'queued' | 'dropped';
-
-/** Settings of {@link AuditWriter}; see the module options of the same names. */
-export interface AuditWriterSettings {
-  durability: 'ack' | 'async';
-  maxBatch: number;
-  flushIntervalMs: number;
-  maxQueue: number;
-  onQueueFull: 'block' | 'drop';
-  retryIntervalMs: number;
-}
-
-/** Counters and state of the write path, as `AuditService.health()` reports them. */
-export interface AuditWriterStats {
-  /** Events committed to the store (directly or by spool replay). */
-  committed: number;
-  /** Events whose commit attempt failed (each attempt counts). */
-  failed: number;
-  /** Store transactions run. */
-  commits: number;
-  /** Events waiting in memory for a commit. */
-  pending: number;
-  /** Events discarded because the async queue was full (`onQueueFull: 'drop'`). */
-  dropped: number;
-  /** Events that could not be committed nor spooled and are gone (only at shutdown in async mode). */
-  lost: number;
-  /** Events written to the spool. */
-  spooled: number;
-  /** Events replayed from the spool into the store. */
-  replayed: number;
-  /** Message of the last failure. */
-  lastError?: string;
-  /** When the last failure happened (ISO-8601). */
-  lastErrorAt?: string;
-  /** When the last successful commit happened (ISO-8601). */
-  lastCommitAt?: string;
-  /** True while the store is known to be failing and events are diverted or retried. */
-  degraded: boolean;
-}
-
-/** Thrown to the writer of an event that could neither be committed nor spooled. */
-export class AuditCommitError extends Error {
-  override readonly name = 'AuditCommitError';
-
-  constructor(
-    message: string,
-    /** Ids of the events of the failed batch. */
-    readonly eventIds: readonly string[],
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+// The writer's types live beside it; these paths are where the rest of the code imports them.
+export {
+  AuditCommitError,
+  type AuditLinePort,
+  type AuditWriteReceipt,
+  type AuditWriterHooks,
+  type AuditWriterSettings,
+  type AuditWriterStats,
+} from './audit-writer.contract';
 
 interface PendingWrite {
   event: AuditEvent;
@@ -65,10 +31,6 @@ interface PendingWrite {
   alarms?: readonly AlarmOutboxEntry[];
   /** Present in `ack` mode: the writer waits for the outcome. */
   settle?: { resolve: (receipt: AuditWriteReceipt) => void; reject: (error: unknown) => void };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**
@@ -86,17 +48,23 @@ function messageOf(error: unknown): string {
  * the writer stays degraded (new batches go straight to the spool) until a background replay has
  * emptied it into the store. Without a spool, `ack` writes reject with {@link AuditCommitError}
  * and `async` batches stay queued and are retried every `retryIntervalMs`.
+ *
+ * ECS lines (`hooks.lines`) follow the store, never lead it: `ack` writes a batch's lines once
+ * it is committed or spooled, `async` once the event is queued; a lost event (not committed in
+ * `ack`, dropped, lost at shutdown) gets an `audit.pipeline_failure` line instead. While the
+ * stream is full the writer waits for it, before settling a batch or queueing an event.
  */
 export class AuditWriter {
   private readonly queue: PendingWrite[] = [];
   /** Events of the batch being committed: still in memory, so they count against `maxQueue`. */
   private inFlight = 0;
   private readonly roomWaiters: (() => void)[] = [];
+  /** `async` writes not yet in the queue (waiting for the stream or for room). */
+  private readonly entering = new Set<Promise<AuditWriteReceipt>>();
   private flushing: Promise<void> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private replayTimer: NodeJS.Timeout | undefined;
-  private replaying: Promise<void> | undefined;
+  private readonly replay: SpoolReplay | undefined;
   private degraded = false;
   private closing = false;
   private readonly counters = {
@@ -110,35 +78,25 @@ export class AuditWriter {
   };
   private lastError: { message: string; at: string } | undefined;
   private lastCommitAt: string | undefined;
+  private readonly report: NonNullable<AuditWriterHooks['report']>;
+  private readonly onAlarmsStored: () => void;
+  private readonly lines: AuditLinePort;
 
   constructor(
     private readonly store: AuditStore,
     private readonly settings: AuditWriterSettings,
     private readonly spool: AuditSpool | undefined,
-    private readonly report: (level: 'error' | 'warn' | 'log', message: string) => void = () =>
-      undefined,
-    /** Called after a commit that stored alarm outbox entries (to wake the dispatcher). */
-    private readonly onAlarmsStored: () => void = () => undefined,
-  ) {}
+    hooks: AuditWriterHooks = {},
+  ) {
+    this.report = hooks.report ?? (() => undefined);
+    this.onAlarmsStored = hooks.onAlarmsStored ?? (() => undefined);
+    this.lines = hooks.lines ?? NO_LINES;
+    this.replay = spool ? new SpoolReplay(spool, this.replayHost()) : undefined;
+  }
 
   /** Opens the spool (if any) and replays what an earlier run left in it. */
   async start(): Promise<void> {
-    if (!this.spool) return;
-    const opened = await this.spool.open();
-    if (opened.truncated) {
-      this.report(
-        'warn',
-        `nestjs-audit: the audit spool ended with ${opened.truncated.bytes} byte(s) of an ${opened.truncated.reason} frame at offset ${opened.truncated.offset}, cut off (a crash in the middle of an append that had not been confirmed${opened.truncated.reason === 'invalid' ? ', or disk damage' : ''}).`,
-      );
-    }
-    const pending = opened.pending;
-    if (pending.events > 0) {
-      this.report(
-        'warn',
-        `nestjs-audit: replaying ${pending.events} spooled audit event(s) left by an earlier run.`,
-      );
-      this.scheduleReplay(0);
-    }
+    await this.replay?.open();
   }
 
   /**
@@ -157,7 +115,11 @@ export class AuditWriter {
         this.startFlushing();
       });
     }
-    return this.enqueue(event, alarms);
+    const entering = this.enqueue(event, alarms);
+    const done = (): void => void this.entering.delete(entering);
+    this.entering.add(entering);
+    entering.then(done, done);
+    return entering;
   }
 
   /** Current counters and state. */
@@ -186,11 +148,14 @@ export class AuditWriter {
   async close(): Promise<void> {
     this.closing = true;
     this.clearTimers();
+    // Writers still on their way into the queue (closing gives them room) join the last flush.
+    this.releaseRoom();
+    while (this.entering.size > 0) await Promise.allSettled([...this.entering]);
     while (this.flushing || this.queue.length > 0) {
       if (this.flushing) await this.flushing;
       else this.startFlushing();
     }
-    if (this.replaying) await this.replaying;
+    await this.replay?.stop();
     this.releaseRoom();
     await this.spool?.close();
   }
@@ -199,23 +164,32 @@ export class AuditWriter {
     event: AuditEvent,
     alarms: readonly AlarmOutboxEntry[] | undefined,
   ): Promise<AuditWriteReceipt> {
+    // The line is written as the event is queued: while the stream is full the request waits
+    // here, so a slow stream slows requests down instead of losing lines.
+    const writable = this.lines.whenWritable();
+    if (writable) await writable;
     while (this.queue.length + this.inFlight >= this.settings.maxQueue && !this.closing) {
       if (this.settings.onQueueFull === 'drop') {
-        this.counters.dropped += 1;
-        if (this.counters.dropped === 1 || this.counters.dropped % 1000 === 0) {
-          this.report(
-            'error',
-            `nestjs-audit: audit queue full (${this.settings.maxQueue} events): dropped event ${event.id} (${this.counters.dropped} dropped so far). Raise maxQueue, use onQueueFull: 'block', or fix the store.`,
-          );
-        }
+        this.drop(event);
         return 'dropped';
       }
       await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     }
     this.queue.push(alarms && alarms.length > 0 ? { event, alarms } : { event });
+    this.lines.writeEvents([event]);
     if (this.queue.length >= this.settings.maxBatch) this.startFlushing();
     else this.armFlushTimer();
     return 'queued';
+  }
+
+  private drop(event: AuditEvent): void {
+    this.counters.dropped += 1;
+    const message = `nestjs-audit: audit queue full (${this.settings.maxQueue} events): dropped event ${event.id} (${this.counters.dropped} dropped so far). Raise maxQueue, use onQueueFull: 'block', or fix the store.`;
+    // The log is rate-limited; the stream names every dropped event, as it would have its line.
+    if (this.counters.dropped === 1 || this.counters.dropped % 1000 === 0) {
+      this.report('error', message);
+    }
+    this.lines.writeFailure(lossOf('queue_full', [event], this.store.engine, message));
   }
 
   private armFlushTimer(): void {
@@ -276,65 +250,115 @@ export class AuditWriter {
     const alarms = batch.flatMap((p) => p.alarms ?? []);
     let failure: unknown;
     if (!this.degraded) {
-      try {
-        await this.appendToStore(events, alarms);
-        this.lastCommitAt = new Date().toISOString();
-        this.counters.commits += 1;
-        this.counters.committed += events.length;
-        for (const p of batch) p.settle?.resolve('committed');
+      const stored = await this.tryStore(events, alarms);
+      if (stored === true) {
+        const waiting = this.accept(batch, events, 'committed');
+        if (waiting) await waiting;
         return false;
-      } catch (error) {
-        failure = error;
-        this.noteFailure(error, events.length);
       }
+      failure = stored.error;
     }
     if (this.spool) {
-      try {
-        await this.spool.append(events, alarms);
-        this.counters.spooled += events.length;
-        if (!this.degraded) {
-          this.degraded = true;
-          this.report(
-            'error',
-            `nestjs-audit: audit.pipeline_failure: the ${this.store.engine} store failed (${messageOf(failure)}); spooling events to disk until it answers again.`,
-          );
-        }
-        for (const p of batch) p.settle?.resolve('spooled');
-        this.scheduleReplay();
+      const spooled = await this.trySpool(events, alarms, failure);
+      if (spooled === true) {
+        const waiting = this.accept(batch, events, 'spooled');
+        if (waiting) await waiting;
         return false;
-      } catch (spoolError) {
-        failure = spoolError;
-        this.noteFailure(spoolError, 0);
       }
+      failure = spooled.error;
     }
+    return this.giveUp(batch, events, failure);
+  }
+
+  /** One store transaction; `true`, or the error it failed with (counted). */
+  private async tryStore(
+    events: readonly AuditEvent[],
+    alarms: readonly AlarmOutboxEntry[],
+  ): Promise<true | { error: unknown }> {
+    try {
+      await this.appendToStore(events, alarms);
+    } catch (error) {
+      this.noteFailure(error, events.length);
+      return { error };
+    }
+    this.noteCommit(events.length);
+    return true;
+  }
+
+  /** Appends a batch the store refused to the spool; `true`, or the error it failed with. */
+  private async trySpool(
+    events: readonly AuditEvent[],
+    alarms: readonly AlarmOutboxEntry[],
+    storeFailure: unknown,
+  ): Promise<true | { error: unknown }> {
+    try {
+      await this.spool?.append(events, alarms);
+    } catch (error) {
+      this.noteFailure(error, 0);
+      return { error };
+    }
+    this.counters.spooled += events.length;
+    if (!this.degraded) {
+      this.degraded = true;
+      this.report(
+        'error',
+        `nestjs-audit: audit.pipeline_failure: the ${this.store.engine} store failed (${messageOf(storeFailure)}); spooling events to disk until it answers again.`,
+      );
+    }
+    this.replay?.schedule();
+    return true;
+  }
+
+  /**
+   * Settles a batch that was committed or spooled, after writing its lines (`ack`). Returns a
+   * promise only when it has to wait for the stream, so the common case adds no async step.
+   */
+  private accept(
+    batch: readonly PendingWrite[],
+    events: readonly AuditEvent[],
+    receipt: 'committed' | 'spooled',
+  ): Promise<void> | undefined {
+    const settle = (): void => {
+      for (const p of batch) p.settle?.resolve(receipt);
+    };
+    // In 'async' mode the lines were written when the events were queued.
+    if (this.settings.durability === 'ack') {
+      this.lines.writeEvents(events);
+      // Back-pressure: while the stream is full, neither these writers nor the next commit go on.
+      const writable = this.lines.whenWritable();
+      if (writable) return writable.then(settle);
+    }
+    settle();
+    return undefined;
+  }
+
+  /** A batch neither committed nor spooled; returns true when it was put back for a retry. */
+  private giveUp(batch: PendingWrite[], events: readonly AuditEvent[], failure: unknown): boolean {
     const ids = events.map((e) => e.id);
-    const shown =
-      ids.length > 10
-        ? `${ids.slice(0, 10).join(', ')} (+${ids.length - 10} more)`
-        : ids.join(', ');
+    const engine = this.store.engine;
     if (this.settings.durability === 'ack') {
       const error = new AuditCommitError(
-        `nestjs-audit: audit.pipeline_failure: could not commit ${ids.length} audit event(s) to the ${this.store.engine} store: ${messageOf(failure)}`,
+        `nestjs-audit: audit.pipeline_failure: could not commit ${ids.length} audit event(s) to the ${engine} store: ${messageOf(failure)}`,
         ids,
         { cause: failure },
       );
-      this.report('error', `${error.message} [events: ${shown}]`);
+      this.report('error', `${error.message} [events: ${shownIds(ids)}]`);
+      this.lines.writeFailure(lossOf('store_failure', events, engine, error.message, failure));
       for (const p of batch) p.settle?.reject(error);
       return false;
     }
     if (this.closing) {
       this.counters.lost += events.length;
-      this.report(
-        'error',
-        `nestjs-audit: audit.pipeline_failure: ${events.length} queued audit event(s) are lost at shutdown, the ${this.store.engine} store failed: ${messageOf(failure)} [events: ${shown}]`,
-      );
+      const message = `nestjs-audit: audit.pipeline_failure: ${events.length} queued audit event(s) are lost at shutdown, the ${engine} store failed: ${messageOf(failure)}`;
+      this.report('error', `${message} [events: ${shownIds(ids)}]`);
+      this.lines.writeFailure(lossOf('shutdown', events, engine, message, failure));
       return false;
     }
     // Async without a usable spool: keep the batch at the head of the queue and retry later.
     this.queue.unshift(...batch);
     this.report(
       'error',
-      `nestjs-audit: audit.pipeline_failure: the ${this.store.engine} store failed (${messageOf(failure)}); ${this.queue.length} event(s) wait in memory, retrying in ${this.settings.retryIntervalMs} ms.`,
+      `nestjs-audit: audit.pipeline_failure: the ${engine} store failed (${messageOf(failure)}); ${this.queue.length} event(s) wait in memory, retrying in ${this.settings.retryIntervalMs} ms.`,
     );
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
@@ -356,72 +380,45 @@ export class AuditWriter {
     this.onAlarmsStored();
   }
 
+  private replayHost(): SpoolReplayHost {
+    return {
+      maxBatch: this.settings.maxBatch,
+      retryIntervalMs: this.settings.retryIntervalMs,
+      closing: () => this.closing,
+      store: (events, alarms) => this.appendToStore(events, alarms),
+      stored: (events) => {
+        this.noteCommit(events);
+        this.counters.replayed += events;
+      },
+      failed: (error, events) => this.noteFailure(error, events),
+      emptied: () => {
+        if (!this.degraded) return;
+        this.degraded = false;
+        this.report(
+          'log',
+          `nestjs-audit: the ${this.store.engine} store answers again; the audit spool is empty.`,
+        );
+      },
+      report: (level, message) => this.report(level, message),
+    };
+  }
+
+  private noteCommit(events: number): void {
+    this.lastCommitAt = new Date().toISOString();
+    this.counters.commits += 1;
+    this.counters.committed += events;
+  }
+
   private noteFailure(error: unknown, events: number): void {
     this.counters.failed += events;
     this.lastError = { message: messageOf(error), at: new Date().toISOString() };
   }
 
-  private scheduleReplay(delay = this.settings.retryIntervalMs): void {
-    if (!this.spool || this.replaying || this.replayTimer || this.closing) return;
-    // The spool is durable: a pending replay must not keep a finished script alive.
-    this.replayTimer = setTimeout(() => {
-      this.replayTimer = undefined;
-      this.replaying = this.replayLoop().then(
-        (done) => {
-          this.replaying = undefined;
-          if (!done) this.scheduleReplay();
-        },
-        (error: unknown) => {
-          this.replaying = undefined;
-          this.noteFailure(error, 0);
-          this.report('error', `nestjs-audit: spool replay failed: ${messageOf(error)}`);
-          this.scheduleReplay();
-        },
-      );
-    }, delay);
-    this.replayTimer.unref();
-  }
-
-  /** Moves spooled batches into the store; returns false when the store failed (retry later). */
-  private async replayLoop(): Promise<boolean> {
-    const spool = this.spool;
-    if (!spool) return true;
-    while (!this.closing) {
-      const next = await spool.peek(this.settings.maxBatch);
-      if (!next) {
-        if (spool.stats().events > 0) continue;
-        if (this.degraded) {
-          this.degraded = false;
-          this.report(
-            'log',
-            `nestjs-audit: the ${this.store.engine} store answers again; the audit spool is empty.`,
-          );
-        }
-        return true;
-      }
-      try {
-        // Stores ignore event ids they already hold, so a batch replayed twice (a crash between
-        // the commit and the acknowledgement) is not duplicated.
-        await this.appendToStore(next.events, next.alarms);
-      } catch (error) {
-        this.noteFailure(error, next.events.length);
-        return false;
-      }
-      this.lastCommitAt = new Date().toISOString();
-      this.counters.commits += 1;
-      this.counters.committed += next.events.length;
-      this.counters.replayed += next.events.length;
-      await spool.acknowledge(next.token);
-    }
-    return true;
-  }
-
   private clearTimers(): void {
-    for (const timer of [this.flushTimer, this.retryTimer, this.replayTimer]) {
+    for (const timer of [this.flushTimer, this.retryTimer]) {
       if (timer) clearTimeout(timer);
     }
     this.flushTimer = undefined;
     this.retryTimer = undefined;
-    this.replayTimer = undefined;
   }
 }
