@@ -1,5 +1,5 @@
-import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { Module, type DynamicModule, type NestModule } from '@nestjs/common';
+import { APP_INTERCEPTOR, HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { AUDIT_RESOLVED_OPTIONS } from './audit.constants';
 import {
   AUDIT_ASYNC_OPTIONS_TYPE,
@@ -15,7 +15,10 @@ import {
 } from './audit.options';
 import { AuditService } from './audit.service';
 import { AuditContextStorage } from './capture/audit-context';
+import { AuditLoaders } from './capture/audit-loaders';
 import { AuditInterceptor, GlobalAuditInterceptor } from './capture/audit.interceptor';
+import { RequestCapture } from './capture/request-capture';
+import { RouteCatalog } from './capture/route-catalog';
 import { AuditAlarms } from './alarms/audit-alarms';
 import { AuditStream } from './ecs/audit-stream';
 import { AuditPipeline } from './pipeline/audit-pipeline';
@@ -68,6 +71,18 @@ async function openStore(options: ResolvedAuditOptions): Promise<AuditStore> {
     },
     { provide: AuditStore, useFactory: openStore, inject: [AUDIT_RESOLVED_OPTIONS] },
     AuditContextStorage,
+    {
+      provide: RouteCatalog,
+      useFactory: (options: ResolvedAuditOptions) =>
+        new RouteCatalog({
+          scope: options.scope,
+          interceptor: options.interceptor,
+          interceptorType: AuditInterceptor,
+        }),
+      inject: [AUDIT_RESOLVED_OPTIONS],
+    },
+    AuditLoaders,
+    RequestCapture,
     AuditStream,
     AuditAlarms,
     AuditPipeline,
@@ -81,10 +96,31 @@ async function openStore(options: ResolvedAuditOptions): Promise<AuditStore> {
     AuditInterceptor,
     AuditContextStorage,
     AuditPipeline,
+    RequestCapture,
+    AuditLoaders,
     AUDIT_RESOLVED_OPTIONS,
   ],
 })
-export class AuditModule extends ConfigurableAuditModule {
+export class AuditModule extends ConfigurableAuditModule implements NestModule {
+  constructor(
+    private readonly capture: RequestCapture,
+    private readonly loaders: AuditLoaders,
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly modules: ModulesContainer,
+  ) {
+    super();
+  }
+
+  /**
+   * Runs as the application initialises, after the body parsers and before the routes are
+   * registered: checks the loaders, and hooks request capture into the HTTP adapter.
+   * @internal
+   */
+  configure(): void {
+    this.loaders.verify(this.modules);
+    this.capture.install(this.adapterHost, this.modules);
+  }
+
   /**
    * Registers the module; every option is optional (see `AuditModuleOptions`).
    * @example

@@ -1,5 +1,4 @@
 import { Controller, Post, type CallHandler } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { concat, lastValueFrom, Observable, of, throwError, toArray } from 'rxjs';
 import { AuditAlarms } from '../alarms/audit-alarms';
@@ -8,7 +7,10 @@ import { AuditStream } from '../ecs/audit-stream';
 import { AuditPipeline } from '../pipeline/audit-pipeline';
 import { InMemoryAuditStore } from '../stores/memory/memory-audit.store';
 import { AuditContextStorage } from './audit-context';
+import { AuditLoaders } from './audit-loaders';
 import { AuditInterceptor } from './audit.interceptor';
+import { RequestCapture } from './request-capture';
+import { RouteCatalog } from './route-catalog';
 import { Audited } from './audited.decorator';
 
 @Controller('feed')
@@ -28,13 +30,13 @@ function setup() {
     stream,
     new AuditAlarms(options, store, {} as never),
   );
-  const interceptor = new AuditInterceptor(
-    new Reflector(),
-    options,
-    pipeline,
-    new AuditContextStorage(),
-    {} as never,
-  );
+  const catalog = new RouteCatalog({
+    scope: options.scope,
+    interceptor: true,
+    interceptorType: AuditInterceptor,
+  });
+  const capture = new RequestCapture(options, pipeline, new AuditContextStorage(), catalog);
+  const interceptor = new AuditInterceptor(options, capture, new AuditLoaders({} as never));
   const req = { method: 'POST', url: '/feed', headers: {}, params: {} };
   const res = { statusCode: 201, setHeader: () => undefined };
   const context = new ExecutionContextHost(
@@ -77,9 +79,10 @@ describe('AuditInterceptor with streams', () => {
     });
   });
 
-  it('records nothing and completes for a handler that completes without a value', async () => {
+  it('records the call once and completes for a handler that completes without a value', async () => {
     const { store, run } = setup();
     await expect(run(new Observable((s) => s.complete()))).resolves.toEqual([]);
-    expect(store.all()).toHaveLength(0);
+    expect(store.all()).toHaveLength(1);
+    expect(store.all()[0]).toMatchObject({ action: 'feed.create', outcome: 'success' });
   });
 });

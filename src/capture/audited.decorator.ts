@@ -34,6 +34,20 @@ export interface AuditLoader {
   load(id: string, context: AuditLoadContext): unknown;
 }
 
+/**
+ * The request as `@Audited` functions receive it (Express `Request` or `FastifyRequest`): the
+ * body, query and user are whatever the app's pipes and guards made of them, so they are typed
+ * loosely enough for `(req) => req.body.username`.
+ */
+export interface AuditRouteRequest extends AuditHttpRequest {
+  /* eslint-disable @typescript-eslint/no-explicit-any -- shaped by the app's own pipes */
+  body?: any;
+  query?: any;
+  user?: any;
+  /* eslint-enable @typescript-eslint/no-explicit-any */
+  params?: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
 /** Options of {@link Audited}. */
 export interface AuditedOptions {
   /**
@@ -46,7 +60,7 @@ export interface AuditedOptions {
    * handler's result. The default also falls back to the result's `id` (for creations).
    * @default 'id'
    */
-  id?: string | ((req: AuditHttpRequest, result: unknown) => unknown);
+  id?: string | ((req: AuditRouteRequest, result: unknown) => unknown);
   /**
    * Loads the resource state, called with the id before the handler (not for creations) and
    * again after it (not for deletions), giving before/after and the changed fields. A function or
@@ -80,6 +94,14 @@ export interface AuditedOptions {
    * @default 'info' on success, 'warn' on failure
    */
   level?: AuditLevel;
+  /**
+   * The principal a request tries to act as, recorded (marked unauthenticated) when the request
+   * carries no authenticated user — a failed login records who tried. Typically the login
+   * body's user name.
+   * @default none: an unauthenticated attempt is recorded as anonymous
+   * @example `principal: (req) => req.body?.username`
+   */
+  principal?: (req: AuditRouteRequest) => unknown;
   /**
    * ECS `event.category` override.
    * @default 'iam' for user/role/group-like resources, else 'api'
@@ -125,6 +147,11 @@ export function Audited(
   ) {
     throw new TypeError(
       `@Audited('${resourceType}'): "id" must be a route parameter name or a function (req, result) => id.`,
+    );
+  }
+  if (options.principal !== undefined && typeof options.principal !== 'function') {
+    throw new TypeError(
+      `@Audited('${resourceType}'): "principal" must be a function of the request, e.g. (req) => req.body?.username.`,
     );
   }
   if (options.redact !== undefined) {

@@ -1,0 +1,97 @@
+import { Injectable, Logger, type Type } from '@nestjs/common';
+import { MetadataScanner, ModuleRef, type ModulesContainer } from '@nestjs/core';
+import { AUDIT_LOGGER_CONTEXT, AUDITED_METADATA } from '../audit.constants';
+import { AuditConfigurationError } from '../audit-configuration.error';
+import type { AuditedMetadata, AuditLoader, AuditLoadFunction } from './audited.decorator';
+import type { AuditHttpRequest } from './http-adapter';
+import type { RoutePlan } from './route-plan';
+
+/** What a load returned: the state, or that there is none to be had. */
+export type LoadResult = { ok: true; value: unknown } | { ok: false };
+
+function isLoaderClass(load: unknown): load is Type<AuditLoader> {
+  // A class (an injectable loader) has a prototype with a load method; a plain function does not.
+  const proto = (load as { prototype?: { load?: unknown } } | null)?.prototype;
+  return !!proto && typeof proto.load === 'function';
+}
+
+/**
+ * Runs the `load` of `@Audited` routes: a function, or an injectable loader class resolved from
+ * the container (checked at boot, so a loader missing from `providers` stops the app at start).
+ */
+@Injectable()
+export class AuditLoaders {
+  private readonly instances = new Map<Type<AuditLoader>, AuditLoader>();
+  private readonly logger = new Logger(AUDIT_LOGGER_CONTEXT);
+
+  constructor(private readonly moduleRef: ModuleRef) {}
+
+  /**
+   * Resolves the loader class of every `@Audited` controller and method.
+   * @throws AuditConfigurationError naming the controller, the handler and the fix
+   */
+  verify(modules: ModulesContainer): void {
+    const scanner = new MetadataScanner();
+    for (const moduleRef of modules.values()) {
+      for (const wrapper of moduleRef.controllers.values()) {
+        const controller = wrapper.metatype as Type<unknown> | null;
+        if (typeof controller !== 'function') continue;
+        this.verifyTarget(controller, controller, undefined);
+        const proto = controller.prototype as Record<string, unknown>;
+        for (const name of scanner.getAllMethodNames(proto)) {
+          const method = proto[name];
+          if (typeof method === 'function') this.verifyTarget(method, controller, name);
+        }
+      }
+    }
+  }
+
+  /** Loads the state of `id` for a route, or says it could not. */
+  async load(
+    plan: RoutePlan,
+    req: AuditHttpRequest,
+    id: string,
+    phase: 'before' | 'after',
+  ): Promise<LoadResult> {
+    const load = plan.meta?.load;
+    if (!load) return { ok: false };
+    try {
+      const fn: AuditLoadFunction = isLoaderClass(load)
+        ? (i, c) => this.instanceOf(load).load(i, c)
+        : load;
+      const value: unknown = await fn(id, { phase, resourceType: plan.resourceType, request: req });
+      return { ok: true, value };
+    } catch (error) {
+      // Neither the id nor the error text goes into the line: both can carry a client's input.
+      this.logger.warn(
+        `nestjs-audit: loading the ${phase}-state of a ${plan.resourceType} failed (${error instanceof Error ? error.name : typeof error}); the event records no ${phase}-state.`,
+      );
+      return { ok: false };
+    }
+  }
+
+  private verifyTarget(
+    target: object,
+    controller: Type<unknown>,
+    handler: string | undefined,
+  ): void {
+    const meta = Reflect.getMetadata(AUDITED_METADATA, target) as AuditedMetadata | undefined;
+    if (!meta?.load || !isLoaderClass(meta.load)) return;
+    try {
+      this.instanceOf(meta.load);
+    } catch {
+      const where = handler ? `${controller.name}.${handler}()` : controller.name;
+      throw new AuditConfigurationError(
+        `nestjs-audit: the loader ${meta.load.name} of @Audited('${meta.resourceType}') on ${where} is not a provider. Add ${meta.load.name} to the "providers" of the module that declares ${controller.name}, or pass a function to "load".`,
+      );
+    }
+  }
+
+  private instanceOf(type: Type<AuditLoader>): AuditLoader {
+    const known = this.instances.get(type);
+    if (known) return known;
+    const instance: AuditLoader = this.moduleRef.get(type, { strict: false });
+    this.instances.set(type, instance);
+    return instance;
+  }
+}

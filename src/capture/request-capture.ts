@@ -1,0 +1,253 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
+import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
+import type { ResolvedAuditOptions } from '../audit.options';
+import { AuditPipeline } from '../pipeline/audit-pipeline';
+import { AuditCommitError } from '../pipeline/audit-writer';
+import { AuditContext, AuditContextStorage } from './audit-context';
+import { attemptDraft } from './attempt-draft';
+import { requestPath, setResponseHeader, type AuditHttpRequest } from './http-adapter';
+import { installArrivalHooks, platformRouteOf } from './platform-hooks';
+import { requestIdOf } from './request-facts';
+import { RequestRecord, rawResponseOf } from './request-record';
+import {
+  holdResponse,
+  type HoldDecision,
+  type RawResponse,
+  type ResponseStart,
+} from './response-hold';
+import { RouteCatalog, type RouteOwner } from './route-catalog';
+import { isMutatingMethod, unroutedPlan, type RoutePlan } from './route-plan';
+
+const RELEASE: HoldDecision = { kind: 'release' };
+
+function isRawResponse(res: unknown): res is RawResponse {
+  const r = res as Partial<RawResponse> | null;
+  return (
+    !!r &&
+    typeof r.writeHead === 'function' &&
+    typeof r.end === 'function' &&
+    typeof r.write === 'function' &&
+    typeof r.once === 'function'
+  );
+}
+
+/**
+ * Owns each audited request's record from its arrival to the first byte of its response, so that
+ * every attempt is recorded once with the status actually sent — also when a guard, a pipe, the
+ * body parser, a middleware or an exception filter refuses it, or the client goes away. The
+ * interceptor only adds what the handler knows.
+ */
+@Injectable()
+export class RequestCapture {
+  private readonly logger = new Logger(AUDIT_LOGGER_CONTEXT);
+  private platform: unknown;
+  /** Whether the arrival hooks are installed (an app on Express or Fastify). */
+  private hooked = false;
+
+  constructor(
+    @Inject(AUDIT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditOptions,
+    private readonly pipeline: AuditPipeline,
+    private readonly contexts: AuditContextStorage,
+    /** Which routes are audited, decided as Nest registers them. */
+    readonly catalog: RouteCatalog,
+  ) {}
+
+  /**
+   * Hooks into the HTTP adapter before Nest registers the routes (from `AuditModule.configure`).
+   * An app without an HTTP adapter (a microservice) is left alone.
+   */
+  install(adapterHost: HttpAdapterHost, modules: ModulesContainer): void {
+    const adapter = adapterHost.httpAdapter as unknown as
+      { getInstance?: () => unknown } | undefined;
+    if (!adapter || typeof adapter.getInstance !== 'function') return;
+    this.platform = adapter.getInstance();
+    this.catalog.stampControllers(modules);
+    this.catalog.interceptRegistration(adapter, (req, res, route) =>
+      this.enterRoute(req, res, route),
+    );
+    this.hooked = installArrivalHooks(this.platform, {
+      arrive: (req, res) => this.arrive(req, res),
+      finishedUnseen: (req, res) => this.finishedUnseen(req, res),
+    });
+  }
+
+  /** The record of a request, if it is being captured. */
+  recordOf(req: unknown): RequestRecord | undefined {
+    return RequestRecord.of(req);
+  }
+
+  /**
+   * Opens the record of a request that met no arrival hook (an adapter the library does not
+   * hook, or a test calling the interceptor directly); its event is then settled by the
+   * interceptor with the status the response is about to get.
+   */
+  openFromInterceptor(req: AuditHttpRequest, res: unknown): RequestRecord {
+    const record = RequestRecord.of(req) ?? this.open(req, res, true);
+    if (!record.held) this.hold(record, res);
+    // No hook sees this response: echo the request id now, while the headers are not sent.
+    if (!record.response)
+      setResponseHeader(res, this.options.requestIdHeader, record.ctx.requestId);
+    return record;
+  }
+
+  /**
+   * Settles the event of a record: builds it from what the request did and what was sent, and
+   * commits it.
+   * @returns what to do with the held response
+   */
+  async settle(record: RequestRecord, start: ResponseStart | undefined): Promise<HoldDecision> {
+    if (record.state !== 'open') return RELEASE;
+    record.state = 'settling';
+    try {
+      await record.enrichment();
+      const plan = this.planOf(record);
+      if (!plan || record.ctx.isSkipped || this.isExcluded(record.req)) return RELEASE;
+      if (record.response) {
+        setResponseHeader(record.response, this.options.requestIdHeader, record.ctx.requestId);
+      }
+      await this.pipeline.submit(attemptDraft(record, plan, start, this.options));
+      return RELEASE;
+    } catch (error) {
+      return this.onRecordError(record, start, error);
+    } finally {
+      record.state = 'done';
+    }
+  }
+
+  /**
+   * A request arrived. A request that may change something is held from here (so a body parser's
+   * refusal is committed before it is answered); a read is held only once it reaches an audited
+   * route, so reads of routes that are not audited never wait.
+   */
+  private arrive(req: object, res: object): void {
+    const method = (req as { method?: string }).method?.toUpperCase() ?? 'GET';
+    const all = this.options.scope === 'all';
+    if (!all && !this.catalog.mayAudit(method)) return;
+    if (RequestRecord.of(req)) return;
+    const platformRoute = platformRouteOf(this.platform, req);
+    let hold = all || isMutatingMethod(method);
+    if (platformRoute.path !== undefined) {
+      // Fastify has routed already: hold exactly the audited routes.
+      const route = this.catalog.routeForPath(method, platformRoute.path);
+      if (!route && !all) return;
+      hold = route ? this.catalog.planOf(route, method) !== null : all;
+    }
+    this.open(req as AuditHttpRequest, res, hold);
+  }
+
+  private enterRoute(req: unknown, res: unknown, route: RouteOwner): void {
+    const record = RequestRecord.of(req) ?? this.open(req as AuditHttpRequest, res, false);
+    record.route = route;
+    if (!record.held) this.hold(record, res);
+  }
+
+  /** A response that finished without a record (Fastify: refused by a middleware). */
+  private finishedUnseen(req: object, reply: object): void {
+    if (RequestRecord.of(req)) return;
+    const method = (req as { method?: string }).method?.toUpperCase() ?? 'GET';
+    if (this.options.scope !== 'all' && !this.catalog.mayAudit(method)) return;
+    const record = this.open(req as AuditHttpRequest, undefined, false);
+    const raw = rawResponseOf(reply) as { statusCode?: number } | undefined;
+    void this.settle(record, { statusCode: raw?.statusCode ?? 200 });
+  }
+
+  private open(req: AuditHttpRequest, res: unknown, hold: boolean): RequestRecord {
+    const requestId = requestIdOf(req, this.options.requestIdHeader);
+    const record = new RequestRecord(req, new AuditContext(req, requestId));
+    record.attachTo(req);
+    const raw = rawResponseOf(res);
+    if (!this.hooked || !isRawResponse(raw)) return record;
+    record.response = raw;
+    raw.once('close', () => this.onClose(record));
+    if (hold) this.hold(record, raw);
+    return record;
+  }
+
+  private hold(record: RequestRecord, res: unknown): void {
+    const raw = rawResponseOf(res);
+    if (!isRawResponse(raw) || raw.headersSent || !this.hooked) return;
+    record.held = true;
+    holdResponse(raw, (start) => this.settle(record, start));
+  }
+
+  /**
+   * The response closed. Before its first byte: the client went away — recorded as `unknown`
+   * once the handler (if running) is done. A response that was not held ends here too.
+   */
+  private onClose(record: RequestRecord): void {
+    if (record.state !== 'open') return;
+    const raw = record.response;
+    if (raw?.writableFinished) {
+      void this.settle(record, { statusCode: raw.statusCode });
+      return;
+    }
+    record.aborted = true;
+    // A running handler may still change something: its part settles the record when done.
+    if (record.interceptor === 'running') return;
+    void this.settle(record, undefined);
+  }
+
+  private planOf(record: RequestRecord): RoutePlan | null {
+    if (record.plan !== undefined) return record.plan;
+    const method = (record.req.method ?? 'GET').toUpperCase();
+    if (record.route) return this.catalog.planOf(record.route, method);
+    const platformRoute = platformRouteOf(this.platform, record.req);
+    if (platformRoute.path !== undefined) {
+      const route = this.catalog.routeForPath(method, platformRoute.path);
+      return route ? this.catalog.planOf(route, method) : null;
+    }
+    return this.options.scope === 'all' && !platformRoute.matched ? unroutedPlan(method) : null;
+  }
+
+  private isExcluded(req: AuditHttpRequest): boolean {
+    if (this.options.exclude.length === 0) return false;
+    const path = requestPath(req);
+    for (const pattern of this.options.exclude) {
+      if (typeof pattern === 'string') {
+        if (pattern.endsWith('*') ? path.startsWith(pattern.slice(0, -1)) : path === pattern) {
+          return true;
+        }
+      } else {
+        pattern.lastIndex = 0;
+        if (pattern.test(path)) return true;
+      }
+    }
+    return false;
+  }
+
+  private onRecordError(
+    record: RequestRecord,
+    start: ResponseStart | undefined,
+    error: unknown,
+  ): HoldDecision {
+    // Under the 'fail' policy a change must not be confirmed with a 2xx when its event could be
+    // neither committed nor spooled (the writer has logged it with the event ids).
+    if (error instanceof AuditCommitError) {
+      if (!start || start.statusCode >= 400) return RELEASE;
+      return {
+        kind: 'replace',
+        statusCode: 503,
+        body: JSON.stringify({
+          statusCode: 503,
+          error: 'Service Unavailable',
+          code: 'AUDIT_UNAVAILABLE',
+          message:
+            'The audit trail could not record this request, so its result is not confirmed. Retry later; if it persists, the audit store is down.',
+          requestId: record.ctx.requestId,
+        }),
+        keepHeaders: [this.options.requestIdHeader],
+      };
+    }
+    // Anything else (a bug, an unexpected value) must never break the request: log it.
+    this.logger.error(
+      `nestjs-audit: could not record a request (request id ${record.ctx.requestId}): ${error instanceof Error ? error.name : typeof error}. This is a bug in nestjs-audit or in a function given to its options.`,
+    );
+    return RELEASE;
+  }
+
+  /** Runs `fn` with the record's context as the current audit context. */
+  runInContext<T>(record: RequestRecord, fn: () => T): T {
+    return this.contexts.run(record.ctx, fn);
+  }
+}

@@ -1,0 +1,90 @@
+import { performance } from 'node:perf_hooks';
+import { AuditContext } from './audit-context';
+import type { AuditHttpRequest } from './http-adapter';
+import type { RawResponse } from './response-hold';
+import type { RouteOwner } from './route-catalog';
+import type { RoutePlan } from './route-plan';
+
+const RECORD = Symbol.for('nestjs-audit.request-record');
+
+/**
+ * The one record of one HTTP request, from its arrival to the first byte of its response. The
+ * adapter hooks open it, the route wrapper names the route, the interceptor adds what only the
+ * handler knows (loaded states, result, error), and the response's first byte settles it.
+ */
+export class RequestRecord {
+  /** The route the request reached, once its handler was entered. */
+  route?: RouteOwner;
+  /** The exact plan, set by the interceptor (which knows the controller class for sure). */
+  plan?: RoutePlan | null;
+  /** `performance.now()` at arrival. */
+  readonly started = performance.now();
+  /** The interceptor's part: not entered, running the handler, or done. */
+  interceptor: 'none' | 'running' | 'done' = 'none';
+  /** The handler's result (the first value it emitted). */
+  result?: unknown;
+  /** Set when the handler (or a pipe) threw. */
+  failure?: { error: unknown };
+  /** Why the change set is unknown (a failed change whose after-state could not be loaded). */
+  changesUnavailable?: string;
+  /** The client went away before the response started. */
+  aborted = false;
+  /** `open` until its event is being built; each record makes at most one event. */
+  state: 'open' | 'settling' | 'done' = 'open';
+  /** True when the response's first byte waits for the event (see `holdResponse`). */
+  held = false;
+  /** The raw response, when the platform hooks see it. */
+  response?: RawResponse;
+  private enriched?: Promise<void>;
+  private finishEnrichment?: () => void;
+
+  constructor(
+    /** The request as the framework gives it (Express `Request`, `FastifyRequest`). */
+    readonly req: AuditHttpRequest,
+    /** The context handlers see through `AuditService.current()`. */
+    readonly ctx: AuditContext,
+  ) {}
+
+  /** The record of a request, if one was opened (framework or raw request). */
+  static of(req: unknown): RequestRecord | undefined {
+    const raw = rawRequestOf(req) as { [RECORD]?: RequestRecord } | undefined;
+    return raw?.[RECORD];
+  }
+
+  /** Attaches the record to the raw request, where every later stage finds it. */
+  attachTo(req: unknown): void {
+    const raw = rawRequestOf(req) as { [RECORD]?: RequestRecord } | undefined;
+    if (raw) raw[RECORD] = this;
+  }
+
+  /** Marks the interceptor as running; `enrichmentDone()` resolves what `settled()` returns. */
+  enrichmentStarted(): void {
+    this.interceptor = 'running';
+    this.enriched = new Promise((resolve) => (this.finishEnrichment = resolve));
+  }
+
+  /** Marks the interceptor's part as done. */
+  enrichmentDone(): void {
+    this.interceptor = 'done';
+    this.finishEnrichment?.();
+  }
+
+  /** Resolves once the interceptor's part is done (at once when it is not running). */
+  enrichment(): Promise<void> {
+    return this.interceptor === 'running' && this.enriched ? this.enriched : Promise.resolve();
+  }
+}
+
+/** The Node.js `IncomingMessage` behind a framework request (Fastify keeps it in `raw`). */
+export function rawRequestOf(req: unknown): object | undefined {
+  if (req === null || typeof req !== 'object') return undefined;
+  const raw = (req as { raw?: unknown }).raw;
+  return raw !== null && typeof raw === 'object' && 'headers' in raw ? raw : req;
+}
+
+/** The Node.js `ServerResponse` behind a framework response (Fastify keeps it in `raw`). */
+export function rawResponseOf(res: unknown): object | undefined {
+  if (res === null || typeof res !== 'object') return undefined;
+  const raw = (res as { raw?: unknown }).raw;
+  return raw !== null && typeof raw === 'object' ? raw : res;
+}

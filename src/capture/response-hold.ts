@@ -1,0 +1,161 @@
+/**
+ * Holds a Node.js HTTP response at its first byte until its audit event is committed, whatever
+ * sends it (the handler, an exception filter, the body parser, a guard's refusal, a middleware):
+ * the event then records the status actually sent, and 'ack' still means "committed before the
+ * client hears of it". Works on the raw `ServerResponse`, so Express and Fastify (and Fastify's
+ * `inject()`) behave the same.
+ */
+
+/** The part of `http.ServerResponse` the hold uses. */
+export interface RawResponse {
+  statusCode: number;
+  headersSent: boolean;
+  writableEnded?: boolean;
+  writableFinished?: boolean;
+  writeHead(...args: unknown[]): unknown;
+  write(...args: unknown[]): boolean;
+  end(...args: unknown[]): unknown;
+  flushHeaders?(...args: unknown[]): unknown;
+  getHeaderNames?(): string[];
+  removeHeader?(name: string): void;
+  once(event: 'close', listener: () => void): unknown;
+  emit(event: string, ...args: unknown[]): boolean;
+}
+
+/** What the response's first byte tells about it. */
+export interface ResponseStart {
+  /** The status code being sent. */
+  statusCode: number;
+  /** The start of the body, when the first write carries one (at most `peekBytes`). */
+  body?: string;
+  /** The response's `content-type`, when set. */
+  contentType?: string;
+}
+
+/** What to do with a held response once its event is settled. */
+export type HoldDecision =
+  | { kind: 'release' }
+  /** Send this instead (the event could not be recorded and the response was a success). */
+  | { kind: 'replace'; statusCode: number; body: string; keepHeaders: readonly string[] };
+
+const WRITE_METHODS = ['writeHead', 'write', 'end', 'flushHeaders'] as const;
+type WriteMethod = (typeof WRITE_METHODS)[number];
+const PEEK_BYTES = 16 * 1024;
+
+function peekOf(chunk: unknown): string | undefined {
+  if (typeof chunk === 'string') return chunk.slice(0, PEEK_BYTES);
+  if (Buffer.isBuffer(chunk)) return chunk.subarray(0, PEEK_BYTES).toString('utf8');
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.subarray(0, PEEK_BYTES)).toString();
+  return undefined;
+}
+
+function headerText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
+  return undefined;
+}
+
+/** `content-type` from the headers set on the response or passed to `writeHead`. */
+function contentTypeOf(res: RawResponse, writeHeadArgs: unknown[] | undefined): string | undefined {
+  const headers = writeHeadArgs?.find(
+    (a) => a !== null && typeof a === 'object' && !Array.isArray(a),
+  );
+  if (headers) {
+    for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+      if (name.toLowerCase() === 'content-type') return headerText(value);
+    }
+  }
+  const getHeader = (res as unknown as { getHeader?: (n: string) => unknown }).getHeader;
+  return typeof getHeader === 'function'
+    ? headerText(getHeader.call(res, 'content-type'))
+    : undefined;
+}
+
+/**
+ * Replaces the write methods of `res` (on the instance only) so that the first call that would
+ * put bytes on the wire calls `onStart` and everything written is queued until the promise it
+ * returns settles; then the queue is replayed in order (or replaced, see {@link HoldDecision}).
+ * `writeHead` alone does not start the hold: the body that follows tells what was refused.
+ *
+ * @returns a function that removes the hold without waiting (for a response that is no longer
+ *   audited)
+ */
+export function holdResponse(
+  res: RawResponse,
+  onStart: (start: ResponseStart) => Promise<HoldDecision>,
+): () => void {
+  const owner = res as unknown as Record<WriteMethod, unknown>;
+  const originals = new Map<WriteMethod, unknown>();
+  for (const name of WRITE_METHODS) originals.set(name, owner[name]);
+  const queue: { name: WriteMethod; args: unknown[] }[] = [];
+  let phase: 'idle' | 'holding' | 'released' = 'idle';
+  let backpressured = false;
+
+  const restore = (): void => {
+    for (const [name, fn] of originals) {
+      if (Object.prototype.hasOwnProperty.call(owner, name)) delete owner[name];
+      // Another library may have wrapped the same method on the instance before us: keep it.
+      if (owner[name] !== fn) owner[name] = fn;
+    }
+    phase = 'released';
+  };
+  const call = (name: WriteMethod, args: unknown[]): unknown =>
+    (originals.get(name) as (...a: unknown[]) => unknown).apply(res, args);
+  const replay = (): void => {
+    for (const { name, args } of queue.splice(0)) call(name, args);
+    if (backpressured && !res.writableEnded) res.emit('drain');
+  };
+  const replace = (decision: Extract<HoldDecision, { kind: 'replace' }>): void => {
+    queue.length = 0;
+    const keep = new Set(decision.keepHeaders.map((h) => h.toLowerCase()));
+    for (const name of res.getHeaderNames?.() ?? []) {
+      if (!keep.has(name)) res.removeHeader?.(name);
+    }
+    call('writeHead', [
+      decision.statusCode,
+      {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(decision.body),
+      },
+    ]);
+    call('end', [decision.body]);
+  };
+  const start = (first: unknown): void => {
+    phase = 'holding';
+    const head = queue.find((q) => q.name === 'writeHead')?.args;
+    const statusCode = typeof head?.[0] === 'number' ? head[0] : res.statusCode;
+    const body = peekOf(first);
+    const contentType = contentTypeOf(res, head);
+    const settle = (decision: HoldDecision): void => {
+      restore();
+      if (decision.kind === 'replace' && !res.headersSent) replace(decision);
+      else replay();
+    };
+    onStart({
+      statusCode,
+      ...(body === undefined ? {} : { body }),
+      ...(contentType ? { contentType } : {}),
+    }).then(settle, () => settle({ kind: 'release' }));
+  };
+
+  for (const name of WRITE_METHODS) {
+    if (typeof originals.get(name) !== 'function') continue;
+    owner[name] = (...args: unknown[]): unknown => {
+      if (phase === 'released') return call(name, args);
+      queue.push({ name, args });
+      if (phase === 'idle' && name !== 'writeHead')
+        start(name === 'flushHeaders' ? undefined : args[0]);
+      if (name === 'write') {
+        // Tell a piping source to wait: the bytes stay in memory until the commit.
+        backpressured = true;
+        return false;
+      }
+      return res;
+    };
+  }
+  return () => {
+    if (phase !== 'idle') return;
+    restore();
+    replay();
+  };
+}
