@@ -84,13 +84,17 @@ export interface AuditRecordInput {
 
 /** Extra fields of {@link AuditService.recordUpdated}. */
 export type AuditUpdateExtra = Partial<Omit<AuditRecordInput, 'before' | 'after' | 'message'>> & {
-  /** Id of the updated record (`target.id`). */
+  /** Id of the updated record (`target.id`). @default `after.id ?? before.id` */
   id?: string | number;
 };
 
 /** Thrown for a manual entry that cannot be recorded; the message says what to fix. */
 export class AuditRecordError extends TypeError {
   override readonly name = 'AuditRecordError';
+}
+
+function idOf(value: unknown): string | number | undefined {
+  return typeof value === 'string' || typeof value === 'number' ? value : undefined;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -166,7 +170,9 @@ export class AuditService {
       if (key in oldState) changedBefore[key] = oldState[key];
       if (key in newState) changedAfter[key] = newState[key];
     }
-    const { id, ...rest } = extra;
+    const { id: given, ...rest } = extra;
+    // Both states usually carry the record's own id: use it when none is given.
+    const id = given ?? idOf(newState.id) ?? idOf(oldState.id);
     return this.record({
       action: `${recordType}.update`,
       ...rest,

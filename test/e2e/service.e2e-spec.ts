@@ -94,6 +94,15 @@ describe.each(PLATFORMS)('AuditService on %s with a SQLite file', (platform) => 
     expect(event.changes?.fields).toEqual(['mfa', 'phone']);
   });
 
+  it('recordUpdated takes the target id from after.id, else before.id, when none is given', async () => {
+    const fromAfter = await audit.recordUpdated('m', 'user', { id: 'u1', a: 1 }, { id: 'u2', a: 2 });
+    expect(fromAfter.target).toEqual({ type: 'user', id: 'u2' });
+    const fromBefore = await audit.recordUpdated('m', 'user', { id: 7, a: 1 }, { a: 2 });
+    expect(fromBefore.target).toEqual({ type: 'user', id: '7' });
+    const none = await audit.recordUpdated('m', 'user', { a: 1 }, { a: 2 });
+    expect(none.target).toEqual({ type: 'user' });
+  });
+
   it('rejects invalid manual entries with a clear error', async () => {
     await expect(audit.record({} as never)).rejects.toThrow(AuditRecordError);
     await expect(audit.record({ action: '' })).rejects.toThrow(/"action" is required/);
