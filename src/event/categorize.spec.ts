@@ -4,7 +4,7 @@ import { ECS_ALLOWED_TYPES, categorize, verbForHttpMethod, verbOfAction } from '
 
 // Expected types per category, copied from the ECS 8.x reference (event.category allowed values)
 // independently of the implementation's table, so a typo in either one fails this spec.
-const ECS_EXPECTED_TYPES: Record<'api' | 'iam', readonly EcsEventType[]> = {
+const ECS_EXPECTED_TYPES: Record<'api' | 'authentication' | 'iam', readonly EcsEventType[]> = {
   api: [
     'access',
     'admin',
@@ -18,6 +18,7 @@ const ECS_EXPECTED_TYPES: Record<'api' | 'iam', readonly EcsEventType[]> = {
     'start',
     'user',
   ],
+  authentication: ['end', 'info', 'start'],
   iam: ['admin', 'change', 'creation', 'deletion', 'group', 'info', 'user'],
 };
 
@@ -26,7 +27,7 @@ function expectEcsValid(result: ReturnType<typeof categorize>): void {
   expect(result.type.length).toBeGreaterThan(0);
   for (const category of result.category) {
     expect(ECS_EVENT_CATEGORIES).toContain(category);
-    const expected = ECS_EXPECTED_TYPES[category as 'api' | 'iam'];
+    const expected = ECS_EXPECTED_TYPES[category as keyof typeof ECS_EXPECTED_TYPES];
     expect(expected).toBeDefined();
     for (const type of result.type) {
       expect(ECS_EVENT_TYPES).toContain(type);
@@ -69,7 +70,7 @@ describe('categorize', () => {
     ['user.update', undefined, ['iam'], ['change', 'user']],
     ['user.delete', undefined, ['iam'], ['deletion', 'user']],
     ['user.read', undefined, ['iam'], ['info', 'user']],
-    ['user.login', undefined, ['iam'], ['info', 'user']],
+    ['user.login', undefined, ['authentication'], ['start']],
     ['account.update', 'accounts', ['iam'], ['change', 'user']],
     ['mfa.update', 'mfa', ['iam'], ['change', 'user']],
     ['key.create', 'api_key', ['iam'], ['creation', 'user']],
@@ -87,6 +88,16 @@ describe('categorize', () => {
     const result = categorize(action, resourceType);
     expect(result).toEqual({ category, type });
     expectEcsValid(result);
+  });
+
+  it('classifies signing in and out as authentication start and end, whatever the resource', () => {
+    expect(categorize('session.login')).toEqual({ category: ['authentication'], type: ['start'] });
+    expect(categorize('user.sign-in', 'user')).toEqual({
+      category: ['authentication'],
+      type: ['start'],
+    });
+    expect(categorize('auth.logout')).toEqual({ category: ['authentication'], type: ['end'] });
+    expect(categorize('session.create').category).toEqual(['api']);
   });
 
   it('prefers the resource type over the action name', () => {
@@ -110,6 +121,8 @@ describe('categorize', () => {
       'delete',
       'read',
       'login',
+      'logout',
+      'signin',
       '',
     );
     fc.assert(
@@ -126,5 +139,6 @@ describe('categorize', () => {
   it('publishes a table that matches the ECS reference', () => {
     expect(ECS_ALLOWED_TYPES.api).toEqual(ECS_EXPECTED_TYPES.api);
     expect(ECS_ALLOWED_TYPES.iam).toEqual(ECS_EXPECTED_TYPES.iam);
+    expect(ECS_ALLOWED_TYPES.authentication).toEqual(ECS_EXPECTED_TYPES.authentication);
   });
 });

@@ -35,8 +35,13 @@ export const ECS_ALLOWED_TYPES: Readonly<
     'start',
     'user',
   ],
+  authentication: ['end', 'info', 'start'],
   iam: ['admin', 'change', 'creation', 'deletion', 'group', 'info', 'user'],
 });
+
+// Verbs of signing in and out, compared like resource names (`log-in`, `signIn`).
+const AUTH_START = new Set(['login', 'signin', 'logon', 'authenticate']);
+const AUTH_END = new Set(['logout', 'signout', 'logoff']);
 
 // Identity resources; compared after lower-casing and dropping separators (`api_key`, `API-Keys`).
 const IAM_USER_LIKE = new Set([
@@ -122,6 +127,8 @@ export function verbForHttpMethod(method: string): AuditVerb {
 /**
  * ECS category and type of an action.
  *
+ * Signing in (`login`, `signin`, `logon`, `authenticate`) is `authentication` + `start`, signing
+ * out (`logout`, `signout`, `logoff`) `authentication` + `end`, whatever the resource.
  * Identity resources (users, accounts, roles, groups, permissions, credentials, API keys, MFA)
  * are `iam`: create → `creation`, update → `change`, delete → `deletion`, anything else →
  * `info`, plus `user` for user-like and `group` for group- or role-like resources. Everything
@@ -133,8 +140,12 @@ export function verbForHttpMethod(method: string): AuditVerb {
  * @example
  * categorize('user.create'); // { category: ['iam'], type: ['creation', 'user'] }
  * categorize('order.read'); // { category: ['api'], type: ['access'] }
+ * categorize('session.login'); // { category: ['authentication'], type: ['start'] }
  */
 export function categorize(action: string, resourceType?: string): EcsClassification {
+  const verbName = normalizeName(action.slice(action.lastIndexOf('.') + 1));
+  if (AUTH_START.has(verbName)) return { category: ['authentication'], type: ['start'] };
+  if (AUTH_END.has(verbName)) return { category: ['authentication'], type: ['end'] };
   const verb = verbOfAction(action);
   const resource = normalizeName(resourceType ?? resourceOfAction(action));
   const userLike = IAM_USER_LIKE.has(resource);
