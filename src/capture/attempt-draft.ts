@@ -77,7 +77,13 @@ function actorOf(
   plan: RoutePlan,
   factsActor: AuditActorInput,
 ): AuditActorInput {
-  const actor = record.ctx.actor ? { ...factsActor, ...record.ctx.actor } : factsActor;
+  let actor = factsActor;
+  if (record.ctx.actor) {
+    // An actor set in the handler (a login) is judged on its own: the request's anonymous
+    // type and authentication do not carry over to it.
+    const { type: _type, authenticated: _authenticated, ...known } = factsActor;
+    actor = { ...known, ...record.ctx.actor };
+  }
   if (actor.id !== undefined || actor.name !== undefined || actor.email !== undefined) {
     return actor;
   }
