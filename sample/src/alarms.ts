@@ -9,8 +9,8 @@ export interface SampleAlarmChannels {
 }
 
 /**
- * The alarm the business team asked for: "a user's MFA phone number changed", by e-mail to
- * security (and to a webhook when one is given).
+ * The alarms the business team asked for: "a user's MFA phone number changed" and "repeated
+ * failed logins", by e-mail to security (and to a webhook when one is given).
  */
 export function sampleAlarms(
   to: SampleAlarmChannels,
@@ -36,6 +36,17 @@ export function sampleAlarms(
       severity: 'high',
       title: 'MFA phone number changed for user {target.id}',
       message: '{actor.email} changed the MFA phone number of user {target.id}: {changes}',
+    },
+    {
+      name: 'login-failures',
+      action: 'session.login',
+      outcome: 'failure',
+      // Once per minute per client address, from the third failed login on.
+      threshold: { count: 3, window: '1m', groupBy: 'source.ip' },
+      channels: Object.keys(channels),
+      severity: 'critical',
+      title: 'Repeated failed logins from {source.ip}',
+      message: 'Failed logins from {source.ip}, the last one as "{actor.name}".',
     },
   ];
   return { channels, rules, ...extra };

@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuditModule, type AuditModuleOptions } from '../../src';
-import { DemoAuthGuard } from './demo-auth.guard';
+import { AuthController } from './auth.controller';
+import { AdminOnlyGuard, DemoAuthGuard } from './demo-auth.guard';
 import { HealthController } from './health.controller';
 import { OrdersController } from './orders.controller';
 import { ReportsService } from './reports.service';
@@ -16,8 +17,14 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [AuditModule.forRoot({ serviceName: 'sample-shop', ...audit })],
-      controllers: [UsersController, OrdersController, HealthController],
-      providers: [UsersRepository, UserLoader, ReportsService, { provide: APP_GUARD, useClass: DemoAuthGuard }],
+      controllers: [AuthController, UsersController, OrdersController, HealthController],
+      providers: [
+        UsersRepository,
+        UserLoader,
+        ReportsService,
+        AdminOnlyGuard,
+        { provide: APP_GUARD, useClass: DemoAuthGuard },
+      ],
     };
   }
 }

@@ -10,7 +10,8 @@ import { formatEvents, runScenario } from './scenario';
  * `npm run sample`: starts the sample shop on 127.0.0.1, drives a short scripted scenario against
  * it, prints where the records are and what a query returns, then exits. ECS audit lines are
  * written to stdout as they happen (the JSON lines among the output). A local mail catcher
- * receives the alarm e-mail of the MFA phone change, and the sample prints it.
+ * receives the alarm e-mails (the MFA phone change, the repeated failed logins) and the sample
+ * prints them.
  */
 async function main(): Promise<void> {
   const mail = new MailCatcher();
@@ -38,14 +39,20 @@ async function main(): Promise<void> {
     say("AuditService.history('user', '1'), Bob's timeline, oldest first:");
     say(formatEvents(result.bobHistory));
     say('');
-    const [alarm] = await mail.waitFor(1, 15_000);
-    if (!alarm)
-      throw new Error(`No alarm e-mail reached the mail catcher at ${smtpUrl} within 15 s.`);
-    say(`Alarm e-mail received by the local mail catcher (${smtpUrl}):`);
-    say(`  From:    ${alarm.from}`);
-    say(`  To:      ${alarm.to.join(', ')}`);
-    say(`  Subject: ${alarm.subject}`);
-    for (const line of alarm.text.trimEnd().split('\n')) say(`  | ${line}`);
+    const alarms = await mail.waitFor(2, 15_000);
+    if (alarms.length < 2) {
+      throw new Error(
+        `Expected 2 alarm e-mails at the mail catcher ${smtpUrl} within 15 s, got ${alarms.length}.`,
+      );
+    }
+    for (const alarm of alarms) {
+      say(`Alarm e-mail received by the local mail catcher (${smtpUrl}):`);
+      say(`  From:    ${alarm.from}`);
+      say(`  To:      ${alarm.to.join(', ')}`);
+      say(`  Subject: ${alarm.subject}`);
+      for (const line of alarm.text.trimEnd().split('\n')) say(`  | ${line}`);
+      say('');
+    }
   } finally {
     await app.close();
     await mail.stop();

@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import { Audited, AuditService } from '../../src';
+import { AdminOnlyGuard } from './demo-auth.guard';
 import { UserLoader } from './user.loader';
 import { UsersRepository, type User } from './users.repository';
 
@@ -39,7 +40,9 @@ export class UsersController {
     return this.users.update(id, { mfaPhone: body.mfaPhone });
   }
 
+  /** Only admins may delete; a refused delete is recorded with the 403 it got. */
   @Delete(':id')
+  @UseGuards(AdminOnlyGuard)
   @Audited('user', { load: UserLoader })
   remove(@Param('id') id: string): { deleted: true } {
     this.users.remove(id);
