@@ -432,3 +432,32 @@ describe.each(PLATFORMS)('middleware refusals on %s', (platform) => {
     });
   });
 });
+
+@Injectable()
+class MissingLoader {
+  load(): undefined {
+    return undefined;
+  }
+}
+
+@Controller('boxes')
+class BoxesController {
+  @Patch(':id')
+  @Audited('box', { load: MissingLoader })
+  update(): void {}
+}
+
+describe('a loader that is not a provider', () => {
+  it.each(PLATFORMS)(
+    'stops the boot on %s, naming the controller, the handler and the fix',
+    async (platform) => {
+      const booting = startApp(platform, {
+        imports: [AuditModule.forRoot({ store: new InMemoryAuditStore(), stream: false })],
+        controllers: [BoxesController],
+      });
+      await expect(booting).rejects.toThrow(
+        /MissingLoader of @Audited\('box'\) on BoxesController\.update\(\) is not a provider\. Add MissingLoader to the "providers"/,
+      );
+    },
+  );
+});
