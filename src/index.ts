@@ -71,6 +71,7 @@ export {
   type AuditLoadContext,
   type AuditLoader,
   type AuditLoadFunction,
+  type AuditRouteRequest,
 } from './capture/audited.decorator';
 export { AuditInterceptor } from './capture/audit.interceptor';
 export type { AuditHttpRequest } from './capture/http-adapter';
