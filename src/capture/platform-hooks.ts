@@ -6,6 +6,10 @@
 
 /** What capture asks of the platform. */
 export interface CaptureCallbacks {
+  /** Whether every request is recorded (`scope: 'all'`), also those that match no route. */
+  everyRequest: boolean;
+  /** Whether the route registered as `url` for `method` is audited. */
+  isAuditedRoute(method: string, url: string): boolean;
   /** A request arrived: open its record if it may be audited. */
   arrive(req: object, res: object): void;
   /** A response finished that no arrival hook saw (Fastify middleware refusals). */
@@ -51,18 +55,53 @@ function installExpress(app: ExpressApp, callbacks: CaptureCallbacks): boolean {
   return true;
 }
 
+type FastifyHook = (...args: unknown[]) => unknown;
+
+interface FastifyRouteOptions {
+  method?: string | string[];
+  url?: string;
+  onRequest?: FastifyHook | FastifyHook[];
+  onResponse?: FastifyHook | FastifyHook[];
+}
+
+function withHook(
+  existing: FastifyHook | FastifyHook[] | undefined,
+  hook: FastifyHook,
+): FastifyHook[] {
+  if (existing === undefined) return [hook];
+  return Array.isArray(existing) ? [...existing, hook] : [existing, hook];
+}
+
 /**
  * Fastify routes before its hooks run, so `onRequest` already knows the route; middleware
  * (middie) runs in an earlier `onRequest` hook, and what it refuses is seen at `onResponse`.
+ * The hooks are added to the audited routes only (as they are registered), so the others run
+ * none; with `everyRequest`, to every request, routed or not.
  */
 function installFastify(fastify: FastifyLike, callbacks: CaptureCallbacks): boolean {
-  fastify.addHook('onRequest', (req: unknown, reply: unknown, done: unknown) => {
+  const onRequest: FastifyHook = (req, reply, done) => {
     callbacks.arrive(req as object, reply as object);
     (done as () => void)();
-  });
-  fastify.addHook('onResponse', (req: unknown, reply: unknown, done: unknown) => {
+  };
+  const onResponse: FastifyHook = (req, reply, done) => {
     callbacks.finishedUnseen(req as object, reply as object);
     (done as () => void)();
+  };
+  if (callbacks.everyRequest) {
+    fastify.addHook('onRequest', onRequest);
+    fastify.addHook('onResponse', onResponse);
+    return true;
+  }
+  fastify.addHook('onRoute', (options: unknown) => {
+    const route = options as FastifyRouteOptions;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const url = route.url;
+    if (url === undefined) return;
+    if (!methods.some((m) => m !== undefined && callbacks.isAuditedRoute(m.toUpperCase(), url))) {
+      return;
+    }
+    route.onRequest = withHook(route.onRequest, onRequest);
+    route.onResponse = withHook(route.onResponse, onResponse);
   });
   return true;
 }

@@ -4,11 +4,10 @@ import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants
 import type { ResolvedAuditOptions } from '../audit.options';
 import { AuditPipeline } from '../pipeline/audit-pipeline';
 import { AuditCommitError } from '../pipeline/audit-writer';
-import { AuditContext, AuditContextStorage } from './audit-context';
+import { AuditContextStorage } from './audit-context';
 import { attemptDraft } from './attempt-draft';
 import { requestPath, setResponseHeader, type AuditHttpRequest } from './http-adapter';
 import { installArrivalHooks, platformRouteOf } from './platform-hooks';
-import { requestIdOf } from './request-facts';
 import { RequestRecord, rawResponseOf } from './request-record';
 import {
   holdResponse,
@@ -67,6 +66,11 @@ export class RequestCapture {
       this.enterRoute(req, res, route),
     );
     this.hooked = installArrivalHooks(this.platform, {
+      everyRequest: this.options.scope === 'all',
+      isAuditedRoute: (method, url) => {
+        const route = this.catalog.routeForPath(method, url);
+        return route !== undefined && this.catalog.planOf(route, method) !== null;
+      },
       arrive: (req, res) => this.arrive(req, res),
       finishedUnseen: (req, res) => this.finishedUnseen(req, res),
     });
@@ -153,8 +157,7 @@ export class RequestCapture {
   }
 
   private open(req: AuditHttpRequest, res: unknown, hold: boolean): RequestRecord {
-    const requestId = requestIdOf(req, this.options.requestIdHeader);
-    const record = new RequestRecord(req, new AuditContext(req, requestId));
+    const record = new RequestRecord(req, this.options.requestIdHeader);
     record.attachTo(req);
     const raw = rawResponseOf(res);
     if (!this.hooked || !isRawResponse(raw)) return record;

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { AuditContext } from './audit-context';
 import type { AuditHttpRequest } from './http-adapter';
+import { requestIdOf } from './request-facts';
 import type { RawResponse } from './response-hold';
 import type { RouteOwner } from './route-catalog';
 import type { RoutePlan } from './route-plan';
@@ -37,13 +38,23 @@ export class RequestRecord {
   response?: RawResponse;
   private enriched?: Promise<void>;
   private finishEnrichment?: () => void;
+  private context?: AuditContext;
 
   constructor(
     /** The request as the framework gives it (Express `Request`, `FastifyRequest`). */
     readonly req: AuditHttpRequest,
-    /** The context handlers see through `AuditService.current()`. */
-    readonly ctx: AuditContext,
+    /** The header an incoming request id is read from. */
+    private readonly requestIdHeader: string,
   ) {}
+
+  /**
+   * The context handlers see through `AuditService.current()`. Made on first use: a record of a
+   * request that turns out not to be audited never makes a request id.
+   */
+  get ctx(): AuditContext {
+    this.context ??= new AuditContext(this.req, requestIdOf(this.req, this.requestIdHeader));
+    return this.context;
+  }
 
   /** The record of a request, if one was opened (framework or raw request). */
   static of(req: unknown): RequestRecord | undefined {
