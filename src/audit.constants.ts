@@ -6,3 +6,8 @@ export const AUDIT_EXEMPT_METADATA = 'audit:exempt';
 export const AUDIT_RESOLVED_OPTIONS = Symbol('audit:resolved-options');
 /** Name used for the library's own Nest logger. */
 export const AUDIT_LOGGER_CONTEXT = 'AuditModule';
+/**
+ * Reflect-metadata key set on the library's own read routes (API, viewer): they record their
+ * successful reads themselves, and capture records only the refusals a guard answers for them.
+ */
+export const AUDIT_REFUSALS_METADATA = 'audit:refusals';

@@ -58,7 +58,8 @@ export class AuditInterceptor implements NestInterceptor {
     const method = (req.method ?? 'GET').toUpperCase();
     const controller = context.getClass<unknown>();
     const plan = this.capture.catalog.planFor(context.getHandler(), controller, method);
-    if (plan === null) return next.handle();
+    // The library's own read routes record themselves: nothing to add here.
+    if (plan === null || plan.refusalsOnly) return next.handle();
     const record = this.capture.openFromInterceptor(req, http.getResponse<unknown>());
     // Global and @UseInterceptors instances must not enrich (or record) the same request twice.
     if (record.interceptor !== 'none' || record.state !== 'open') return next.handle();

@@ -106,7 +106,9 @@ export class RequestCapture {
     try {
       await record.enrichment();
       const plan = this.planOf(record);
-      if (!plan || record.ctx.isSkipped || this.isExcluded(record.req)) return RELEASE;
+      if (!plan || !this.records(plan, start) || this.isExcluded(record.req)) return RELEASE;
+      if (record.ctx.isSkipped) return RELEASE;
+      if (plan.refusalsOnly) record.ctx.addLabels(plan.refusalsOnly.labels);
       if (record.response) {
         setResponseHeader(record.response, this.options.requestIdHeader, record.ctx.requestId);
       }
@@ -201,6 +203,12 @@ export class RequestCapture {
       return route ? this.catalog.planOf(route, method) : null;
     }
     return this.options.scope === 'all' && !platformRoute.matched ? unroutedPlan(method) : null;
+  }
+
+  /** Whether a plan records this response: a refusals-only route records only 401 and 403. */
+  private records(plan: RoutePlan, start: ResponseStart | undefined): boolean {
+    if (!plan.refusalsOnly) return true;
+    return start?.statusCode === 401 || start?.statusCode === 403;
   }
 
   private isExcluded(req: AuditHttpRequest): boolean {

@@ -87,9 +87,8 @@ export class RouteCatalog {
     }
     let plan = byMethod.get(method);
     if (plan === undefined) {
-      plan = this.isCaptured(handler, controller)
-        ? planRoute(handler, controller, method, this.settings.scope)
-        : null;
+      plan = planRoute(handler, controller, method, this.settings.scope);
+      if (plan && !plan.refusalsOnly && !this.isCaptured(handler, controller)) plan = null;
       byMethod.set(method, plan);
     }
     return plan;

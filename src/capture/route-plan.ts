@@ -1,5 +1,9 @@
 import type { Type } from '@nestjs/common';
-import { AUDIT_EXEMPT_METADATA, AUDITED_METADATA } from '../audit.constants';
+import {
+  AUDIT_EXEMPT_METADATA,
+  AUDIT_REFUSALS_METADATA,
+  AUDITED_METADATA,
+} from '../audit.constants';
 import type { AuditScope } from '../audit.options';
 import { verbForHttpMethod } from '../event/categorize';
 import type { AuditedMetadata } from './audited.decorator';
@@ -14,6 +18,26 @@ export interface RoutePlan {
   action: string;
   /** The `@Audited` options of the route, when it is decorated. */
   meta?: AuditedMetadata;
+  /**
+   * Only a guard's refusal (401, 403) is recorded here, with these labels: the route records
+   * its own successful reads (the library's API and viewer).
+   */
+  refusalsOnly?: { labels: Record<string, string> };
+}
+
+/** What `@AuditRefusals()` stores. */
+interface RefusalsMetadata {
+  labels: Record<string, string>;
+}
+
+/**
+ * Marks one of the library's own read routes (class level): see {@link RoutePlan.refusalsOnly}.
+ * @internal
+ */
+export function AuditRefusals(labels: Record<string, string>): ClassDecorator {
+  return (target) => {
+    Reflect.defineMetadata(AUDIT_REFUSALS_METADATA, { labels } satisfies RefusalsMetadata, target);
+  };
 }
 
 /** A function Nest registers as a route handler, or a controller method. */
@@ -75,6 +99,10 @@ export function planRoute(
   method: string,
   scope: AuditScope,
 ): RoutePlan | null {
+  const refusals = metadataOf<RefusalsMetadata>(AUDIT_REFUSALS_METADATA, controller);
+  if (refusals) {
+    return { resourceType: 'audit', verb: 'read', action: 'audit.read', refusalsOnly: refusals };
+  }
   const meta = auditedMetadataOf(handler, controller);
   if (meta === null) return null;
   if (!meta) {

@@ -82,6 +82,12 @@ describe.each(PLATFORMS)('audit HTTP API guards on %s', (platform) => {
     expect(res.headers['cache-control']).toBe('no-store');
     await request(running.url).get('/audit/export.csv').expect(401);
     await request(running.url).get('/audit/events').set('authorization', 'Bearer x').expect(200);
+    const { items } = await running.app.get(AuditService).query({ action: 'audit.read' });
+    expect(items.map((e) => `${e.outcome}:${e.response?.statusCode ?? '-'}`).sort()).toEqual([
+      'failure:401',
+      'failure:401',
+      'success:-',
+    ]);
   });
 
   it('answers 403 when a guard returns false, and admits by its header', async () => {
@@ -100,9 +106,21 @@ describe.each(PLATFORMS)('audit HTTP API guards on %s', (platform) => {
       expect(denied.headers['cache-control']).toBe('no-store');
     }
     await request(running.url).get('/audit/events').set(ADMIN_HEADERS).expect(200);
-    // Denied calls read nothing and record nothing; the admitted one recorded its read.
+    // Each denied call is recorded as a refused read of the trail; the admitted one as its read.
     const { items } = await running.app.get(AuditService).query({ action: 'audit.read' });
-    expect(items).toHaveLength(1);
+    const refused = items.filter((e) => e.outcome === 'failure');
+    expect(refused).toHaveLength(5);
+    for (const event of refused) {
+      expect(event).toMatchObject({ response: { statusCode: 403 }, labels: { via: 'api' } });
+    }
+    expect(refused.map((e) => e.request?.path).sort()).toEqual([
+      '/audit/events',
+      '/audit/events/x',
+      '/audit/export.csv',
+      '/audit/export.ndjson',
+      '/audit/history/user/1',
+    ]);
+    expect(items.filter((e) => e.outcome === 'success')).toHaveLength(1);
   });
 
   it('resolves a guard class from DI (its module given in api.imports), and runs every guard in order', async () => {

@@ -9,6 +9,7 @@ import {
   type Type,
 } from '@nestjs/common';
 import { AuditExempt } from '../../capture/audit-exempt.decorator';
+import { AuditRefusals } from '../../capture/route-plan';
 import { AuditRouteResponder } from '../audit-route-responder';
 import { AuditViewerController } from '../viewer/audit-viewer.controller';
 import { AuditViewerEntryModule } from '../viewer/viewer-entry.module';
@@ -39,6 +40,7 @@ function mount<T>(
   name: string,
   path: string,
   guards: ReadonlyArray<Type<CanActivate> | CanActivate>,
+  via: string,
   filter?: Type<ExceptionFilter>,
 ): Type<T> {
   const mounted = class extends (base as new (...args: never[]) => object) {};
@@ -48,6 +50,8 @@ function mount<T>(
   if (guards.length > 0) UseGuards(...guards)(mounted);
   if (filter !== undefined) UseFilters(filter)(mounted);
   AuditExempt()(mounted);
+  // Reads record themselves; a guard's refusal never reaches them, so capture records it.
+  AuditRefusals({ via })(mounted);
   return mounted as unknown as Type<T>;
 }
 
@@ -75,10 +79,11 @@ export function auditApiModuleParts(
         'AuditApiController',
         path,
         [AuditApiHeadersGuard, ...guards],
+        'api',
         AuditApiExceptionFilter,
       ),
       // The viewer sets its own headers and renders its own error pages, refusals included.
-      mount(AuditViewerController, 'AuditViewerController', path, guards),
+      mount(AuditViewerController, 'AuditViewerController', path, guards, 'viewer'),
     ],
     providers: [
       { provide: AUDIT_API_OPTIONS, useValue: resolved },
