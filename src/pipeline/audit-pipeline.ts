@@ -13,6 +13,7 @@ import type { ResolvedAuditOptions } from '../audit.options';
 import { AuditStream } from '../ecs/audit-stream';
 import type { AuditEvent } from '../event/audit-event';
 import { buildAuditEvent, type AuditEventDraft } from '../event/build-event';
+import { takeAuditChangeSet } from '../event/change-set';
 import { Redactor } from '../event/redact';
 import { AuditStore } from '../stores/audit-store';
 import { AuditWriter, type AuditWriteReceipt, type AuditWriterStats } from './audit-writer';
@@ -118,7 +119,7 @@ export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnAp
       );
     }
     // Alarms ride in the event's own transaction (outbox): stored if and only if the event is.
-    return this.writer.write(event, this.alarms.evaluate(event));
+    return this.writer.write(event, this.alarms.evaluate(event, takeAuditChangeSet(event)));
   }
 
   /**

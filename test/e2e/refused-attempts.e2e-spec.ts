@@ -1,6 +1,7 @@
 import {
   Body,
   Catch,
+  ConflictException,
   Controller,
   Delete,
   ForbiddenException,
@@ -27,7 +28,14 @@ import { APP_FILTER, APP_GUARD, HttpAdapterHost, Reflector } from '@nestjs/core'
 import { IsEmail, IsString, MinLength } from 'class-validator';
 import { request as httpRequest, type ServerResponse } from 'node:http';
 import request from 'supertest';
-import { Audited, AuditModule, AuditService, InMemoryAuditStore, type AuditEvent } from '../../src';
+import {
+  Audited,
+  AuditModule,
+  AuditService,
+  InMemoryAuditStore,
+  type AuditEvent,
+  type AuditLoadContext,
+} from '../../src';
 import { eventually } from '../utils/alarm-inbox';
 import { PLATFORMS, startApp, type RunningApp } from '../utils/apps';
 
@@ -82,6 +90,7 @@ class CreateThingDto {
 interface Thing {
   id: string;
   name: string;
+  [field: string]: unknown;
 }
 
 /** A tiny repository the loaders read. */
@@ -123,6 +132,28 @@ class ThingsController {
   @Audited('thing')
   remove(@Param('id') id: string): void {
     this.things.rows.delete(id);
+  }
+
+  /** Sets any fields: a hostile client can send thousands of them around one that matters. */
+  @Patch(':id/fields')
+  @Audited('thing', { load: (id: string) => thingsRef.find(id) })
+  setFields(@Param('id') id: string, @Body() body: Record<string, unknown>): Thing {
+    const thing = this.things.rows.get(id);
+    if (!thing) throw new ForbiddenException('no such thing');
+    Object.assign(thing, body);
+    return { ...thing };
+  }
+
+  /** A failed change whose after-state cannot be loaded (the loader fails the second time). */
+  @Patch(':id/fragile')
+  @Audited('thing', {
+    load: (id: string, ctx: AuditLoadContext) => {
+      if (ctx.phase === 'after') throw new Error('the database went away');
+      return thingsRef.find(id);
+    },
+  })
+  fragile(): never {
+    throw new ConflictException('someone else changed it');
   }
 
   @Put(':id')
@@ -174,6 +205,7 @@ describe.each(PLATFORMS)('refused attempts on %s', (platform) => {
             },
             rules: [
               { name: 'rename', action: 'thing.update', changed: ['name'], channels: ['hook'] },
+              { name: 'phone', action: 'thing.update', changed: ['phone'], channels: ['hook'] },
             ],
             dispatch: false,
           },
@@ -304,6 +336,23 @@ describe.each(PLATFORMS)('refused attempts on %s', (platform) => {
     expect(alarms.filter((a) => a.eventId === event.id)).toHaveLength(0);
   });
 
+  it('records a failed change whose after-state cannot be loaded with no diff, and says so', async () => {
+    const id = nextId();
+    await request(running.url)
+      .patch('/things/1/fragile')
+      .set('authorization', 'User bob')
+      .set('x-request-id', id)
+      .send({ name: 'never' })
+      .expect(409);
+    const event = await expectOneEvent(id, 409);
+    expect(event.changes?.before).toMatchObject({ id: '1' });
+    expect(event.changes?.after).toBeUndefined();
+    expect(event.changes?.diff).toEqual([]);
+    expect(event.changes?.unavailable).toMatch(/after-state could not be loaded/);
+    const alarms = await running.app.get(AuditService).listAlarms({});
+    expect(alarms.filter((a) => a.eventId === event.id)).toHaveLength(0);
+  });
+
   it('still records a real rename, with its diff and its changed alarm', async () => {
     const id = nextId();
     await request(running.url)
@@ -316,6 +365,27 @@ describe.each(PLATFORMS)('refused attempts on %s', (platform) => {
     expect(event).toMatchObject({ outcome: 'success', changes: { fields: ['name'] } });
     const alarms = await running.app.get(AuditService).listAlarms({});
     expect(alarms.filter((a) => a.eventId === event!.id)).toHaveLength(1);
+  });
+
+  it('raises the alarm of a watched field hidden among 6,000 others, and lists every field', async () => {
+    const id = nextId();
+    const body: Record<string, unknown> = {};
+    // Junk keys that sort before the watched one, with values big enough to cut the event.
+    for (let i = 0; i < 6000; i += 1) body[`a${String(i).padStart(4, '0')}`] = i;
+    body.phone = `+1 555 ${n}`;
+    await request(running.url)
+      .patch('/things/1/fields')
+      .set('authorization', 'User bob')
+      .set('x-request-id', id)
+      .send(body)
+      .expect(200);
+    const [event] = await eventsOf(id);
+    // The diff was cut to fit the event: the field list and the alarm must not be.
+    expect(event?.changes?.diffTruncated).toBe(true);
+    expect(event?.changes?.count).toBe(6001);
+    expect(event?.changes?.fields).toContain('phone');
+    const alarms = await running.app.get(AuditService).listAlarms({});
+    expect(alarms.filter((a) => a.eventId === event!.id).map((a) => a.rule)).toEqual(['phone']);
   });
 
   it('records a client that went away before the answer as unknown, once', async () => {
