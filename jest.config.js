@@ -22,7 +22,9 @@ const swc = [
 
 const transform = { '^.+\\.(t|j|mj)s$': swc };
 const transformIgnorePatterns = [
-  'node_modules/(?!(@nestjs|nestjs-pino|load-esm|file-type|strtok3|token-types|@tokenizer|uint8array-extras|@borewit)/)',
+  // light-my-request (Fastify's inject()) keeps its own ESM-only cookie 2 in a nested node_modules.
+  // The innermost node_modules decides (the second lookahead skips outer ones).
+  'node_modules/(?!(@nestjs|nestjs-pino|load-esm|file-type|strtok3|token-types|@tokenizer|uint8array-extras|@borewit|cookie)/)(?!.*node_modules/)',
 ];
 
 const compat = process.env.NEST_COMPAT;

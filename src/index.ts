@@ -89,12 +89,14 @@ export {
   type AuditRequestInfo,
   type AuditSource,
   type AuditTarget,
+  type AuditTruncation,
   type EcsEventCategory,
   type EcsEventType,
 } from './event/audit-event';
 export type { AuditVerb } from './event/categorize';
 export { REDACTED } from './event/redact';
 export { ECS_VERSION, formatEcs, type EcsDocument } from './ecs/ecs.formatter';
+export type { EcsPipelineFailureDocument } from './ecs/pipeline-failure.formatter';
 export { AuditShutdownError, type AuditHealth } from './pipeline/audit-pipeline';
 export {
   AuditCommitError,

@@ -8,15 +8,6 @@ import { AuditModule, Audited, InMemoryAuditStore, type AuditEvent } from '../..
 import { LineCollector, PLATFORMS, startApp, tempDir } from '../utils/apps';
 import { FlakyStore } from '../utils/flaky-store';
 
-// fastify.inject() loads light-my-request, which requires cookie 2: ESM-only, and not among the
-// packages the Jest config transforms. inject() only calls it for the `cookies` option, which
-// these tests never pass, so it is replaced rather than loaded.
-jest.mock('../../node_modules/light-my-request/node_modules/cookie/dist/index.js', () => ({
-  stringifySetCookie: (): never => {
-    throw new Error('cookies are not supported by this test double');
-  },
-}));
-
 @Controller('notes')
 class NotesController {
   @Post(':id')
