@@ -18,6 +18,7 @@ import {
   type ServerEnv,
 } from './config';
 import { measureEventBuild } from './lib/event-build';
+import { measureUnauditedRoute } from './lib/unaudited-route';
 import {
   ingestRound,
   INGEST_TARGETS,
@@ -441,6 +442,8 @@ async function main(): Promise<void> {
     // In-process like ingest, and before any server starts, so the driver's loop is quiet.
     const eventBuild = measureEventBuild(settings.rounds);
     log('event build measured');
+    const unaudited = await measureUnauditedRoute(settings.platforms, settings.rounds);
+    log('unaudited route measured');
     const http = new Map<string, CellRound[]>();
     const rowChecks: RowCheck[] = [];
     for (const platform of settings.platforms) {
@@ -470,6 +473,7 @@ async function main(): Promise<void> {
       ingest,
       meanEventBytes: eventBytes,
       eventBuild,
+      unaudited,
       rowChecks,
     });
     mkdirSync(dirname(settings.out), { recursive: true });

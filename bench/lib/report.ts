@@ -8,6 +8,7 @@ import {
   type Platform,
 } from '../config';
 import { eventBuildSection, type EventBuildCase, type EventBuildRound } from './event-build';
+import { unauditedRouteSection, type UnauditedRound } from './unaudited-route';
 import { INGEST_BATCH, INGEST_LABELS, type IngestRound, type IngestTarget } from './ingest';
 import { median, range } from './stats';
 
@@ -68,6 +69,8 @@ export interface RunData {
   meanEventBytes: number;
   /** Event build times (issue 9), by case, one entry per round. */
   eventBuild: ReadonlyMap<EventBuildCase, readonly EventBuildRound[]>;
+  /** CPU per request of a route that is not audited, with and without the module (issue 9). */
+  unaudited: ReadonlyMap<Platform, readonly UnauditedRound[]>;
   rowChecks: readonly RowCheck[];
 }
 
@@ -464,6 +467,10 @@ export function renderReport(data: RunData): string {
     '## Event build on its own (issue 9)',
     '',
     ...eventBuildSection(data.eventBuild),
+    '',
+    '## A route that is not audited (issue 9)',
+    '',
+    ...unauditedRouteSection(data.unaudited),
   );
   if (data.rowChecks.length > 0) {
     lines.push(
