@@ -96,4 +96,22 @@ describe('event text', () => {
       ].join('\n'),
     );
   });
+
+  it('says the changes of a failed change are unknown, and counts fields cut from the list', () => {
+    const unknown = makeEvent({
+      changes: {
+        diff: [],
+        fields: [],
+        count: 0,
+        unavailable: 'the after-state could not be loaded',
+      },
+    });
+    expect(eventDetails(unknown, plain)).toContain(
+      'changes  unknown (the after-state could not be loaded)',
+    );
+    const cut = makeEvent({
+      changes: { diff: [], fields: ['a'], count: 6001, fieldsTruncated: true },
+    });
+    expect(eventDetails(cut, plain)).toContain('changes  6001 fields');
+  });
 });

@@ -246,11 +246,13 @@ export function eventDetails(event: AuditEvent, paint: Paint): string {
     });
   }
   if (event.changes !== undefined) {
-    const count = event.changes.fields.length;
+    // `count` stays complete when the list of names was cut to fit the event.
+    const count = event.changes.count ?? event.changes.fields.length;
+    const unavailable = event.changes.unavailable;
+    let summary = count === 0 ? 'none' : `${count} field${count === 1 ? '' : 's'}`;
+    if (unavailable !== undefined) summary = `unknown (${sanitize(unavailable)})`;
     out.push('');
-    out.push(
-      `${paint('bold', 'changes'.padEnd(labelWidth))}  ${count === 0 ? 'none' : `${count} field${count === 1 ? '' : 's'}`}`,
-    );
+    out.push(`${paint('bold', 'changes'.padEnd(labelWidth))}  ${summary}`);
     out.push(...diffLines(event.changes.diff, paint));
   }
   return `${out.join('\n')}\n`;

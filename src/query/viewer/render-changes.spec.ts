@@ -53,6 +53,18 @@ describe('renderChanges', () => {
     expect(out).not.toMatch(/555|old|new/);
   });
 
+  it('says the changes are not known when a failed change could not be read again, escaped', () => {
+    const out = renderChanges({
+      before: { name: 'Alice' },
+      diff: [],
+      fields: [],
+      unavailable: 'the change failed <b>and</b> its after-state could not be loaded',
+    }).toString();
+    expect(out).toContain('The changes of this event are not known');
+    expect(out).toContain('&lt;b&gt;and&lt;/b&gt;');
+    expect(out).not.toContain('No field changes');
+  });
+
   it('says how many changes were too large to keep', () => {
     const kept = diffStates({ a: 1 }, { a: 2 });
     const omitted = diffStates({ b: 1, c: 1 }, { b: 2, c: 2 });

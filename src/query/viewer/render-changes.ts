@@ -57,6 +57,10 @@ export function renderChanges(
   changes: AuditChanges | undefined,
   caption = 'Changed fields',
 ): SafeHtml {
+  if (changes?.unavailable !== undefined) {
+    // A failed change whose after-state could not be read: say so rather than show no change.
+    return markup`<p class="muted">The changes of this event are not known: ${changes.unavailable}.</p>`;
+  }
   if (changes === undefined || changes.diff.length === 0) {
     return markup`<p class="muted">No field changes were recorded for this event.</p>`;
   }
