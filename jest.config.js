@@ -47,6 +47,9 @@ const common = {
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // A global setting: Jest ignores testTimeout inside a project entry. Real apps, child processes
+  // and a browser on a loaded 2-core machine need more than the 5 s default.
+  testTimeout: 120_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { ...common, displayName: 'stores', testMatch: ['<rootDir>/test/stores/**/*.spec.ts'] },
@@ -56,21 +59,18 @@ module.exports = {
       displayName: 'durability',
       testMatch: ['<rootDir>/test/durability/**/*.durability-spec.ts'],
       globalSetup: '<rootDir>/test/durability/global-setup.ts',
-      testTimeout: 120_000,
     },
     {
       ...common,
       displayName: 'cli',
       testMatch: ['<rootDir>/test/cli/**/*.cli-spec.ts'],
       globalSetup: '<rootDir>/test/cli/global-setup.ts',
-      testTimeout: 120_000,
     },
     {
       ...common,
       displayName: 'browser',
       testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'],
       globalSetup: '<rootDir>/test/browser/global-setup.ts',
-      testTimeout: 60_000,
     },
   ],
 };
