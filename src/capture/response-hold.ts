@@ -71,6 +71,110 @@ function contentTypeOf(res: RawResponse, writeHeadArgs: unknown[] | undefined): 
     : undefined;
 }
 
+/** One write call waiting for the commit. */
+interface QueuedWrite {
+  name: WriteMethod;
+  args: unknown[];
+}
+
+/**
+ * The hold of one response: its write methods replaced on the instance, the calls queued from
+ * the first byte until the event settles, then replayed in order (or replaced).
+ */
+class ResponseHold {
+  private readonly owner: Record<WriteMethod, unknown>;
+  private readonly originals = new Map<WriteMethod, unknown>();
+  private readonly queue: QueuedWrite[] = [];
+  private phase: 'idle' | 'holding' | 'released' = 'idle';
+  private backpressured = false;
+
+  constructor(
+    private readonly res: RawResponse,
+    private readonly onStart: (start: ResponseStart) => Promise<HoldDecision>,
+  ) {
+    this.owner = res as unknown as Record<WriteMethod, unknown>;
+    for (const name of WRITE_METHODS) this.originals.set(name, this.owner[name]);
+    for (const name of WRITE_METHODS) {
+      if (typeof this.originals.get(name) === 'function') {
+        this.owner[name] = (...args: unknown[]): unknown => this.intercept(name, args);
+      }
+    }
+  }
+
+  /** Removes the hold of a response whose first byte has not come yet. */
+  cancel(): void {
+    if (this.phase !== 'idle') return;
+    this.restore();
+    this.replay();
+  }
+
+  private intercept(name: WriteMethod, args: unknown[]): unknown {
+    if (this.phase === 'released') return this.call(name, args);
+    this.queue.push({ name, args });
+    if (this.phase === 'idle' && name !== 'writeHead') {
+      this.start(name === 'flushHeaders' ? undefined : args[0]);
+    }
+    if (name === 'write') {
+      // Tell a piping source to wait: the bytes stay in memory until the commit.
+      this.backpressured = true;
+      return false;
+    }
+    return this.res;
+  }
+
+  private start(first: unknown): void {
+    this.phase = 'holding';
+    const head = this.queue.find((q) => q.name === 'writeHead')?.args;
+    const statusCode = typeof head?.[0] === 'number' ? head[0] : this.res.statusCode;
+    const body = peekOf(first);
+    const contentType = contentTypeOf(this.res, head);
+    const settle = (decision: HoldDecision): void => {
+      this.restore();
+      if (decision.kind === 'replace' && !this.res.headersSent) this.replace(decision);
+      else this.replay();
+    };
+    this.onStart({
+      statusCode,
+      ...(body === undefined ? {} : { body }),
+      ...(contentType ? { contentType } : {}),
+    }).then(settle, () => settle({ kind: 'release' }));
+  }
+
+  private restore(): void {
+    for (const [name, fn] of this.originals) {
+      if (Object.prototype.hasOwnProperty.call(this.owner, name)) delete this.owner[name];
+      // Another library may have wrapped the same method on the instance before us: keep it.
+      if (this.owner[name] !== fn) this.owner[name] = fn;
+    }
+    this.phase = 'released';
+  }
+
+  private call(name: WriteMethod, args: unknown[]): unknown {
+    return (this.originals.get(name) as (...a: unknown[]) => unknown).apply(this.res, args);
+  }
+
+  private replay(): void {
+    for (const { name, args } of this.queue.splice(0)) this.call(name, args);
+    if (this.backpressured && !this.res.writableEnded) this.res.emit('drain');
+  }
+
+  private replace(decision: Extract<HoldDecision, { kind: 'replace' }>): void {
+    this.queue.length = 0;
+    const keep = new Set(decision.keepHeaders.map((h) => h.toLowerCase()));
+    for (const name of this.res.getHeaderNames?.() ?? []) {
+      if (!keep.has(name)) this.res.removeHeader?.(name);
+    }
+    this.call('writeHead', [
+      decision.statusCode,
+      {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(decision.body),
+      },
+    ]);
+    this.call('end', [decision.body]);
+  }
+}
+
 /**
  * Replaces the write methods of `res` (on the instance only) so that the first call that would
  * put bytes on the wire calls `onStart` and everything written is queued until the promise it
@@ -84,78 +188,6 @@ export function holdResponse(
   res: RawResponse,
   onStart: (start: ResponseStart) => Promise<HoldDecision>,
 ): () => void {
-  const owner = res as unknown as Record<WriteMethod, unknown>;
-  const originals = new Map<WriteMethod, unknown>();
-  for (const name of WRITE_METHODS) originals.set(name, owner[name]);
-  const queue: { name: WriteMethod; args: unknown[] }[] = [];
-  let phase: 'idle' | 'holding' | 'released' = 'idle';
-  let backpressured = false;
-
-  const restore = (): void => {
-    for (const [name, fn] of originals) {
-      if (Object.prototype.hasOwnProperty.call(owner, name)) delete owner[name];
-      // Another library may have wrapped the same method on the instance before us: keep it.
-      if (owner[name] !== fn) owner[name] = fn;
-    }
-    phase = 'released';
-  };
-  const call = (name: WriteMethod, args: unknown[]): unknown =>
-    (originals.get(name) as (...a: unknown[]) => unknown).apply(res, args);
-  const replay = (): void => {
-    for (const { name, args } of queue.splice(0)) call(name, args);
-    if (backpressured && !res.writableEnded) res.emit('drain');
-  };
-  const replace = (decision: Extract<HoldDecision, { kind: 'replace' }>): void => {
-    queue.length = 0;
-    const keep = new Set(decision.keepHeaders.map((h) => h.toLowerCase()));
-    for (const name of res.getHeaderNames?.() ?? []) {
-      if (!keep.has(name)) res.removeHeader?.(name);
-    }
-    call('writeHead', [
-      decision.statusCode,
-      {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(decision.body),
-      },
-    ]);
-    call('end', [decision.body]);
-  };
-  const start = (first: unknown): void => {
-    phase = 'holding';
-    const head = queue.find((q) => q.name === 'writeHead')?.args;
-    const statusCode = typeof head?.[0] === 'number' ? head[0] : res.statusCode;
-    const body = peekOf(first);
-    const contentType = contentTypeOf(res, head);
-    const settle = (decision: HoldDecision): void => {
-      restore();
-      if (decision.kind === 'replace' && !res.headersSent) replace(decision);
-      else replay();
-    };
-    onStart({
-      statusCode,
-      ...(body === undefined ? {} : { body }),
-      ...(contentType ? { contentType } : {}),
-    }).then(settle, () => settle({ kind: 'release' }));
-  };
-
-  for (const name of WRITE_METHODS) {
-    if (typeof originals.get(name) !== 'function') continue;
-    owner[name] = (...args: unknown[]): unknown => {
-      if (phase === 'released') return call(name, args);
-      queue.push({ name, args });
-      if (phase === 'idle' && name !== 'writeHead')
-        start(name === 'flushHeaders' ? undefined : args[0]);
-      if (name === 'write') {
-        // Tell a piping source to wait: the bytes stay in memory until the commit.
-        backpressured = true;
-        return false;
-      }
-      return res;
-    };
-  }
-  return () => {
-    if (phase !== 'idle') return;
-    restore();
-    replay();
-  };
+  const hold = new ResponseHold(res, onStart);
+  return () => hold.cancel();
 }
