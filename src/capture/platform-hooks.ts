@@ -133,8 +133,11 @@ function pathOnly(url: string): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
-/** The route a request is on, as the platform knows it (also for requests refused early). */
-export function platformRouteOf(instance: unknown, req: object): PlatformRoute {
+/**
+ * The route a request is on, as the platform knows it. With `search`, also the route an Express
+ * request refused before routing was for (a walk over the router: only once a request is over).
+ */
+export function platformRouteOf(instance: unknown, req: object, search = true): PlatformRoute {
   const r = req as {
     route?: { path?: unknown };
     routeOptions?: { url?: unknown };
@@ -146,7 +149,7 @@ export function platformRouteOf(instance: unknown, req: object): PlatformRoute {
   if (typeof fastifyUrl === 'string') return { path: fastifyUrl, matched: true };
   if (r.routeOptions) return { matched: false };
   if (typeof r.route?.path === 'string') return { path: r.route.path, matched: true };
-  if (platformOf(instance) !== 'express') return { matched: false };
+  if (!search || platformOf(instance) !== 'express') return { matched: false };
   // Refused before Express routed it (body parser, middleware): find the route it was for.
   const path = pathOnly(r.originalUrl ?? r.url ?? '/');
   const method = (r.method ?? 'GET').toUpperCase();

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
 import type { ResolvedAuditOptions } from '../audit.options';
-import { AuditPipeline } from '../pipeline/audit-pipeline';
+import { AuditPipeline, AuditShutdownError } from '../pipeline/audit-pipeline';
 import { AuditCommitError } from '../pipeline/audit-writer';
 import { AuditContextStorage } from './audit-context';
 import { attemptDraft } from './attempt-draft';
@@ -131,7 +131,8 @@ export class RequestCapture {
     const all = this.options.scope === 'all';
     if (!all && !this.catalog.mayAudit(method)) return;
     if (RequestRecord.of(req)) return;
-    const platformRoute = platformRouteOf(this.platform, req);
+    // Express has not routed yet: what the router would say is found only if it is refused.
+    const platformRoute = platformRouteOf(this.platform, req, false);
     let hold = all || isMutatingMethod(method);
     if (platformRoute.path !== undefined) {
       // Fastify has routed already: hold exactly the audited routes.
@@ -249,6 +250,10 @@ export class RequestCapture {
         }),
         keepHeaders: [this.options.requestIdHeader],
       };
+    }
+    if (error instanceof AuditShutdownError) {
+      this.logger.warn(`${error.message} (request id ${record.ctx.requestId})`);
+      return RELEASE;
     }
     // Anything else (a bug, an unexpected value) must never break the request: log it.
     this.logger.error(
