@@ -112,4 +112,26 @@ describe('holdResponse', () => {
       await close(server);
     }
   });
+
+  it('keeps a wrapper another library put over the hold (compression), and writes through it', async () => {
+    let stillWrapped: Promise<boolean> = Promise.resolve(false);
+    const server = await serve((_req, res) => {
+      holdResponse(res, () => Promise.resolve({ kind: 'release' }));
+      // Like compression: wraps end on the instance, after the hold, and calls through.
+      const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
+      const wrapper = (chunk?: unknown): ServerResponse =>
+        end(typeof chunk === 'string' ? chunk.toUpperCase() : chunk);
+      res.end = wrapper as typeof res.end;
+      // Released after the commit, the wrapper is still the one in place.
+      stillWrapped = new Promise((resolve) => res.on('finish', () => resolve(res.end === wrapper)));
+      res.statusCode = 200;
+      res.end('quiet');
+    });
+    try {
+      expect(await get(server)).toEqual({ status: 200, body: 'QUIET' });
+      expect(await stillWrapped).toBe(true);
+    } finally {
+      await close(server);
+    }
+  });
 });

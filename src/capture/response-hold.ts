@@ -84,6 +84,7 @@ interface QueuedWrite {
 class ResponseHold {
   private readonly owner: Record<WriteMethod, unknown>;
   private readonly originals = new Map<WriteMethod, unknown>();
+  private readonly installed = new Map<WriteMethod, unknown>();
   private readonly queue: QueuedWrite[] = [];
   private phase: 'idle' | 'holding' | 'released' = 'idle';
   private backpressured = false;
@@ -95,9 +96,10 @@ class ResponseHold {
     this.owner = res as unknown as Record<WriteMethod, unknown>;
     for (const name of WRITE_METHODS) this.originals.set(name, this.owner[name]);
     for (const name of WRITE_METHODS) {
-      if (typeof this.originals.get(name) === 'function') {
-        this.owner[name] = (...args: unknown[]): unknown => this.intercept(name, args);
-      }
+      if (typeof this.originals.get(name) !== 'function') continue;
+      const interceptor = (...args: unknown[]): unknown => this.intercept(name, args);
+      this.installed.set(name, interceptor);
+      this.owner[name] = interceptor;
     }
   }
 
@@ -142,7 +144,10 @@ class ResponseHold {
 
   private restore(): void {
     for (const [name, fn] of this.originals) {
-      if (Object.prototype.hasOwnProperty.call(this.owner, name)) delete this.owner[name];
+      // A library that wrapped the method after us (compression) keeps its wrapper: it calls
+      // ours, which passes every call through once released.
+      if (this.owner[name] !== this.installed.get(name)) continue;
+      delete this.owner[name];
       // Another library may have wrapped the same method on the instance before us: keep it.
       if (this.owner[name] !== fn) this.owner[name] = fn;
     }
