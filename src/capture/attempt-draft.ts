@@ -9,6 +9,9 @@ import type { ResponseStart } from './response-hold';
 import type { RoutePlan } from './route-plan';
 import { targetIdOf } from './target-id';
 
+const RESPONDED_EARLY =
+  'the response began before the handler returned, so the after-state was not loaded';
+
 /** What a refusal's response body says, when it is the usual `{ message, error }` JSON. */
 interface RefusalBody {
   message?: unknown;
@@ -128,9 +131,10 @@ export function attemptDraft(
   if (facts.tenant !== undefined) draft.tenant = facts.tenant;
   if (ctx.hasBefore) draft.before = ctx.before;
   if (ctx.hasAfter) draft.after = ctx.after;
-  if (record.changesUnavailable !== undefined && !ctx.hasAfter) {
-    draft.changesUnavailable = record.changesUnavailable;
-  }
+  const unavailable =
+    record.changesUnavailable ??
+    (record.respondedEarly && ctx.hasBefore ? RESPONDED_EARLY : undefined);
+  if (unavailable !== undefined && !ctx.hasAfter) draft.changesUnavailable = unavailable;
   if (record.failure) draft.error = errorOf(record.failure.error);
   else if (start && start.statusCode >= 400) draft.error = errorFromResponse(start);
   const message = ctx.message ?? meta?.message;
@@ -146,5 +150,12 @@ export function attemptDraft(
 /** The parts of a {@link RequestRecord} a draft is made of. */
 export type RecordLike = Pick<
   RequestRecord,
-  'ctx' | 'req' | 'failure' | 'result' | 'aborted' | 'started' | 'changesUnavailable'
+  | 'ctx'
+  | 'req'
+  | 'failure'
+  | 'result'
+  | 'aborted'
+  | 'started'
+  | 'changesUnavailable'
+  | 'respondedEarly'
 >;

@@ -104,7 +104,7 @@ export class RequestCapture {
     if (record.state !== 'open') return RELEASE;
     record.state = 'settling';
     try {
-      await record.enrichment();
+      if (record.interceptor === 'running') record.respondedEarly = true;
       const plan = this.planOf(record);
       if (!plan || !this.records(plan, start) || this.isExcluded(record.req)) return RELEASE;
       if (record.ctx.isSkipped) return RELEASE;

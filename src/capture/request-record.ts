@@ -30,14 +30,18 @@ export class RequestRecord {
   changesUnavailable?: string;
   /** The client went away before the response started. */
   aborted = false;
+  /**
+   * The response began while the handler was still running (a `@Res()` handler writing, or
+   * piping a file and awaiting it): the event is built then, without the after-state, since
+   * waiting for the handler could wait for the very response being held.
+   */
+  respondedEarly = false;
   /** `open` until its event is being built; each record makes at most one event. */
   state: 'open' | 'settling' | 'done' = 'open';
   /** True when the response's first byte waits for the event (see `holdResponse`). */
   held = false;
   /** The raw response, when the platform hooks see it. */
   response?: RawResponse;
-  private enriched?: Promise<void>;
-  private finishEnrichment?: () => void;
   private context?: AuditContext;
 
   constructor(
@@ -68,21 +72,14 @@ export class RequestRecord {
     if (raw) raw[RECORD] = this;
   }
 
-  /** Marks the interceptor as running; `enrichmentDone()` resolves what `settled()` returns. */
+  /** Marks the interceptor's part as running (the handler has been called). */
   enrichmentStarted(): void {
     this.interceptor = 'running';
-    this.enriched = new Promise((resolve) => (this.finishEnrichment = resolve));
   }
 
   /** Marks the interceptor's part as done. */
   enrichmentDone(): void {
     this.interceptor = 'done';
-    this.finishEnrichment?.();
-  }
-
-  /** Resolves once the interceptor's part is done (at once when it is not running). */
-  enrichment(): Promise<void> {
-    return this.interceptor === 'running' && this.enriched ? this.enriched : Promise.resolve();
   }
 }
 

@@ -27,6 +27,8 @@ import {
 import { APP_FILTER, APP_GUARD, HttpAdapterHost, Reflector } from '@nestjs/core';
 import { IsEmail, IsString, MinLength } from 'class-validator';
 import { request as httpRequest, type ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import request from 'supertest';
 import {
   Audited,
@@ -154,6 +156,18 @@ class ThingsController {
   })
   fragile(): never {
     throw new ConflictException('someone else changed it');
+  }
+
+  /** A download that pipes into the response and waits for it: the hold must not wait for it. */
+  @Post(':id/download')
+  @Audited('thing', { action: 'export', load: (id: string) => thingsRef.find(id) })
+  async download(
+    @Res() res: { raw?: NodeJS.WritableStream } & NodeJS.WritableStream,
+  ): Promise<void> {
+    const raw = (res.raw ?? res) as ServerResponse;
+    raw.statusCode = 200;
+    raw.setHeader('content-type', 'text/plain');
+    await pipeline(Readable.from(['line 1\n', 'line 2\n']), raw);
   }
 
   @Put(':id')
@@ -386,6 +400,20 @@ describe.each(PLATFORMS)('refused attempts on %s', (platform) => {
     expect(event?.changes?.fields).toContain('phone');
     const alarms = await running.app.get(AuditService).listAlarms({});
     expect(alarms.filter((a) => a.eventId === event!.id).map((a) => a.rule)).toEqual(['phone']);
+  });
+
+  it('does not wait for a handler that awaits its own response, and says what it could not load', async () => {
+    const id = nextId();
+    const res = await request(running.url)
+      .post('/things/1/download')
+      .set('authorization', 'User bob')
+      .set('x-request-id', id)
+      .expect(200);
+    expect(res.text).toBe('line 1\nline 2\n');
+    const [event] = await eventsOf(id);
+    expect(event).toMatchObject({ action: 'thing.export', outcome: 'success' });
+    expect(event?.changes?.diff).toEqual([]);
+    expect(event?.changes?.unavailable).toMatch(/response began before the handler returned/);
   });
 
   it('records a client that went away before the answer as unknown, once', async () => {
