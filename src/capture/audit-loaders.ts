@@ -1,8 +1,9 @@
 import { Injectable, Logger, type Type } from '@nestjs/common';
-import { MetadataScanner, ModuleRef, type ModulesContainer } from '@nestjs/core';
+import { ModuleRef, type ModulesContainer } from '@nestjs/core';
 import { AUDIT_LOGGER_CONTEXT, AUDITED_METADATA } from '../audit.constants';
 import { AuditConfigurationError } from '../audit-configuration.error';
 import type { AuditedMetadata, AuditLoader, AuditLoadFunction } from './audited.decorator';
+import { controllerMethodsOf, controllersOf } from './controller-methods';
 import type { AuditHttpRequest } from './http-adapter';
 import type { RoutePlan } from './route-plan';
 
@@ -31,18 +32,11 @@ export class AuditLoaders {
    * @throws AuditConfigurationError naming the controller, the handler and the fix
    */
   verify(modules: ModulesContainer): void {
-    const scanner = new MetadataScanner();
-    for (const moduleRef of modules.values()) {
-      for (const wrapper of moduleRef.controllers.values()) {
-        const controller = wrapper.metatype as Type<unknown> | null;
-        if (typeof controller !== 'function') continue;
-        this.verifyTarget(controller, controller, undefined);
-        const proto = controller.prototype as Record<string, unknown>;
-        for (const name of scanner.getAllMethodNames(proto)) {
-          const method = proto[name];
-          if (typeof method === 'function') this.verifyTarget(method, controller, name);
-        }
-      }
+    for (const controller of controllersOf(modules)) {
+      this.verifyTarget(controller, controller, undefined);
+    }
+    for (const { controller, name, method } of controllerMethodsOf(modules)) {
+      this.verifyTarget(method, controller, name);
     }
   }
 

@@ -1,6 +1,7 @@
 import type { Type } from '@nestjs/common';
-import { MetadataScanner, type ModulesContainer } from '@nestjs/core';
+import type { ModulesContainer } from '@nestjs/core';
 import type { AuditScope } from '../audit.options';
+import { controllerMethodsOf } from './controller-methods';
 import { planRoute, type RoutePlan, type RouteFunction } from './route-plan';
 
 const METHOD_METADATA = 'method';
@@ -96,21 +97,12 @@ export class RouteCatalog {
 
   /** Marks every controller method with its controller, ahead of route registration. */
   stampControllers(modules: ModulesContainer): void {
-    const scanner = new MetadataScanner();
-    for (const moduleRef of modules.values()) {
-      for (const wrapper of moduleRef.controllers.values()) {
-        const controller = wrapper.metatype as Type<unknown> | null;
-        if (typeof controller !== 'function') continue;
-        for (const name of scanner.getAllMethodNames(controller.prototype as object)) {
-          const method = (controller.prototype as Record<string, unknown>)[name];
-          if (typeof method !== 'function') continue;
-          if (Reflect.getMetadata(METHOD_METADATA, method) === undefined) continue;
-          const owners = (Reflect.getMetadata(ROUTE_OWNERS_METADATA, method) ?? []) as RouteOwner[];
-          if (owners.some((o) => o.controller === controller)) continue;
-          const owner: RouteOwner = { controller, method: method as RouteFunction };
-          Reflect.defineMetadata(ROUTE_OWNERS_METADATA, [...owners, owner], method);
-        }
-      }
+    for (const { controller, method } of controllerMethodsOf(modules)) {
+      if (Reflect.getMetadata(METHOD_METADATA, method) === undefined) continue;
+      const owners = (Reflect.getMetadata(ROUTE_OWNERS_METADATA, method) ?? []) as RouteOwner[];
+      if (owners.some((o) => o.controller === controller)) continue;
+      const owner: RouteOwner = { controller, method: method as RouteFunction };
+      Reflect.defineMetadata(ROUTE_OWNERS_METADATA, [...owners, owner], method);
     }
   }
 
