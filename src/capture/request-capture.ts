@@ -67,18 +67,10 @@ export class RequestCapture {
     );
     this.hooked = installArrivalHooks(this.platform, {
       everyRequest: this.options.scope === 'all',
-      isAuditedRoute: (method, url) => {
-        const route = this.catalog.routeForPath(method, url);
-        return route !== undefined && this.catalog.planOf(route, method) !== null;
-      },
+      isAuditedRoute: (method, url) => !!this.catalog.planForPath(method, url),
       arrive: (req, res) => this.arrive(req, res),
       finishedUnseen: (req, res) => this.finishedUnseen(req, res),
     });
-  }
-
-  /** The record of a request, if it is being captured. */
-  recordOf(req: unknown): RequestRecord | undefined {
-    return RequestRecord.of(req);
   }
 
   /**
@@ -136,9 +128,9 @@ export class RequestCapture {
     let hold = all || isMutatingMethod(method);
     if (platformRoute.path !== undefined) {
       // Fastify has routed already: hold exactly the audited routes.
-      const route = this.catalog.routeForPath(method, platformRoute.path);
-      if (!route && !all) return;
-      hold = route ? this.catalog.planOf(route, method) !== null : all;
+      const plan = this.catalog.planForPath(method, platformRoute.path);
+      if (plan === undefined && !all) return;
+      hold = plan === undefined ? all : plan !== null;
     }
     this.open(req as AuditHttpRequest, res, hold);
   }
@@ -200,8 +192,7 @@ export class RequestCapture {
     if (record.route) return this.catalog.planOf(record.route, method);
     const platformRoute = platformRouteOf(this.platform, record.req);
     if (platformRoute.path !== undefined) {
-      const route = this.catalog.routeForPath(method, platformRoute.path);
-      return route ? this.catalog.planOf(route, method) : null;
+      return this.catalog.planForPath(method, platformRoute.path) ?? null;
     }
     return this.options.scope === 'all' && !platformRoute.matched ? unroutedPlan(method) : null;
   }

@@ -70,8 +70,17 @@ export class RouteCatalog {
   }
 
   /** The audited route registered as `path` for `method`, if any. */
-  routeForPath(method: string, path: string): RouteOwner | undefined {
+  private routeForPath(method: string, path: string): RouteOwner | undefined {
     return this.byRoute.get(`${method} ${path}`) ?? this.byRoute.get(`* ${path}`);
+  }
+
+  /**
+   * The plan of the route registered as `path`, for a request method: `undefined` when no
+   * audited route is registered there, `null` when that route does not audit this method.
+   */
+  planForPath(method: string, path: string): RoutePlan | null | undefined {
+    const route = this.routeForPath(method, path);
+    return route && this.planOf(route, method);
   }
 
   /** The plan of a route for a request method (`null`: not audited). */
