@@ -15,8 +15,12 @@ export const CLI_MAIN = join(CLI_BUILD_DIR, 'cli', 'main.js');
 
 /** Node.js preload scripts the specs pass with `--require`, written by the global setup. */
 export const PRELOADS = {
-  /** Prints `peak-rss-kb=<n>` on stderr when the process exits. */
-  peakRss: join(CLI_BUILD_DIR, 'preload-peak-rss.js'),
+  /**
+   * Prints `peak-pending-bytes=<n>` on stderr when the process exits: the most bytes any writable
+   * stream of the process held unwritten after a `write()`. Unlike RSS it does not depend on the
+   * machine's load, and it is where output that ignores back-pressure piles up.
+   */
+  peakPending: join(CLI_BUILD_DIR, 'preload-peak-pending.js'),
   /** Makes `require('pg')` fail as it does when the package is not installed. */
   withoutPg: join(CLI_BUILD_DIR, 'preload-without-pg.js'),
 };

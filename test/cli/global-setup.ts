@@ -47,8 +47,19 @@ export default function buildCli(): void {
     );
   }
   writeFileSync(
-    PRELOADS.peakRss,
-    `process.on('exit', () => { process.stderr.write('peak-rss-kb=' + process.resourceUsage().maxRSS + '\\n'); });\n`,
+    PRELOADS.peakPending,
+    [
+      "const { Writable } = require('node:stream');",
+      'const write = Writable.prototype.write;',
+      'let peak = 0;',
+      'Writable.prototype.write = function (...args) {',
+      '  const result = write.apply(this, args);',
+      '  if (this.writableLength > peak) peak = this.writableLength;',
+      '  return result;',
+      '};',
+      "process.on('exit', () => { process.stderr.write('peak-pending-bytes=' + peak + '\\n'); });",
+      '',
+    ].join('\n'),
   );
   writeFileSync(
     PRELOADS.withoutPg,
