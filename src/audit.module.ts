@@ -1,3 +1,4 @@
+import { AuditChangeRecorder } from './orm/audit-change-recorder';
 import { Module, type DynamicModule, type NestModule } from '@nestjs/common';
 import { APP_INTERCEPTOR, HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { AUDIT_RESOLVED_OPTIONS } from './audit.constants';
@@ -87,11 +88,13 @@ async function openStore(options: ResolvedAuditOptions): Promise<AuditStore> {
     AuditAlarms,
     AuditPipeline,
     AuditService,
+    AuditChangeRecorder,
     AuditInterceptor,
     { provide: APP_INTERCEPTOR, useClass: GlobalAuditInterceptor },
   ],
   exports: [
     AuditService,
+    AuditChangeRecorder,
     AuditStore,
     AuditInterceptor,
     AuditContextStorage,

@@ -129,12 +129,20 @@ export function attemptDraft(
   if (meta?.category) draft.category = [meta.category];
   if (start && !record.aborted) draft.response = { statusCode: start.statusCode };
   if (facts.tenant !== undefined) draft.tenant = facts.tenant;
-  if (ctx.hasBefore) draft.before = ctx.before;
-  if (ctx.hasAfter) draft.after = ctx.after;
-  const unavailable =
-    record.changesUnavailable ??
-    (record.respondedEarly && ctx.hasBefore ? RESPONDED_EARLY : undefined);
-  if (unavailable !== undefined && !ctx.hasAfter) draft.changesUnavailable = unavailable;
+  const row = record.rowChange;
+  if (row) {
+    // The ORM's change is what the write itself replaced and left: it beats loaded states.
+    if (row.before !== undefined) draft.before = row.before;
+    if (row.after !== undefined) draft.after = row.after;
+    if (targetId === undefined && row.id !== undefined && draft.target) draft.target.id = row.id;
+  } else {
+    if (ctx.hasBefore) draft.before = ctx.before;
+    if (ctx.hasAfter) draft.after = ctx.after;
+    const unavailable =
+      record.changesUnavailable ??
+      (record.respondedEarly && ctx.hasBefore ? RESPONDED_EARLY : undefined);
+    if (unavailable !== undefined && !ctx.hasAfter) draft.changesUnavailable = unavailable;
+  }
   if (record.failure) draft.error = errorOf(record.failure.error);
   else if (start && start.statusCode >= 400) draft.error = errorFromResponse(start);
   const message = ctx.message ?? meta?.message;
@@ -158,4 +166,5 @@ export type RecordLike = Pick<
   | 'started'
   | 'changesUnavailable'
   | 'respondedEarly'
+  | 'rowChange'
 >;

@@ -4,7 +4,8 @@ import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants
 import type { ResolvedAuditOptions } from '../audit.options';
 import { AuditPipeline, AuditShutdownError } from '../pipeline/audit-pipeline';
 import { AuditCommitError } from '../pipeline/audit-writer';
-import { AuditContextStorage } from './audit-context';
+import type { AuditRowChange } from '../event/row-change';
+import { AuditContextStorage, type AuditContext } from './audit-context';
 import { attemptDraft } from './attempt-draft';
 import { requestPath, setResponseHeader, type AuditHttpRequest } from './http-adapter';
 import { installArrivalHooks, platformRouteOf } from './platform-hooks';
@@ -17,6 +18,7 @@ import {
 } from './response-hold';
 import { RouteCatalog, type RouteOwner } from './route-catalog';
 import { isMutatingMethod, unroutedPlan, type RoutePlan } from './route-plan';
+import { targetIdOf } from './target-id';
 
 const RELEASE: HoldDecision = { kind: 'release' };
 
@@ -109,8 +111,27 @@ export class RequestCapture {
     } catch (error) {
       return this.onRecordError(record, start, error);
     } finally {
-      record.state = 'done';
+      record.finish();
     }
+  }
+
+  /**
+   * Gives a committed ORM change to the `@Audited` event of the request `ctx` belongs to, when
+   * it is a change of that event's target and the event is not settled yet.
+   * @returns false when the change is to be recorded as an event of its own.
+   */
+  joinRowChange(ctx: AuditContext, change: AuditRowChange): boolean {
+    const record = RequestRecord.of(ctx.request);
+    if (!record || record.state !== 'open' || ctx.isSkipped) return false;
+    if (change.id === undefined || change.bulk) return false;
+    const plan = this.planOf(record);
+    if (!plan || plan.refusalsOnly) return false;
+    if (change.resourceType !== (ctx.targetType ?? plan.resourceType)) return false;
+    const known =
+      ctx.targetId ??
+      (typeof plan.meta?.id === 'function' ? undefined : targetIdOf(plan, record.req, undefined));
+    if (known !== undefined && known !== change.id) return false;
+    return record.joinRowChange(change);
   }
 
   /**
@@ -166,6 +187,8 @@ export class RequestCapture {
     const raw = rawResponseOf(res);
     if (!isRawResponse(raw) || raw.headersSent || !this.hooked) return;
     record.held = true;
+    // Shutdown waits for held requests: a handler still writing when SIGTERM came is recorded.
+    void this.pipeline.track(record.whenFinished());
     holdResponse(raw, (start) => this.settle(record, start));
   }
 

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { foldRowChanges, type AuditRowChange } from '../event/row-change';
 import { AuditContext } from './audit-context';
 import type { AuditHttpRequest } from './http-adapter';
 import { requestIdOf } from './request-facts';
@@ -42,7 +43,13 @@ export class RequestRecord {
   held = false;
   /** The raw response, when the platform hooks see it. */
   response?: RawResponse;
+  /**
+   * The change an ORM integration captured for the event's target, in the write's transaction:
+   * it replaces loaded states, since it is exactly what the write replaced and left.
+   */
+  rowChange?: AuditRowChange;
   private context?: AuditContext;
+  private finished?: { promise: Promise<void>; resolve: () => void };
 
   constructor(
     /** The request as the framework gives it (Express `Request`, `FastifyRequest`). */
@@ -70,6 +77,39 @@ export class RequestRecord {
   attachTo(req: unknown): void {
     const raw = rawRequestOf(req) as { [RECORD]?: RequestRecord } | undefined;
     if (raw) raw[RECORD] = this;
+  }
+
+  /**
+   * Takes a committed change of the event's target (several writes of the same row fold into
+   * one: first before-state, last after-state).
+   * @returns false when the record holds a change of another row already.
+   */
+  joinRowChange(change: AuditRowChange): boolean {
+    const held = this.rowChange;
+    if (held === undefined) {
+      this.rowChange = change;
+      return true;
+    }
+    if (held.id !== change.id) return false;
+    this.rowChange = foldRowChanges(held, change);
+    return true;
+  }
+
+  /** Resolves once the record's event is settled (see {@link RequestRecord.finish}). */
+  whenFinished(): Promise<void> {
+    if (!this.finished) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.finished = { promise, resolve };
+      if (this.state === 'done') resolve();
+    }
+    return this.finished.promise;
+  }
+
+  /** Marks the record settled: its event is committed, or will never be. */
+  finish(): void {
+    this.state = 'done';
+    this.finished?.resolve();
   }
 
   /** Marks the interceptor's part as running (the handler has been called). */

@@ -58,6 +58,8 @@ export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnAp
   private readonly writer: AuditWriter;
   private readonly logger = new Logger(AUDIT_LOGGER_CONTEXT);
   private closed = false;
+  /** Captures that will commit an event once their request or transaction is done. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
     @Inject(AUDIT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditOptions,
@@ -147,6 +149,44 @@ export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnAp
     return this.commit(event).then(() => event);
   }
 
+  /**
+   * The events of drafts and the alarm entries they raise, for a store transaction the caller
+   * runs itself (the ORM integrations' atomic mode). Nothing is written here: once that
+   * transaction committed, hand the events to {@link AuditPipeline.published}.
+   */
+  prepare(drafts: readonly AuditEventDraft[]): {
+    events: AuditEvent[];
+    alarms: AlarmOutboxEntry[];
+  } {
+    if (this.closed) {
+      throw new AuditShutdownError(
+        'nestjs-audit: cannot record changes: the application has shut down. Write before app.close().',
+      );
+    }
+    const events = drafts.map((draft) => this.build(draft));
+    const alarms = events.flatMap(
+      (event) => this.alarms.evaluate(event, takeAuditChangeSet(event)) ?? [],
+    );
+    return { events, alarms };
+  }
+
+  /** Writes the ECS lines of events committed by another transaction, and wakes the alarms. */
+  published(events: readonly AuditEvent[], raisedAlarms: boolean): void {
+    this.stream.writeEvents(events);
+    if (raisedAlarms) this.alarms.wake();
+  }
+
+  /**
+   * Keeps shutdown waiting for `work`: a capture that will commit events once its request or
+   * transaction is done (bounded by the `shutdownTimeoutMs` option).
+   */
+  track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    const done = (): void => void this.inFlight.delete(work);
+    work.then(done, done);
+    return work;
+  }
+
   /** Write-path counters. */
   stats(): AuditWriterStats {
     return this.writer.stats();
@@ -183,6 +223,7 @@ export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnAp
    */
   async onApplicationShutdown(): Promise<void> {
     if (this.closed) return;
+    await this.settleInFlight();
     this.closed = true;
     try {
       try {
@@ -196,6 +237,28 @@ export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnAp
       } finally {
         await this.store.close();
       }
+    }
+  }
+
+  /**
+   * Waits for captures still running (a handler whose client went away, a transaction between
+   * its commit and its events), so that a change committed before SIGTERM is not left without
+   * its event; gives up after `shutdownTimeoutMs`, naming how many were left.
+   */
+  private async settleInFlight(): Promise<void> {
+    const deadline = Date.now() + this.options.shutdownTimeoutMs;
+    while (this.inFlight.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        this.logger.warn(
+          `nestjs-audit: ${this.inFlight.size} capture(s) still running after shutdownTimeoutMs (${this.options.shutdownTimeoutMs} ms); closing without their events. Raise shutdownTimeoutMs if requests take longer to finish.`,
+        );
+        return;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, left)));
+      await Promise.race([Promise.allSettled([...this.inFlight]), timeout]);
+      clearTimeout(timer);
     }
   }
 }

@@ -22,6 +22,7 @@ import {
   uniqueAlarmColumns,
 } from '../alarm-columns';
 import { AuditStore } from '../audit-store';
+import type { AuditSqlStatement } from '../sql-append';
 import { toEventColumns } from '../event-columns';
 import {
   alarmAttemptsOf,
@@ -385,6 +386,33 @@ export class PostgresAuditStore extends AuditStore {
         throw this.failure(what, retryError);
       }
     }
+  }
+
+  /** Dialect of {@link PostgresAuditStore.appendStatements} (see `AuditSqlAppend`). */
+  readonly sqlDialect = 'postgres' as const;
+
+  /**
+   * The statements `append()` would run, for a transaction on another connection to the same
+   * database (the ORM integrations' atomic mode). Missing monthly partitions are created first,
+   * on the store's own connection.
+   * @throws TypeError when an event lacks a field the store needs.
+   */
+  async appendStatements(
+    events: readonly AuditEvent[],
+    alarms?: readonly AlarmOutboxEntry[],
+  ): Promise<AuditSqlStatement[]> {
+    const state = this.ready('appendStatements');
+    const rows = PostgresAuditStore.rowsOf(events);
+    const alarmRows = uniqueAlarmColumns(alarms);
+    if (state.partitions) {
+      await this.ensurePartitions(
+        state,
+        rows.map((row) => PostgresMonthlyPartitions.monthOf(row.columns.ts)),
+      );
+    }
+    const statements = rows.length === 0 ? [] : state.statements.insert(rows);
+    if (alarmRows.length > 0) statements.push(...state.alarms.insert(alarmRows));
+    return statements.map((statement) => ({ text: statement.text, values: [...statement.values] }));
   }
 
   /** One page of matching events, newest first. */

@@ -1,0 +1,109 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
+import type { ResolvedAuditOptions } from '../audit.options';
+import { AuditContextStorage } from '../capture/audit-context';
+import { RequestCapture } from '../capture/request-capture';
+import type { AuditEvent } from '../event/audit-event';
+import type { AuditEventDraft } from '../event/build-event';
+import { AuditPipeline } from '../pipeline/audit-pipeline';
+import { AuditStore } from '../stores/audit-store';
+import { sqlAppendOf, type AuditSqlStatement } from '../stores/sql-append';
+import { rowChangeDraft } from './row-change-draft';
+import { TransactionChanges } from './transaction-changes';
+
+/** What an atomic transaction wrote for its changes, published once it committed. */
+interface Prepared {
+  events: AuditEvent[];
+  raisedAlarms: boolean;
+}
+
+/**
+ * Where the ORM integrations hand the row changes of each transaction: `begin()` when the
+ * transaction starts (it remembers the request it belongs to), `committed()` once it committed.
+ * A change of the target of the request's `@Audited` event becomes that event's change; any
+ * other change is an event of its own, with the request's actor and request id (outside a
+ * request, the service is the actor).
+ */
+@Injectable()
+export class AuditChangeRecorder {
+  private readonly logger = new Logger(AUDIT_LOGGER_CONTEXT);
+  private readonly prepared = new WeakMap<TransactionChanges, Prepared>();
+
+  constructor(
+    @Inject(AUDIT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditOptions,
+    private readonly pipeline: AuditPipeline,
+    private readonly contexts: AuditContextStorage,
+    private readonly capture: RequestCapture,
+    private readonly store: AuditStore,
+  ) {}
+
+  /** Opens the change set of a transaction that starts now, in the current request (if any). */
+  begin(): TransactionChanges {
+    return new TransactionChanges(this.contexts.current());
+  }
+
+  /**
+   * The SQL dialect of the store's in-transaction append, or `undefined` when the store cannot
+   * write in another connection's transaction (atomic mode needs one).
+   */
+  get atomicDialect(): 'postgres' | 'sqlite' | undefined {
+    return sqlAppendOf(this.store)?.sqlDialect;
+  }
+
+  /**
+   * Atomic mode: the statements that insert the events of `changes` (and the alarm entries they
+   * raise), to run in the transaction itself, right before its commit. Every change is then an
+   * event of its own, committed with the data; the request's event records the attempt.
+   * @throws Error when the store cannot write in the application's transaction, or in another
+   *   dialect than `dialect`.
+   */
+  async atomicStatements(
+    changes: TransactionChanges,
+    dialect: 'postgres' | 'sqlite',
+  ): Promise<AuditSqlStatement[]> {
+    const append = sqlAppendOf(this.store);
+    if (!append || append.sqlDialect !== dialect) {
+      throw new Error(
+        `nestjs-audit: atomic ORM auditing needs the audit store in the ORM's own ${dialect} database, but the store is "${this.store.engine}". Use ${dialect === 'postgres' ? 'PostgresAuditStore on the same database' : 'SqliteAuditStore on the same file'}, or set atomic: false.`,
+      );
+    }
+    const drafts = changes
+      .list()
+      .map((change) => rowChangeDraft(change, changes.context, this.options));
+    if (drafts.length === 0) return [];
+    const { events, alarms } = this.pipeline.prepare(drafts);
+    this.prepared.set(changes, { events, raisedAlarms: alarms.length > 0 });
+    return append.appendStatements(events, alarms);
+  }
+
+  /**
+   * Records the changes of a transaction that committed. Never rejects: the data is committed
+   * already, so a failure to record is reported by the write path (log and
+   * `audit.pipeline_failure` line), not thrown at the application.
+   * @returns once the events are committed (`durability: 'ack'`) or queued (`'async'`).
+   */
+  committed(changes: TransactionChanges): Promise<void> {
+    const prepared = this.prepared.get(changes);
+    if (prepared) {
+      this.pipeline.published(prepared.events, prepared.raisedAlarms);
+      return Promise.resolve();
+    }
+    const drafts: AuditEventDraft[] = [];
+    for (const change of changes.list()) {
+      if (changes.context && this.capture.joinRowChange(changes.context, change)) continue;
+      drafts.push(rowChangeDraft(change, changes.context, this.options));
+    }
+    if (drafts.length === 0) return Promise.resolve();
+    const work = Promise.all(drafts.map((draft) => this.pipeline.submit(draft))).then(
+      () => undefined,
+      (error: unknown) => this.reportLoss(drafts.length, error),
+    );
+    return this.pipeline.track(work);
+  }
+
+  private reportLoss(count: number, error: unknown): void {
+    this.logger.error(
+      `nestjs-audit: ${count} committed row change(s) could not be recorded: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}

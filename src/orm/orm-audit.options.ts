@@ -1,0 +1,42 @@
+/**
+ * Options every ORM integration (`nestjs-audit/typeorm`, `/prisma`, `/mikro-orm`) accepts.
+ */
+export interface OrmAuditOptions {
+  /**
+   * Entity (model) names to audit; every other entity is left alone.
+   * @default every entity
+   */
+  include?: readonly string[];
+  /**
+   * Entity (model) names never audited, e.g. a session or cache table.
+   * @default none
+   */
+  exclude?: readonly string[];
+  /**
+   * Write each event row in the application's own transaction, so that the change and its
+   * event commit together or not at all. Needs the audit store in the same database as the
+   * entities (`PostgresAuditStore` on the ORM's PostgreSQL database, or `SqliteAuditStore` on
+   * the ORM's SQLite file); checked at boot. Without it, events of committed transactions go
+   * through the durable pipeline right after the commit, and a rolled-back transaction records
+   * nothing either way.
+   * @default false
+   */
+  atomic?: boolean;
+  /**
+   * The recorded resource type (`target.type`) of an entity.
+   * @default `resourceTypeOf(name)`: `OrderItem` → `order_item`
+   */
+  resourceType?: (entityName: string) => string;
+  /**
+   * Property names never recorded in states (they still count as written), e.g. `updatedAt`.
+   * Fields that look secret are redacted anyway (the module's `redact` option).
+   * @default none
+   */
+  ignore?: readonly string[];
+}
+
+/** Whether an entity is audited under these options. */
+export function auditsEntity(options: OrmAuditOptions, entityName: string): boolean {
+  if (options.exclude?.includes(entityName)) return false;
+  return options.include === undefined || options.include.includes(entityName);
+}

@@ -1,0 +1,82 @@
+import { Inject, Injectable, Module, type DynamicModule, type OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { DataSource } from 'typeorm';
+import { AuditConfigurationError } from '../../audit-configuration.error';
+import { AuditChangeRecorder } from '../audit-change-recorder';
+import type { OrmAuditOptions } from '../orm-audit.options';
+import { TypeOrmAuditSubscriber } from './typeorm-audit.subscriber';
+
+/** Options of {@link AuditTypeOrmModule.forRoot}. */
+export interface AuditTypeOrmOptions extends OrmAuditOptions {
+  /**
+   * The DI token of the `DataSource` to audit: for a named connection of `@nestjs/typeorm`,
+   * `getDataSourceToken('name')`.
+   * @default DataSource (the default connection of `@nestjs/typeorm`)
+   */
+  dataSource?: string | symbol | (abstract new (...args: never[]) => unknown);
+}
+
+const OPTIONS = Symbol('nestjs-audit:typeorm-options');
+
+/** Registers the subscriber on the data source once both modules are initialised. */
+@Injectable()
+class TypeOrmAuditInstaller implements OnModuleInit {
+  constructor(
+    @Inject(OPTIONS) private readonly options: AuditTypeOrmOptions,
+    private readonly recorder: AuditChangeRecorder,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  onModuleInit(): void {
+    const token = this.options.dataSource ?? DataSource;
+    let dataSource: DataSource;
+    try {
+      dataSource = this.moduleRef.get<DataSource>(token, { strict: false });
+    } catch {
+      throw new AuditConfigurationError(
+        `nestjs-audit/typeorm: no TypeORM DataSource is provided under ${String(typeof token === 'function' ? token.name : token)}. Import TypeOrmModule.forRoot(...) in the app, or pass dataSource: getDataSourceToken('<name>') for a named connection.`,
+      );
+    }
+    if (this.options.atomic) this.checkAtomic(dataSource);
+    if (dataSource.subscribers.some((s) => s instanceof TypeOrmAuditSubscriber)) return;
+    dataSource.subscribers.push(new TypeOrmAuditSubscriber(this.recorder, this.options));
+  }
+
+  private checkAtomic(dataSource: DataSource): void {
+    const type: string = dataSource.options.type;
+    const wanted =
+      type === 'postgres' ? 'postgres' : type.includes('sqlite') ? 'sqlite' : undefined;
+    if (!wanted || this.recorder.atomicDialect !== wanted) {
+      throw new AuditConfigurationError(
+        `nestjs-audit/typeorm: atomic: true needs the audit store in the same database as the "${type}" DataSource (PostgresAuditStore on its PostgreSQL database, or SqliteAuditStore on its SQLite file), but the audit store writes ${this.recorder.atomicDialect ?? 'elsewhere'}. Point the audit store at that database, or set atomic: false.`,
+      );
+    }
+  }
+}
+
+/**
+ * Records the exact changes of every audited TypeORM entity, inside the write's transaction.
+ * Import it beside `AuditModule` and `TypeOrmModule`.
+ *
+ * @example
+ * ```ts
+ * @Module({
+ *   imports: [
+ *     TypeOrmModule.forRoot({ type: 'postgres', url: process.env.DATABASE_URL, autoLoadEntities: true }),
+ *     AuditModule.forRoot(),
+ *     AuditTypeOrmModule.forRoot({ exclude: ['Session'] }),
+ *   ],
+ * })
+ * export class AppModule {}
+ * ```
+ */
+@Module({})
+export class AuditTypeOrmModule {
+  /** Audits the entities of one data source (the default one unless `dataSource` names another). */
+  static forRoot(options: AuditTypeOrmOptions = {}): DynamicModule {
+    return {
+      module: AuditTypeOrmModule,
+      providers: [{ provide: OPTIONS, useValue: options }, TypeOrmAuditInstaller],
+    };
+  }
+}

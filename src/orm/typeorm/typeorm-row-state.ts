@@ -1,0 +1,96 @@
+import type { EntityMetadata, QueryRunner } from 'typeorm';
+
+/** A loaded entity or the values of a write, as TypeORM hands them to subscribers. */
+type Row = Record<string, unknown>;
+
+function isObject(value: unknown): value is Row {
+  return value !== null && typeof value === 'object';
+}
+
+/**
+ * The id of a related row: the related entity's primary key (or the raw key TypeORM put in the
+ * property with `loadAllRelationIds`). Relations are recorded by id, never as nested rows.
+ */
+function relationId(value: unknown): unknown {
+  if (!isObject(value) || value instanceof Date) return value;
+  const keys = Object.keys(value);
+  const only = keys.length === 1 ? keys[0] : undefined;
+  if ('id' in value) return value.id;
+  return only === undefined ? undefined : value[only];
+}
+
+/**
+ * The state of one row by property name: columns as the entity holds them (transformers
+ * applied), each owning relation (many-to-one, owning one-to-one) by the related id. Collections
+ * (one-to-many, many-to-many) are rows of their own and are recorded as their own changes.
+ * Properties left undefined (not selected, not set) are left out.
+ */
+export function rowState(metadata: EntityMetadata, entity: Row, ignore: readonly string[]): Row {
+  const state: Row = {};
+  for (const column of metadata.columns) {
+    if (column.relationMetadata || ignore.includes(column.propertyName)) continue;
+    const value: unknown = column.getEntityValue(entity);
+    if (value !== undefined) state[column.propertyPath] = value;
+  }
+  for (const relation of metadata.relations) {
+    if (!relation.isOwning || relation.isManyToMany) continue;
+    if (ignore.includes(relation.propertyName)) continue;
+    const value = entity[relation.propertyName];
+    if (value === undefined) continue;
+    state[relation.propertyName] = value === null ? null : relationId(value);
+  }
+  return state;
+}
+
+/** The row's primary key as text; a composite key joins its parts with `:`. */
+export function rowId(metadata: EntityMetadata, entity: Row): string | undefined {
+  const parts: string[] = [];
+  for (const column of metadata.primaryColumns) {
+    const value: unknown = column.getEntityValue(entity);
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') {
+      parts.push(String(value));
+    } else if (value instanceof Date) {
+      parts.push(value.toISOString());
+    } else {
+      return undefined;
+    }
+  }
+  return parts.length === 0 ? undefined : parts.join(':');
+}
+
+/**
+ * Reads the row inside the write's transaction, locked until it ends (`SELECT … FOR UPDATE` on
+ * PostgreSQL; SQLite serialises writers itself), so that the state returned is exactly the one
+ * this write replaces, whatever other transactions do meanwhile.
+ */
+export async function readLocked(
+  queryRunner: QueryRunner,
+  metadata: EntityMetadata,
+  entity: Row,
+  ignore: readonly string[],
+): Promise<Row | undefined> {
+  const ids = metadata.getEntityIdMap(entity);
+  if (!ids) return undefined;
+  let query = queryRunner.manager
+    .createQueryBuilder(metadata.target, 'audited_row', queryRunner)
+    .withDeleted()
+    .loadAllRelationIds()
+    .whereInIds([ids]);
+  if (locksRows(queryRunner)) query = query.setLock('pessimistic_write');
+  const row = (await query.getOne());
+  return row ? rowState(metadata, row, ignore) : undefined;
+}
+
+/** Whether the database takes row locks (`FOR UPDATE`); SQLite locks the whole file instead. */
+function locksRows(queryRunner: QueryRunner): boolean {
+  const type: string = queryRunner.connection.options.type;
+  return type !== 'better-sqlite3' && type !== 'sqlite' && type !== 'sqljs';
+}
+
+/** The SQL dialect of an atomic append on this connection, if the store can share it. */
+export function dialectOf(queryRunner: QueryRunner): 'postgres' | 'sqlite' | undefined {
+  const type: string = queryRunner.connection.options.type;
+  if (type === 'postgres') return 'postgres';
+  if (type === 'better-sqlite3' || type === 'sqlite') return 'sqlite';
+  return undefined;
+}
