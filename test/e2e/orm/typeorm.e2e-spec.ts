@@ -14,7 +14,7 @@ import {
 } from '../../../src';
 import { AuditTypeOrmModule, type AuditTypeOrmOptions } from '../../../src/typeorm';
 import { PLATFORMS, startApp, tempDir, type Platform, type RunningApp } from '../../utils/apps';
-import { ENTITIES, OrdersController, UserHeaderGuard } from './typeorm/orders.fixture';
+import { ENTITIES, OrdersController, UserHeaderGuard, slowGate } from './typeorm/orders.fixture';
 
 const CONNECTION = process.env.AUDIT_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const admin = new Pool({ connectionString: CONNECTION, max: 2 });
@@ -83,7 +83,7 @@ async function startOrmApp(
 }
 
 function changesOf(event: AuditEvent | undefined): { before?: unknown; after?: unknown } {
-  return (event?.changes ?? {});
+  return event?.changes ?? {};
 }
 
 describe.each(PLATFORMS)('TypeORM on PostgreSQL, audit store on a SQLite file (%s)', (platform) => {
@@ -278,6 +278,63 @@ describe('TypeORM atomic mode: the event row commits in the write transaction', 
     tmp.cleanup();
   });
 });
+
+describe.each(PLATFORMS)('TypeORM: shutdown with aborted clients (%s)', (platform) => {
+  it('records every committed change whose client went away before app.close()', async () => {
+    const tmp = tempDir();
+    const path = join(tmp.dir, 'audit.db');
+    slowGate.reset();
+    const app = await startOrmApp(
+      platform,
+      'postgres',
+      new SqliteAuditStore({ path }),
+      newSchema(),
+    );
+    try {
+      const created = await request(app.url).post('/orders').send({ note: 'v0' }).expect(201);
+      const id = String(created.body.id);
+      const clients = Array.from({ length: 20 }, (_, i) => {
+        const pending = request(app.url)
+          .patch(`/orders/${id}/slow`)
+          .send({ note: `v${i + 1}` });
+        // Started now; each is aborted once every change is committed (as a load balancer does).
+        const response = pending.then(
+          () => 'answered',
+          () => 'aborted',
+        );
+        return { pending, response };
+      });
+      await eventuallyTrue(() => slowGate.committed === 20);
+      for (const client of clients) client.pending.abort();
+      await Promise.all(clients.map((c) => c.response));
+      const closing = app.close();
+      slowGate.open();
+      await closing;
+      const reader = new SqliteAuditStore({ path });
+      await reader.init();
+      const updates = (await reader.history('order', id)).filter(
+        (e) => e.action === 'order.update',
+      );
+      await reader.close();
+      expect(updates).toHaveLength(20);
+      // 'unknown' when the server saw the abort before answering, else 'success' (the answer
+      // went into a socket the client had closed): never a failure, never missing.
+      expect(updates.filter((e) => e.outcome !== 'unknown' && e.outcome !== 'success')).toEqual([]);
+      expect(new Set(updates.map((e) => (changesOf(e).after as { note: string }).note)).size).toBe(
+        20,
+      );
+    } finally {
+      slowGate.open();
+      await app.close();
+      tmp.cleanup();
+    }
+  });
+});
+
+/** Polls `check` (no time bound of its own: the test's timeout is the limit). */
+async function eventuallyTrue(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));
+}
 
 describe('TypeORM on a SQLite file', () => {
   let app: OrmApp;

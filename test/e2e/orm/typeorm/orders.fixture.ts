@@ -70,6 +70,17 @@ export class UserHeaderGuard implements CanActivate {
   }
 }
 
+/** Holds `/slow` handlers after their commit until the test opens it. */
+export const slowGate = {
+  committed: 0,
+  open: (): void => undefined,
+  opened: Promise.resolve(),
+  reset(): void {
+    this.committed = 0;
+    this.opened = new Promise<void>((resolve) => (this.open = resolve));
+  },
+};
+
 interface ItemInput {
   sku: string;
   quantity: number;
@@ -118,6 +129,17 @@ export class OrdersController {
     item.quantity = body.quantity;
     await this.items.save(item);
     return { id };
+  }
+
+  /** Commits the change, then keeps working until the gate opens (a slow handler). */
+  @Patch(':id/slow')
+  @Audited('order')
+  async slow(@Param('id', ParseIntPipe) id: number, @Body() body: { note: string }): Promise<void> {
+    const order = await this.orders.findOneByOrFail({ id });
+    order.note = body.note;
+    await this.orders.save(order);
+    slowGate.committed += 1;
+    await slowGate.opened;
   }
 
   /** Changes the note, then fails: the transaction rolls back. */
