@@ -15,6 +15,7 @@ import type { AuditEvent } from '../event/audit-event';
 import { buildAuditEvent, type AuditEventDraft } from '../event/build-event';
 import { takeAuditChangeSet } from '../event/change-set';
 import { Redactor } from '../event/redact';
+import { SerializationWarnings } from '../event/serialization-warnings';
 import { AuditStore } from '../stores/audit-store';
 import { AuditWriter, type AuditWriteReceipt, type AuditWriterStats } from './audit-writer';
 import { AuditSpool } from './spool';
@@ -57,6 +58,8 @@ export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnAp
   private readonly redactor: Redactor;
   private readonly writer: AuditWriter;
   private readonly logger = new Logger(AUDIT_LOGGER_CONTEXT);
+  /** Warns once per kind and class about state values that could not be serialised. */
+  private readonly warnings = new SerializationWarnings((message) => this.logger.warn(message));
   private closed = false;
   /** Captures that will commit an event once their request or transaction is done. */
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -100,6 +103,10 @@ export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnAp
       redactor: this.redactor,
       maxValueBytes: this.options.maxValueBytes,
       maxEventBytes: this.options.maxEventBytes,
+      arrayIdentityKeys: this.options.arrayIdentityKeys,
+      maxArrayChanges: this.options.maxArrayChanges,
+      entityRelations: this.options.entityRelations,
+      warnings: this.warnings,
     });
   }
 

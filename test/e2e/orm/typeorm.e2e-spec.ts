@@ -308,7 +308,9 @@ describe.each(PLATFORMS)('TypeORM: shutdown with aborted clients (%s)', (platfor
       for (const client of clients) client.pending.abort();
       await Promise.all(clients.map((c) => c.response));
       const closing = app.close();
-      slowGate.open();
+      // The handlers resume once shutdown is under way (the delay only makes the test stricter:
+      // a shutdown that did not wait for them would have closed the store by then).
+      setTimeout(() => slowGate.open(), 300);
       await closing;
       const reader = new SqliteAuditStore({ path });
       await reader.init();
