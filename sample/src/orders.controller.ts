@@ -1,35 +1,47 @@
-import { BadRequestException, Body, Controller, Param, Patch, Post } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  NotFoundException,
+  Param,
+  ParseIntPipe,
+  Patch,
+  Post,
+} from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
 import { Audited, AuditService } from '../../src';
+import { Order } from './order.entity';
 
-interface Order {
-  id: string;
-  item: string;
-  quantity: number;
-  status: 'open' | 'paid' | 'void';
-}
-
-const orders = new Map<string, Order>();
-
-/** Every route of this controller is audited as an `order` event. */
+/**
+ * Every route of this controller is audited as an `order` event. No loader: the TypeORM
+ * integration records what each save changed, read inside its transaction.
+ */
 @Controller('orders')
-@Audited('order', { load: (id: string) => orders.get(id) })
+@Audited('order')
 export class OrdersController {
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    @InjectRepository(Order) private readonly orders: Repository<Order>,
+    private readonly audit: AuditService,
+  ) {}
 
   @Post()
-  create(@Body() body: { item: string; quantity: number }): Order {
-    if (!body.item || !(body.quantity > 0)) throw new BadRequestException('item and a positive quantity are required');
-    const order: Order = { id: `o-${orders.size + 1}`, item: body.item, quantity: body.quantity, status: 'open' };
-    orders.set(order.id, order);
-    return { ...order };
+  async create(@Body() body: { item: string; quantity: number }): Promise<Order> {
+    if (!body.item || !(body.quantity > 0)) {
+      throw new BadRequestException('item and a positive quantity are required');
+    }
+    return this.orders.save(this.orders.create({ item: body.item, quantity: body.quantity }));
   }
 
   @Patch(':id/status')
-  setStatus(@Param('id') id: string, @Body() body: { status: Order['status'] }): Order {
-    const order = orders.get(id);
-    if (!order) throw new BadRequestException(`No order ${id}`);
+  async setStatus(
+    @Param('id', ParseIntPipe) id: number,
+    @Body() body: { status: Order['status'] },
+  ): Promise<Order> {
+    const order = await this.orders.findOneBy({ id });
+    if (!order) throw new NotFoundException(`No order ${id}`);
     this.audit.current()?.addLabels({ from: order.status, to: body.status });
-    orders.set(id, { ...order, status: body.status });
-    return { ...order, status: body.status };
+    order.status = body.status;
+    return this.orders.save(order);
   }
 }

@@ -97,7 +97,7 @@ const STEPS: Step[] = [
   {
     say: 'Alice marks the order paid',
     method: 'PATCH',
-    path: '/orders/o-1/status',
+    path: '/orders/1/status',
     as: 'alice',
     body: { status: 'paid' },
     expect: 200,
