@@ -110,6 +110,37 @@ export interface AuditModuleOptions {
    */
   maxEventBytes?: number;
   /**
+   * Keys that identify an entity and the items of an array, in order of preference. An array
+   * whose items are all objects with a unique string or number under one of them is diffed by
+   * identity (`items.[id=7].quantity`, `items.[id=9]` added or removed); other arrays by
+   * position (`tags.[2]`). A class instance with one of them, held by a property of a recorded
+   * state, is a relation (see `entityRelations`). Keys the built-in denylist redacts are ignored.
+   * @default ['id']
+   */
+  arrayIdentityKeys?: readonly string[];
+  /**
+   * Most diff entries an event records for one array; the rest are replaced by one entry at the
+   * array's path (so `changes.fields` still names it) whose marker counts them. Alarm rules see
+   * every entry.
+   * @default 100
+   */
+  maxArrayChanges?: number;
+  /**
+   * How a relation is recorded in a state: an entity instance (a class instance with an
+   * identity key) held by a property of another object. `'id'`: as its identity, `{ id: 7 }`;
+   * `'full'`: with all its fields. Entities in an array (a to-many relation) keep their fields
+   * either way.
+   * @default 'id'
+   */
+  entityRelations?: 'id' | 'full';
+  /**
+   * How long `app.close()` waits for captures still running before it closes the store: a
+   * handler whose client went away, or an ORM transaction between its commit and its events.
+   * A change committed before SIGTERM is recorded when it finishes within this time.
+   * @default 10000
+   */
+  shutdownTimeoutMs?: number;
+  /**
    * Header carrying the request id: reused when present and sane, otherwise a UUIDv7 is generated;
    * either way it is echoed in the response of audited requests.
    * @default 'x-request-id'
@@ -196,6 +227,10 @@ export interface ResolvedAuditOptions {
   redact: readonly string[];
   maxValueBytes: number;
   maxEventBytes: number;
+  arrayIdentityKeys: readonly string[];
+  maxArrayChanges: number;
+  entityRelations: 'id' | 'full';
+  shutdownTimeoutMs: number;
   requestIdHeader: string;
   maxBatch: number;
   durability: 'ack' | 'async';
@@ -223,6 +258,10 @@ const KNOWN_OPTIONS = new Set([
   'redact',
   'maxValueBytes',
   'maxEventBytes',
+  'arrayIdentityKeys',
+  'maxArrayChanges',
+  'entityRelations',
+  'shutdownTimeoutMs',
   'requestIdHeader',
   'maxBatch',
   'durability',
@@ -437,6 +476,27 @@ export function resolveAuditOptions(
       'Raise maxEventBytes or lower maxValueBytes.',
     );
   }
+  const arrayIdentityKeys = options.arrayIdentityKeys ?? ['id'];
+  if (
+    !Array.isArray(arrayIdentityKeys) ||
+    arrayIdentityKeys.length === 0 ||
+    arrayIdentityKeys.some(
+      (key) => typeof key !== 'string' || key.trim() === '' || /[=\]]/.test(key),
+    )
+  ) {
+    fail(
+      'arrayIdentityKeys',
+      `must be a non-empty array of key names without "=" or "]" (got ${JSON.stringify(arrayIdentityKeys)})`,
+      'Example: arrayIdentityKeys: ["id", "uuid"].',
+    );
+  }
+  const maxArrayChanges = positiveInteger('maxArrayChanges', options.maxArrayChanges, 100, 1);
+  const entityRelations = oneOf(
+    'entityRelations',
+    options.entityRelations,
+    ['id', 'full'] as const,
+    'id',
+  );
 
   const durability = oneOf('durability', options.durability, ['ack', 'async'] as const, 'ack');
   const onQueueFull = oneOf(
@@ -484,6 +544,10 @@ export function resolveAuditOptions(
     redact: (redact as readonly string[]).map((p) => p.trim()),
     maxValueBytes,
     maxEventBytes,
+    arrayIdentityKeys: [...(arrayIdentityKeys as readonly string[])],
+    maxArrayChanges,
+    entityRelations,
+    shutdownTimeoutMs: positiveInteger('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000, 0),
     requestIdHeader: requestIdHeader.toLowerCase(),
     maxBatch,
     durability,

@@ -173,6 +173,12 @@ export interface AuditChanges {
    * and `before` / `after` hold what could be loaded.
    */
   unavailable?: string;
+  /**
+   * Paths (dotted, `''` for a whole state) of values in `before` or `after` that could not be
+   * serialised and were recorded as `[Unserializable: ...]` markers (a getter that threw, a
+   * promise such as a lazy relation): their changes are not known. At most 20 are listed.
+   */
+  unserializable?: string[];
 }
 
 /** What the size caps and the work budget cut from an event, so a reader knows what is missing. */

@@ -34,9 +34,11 @@ import {
   idText,
   text,
 } from './event-fields';
+import { DEFAULT_ARRAY_IDENTITY_KEYS } from './array-identity';
 import { allowedValues, assertLimit, checkAction, checkId, toTimestamp } from './event-identity';
 import { PayloadPlacer, type PayloadLocation } from './event-size';
 import type { Redactor } from './redact';
+import type { SerializationWarnings } from './serialization-warnings';
 import { WalkBudget } from './walk-budget';
 
 export { AUDIT_EVENT_LIMITS } from './event-fields';
@@ -47,6 +49,9 @@ export { AUDIT_EVENT_LIMITS } from './event-fields';
  * then visits at most a few times this many values (tens of milliseconds).
  */
 export const AUDIT_EVENT_MAX_NODES = 20_000;
+
+/** Default of {@link BuildAuditEventSettings.maxArrayChanges}. */
+export const AUDIT_MAX_ARRAY_CHANGES = 100;
 
 // The diff and the redaction walk the copies, which the read budget bounds; their own budget is
 // a safety net sized so that it never runs out first.
@@ -138,6 +143,24 @@ export interface BuildAuditEventSettings {
    * @default {@link AUDIT_EVENT_MAX_NODES}
    */
   maxNodes?: number;
+  /**
+   * Keys that identify an entity and the items of an array: arrays whose items all carry a
+   * unique one are diffed by identity (`items.[id=7].quantity`), and an entity held by another
+   * one's property (a relation) is recorded as `{ id }`. @default `['id']`
+   */
+  arrayIdentityKeys?: readonly string[];
+  /**
+   * Most diff entries recorded per array; the rest become one entry at the array's path that
+   * counts them (alarm rules still see every entry). @default {@link AUDIT_MAX_ARRAY_CHANGES}
+   */
+  maxArrayChanges?: number;
+  /**
+   * `id`: a relation (an entity instance held by a property of another object of the state) is
+   * recorded as its identity; `full`: it is recorded whole. @default `'id'`
+   */
+  entityRelations?: 'id' | 'full';
+  /** Warned, once per kind and class, about state values that could not be serialised. */
+  warnings?: SerializationWarnings;
 }
 
 /** An event with its complete change set and what building it cost. */
@@ -215,13 +238,26 @@ export function buildAuditEventWithChanges(
   const reads = new WalkBudget(maxNodes);
   const work = new WalkBudget(Math.min(maxNodes * WORK_PER_READ, Number.MAX_SAFE_INTEGER));
 
-  const read = readChanges(draft, { redactor, paths, reads, work });
+  const maxArrayChanges = settings.maxArrayChanges ?? AUDIT_MAX_ARRAY_CHANGES;
+  assertLimit('maxArrayChanges', maxArrayChanges, 'entries');
+  const read = readChanges(draft, {
+    redactor,
+    paths,
+    reads,
+    work,
+    entities: {
+      identityKeys: settings.arrayIdentityKeys ?? DEFAULT_ARRAY_IDENTITY_KEYS,
+      relations: settings.entityRelations ?? 'id',
+    },
+    maxArrayChanges,
+    warnings: settings.warnings,
+  });
   // Read before the placer is made, so it knows whether the budget ran out.
   const payloads = readPayloads(draft, redactor, paths, reads, maxValueBytes);
   const placer = new PayloadPlacer(maxValueBytes, reads.exhausted || work.exhausted);
   if (read !== undefined) event.changes = placeChanges(read, placer);
   addFacts(event, draft, redactor, paths, payloads, placer);
-  placer.fit(event, read?.changeSet.diff ?? [], maxEventBytes);
+  placer.fit(event, read?.recorded ?? [], maxEventBytes);
   if (read !== undefined) attachAuditChangeSet(event, read.changeSet);
   return { event, changes: read?.changeSet, visited: reads.visited + work.visited };
 }

@@ -40,9 +40,9 @@ describe('diffStates', () => {
     ]);
   });
 
-  it('treats arrays as leaves: one changed entry with both whole arrays', () => {
+  it('compares arrays without identity item by item, by position', () => {
     expect(diffStates({ roles: ['a', 'b'] }, { roles: ['a', 'c'] })).toEqual([
-      { path: ['roles'], op: 'changed', before: ['a', 'b'], after: ['a', 'c'] },
+      { path: ['roles', '[1]'], op: 'changed', before: 'b', after: 'c' },
     ]);
     expect(diffStates({ items: [{ id: 1 }] }, { items: [{ id: 1 }] })).toEqual([]);
   });

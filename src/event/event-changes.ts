@@ -2,14 +2,20 @@
  * The `changes` of an event: the states read within the work budget, their diff, redaction, and
  * the complete change set that alarm rules are evaluated on before any size cut.
  */
+import { applyArrayCuts } from './array-identity';
 import type { AuditChanges, AuditFieldChange } from './audit-event';
 import type { AuditChangeSet } from './change-set';
-import { changedFieldPaths, diffStates } from './diff';
+import { arrayCutEntry, changedFieldPaths, diffStatesDetailed, type DetailedDiff } from './diff';
 import { AUDIT_EVENT_LIMITS, text } from './event-fields';
 import type { PayloadPlacer } from './event-size';
+import type { EntityReading, SerializationIssue } from './json-entities';
 import type { Redactor } from './redact';
+import type { SerializationWarnings } from './serialization-warnings';
 import { toJsonSafe } from './serialize';
 import type { WalkBudget } from './walk-budget';
+
+/** Most paths `changes.unserializable` lists. */
+export const MAX_UNSERIALIZABLE_PATHS = 20;
 
 /** What {@link readChanges} needs from the draft. */
 export interface ChangesInput {
@@ -29,6 +35,12 @@ export interface ChangesContext {
   readonly reads: WalkBudget;
   /** Budget of the work done on the copies (diff, redaction). */
   readonly work: WalkBudget;
+  /** How entity states are read (identity keys, relations). */
+  readonly entities: EntityReading;
+  /** Most diff entries recorded per array (see `DiffOptions.maxArrayChanges`). */
+  readonly maxArrayChanges: number;
+  /** Told of the values that could not be read as they are. */
+  readonly warnings: SerializationWarnings | undefined;
 }
 
 /** The states and their diff, redacted, whole (no size cut yet). */
@@ -43,8 +55,14 @@ export interface ReadChanges {
   readonly afterPartial: boolean;
   /** For each diff entry: whether its `before` and its `after` were read only in part. */
   readonly partialValues: readonly (readonly [boolean, boolean])[];
+  /** The diff as recorded: each array's entries past `maxArrayChanges` replaced by one entry. */
+  readonly recorded: readonly AuditFieldChange[];
+  /** {@link ReadChanges.partialValues}, aligned with {@link ReadChanges.recorded}. */
+  readonly recordedPartial: readonly (readonly [boolean, boolean])[];
   /** Why the states were not compared, when they were not. */
   readonly unavailable: string | undefined;
+  /** Paths of the states' values recorded as markers because they could not be read. */
+  readonly unserializable: readonly string[];
 }
 
 /** Said when `changesUnavailable` is set to something that is no text. */
@@ -63,6 +81,17 @@ export function readChanges(draft: ChangesInput, context: ChangesContext): ReadC
     return undefined;
   }
   const { redactor, paths, reads, work } = context;
+  const unserializable = new Set<string>();
+  const onIssue = (issue: SerializationIssue): void => {
+    context.warnings?.report(issue);
+    if (issue.marker && unserializable.size < MAX_UNSERIALIZABLE_PATHS) {
+      unserializable.add(issue.path.join('.'));
+    }
+  };
+  const readState = (state: unknown, budget: WalkBudget): unknown =>
+    state === undefined
+      ? undefined
+      : toJsonSafe(state, { budget, entities: context.entities, onIssue });
   // The states come first: they are what the diff, the fields and the alarms are made of. The
   // before-state gets half at most: a diff knows only the keys read on both sides.
   const beforeBudget = draft.after === undefined ? reads : reads.within(Math.ceil(reads.left / 2));
@@ -70,14 +99,22 @@ export function readChanges(draft: ChangesInput, context: ChangesContext): ReadC
   const after = readState(draft.after, reads);
   const beforePartial = reads.isPartial(before);
   const afterPartial = reads.isPartial(after);
-  const raw =
+  const { changes: raw, cuts }: DetailedDiff =
     unavailable === undefined
-      ? diffStates(before, after, { budget: work, isPartial: (value) => reads.isPartial(value) })
-      : [];
+      ? diffStatesDetailed(before, after, {
+          budget: work,
+          isPartial: (value) => reads.isPartial(value),
+          identityKeys: context.entities.identityKeys,
+          maxArrayChanges: context.maxArrayChanges,
+        })
+      : { changes: [], cuts: [] };
   const partialValues = raw.map(
     (change) => [reads.isPartial(change.before), reads.isPartial(change.after)] as const,
   );
   const diff = redactor.redactDiff(raw, paths, work);
+  // The cut is made after redaction: the digest of what it leaves out is of redacted values.
+  const recorded = applyArrayCuts(diff, cuts, arrayCutEntry);
+  const recordedPartial = applyArrayCuts(partialValues, cuts, () => [false, false] as const);
   const redactedBefore = redactState(before, context);
   const redactedAfter = redactState(after, context);
   const changeSet: AuditChangeSet = {
@@ -94,12 +131,11 @@ export function readChanges(draft: ChangesInput, context: ChangesContext): ReadC
     after: redactedAfter,
     afterPartial,
     partialValues,
+    recorded,
+    recordedPartial,
     unavailable,
+    unserializable: [...unserializable],
   };
-}
-
-function readState(state: unknown, budget: WalkBudget): unknown {
-  return state === undefined ? undefined : toJsonSafe(state, { budget });
 }
 
 function redactState(state: unknown, context: ChangesContext): unknown {
@@ -128,12 +164,17 @@ export function placeChanges(read: ReadChanges, placer: PayloadPlacer): AuditCha
   const record = changes as unknown as Record<string, unknown>;
   placer.place(record, 'before', read.before, read.beforePartial, 'changes.before');
   placer.place(record, 'after', read.after, read.afterPartial, 'changes.after');
-  const { diff, fields } = read.changeSet;
-  changes.diff = diff.map((change, index) => placeEntry(change, read.partialValues[index], placer));
-  changes.fields = [...fields];
-  changes.count = diff.length;
+  const { recorded } = read;
+  changes.diff = recorded.map((change, index) =>
+    placeEntry(change, read.recordedPartial[index], placer),
+  );
+  // The entry that stands for an array's left-out changes names the array: the list of fields
+  // stays complete.
+  changes.fields = changedFieldPaths(recorded);
+  changes.count = read.changeSet.diff.length;
   if (!read.changeSet.complete) changes.partial = true;
   if (read.unavailable !== undefined) changes.unavailable = read.unavailable;
+  if (read.unserializable.length > 0) changes.unserializable = [...read.unserializable];
   return changes;
 }
 

@@ -2,6 +2,7 @@
  * What a JSON-safe walk is told: its limits, the markers it leaves where it stopped, and the
  * guard that redacts on the way. The walk itself is in `json-safe.ts`.
  */
+import type { EntityReading, SerializationIssue } from './json-entities';
 import type { WalkBudget } from './walk-budget';
 
 /** Deepest container nesting kept by `toJsonSafe`; the root container is level 1. */
@@ -58,4 +59,11 @@ export interface JsonSafeOptions {
   guard?: KeyGuard;
   /** The guard's state at the root (e.g. below a diff entry's path). @default `guard.root` */
   guardState?: unknown;
+  /**
+   * Reads the value as an entity state: a class instance with an identity key held by a
+   * property (a relation) is recorded by its identity. @default every object is walked
+   */
+  entities?: EntityReading;
+  /** Told of every value that could not be read as it is (see {@link SerializationIssue}). */
+  onIssue?: (issue: SerializationIssue) => void;
 }

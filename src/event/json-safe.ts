@@ -9,6 +9,17 @@
 import { types } from 'node:util';
 import { NOT_LEAF, leafBuiltIn } from './json-builtins';
 import {
+  PROMISE_MARKER,
+  classKeyOf,
+  classNameOf,
+  cycleReference,
+  hasDataFields,
+  isThenable,
+  relationReference,
+  type EntityReading,
+  type SerializationIssue,
+} from './json-entities';
+import {
   AUDIT_MARKER_KEY,
   sanitizeString,
   setJsonProperty,
@@ -46,6 +57,15 @@ interface Walk {
   /** Lower bound of the UTF-8 size of the JSON copied so far. */
   chars: number;
   stopped: boolean;
+  /** `keys[d]`: the key of the entry being copied at depth `d + 1`, for issue paths. */
+  readonly keys: (string | number)[];
+  readonly entities: EntityReading | undefined;
+  readonly onIssue: ((issue: SerializationIssue) => void) | undefined;
+  /**
+   * Classes whose `toJSON` threw during this walk, with the marker of what it threw: not called
+   * again (a stack overflow costs milliseconds).
+   */
+  brokenToJSON: Map<unknown, string> | undefined;
 }
 
 /** Returned in place of a value the walk did not read; never escapes this module. */
@@ -63,7 +83,13 @@ const NO_GUARD_STATE = undefined;
  * - Map: object from its entries (non-string keys stringified); Set: array
  * - Error: `{ type: name, message }`; boxed primitives: their primitive value
  * - objects with `toJSON`: its result, normalised; class instances: own enumerable properties
- * - a `toJSON` or getter that throws: `'[Unserializable: <ErrorName>: <message>]'`
+ * - a `toJSON` that throws (a cycle through `toJSON` overflows the stack): the object's own
+ *   enumerable fields, as if it had none; `'[Unserializable: <ErrorName>: <message>]'` when it
+ *   has no data field
+ * - a getter that throws: `'[Unserializable: <ErrorName>: <message>]'`
+ * - a promise or thenable (a lazy relation): `'[Unserializable: Promise, never awaited]'`
+ * - with `entities`: a class instance with an identity key, held by a property of a non-root
+ *   object (a relation), is `{ id: <its id> }` (unless `entities.relations` is `full`)
  * - functions, symbols, `undefined`: omitted in objects, `null` in arrays (as `JSON.stringify`)
  * - NaN and ±Infinity: `null`; `-0`: `0`
  * - strings and keys: lone surrogates and NUL replaced by U+FFFD
@@ -88,6 +114,10 @@ export function toJsonSafe(value: unknown, options: JsonSafeOptions = {}): unkno
     maxChars: options.maxBytes ?? Number.POSITIVE_INFINITY,
     chars: 0,
     stopped: false,
+    keys: [],
+    entities: options.entities,
+    onIssue: options.onIssue,
+    brokenToJSON: undefined,
   };
   const state = guard === undefined ? NO_GUARD_STATE : (options.guardState ?? guard.root);
   const copy = convert(value, '', 0, walk, true, state);
@@ -162,7 +192,9 @@ function convertObject(
   state: unknown,
 ): unknown {
   // Only the current path counts: the same object reached twice side by side is not a cycle.
-  if (walk.ancestors.includes(value)) return CIRCULAR_MARKER;
+  // A back-reference to an entity (`item.order`) is recorded as the entity's identity.
+  if (walk.ancestors.includes(value))
+    return cycleReference(value, walk.entities) ?? CIRCULAR_MARKER;
   try {
     if (Array.isArray(value)) {
       if (callToJSON && hasToJSON(value)) return viaToJSON(value, key, depth, walk, state);
@@ -172,12 +204,48 @@ function convertObject(
     if (proto !== Object.prototype && proto !== null) {
       const special = convertBuiltIn(value, depth, walk, state);
       if (special !== NOT_BUILT_IN) return special;
+      if (isThenable(value)) {
+        // Named after the entity holding it: one warning per entity class, not one for Promise.
+        const holder = walk.ancestors[walk.ancestors.length - 1] ?? value;
+        report(walk, depth, 'promise', classNameOf(holder), 'a promise (a lazy relation?)', true);
+        walk.chars += PROMISE_MARKER.length + 2;
+        return PROMISE_MARKER;
+      }
+      // An entity in a list (a to-many relation) keeps its fields: the diff compares them.
+      const reference =
+        depth > 0 && typeof key === 'string' ? relationReference(value, walk.entities) : undefined;
+      if (reference !== undefined) {
+        walk.chars += 16;
+        return reference;
+      }
     }
     if (callToJSON && hasToJSON(value)) return viaToJSON(value, key, depth, walk, state);
     return copyRecord(value as Record<string, unknown>, depth, walk, state);
   } catch (err) {
-    return unserializableMarker(err);
+    const marker = unserializableMarker(err);
+    report(walk, depth, 'error', classNameOf(value), marker, true);
+    return marker;
   }
+}
+
+/** Tells the walk's listener about a value that could not be read as it is. */
+function report(
+  walk: Walk,
+  depth: number,
+  kind: SerializationIssue['kind'],
+  className: string,
+  detail: string,
+  marker: boolean,
+  key?: string,
+): void {
+  const onIssue = walk.onIssue;
+  if (onIssue === undefined) return;
+  // Array positions as the diff writes them, `[2]`.
+  const path = walk.keys
+    .slice(0, depth)
+    .map((step) => (typeof step === 'number' ? `[${step}]` : step));
+  if (key !== undefined) path.push(key);
+  onIssue({ kind, className, path, detail, marker });
 }
 
 function hasToJSON(value: object): value is { toJSON: (key: string) => unknown } {
@@ -191,10 +259,39 @@ function viaToJSON(
   walk: Walk,
   state: unknown,
 ): unknown {
-  const result = value.toJSON(typeof key === 'number' ? String(key) : key);
+  const classKey = classKeyOf(value);
+  const known = walk.brokenToJSON?.get(classKey);
+  if (known !== undefined) return withoutToJSON(value, known, depth, walk, state);
+  let result: unknown;
+  try {
+    result = value.toJSON(typeof key === 'number' ? String(key) : key);
+  } catch (err) {
+    // A toJSON that recurses through a back-reference (class-transformer's instanceToPlain on
+    // `order.items[0].order`) overflows the stack; the object's own fields still say what it is.
+    const marker = unserializableMarker(err);
+    (walk.brokenToJSON ??= new Map()).set(classKey, marker);
+    report(walk, depth, 'toJSON', classNameOf(value), marker, !hasDataFields(value));
+    return withoutToJSON(value, marker, depth, walk, state);
+  }
   // JSON.stringify calls toJSON once per value, not again on what it returned; the call itself
   // already took this value's visit.
   return convertValue(result, key, depth, walk, false, state);
+}
+
+/** The object's own enumerable fields, its `toJSON` left aside; the marker when it has none. */
+function withoutToJSON(
+  value: object,
+  marker: string,
+  depth: number,
+  walk: Walk,
+  state: unknown,
+): unknown {
+  if (Array.isArray(value)) return copyList(value as unknown[], depth, walk, state, false);
+  if (!hasDataFields(value)) {
+    walk.chars += marker.length + 2;
+    return marker;
+  }
+  return copyRecord(value as Record<string, unknown>, depth, walk, state);
 }
 
 /** A container cut short: recorded as partial and ended with the budget marker. */
@@ -241,8 +338,10 @@ function copyList(
           item = (value as unknown[])[i];
         } catch (err) {
           item = unserializableMarker(err);
+          report(walk, depth, 'getter', classNameOf(value), item as string, true, `[${i}]`);
         }
       }
+      walk.keys[depth] = i;
       const childState = guard === undefined ? NO_GUARD_STATE : guard.item(state, i);
       const converted =
         childState === null
@@ -290,12 +389,15 @@ function copyRecord(
   try {
     for (const rawKey of Object.keys(value)) {
       let item: unknown;
+      const key = sanitizeString(rawKey);
       try {
         item = value[rawKey];
       } catch (err) {
         item = unserializableMarker(err);
+        report(walk, depth, 'getter', classNameOf(value), item as string, true, key);
       }
-      if (addEntry(out, sanitizeString(rawKey), item, depth, walk, state) === STOP) {
+      walk.keys[depth] = key;
+      if (addEntry(out, key, item, depth, walk, state) === STOP) {
         endPartial(out, walk);
         break;
       }
@@ -356,6 +458,7 @@ function convertMap(
   try {
     for (const [entryKey, entryValue] of value) {
       const key = mapKeyToString(entryKey, depth, walk);
+      walk.keys[depth] = key;
       if (addEntry(out, key, entryValue, depth, walk, state) === STOP) {
         endPartial(out, walk);
         break;

@@ -490,7 +490,10 @@ describe('Redactor', () => {
         ),
       );
       expectNoLeak(diff, [before, after]);
-      expect(changedFieldPaths(diff)).toEqual(['account.apiKeys.primary', 'account.billing']);
+      expect(changedFieldPaths(diff)).toEqual([
+        'account.apiKeys.primary',
+        'account.billing.[0].card.cardNumber',
+      ]);
     });
   });
 });
