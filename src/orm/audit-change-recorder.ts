@@ -46,7 +46,7 @@ export class AuditChangeRecorder {
    * The SQL dialect of the store's in-transaction append, or `undefined` when the store cannot
    * write in another connection's transaction (atomic mode needs one).
    */
-  get atomicDialect(): 'postgres' | 'sqlite' | undefined {
+  get atomicDialect(): 'postgres' | undefined {
     return sqlAppendOf(this.store)?.sqlDialect;
   }
 
@@ -59,12 +59,12 @@ export class AuditChangeRecorder {
    */
   async atomicStatements(
     changes: TransactionChanges,
-    dialect: 'postgres' | 'sqlite',
+    dialect: 'postgres',
   ): Promise<AuditSqlStatement[]> {
     const append = sqlAppendOf(this.store);
     if (!append || append.sqlDialect !== dialect) {
       throw new Error(
-        `nestjs-audit: atomic ORM auditing needs the audit store in the ORM's own ${dialect} database, but the store is "${this.store.engine}". Use ${dialect === 'postgres' ? 'PostgresAuditStore on the same database' : 'SqliteAuditStore on the same file'}, or set atomic: false.`,
+        `nestjs-audit: atomic ORM auditing needs the audit store in the ORM's own ${dialect} database, but the store is "${this.store.engine}". Use PostgresAuditStore on the same database, or set atomic: false.`,
       );
     }
     const drafts = changes
@@ -89,8 +89,14 @@ export class AuditChangeRecorder {
       return Promise.resolve();
     }
     const drafts: AuditEventDraft[] = [];
-    for (const change of changes.list()) {
-      if (changes.context && this.capture.joinRowChange(changes.context, change)) continue;
+    const list = changes.list();
+    const perType = new Map<string, number>();
+    for (const change of list) {
+      perType.set(change.resourceType, (perType.get(change.resourceType) ?? 0) + 1);
+    }
+    for (const change of list) {
+      const sole = perType.get(change.resourceType) === 1;
+      if (changes.context && this.capture.joinRowChange(changes.context, change, sole)) continue;
       drafts.push(rowChangeDraft(change, changes.context, this.options));
     }
     if (drafts.length === 0) return Promise.resolve();

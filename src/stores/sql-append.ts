@@ -2,7 +2,7 @@ import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import type { AuditEvent } from '../event/audit-event';
 import type { AuditStore } from './audit-store';
 
-/** One SQL statement with its parameters (`$1…` for PostgreSQL, `?` for SQLite). */
+/** One SQL statement with its `$1…` parameters. */
 export interface AuditSqlStatement {
   text: string;
   values: unknown[];
@@ -15,8 +15,12 @@ export interface AuditSqlStatement {
  * so a change and its event commit together or not at all.
  */
 export interface AuditSqlAppend {
-  /** The SQL dialect of the statements. */
-  readonly sqlDialect: 'postgres' | 'sqlite';
+  /**
+   * The SQL dialect of the statements. PostgreSQL only: an application sharing one SQLite file
+   * with the store in one process would make the two connections wait for each other on one
+   * thread (better-sqlite3 waits synchronously for the file lock).
+   */
+  readonly sqlDialect: 'postgres';
   /**
    * Statements that insert the events and entries; inserting an id or dedup key already stored
    * is a no-op, as with `append()`.

@@ -41,7 +41,7 @@ export function auditExtension(
 ): (client: unknown) => PrismaExtensionResult {
   if (options.atomic && recorder.atomicDialect !== 'postgres') {
     throw new Error(
-      `nestjs-audit/prisma: atomic: true needs PostgresAuditStore on the Prisma client's own database, but the audit store ${recorder.atomicDialect === undefined ? 'cannot write in another connection\u2019s transaction' : `is ${recorder.atomicDialect}`}. Configure AuditModule.forRoot({ store: new PostgresAuditStore(...) }) on the same database, or leave atomic off.`,
+      `nestjs-audit/prisma: atomic: true needs PostgresAuditStore on the Prisma client's own database, but the audit store cannot write in another connection\u2019s transaction. Configure AuditModule.forRoot({ store: new PostgresAuditStore(...) }) on the same database, or leave atomic off.`,
     );
   }
   return (client: unknown) =>

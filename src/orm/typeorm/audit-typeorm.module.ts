@@ -44,11 +44,14 @@ class TypeOrmAuditInstaller implements OnModuleInit {
 
   private checkAtomic(dataSource: DataSource): void {
     const type: string = dataSource.options.type;
-    const wanted =
-      type === 'postgres' ? 'postgres' : type.includes('sqlite') ? 'sqlite' : undefined;
-    if (!wanted || this.recorder.atomicDialect !== wanted) {
+    if (type !== 'postgres') {
       throw new AuditConfigurationError(
-        `nestjs-audit/typeorm: atomic: true needs the audit store in the same database as the "${type}" DataSource (PostgresAuditStore on its PostgreSQL database, or SqliteAuditStore on its SQLite file), but the audit store writes ${this.recorder.atomicDialect ?? 'elsewhere'}. Point the audit store at that database, or set atomic: false.`,
+        `nestjs-audit/typeorm: atomic: true works on PostgreSQL only (this DataSource is "${type}"): on SQLite the app's connection and the audit store's would wait for each other's file lock on one thread. Set atomic: false (events of committed transactions then go through the durable pipeline right after the commit).`,
+      );
+    }
+    if (this.recorder.atomicDialect !== 'postgres') {
+      throw new AuditConfigurationError(
+        `nestjs-audit/typeorm: atomic: true needs the audit store in the same database as the "${type}" DataSource (PostgresAuditStore on its PostgreSQL database), but the audit store is not a PostgreSQL store. Point the audit store at that database, or set atomic: false.`,
       );
     }
   }

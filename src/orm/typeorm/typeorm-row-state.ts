@@ -77,7 +77,7 @@ export async function readLocked(
     .loadAllRelationIds()
     .whereInIds([ids]);
   if (locksRows(queryRunner)) query = query.setLock('pessimistic_write');
-  const row = (await query.getOne());
+  const row = await query.getOne();
   return row ? rowState(metadata, row, ignore) : undefined;
 }
 
@@ -88,9 +88,6 @@ function locksRows(queryRunner: QueryRunner): boolean {
 }
 
 /** The SQL dialect of an atomic append on this connection, if the store can share it. */
-export function dialectOf(queryRunner: QueryRunner): 'postgres' | 'sqlite' | undefined {
-  const type: string = queryRunner.connection.options.type;
-  if (type === 'postgres') return 'postgres';
-  if (type === 'better-sqlite3' || type === 'sqlite') return 'sqlite';
-  return undefined;
+export function dialectOf(queryRunner: QueryRunner): 'postgres' | undefined {
+  return queryRunner.connection.options.type === 'postgres' ? 'postgres' : undefined;
 }

@@ -21,7 +21,6 @@ import { uniqueAlarmColumns, type AlarmColumns } from '../alarm-columns';
 import { AuditStore } from '../audit-store';
 import { toEventColumns } from '../event-columns';
 import { settle } from '../settle';
-import type { AuditSqlStatement } from '../sql-append';
 import {
   isSqliteDatabase,
   loadSqliteDriver,
@@ -35,7 +34,7 @@ import {
   SQLITE_HISTORY_SQL,
   SQLITE_INSERT_SQL,
 } from './sqlite-query';
-import { SQLITE_ALARM_INSERT_SQL, SqliteAlarmOutbox, alarmRowOf } from './sqlite-alarm-outbox';
+import { SqliteAlarmOutbox } from './sqlite-alarm-outbox';
 import { migrateSqliteSchema } from './sqlite.schema';
 
 /** Options of {@link SqliteAuditStore}. */
@@ -281,31 +280,6 @@ export class SqliteAuditStore extends AuditStore {
       const alarmRows = uniqueAlarmColumns(alarms);
       if (rows.length === 0 && alarmRows.length === 0) return;
       insertBatch.immediate(rows, alarmRows);
-    });
-  }
-
-  /** Dialect of {@link SqliteAuditStore.appendStatements} (see `AuditSqlAppend`). */
-  readonly sqlDialect = 'sqlite' as const;
-
-  /**
-   * The statements `append()` would run, for a transaction on another connection to the same
-   * file (the ORM integrations' atomic mode). The schema is migrated by the store's own open.
-   * @throws TypeError when an event lacks a field the store needs.
-   */
-  appendStatements(
-    events: readonly AuditEvent[],
-    alarms?: readonly AlarmOutboxEntry[],
-  ): Promise<AuditSqlStatement[]> {
-    return settle(() => {
-      this.ready('appendStatements');
-      const statements: AuditSqlStatement[] = events.map((event) => ({
-        text: SQLITE_INSERT_SQL,
-        values: toRow(event),
-      }));
-      for (const columns of uniqueAlarmColumns(alarms)) {
-        statements.push({ text: SQLITE_ALARM_INSERT_SQL, values: alarmRowOf(columns) });
-      }
-      return statements;
     });
   }
 
