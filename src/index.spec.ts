@@ -14,6 +14,7 @@ describe('public API', () => {
         'SlackNotifier',
         'WebhookNotifier',
         'verifyAuditWebhookSignature',
+        'AuditChangeRecorder',
         'AuditCommitError',
         'AuditConfigurationError',
         'AuditContext',

@@ -64,6 +64,10 @@ export {
   type AuditUpdateExtra,
 } from './audit.service';
 export { AuditContext } from './capture/audit-context';
+export { AuditChangeRecorder } from './orm/audit-change-recorder';
+export type { TransactionChanges } from './orm/transaction-changes';
+export type { OrmAuditOptions } from './orm/orm-audit.options';
+export type { AuditRowChange, AuditRowChangeKind } from './event/row-change';
 export { AuditExempt } from './capture/audit-exempt.decorator';
 export {
   Audited,

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { ResolvedAuditOptions } from '../audit.options';
 import type { AuditActorInput, AuditOutcome } from '../event/audit-event';
 import type { AuditEventDraft } from '../event/build-event';
+import { ROW_CHANGE_VERBS, type AuditRowChange } from '../event/row-change';
 import { requestFacts } from './request-facts';
 import type { RequestRecord } from './request-record';
 import type { ResponseStart } from './response-hold';
@@ -95,6 +96,18 @@ function actorOf(
   return { ...actor, type: 'user', name: principal.slice(0, 256), authenticated: false };
 }
 
+const GENERIC_VERBS: ReadonlySet<string> = new Set(['create', 'update', 'delete']);
+
+/**
+ * The route's action; for a soft deletion or restoration the ORM saw, with that verb instead of
+ * the HTTP method's generic one (a `DELETE` that only marked the row is `order.soft_delete`).
+ */
+function actionOf(plan: RoutePlan, row: AuditRowChange | undefined): string {
+  if (!row || plan.meta?.action !== undefined || !GENERIC_VERBS.has(plan.verb)) return plan.action;
+  if (row.kind !== 'soft-delete' && row.kind !== 'restore') return plan.action;
+  return `${plan.resourceType}.${ROW_CHANGE_VERBS[row.kind]}`;
+}
+
 /**
  * The draft of the event of one request attempt, from its record and the response actually
  * sent (`start` is absent when the client went away before any byte).
@@ -113,7 +126,7 @@ export function attemptDraft(
   const facts = requestFacts(req, options, ctx.requestId);
   const meta = plan.meta;
   const draft: AuditEventDraft = {
-    action: ctx.action ?? plan.action,
+    action: ctx.action ?? actionOf(plan, record.rowChange),
     outcome,
     level: meta?.level ?? (outcome === 'failure' ? 'warn' : 'info'),
     actor: actorOf(record, plan, facts.actor),

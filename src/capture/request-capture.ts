@@ -1,5 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { ApplicationConfig, type HttpAdapterHost, type ModulesContainer } from '@nestjs/core';
 import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
 import type { ResolvedAuditOptions } from '../audit.options';
 import { AuditPipeline, AuditShutdownError } from '../pipeline/audit-pipeline';
@@ -8,6 +8,12 @@ import type { AuditRowChange } from '../event/row-change';
 import { AuditContextStorage, type AuditContext } from './audit-context';
 import { attemptDraft } from './attempt-draft';
 import { requestPath, setResponseHeader, type AuditHttpRequest } from './http-adapter';
+import {
+  compilePathPatterns,
+  routePrefixesOf,
+  unmatchablePathPatterns,
+  type PathMatcher,
+} from './path-patterns';
 import { installArrivalHooks, platformRouteOf } from './platform-hooks';
 import { RequestRecord, rawResponseOf } from './request-record';
 import {
@@ -45,6 +51,8 @@ export class RequestCapture {
   private platform: unknown;
   /** Whether the arrival hooks are installed (an app on Express or Fastify). */
   private hooked = false;
+  /** `exclude`, compiled at the first request: the global prefix is known by then. */
+  private excluded?: PathMatcher;
 
   constructor(
     @Inject(AUDIT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditOptions,
@@ -52,6 +60,8 @@ export class RequestCapture {
     private readonly contexts: AuditContextStorage,
     /** Which routes are audited, decided as Nest registers them. */
     readonly catalog: RouteCatalog,
+    /** Where the global prefix and versioning are (optional: unit tests build it by hand). */
+    @Optional() private readonly appConfig?: ApplicationConfig,
   ) {}
 
   /**
@@ -59,6 +69,7 @@ export class RequestCapture {
    * An app without an HTTP adapter (a microservice) is left alone.
    */
   install(adapterHost: HttpAdapterHost, modules: ModulesContainer): void {
+    for (const warning of unmatchablePathPatterns(this.options.exclude)) this.logger.warn(warning);
     const adapter = adapterHost.httpAdapter as unknown as
       { getInstance?: () => unknown } | undefined;
     if (!adapter || typeof adapter.getInstance !== 'function') return;
@@ -117,10 +128,11 @@ export class RequestCapture {
 
   /**
    * Gives a committed ORM change to the `@Audited` event of the request `ctx` belongs to, when
-   * it is a change of that event's target and the event is not settled yet.
+   * it is a change of that event's target and the event is not settled yet. `soleOfType`: the
+   * transaction wrote no other row of the change's type (a target not known yet is then it).
    * @returns false when the change is to be recorded as an event of its own.
    */
-  joinRowChange(ctx: AuditContext, change: AuditRowChange): boolean {
+  joinRowChange(ctx: AuditContext, change: AuditRowChange, soleOfType: boolean): boolean {
     const record = RequestRecord.of(ctx.request);
     if (!record || record.state !== 'open' || ctx.isSkipped) return false;
     if (change.id === undefined || change.bulk) return false;
@@ -130,7 +142,8 @@ export class RequestCapture {
     const known =
       ctx.targetId ??
       (typeof plan.meta?.id === 'function' ? undefined : targetIdOf(plan, record.req, undefined));
-    if (known !== undefined && known !== change.id) return false;
+    // Without a known target, only the one row of its type the transaction wrote is the target.
+    if (known === undefined ? !soleOfType : known !== change.id) return false;
     return record.joinRowChange(change);
   }
 
@@ -228,18 +241,8 @@ export class RequestCapture {
 
   private isExcluded(req: AuditHttpRequest): boolean {
     if (this.options.exclude.length === 0) return false;
-    const path = requestPath(req);
-    for (const pattern of this.options.exclude) {
-      if (typeof pattern === 'string') {
-        if (pattern.endsWith('*') ? path.startsWith(pattern.slice(0, -1)) : path === pattern) {
-          return true;
-        }
-      } else {
-        pattern.lastIndex = 0;
-        if (pattern.test(path)) return true;
-      }
-    }
-    return false;
+    this.excluded ??= compilePathPatterns(this.options.exclude, routePrefixesOf(this.appConfig));
+    return this.excluded(requestPath(req));
   }
 
   private onRecordError(

@@ -165,14 +165,14 @@ export class OrdersController {
   }
 
   @Delete(':id/soft')
-  @Audited('order', { action: 'order.soft_delete' })
+  @Audited('order')
   async softRemove(@Param('id', ParseIntPipe) id: number): Promise<void> {
     const order = await this.orders.findOneByOrFail({ id });
     await this.orders.softRemove(order);
   }
 
   @Post(':id/restore')
-  @Audited('order', { action: 'order.restore' })
+  @Audited('order')
   async restore(@Param('id', ParseIntPipe) id: number): Promise<void> {
     const order = await this.orders.findOneOrFail({ where: { id }, withDeleted: true });
     await this.orders.recover(order);
