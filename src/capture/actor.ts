@@ -9,11 +9,30 @@ function text(value: unknown): string | undefined {
   return undefined;
 }
 
+const MAX_ROLES = 64;
+// Entries looked at: capture cost follows a bound, not the size of what the app put in req.user.
+const MAX_ROLE_ENTRIES = 256;
+
+/** One role as apps model it: a name or id, or an object (`{ id: 1, name: 'Admin' }`). */
+function roleName(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return text(value);
+  const role = value as Record<string, unknown>;
+  return text(role.name) ?? text(role.id);
+}
+
+/**
+ * Roles as a list of names, from a single role or a list mixing names and role objects; `name`
+ * is preferred, else `id`. Duplicates are dropped and the list is capped.
+ */
 function roles(value: unknown): string[] | undefined {
-  if (typeof value === 'string') return value ? [value.slice(0, MAX_FIELD)] : undefined;
-  if (!Array.isArray(value)) return undefined;
-  const list = value.map(text).filter((r): r is string => r !== undefined);
-  return list.length > 0 ? list.slice(0, 64) : undefined;
+  const entries: readonly unknown[] = Array.isArray(value) ? value : [value];
+  const list = new Set<string>();
+  const end = Math.min(entries.length, MAX_ROLE_ENTRIES);
+  for (let i = 0; i < end && list.size < MAX_ROLES; i += 1) {
+    const name = roleName(entries[i]);
+    if (name !== undefined) list.add(name);
+  }
+  return list.size > 0 ? [...list] : undefined;
 }
 
 /**
@@ -60,7 +79,7 @@ export function normaliseActor(input: AuditActorInput | null | undefined): Audit
 
 /**
  * Reads `req.user` the way passport strategies set it: `id ?? sub`, `email ?? username`, `name`,
- * `roles` (or a single `role`).
+ * `roles` (or a single `role`), each role a name or an object with `name` (or `id`).
  */
 export function passportActor(req: AuditHttpRequest): AuditActorInput | undefined {
   const user = req.user;

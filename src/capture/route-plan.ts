@@ -6,6 +6,7 @@ import {
 } from '../audit.constants';
 import type { AuditScope } from '../audit.options';
 import { verbForHttpMethod } from '../event/categorize';
+import { resourceTypeOf } from '../orm/resource-type';
 import type { AuditedMetadata } from './audited.decorator';
 
 /** How one route (handler + HTTP method) is audited; computed once per route and cached. */
@@ -54,17 +55,21 @@ export function isMutatingMethod(method: string): boolean {
 
 /**
  * The resource type of an undecorated route: the controller's first literal path segment, else
- * its class name without `Controller`. Decorated routes use the `@Audited` resource type.
+ * its class name without `Controller`, named by the rule the ORM integrations use
+ * (`resourceTypeOf`: `orders` and `OrderItemsController` give `order` and `order_item`), so that
+ * one record's events share one type. Decorated routes use the `@Audited` resource type.
  */
-export function resourceTypeOf(controller: Type<unknown>): string {
+export function controllerResourceType(controller: Type<unknown>): string {
   const path: unknown = Reflect.getMetadata(PATH_METADATA, controller);
   const first = (Array.isArray(path) ? path[0] : path) as unknown;
   if (typeof first === 'string') {
     const segment = first.split('/').find((s) => NAME_SEGMENT.test(s));
-    if (segment) return segment;
+    const type = segment === undefined ? '' : resourceTypeOf(segment);
+    if (type !== '') return type;
   }
   const fromName = controller.name.replace(/Controller$/, '');
-  return NAME_SEGMENT.test(fromName) && fromName ? fromName.toLowerCase() : 'http';
+  const type = NAME_SEGMENT.test(fromName) ? resourceTypeOf(fromName) : '';
+  return type === '' ? 'http' : type;
 }
 
 function metadataOf<T>(key: string, target: object): T | undefined {
@@ -109,7 +114,7 @@ export function planRoute(
     if (scope === 'decorated') return null;
     if (scope === 'mutations' && !isMutatingMethod(method)) return null;
   }
-  const resourceType = meta?.resourceType ?? resourceTypeOf(controller);
+  const resourceType = meta?.resourceType ?? controllerResourceType(controller);
   const configured = meta?.action;
   if (configured?.includes('.')) {
     const verb = configured.slice(configured.lastIndexOf('.') + 1);

@@ -149,7 +149,7 @@ describe.each(PLATFORMS)('ECS stream on %s', (platform) => {
     // The same app and capture with the stream on prove the capture sees the module's lines.
     const withStream = await auditLinesPrinted(() => postWidget(platform, 'stdout'));
     expect(withStream.map((l) => (l['event'] as { action: string }).action)).toEqual([
-      'widgets.create',
+      'widget.create',
     ]);
 
     const without = await auditLinesPrinted(() => postWidget(platform, false));
@@ -170,7 +170,7 @@ describe.each(PLATFORMS)('ECS stream on %s', (platform) => {
     await running.close();
     const audit = received.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['log.logger'] === 'audit');
     expect(audit).toHaveLength(2);
-    expect(audit[0]).toMatchObject({ event: { action: 'widgets.create', dataset: 'piped.audit' } });
+    expect(audit[0]).toMatchObject({ event: { action: 'widget.create', dataset: 'piped.audit' } });
     expect(audit[1]).toMatchObject({ event: { action: 'job.run' } });
   });
 });

@@ -128,7 +128,7 @@ describe.each(PLATFORMS)('AuditInterceptor on %s', (platform) => {
       expect(boom.outcome).toBe('failure');
       expect(boom.response?.statusCode).toBe(500);
       expect(boom.error).toEqual({ type: 'Error', message: 'kaboom' });
-      expect(boom.action).toBe('users.create');
+      expect(boom.action).toBe('user.create');
       ctx.store.clear();
       await request(ctx.url).post('/users/accepted').expect(202);
       expect(only(ctx.store)).toMatchObject({ outcome: 'success', response: { statusCode: 202 } });

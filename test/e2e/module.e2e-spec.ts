@@ -80,7 +80,7 @@ describe('AuditModule configuration', () => {
       await reader.init();
       const { items } = await reader.query({ limit: 10 });
       await reader.close();
-      expect(items.map((e) => e.action)).toEqual(['things.create']);
+      expect(items.map((e) => e.action)).toEqual(['thing.create']);
     } finally {
       process.chdir(cwd);
       tmp.cleanup();
@@ -141,7 +141,7 @@ describe('AuditModule configuration', () => {
     });
     await request(running.url).post('/things').expect(201);
     const store = running.app.get(ConfigService).store;
-    expect(store.all().map((e) => e.action)).toEqual(['things.create']);
+    expect(store.all().map((e) => e.action)).toEqual(['thing.create']);
     await running.close();
   });
 
@@ -199,7 +199,7 @@ describe.each(PLATFORMS)('interceptor registration on %s', (platform) => {
     await request(running.url).post('/things').expect(201);
     expect(store.all()).toHaveLength(0);
     await request(running.url).post('/manual-things').expect(201);
-    expect(store.all().map((e) => e.action)).toEqual(['manual-things.create']);
+    expect(store.all().map((e) => e.action)).toEqual(['manual_thing.create']);
     await running.close();
   });
 

@@ -38,7 +38,7 @@ describe.each(PLATFORMS)('the README recipe for testing an app with InMemoryAudi
     await app.listen(0, '127.0.0.1');
     try {
       await request(app.getHttpServer()).post('/notes').expect(201);
-      expect(store.all().map((e) => e.action)).toEqual(['notes.create']);
+      expect(store.all().map((e) => e.action)).toEqual(['note.create']);
     } finally {
       await app.close();
     }

@@ -13,6 +13,12 @@ import { renderEventPage } from './render-event';
 import { renderHistoryPage } from './render-history';
 import { renderListPage } from './render-list';
 import { renderMessagePage } from './render-message';
+import {
+  queryWithoutOwnReads,
+  SHOW_READS_PARAM,
+  showsOwnReads,
+  type PageWithoutReads,
+} from './own-reads';
 import { VIEWER_HEADERS } from './viewer-assets';
 import { VIEWER_ENTRY_METADATA } from './viewer-entry.module';
 import { viewerErrorAnswer } from './viewer-error-page';
@@ -78,7 +84,8 @@ export class AuditViewerController {
   /**
    * The event list: filter form, events newest first, keyset paging. Filters use the shared
    * vocabulary (`actor`, `resource`, `action`, `outcome`, `since`, `from`, `to`, `requestId`,
-   * `tenant`, `limit`, `cursor`); invalid ones answer 400 with the form and the reason.
+   * `tenant`, `limit`, `cursor`); invalid ones answer 400 with the form and the reason. The
+   * trail's own reads are hidden unless `reads=1` (see `own-reads.ts`).
    * Tagged as the viewer's entry, so that Fastify serves it with a trailing slash too.
    */
   @Get('')
@@ -114,12 +121,16 @@ export class AuditViewerController {
   private async listPage(req: AuditHttpRequest, query: unknown): Promise<string> {
     const links = viewerLinksFor(requestPath(req), 0);
     const params = textParams(query);
-    let filter: AuditQuery;
-    let result;
+    let filter: AuditQuery & { limit: number };
+    let page: PageWithoutReads;
     try {
-      filter = auditQueryFromParams((query ?? {}) as Record<string, unknown>);
-      filter.limit ??= VIEWER_PAGE_SIZE;
-      result = await this.audit.query(filter);
+      const parsed = auditQueryFromParams((query ?? {}) as Record<string, unknown>, Date.now(), [
+        SHOW_READS_PARAM,
+      ]);
+      filter = { ...parsed, limit: parsed.limit ?? VIEWER_PAGE_SIZE };
+      page = showsOwnReads(params, filter)
+        ? { result: await this.audit.query(filter), hidden: 0 }
+        : await queryWithoutOwnReads((f) => this.audit.query(f), filter);
     } catch (error) {
       if (!(error instanceof AuditQueryError)) throw error;
       await this.recordRead(req, 'list', {
@@ -132,16 +143,18 @@ export class AuditViewerController {
         HttpStatus.BAD_REQUEST,
       );
     }
+    const { result, hidden } = page;
     await this.recordRead(req, 'list', {
       filter,
       results: {
         count: result.items.length,
         ids: result.items.map((event) => event.id),
         more: result.nextCursor !== undefined,
+        ...(hidden > 0 ? { hiddenReads: hidden } : {}),
       },
       message: `Viewed ${result.items.length} audit events`,
     });
-    return renderListPage({ links, params, result });
+    return renderListPage({ links, params, result, hiddenReads: hidden });
   }
 
   private async eventPage(req: AuditHttpRequest, id: string): Promise<string> {

@@ -124,4 +124,39 @@ describe('renderListPage', () => {
     expect(page).toContain('<form class="filters card"');
     expect(page).not.toContain('<table');
   });
+  it("offers a box that shows the trail's own reads, checked when they are shown", () => {
+    const hidden = renderListPage({ links, params: {}, result: { items: events } });
+    expect(hidden).toMatch(/<input id="f-reads" name="reads" type="checkbox" value="1" \/>/);
+    expect(hidden).toContain('Show reads of the audit trail');
+    const shown = renderListPage({ links, params: { reads: '1' }, result: { items: events } });
+    expect(shown).toMatch(/name="reads" type="checkbox" value="1" checked \/>/);
+  });
+
+  it('says how many reads it hid, with a link that shows them and keeps the filters', () => {
+    const page = renderListPage({
+      links,
+      params: { actor: 'u-1', cursor: 'abc' },
+      result: { items: events },
+      hiddenReads: 12,
+    });
+    expect(page).toContain('12 reads of the audit trail hidden');
+    expect(hrefs(page)).toContain('./audit?actor=u-1&reads=1');
+    const none = renderListPage({ links, params: {}, result: { items: events }, hiddenReads: 0 });
+    expect(none).not.toContain('data-hidden-reads');
+  });
+
+  it('explains a page with only hidden reads, and still links to older events', () => {
+    const cursor = encodeCursor({ ts: 1, id: 'x' });
+    const page = renderListPage({
+      links,
+      params: {},
+      result: { items: [], nextCursor: cursor },
+      hiddenReads: 500,
+    });
+    expect(page).toContain('Only reads of the audit trail here');
+    expect(hrefs(page)).toContain(`./audit?cursor=${cursor}`);
+    expect(renderListPage({ links, params: {}, result: { items: [] }, hiddenReads: 3 })).toContain(
+      'Nothing but reads of the audit trail has been recorded yet.',
+    );
+  });
 });

@@ -8,6 +8,7 @@ import { clippedSpan, markup, type SafeHtml } from './html';
 import { changedFieldsSummary } from './render-changes';
 import { renderActor, renderOutcome, renderTime } from './render-facts';
 import { renderPage } from './render-layout';
+import { SHOW_READS_PARAM } from './own-reads';
 import type { ListLinkParams, ViewerLinks } from './viewer-links';
 import { actionLabel, humanName, targetLabel } from './viewer-words';
 
@@ -21,6 +22,8 @@ export interface ListPageInput {
   result?: AuditQueryResult;
   /** Why the filters were rejected; shown in an alert above the form. */
   error?: string;
+  /** Reads of the trail itself left out of this page (see `own-reads.ts`). */
+  hiddenReads?: number;
 }
 
 /** The periods offered by the "Period" menu, as `since` values. */
@@ -93,6 +96,14 @@ function textField(
   </div>`;
 }
 
+/** The box that shows the trail's own reads (page views and API calls) in the list. */
+function readsToggle(checked: boolean): SafeHtml {
+  return markup`<label class="toggle" for="f-${SHOW_READS_PARAM}">
+    <input id="f-${SHOW_READS_PARAM}" name="${SHOW_READS_PARAM}" type="checkbox" value="1"${checked ? markup` checked` : ''} />
+    Show reads of the audit trail <span class="hint">(viewer and API)</span>
+  </label>`;
+}
+
 function filterForm(links: ViewerLinks, params: Readonly<Record<string, string>>): SafeHtml {
   const value = (name: string): string => params[name] ?? '';
   const carried = [...CARRIED];
@@ -122,6 +133,7 @@ function filterForm(links: ViewerLinks, params: Readonly<Record<string, string>>
     </div>
     ${dateField('from', 'From', value('from'))} ${dateField('to', 'Before', value('to'))}
     <div class="form-foot">
+      ${readsToggle(value(SHOW_READS_PARAM) === '1')}
       <button class="button" type="submit">Apply filters</button>
       <a href="${links.list()}">Clear filters</a>
       ${kept.map((entry) => markup`<input type="hidden" name="${entry.name}" value="${value(entry.name)}" />`)}
@@ -193,23 +205,46 @@ function withoutCursor(params: Readonly<Record<string, string>>): ListLinkParams
   return rest;
 }
 
+/** Says how many reads of the trail were left out, with a link that shows them. */
+function hiddenReadsNote(input: ListPageInput): SafeHtml | false {
+  const hidden = input.hiddenReads ?? 0;
+  if (hidden === 0) return false;
+  const noun = hidden === 1 ? 'read' : 'reads';
+  const show = input.links.list({ ...withoutCursor(input.params), [SHOW_READS_PARAM]: '1' });
+  return markup`<p class="hidden-reads muted" data-hidden-reads="${String(hidden)}">
+    ${hidden} ${noun} of the audit trail hidden · <a href="${show}">Show them</a>
+  </p>`;
+}
+
 function results(input: ListPageInput, result: AuditQueryResult): SafeHtml {
   const { links, params } = input;
-  const filtered = Object.keys(withoutCursor(params)).some((key) => params[key] !== '');
+  const filtered = Object.keys(withoutCursor(params)).some(
+    (key) => key !== SHOW_READS_PARAM && params[key] !== '',
+  );
   const paged = params.cursor !== undefined && params.cursor !== '';
+  const hiddenNote = hiddenReadsNote(input);
   if (result.items.length === 0) {
     return markup`<div class="card empty" role="status">
       <h2>No events found</h2>
       <p class="muted">
         ${
-          paged
-            ? 'There are no older events for these filters.'
-            : filtered
-              ? 'No event matches these filters. Try a longer period or remove a filter.'
-              : 'Nothing has been recorded yet.'
+          result.nextCursor !== undefined
+            ? 'Only reads of the audit trail here; older events may match.'
+            : paged
+              ? 'There are no older events for these filters.'
+              : filtered
+                ? 'No event matches these filters. Try a longer period or remove a filter.'
+                : (input.hiddenReads ?? 0) > 0
+                  ? 'Nothing but reads of the audit trail has been recorded yet.'
+                  : 'Nothing has been recorded yet.'
         }
       </p>
+      ${hiddenNote}
       ${paged && markup`<p><a href="${links.list(withoutCursor(params))}">Back to the newest events</a></p>`}
+      ${
+        result.nextCursor !== undefined &&
+        markup`<p><a href="${links.list({ ...withoutCursor(params), cursor: result.nextCursor })}" rel="next">Older →</a></p>`
+      }
     </div>`;
   }
   const count = result.items.length;
@@ -218,6 +253,7 @@ function results(input: ListPageInput, result: AuditQueryResult): SafeHtml {
   const summary = `${paged ? `${count} older ${noun}` : `${count} ${noun}`}${onPage}, newest first`;
   return markup`<div class="bar">
       <p role="status">${summary}</p>
+      ${hiddenNote}
       <p class="keys" data-keys hidden>
         <kbd>j</kbd> / <kbd>k</kbd> move between rows · <kbd>Enter</kbd> opens ·
         <kbd>/</kbd> filters

@@ -48,6 +48,9 @@ border-radius:6px;background:#fff;color:var(--text)}
 background:var(--link);color:#fff;cursor:pointer;text-decoration:none}
 .button:hover{background:#123a94}
 .also{color:var(--muted);font-size:.9rem}
+.toggle{display:flex;gap:6px;align-items:center;font-size:.9rem}
+.toggle input{width:auto;min-height:0;margin:0}
+.hidden-reads{font-size:.9rem}
 .alert{border:1px solid #d92d20;border-left-width:6px;background:#fff5f4;color:#7a1a12;border-radius:8px;
 padding:12px 16px;margin:16px 0}
 .alert h2{margin:0 0 4px;font-size:1rem;color:#7a1a12}
@@ -195,7 +198,8 @@ export const VIEWER_SCRIPT = `
     form.addEventListener('submit', function (event) {
       var params = new URLSearchParams();
       Array.prototype.forEach.call(form.elements, function (el) {
-        if (el.name && el.value && !el.disabled) params.append(el.name, el.value);
+        var box = el.type === 'checkbox' || el.type === 'radio';
+        if (el.name && el.value && !el.disabled && (!box || el.checked)) params.append(el.name, el.value);
       });
       event.preventDefault();
       var query = params.toString();
