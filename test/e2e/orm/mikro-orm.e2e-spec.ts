@@ -1,12 +1,18 @@
 import { MikroORM } from '@mikro-orm/core';
 import { Client } from 'pg';
 import request from 'supertest';
-import { AuditModule, AuditService, PostgresAuditStore, type AuditEvent } from '../../../src';
 import { registerMikroOrmAudit } from '../../../src/mikro-orm';
-import { AuditChangeRecorder } from '../../../src/orm/audit-change-recorder';
+import {
+  AuditChangeRecorder,
+  AuditModule,
+  AuditService,
+  PostgresAuditStore,
+  type AuditEvent,
+} from '../../../src';
 import { PLATFORMS, startApp, tempDir, type RunningApp } from '../../utils/apps';
 import { Order, schemaSql } from './mikro-orm/entities';
 import { CONNECTION, ormOptions, startOrdersApp } from './mikro-orm/orders-app';
+import { expectWriteChain } from './orm-test-kit';
 
 const SCHEMA = 'mikro_audit_e2e';
 const EVENTS_SCHEMA = 'mikro_audit_e2e_events';
@@ -208,18 +214,7 @@ describe.each(PLATFORMS)('MikroORM integration on %s', (platform) => {
     expect(updates).toHaveLength(20);
     // Each actor's event records exactly what that actor wrote.
     for (const event of updates) expect(after(event)?.status).toBe(`by-${event.actor.id}`);
-    // Following the values from the first state visits every event once: a chain, no fork.
-    const byBefore = new Map(updates.map((e) => [before(e)?.status, e]));
-    expect(byBefore.size).toBe(20);
-    let state: unknown = 'start';
-    const visited = new Set<string>();
-    for (let i = 0; i < 20; i += 1) {
-      const next = byBefore.get(state);
-      expect(next).toBeDefined();
-      visited.add(next!.id);
-      state = after(next)?.status;
-    }
-    expect(visited.size).toBe(20);
+    const state = expectWriteChain(updates, 'status', 'start', (actor) => `by-${actor}`);
     const rows = await sql<{ status: string }>(
       `SELECT status FROM "${SCHEMA}".orders WHERE id = $1`,
       [id],

@@ -14,13 +14,13 @@ import {
 } from '../../../src';
 import { AuditChangeRecorder, auditExtension, type PrismaAuditOptions } from '../../../src/prisma';
 import { PLATFORMS, startApp, tempDir, type Platform, type RunningApp } from '../../utils/apps';
+import { expectWriteChain, UserHeaderGuard } from './orm-test-kit';
 import {
   generatePrismaClient,
   newPrismaClient,
   OrderJobsController,
   OrdersController,
   PRISMA,
-  UserHeaderGuard,
   type TestPrismaClient,
 } from './prisma/orders.fixture';
 
@@ -406,20 +406,8 @@ describe.each(PLATFORMS)('Prisma on PostgreSQL, audit store on a SQLite file (%s
       (e) => e.action === 'order.update',
     );
     expect(updates).toHaveLength(20);
-    // Follow the chain of commits: each write's before is the previous write's after.
-    const byBefore = new Map(updates.map((e) => [changesOf(e).before?.note as string, e]));
-    expect(byBefore.size).toBe(20);
-    let note = 'start';
-    const seen: string[] = [];
-    for (let i = 0; i < 20; i += 1) {
-      const event = byBefore.get(note);
-      expect(event).toBeDefined();
-      const after = changesOf(event).after?.note as string;
-      expect(after).toBe(`by ${event?.actor.id}`);
-      seen.push(event?.actor.id ?? '');
-      note = after;
-    }
-    expect(seen.sort()).toEqual([...writers].sort());
+    const note = expectWriteChain(updates, 'note', 'start', (actor) => `by ${actor}`);
+    expect(new Set(updates.map((e) => e.actor.id))).toEqual(new Set(writers));
     const row = await app.prisma.order.findUnique!({ where: { id } });
     expect(row.note).toBe(note);
     // Every writer through /tx incremented the version once, each from the value before it.

@@ -14,7 +14,8 @@ import {
 } from '../../../src';
 import { AuditTypeOrmModule, type AuditTypeOrmOptions } from '../../../src/typeorm';
 import { PLATFORMS, startApp, tempDir, type Platform, type RunningApp } from '../../utils/apps';
-import { ENTITIES, OrdersController, UserHeaderGuard, slowGate } from './typeorm/orders.fixture';
+import { expectWriteChain, UserHeaderGuard } from './orm-test-kit';
+import { ENTITIES, OrdersController, slowGate } from './typeorm/orders.fixture';
 
 const CONNECTION = process.env.AUDIT_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const admin = new Pool({ connectionString: CONNECTION, max: 2 });
@@ -216,22 +217,8 @@ describe.each(PLATFORMS)('TypeORM on PostgreSQL, audit store on a SQLite file (%
       (e) => e.action === 'order.update',
     );
     expect(updates).toHaveLength(20);
-    // Follow the chain of commits: each write's before is the previous write's after.
-    const byBefore = new Map(
-      updates.map((e) => [(changesOf(e).before as { note: string }).note, e]),
-    );
-    expect(byBefore.size).toBe(20);
-    let note = 'start';
-    const seen: string[] = [];
-    for (let i = 0; i < 20; i += 1) {
-      const event = byBefore.get(note);
-      expect(event).toBeDefined();
-      const after = (changesOf(event).after as { note: string }).note;
-      expect(after).toBe(`by ${event?.actor.id}`);
-      seen.push(event?.actor.id ?? '');
-      note = after;
-    }
-    expect(seen.sort()).toEqual([...writers].sort());
+    expectWriteChain(updates, 'note', 'start', (actor) => `by ${actor}`);
+    expect(new Set(updates.map((e) => e.actor.id))).toEqual(new Set(writers));
   });
 });
 

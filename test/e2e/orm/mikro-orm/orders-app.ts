@@ -4,17 +4,15 @@ import {
   Body,
   ConflictException,
   Controller,
-  Delete,
   Injectable,
+  Delete,
   Module,
   Param,
   ParseIntPipe,
   Patch,
   Post,
   Put,
-  type CanActivate,
   type DynamicModule,
-  type ExecutionContext,
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
@@ -22,22 +20,10 @@ import { Audited, AuditModule, type AuditModuleOptions } from '../../../../src';
 import { AuditMikroOrmModule, MikroOrmAuditSubscriber } from '../../../../src/mikro-orm';
 import type { MikroOrmAuditOptions } from '../../../../src/orm/mikro-orm';
 import { startApp, type Platform, type RunningApp } from '../../../utils/apps';
+import { UserHeaderGuard } from '../orm-test-kit';
 import { Order, OrderItem, OrderItemSchema, OrderSchema } from './entities';
 
 export const CONNECTION = 'postgres://postgres@127.0.0.1:5432/test';
-
-/** `Authorization: User <id>` makes the request's user; without it the request is anonymous. */
-@Injectable()
-class UserGuard implements CanActivate {
-  canActivate(context: ExecutionContext): boolean {
-    const req = context
-      .switchToHttp()
-      .getRequest<{ headers: Record<string, string | undefined>; user?: unknown }>();
-    const match = /^User ([\w-]+)$/.exec(req.headers.authorization ?? '');
-    if (match) req.user = { id: match[1] };
-    return true;
-  }
-}
 
 interface ItemInput {
   id?: number;
@@ -240,6 +226,6 @@ export function startOrdersApp(
       AuditMikroOrmModule.forRoot({ imports: [database], softDelete: 'deletedAt', ...mikro }),
     ],
     controllers: [OrdersController, MaintenanceController],
-    providers: [{ provide: APP_GUARD, useClass: UserGuard }],
+    providers: [{ provide: APP_GUARD, useClass: UserHeaderGuard }],
   });
 }

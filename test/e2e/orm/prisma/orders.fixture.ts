@@ -1,16 +1,4 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Inject,
-  Injectable,
-  Param,
-  Patch,
-  Post,
-  Put,
-  type CanActivate,
-  type ExecutionContext,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Inject, Param, Patch, Post, Put } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -88,19 +76,6 @@ export function newPrismaClient(
     // A loaded 2-core machine: writers of one row queue on its lock inside their transaction.
     transactionOptions: { maxWait: 60_000, timeout: 60_000 },
   });
-}
-
-/** `Authorization: User <id>` makes the request that user's. */
-@Injectable()
-export class UserHeaderGuard implements CanActivate {
-  canActivate(context: ExecutionContext): boolean {
-    const req = context
-      .switchToHttp()
-      .getRequest<{ headers: Record<string, string | undefined>; user?: unknown }>();
-    const match = /^User (\w+)$/.exec(req.headers.authorization ?? '');
-    if (match) req.user = { id: match[1] };
-    return true;
-  }
 }
 
 interface OrderInput {

@@ -1,15 +1,4 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Injectable,
-  Param,
-  ParseIntPipe,
-  Patch,
-  Post,
-  type CanActivate,
-  type ExecutionContext,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Param, ParseIntPipe, Patch, Post } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { instanceToPlain } from 'class-transformer';
 import {
@@ -56,19 +45,6 @@ export class OrderItem extends Serialisable {
 }
 
 export const ENTITIES = [Customer, Order, OrderItem];
-
-/** `Authorization: User <id>` makes the request that user's. */
-@Injectable()
-export class UserHeaderGuard implements CanActivate {
-  canActivate(context: ExecutionContext): boolean {
-    const req = context
-      .switchToHttp()
-      .getRequest<{ headers: Record<string, string | undefined>; user?: unknown }>();
-    const match = /^User (\w+)$/.exec(req.headers.authorization ?? '');
-    if (match) req.user = { id: match[1] };
-    return true;
-  }
-}
 
 /** Holds `/slow` handlers after their commit until the test opens it. */
 export const slowGate = {
