@@ -87,6 +87,26 @@ function changesOf(event: AuditEvent | undefined): { before?: unknown; after?: u
   return event?.changes ?? {};
 }
 
+/** 20 users PATCH one order at once, each with their own note. */
+async function concurrentWriters(app: OrmApp): Promise<void> {
+  const created = await request(app.url).post('/orders').send({ note: 'start' }).expect(201);
+  const id = String(created.body.id);
+  const writers = Array.from({ length: 20 }, (_, i) => `user${i}`);
+  await Promise.all(
+    writers.map((user) =>
+      request(app.url)
+        .patch(`/orders/${id}`)
+        .set('authorization', `User ${user}`)
+        .send({ note: `by ${user}` })
+        .expect(200),
+    ),
+  );
+  const updates = (await app.audit.history('order', id)).filter((e) => e.action === 'order.update');
+  expect(updates).toHaveLength(20);
+  expectWriteChain(updates, 'note', 'start', (actor) => `by ${actor}`);
+  expect(new Set(updates.map((e) => e.actor.id))).toEqual(new Set(writers));
+}
+
 describe.each(PLATFORMS)('TypeORM on PostgreSQL, audit store on a SQLite file (%s)', (platform) => {
   let app: OrmApp;
   let cleanup: () => void;
@@ -200,26 +220,8 @@ describe.each(PLATFORMS)('TypeORM on PostgreSQL, audit store on a SQLite file (%
     expect(changesOf(removeEvent).after).toBeUndefined();
   });
 
-  it('gives each of 20 concurrent writers of one row the state its own write replaced', async () => {
-    const created = await request(app.url).post('/orders').send({ note: 'start' }).expect(201);
-    const id = String(created.body.id);
-    const writers = Array.from({ length: 20 }, (_, i) => `user${i}`);
-    await Promise.all(
-      writers.map((user) =>
-        request(app.url)
-          .patch(`/orders/${id}`)
-          .set('authorization', `User ${user}`)
-          .send({ note: `by ${user}` })
-          .expect(200),
-      ),
-    );
-    const updates = (await app.audit.history('order', id)).filter(
-      (e) => e.action === 'order.update',
-    );
-    expect(updates).toHaveLength(20);
-    expectWriteChain(updates, 'note', 'start', (actor) => `by ${actor}`);
-    expect(new Set(updates.map((e) => e.actor.id))).toEqual(new Set(writers));
-  });
+  it('gives each of 20 concurrent writers of one row the state its own write replaced', () =>
+    concurrentWriters(app));
 });
 
 describe('TypeORM atomic mode: the event row commits in the write transaction', () => {
@@ -339,6 +341,30 @@ describe('TypeORM on a SQLite file', () => {
   afterAll(async () => {
     await app?.close();
     cleanup?.();
+  });
+
+  it('gives each of 20 concurrent writers of one row the state its own write replaced', () =>
+    concurrentWriters(app));
+
+  it('attributes each of 20 concurrent creations to its own request', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        request(app.url)
+          .post('/orders')
+          .set('authorization', `User u${i}`)
+          .send({ note: `n${i}`, items: [{ sku: `s${i}`, quantity: i + 1 }] })
+          .expect(201),
+      ),
+    );
+    for (const [i, res] of responses.entries()) {
+      const events = await app.byRequest(res.headers['x-request-id'] as string);
+      expect(events.map((e) => [e.action, e.actor.id]).sort()).toEqual([
+        ['order.create', `u${i}`],
+        ['order_item.create', `u${i}`],
+      ]);
+      const order = events.find((e) => e.action === 'order.create');
+      expect(changesOf(order).after).toMatchObject({ id: res.body.id, note: `n${i}` });
+    }
   });
 
   it('records creation, update and deletion with exact states', async () => {
