@@ -3,6 +3,7 @@ import {
   Injectable,
   Logger,
   type OnApplicationBootstrap,
+  type BeforeApplicationShutdown,
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
@@ -54,7 +55,9 @@ export interface AuditHealth extends AuditWriterStats {
  * from the spool or the async queue).
  */
 @Injectable()
-export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
+export class AuditPipeline
+  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly redactor: Redactor;
   private readonly writer: AuditWriter;
   private readonly logger = new Logger(AUDIT_LOGGER_CONTEXT);
@@ -63,6 +66,8 @@ export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnAp
   private closed = false;
   /** Captures that will commit an event once their request or transaction is done. */
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** When shutdown stops waiting for {@link AuditPipeline.inFlight} (set when it begins). */
+  private shutdownDeadline?: number;
 
   constructor(
     @Inject(AUDIT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditOptions,
@@ -225,6 +230,15 @@ export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnAp
   }
 
   /**
+   * Waits for the captures running when shutdown began, while the app's own connections (an ORM's
+   * pool) are still open: other modules close them in their `onApplicationShutdown`, and a
+   * handler cut off in the middle of its COMMIT cannot tell whether its change was committed.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.settleInFlight(new Set(this.inFlight));
+  }
+
+  /**
    * Flushes every queued event, stops alarm delivery (undelivered alarms stay in the outbox for
    * the next run), then closes the spool, the stream and the store.
    */
@@ -252,19 +266,21 @@ export class AuditPipeline implements OnModuleInit, OnApplicationBootstrap, OnAp
    * its commit and its events), so that a change committed before SIGTERM is not left without
    * its event; gives up after `shutdownTimeoutMs`, naming how many were left.
    */
-  private async settleInFlight(): Promise<void> {
-    const deadline = Date.now() + this.options.shutdownTimeoutMs;
-    while (this.inFlight.size > 0) {
-      const left = deadline - Date.now();
+  private async settleInFlight(only?: ReadonlySet<Promise<unknown>>): Promise<void> {
+    this.shutdownDeadline ??= Date.now() + this.options.shutdownTimeoutMs;
+    const pending = (): Promise<unknown>[] =>
+      [...this.inFlight].filter((work) => only === undefined || only.has(work));
+    for (let waiting = pending(); waiting.length > 0; waiting = pending()) {
+      const left = this.shutdownDeadline - Date.now();
       if (left <= 0) {
         this.logger.warn(
-          `nestjs-audit: ${this.inFlight.size} capture(s) still running after shutdownTimeoutMs (${this.options.shutdownTimeoutMs} ms); closing without their events. Raise shutdownTimeoutMs if requests take longer to finish.`,
+          `nestjs-audit: ${waiting.length} capture(s) still running after shutdownTimeoutMs (${this.options.shutdownTimeoutMs} ms); closing without their events. Raise shutdownTimeoutMs if requests take longer to finish.`,
         );
         return;
       }
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, left)));
-      await Promise.race([Promise.allSettled([...this.inFlight]), timeout]);
+      await Promise.race([Promise.allSettled(waiting), timeout]);
       clearTimeout(timer);
     }
   }
