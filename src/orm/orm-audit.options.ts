@@ -13,12 +13,12 @@ export interface OrmAuditOptions {
    */
   exclude?: readonly string[];
   /**
-   * Write each event row in the application's own transaction, so that the change and its
-   * event commit together or not at all. Needs the audit store in the same database as the
-   * entities (`PostgresAuditStore` on the ORM's PostgreSQL database, or `SqliteAuditStore` on
-   * the ORM's SQLite file); checked at boot. Without it, events of committed transactions go
-   * through the durable pipeline right after the commit, and a rolled-back transaction records
-   * nothing either way.
+   * Write each change's event row in the application's own transaction, right before its
+   * commit, so that the change and its event commit together or not at all. PostgreSQL only,
+   * with `PostgresAuditStore` on the ORM's own database (the store's dialect is checked at boot;
+   * that it is the same database is yours to ensure). Without it, events of committed
+   * transactions go through the durable pipeline right after the commit, and a rolled-back
+   * transaction records nothing either way.
    * @default false
    */
   atomic?: boolean;
