@@ -1,3 +1,4 @@
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import type { EntityMetadata, QueryRunner } from 'typeorm';
 
 /** A loaded entity or the values of a write, as TypeORM hands them to subscribers. */
@@ -58,10 +59,48 @@ export function rowId(metadata: EntityMetadata, entity: Row): string | undefined
   return parts.length === 0 ? undefined : parts.join(':');
 }
 
+/** One entity's row read: SQL built once, and which column each selected value belongs to. */
+interface RowRead {
+  text: string;
+  columns: readonly ColumnMetadata[];
+}
+
+const rowReads = new WeakMap<EntityMetadata, RowRead>();
+
+/**
+ * `SELECT <every column> FROM <table> WHERE <primary key> [FOR UPDATE]`, written once per
+ * entity: a query builder per write would cost more than the read itself.
+ */
+function rowRead(queryRunner: QueryRunner, metadata: EntityMetadata): RowRead {
+  const cached = rowReads.get(metadata);
+  if (cached) return cached;
+  const driver = queryRunner.connection.driver;
+  const postgres = queryRunner.connection.options.type === 'postgres';
+  // Foreign keys without a property of their own are "virtual" columns, but columns all the same.
+  const columns = metadata.columns.filter((column) => !column.isVirtualProperty);
+  const select = columns
+    .map((column, i) => `${driver.escape(column.databaseName)} AS ${driver.escape(`c${i}`)}`)
+    .join(', ');
+  const table = metadata.tablePath
+    .split('.')
+    .map((part) => driver.escape(part))
+    .join('.');
+  const where = metadata.primaryColumns
+    .map((column, i) => `${driver.escape(column.databaseName)} = ${postgres ? `$${i + 1}` : '?'}`)
+    .join(' AND ');
+  const read = {
+    text: `SELECT ${select} FROM ${table} WHERE ${where}${locksRows(queryRunner) ? ' FOR UPDATE' : ''}`,
+    columns,
+  };
+  rowReads.set(metadata, read);
+  return read;
+}
+
 /**
  * Reads the row inside the write's transaction, locked until it ends (`SELECT … FOR UPDATE` on
  * PostgreSQL; SQLite serialises writers itself), so that the state returned is exactly the one
- * this write replaces, whatever other transactions do meanwhile.
+ * this write replaces, whatever other transactions do meanwhile. Values are hydrated as TypeORM
+ * hydrates an entity's (column types, transformers); a foreign key stands for its relation.
  */
 export async function readLocked(
   queryRunner: QueryRunner,
@@ -69,16 +108,28 @@ export async function readLocked(
   entity: Row,
   ignore: readonly string[],
 ): Promise<Row | undefined> {
-  const ids = metadata.getEntityIdMap(entity);
-  if (!ids) return undefined;
-  let query = queryRunner.manager
-    .createQueryBuilder(metadata.target, 'audited_row', queryRunner)
-    .withDeleted()
-    .loadAllRelationIds()
-    .whereInIds([ids]);
-  if (locksRows(queryRunner)) query = query.setLock('pessimistic_write');
-  const row = await query.getOne();
-  return row ? rowState(metadata, row, ignore) : undefined;
+  const keys: unknown[] = [];
+  for (const column of metadata.primaryColumns) {
+    const key: unknown = column.getEntityValue(entity);
+    if (key === undefined || key === null) return undefined;
+    keys.push(key);
+  }
+  const read = rowRead(queryRunner, metadata);
+  const rows = (await queryRunner.query(read.text, keys)) as Row[];
+  const raw = rows[0];
+  if (!raw) return undefined;
+  const driver = queryRunner.connection.driver;
+  const state: Row = {};
+  read.columns.forEach((column, i) => {
+    const relation = column.relationMetadata;
+    const name = relation ? relation.propertyName : column.propertyPath;
+    if (ignore.includes(name) || (relation && (!relation.isOwning || relation.isManyToMany))) {
+      return;
+    }
+    const value: unknown = raw[`c${i}`];
+    state[name] = relation ? value : (driver.prepareHydratedValue(value, column) as unknown);
+  });
+  return state;
 }
 
 /** Whether the database takes row locks (`FOR UPDATE`); SQLite locks the whole file instead. */
