@@ -19,6 +19,7 @@ import {
 } from './config';
 import { measureEventBuild } from './lib/event-build';
 import { measureUnauditedRoute } from './lib/unaudited-route';
+import { measureOrmUpdate, withOrmUpdateSection } from './lib/orm-update';
 import {
   ingestRound,
   INGEST_TARGETS,
@@ -397,6 +398,7 @@ async function main(): Promise<void> {
   const expectedS =
     servers * (kinds * settings.rounds * cellS + 2 * settings.warmupS + 2) +
     settings.rounds * 3 * 2 +
+    settings.platforms.length * (settings.rounds * 3 * 6 + 10) + // the ORM update path
     10;
   log(
     `nestjs-audit bench: ${settings.platforms.join(', ')} × configurations ${settings.configs.join(', ')} × ${kinds} cells, ${settings.rounds} rounds of ${settings.durationS} s, ${settings.connections} connections${settings.fixedRate > 0 ? `, fixed rate ${settings.fixedRate} req/s` : ''}; about ${Math.ceil(expectedS / 60)} min.`,
@@ -444,6 +446,12 @@ async function main(): Promise<void> {
     log('event build measured');
     const unaudited = await measureUnauditedRoute(settings.platforms, settings.rounds);
     log('unaudited route measured');
+    // In the run's schema (dropped with it), before any server starts.
+    const ormUpdate = await measureOrmUpdate(settings.platforms, settings.rounds, {
+      pgUrl: settings.pgUrl,
+      schema,
+    });
+    log('ORM update path measured');
     const http = new Map<string, CellRound[]>();
     const rowChecks: RowCheck[] = [];
     for (const platform of settings.platforms) {
@@ -452,7 +460,7 @@ async function main(): Promise<void> {
       );
     }
 
-    const report = renderReport({
+    const rendered = renderReport({
       settings,
       facts: {
         startedAt,
@@ -476,6 +484,7 @@ async function main(): Promise<void> {
       unaudited,
       rowChecks,
     });
+    const report = withOrmUpdateSection(rendered, ormUpdate);
     mkdirSync(dirname(settings.out), { recursive: true });
     writeFileSync(settings.out, report);
     process.stdout.write(report);
