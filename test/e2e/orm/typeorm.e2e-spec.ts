@@ -15,7 +15,9 @@ import {
 import { AuditTypeOrmModule, type AuditTypeOrmOptions } from '../../../src/typeorm';
 import { PLATFORMS, startApp, tempDir, type Platform, type RunningApp } from '../../utils/apps';
 import { expectWriteChain, UserHeaderGuard } from './orm-test-kit';
-import { ENTITIES, OrdersController, slowGate } from './typeorm/orders.fixture';
+import { ENTITIES, Order, OrderItem, OrdersController, slowGate } from './typeorm/orders.fixture';
+import { FlakyStore } from '../../utils/flaky-store';
+import { DataSource } from 'typeorm';
 
 const CONNECTION = process.env.AUDIT_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const admin = new Pool({ connectionString: CONNECTION, max: 2 });
@@ -265,6 +267,42 @@ describe('TypeORM atomic mode: the event row commits in the write transaction', 
       startOrmApp('express', 'postgres', store, newSchema(), { atomic: true }),
     ).rejects.toThrow(/atomic: true needs the audit store in the same database/);
     tmp.cleanup();
+  });
+});
+
+describe('TypeORM: the audit store is down', () => {
+  it('never fails a write that committed: the ORM call resolves', async () => {
+    const store = new FlakyStore();
+    const app = await startOrmApp('express', 'postgres', store, newSchema());
+    try {
+      const created = await request(app.url)
+        .post('/orders')
+        .send({ note: 'kept', items: [{ sku: 'Z', quantity: 1 }] })
+        .expect(201);
+      const itemId = (created.body.items as { id: number }[])[0]?.id;
+      store.down = true;
+      // The item's own event cannot be stored: save() still resolves (the row is committed), and
+      // the request, whose event cannot be stored either, is answered 503 by the 'fail' policy.
+      const res = await request(app.url)
+        .patch(`/orders/${created.body.id}/items/${itemId}`)
+        .send({ quantity: 5 })
+        .expect(503);
+      expect(res.body).toMatchObject({ code: 'AUDIT_UNAVAILABLE' });
+      const orders = app.app.get(DataSource);
+      const saved = await orders.getRepository(OrderItem).findOneByOrFail({ id: itemId });
+      expect(saved.quantity).toBe(5);
+      // A job's write outside any request resolves too.
+      await expect(
+        orders.getRepository(Order).update(created.body.id as number, { note: 'by a job' }),
+      ).resolves.toBeDefined();
+      store.down = false;
+      expect((await app.audit.history('order_item', String(itemId))).map((e) => e.action)).toEqual([
+        'order_item.create',
+      ]);
+    } finally {
+      store.down = false;
+      await app.close();
+    }
   });
 });
 
