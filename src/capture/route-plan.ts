@@ -6,7 +6,7 @@ import {
 } from '../audit.constants';
 import type { AuditScope } from '../audit.options';
 import { verbForHttpMethod } from '../event/categorize';
-import { resourceTypeOf } from '../orm/resource-type';
+import { resourceTypeOf } from '../event/resource-type';
 import type { AuditedMetadata } from './audited.decorator';
 
 /** How one route (handler + HTTP method) is audited; computed once per route and cached. */

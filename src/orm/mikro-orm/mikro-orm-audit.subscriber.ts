@@ -11,7 +11,7 @@ import { AuditConfigurationError } from '../../audit-configuration.error';
 import type { AuditRowChange } from '../../event/row-change';
 import type { AuditChangeRecorder } from '../audit-change-recorder';
 import { auditsEntity } from '../orm-audit.options';
-import { resourceTypeOf } from '../resource-type';
+import { resourceTypeOf } from '../../event/resource-type';
 import type { TransactionChanges } from '../transaction-changes';
 import { runAtomicStatements } from './mikro-orm-atomic';
 import {

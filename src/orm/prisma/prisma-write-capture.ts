@@ -1,5 +1,5 @@
 import type { AuditRowChange, AuditRowChangeKind } from '../../event/row-change';
-import { resourceTypeOf } from '../resource-type';
+import { resourceTypeOf } from '../../event/resource-type';
 import type { TransactionChanges } from '../transaction-changes';
 import { isMarked, softDeleteFieldOf, type PrismaAuditOptions } from './prisma-audit.options';
 import type { PrismaClientLike } from './prisma-client-shape';

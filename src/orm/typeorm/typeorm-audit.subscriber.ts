@@ -14,7 +14,7 @@ import type {
 import type { AuditRowChange, AuditRowChangeKind } from '../../event/row-change';
 import type { AuditChangeRecorder } from '../audit-change-recorder';
 import { auditsEntity, type OrmAuditOptions } from '../orm-audit.options';
-import { resourceTypeOf } from '../resource-type';
+import { resourceTypeOf } from '../../event/resource-type';
 import type { TransactionChanges } from '../transaction-changes';
 import { dialectOf, readLocked, rowId, rowState } from './typeorm-row-state';
 
