@@ -25,6 +25,7 @@ import type {
 } from './event/audit-event';
 import { AUDIT_LEVELS, isAuditLevel, isAuditOutcome } from './event/audit-event';
 import type { AuditEventDraft } from './event/build-event';
+import { changedFields } from './event/changed-fields';
 import { AuditPipeline, type AuditHealth } from './pipeline/audit-pipeline';
 import type { AuditWriterStats } from './pipeline/audit-writer';
 import { parseAuditQuery, type AuditQuery, type AuditQueryResult } from './query/audit-query';
@@ -163,13 +164,7 @@ export class AuditService {
     }
     const oldState = isPlainObject(before) ? before : {};
     const newState = isPlainObject(after) ? after : {};
-    const changedBefore: Record<string, unknown> = {};
-    const changedAfter: Record<string, unknown> = {};
-    for (const key of new Set([...Object.keys(oldState), ...Object.keys(newState)])) {
-      if (isDeepStrictEqual(oldState[key], newState[key])) continue;
-      if (key in oldState) changedBefore[key] = oldState[key];
-      if (key in newState) changedAfter[key] = newState[key];
-    }
+    const changed = changedFields(oldState, newState, isDeepStrictEqual);
     const { id: given, ...rest } = extra;
     // Both states usually carry the record's own id: use it when none is given.
     const id = given ?? idOf(newState.id) ?? idOf(oldState.id);
@@ -178,8 +173,8 @@ export class AuditService {
       ...rest,
       target: rest.target ?? { type: recordType, ...(id === undefined ? {} : { id }) },
       message,
-      before: changedBefore,
-      after: changedAfter,
+      before: changed.before,
+      after: changed.after,
     });
   }
 

@@ -1,3 +1,4 @@
+import { sameFields } from '../../event/changed-fields';
 import type {
   EntityManager,
   EntityMetadata,
@@ -24,7 +25,6 @@ import {
   entityCondition,
   readRows,
   rowId,
-  sameState,
   withoutIgnored,
   type RowState,
 } from './mikro-orm-row-state';
@@ -96,7 +96,7 @@ export class MikroOrmAuditSubscriber implements EventSubscriber<object>, BulkWri
     if (after) change.after = after;
     if (!before) return { ...change, kind: 'create' };
     if (!after) return { ...change, kind: 'delete' };
-    if (sameState(before, after)) return undefined;
+    if (sameFields(before, after)) return undefined;
     const mark = softDeletePropertyOf(this.options, meta.className);
     if (mark !== undefined) {
       const was = isMarked(found?.[mark]);

@@ -103,10 +103,3 @@ export function withoutIgnored(state: RowState, ignore: readonly string[] | unde
   for (const [key, value] of Object.entries(state)) if (!ignore.includes(key)) kept[key] = value;
   return kept;
 }
-
-/** Whether two states hold the same values (compared as JSON, so dates compare by instant). */
-export function sameState(a: RowState, b: RowState): boolean {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  for (const key of keys) if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) return false;
-  return true;
-}

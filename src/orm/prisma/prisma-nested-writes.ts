@@ -1,3 +1,4 @@
+import { sameFields } from '../../event/changed-fields';
 import type { AuditRowChange } from '../../event/row-change';
 import type { PrismaClientLike } from './prisma-client-shape';
 import type { PrismaModelCatalog, PrismaModelInfo } from './prisma-model-catalog';
@@ -101,7 +102,7 @@ export async function relatedChanges(
       if (!old) {
         const kind = now.attaches ? 'update' : 'create';
         changes.push(toChange(now.model, { kind, id, after: row }));
-      } else if (!sameState(old, row)) {
+      } else if (!sameFields(old, row)) {
         changes.push(toChange(now.model, { kind: 'update', id, before: old, after: row }));
       }
     }
@@ -123,14 +124,4 @@ export async function relatedChanges(
     }
   }
   return changes;
-}
-
-/** Whether two reads of a row hold the same values. */
-export function sameState(a: RowState, b: RowState): boolean {
-  return JSON.stringify(a, stable) === JSON.stringify(b, stable);
-}
-
-function stable(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return `${value}n`;
-  return value;
 }

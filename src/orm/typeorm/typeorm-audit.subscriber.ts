@@ -11,6 +11,7 @@ import type {
   TransactionStartEvent,
   UpdateEvent,
 } from 'typeorm';
+import { changedFields } from '../../event/changed-fields';
 import type { AuditRowChange, AuditRowChangeKind } from '../../event/row-change';
 import type { AuditChangeRecorder } from '../audit-change-recorder';
 import { auditsEntity, type OrmAuditOptions } from '../orm-audit.options';
@@ -24,26 +25,6 @@ type Row = Record<string, unknown>;
 interface Pending {
   id: string | undefined;
   before: Row | undefined;
-}
-
-/** Keeps only the keys whose values differ, so an update records the columns it changed. */
-function changedOnly(before: Row, after: Row): { before: Row; after: Row } {
-  const b: Row = {};
-  const a: Row = {};
-  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (sameValue(before[key], after[key])) continue;
-    if (key in before) b[key] = before[key];
-    if (key in after) a[key] = after[key];
-  }
-  return { before: b, after: a };
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
-  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
-    return JSON.stringify(a) === JSON.stringify(b);
-  }
-  return Object.is(a, b);
 }
 
 /**
@@ -133,7 +114,7 @@ export class TypeOrmAuditSubscriber implements EntitySubscriberInterface {
     const after = { ...before, ...rowState(metadata, entity, this.ignore) };
     await this.add(event.queryRunner, metadata, 'update', {
       id: pending.id,
-      ...changedOnly(before, after),
+      ...changedFields(before, after),
     });
   }
 
@@ -202,7 +183,7 @@ export class TypeOrmAuditSubscriber implements EntitySubscriberInterface {
     if (keepsRow && pending.id !== undefined) {
       // The row stays: read it again in the same transaction (it is still locked by this write).
       const after = await readLocked(queryRunner, metadata, pending.before ?? entity, this.ignore);
-      if (after) Object.assign(change, changedOnly(pending.before ?? {}, after));
+      if (after) Object.assign(change, changedFields(pending.before ?? {}, after));
     }
     await this.add(queryRunner, metadata, kind, change);
   }
