@@ -1,15 +1,4 @@
-import {
-  Body,
-  Controller,
-  Injectable,
-  Module,
-  Param,
-  ParseIntPipe,
-  Patch,
-  type INestApplication,
-} from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Body, Controller, Injectable, Module, Param, ParseIntPipe, Patch } from '@nestjs/common';
 import { InjectRepository, TypeOrmModule } from '@nestjs/typeorm';
 import Database from 'better-sqlite3';
 import { inject } from 'light-my-request';
@@ -17,7 +6,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Client } from 'pg';
 import {
   Column,
   DataSource,
@@ -38,11 +26,10 @@ import {
 } from '../../src';
 import { AuditTypeOrmModule } from '../../src/typeorm';
 import { APP_POOL_SIZE, type Platform } from '../config';
-import { uniqueSchemaName } from './postgres';
+import { serveInProcess, type InProcessApp } from './in-process';
+import { dropBenchSchema, uniqueSchemaName, withClient } from './postgres';
 import { postgresCpuMicros } from './proc';
 import { median, range } from './stats';
-
-type DispatchFunc = Parameters<typeof inject>[0];
 
 /**
  * The ORM path of an audited update, in-process against the real PostgreSQL: `PATCH
@@ -232,32 +219,12 @@ function appModule(app: OrmApp, pgUrl: string, schema: string, storePath: string
   return LoaderPathModule;
 }
 
-interface Served {
-  app: INestApplication;
-  dispatch: DispatchFunc;
+interface Served extends InProcessApp {
   storePath: string;
 }
 
 async function serve(platform: Platform, module: object, storePath: string): Promise<Served> {
-  const app =
-    platform === 'fastify'
-      ? await NestFactory.create(module, new FastifyAdapter(), { logger: false })
-      : await NestFactory.create(module, { logger: false });
-  await app.init();
-  const instance = app.getHttpAdapter().getInstance() as {
-    ready?: () => Promise<unknown>;
-    routing?: DispatchFunc;
-  };
-  if (platform === 'fastify') {
-    await instance.ready?.();
-    // Fastify's own inject() goes through the same light-my-request; its router is `routing`.
-    return {
-      app,
-      dispatch: (req, res) => (instance.routing as DispatchFunc)(req, res),
-      storePath,
-    };
-  }
-  return { app, dispatch: instance as unknown as DispatchFunc, storePath };
+  return { ...(await serveInProcess(platform, module)), storePath };
 }
 
 /** One app in one round. */
@@ -408,16 +375,6 @@ function checkStore(app: OrmApp, platform: Platform, storePath: string, answered
   }
 }
 
-async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
 export interface OrmUpdateOptions {
   /** PostgreSQL; default BENCH_PG_URL or postgres://postgres@127.0.0.1:5432/test. */
   pgUrl?: string;
@@ -476,7 +433,7 @@ export async function measureOrmUpdate(
   } finally {
     rmSync(dir, { recursive: true, force: true });
     if (own) {
-      await withClient(pgUrl, (c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+      await dropBenchSchema(pgUrl, schema);
     }
   }
   return results;

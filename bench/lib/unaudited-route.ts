@@ -1,12 +1,9 @@
-import { Body, Controller, Get, Module, Param, Post, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Body, Controller, Get, Module, Param, Post } from '@nestjs/common';
 import { inject } from 'light-my-request';
 import { AuditModule, InMemoryAuditStore } from '../../src';
+import { serveInProcess, type InProcessApp } from './in-process';
 import { median, range } from './stats';
 import type { Platform } from '../config';
-
-type DispatchFunc = Parameters<typeof inject>[0];
 
 /**
  * What a route that is not audited pays for the module being installed, in-process: the same
@@ -51,30 +48,7 @@ export interface UnauditedRound {
   withModuleMicros: number;
 }
 
-interface Served {
-  app: INestApplication;
-  dispatch: DispatchFunc;
-}
-
-async function serve(platform: Platform, module: object): Promise<Served> {
-  const app =
-    platform === 'fastify'
-      ? await NestFactory.create(module, new FastifyAdapter(), { logger: false })
-      : await NestFactory.create(module, { logger: false });
-  await app.init();
-  const instance = app.getHttpAdapter().getInstance() as {
-    ready?: () => Promise<unknown>;
-    routing?: DispatchFunc;
-  };
-  if (platform === 'fastify') {
-    await instance.ready?.();
-    // Fastify's own inject() goes through the same light-my-request; its router is `routing`.
-    return { app, dispatch: (req, res) => (instance.routing as DispatchFunc)(req, res) };
-  }
-  return { app, dispatch: instance as unknown as DispatchFunc };
-}
-
-async function cpuPerRequest(served: Served, count: number): Promise<number> {
+async function cpuPerRequest(served: InProcessApp, count: number): Promise<number> {
   const before = process.cpuUsage();
   for (let i = 0; i < count; i += 1) {
     await inject(served.dispatch, { method: 'GET', url: `/items/${i}` });
@@ -90,8 +64,8 @@ export async function measureUnauditedRoute(
 ): Promise<Map<Platform, UnauditedRound[]>> {
   const results = new Map<Platform, UnauditedRound[]>();
   for (const platform of platforms) {
-    const plain = await serve(platform, PlainModule);
-    const audited = await serve(platform, AuditedModule);
+    const plain = await serveInProcess(platform, PlainModule);
+    const audited = await serveInProcess(platform, AuditedModule);
     try {
       const created = await inject(audited.dispatch, {
         method: 'POST',
