@@ -16,6 +16,7 @@ import { AuditTypeOrmModule, type AuditTypeOrmOptions } from '../../../src/typeo
 import { PLATFORMS, startApp, tempDir, type Platform, type RunningApp } from '../../utils/apps';
 import { expectWriteChain, UserHeaderGuard } from './orm-test-kit';
 import { ENTITIES, Order, OrderItem, OrdersController, slowGate } from './typeorm/orders.fixture';
+import { eventually } from '../../utils/alarm-inbox';
 import { FlakyStore } from '../../utils/flaky-store';
 import { DataSource } from 'typeorm';
 
@@ -331,7 +332,7 @@ describe.each(PLATFORMS)('TypeORM: shutdown with aborted clients (%s)', (platfor
         );
         return { pending, response };
       });
-      await eventuallyTrue(() => slowGate.committed === 20);
+      await eventually(() => slowGate.committed === 20, 'the 20 slow changes to commit', 100_000);
       for (const client of clients) client.pending.abort();
       await Promise.all(clients.map((c) => c.response));
       const closing = app.close();
@@ -359,11 +360,6 @@ describe.each(PLATFORMS)('TypeORM: shutdown with aborted clients (%s)', (platfor
     }
   });
 });
-
-/** Polls `check` (no time bound of its own: the test's timeout is the limit). */
-async function eventuallyTrue(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));
-}
 
 describe('TypeORM on a SQLite file', () => {
   let app: OrmApp;
