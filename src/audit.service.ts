@@ -10,10 +10,9 @@ import type {
 } from './alarms/alarm-outbox';
 import { AUDIT_RESOLVED_OPTIONS } from './audit.constants';
 import type { ResolvedAuditOptions } from './audit.options';
-import { normaliseActor, serviceActor } from './capture/actor';
+import { normaliseActor } from './capture/actor';
 import { AuditContext, AuditContextStorage } from './capture/audit-context';
-import type { AuditHttpRequest } from './capture/http-adapter';
-import { requestFacts } from './capture/request-facts';
+import { originOf } from './capture/request-facts';
 import type {
   AuditActorInput,
   AuditEvent,
@@ -286,15 +285,7 @@ export class AuditService {
         'record(): "target" must be { type: string, id?: string | number }.',
       );
     }
-    const ctx = this.contexts.current();
-    const facts = ctx
-      ? requestFacts(ctx.request as AuditHttpRequest, this.options, ctx.requestId)
-      : undefined;
-    const baseActor = facts
-      ? ctx?.actor
-        ? normaliseActor({ ...facts.actor, ...ctx.actor })
-        : facts.actor
-      : serviceActor(this.options.serviceName);
+    const { actor: baseActor, facts } = originOf(this.contexts.current(), this.options);
     const draft: AuditEventDraft = {
       action: input.action,
       outcome,

@@ -3,7 +3,8 @@ import { v7 as uuidv7 } from 'uuid';
 import { AUDIT_LOGGER_CONTEXT } from '../audit.constants';
 import type { ResolvedAuditOptions } from '../audit.options';
 import type { AuditActor, AuditRequestInfo, AuditSource } from '../event/audit-event';
-import { normaliseActor, passportActor } from './actor';
+import { normaliseActor, passportActor, serviceActor } from './actor';
+import type { AuditContext } from './audit-context';
 import {
   clientIp,
   headerValue,
@@ -74,4 +75,25 @@ export function requestFacts(
   const tenant = options.tenant ? safeCall('tenant', () => options.tenant?.(req)) : undefined;
   if (typeof tenant === 'string' && tenant.length > 0) facts.tenant = tenant.slice(0, 256);
   return facts;
+}
+
+/** Who acts, and the request's facts when there is a request. */
+export interface AuditOrigin {
+  /** The request's actor (with what `setActor()` set), else the service. */
+  actor: AuditActor;
+  facts?: RequestFacts;
+}
+
+/**
+ * The origin of a record made in `ctx`: inside a request, its facts and its actor (with what the
+ * handler set through `setActor()`); outside one (a job, a script), the service as the actor.
+ */
+export function originOf(
+  ctx: AuditContext | undefined,
+  options: ResolvedAuditOptions,
+): AuditOrigin {
+  if (!ctx) return { actor: serviceActor(options.serviceName) };
+  const facts = requestFacts(ctx.request as AuditHttpRequest, options, ctx.requestId);
+  const actor = ctx.actor ? normaliseActor({ ...facts.actor, ...ctx.actor }) : facts.actor;
+  return { actor, facts };
 }

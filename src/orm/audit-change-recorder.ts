@@ -3,6 +3,7 @@ import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants
 import type { ResolvedAuditOptions } from '../audit.options';
 import { AuditContextStorage } from '../capture/audit-context';
 import { RequestCapture } from '../capture/request-capture';
+import { originOf, type AuditOrigin } from '../capture/request-facts';
 import type { AuditEvent } from '../event/audit-event';
 import type { AuditEventDraft } from '../event/build-event';
 import { AuditPipeline } from '../pipeline/audit-pipeline';
@@ -67,9 +68,8 @@ export class AuditChangeRecorder {
         `nestjs-audit: atomic ORM auditing needs the audit store in the ORM's own ${dialect} database, but the store is "${this.store.engine}". Use PostgresAuditStore on the same database, or set atomic: false.`,
       );
     }
-    const drafts = changes
-      .list()
-      .map((change) => rowChangeDraft(change, changes.context, this.options));
+    const origin = originOf(changes.context, this.options);
+    const drafts = changes.list().map((change) => rowChangeDraft(change, origin));
     if (drafts.length === 0) return [];
     const { events, alarms } = this.pipeline.prepare(drafts);
     this.prepared.set(changes, { events, raisedAlarms: alarms.length > 0 });
@@ -94,10 +94,12 @@ export class AuditChangeRecorder {
     for (const change of list) {
       perType.set(change.resourceType, (perType.get(change.resourceType) ?? 0) + 1);
     }
+    let origin: AuditOrigin | undefined;
     for (const change of list) {
       const sole = perType.get(change.resourceType) === 1;
       if (changes.context && this.capture.joinRowChange(changes.context, change, sole)) continue;
-      drafts.push(rowChangeDraft(change, changes.context, this.options));
+      origin ??= originOf(changes.context, this.options);
+      drafts.push(rowChangeDraft(change, origin));
     }
     if (drafts.length === 0) return Promise.resolve();
     const work = Promise.all(drafts.map((draft) => this.pipeline.submit(draft))).then(

@@ -1,4 +1,5 @@
 import { resolveAuditOptions } from '../audit.options';
+import { originOf } from '../capture/request-facts';
 import { rowChangeDraft } from './row-change-draft';
 
 const options = resolveAuditOptions({ serviceName: 'shop', store: ':memory:', stream: false });
@@ -7,8 +8,7 @@ describe('rowChangeDraft', () => {
   it('records a change outside a request with the service as the actor', () => {
     const draft = rowChangeDraft(
       { kind: 'soft-delete', resourceType: 'order', id: '7', before: { deletedAt: null } },
-      undefined,
-      options,
+      originOf(undefined, options),
     );
     expect(draft).toMatchObject({
       action: 'order.soft_delete',
@@ -28,8 +28,7 @@ describe('rowChangeDraft', () => {
         resourceType: 'order',
         bulk: { criteria: { status: 'open' }, set: { status: 'void' }, count: 3 },
       },
-      undefined,
-      options,
+      originOf(undefined, options),
     );
     expect(draft).toMatchObject({
       action: 'order.update',

@@ -1,8 +1,4 @@
-import type { ResolvedAuditOptions } from '../audit.options';
-import { normaliseActor, serviceActor } from '../capture/actor';
-import type { AuditContext } from '../capture/audit-context';
-import type { AuditHttpRequest } from '../capture/http-adapter';
-import { requestFacts } from '../capture/request-facts';
+import type { AuditOrigin } from '../capture/request-facts';
 import type { AuditEventDraft } from '../event/build-event';
 import { ROW_CHANGE_VERBS, type AuditRowChange } from '../event/row-change';
 
@@ -11,21 +7,16 @@ import { ROW_CHANGE_VERBS, type AuditRowChange } from '../event/row-change';
  * request it carries the request's actor, source, request id and tenant; outside one (a job, a
  * script) the actor is the service.
  */
-export function rowChangeDraft(
-  change: AuditRowChange,
-  ctx: AuditContext | undefined,
-  options: ResolvedAuditOptions,
-): AuditEventDraft {
+export function rowChangeDraft(change: AuditRowChange, origin: AuditOrigin): AuditEventDraft {
   const draft: AuditEventDraft = {
     action: `${change.resourceType}.${ROW_CHANGE_VERBS[change.kind]}`,
     outcome: 'success',
     level: 'info',
-    actor: serviceActor(options.serviceName),
+    actor: origin.actor,
     target: { type: change.resourceType, ...(change.id === undefined ? {} : { id: change.id }) },
   };
-  if (ctx) {
-    const facts = requestFacts(ctx.request as AuditHttpRequest, options, ctx.requestId);
-    draft.actor = ctx.actor ? normaliseActor({ ...facts.actor, ...ctx.actor }) : facts.actor;
+  const facts = origin.facts;
+  if (facts) {
     draft.source = facts.source;
     draft.request = facts.request;
     if (facts.tenant !== undefined) draft.tenant = facts.tenant;
