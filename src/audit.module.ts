@@ -1,6 +1,6 @@
 import { AuditChangeRecorder } from './orm/audit-change-recorder';
 import { Module, type DynamicModule, type NestModule } from '@nestjs/common';
-import { APP_INTERCEPTOR, HttpAdapterHost, ModulesContainer } from '@nestjs/core';
+import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { AUDIT_RESOLVED_OPTIONS } from './audit.constants';
 import {
   AUDIT_ASYNC_OPTIONS_TYPE,
@@ -17,7 +17,7 @@ import {
 import { AuditService } from './audit.service';
 import { AuditContextStorage } from './capture/audit-context';
 import { AuditLoaders } from './capture/audit-loaders';
-import { AuditInterceptor, GlobalAuditInterceptor } from './capture/audit.interceptor';
+import { AuditInterceptor } from './capture/audit.interceptor';
 import { RequestCapture } from './capture/request-capture';
 import { RouteCatalog } from './capture/route-catalog';
 import { AuditAlarms } from './alarms/audit-alarms';
@@ -90,7 +90,6 @@ async function openStore(options: ResolvedAuditOptions): Promise<AuditStore> {
     AuditService,
     AuditChangeRecorder,
     AuditInterceptor,
-    { provide: APP_INTERCEPTOR, useClass: GlobalAuditInterceptor },
   ],
   exports: [
     AuditService,

@@ -58,8 +58,9 @@ export interface AuditModuleOptions {
    */
   stream?: boolean | string | AuditLineDestination;
   /**
-   * Register `AuditInterceptor` globally (`APP_INTERCEPTOR`). With `false`, apply it yourself with
-   * `@UseInterceptors(AuditInterceptor)`.
+   * Apply `AuditInterceptor` to every audited route, as the app starts (it is bound to those
+   * routes only, not registered globally, so other routes run none of the library's code). With
+   * `false`, apply it yourself with `@UseInterceptors(AuditInterceptor)`.
    * @default true
    */
   interceptor?: boolean;

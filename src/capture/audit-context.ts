@@ -110,18 +110,46 @@ export class AuditContext {
  * Holds the per-request {@link AuditContext} in an AsyncLocalStorage, so it follows the request
  * through every await without request-scoped providers (which would re-create the whole provider
  * chain on each request).
+ *
+ * On Node 20 an enabled AsyncLocalStorage runs a hook for every promise and async resource of the
+ * process, audited or not. So the storage is enabled only while contexts are in use: each `run()`
+ * is paired with a `release()` when that context's request is recorded, and the last release
+ * disables it. Work a handler leaves running after its request was recorded sees no context once
+ * no other audited request is in flight (`AuditService.current()` returns `undefined` there).
  */
 @Injectable()
 export class AuditContextStorage {
   private readonly storage = new AsyncLocalStorage<AuditContext>();
+  /** Contexts run and not released yet. */
+  private active = 0;
 
   /** The context of the request being handled, if any. */
   current(): AuditContext | undefined {
     return this.storage.getStore();
   }
 
-  /** Runs `fn` with `context` as the current context. */
+  /**
+   * Runs `fn` with `context` as the current context. Pair every call with one {@link release}
+   * once the context's work is over.
+   */
   run<T>(context: AuditContext, fn: () => T): T {
+    this.active += 1;
     return this.storage.run(context, fn);
+  }
+
+  /** Runs `fn` with `context` as the current context, and releases it once `fn` settles. */
+  async runUntilSettled<T>(context: AuditContext, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.run(context, fn);
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Ends one {@link run}: the last one turns the process-wide hooks off. */
+  release(): void {
+    if (this.active === 0) return;
+    this.active -= 1;
+    if (this.active === 0) this.storage.disable();
   }
 }

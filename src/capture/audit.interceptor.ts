@@ -39,7 +39,8 @@ const NO_AFTER_STATE = 'the change failed and its after-state could not be loade
  * is owned by {@link RequestCapture}, which settles it when the response starts — so refusals
  * that never reach an interceptor (guards, body parser, middleware) are recorded too.
  *
- * Registered globally by `AuditModule` (unless `interceptor: false`) and exported for
+ * `AuditModule` binds it to every audited route as the app starts (unless `interceptor: false`),
+ * so routes that are not audited run no interceptor of the library at all. Exported for
  * `@UseInterceptors(AuditInterceptor)`. A route that is not audited gets `next.handle()` untouched.
  */
 @Injectable()
@@ -48,7 +49,9 @@ export class AuditInterceptor implements NestInterceptor {
     @Inject(AUDIT_RESOLVED_OPTIONS) protected readonly options: ResolvedAuditOptions,
     private readonly capture: RequestCapture,
     private readonly loaders: AuditLoaders,
-  ) {}
+  ) {
+    capture.useEnricher(this);
+  }
 
   /** @inheritdoc */
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -177,17 +180,5 @@ export class AuditInterceptor implements NestInterceptor {
     if (decision.kind === 'replace' && !('error' in outcome)) {
       throw new ServiceUnavailableException(JSON.parse(decision.body) as object);
     }
-  }
-}
-
-/**
- * The instance registered as `APP_INTERCEPTOR`; inert when the `interceptor` option is false, so
- * the option also works with `forRootAsync()` (whose options are only known at runtime).
- * @internal
- */
-@Injectable()
-export class GlobalAuditInterceptor extends AuditInterceptor {
-  override intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    return this.options.interceptor ? super.intercept(context, next) : next.handle();
   }
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type NestInterceptor } from '@nestjs/common';
 import { ApplicationConfig, type HttpAdapterHost, type ModulesContainer } from '@nestjs/core';
 import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
 import type { ResolvedAuditOptions } from '../audit.options';
@@ -16,6 +16,7 @@ import {
 } from './path-patterns';
 import { installArrivalHooks, platformRouteOf } from './platform-hooks';
 import { RequestRecord, rawResponseOf } from './request-record';
+import { bindRouteInterceptor } from './route-interceptor';
 import {
   holdResponse,
   type HoldDecision,
@@ -53,6 +54,8 @@ export class RequestCapture {
   private hooked = false;
   /** `exclude`, compiled at the first request: the global prefix is known by then. */
   private excluded?: PathMatcher;
+  /** The module's interceptor, run by each audited route's bound interceptor. */
+  private enricher?: NestInterceptor;
 
   constructor(
     @Inject(AUDIT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditOptions,
@@ -75,6 +78,9 @@ export class RequestCapture {
     if (!adapter || typeof adapter.getInstance !== 'function') return;
     this.platform = adapter.getInstance();
     this.catalog.stampControllers(modules);
+    if (this.options.interceptor) {
+      for (const method of this.catalog.enrichedMethods(modules)) bindRouteInterceptor(method);
+    }
     this.catalog.interceptRegistration(adapter, (req, res, route) =>
       this.enterRoute(req, res, route),
     );
@@ -84,6 +90,14 @@ export class RequestCapture {
       arrive: (req, res) => this.arrive(req, res),
       finishedUnseen: (req, res) => this.finishedUnseen(req, res),
     });
+  }
+
+  /**
+   * Names the interceptor that enriches this app's audited requests (the module's own instance,
+   * when the `interceptor` option is on).
+   */
+  useEnricher(interceptor: NestInterceptor): void {
+    if (this.options.interceptor) this.enricher ??= interceptor;
   }
 
   /**
@@ -187,6 +201,7 @@ export class RequestCapture {
 
   private open(req: AuditHttpRequest, res: unknown, hold: boolean): RequestRecord {
     const record = new RequestRecord(req, this.options.requestIdHeader);
+    record.enricher = this.enricher;
     record.attachTo(req);
     const raw = rawResponseOf(res);
     if (!this.hooked || !isRawResponse(raw)) return record;
@@ -281,6 +296,8 @@ export class RequestCapture {
 
   /** Runs `fn` with the record's context as the current audit context. */
   runInContext<T>(record: RequestRecord, fn: () => T): T {
-    return this.contexts.run(record.ctx, fn);
+    const result = this.contexts.run(record.ctx, fn);
+    record.releaseWhenDone(() => this.contexts.release());
+    return result;
   }
 }

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { NestInterceptor } from '@nestjs/common';
 import { foldRowChanges, type AuditRowChange } from '../event/row-change';
 import { AuditContext } from './audit-context';
 import type { AuditHttpRequest } from './http-adapter';
@@ -48,7 +49,14 @@ export class RequestRecord {
    * it replaces loaded states, since it is exactly what the write replaced and left.
    */
   rowChange?: AuditRowChange;
+  /**
+   * The interceptor of the app that audits this request, run by the route's bound interceptor
+   * (see `ROUTE_INTERCEPTOR`); unset when that app applies `AuditInterceptor` itself.
+   */
+  enricher?: NestInterceptor;
   private context?: AuditContext;
+  /** Called once when the record is settled and the handler is done (see `releaseWhenDone`). */
+  private release?: () => void;
   private finished?: { promise: Promise<void>; resolve: () => void };
 
   constructor(
@@ -110,6 +118,7 @@ export class RequestRecord {
   finish(): void {
     this.state = 'done';
     this.finished?.resolve();
+    this.releaseIfDone();
   }
 
   /** Marks the interceptor's part as running (the handler has been called). */
@@ -120,6 +129,23 @@ export class RequestRecord {
   /** Marks the interceptor's part as done. */
   enrichmentDone(): void {
     this.interceptor = 'done';
+    this.releaseIfDone();
+  }
+
+  /**
+   * Calls `release` once, when the record is settled and its handler (if entered) is done: the
+   * end of the request's use of its audit context.
+   */
+  releaseWhenDone(release: () => void): void {
+    this.release = release;
+    this.releaseIfDone();
+  }
+
+  private releaseIfDone(): void {
+    if (!this.release || this.state !== 'done' || this.interceptor === 'running') return;
+    const release = this.release;
+    this.release = undefined;
+    release();
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Type } from '@nestjs/common';
+import { RequestMethod, type Type } from '@nestjs/common';
 import type { ModulesContainer } from '@nestjs/core';
 import type { AuditScope } from '../audit.options';
 import { controllerMethodsOf } from './controller-methods';
@@ -112,6 +112,24 @@ export class RouteCatalog {
       if (owners.some((o) => o.controller === controller)) continue;
       const owner: RouteOwner = { controller, method: method as RouteFunction };
       Reflect.defineMetadata(ROUTE_OWNERS_METADATA, [...owners, owner], method);
+    }
+  }
+
+  /**
+   * The controller methods whose routes the interceptor enriches (audited, and not one of the
+   * library's own read routes), decided before Nest registers the routes.
+   */
+  *enrichedMethods(modules: ModulesContainer): Iterable<object> {
+    for (const { controller, method } of controllerMethodsOf(modules)) {
+      const verb: unknown = Reflect.getMetadata(METHOD_METADATA, method);
+      if (typeof verb !== 'number') continue;
+      // A route declared with @All() is planned per request method; it is audited if any is.
+      const probes = verb === Number(RequestMethod.ALL) ? ['GET', 'POST'] : [RequestMethod[verb]];
+      const enriched = probes.some((name) => {
+        const plan = name === undefined ? null : this.planFor(method, controller, name);
+        return plan !== null && !plan.refusalsOnly;
+      });
+      if (enriched) yield method;
     }
   }
 

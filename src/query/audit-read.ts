@@ -21,5 +21,5 @@ export function recordAuditRead(
 ): Promise<AuditEvent> {
   const input: AuditRecordInput = { action: AUDIT_READ_ACTION, ...read };
   if (contexts.current()?.request === req) return audit.record(input);
-  return contexts.run(new AuditContext(req, requestId), () => audit.record(input));
+  return contexts.runUntilSettled(new AuditContext(req, requestId), () => audit.record(input));
 }
