@@ -1,6 +1,6 @@
 import type {
   AuditEvent,
-  AuditFieldChange,
+  AuditChanges,
   AuditLevel,
   AuditTruncation,
   EcsEventCategory,
@@ -74,17 +74,8 @@ export interface EcsAuditFields {
   };
   /** The resource acted upon. */
   target?: { type: string; id?: string };
-  /** Changed fields, diff and the states before and after. */
-  changes?: {
-    fields: string[];
-    diff: AuditFieldChange[];
-    before?: unknown;
-    after?: unknown;
-    /** How many fields changed (`fields` may list fewer when even the names were cut). */
-    count?: number;
-    /** Why the states were not compared (the diff is then empty). */
-    unavailable?: string;
-  };
+  /** Changed fields, diff and the states before and after, as in the event. */
+  changes?: AuditChanges;
   /** What the size caps cut from the event (see `AuditEvent.truncated`). */
   truncated?: AuditTruncation;
   /** Request facts ECS lacks. */
@@ -271,17 +262,9 @@ function auditFields(event: AuditEvent): EcsAuditFields {
         ? { type: event.target.type, id: event.target.id }
         : { type: event.target.type };
   }
-  if (event.changes) {
-    const changes: NonNullable<EcsAuditFields['changes']> = {
-      fields: event.changes.fields,
-      diff: event.changes.diff,
-    };
-    if (event.changes.before !== undefined) changes.before = event.changes.before;
-    if (event.changes.after !== undefined) changes.after = event.changes.after;
-    if (event.changes.count !== undefined) changes.count = event.changes.count;
-    if (event.changes.unavailable !== undefined) changes.unavailable = event.changes.unavailable;
-    audit.changes = changes;
-  }
+  // As recorded (with what was cut, if anything): the stream line splices in the same JSON text
+  // as the stored event's (see ecs-line.ts).
+  if (event.changes) audit.changes = event.changes;
   if (event.truncated !== undefined) audit.truncated = event.truncated;
   if (event.request?.route !== undefined) audit.request = { route: event.request.route };
   if (event.body !== undefined) audit.body = event.body;

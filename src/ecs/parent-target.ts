@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import pino from 'pino';
 import type { AuditLevel } from '../event/audit-event';
 import { AUDIT_LOGGER_NAME } from './ecs.formatter';
-import type { EcsLine } from './pipeline-failure.formatter';
+import type { SinkLine } from './ecs-line';
 import { Waiters, type LineTarget, type TargetReport } from './sink-targets';
 
 /** One log method of a pino logger, as the sink calls it: merge object, then message. */
@@ -65,8 +65,8 @@ export class ParentTarget implements LineTarget {
     return 0;
   }
 
-  write(docs: readonly EcsLine[]): void {
-    for (const doc of docs) {
+  write(lines: readonly SinkLine[]): void {
+    for (const { doc } of lines) {
       try {
         // The application's format writes the level and message under its own keys, and the
         // child's bindings already carry log.logger.

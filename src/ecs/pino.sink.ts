@@ -1,10 +1,7 @@
 import type { AuditEvent } from '../event/audit-event';
 import { formatEcs, type EcsServiceInfo } from './ecs.formatter';
-import {
-  formatPipelineFailure,
-  type AuditPipelineFailure,
-  type EcsLine,
-} from './pipeline-failure.formatter';
+import { formatPipelineFailure, type AuditPipelineFailure } from './pipeline-failure.formatter';
+import type { SinkLine } from './ecs-line';
 import { ParentTarget, type AuditParentLogger } from './parent-target';
 import {
   createDestinationTarget,
@@ -189,15 +186,15 @@ export class PinoAuditSink {
    */
   writeMany(events: readonly AuditEvent[]): void {
     if (this.refuseAfterClose()) return;
-    const docs: EcsLine[] = [];
+    const lines: SinkLine[] = [];
     for (const event of events) {
       try {
-        docs.push(formatEcs(event, this.service));
+        lines.push({ doc: formatEcs(event, this.service), event });
       } catch (err) {
         this.recordError(err);
       }
     }
-    this.target.write(docs);
+    this.target.write(lines);
   }
 
   /**
@@ -207,7 +204,7 @@ export class PinoAuditSink {
   writeFailure(failure: AuditPipelineFailure): void {
     if (this.refuseAfterClose()) return;
     try {
-      this.target.write([formatPipelineFailure(failure, this.service)]);
+      this.target.write([{ doc: formatPipelineFailure(failure, this.service) }]);
     } catch (err) {
       this.recordError(err);
     }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { resolve as resolvePath } from 'node:path';
 import pino from 'pino';
-import type { EcsLine } from './pipeline-failure.formatter';
+import { lineText, type SinkLine } from './ecs-line';
 
 /** Anything with a `write(line)` method: a pino `DestinationStream`, a Node stream, a test double. */
 export interface AuditLineDestination {
@@ -12,7 +12,7 @@ export interface AuditLineDestination {
 /** What every way of writing lines provides to the sink. */
 export interface LineTarget {
   /** Writes the lines in order; never throws (failures go to the report). */
-  write(docs: readonly EcsLine[]): void;
+  write(lines: readonly SinkLine[]): void;
   /** True while the destination holds as much as it should take: the writer should wait. */
   readonly needsDrain: boolean;
   /** Bytes accepted and not yet written, where the target can know it (else 0). */
@@ -47,23 +47,17 @@ export class Waiters {
   }
 }
 
-function serialize(doc: EcsLine): string {
-  // JSON.stringify escapes every control character (newlines included) and lone surrogates,
-  // so a line is always one valid JSON document.
-  return `${JSON.stringify(doc)}\n`;
-}
-
-/** The lines of `docs`, skipping (and reporting) any that cannot be serialised. */
-export function serializeEach(docs: readonly EcsLine[], report: TargetReport): string[] {
-  const lines: string[] = [];
-  for (const doc of docs) {
+/** The texts of `lines`, skipping (and reporting) any that cannot be serialised. */
+export function serializeEach(lines: readonly SinkLine[], report: TargetReport): string[] {
+  const texts: string[] = [];
+  for (const line of lines) {
     try {
-      lines.push(serialize(doc));
+      texts.push(lineText(line));
     } catch (err) {
       report.error(err);
     }
   }
-  return lines;
+  return texts;
 }
 
 /** Builds the target of an own-mode destination (see `PinoAuditSinkOptions.destination`). */
@@ -154,8 +148,8 @@ class SonicTarget implements LineTarget {
     return this.pending;
   }
 
-  write(docs: readonly EcsLine[]): void {
-    const lines = serializeEach(docs, this.report);
+  write(input: readonly SinkLine[]): void {
+    const lines = serializeEach(input, this.report);
     if (lines.length === 0) return;
     // One write for the lines of one call: one buffer append, one system call when idle.
     const chunk = lines.length === 1 ? lines[0]! : lines.join('');
@@ -237,8 +231,8 @@ class CallerTarget implements LineTarget {
     return 0;
   }
 
-  write(docs: readonly EcsLine[]): void {
-    for (const line of serializeEach(docs, this.report)) {
+  write(input: readonly SinkLine[]): void {
+    for (const line of serializeEach(input, this.report)) {
       try {
         if (this.destination.write(line) === false) this.block();
       } catch (err) {

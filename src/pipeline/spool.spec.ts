@@ -547,7 +547,11 @@ describe('AuditSpool crash safety (SIGKILL)', () => {
   beforeAll(async () => {
     // The child runs the real spool code under plain node, compiled the way jest compiles it.
     const build = await mkdtemp(join(tmpdir(), 'audit-spool-build-'));
-    for (const file of ['src/pipeline/spool.ts', 'test/fixtures/spool/append-child.ts']) {
+    for (const file of [
+      'src/pipeline/spool.ts',
+      'src/event/event-json.ts',
+      'test/fixtures/spool/append-child.ts',
+    ]) {
       const { code } = await transformFile(join(root, file), {
         swcrc: false,
         jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },

@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { crc32 } from 'node:zlib';
 import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import type { AuditEvent } from '../event/audit-event';
+import { eventJson } from '../event/event-json';
 
 /*
  * On-disk layout
@@ -717,8 +718,10 @@ async function unlinkIfUnchanged(path: string, content: string): Promise<boolean
 function encodeFrame(events: readonly AuditEvent[], alarms: readonly AlarmOutboxEntry[]): Buffer {
   // A frame without alarms keeps the original payload (a bare array), so spools written by an
   // earlier version replay unchanged.
-  const body = alarms.length > 0 ? { events, alarms } : events;
-  const payload = Buffer.from(JSON.stringify(body), 'utf8');
+  const eventsJson = `[${events.map(eventJson).join(',')}]`;
+  const body =
+    alarms.length > 0 ? `{"events":${eventsJson},"alarms":${JSON.stringify(alarms)}}` : eventsJson;
+  const payload = Buffer.from(body, 'utf8');
   if (payload.length > MAX_PAYLOAD_BYTES) {
     throw new RangeError(
       `AuditSpool.append: ${events.length} events serialise to ${payload.length} bytes, more ` +

@@ -16,6 +16,7 @@ import {
   type AuditQueryResult,
   type NormalizedAuditQuery,
 } from '../../query/audit-query';
+import { eventJson } from '../../event/event-json';
 import { AuditStore } from '../audit-store';
 import {
   compareEventPosition,
@@ -83,7 +84,7 @@ export class InMemoryAuditStore extends AuditStore {
       const fresh = new Map<string, MemoryRecord>();
       columns.forEach((c, i) => {
         if (this.byId.has(c.id) || fresh.has(c.id)) return;
-        fresh.set(c.id, { columns: c, json: JSON.stringify(events[i]) });
+        fresh.set(c.id, { columns: c, json: eventJson(events[i]!) });
       });
       for (const record of fresh.values()) this.insert(record);
       storeAlarms();
