@@ -69,7 +69,13 @@ describe('lineText', () => {
     const doc = formatEcs(event, service);
     expect(lineText({ doc, event })).toBe(`${JSON.stringify(doc)}\n`);
     const failure = formatPipelineFailure(
-      { reason: 'shutdown', engine: 'memory', message: 'gone', events: [] },
+      {
+        timestamp: '2026-03-01T10:20:30.456Z',
+        reason: 'shutdown',
+        store: 'memory',
+        message: 'gone',
+        events: [],
+      },
       service,
     );
     expect(lineText({ doc: failure })).toBe(`${JSON.stringify(failure)}\n`);
