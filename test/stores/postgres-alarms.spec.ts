@@ -7,11 +7,10 @@ import {
   type PostgresAuditStoreConnectionOptions,
 } from '../../src/stores/postgres/postgres-audit.store';
 import { postgresNames } from '../../src/stores/postgres/postgres-names';
-import { postgresStatements, toPostgresRow } from '../../src/stores/postgres/postgres-query';
 import { POSTGRES_MIGRATIONS } from '../../src/stores/postgres/postgres.schema';
-import { toEventColumns } from '../../src/stores/event-columns';
 import { makeEvent, makeEvents } from '../fixtures/events';
 import { claimAt, makeAlarm, makeDigestAlarms, settlementOf } from './alarm-fixtures';
+import { createLegacyLayout, insertLegacyEvents } from './postgres-legacy-layout';
 
 jest.setTimeout(60_000);
 
@@ -109,19 +108,8 @@ describe('PostgresAuditStore alarm outbox', () => {
       async (partitioning) => {
         const schema = uniqueSchema();
         const names = postgresNames(schema, 'audit_events');
-        const [first] = POSTGRES_MIGRATIONS;
-        // The database as the previous release left it: step 1 only.
-        await admin.query(`CREATE SCHEMA "${schema}"`);
-        await admin.query(
-          `CREATE TABLE ${names.qualifiedMigrations} (version integer PRIMARY KEY,
-            description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-        );
-        for (const statement of first!.statements(names, partitioning)) {
-          await admin.query(statement);
-        }
-        await admin.query(
-          `INSERT INTO ${names.qualifiedMigrations} (version, description) VALUES (1, 'v1')`,
-        );
+        // The database as the release of schema version 1 left it.
+        await createLegacyLayout(admin, names, partitioning, 1);
         const old = makeEvent({ timestamp: '2026-01-15T00:00:00.000Z' });
         if (partitioning === 'monthly') {
           await admin.query(
@@ -129,10 +117,7 @@ describe('PostgresAuditStore alarm outbox', () => {
               FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')`,
           );
         }
-        const [insert] = postgresStatements(names).insert([
-          toPostgresRow(toEventColumns(old), old),
-        ]);
-        await admin.query(insert!.text, insert!.values);
+        await insertLegacyEvents(admin, names, [old]);
 
         const { store } = await open({ schema, partitioning });
         expect(

@@ -126,7 +126,7 @@ describe('PostgresAuditStore', () => {
         { name: 'request_id', type: 'text', nullable: true },
         { name: 'tenant', type: 'text', nullable: true },
         { name: 'schema_version', type: 'integer', nullable: false },
-        { name: 'payload', type: 'jsonb', nullable: false },
+        { name: 'payload', type: 'json', nullable: false },
       ]);
       const indexes = await column<string>(
         `SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = 'trail'
@@ -135,12 +135,13 @@ describe('PostgresAuditStore', () => {
       );
       const on = `ON ${schema}.trail USING btree`;
       expect(indexes).toEqual([
-        `CREATE INDEX trail_action_ts ${on} (action, ts, id)`,
-        `CREATE INDEX trail_actor_ts ${on} (actor_id, ts, id) WHERE (actor_id IS NOT NULL)`,
+        `CREATE INDEX trail_action_ts ${on} (action, ts)`,
+        `CREATE INDEX trail_actor_ts ${on} (actor_id, ts) WHERE (actor_id IS NOT NULL)`,
+        `CREATE INDEX trail_outcome_ts ${on} (outcome, ts) WHERE (outcome <> 'success'::text)`,
         `CREATE UNIQUE INDEX trail_pkey ${on} (id)`,
-        `CREATE INDEX trail_request_ts ${on} (request_id, ts, id) WHERE (request_id IS NOT NULL)`,
-        `CREATE INDEX trail_resource_ts ${on} (resource_type, resource_id, ts, id) WHERE (resource_type IS NOT NULL)`,
-        `CREATE INDEX trail_tenant_ts ${on} (tenant, ts, id) WHERE (tenant IS NOT NULL)`,
+        `CREATE INDEX trail_request ${on} (request_id) WHERE (request_id IS NOT NULL)`,
+        `CREATE INDEX trail_resource_ts ${on} (resource_type, resource_id, ts) WHERE (resource_type IS NOT NULL)`,
+        `CREATE INDEX trail_tenant_ts ${on} (tenant, ts) WHERE (tenant IS NOT NULL)`,
         `CREATE INDEX trail_ts ${on} (ts, id)`,
       ]);
       // Ids order bytewise, like SQLite, whatever the database's default collation.
@@ -460,7 +461,11 @@ describe('PostgresAuditStore', () => {
     const cursor = {
       cursor: Buffer.from(JSON.stringify([Date.UTC(2026, 2, 1), 'z'])).toString('base64url'),
     };
-    const SORT_NODE = /^\s*(->\s+)?(Incremental )?Sort\b/m;
+    /** A sort of every matching row; an incremental sort of equal timestamps is fine. */
+    const SORT_NODE = /^\s*(->\s+)?Sort {2}\(/m;
+    /** The filter indexes end with ts: ties in ts are put in id order after them. */
+    const inPageOrder = (plan: string) =>
+      !/Incremental Sort/.test(plan) || /Presorted Key: (\w+\.)?ts$/m.test(plan);
     /** Matches a plan that reads `index`, as an ordered scan or through a bitmap. */
     const usesIndex = (index: string) =>
       new RegExp(
@@ -472,7 +477,8 @@ describe('PostgresAuditStore', () => {
       [
         'busy actor, next page',
         { actorId: 'heavy', ...cursor },
-        'audit_events_actor_ts',
+        // Half the rows are the actor's: reading (ts, id) and skipping the others is as good.
+        'audit_events_(actor_ts|ts)',
         'ordered',
       ],
       ['actor', { actorId: 'u-2' }, 'audit_events_actor_ts', 'any'],
@@ -497,7 +503,9 @@ describe('PostgresAuditStore', () => {
       ['resource', { resourceType: 'user', resourceId: '7' }, 'audit_events_resource_ts', 'any'],
       ['action', { action: 'thing.7' }, 'audit_events_action_ts', 'ordered'],
       ['tenant', { tenant: 't-3' }, 'audit_events_tenant_ts', 'ordered'],
-      ['request id', { requestId: 'req-77' }, 'audit_events_request_ts', 'any'],
+      ['request id', { requestId: 'req-77' }, 'audit_events_request', 'any'],
+      ['rare outcome', { outcome: 'failure' }, 'audit_events_outcome_ts', 'any'],
+      ['common outcome', { outcome: 'success' }, 'audit_events_ts', 'ordered'],
       ['newest events', {}, 'audit_events_ts', 'ordered'],
       ['next page', cursor, 'audit_events_ts', 'ordered'],
       ['period', { from: '2026-02-01', to: '2026-03-01' }, 'audit_events_ts', 'ordered'],
@@ -505,7 +513,10 @@ describe('PostgresAuditStore', () => {
       const plan = await pagePlan(schema, input);
       expect(plan).toMatch(usesIndex(index));
       expect(plan).not.toContain('Seq Scan');
-      if (order === 'ordered') expect(plan).not.toMatch(SORT_NODE);
+      if (order === 'ordered') {
+        expect(plan).not.toMatch(SORT_NODE);
+        expect(inPageOrder(plan)).toBe(true);
+      }
     });
 
     it('serves history from the resource index, and get from the key', async () => {
@@ -535,6 +546,7 @@ describe('PostgresAuditStore', () => {
       const plan = await pagePlan(monthlySchema, input);
       expect(plan).toMatch(/Index (Only )?Scan( Backward)? using audit_events_y2026m0\d_/);
       expect(plan).not.toMatch(SORT_NODE);
+      expect(inPageOrder(plan)).toBe(true);
       expect(plan).not.toMatch(SEQ_SCAN_OF_DATA);
     });
 
@@ -609,7 +621,7 @@ describe('PostgresAuditStore', () => {
     it('sets its timeouts on the sessions of a pool it creates', async () => {
       const { store } = await open({ statementTimeoutMs: 4321 });
       // Reaches into the pool on purpose: nothing public exposes a session.
-      const pool = (store as unknown as { ownedPool: Pool }).ownedPool;
+      const pool = (store as unknown as { connections: { ownedPool: Pool } }).connections.ownedPool;
       const setting = await pool.query<{ statement_timeout: string }>('SHOW statement_timeout');
       expect(setting.rows[0]?.statement_timeout).toBe('4321ms');
     });

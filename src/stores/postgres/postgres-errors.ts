@@ -5,6 +5,8 @@
 
 /** SQLSTATE of a check violation, which includes "no partition of relation found for row". */
 const CHECK_VIOLATION = '23514';
+/** SQLSTATE of a unique violation. */
+const UNIQUE_VIOLATION = '23505';
 
 /** The message of anything thrown, for error messages of the store. */
 export function reasonOf(error: unknown): string {
@@ -44,4 +46,13 @@ export function isMissingPartition(error: unknown): boolean {
   if (error === null || typeof error !== 'object') return false;
   const { code } = error as { code?: unknown };
   return code === CHECK_VIOLATION && reasonOf(error).includes('no partition');
+}
+
+/** Whether a statement failed on a key that is stored already (e.g. an event id). */
+export function isUniqueViolation(error: unknown): boolean {
+  return (
+    error !== null &&
+    typeof error === 'object' &&
+    (error as { code?: unknown }).code === UNIQUE_VIOLATION
+  );
 }

@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { Pool } from 'pg';
+import { parseAuditQuery } from '../../src/query/audit-query';
+import { PostgresAuditStore } from '../../src/stores/postgres/postgres-audit.store';
+import { postgresNames } from '../../src/stores/postgres/postgres-names';
+import { POSTGRES_MIGRATIONS } from '../../src/stores/postgres/postgres.schema';
+import { makeEvent, makeEvents } from '../fixtures/events';
+import { createLegacyLayout, insertLegacyEvents } from './postgres-legacy-layout';
+
+jest.setTimeout(60_000);
+
+const CONNECTION = process.env.AUDIT_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const admin = new Pool({ connectionString: CONNECTION, max: 2 });
+const schemas: string[] = [];
+const stores: PostgresAuditStore[] = [];
+
+afterAll(async () => {
+  for (const store of stores) await store.close();
+  for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await admin.end();
+});
+
+async function column<T>(sql: string, values: unknown[] = []): Promise<T[]> {
+  const result = await admin.query({ text: sql, values, rowMode: 'array' });
+  return result.rows.map((row: unknown[]) => row[0] as T);
+}
+
+describe.each(['none', 'monthly'] as const)(
+  'PostgresAuditStore migrating schema version 2 (partitioning: %s)',
+  (partitioning) => {
+    const schema = `audit_migr_${process.pid}_${randomBytes(3).toString('hex')}_${partitioning}`;
+    const names = postgresNames(schema, 'audit_events');
+    // Several events per millisecond, actor, resource and request, so that order and filters
+    // have ties to get right.
+    const events = makeEvents(120, (i) => ({
+      timestamp: new Date(Date.UTC(2026, 0, 10 + (i % 3), 8, 0, 0, i % 7)).toISOString(),
+      action: `order.${i % 4 ? 'update' : 'create'}`,
+      outcome: i % 9 ? 'success' : 'failure',
+      actor: { type: 'user', id: `u-${i % 5}`, authenticated: true },
+      target: { type: 'order', id: `${i % 6}` },
+      request: { id: `req-${i % 30}` },
+      tenant: `t-${i % 2}`,
+      changes: {
+        diff: [{ path: ['n'], op: 'changed', before: i, after: i + 1 }],
+        fields: ['n'],
+      },
+    }));
+    let store: PostgresAuditStore;
+
+    beforeAll(async () => {
+      schemas.push(schema);
+      await createLegacyLayout(admin, names, partitioning, 2);
+      if (partitioning === 'monthly') {
+        await admin.query(
+          `CREATE TABLE ${names.qualified('audit_events_y2026m01')} PARTITION OF ${names.qualifiedTable}
+            FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')`,
+        );
+      }
+      await insertLegacyEvents(admin, names, events);
+      store = new PostgresAuditStore({ connectionString: CONNECTION, schema, partitioning });
+      stores.push(store);
+      await store.init();
+    });
+
+    const newestFirst = (list: typeof events) =>
+      [...list].sort((a, b) =>
+        a.timestamp === b.timestamp ? (a.id < b.id ? 1 : -1) : a.timestamp < b.timestamp ? 1 : -1,
+      );
+
+    it('records the new step, keeps the jsonb payload of a table that holds events, and brings the indexes to it', async () => {
+      expect(
+        await column<number>(`SELECT version FROM ${names.qualifiedMigrations} ORDER BY version`),
+      ).toEqual(POSTGRES_MIGRATIONS.map((step) => step.version));
+      expect(
+        await column<string>(
+          `SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+            WHERE attrelid = to_regclass($1) AND attname = 'payload'`,
+          [names.qualifiedTable],
+        ),
+      ).toEqual(['jsonb']);
+      expect(
+        await column<string>(
+          `SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            WHERE i.indrelid = to_regclass($1) ORDER BY 1`,
+          [names.qualifiedTable],
+        ),
+      ).toEqual([
+        'audit_events_action_ts',
+        'audit_events_actor_ts',
+        'audit_events_outcome_ts',
+        'audit_events_pkey',
+        'audit_events_request',
+        'audit_events_resource_ts',
+        'audit_events_tenant_ts',
+        'audit_events_ts',
+      ]);
+    });
+
+    it('reads every event back unchanged, with its id, in the same order', async () => {
+      const page = await store.query(parseAuditQuery({ limit: 1000 }));
+      expect(page.items).toStrictEqual(newestFirst(events));
+      for (const event of events.slice(0, 5))
+        expect(await store.get(event.id)).toStrictEqual(event);
+      const history = events.filter((e) => e.target?.id === '3');
+      expect(await store.history('order', '3')).toStrictEqual(newestFirst(history).reverse());
+    });
+
+    it('filters and pages the migrated events through the new indexes', async () => {
+      const expected = newestFirst(events.filter((e) => e.actor.id === 'u-2'));
+      const first = await store.query(parseAuditQuery({ actorId: 'u-2', limit: 10 }));
+      const second = await store.query(
+        parseAuditQuery({ actorId: 'u-2', limit: 100, cursor: first.nextCursor }),
+      );
+      expect([...first.items, ...second.items]).toStrictEqual(expected);
+      const failures = await store.query(parseAuditQuery({ outcome: 'failure', limit: 1000 }));
+      expect(failures.items).toStrictEqual(
+        newestFirst(events.filter((e) => e.outcome === 'failure')),
+      );
+      const request = await store.query(parseAuditQuery({ requestId: 'req-7', limit: 1000 }));
+      expect(request.items).toStrictEqual(
+        newestFirst(events.filter((e) => e.request?.id === 'req-7')),
+      );
+    });
+
+    it('appends after the migration, skipping ids stored before it', async () => {
+      const fresh = makeEvent({ timestamp: '2026-01-20T00:00:00.000Z' });
+      await store.append([events[0]!, fresh]);
+      expect(await column<number>(`SELECT count(*)::int FROM ${names.qualifiedTable}`)).toEqual([
+        events.length + 1,
+      ]);
+      expect(await store.get(fresh.id)).toStrictEqual(fresh);
+    });
+  },
+);
