@@ -19,10 +19,16 @@ export const CONFIG_LABELS: Readonly<Record<ConfigId, string>> = {
 export const PLATFORMS = ['express', 'fastify'] as const;
 export type Platform = (typeof PLATFORMS)[number];
 
-/** Both handlers are POST routes, so the default audit scope ('mutations') records them. */
+/**
+ * The routes measured. Both updates are `@Audited('item', { load: ItemLoader })`: the loader
+ * returns the item's ~1.3 KB state before and after the handler, as a real audited update
+ * records. The GET is not audited by the default scope ('mutations'): what the module costs the
+ * routes it leaves alone, measured after the audited cells of the same round.
+ */
 export const HANDLERS = {
-  trivial: { path: '/items', label: 'trivial' },
-  pg: { path: '/items/slow', label: '~1 ms PostgreSQL query' },
+  trivial: { method: 'PATCH', path: '/items/7', label: 'trivial update' },
+  pg: { method: 'PATCH', path: '/items/7/slow', label: '~1 ms PostgreSQL query update' },
+  get: { method: 'GET', path: '/items/7', label: 'unaudited GET' },
 } as const;
 export type HandlerKind = keyof typeof HANDLERS;
 
@@ -35,6 +41,7 @@ export const CELLS = {
   trivial: { handler: 'trivial', fixedRate: false },
   pg: { handler: 'pg', fixedRate: false },
   'pg-rate': { handler: 'pg', fixedRate: true },
+  get: { handler: 'get', fixedRate: false },
 } as const satisfies Record<string, { handler: HandlerKind; fixedRate: boolean }>;
 export type CellKind = keyof typeof CELLS;
 export const CELL_KINDS = Object.keys(CELLS) as CellKind[];
@@ -49,6 +56,12 @@ export function benchTables(platform: Platform): { audit: string; naive: string 
 
 /** Size of the application's own pg pool (TypeORM's and pg's default). */
 export const APP_POOL_SIZE = 10;
+
+/**
+ * Size of the pool audit writes go through, the same for (e) (`PostgresAuditStore`'s own pool)
+ * and (f) (the naive interceptor's own pool): neither gets more connections than the other.
+ */
+export const AUDIT_POOL_SIZE = 5;
 
 /** Environment of the served app, all strings as the child process receives them. */
 export interface ServerEnv {
@@ -77,6 +90,11 @@ export type ServerMessage =
       seq: number;
       userMicros: number;
       systemMicros: number;
+      /** CPU time of the main thread alone so far (/proc/thread-self/schedstat), if readable. */
+      mainThreadMicros?: number;
+      /** Event-loop delay since the previous sample (monitorEventLoopDelay), in ms. */
+      loopMaxMs: number;
+      loopP99Ms: number;
       /** Lines pino-http wrote so far, in configuration (b). */
       logLines?: number;
       /** nestjs-audit's store transactions and the events they committed so far, in (c)–(e). */

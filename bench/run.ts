@@ -1,22 +1,11 @@
-import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  benchTables,
-  CONFIG_IDS,
-  CONFIG_LABELS,
-  CELL_KINDS,
-  CELLS,
-  HANDLERS,
-  PLATFORMS,
-  type CellKind,
-  type ConfigId,
-  type Platform,
-  type ServerEnv,
-} from './config';
+import type { Counts } from './callgrind/gate-report';
+import { measureAll, readGateSettings } from './callgrind/measure';
+import { checkValgrind } from './callgrind/valgrind';
+import { CONFIG_IDS, PLATFORMS } from './config';
 import { measureEventBuild } from './lib/event-build';
 import { measureUnauditedRoute } from './lib/unaudited-route';
 import { measureOrmUpdate, withOrmUpdateSection } from './lib/orm-update';
@@ -29,23 +18,20 @@ import {
   type IngestRound,
   type IngestTarget,
 } from './lib/ingest';
-import { runLoad, type LoadResult } from './lib/load';
-import { runPaced } from './lib/paced';
-import { countRows, createBenchSchema, dropBenchSchema, uniqueSchemaName } from './lib/postgres';
-import { postgresCpuMicros } from './lib/proc';
 import {
-  cellKey,
-  renderReport,
-  type CellRound,
-  type RowCheck,
-  type RunSettings,
-} from './lib/report';
-import { killAllServers, ServerProcess } from './lib/server';
+  LARGE_DB_TARGETS,
+  measureLargeDb,
+  type LargeDbResult,
+  type LargeDbTarget,
+} from './lib/large-db';
+import { measurePlatform } from './lib/platform';
+import { createBenchSchema, dropBenchSchema, uniqueSchemaName, withClient } from './lib/postgres';
+import { renderReport, type CellRound, type RowCheck, type RunSettings } from './lib/report';
+import { killAllServers } from './lib/server';
 
 /** The repository root, from dist-bench/bench/run.js. */
 const ROOT = resolve(__dirname, '..', '..');
 const SERVER_ENTRY = join(__dirname, 'app', 'main.js');
-const SERVER_START_TIMEOUT_MS = 30_000;
 
 /** A wrong setting: reported by its message alone, the stack would only hide it. */
 class SettingsError extends Error {
@@ -82,7 +68,15 @@ function listSetting<T extends string>(name: string, allowed: readonly T[]): T[]
   return allowed.filter((a) => wanted.includes(a));
 }
 
-function readSettings(): RunSettings & { pgUrl: string; out: string } {
+interface DriverSettings extends RunSettings {
+  pgUrl: string;
+  out: string;
+  largeQueries: number;
+  largeStores: LargeDbTarget[];
+  callgrind: boolean;
+}
+
+function readSettings(): DriverSettings {
   const configs = listSetting('BENCH_CONFIGS', CONFIG_IDS);
   if (!configs.includes('a')) {
     throw new SettingsError(
@@ -93,6 +87,8 @@ function readSettings(): RunSettings & { pgUrl: string; out: string } {
     // Defaults: 2 platforms × 6 configurations × 3 cells × 3 rounds × 4 s = 7.2 min of load,
     // plus warm-up, pauses, ingest and boots: about 9 minutes in all.
     durationS: intSetting('BENCH_DURATION', 4, 1, 600),
+    // Longer: a p99 from one 4 s cell at 1,000 req/s rests on its 40 slowest requests.
+    rateDurationS: intSetting('BENCH_RATE_DURATION', 10, 1, 600),
     rounds: intSetting('BENCH_ROUNDS', 3, 1, 50),
     connections: intSetting('BENCH_CONNECTIONS', 32, 1, 1000),
     warmupS: intSetting('BENCH_WARMUP', 2, 0, 60),
@@ -102,6 +98,11 @@ function readSettings(): RunSettings & { pgUrl: string; out: string } {
     platforms: listSetting('BENCH_PLATFORMS', PLATFORMS),
     configs,
     ingestEvents: intSetting('BENCH_INGEST_EVENTS', 20_000, 100, 1_000_000),
+    largeEvents: intSetting('BENCH_LARGE_EVENTS', 1_000_000, 0, 20_000_000),
+    largeIngest: intSetting('BENCH_LARGE_INGEST', 20_000, 100, 1_000_000),
+    largeQueries: intSetting('BENCH_LARGE_QUERIES', 30, 1, 10_000),
+    largeStores: listSetting('BENCH_LARGE_STORES', LARGE_DB_TARGETS),
+    callgrind: intSetting('BENCH_CALLGRIND', 1, 0, 1) === 1,
     pgUrl: process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
     out: resolve(ROOT, process.env.BENCH_OUT ?? 'bench/results/latest.md'),
   };
@@ -153,41 +154,6 @@ function machineFacts(): string[] {
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
-}
-
-function serverEnv(
-  platform: Platform,
-  config: ConfigId,
-  dir: string,
-  pgUrl: string,
-  schema: string,
-): ServerEnv {
-  const tables = benchTables(platform);
-  return {
-    BENCH_CONFIG: config,
-    BENCH_PLATFORM: platform,
-    BENCH_PG_URL: pgUrl,
-    BENCH_PG_SCHEMA: schema,
-    BENCH_PG_TABLE: tables.audit,
-    BENCH_NAIVE_TABLE: tables.naive,
-    BENCH_SQLITE_PATH: join(dir, `${platform}-${config}.db`),
-    BENCH_SPOOL_PATH: join(dir, `${platform}-${config}.spool`),
-  };
-}
-
-function sqliteRows(path: string): number {
-  if (!existsSync(path)) return 0;
-  const db = new Database(path, { readonly: true });
-  try {
-    return (db.prepare('SELECT count(*) FROM audit_events').pluck().get() as number) ?? 0;
-  } finally {
-    db.close();
-  }
-}
-
-function describeCell(r: LoadResult, cpuUs: number): string {
-  const problems = r.non2xx + r.errors > 0 ? ` non-2xx ${r.non2xx} errors ${r.errors}` : '';
-  return `${Math.round(r.rps)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ${Math.round(cpuUs)} µs CPU/req${problems}`;
 }
 
 /** Everything the run created, so that any exit path can undo it. */
@@ -250,141 +216,61 @@ async function measureIngest(
   return { ingest, eventBytes };
 }
 
-async function measurePlatform(
-  platform: Platform,
-  settings: RunSettings,
+/** The stores at a million events, in the run's schema and directory (issue 10). */
+async function measureLargeDbIn(
+  settings: DriverSettings,
   dir: string,
-  pgUrl: string,
   schema: string,
-  http: Map<string, CellRound[]>,
-): Promise<RowCheck[]> {
-  const servers = new Map<ConfigId, ServerProcess>();
-  const answered = new Map<ConfigId, number>();
-  const cellsRun = new Map<ConfigId, number>();
-  const firstLines = new Map<ConfigId, number>();
-  const lastLines = new Map<ConfigId, number>();
-  const load = async (
-    server: ServerProcess,
-    config: ConfigId,
-    kind: CellKind,
-    durationS: number,
-  ): Promise<LoadResult> => {
-    const cell = CELLS[kind];
-    const target = {
-      port: server.port,
-      path: HANDLERS[cell.handler].path,
-      connections: settings.connections,
-      durationS,
-    };
-    const result = cell.fixedRate
-      ? await runPaced({ ...target, rate: settings.fixedRate })
-      : await runLoad(target);
-    answered.set(config, (answered.get(config) ?? 0) + result.ok);
-    cellsRun.set(config, (cellsRun.get(config) ?? 0) + 1);
-    return result;
-  };
-  const kinds = CELL_KINDS.filter((kind) => !CELLS[kind].fixedRate || settings.fixedRate > 0);
-  try {
-    // One at a time: boots are CPU-heavy and would otherwise slow each other into timeouts.
-    for (const config of settings.configs) {
-      const server = await ServerProcess.start(
-        SERVER_ENTRY,
-        `${platform}/${config}`,
-        serverEnv(platform, config, dir, pgUrl, schema),
-        SERVER_START_TIMEOUT_MS,
-      );
-      servers.set(config, server);
-      const { logLines } = await server.sample();
-      if (logLines !== undefined) firstLines.set(config, logLines);
-      log(
-        `${platform}: (${config}) ${CONFIG_LABELS[config]} listening on 127.0.0.1:${server.port} (pid ${server.pid})`,
-      );
-    }
-    if (settings.warmupS > 0) {
-      for (const [config, server] of servers) {
-        for (const kind of kinds) {
-          if (!CELLS[kind].fixedRate) await load(server, config, kind, settings.warmupS);
-        }
-      }
-      log(`${platform}: warmed up`);
-    }
-    for (let round = 1; round <= settings.rounds; round++) {
-      for (const [config, server] of servers) {
-        for (const kind of kinds) {
-          const before = await server.sample();
-          const pgBefore = postgresCpuMicros();
-          const result = await load(server, config, kind, settings.durationS);
-          // Work the cell queued (an async flush, a commit in progress) belongs to it.
-          await sleep(settings.settleMs);
-          const after = await server.sample();
-          const pgAfter = postgresCpuMicros();
-          if (after.logLines !== undefined) lastLines.set(config, after.logLines);
-          const perReq = (delta: number): number =>
-            result.ok > 0 ? delta / result.ok : Number.NaN;
-          const cell: CellRound = {
-            rps: result.rps,
-            p50Ms: result.p50Ms,
-            p99Ms: result.p99Ms,
-            cpuUsPerReq: perReq(after.cpuMicros - before.cpuMicros),
-            pgCpuUsPerReq:
-              pgBefore === undefined || pgAfter === undefined
-                ? undefined
-                : perReq(pgAfter - pgBefore),
-            eventsPerCommit:
-              before.audit && after.audit && after.audit.commits > before.audit.commits
-                ? (after.audit.committed - before.audit.committed) /
-                  (after.audit.commits - before.audit.commits)
-                : undefined,
-            ok: result.ok,
-            non2xx: result.non2xx,
-            errors: result.errors,
-          };
-          const key = cellKey(platform, kind, config);
-          http.set(key, [...(http.get(key) ?? []), cell]);
-          log(
-            `${platform} round ${round}/${settings.rounds} (${config}) ${kind}: ${describeCell(result, cell.cpuUsPerReq)}`,
-          );
-          if (result.non2xx + result.errors > 0 && server.stderrTail) {
-            log(`  server stderr: ${server.stderrTail.slice(-800)}`);
-          }
-        }
-      }
-    }
-  } finally {
-    // Clean stops flush the async queue and close the stores before rows are counted.
-    for (const server of servers.values()) await server.stop();
-  }
-
-  const tables = benchTables(platform);
-  const checks: RowCheck[] = [];
-  const check = (config: ConfigId, what: string, rows: number): void => {
-    checks.push({
-      what: `${platformName(platform)} (${config}) ${what}`,
-      answered: answered.get(config) ?? 0,
-      rows,
-      inFlightSlack: (cellsRun.get(config) ?? 0) * settings.connections,
-    });
-  };
-  const first = firstLines.get('b');
-  const last = lastLines.get('b');
-  if (first !== undefined && last !== undefined) check('b', 'pino-http log lines', last - first);
-  for (const config of ['c', 'd'] as const) {
-    if (servers.has(config)) {
-      const path = serverEnv(platform, config, dir, pgUrl, schema).BENCH_SQLITE_PATH;
-      check(config, 'SQLite audit_events rows', sqliteRows(path));
-    }
-  }
-  if (servers.has('e')) {
-    check('e', `PostgreSQL ${tables.audit} rows`, await countRows(pgUrl, schema, tables.audit));
-  }
-  if (servers.has('f')) {
-    check('f', `PostgreSQL ${tables.naive} rows`, await countRows(pgUrl, schema, tables.naive));
-  }
-  return checks;
+): Promise<LargeDbResult[]> {
+  if (settings.largeEvents === 0) return [];
+  const results = await measureLargeDb(
+    {
+      events: settings.largeEvents,
+      ingestEvents: settings.largeIngest,
+      queryRuns: settings.largeQueries,
+      targets: settings.largeStores,
+      dir,
+      pgUrl: settings.pgUrl,
+      pgSchema: schema,
+    },
+    log,
+  );
+  // A million events take a gigabyte or more: free the disk before the servers start.
+  rmSync(join(dir, 'large.db'), { force: true });
+  rmSync(join(dir, 'large.db-wal'), { force: true });
+  await withClient(settings.pgUrl, (client) =>
+    client.query(`DROP TABLE IF EXISTS "${schema}"."large_events" CASCADE`),
+  );
+  return results;
 }
 
-function platformName(platform: Platform): string {
-  return platform === 'express' ? 'Express' : 'Fastify';
+/** The CI gate's instruction counts, once, when valgrind is installed (issue 10). */
+async function measureInstructions(
+  settings: DriverSettings,
+  dir: string,
+): Promise<Counts | undefined> {
+  if (!settings.callgrind) return undefined;
+  try {
+    await checkValgrind();
+  } catch (error) {
+    log(`instructions not measured: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
+  const [counts] = await measureAll({ ...readGateSettings([]), runs: 1 }, dir, log);
+  log('instructions per request measured');
+  return counts;
+}
+
+/** A rough duration of the whole run, printed at the start so nobody waits blind. */
+function expectedSeconds(settings: DriverSettings): number {
+  const servers = settings.platforms.length * settings.configs.length;
+  const settle = settings.settleMs / 1000 + 0.3;
+  const saturation = 3 * (settings.durationS + settle);
+  const rate = settings.fixedRate > 0 ? settings.rateDurationS + settle : 0;
+  const http = servers * (settings.rounds * (saturation + rate) + 3 * settings.warmupS + 2);
+  const ormUpdate = settings.platforms.length * (settings.rounds * 3 * 6 + 10);
+  const large = (settings.largeEvents / 1_000_000) * 150 * settings.largeStores.length;
+  return http + ormUpdate + large + (settings.callgrind ? 240 : 0) + settings.rounds * 6 + 10;
 }
 
 async function main(): Promise<void> {
@@ -392,16 +278,8 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const machineAtStart = machineFacts();
   const checkout = checkoutFacts();
-  const servers = settings.platforms.length * settings.configs.length;
-  const kinds = settings.fixedRate > 0 ? CELL_KINDS.length : CELL_KINDS.length - 1;
-  const cellS = settings.durationS + settings.settleMs / 1000 + 0.2;
-  const expectedS =
-    servers * (kinds * settings.rounds * cellS + 2 * settings.warmupS + 2) +
-    settings.rounds * 3 * 2 +
-    settings.platforms.length * (settings.rounds * 3 * 6 + 10) + // the ORM update path
-    10;
   log(
-    `nestjs-audit bench: ${settings.platforms.join(', ')} × configurations ${settings.configs.join(', ')} × ${kinds} cells, ${settings.rounds} rounds of ${settings.durationS} s, ${settings.connections} connections${settings.fixedRate > 0 ? `, fixed rate ${settings.fixedRate} req/s` : ''}; about ${Math.ceil(expectedS / 60)} min.`,
+    `nestjs-audit bench: ${settings.platforms.join(', ')} × configurations ${settings.configs.join(', ')}, ${settings.rounds} rounds of ${settings.durationS} s cells${settings.fixedRate > 0 ? ` and ${settings.rateDurationS} s cells at ${settings.fixedRate} req/s` : ''}, ${settings.connections} connections; about ${Math.ceil(expectedSeconds(settings) / 60)} min.`,
   );
   if (!existsSync(SERVER_ENTRY))
     throw new Error(
@@ -452,12 +330,13 @@ async function main(): Promise<void> {
       schema,
     });
     log('ORM update path measured');
+    const largeDb = await measureLargeDbIn(settings, resources.dir, schema);
+    const instructions = await measureInstructions(settings, resources.dir);
     const http = new Map<string, CellRound[]>();
     const rowChecks: RowCheck[] = [];
+    const ctx = { entry: SERVER_ENTRY, dir: resources.dir, pgUrl: settings.pgUrl, schema, log };
     for (const platform of settings.platforms) {
-      rowChecks.push(
-        ...(await measurePlatform(platform, settings, resources.dir, settings.pgUrl, schema, http)),
-      );
+      rowChecks.push(...(await measurePlatform(platform, settings, ctx, http)));
     }
 
     const rendered = renderReport({
@@ -483,6 +362,8 @@ async function main(): Promise<void> {
       eventBuild,
       unaudited,
       rowChecks,
+      largeDb,
+      instructions,
     });
     const report = withOrmUpdateSection(rendered, ormUpdate);
     mkdirSync(dirname(settings.out), { recursive: true });

@@ -2,11 +2,12 @@ import { RequestMethod, type DynamicModule, type Provider } from '@nestjs/common
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditModule, PostgresAuditStore, type AuditModuleOptions } from '../../src';
-import type { ConfigId, ServerEnv } from '../config';
+import { AUDIT_POOL_SIZE, type ConfigId, type ServerEnv } from '../config';
 import { CountingDestination, LINE_COUNTER } from './counting-destination';
+import { ItemLoader, ItemsRepository } from './item-state';
 import { ItemsController } from './items.controller';
-import { NAIVE_TABLE, NaiveAuditInterceptor } from './naive-audit.interceptor';
-import { APP_POOL, AppPoolCloser, createAppPool } from './pg-pool';
+import { NAIVE_POOL, NAIVE_TABLE, NaiveAuditInterceptor } from './naive-audit.interceptor';
+import { APP_POOL, AppPoolCloser, createAppPool, createAuditPool } from './pg-pool';
 
 /**
  * Where every log or audit line goes. /dev/null keeps disk speed out of the comparison while
@@ -30,6 +31,7 @@ function auditOptions(config: 'c' | 'd' | 'e', env: ServerEnv): AuditModuleOptio
       connectionString: env.BENCH_PG_URL,
       schema: env.BENCH_PG_SCHEMA,
       table: env.BENCH_PG_TABLE,
+      poolSize: AUDIT_POOL_SIZE,
     }),
   };
 }
@@ -41,6 +43,8 @@ export class BenchModule {
       { provide: APP_POOL, useValue: createAppPool(env.BENCH_PG_URL) },
       { provide: NAIVE_TABLE, useValue: `"${env.BENCH_PG_SCHEMA}"."${env.BENCH_NAIVE_TABLE}"` },
       AppPoolCloser,
+      ItemsRepository,
+      ItemLoader,
     ];
     const imports: DynamicModule[] = [];
     if (config === 'b') {
@@ -57,7 +61,12 @@ export class BenchModule {
     } else if (config === 'c' || config === 'd' || config === 'e') {
       imports.push(AuditModule.forRoot(auditOptions(config, env)));
     } else if (config === 'f') {
-      providers.push({ provide: APP_INTERCEPTOR, useClass: NaiveAuditInterceptor });
+      // A pool of its own, as large as (e)'s store pool: the comparison is of write paths, not
+      // of connection counts.
+      providers.push(
+        { provide: NAIVE_POOL, useValue: createAuditPool(env.BENCH_PG_URL) },
+        { provide: APP_INTERCEPTOR, useClass: NaiveAuditInterceptor },
+      );
     }
     return { module: BenchModule, imports, controllers: [ItemsController], providers };
   }

@@ -1,53 +1,59 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  Patch,
+} from '@nestjs/common';
 import type { Pool } from 'pg';
+import { Audited } from '../../src';
+import { ItemLoader, ItemsRepository, type ItemState } from './item-state';
 import { APP_POOL } from './pg-pool';
 
 interface ItemInput {
-  name?: unknown;
-  quantity?: unknown;
-}
-
-interface Item {
-  id: number;
-  name: string;
-  quantity: number;
+  note?: unknown;
 }
 
 /**
- * The two handler kinds: a trivial mutation, and one that spends about a millisecond in
- * PostgreSQL, which is closer to what a real endpoint does and so to what audit costs in practice.
+ * The handler kinds: a trivial update, one that also spends about a millisecond in PostgreSQL
+ * (closer to what a real endpoint does, and so to what audit costs in practice), and a read the
+ * default scope does not audit. The updates load the item's ~1.3 KB state before and after, as a
+ * real audited update records; without the module the decorator does nothing.
  */
 @Controller('items')
 export class ItemsController {
-  private nextId = 1;
+  constructor(
+    @Inject(APP_POOL) private readonly pool: Pool,
+    @Inject(ItemsRepository) private readonly items: ItemsRepository,
+  ) {}
 
-  constructor(@Inject(APP_POOL) private readonly pool: Pool) {}
-
-  @Post()
-  @HttpCode(201)
-  create(@Body() body: ItemInput): Item {
-    return this.item(body);
+  @Patch(':id')
+  @HttpCode(200)
+  @Audited('item', { load: ItemLoader })
+  update(@Param('id') id: string, @Body() body: ItemInput): ItemState {
+    return this.change(id, body);
   }
 
   /** A read: not audited by the default scope, to check what the audit costs requests it skips. */
   @Get(':id')
-  read(@Param('id') id: string): Item {
-    return { id: Number(id) || 0, name: 'widget', quantity: 1 };
+  read(@Param('id') id: string): { id: string; name: string; quantity: number } {
+    return { id, name: 'widget', quantity: 1 };
   }
 
-  @Post('slow')
-  @HttpCode(201)
-  async createSlow(@Body() body: ItemInput): Promise<Item> {
+  @Patch(':id/slow')
+  @HttpCode(200)
+  @Audited('item', { load: ItemLoader })
+  async updateSlow(@Param('id') id: string, @Body() body: ItemInput): Promise<ItemState> {
     await this.pool.query('SELECT pg_sleep(0.001)');
-    return this.item(body);
+    return this.change(id, body);
   }
 
-  private item(body: ItemInput): Item {
-    const id = this.nextId++;
-    return {
-      id,
-      name: typeof body.name === 'string' ? body.name : 'unnamed',
-      quantity: typeof body.quantity === 'number' ? body.quantity : 1,
-    };
+  private change(id: string, body: ItemInput): ItemState {
+    const item = this.items.update(id, typeof body.note === 'string' ? body.note : 'changed');
+    if (!item) throw new NotFoundException(`item ${id} does not exist`);
+    return item;
   }
 }

@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Logger } from 'nestjs-pino';
 import {
   CONFIG_IDS,
@@ -18,6 +20,20 @@ import { LINE_COUNTER, type CountingDestination } from './counting-destination';
 
 /** Longest wait for app.close() before the process gives up on a clean exit. */
 const CLOSE_TIMEOUT_MS = 10_000;
+
+/**
+ * CPU time of the calling thread (here the main thread) in microseconds, from the scheduler's
+ * own accounting; undefined where /proc is not there. process.cpuUsage() counts every thread,
+ * and a writer thread's commits are not the event loop's.
+ */
+function mainThreadMicros(): number | undefined {
+  try {
+    const ns = Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+    return Number.isFinite(ns) ? ns / 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function send(message: ServerMessage): void {
   process.send?.(message);
@@ -91,10 +107,17 @@ async function main(): Promise<void> {
     // Whatever still holds the loop open after a clean close must not outlive the driver.
     setTimeout(() => process.exit(process.exitCode ?? 0), CLOSE_TIMEOUT_MS).unref();
   };
+  // Every stall of the loop (a synchronous commit, an fsync, a long GC) shows up here, including
+  // what process.cpuUsage() cannot see: time blocked in a system call. 1 ms resolution.
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   process.on('message', (message: unknown) => {
     if (!isDriverMessage(message)) return;
     if (message.type === 'stop') return stop();
     const usage = process.cpuUsage();
+    const main = mainThreadMicros();
+    const loop = { loopMaxMs: loopDelay.max / 1e6, loopP99Ms: loopDelay.percentile(99) / 1e6 };
+    loopDelay.reset();
     // Commits against events show how much group commit groups under each load.
     const health = audit?.health();
     send({
@@ -102,6 +125,8 @@ async function main(): Promise<void> {
       seq: message.seq,
       userMicros: usage.user,
       systemMicros: usage.system,
+      ...(main === undefined ? {} : { mainThreadMicros: main }),
+      ...loop,
       ...(counter ? { logLines: counter.lines } : {}),
       ...(health ? { auditCommits: health.commits, auditCommitted: health.committed } : {}),
     });

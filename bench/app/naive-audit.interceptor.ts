@@ -4,11 +4,14 @@ import {
   type CallHandler,
   type ExecutionContext,
   type NestInterceptor,
+  type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { from, type Observable } from 'rxjs';
 import { map, mergeMap } from 'rxjs/operators';
-import { APP_POOL } from './pg-pool';
+
+/** DI token of the naive interceptor's own pg pool (as large as (e)'s store pool). */
+export const NAIVE_POOL = Symbol('NAIVE_POOL');
 
 /** DI token of the qualified, quoted name of the naive interceptor's table. */
 export const NAIVE_TABLE = Symbol('NAIVE_TABLE');
@@ -23,18 +26,22 @@ interface NaiveRequest {
 
 /**
  * Configuration (f): the audit interceptor teams write by hand. After the handler it awaits one
- * INSERT per request through the application's pool, then returns: every request pays a round
+ * INSERT per request through a pool of its own, then returns: every request pays a round
  * trip and a commit (an fsync of PostgreSQL's WAL) of its own.
  */
 @Injectable()
-export class NaiveAuditInterceptor implements NestInterceptor {
+export class NaiveAuditInterceptor implements NestInterceptor, OnApplicationShutdown {
   private readonly insert: string;
 
   constructor(
-    @Inject(APP_POOL) private readonly pool: Pool,
+    @Inject(NAIVE_POOL) private readonly pool: Pool,
     @Inject(NAIVE_TABLE) table: string,
   ) {
     this.insert = `INSERT INTO ${table} (action, method, path, ip, user_agent, status, payload) VALUES ($1, $2, $3, $4, $5, $6, $7)`;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool.end();
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {

@@ -18,6 +18,7 @@ export interface LoadResult {
 
 export interface LoadSettings {
   port: number;
+  method: 'GET' | 'PATCH';
   path: string;
   connections: number;
   durationS: number;
@@ -33,9 +34,10 @@ export function runLoad(settings: LoadSettings): Promise<LoadResult> {
     const instance = autocannon(
       {
         url: `http://127.0.0.1:${settings.port}${settings.path}`,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: REQUEST_BODY,
+        method: settings.method,
+        ...(settings.method === 'GET'
+          ? {}
+          : { headers: { 'content-type': 'application/json' }, body: REQUEST_BODY }),
         connections: settings.connections,
         duration: settings.durationS,
         // A request stuck longer than this is an error of the configuration, not a latency.

@@ -7,6 +7,7 @@ import { LatencyHistogram } from './stats';
 
 export interface PacedSettings {
   port: number;
+  method: 'GET' | 'PATCH';
   path: string;
   /** Most requests in flight (keep-alive sockets). */
   connections: number;
@@ -52,7 +53,7 @@ export async function runPaced(settings: PacedSettings): Promise<LoadResult> {
         host: '127.0.0.1',
         port: settings.port,
         path: settings.path,
-        method: 'POST',
+        method: settings.method,
         agent,
         headers: { 'content-type': 'application/json', 'content-length': body.length },
         timeout: REQUEST_TIMEOUT_MS,

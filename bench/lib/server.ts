@@ -7,6 +7,11 @@ const STDERR_TAIL_CHARS = 4000;
 export interface ServerSample {
   /** User + system CPU time used so far, in microseconds. */
   cpuMicros: number;
+  /** Main-thread CPU time so far, in microseconds (undefined without /proc). */
+  mainThreadMicros: number | undefined;
+  /** Largest and 99th-percentile event-loop delay since the previous sample, in ms. */
+  loopMaxMs: number;
+  loopP99Ms: number;
   /** Lines pino-http wrote so far (configuration (b) only). */
   logLines: number | undefined;
   /** nestjs-audit's store transactions and events committed so far ((c)–(e) only). */
@@ -41,6 +46,9 @@ export class ServerProcess {
       if (!isServerMessage(message) || message.type !== 'cpu') return;
       this.pendingSamples.get(message.seq)?.({
         cpuMicros: message.userMicros + message.systemMicros,
+        mainThreadMicros: message.mainThreadMicros,
+        loopMaxMs: message.loopMaxMs,
+        loopP99Ms: message.loopP99Ms,
         logLines: message.logLines,
         audit:
           message.auditCommits === undefined || message.auditCommitted === undefined

@@ -1,0 +1,131 @@
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { GATE_APPS, GATE_PHASES, type GateApp } from './apps';
+import type { CaseId, Counts } from './gate-report';
+import { CallgrindProcess, STABLE_NODE_FLAGS } from './valgrind';
+
+const TARGET = join(__dirname, 'target.js');
+/** A stuck valgrind must not hold CI: a normal app takes well under 2 minutes. */
+const APP_TIMEOUT_MS = 10 * 60_000;
+
+/** How the gate measures. */
+export interface GateSettings {
+  update: boolean;
+  runs: number;
+  requests: number;
+  warmup: number;
+  jobs: number;
+  nodeFlags: string[];
+  apps: GateApp[];
+}
+
+function intEnv(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name}=${raw}: expected a whole number from ${min} to ${max}.`);
+  }
+  return value;
+}
+
+function appList(raw: string | undefined): GateApp[] {
+  if (raw === undefined || raw.trim() === '') return [...GATE_APPS];
+  const wanted = raw.split(',').map((a) => a.trim());
+  const bad = wanted.filter((a) => !(GATE_APPS as readonly string[]).includes(a));
+  if (bad.length > 0)
+    throw new Error(`CG_APPS: unknown ${bad.join(', ')} (${GATE_APPS.join(', ')})`);
+  return GATE_APPS.filter((a) => wanted.includes(a));
+}
+
+/** The gate's settings from its arguments and CG_* variables. */
+export function readGateSettings(argv: readonly string[]): GateSettings {
+  const runsArg = argv.find((a) => a.startsWith('--runs='));
+  const runs = runsArg ? Number(runsArg.slice('--runs='.length)) : 1;
+  if (!Number.isInteger(runs) || runs < 1 || runs > 10) throw new Error('--runs=N: N from 1 to 10');
+  const unknown = argv.filter((a) => a !== '--update' && !a.startsWith('--runs='));
+  if (unknown.length > 0) throw new Error(`unknown arguments ${unknown.join(' ')}`);
+  const flags = process.env.CG_NODE_FLAGS;
+  return {
+    update: argv.includes('--update'),
+    runs,
+    requests: intEnv('CG_REQUESTS', 500, 10, 100_000),
+    warmup: intEnv('CG_WARMUP', 500, 0, 100_000),
+    jobs: intEnv('CG_JOBS', Math.min(2, cpus().length), 1, 16),
+    nodeFlags: flags === undefined ? [...STABLE_NODE_FLAGS] : flags.split(/\s+/).filter(Boolean),
+    apps: appList(process.env.CG_APPS),
+  };
+}
+
+/** One app under callgrind: instructions per request of each of its phases. */
+async function measureApp(app: GateApp, settings: GateSettings, dir: string): Promise<Counts> {
+  const proc = CallgrindProcess.start(
+    TARGET,
+    ['--expose-gc', ...settings.nodeFlags],
+    {
+      CG_APP: app,
+      CG_WARMUP: String(Math.max(1, settings.warmup)),
+      CG_REQUESTS: String(settings.requests),
+      CG_SQLITE_PATH: join(dir, `${app}-${process.hrtime.bigint()}.db`),
+      CG_SPOOL_PATH: join(dir, `${app}.spool`),
+    },
+    dir,
+    app,
+  );
+  const timer = setTimeout(() => proc.kill(), APP_TIMEOUT_MS);
+  const counts: Counts = {};
+  const t0 = Date.now();
+  const trace = (what: string): void => {
+    if (process.env.CG_VERBOSE) {
+      process.stderr.write(`${app} ${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    }
+  };
+  try {
+    for (const phase of GATE_PHASES[app]) {
+      await proc.expectLine(`READY ${phase}`);
+      trace(`${phase} warmed up`);
+      await proc.startCounting();
+      proc.send('GO');
+      await proc.expectLine(`DONE ${phase}`);
+      trace(`${phase} measured`);
+      const total = await proc.stopCounting();
+      counts[`${app}-${phase}` as CaseId] = total / settings.requests;
+      proc.send('NEXT');
+    }
+    await proc.expectLine('END');
+    await proc.exit(60_000);
+  } finally {
+    clearTimeout(timer);
+    proc.kill();
+  }
+  return counts;
+}
+
+/** Runs every app `runs` times, `jobs` processes at a time; one Counts per run. */
+export async function measureAll(
+  settings: GateSettings,
+  dir: string,
+  log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<Counts[]> {
+  const tasks: { run: number; app: GateApp }[] = [];
+  for (let run = 0; run < settings.runs; run += 1) {
+    for (const app of settings.apps) tasks.push({ run, app });
+  }
+  const results: Counts[] = Array.from({ length: settings.runs }, () => ({}));
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < tasks.length) {
+      const task = tasks[next++]!;
+      const started = Date.now();
+      const counts = await measureApp(task.app, settings, dir);
+      Object.assign(results[task.run]!, counts);
+      log(
+        `callgrind run ${task.run + 1} ${task.app}: ${Object.entries(counts)
+          .map(([k, v]) => `${k} ${Math.round(v).toLocaleString('en-US')}`)
+          .join(', ')} instructions/request (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(settings.jobs, tasks.length) }, worker));
+  return results;
+}

@@ -1,0 +1,101 @@
+/**
+ * The process the instruction gate runs under valgrind (started by `callgrind/gate.ts`, not by
+ * hand): one gate app on Fastify, driven in-process through `inject()`. For each phase it warms
+ * up, says `READY <phase>` on stdout, waits for `GO` on stdin (the driver zeroes callgrind's
+ * counters meanwhile), sends the measured requests one after the other, says `DONE <phase> <n>`
+ * and waits for `NEXT` (the driver dumps the counters meanwhile). The process idles while the
+ * driver talks to valgrind, so the dump holds the measured requests and nothing else of note.
+ */
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { createInterface } from 'node:readline';
+import { itemPath } from '../app/item-state';
+import { GATE_APPS, GATE_PHASES, gateModule, type GateApp, type GatePhase } from './apps';
+
+interface InjectResponse {
+  statusCode: number;
+  body: string;
+}
+type Inject = (request: {
+  method: string;
+  url: string;
+  payload?: object;
+}) => Promise<InjectResponse>;
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`callgrind target: ${name} is missing (run it through gate.ts).`);
+  return value;
+}
+
+function count(name: string): number {
+  const value = Number(env(name));
+  if (!Number.isInteger(value) || value < 1) throw new Error(`callgrind target: bad ${name}.`);
+  return value;
+}
+
+async function send(inject: Inject, phase: GatePhase, i: number): Promise<void> {
+  const response =
+    phase === 'get'
+      ? await inject({ method: 'GET', url: itemPath(i) })
+      : await inject({ method: 'PATCH', url: itemPath(i), payload: { note: `note ${i}` } });
+  if (response.statusCode !== 200) {
+    throw new Error(`${phase} ${itemPath(i)} answered ${response.statusCode}: ${response.body}`);
+  }
+}
+
+async function run(inject: Inject, phase: GatePhase, from: number, n: number): Promise<void> {
+  for (let i = from; i < from + n; i += 1) await send(inject, phase, i);
+}
+
+async function main(): Promise<void> {
+  const app = env('CG_APP') as GateApp;
+  if (!GATE_APPS.includes(app)) throw new Error(`callgrind target: unknown CG_APP ${app}.`);
+  const warmup = count('CG_WARMUP');
+  const requests = count('CG_REQUESTS');
+  const module = gateModule(app, {
+    sqlitePath: env('CG_SQLITE_PATH'),
+    spoolPath: env('CG_SPOOL_PATH'),
+  });
+  const nest = await NestFactory.create(module, new FastifyAdapter(), { logger: false });
+  await nest.init();
+  const fastify = nest.getHttpAdapter().getInstance() as { ready(): Promise<unknown> } & {
+    inject: Inject;
+  };
+  await fastify.ready();
+  const inject: Inject = (request) => fastify.inject(request);
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  const expect = async (word: string): Promise<void> => {
+    const next = await lines.next();
+    if (next.done || next.value.trim() !== word) {
+      throw new Error(`callgrind target: expected ${word} on stdin, got ${String(next.value)}`);
+    }
+  };
+  // The unaudited case is measured after an audited request has run, so that whatever the
+  // audit path switches on for the whole process is on.
+  if (app === 'audit') await send(inject, 'patch', 0);
+  for (const phase of GATE_PHASES[app]) {
+    await run(inject, phase, 1, warmup);
+    // A full collection now, so that the measured window does not inherit the warm-up's garbage
+    // (a major GC landing inside or outside it moved the count by a third).
+    (globalThis as { gc?: () => void }).gc?.();
+    process.stdout.write(`READY ${phase}\n`);
+    await expect('GO');
+    await run(inject, phase, 1 + warmup, requests);
+    process.stdout.write(`DONE ${phase} ${requests}\n`);
+    await expect('NEXT');
+  }
+  await nest.close();
+  process.stdout.write('END\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(
+      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);
