@@ -15,7 +15,6 @@ import {
   SQLITE_ALARM_WAITING_KEYS_EXCLUDING_SQL,
   SQLITE_ALARM_WAITING_KEYS_SQL,
 } from '../../src/stores/sqlite/sqlite-alarm-outbox';
-import { SQLITE_INSERT_SQL } from '../../src/stores/sqlite/sqlite-query';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from '../../src/stores/sqlite/sqlite.schema';
 import { makeEvent, makeEvents } from '../fixtures/events';
 import { claimAt, makeAlarm, settlementOf } from './alarm-fixtures';
@@ -50,7 +49,10 @@ describe('SqliteAuditStore alarm outbox', () => {
     const db = new Database(path);
     db.exec((SQLITE_MIGRATIONS[0] as (typeof SQLITE_MIGRATIONS)[number]).sql);
     db.pragma('user_version = 1');
-    db.prepare(SQLITE_INSERT_SQL).run(
+    db.prepare(
+      `INSERT INTO audit_events (id, ts, action, outcome, actor_id, resource_type, resource_id,
+        request_id, tenant, schema_version, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
       old.id,
       Date.parse(old.timestamp),
       old.action,
@@ -78,7 +80,7 @@ describe('SqliteAuditStore alarm outbox', () => {
     const check = new Database(path, { readonly: true });
     try {
       expect(check.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
-      expect(SQLITE_SCHEMA_VERSION).toBe(2);
+      expect(SQLITE_SCHEMA_VERSION).toBe(3);
       const tables = check
         .prepare(
           "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'audit_alarm%' ORDER BY name",

@@ -93,11 +93,12 @@ describe('SqliteAuditStore', () => {
       try {
         expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
         expect(db.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+        expect(db.pragma('page_size', { simple: true })).toBe(4096);
         const table = db
           .prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'")
           .pluck()
           .get() as string;
-        expect(table).toMatch(/WITHOUT ROWID/);
+        expect(table).not.toMatch(/WITHOUT ROWID/);
       } finally {
         db.close();
       }
@@ -334,7 +335,7 @@ describe('SqliteAuditStore', () => {
       [
         'actor, next page',
         { actorId: 'u-1', ...cursor },
-        'audit_events_actor_ts (actor_id=? AND (ts,id)<(?,?))',
+        'audit_events_actor_ts (actor_id=? AND ts<?)',
       ],
       [
         'actor and period',
@@ -349,18 +350,40 @@ describe('SqliteAuditStore', () => {
       [
         'resource, next page',
         { resourceType: 'user', resourceId: '3', ...cursor },
-        'audit_events_resource_ts (resource_type=? AND resource_id=? AND (ts,id)<(?,?))',
+        'audit_events_resource_ts (resource_type=? AND resource_id=? AND ts<?)',
       ],
       ['period', { from: '2026-01-01', to: '2026-02-01' }, 'audit_events_ts (ts>? AND ts<?)'],
       ['newest events', {}, 'audit_events_ts'],
-      ['next page', cursor, 'audit_events_ts ((ts,id)<(?,?))'],
+      ['next page', cursor, 'audit_events_ts (ts<?)'],
       ['action', { action: 'user.update' }, 'audit_events_action_ts (action=?)'],
       ['tenant', { tenant: 't-1' }, 'audit_events_tenant_ts (tenant=?)'],
+      ['outcome', { outcome: 'failure' }, 'audit_events_outcome_ts (outcome=?)'],
+      [
+        'actor and action',
+        { actorId: 'u-1', action: 'user.update' },
+        'audit_events_actor_ts (actor_id=?)',
+      ],
+      [
+        'outcome and period',
+        { outcome: 'failure', from: '2026-01-01', to: '2026-02-01' },
+        'audit_events_outcome_ts (outcome=? AND ts>? AND ts<?)',
+      ],
     ])('serves the %s query from an index in page order', (_label, input, index) => {
       const detail = queryPlan(input);
       expect(detail).toContain(`USING INDEX ${index}`);
-      expect(detail).not.toMatch(/TEMP B-TREE|SCAN audit_events$/m);
+      expectTimeOrder(detail);
     });
+
+    /**
+     * The indexes end in ts, not (ts, id): SQLite reads them in time order and sorts only the
+     * events of one millisecond by id ("LAST TERM"), never the whole match.
+     */
+    function expectTimeOrder(detail: string): void {
+      expect(detail).not.toMatch(/SCAN audit_events$/m);
+      for (const line of detail.split('\n').filter((l) => l.includes('TEMP B-TREE'))) {
+        expect(line).toBe('USE TEMP B-TREE FOR LAST TERM OF ORDER BY');
+      }
+    }
 
     it('serves the request-id query from its index', () => {
       // Few events share a request id, so sorting them afterwards is cheap.
@@ -374,11 +397,21 @@ describe('SqliteAuditStore', () => {
       expect(detail).toContain(
         'SEARCH audit_events USING INDEX audit_events_resource_ts (resource_type=? AND resource_id=?)',
       );
-      expect(detail).not.toContain('TEMP B-TREE');
+      expectTimeOrder(detail);
     });
 
-    it('looks events up by primary key', () => {
-      expect(plan(SQLITE_GET_SQL, ['x'])).toContain('USING PRIMARY KEY (id=?)');
+    it('looks events up by their unique id index, which alone finds the payload row', () => {
+      expect(plan(SQLITE_GET_SQL, ['x'])).toContain('USING COVERING INDEX audit_events_id (id=?)');
+    });
+
+    it.each<[string, string, unknown[]]>([
+      ['query', buildSqliteQuery(parseAuditQuery({ actorId: 'u-1' })).sql, ['u-1', 51]],
+      ['history', SQLITE_HISTORY_SQL, ['user', '3']],
+      ['get', SQLITE_GET_SQL, ['x']],
+    ])('reads the payload of each %s result by its rowid', (_label, sql, params) => {
+      expect(plan(sql, params)).toContain(
+        'SEARCH audit_payloads USING INTEGER PRIMARY KEY (rowid=?)',
+      );
     });
   });
 });

@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import type {
   AlarmAttempt,
   AlarmAttemptQuery,
@@ -12,30 +10,26 @@ import type {
   StoredAlarm,
 } from '../../alarms/alarm-outbox';
 import type { AuditEvent } from '../../event/audit-event';
+import { eventJson } from '../../event/event-json';
 import {
   encodeCursor,
   type AuditQueryResult,
   type NormalizedAuditQuery,
 } from '../../query/audit-query';
-import { uniqueAlarmColumns, type AlarmColumns } from '../alarm-columns';
+import { uniqueAlarmColumns } from '../alarm-columns';
 import { AuditStore } from '../audit-store';
 import { toEventColumns } from '../event-columns';
 import { settle } from '../settle';
-import {
-  isSqliteDatabase,
-  loadSqliteDriver,
-  type SqliteDatabase,
-  type SqliteStatement,
-  type SqliteTransaction,
-} from './sqlite-driver';
-import {
-  buildSqliteQuery,
-  SQLITE_GET_SQL,
-  SQLITE_HISTORY_SQL,
-  SQLITE_INSERT_SQL,
-} from './sqlite-query';
-import { SqliteAlarmOutbox } from './sqlite-alarm-outbox';
-import { migrateSqliteSchema } from './sqlite.schema';
+import { SqliteConnection } from './sqlite-connection';
+import { isSqliteDatabase, loadSqliteDriver, type SqliteDatabase } from './sqlite-driver';
+import type {
+  SqliteBackend,
+  SqliteConnectionSettings,
+  SqliteEventRow,
+  SqliteRequest,
+  SqliteResult,
+} from './sqlite-protocol';
+import { SqliteWorkerClient } from './sqlite-worker-client';
 
 /** Options of {@link SqliteAuditStore}. */
 export interface SqliteAuditStoreOptions {
@@ -43,6 +37,9 @@ export interface SqliteAuditStoreOptions {
    * Database file, relative to the working directory. Missing parent directories are
    * created. `':memory:'` keeps everything in memory (lost on close). Not allowed together
    * with `database`.
+   *
+   * The store opens the file in a worker thread of its own: commits, fsyncs and queries run
+   * there, so they never block the application's event loop.
    * @default './audit.db'
    */
   path?: string;
@@ -51,6 +48,10 @@ export interface SqliteAuditStoreOptions {
    * `init()`. The store owns it from then on: it sets WAL mode, migrates the schema (using
    * `PRAGMA user_version`, so give the audit trail a database of its own) and closes it in
    * `close()`. Not allowed together with `path`.
+   *
+   * A better-sqlite3 `Database` cannot move to another thread, so with this option the store
+   * runs every statement on the calling thread, as better-sqlite3 does: each commit (and its
+   * fsync) blocks the event loop while it runs. Prefer `path` for an application's audit trail.
    * @default undefined (the store opens `path`)
    */
   database?: object | (() => object);
@@ -63,7 +64,7 @@ export interface SqliteAuditStoreOptions {
   synchronous?: 'NORMAL' | 'FULL';
   /**
    * How long a write waits for another connection's lock before failing, in milliseconds.
-   * better-sqlite3 is synchronous: the event loop is blocked while it waits.
+   * With `database`, better-sqlite3 waits synchronously: the event loop is blocked meanwhile.
    * @default 5000
    */
   busyTimeoutMs?: number;
@@ -79,26 +80,17 @@ type DatabaseSource =
   | { kind: 'instance'; db: SqliteDatabase }
   | { kind: 'factory'; create: () => object };
 
-type EventRow = [
-  id: string,
-  ts: number,
-  action: string,
-  outcome: string,
-  actorId: string | null,
-  resourceType: string | null,
-  resourceId: string | null,
-  requestId: string | null,
-  tenant: string | null,
-  schemaVersion: number,
-  payload: string,
-];
+/** Runs requests on the caller's thread, for a database the application handed in. */
+class InThreadBackend implements SqliteBackend {
+  constructor(private readonly connection: SqliteConnection) {}
 
-interface OpenState {
-  db: SqliteDatabase;
-  insertBatch: SqliteTransaction<[rows: EventRow[], alarms: AlarmColumns[]]>;
-  outbox: SqliteAlarmOutbox;
-  /** Bounded: there is one statement per combination of query filters at most. */
-  statements: Map<string, SqliteStatement>;
+  call<R extends SqliteRequest>(request: R): Promise<SqliteResult<R>> {
+    return settle(() => this.connection.handle(request));
+  }
+
+  close(): Promise<void> {
+    return settle(() => this.connection.close());
+  }
 }
 
 function describe(value: unknown): string {
@@ -111,7 +103,7 @@ function optionError(name: string, problem: string): TypeError {
   return new TypeError(`Invalid SqliteAuditStore option "${name}": ${problem}.`);
 }
 
-function toRow(event: AuditEvent): EventRow {
+function toRow(event: AuditEvent): SqliteEventRow {
   const c = toEventColumns(event);
   return [
     c.id,
@@ -124,7 +116,7 @@ function toRow(event: AuditEvent): EventRow {
     c.requestId,
     c.tenant,
     c.schemaVersion,
-    JSON.stringify(event),
+    eventJson(event),
   ];
 }
 
@@ -136,9 +128,9 @@ function parse(payload: string): AuditEvent {
  * The embedded default {@link AuditStore}: one SQLite file in WAL mode, through better-sqlite3
  * (loaded on `init()`, so applications using another store do not need it).
  *
- * Each `append()` is one transaction. better-sqlite3 is synchronous, so a call blocks the event
- * loop for its whole batch: give it batches of about 100 events (a 1000-row commit blocks for
- * tens of milliseconds).
+ * Each `append()` is one transaction. Opened from a `path`, the connection lives in a worker
+ * thread and every method is a message to it, answered in order; opened on a `database` the
+ * application gives, it runs on the calling thread (see {@link SqliteAuditStoreOptions}).
  *
  * @example
  * ```ts
@@ -154,7 +146,10 @@ export class SqliteAuditStore extends AuditStore {
   private readonly synchronous: 'NORMAL' | 'FULL';
   private readonly busyTimeoutMs: number;
   private location: string;
-  private state: 'new' | OpenState | 'closed' = 'new';
+  /** Set by `init()`: the connection being opened, then open. */
+  private opening: Promise<SqliteBackend> | undefined;
+  private backend: SqliteBackend | undefined;
+  private closed = false;
 
   /**
    * Validates the options; nothing is opened before `init()`.
@@ -243,29 +238,20 @@ export class SqliteAuditStore extends AuditStore {
    * @throws Error when better-sqlite3 is missing, the file is not a usable SQLite database,
    *   or its schema is newer than this release.
    */
-  override init(): Promise<void> {
-    return settle(() => {
-      if (this.state === 'closed') {
-        throw new Error(
-          `SqliteAuditStore.init() was called after close() (database "${this.location}"): create a new SqliteAuditStore instead.`,
-        );
-      }
-      if (this.state !== 'new') return;
-      const db = this.open();
-      try {
-        migrateSqliteSchema(db, this.location);
-        const insert = db.prepare(SQLITE_INSERT_SQL);
-        const outbox = new SqliteAlarmOutbox(db);
-        const insertBatch = db.transaction((rows: EventRow[], alarms: AlarmColumns[]) => {
-          for (const row of rows) insert.run(...row);
-          outbox.insert(alarms);
-        });
-        this.state = { db, insertBatch, outbox, statements: new Map() };
-      } catch (error) {
-        db.close();
+  override async init(): Promise<void> {
+    if (this.closed) {
+      throw new Error(
+        `SqliteAuditStore.init() was called after close() (database "${this.location}"): create a new SqliteAuditStore instead.`,
+      );
+    }
+    this.opening ??= this.openBackend().then(
+      (backend) => (this.backend = backend),
+      (error: unknown) => {
+        this.opening = undefined;
         throw error;
-      }
-    });
+      },
+    );
+    await this.opening;
   }
 
   /**
@@ -273,14 +259,13 @@ export class SqliteAuditStore extends AuditStore {
    * and dedup keys already stored are skipped.
    */
   append(events: readonly AuditEvent[], alarms?: readonly AlarmOutboxEntry[]): Promise<void> {
-    return settle(() => {
-      const { insertBatch } = this.ready('append');
-      // Validated and serialised before BEGIN, so the write lock is held only for the inserts.
-      const rows = events.map(toRow);
-      const alarmRows = uniqueAlarmColumns(alarms);
-      if (rows.length === 0 && alarmRows.length === 0) return;
-      insertBatch.immediate(rows, alarmRows);
-    });
+    // Validated and serialised before the request leaves, so a bad event fails its batch before
+    // anything is written, and the write lock is held only for the inserts.
+    return this.call('append', () => ({
+      op: 'append',
+      rows: events.map(toRow),
+      alarms: uniqueAlarmColumns(alarms),
+    }));
   }
 
   /** Keeps the alarm outbox (tables `audit_alarms`, `audit_alarm_attempts`, `audit_alarm_digests`). */
@@ -293,153 +278,132 @@ export class SqliteAuditStore extends AuditStore {
    * `BEGIN IMMEDIATE` transaction; when nothing is due, no lock is taken at all.
    */
   override claimAlarms(request: AlarmClaimRequest): Promise<AlarmClaim[]> {
-    return settle(() => this.ready('claimAlarms').outbox.claim(request));
+    return this.call('claimAlarms', () => ({ op: 'claimAlarms', request }));
   }
 
   /** Records attempts and settles their messages (see {@link AuditStore.settleAlarms}). */
   override settleAlarms(settlements: readonly AlarmSettlement[]): Promise<boolean[]> {
-    return settle(() => this.ready('settleAlarms').outbox.settle(settlements));
+    return this.call('settleAlarms', () => ({ op: 'settleAlarms', settlements }));
   }
 
   /** Outbox entries, newest first. */
   override listAlarms(query?: AlarmListQuery): Promise<StoredAlarm[]> {
-    return settle(() => this.ready('listAlarms').outbox.list(query));
+    return this.call('listAlarms', () => ({ op: 'listAlarms', query }));
   }
 
   /** Recorded delivery attempts, newest first. */
   override listAlarmAttempts(query?: AlarmAttemptQuery): Promise<AlarmAttempt[]> {
-    return settle(() => this.ready('listAlarmAttempts').outbox.listAttempts(query));
+    return this.call('listAlarmAttempts', () => ({ op: 'listAlarmAttempts', query }));
   }
 
   /** Outbox entries per status. */
   override alarmStats(): Promise<AlarmOutboxStats> {
-    return settle(() => this.ready('alarmStats').outbox.stats());
+    return this.call('alarmStats', () => ({ op: 'alarmStats' }));
   }
 
   /** One page of matching events, newest first. */
-  query(query: NormalizedAuditQuery): Promise<AuditQueryResult> {
-    return settle(() => {
-      const { sql, params } = buildSqliteQuery(query);
-      const payloads = this.statement('query', sql).all(...params) as string[];
-      const more = payloads.length > query.limit;
-      const items = (more ? payloads.slice(0, query.limit) : payloads).map(parse);
-      const result: AuditQueryResult = { items };
-      const last = items[items.length - 1];
-      if (more && last) {
-        result.nextCursor = encodeCursor({ ts: Date.parse(last.timestamp), id: last.id });
-      }
-      return result;
-    });
+  async query(query: NormalizedAuditQuery): Promise<AuditQueryResult> {
+    const payloads = await this.call('query', () => ({ op: 'query', query }));
+    const more = payloads.length > query.limit;
+    const items = (more ? payloads.slice(0, query.limit) : payloads).map(parse);
+    const result: AuditQueryResult = { items };
+    const last = items[items.length - 1];
+    if (more && last) {
+      result.nextCursor = encodeCursor({ ts: Date.parse(last.timestamp), id: last.id });
+    }
+    return result;
   }
 
   /** Every event on one resource, oldest first. */
-  history(resourceType: string, resourceId: string): Promise<AuditEvent[]> {
-    return settle(() => {
-      const statement = this.statement('history', SQLITE_HISTORY_SQL);
-      return (statement.all(resourceType, resourceId) as string[]).map(parse);
-    });
+  async history(resourceType: string, resourceId: string): Promise<AuditEvent[]> {
+    const payloads = await this.call('history', () => ({
+      op: 'history',
+      resourceType,
+      resourceId,
+    }));
+    return payloads.map(parse);
   }
 
   /** One event by id, or `undefined`. */
-  get(id: string): Promise<AuditEvent | undefined> {
-    return settle(() => {
-      const payload = this.statement('get', SQLITE_GET_SQL).get(id) as string | undefined;
-      return payload === undefined ? undefined : parse(payload);
-    });
+  async get(id: string): Promise<AuditEvent | undefined> {
+    const payload = await this.call('get', () => ({ op: 'get', id }));
+    return payload === undefined ? undefined : parse(payload);
   }
 
-  /** Closes the database. Calling it again does nothing. */
-  override close(): Promise<void> {
-    return settle(() => {
-      const state = this.state;
-      this.state = 'closed';
-      if (typeof state === 'object') {
-        state.statements.clear();
-        state.db.close();
-      } else if (state === 'new' && this.source.kind === 'instance') {
-        this.source.db.close();
-      }
-    });
+  /**
+   * Closes the database (and its worker thread), after the calls already made. Calling it again
+   * does nothing.
+   */
+  override async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const opening = this.opening;
+    this.opening = undefined;
+    this.backend = undefined;
+    if (opening !== undefined) {
+      const backend = await opening.catch(() => undefined);
+      await backend?.close();
+    } else if (this.source.kind === 'instance' && this.source.db.open) {
+      this.source.db.close();
+    }
   }
 
-  private open(): SqliteDatabase {
-    let db: SqliteDatabase;
-    if (this.source.kind === 'instance') {
-      db = this.source.db;
-    } else if (this.source.kind === 'factory') {
-      const created = this.source.create();
-      if (!isSqliteDatabase(created)) {
-        throw new TypeError(
-          `The SqliteAuditStore "database" factory returned ${describe(created)}: return an open better-sqlite3 Database.`,
-        );
-      }
-      db = created;
-      this.location = db.name;
-    } else {
-      db = this.openFile(this.source.path);
+  private async openBackend(): Promise<SqliteBackend> {
+    const settings: SqliteConnectionSettings = {
+      synchronous: this.synchronous,
+      busyTimeoutMs: this.busyTimeoutMs,
+    };
+    if (this.source.kind === 'path') {
+      // Loaded here too, so that a missing or broken driver is reported before a thread starts.
+      loadSqliteDriver();
+      const client = await SqliteWorkerClient.start(this.source.path, settings);
+      this.location = client.location;
+      return client;
     }
-    try {
-      // busy_timeout first, so that switching to WAL waits for other connections too.
-      db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
-      db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${this.synchronous}`);
-    } catch (error) {
-      db.close();
-      throw this.openError(error);
+    const db = this.source.kind === 'instance' ? this.source.db : this.created(this.source.create);
+    const connection = SqliteConnection.open({ kind: 'database', db }, settings);
+    this.location = connection.location;
+    return new InThreadBackend(connection);
+  }
+
+  private created(create: () => object): SqliteDatabase {
+    const db = create();
+    if (!isSqliteDatabase(db)) {
+      throw new TypeError(
+        `The SqliteAuditStore "database" factory returned ${describe(db)}: return an open better-sqlite3 Database.`,
+      );
     }
+    this.location = db.name;
     return db;
   }
 
-  private openFile(path: string): SqliteDatabase {
-    const Driver = loadSqliteDriver();
-    if (path === ':memory:') return new Driver(path);
-    const file = resolve(path);
-    this.location = file;
-    try {
-      mkdirSync(dirname(file), { recursive: true });
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new Error(
-        `Cannot create the directory of the audit database "${file}": ${reason}. Create it, or set "path" to a writable location.`,
-        { cause: error },
-      );
-    }
-    try {
-      return new Driver(file, { timeout: this.busyTimeoutMs });
-    } catch (error) {
-      throw this.openError(error);
-    }
+  /**
+   * Builds a request and runs it on the open connection (waiting for an `init()` in progress);
+   * every failure, including building the request, is a rejection.
+   */
+  private async call<R extends SqliteRequest>(
+    operation: string,
+    build: () => R,
+  ): Promise<SqliteResult<R>> {
+    const backend = this.backend ?? (await this.whenOpen(operation));
+    return backend.call(build());
   }
 
-  private openError(error: unknown): Error {
-    const reason = error instanceof Error ? error.message : String(error);
-    return new Error(
-      `Cannot open the audit database "${this.location}": ${reason}. Check that the path is a SQLite database written by nestjs-audit (or a new file) and that the process may read and write it.`,
-      { cause: error },
-    );
-  }
-
-  private ready(operation: string): OpenState {
-    if (this.state === 'new') {
-      throw new Error(
-        `SqliteAuditStore.${operation}() was called before init(): await store.init() first (AuditModule does it when the application starts).`,
+  private whenOpen(operation: string): Promise<SqliteBackend> {
+    if (this.closed) {
+      return Promise.reject(
+        new Error(
+          `SqliteAuditStore.${operation}() was called after close(): the database "${this.location}" is closed. Create a new SqliteAuditStore to use it again.`,
+        ),
       );
     }
-    if (this.state === 'closed') {
-      throw new Error(
-        `SqliteAuditStore.${operation}() was called after close(): the database "${this.location}" is closed. Create a new SqliteAuditStore to use it again.`,
+    if (this.opening === undefined) {
+      return Promise.reject(
+        new Error(
+          `SqliteAuditStore.${operation}() was called before init(): await store.init() first (AuditModule does it when the application starts).`,
+        ),
       );
     }
-    return this.state;
-  }
-
-  private statement(operation: string, sql: string): SqliteStatement {
-    const { db, statements } = this.ready(operation);
-    let statement = statements.get(sql);
-    if (statement === undefined) {
-      statement = db.prepare(sql).pluck();
-      statements.set(sql, statement);
-    }
-    return statement;
+    return this.opening;
   }
 }

@@ -9,8 +9,11 @@ export type SqliteValue = string | number | null;
 
 /** The part of a better-sqlite3 `Statement` the store uses. */
 export interface SqliteStatement {
-  /** Executes a write; `changes` is the number of rows it changed. */
-  run(...params: SqliteValue[]): { changes: number };
+  /**
+   * Executes a write; `changes` is the number of rows it changed, `lastInsertRowid` the rowid
+   * of the last row inserted (a `bigint` only with the driver's safe integers turned on).
+   */
+  run(...params: SqliteValue[]): { changes: number; lastInsertRowid: number | bigint };
   /** First row, or `undefined`. */
   get(...params: SqliteValue[]): unknown;
   /** Every row. */

@@ -106,6 +106,71 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    description: 'store events compactly: narrow indexed rows, payloads in a table of their own',
+    // Version 1 kept each ~1.2 KB payload inline in a WITHOUT ROWID b-tree, where a row that
+    // large spills into an overflow page of its own (about 5 KB per event on disk), and every
+    // index carried the 36-character id. Now the indexed columns live in a narrow rowid table
+    // (~150 bytes a row, dense pages that queries and inserts keep in cache) and each payload in
+    // `audit_payloads`, keyed by the event's rowid: both tables only ever grow at their end, and
+    // a payload is read once per returned event, never by a filter. Each index ends in the time
+    // column, with the 8-byte rowid as its implicit last column. The copy keeps every id, column
+    // and payload, inserted in (ts, id) order.
+    //
+    // Each index serves one promised query path, newest first, without sorting beyond the
+    // events of one millisecond:
+    // - audit_events_id: get(id), and the unique id that makes a retried append a no-op.
+    // - audit_events_ts: newest events, and a time range alone.
+    // - audit_events_actor_ts: one actor's events (with or without a time range); `action` is
+    //   carried so that actor + action filters on the index without reading the rows (a service
+    //   account has tens of thousands of events).
+    // - audit_events_resource_ts: a resource's history, and resource filters.
+    // - audit_events_action_ts, _outcome_ts, _tenant_ts: those filters alone or with a time
+    //   range; a rare value (an outcome of unknown, an action done once a month) would otherwise
+    //   scan the newest events until the page is full.
+    // - audit_events_request: the few events of one request id.
+    // Partial indexes skip events without the column, which no filter on it can match.
+    sql: `
+      CREATE TABLE audit_events_v3 (
+        id TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        actor_id TEXT,
+        resource_type TEXT,
+        resource_id TEXT,
+        request_id TEXT,
+        tenant TEXT,
+        schema_version INTEGER NOT NULL
+      );
+      CREATE UNIQUE INDEX audit_events_id ON audit_events_v3 (id);
+      CREATE TABLE audit_payloads (
+        event INTEGER PRIMARY KEY,
+        payload TEXT NOT NULL
+      );
+      INSERT INTO audit_events_v3 (id, ts, action, outcome, actor_id, resource_type,
+          resource_id, request_id, tenant, schema_version)
+        SELECT id, ts, action, outcome, actor_id, resource_type, resource_id, request_id,
+          tenant, schema_version
+        FROM audit_events ORDER BY ts, id;
+      INSERT INTO audit_payloads (event, payload)
+        SELECT n.rowid, o.payload FROM audit_events_v3 n JOIN audit_events o ON o.id = n.id
+        ORDER BY n.rowid;
+      DROP TABLE audit_events;
+      ALTER TABLE audit_events_v3 RENAME TO audit_events;
+      CREATE INDEX audit_events_ts ON audit_events (ts);
+      CREATE INDEX audit_events_actor_ts ON audit_events (actor_id, ts, action)
+        WHERE actor_id IS NOT NULL;
+      CREATE INDEX audit_events_resource_ts ON audit_events (resource_type, resource_id, ts)
+        WHERE resource_type IS NOT NULL;
+      CREATE INDEX audit_events_action_ts ON audit_events (action, ts);
+      CREATE INDEX audit_events_outcome_ts ON audit_events (outcome, ts);
+      CREATE INDEX audit_events_tenant_ts ON audit_events (tenant, ts) WHERE tenant IS NOT NULL;
+      CREATE INDEX audit_events_request ON audit_events (request_id)
+        WHERE request_id IS NOT NULL;
+    `,
+  },
 ];
 
 /** The schema version this release of nestjs-audit writes. */

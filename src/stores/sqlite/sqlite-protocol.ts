@@ -1,0 +1,138 @@
+import type {
+  AlarmAttempt,
+  AlarmAttemptQuery,
+  AlarmClaim,
+  AlarmClaimRequest,
+  AlarmListQuery,
+  AlarmOutboxStats,
+  AlarmSettlement,
+  StoredAlarm,
+} from '../../alarms/alarm-outbox';
+import type { NormalizedAuditQuery } from '../../query/audit-query';
+import type { AlarmColumns } from '../alarm-columns';
+
+/*
+ * What the SQLite store asks of its connection, as plain data. The same requests are handled on
+ * the caller's thread (a `database` given by the application) or posted to the store's worker
+ * thread (a `path`), so they carry only what structured clone copies cheaply: events travel as
+ * arrays of column values plus their JSON text, never as event objects.
+ */
+
+/** One event as the store inserts it: the indexed columns, then the event's JSON text. */
+export type SqliteEventRow = [
+  id: string,
+  ts: number,
+  action: string,
+  outcome: string,
+  actorId: string | null,
+  resourceType: string | null,
+  resourceId: string | null,
+  requestId: string | null,
+  tenant: string | null,
+  schemaVersion: number,
+  payload: string,
+];
+
+/** What one `append()` stores in one transaction: events, and the alarm entries they raised. */
+export interface SqliteAppend {
+  /** The events, in order. */
+  rows: SqliteEventRow[];
+  /** The alarm outbox entries, unique by dedup key. */
+  alarms: AlarmColumns[];
+}
+
+/** One operation of the store on its connection. */
+export type SqliteRequest =
+  | ({ op: 'append' } & SqliteAppend)
+  | { op: 'query'; query: NormalizedAuditQuery }
+  | { op: 'history'; resourceType: string; resourceId: string }
+  | { op: 'get'; id: string }
+  | { op: 'claimAlarms'; request: AlarmClaimRequest }
+  | { op: 'settleAlarms'; settlements: readonly AlarmSettlement[] }
+  | { op: 'listAlarms'; query: AlarmListQuery | undefined }
+  | { op: 'listAlarmAttempts'; query: AlarmAttemptQuery | undefined }
+  | { op: 'alarmStats' };
+
+/**
+ * What each operation returns. Reads of events return their JSON texts, parsed by the caller:
+ * an array of strings crosses the thread boundary faster than the objects (structured clone of
+ * 228 parsed events took longer to receive than `JSON.parse` of their texts) and than one joined
+ * string, and parsing each text costs the same as parsing them joined.
+ */
+export interface SqliteResults {
+  append: undefined;
+  query: string[];
+  history: string[];
+  get: string | undefined;
+  claimAlarms: AlarmClaim[];
+  settleAlarms: boolean[];
+  listAlarms: StoredAlarm[];
+  listAlarmAttempts: AlarmAttempt[];
+  alarmStats: AlarmOutboxStats;
+}
+
+/** The result type of one request. */
+export type SqliteResult<R extends SqliteRequest> = SqliteResults[R['op']];
+
+/** Runs requests on one open connection, wherever that connection lives. */
+export interface SqliteBackend {
+  /** Runs one request; failures are rejections. */
+  call<R extends SqliteRequest>(request: R): Promise<SqliteResult<R>>;
+  /** Closes the connection (and the thread it runs on). */
+  close(): Promise<void>;
+}
+
+/** Settings of a connection, chosen by the store's options. */
+export interface SqliteConnectionSettings {
+  /** `PRAGMA synchronous`. */
+  synchronous: 'NORMAL' | 'FULL';
+  /** `PRAGMA busy_timeout`, in milliseconds. */
+  busyTimeoutMs: number;
+}
+
+/** Messages from the store to its worker. */
+export type SqliteWorkerCall =
+  | { id: number; kind: 'open' }
+  | { id: number; kind: 'close' }
+  | { id: number; kind: 'request'; request: SqliteRequest };
+
+/** An error as it crosses the thread boundary. */
+export interface SqliteErrorData {
+  name: string;
+  message: string;
+  code?: string;
+  stack?: string;
+}
+
+/** Messages from the worker to the store: the outcome of one call. */
+export type SqliteWorkerReply =
+  { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SqliteErrorData };
+
+/** An error reduced to what the other thread needs to rebuild it. */
+export function errorData(error: unknown): SqliteErrorData {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const data: SqliteErrorData = { name: error.name, message: error.message };
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') data.code = code;
+  if (error.stack !== undefined) data.stack = error.stack;
+  return data;
+}
+
+/**
+ * Rebuilds an error in the caller's realm, with the same message, name and code, so callers
+ * can match it exactly as if the driver had thrown it on their thread.
+ */
+export function errorFromData(data: SqliteErrorData): Error {
+  const error =
+    data.name === 'TypeError'
+      ? new TypeError(data.message)
+      : data.name === 'RangeError'
+        ? new RangeError(data.message)
+        : new Error(data.message);
+  if (error.name !== data.name) {
+    Object.defineProperty(error, 'name', { value: data.name, configurable: true, writable: true });
+  }
+  if (data.code !== undefined) Object.assign(error, { code: data.code });
+  if (data.stack !== undefined) error.stack = data.stack;
+  return error;
+}
