@@ -65,7 +65,8 @@ export class AuditInterceptor implements NestInterceptor {
     if (plan === null || plan.refusalsOnly) return next.handle();
     const record = this.capture.openFromInterceptor(req, http.getResponse<unknown>());
     // Global and @UseInterceptors instances must not enrich (or record) the same request twice.
-    if (record.interceptor !== 'none' || record.state !== 'open') return next.handle();
+    if (record.interceptor !== 'none') return next.handle();
+    if (record.state !== 'open') return this.capture.afterSettled(record, next);
     record.plan = plan;
     record.enrichmentStarted();
     return this.enrich(plan, record, http.getResponse<unknown>(), next);

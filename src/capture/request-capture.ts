@@ -1,5 +1,14 @@
-import { Inject, Injectable, Logger, Optional, type NestInterceptor } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type CallHandler,
+  type NestInterceptor,
+} from '@nestjs/common';
 import { ApplicationConfig, type HttpAdapterHost, type ModulesContainer } from '@nestjs/core';
+import { Observable } from 'rxjs';
+import { finalize } from 'rxjs/operators';
 import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
 import type { ResolvedAuditOptions } from '../audit.options';
 import { AuditPipeline, AuditShutdownError } from '../pipeline/audit-pipeline';
@@ -292,6 +301,30 @@ export class RequestCapture {
       `nestjs-audit: could not record a request (request id ${record.ctx.requestId}): ${error instanceof Error ? error.name : typeof error}. This is a bug in nestjs-audit or in a function given to its options.`,
     );
     return RELEASE;
+  }
+
+  /**
+   * Runs the handler of a request whose attempt is recorded already (its client went away before
+   * the handler was reached; Nest runs it anyway): in the request's context, so what it changes is
+   * credited to its actor, and tracked, so that shutdown waits for it (and for its ORM commits)
+   * before the application's connections close.
+   */
+  afterSettled(record: RequestRecord, next: CallHandler): Observable<unknown> {
+    record.enrichmentStarted();
+    return new Observable<unknown>((subscriber) => {
+      let end!: () => void;
+      void this.pipeline.track(new Promise<void>((resolve) => (end = resolve)));
+      const ended = (): void => {
+        record.enrichmentDone();
+        this.contexts.release();
+        end();
+      };
+      // handle() is called inside the context: Nest binds the handler to the context it is
+      // called in.
+      return this.contexts.run(record.ctx, () =>
+        next.handle().pipe(finalize(ended)).subscribe(subscriber),
+      );
+    });
   }
 
   /** Runs `fn` with the record's context as the current audit context. */
