@@ -1,10 +1,9 @@
-import { transformFile } from '@swc/core';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import { SqliteAuditStore } from '../../src/stores/sqlite/sqlite-audit.store';
 import {
   SQLITE_ALARM_ANY_DUE_EXCLUDING_SQL,
@@ -17,6 +16,7 @@ import {
 } from '../../src/stores/sqlite/sqlite-alarm-outbox';
 import { SQLITE_MIGRATIONS, SQLITE_SCHEMA_VERSION } from '../../src/stores/sqlite/sqlite.schema';
 import { makeEvent, makeEvents } from '../fixtures/events';
+import { compileChild } from './sqlite-child-build';
 import { claimAt, makeAlarm, settlementOf } from './alarm-fixtures';
 
 jest.setTimeout(60_000);
@@ -191,27 +191,7 @@ describe('SqliteAuditStore alarm outbox', () => {
     /** Compiles the child and every source file it imports, the way jest compiles them. */
     beforeAll(async () => {
       build = tempDir('nestjs-audit-claim-build-');
-      const queue = [join(ROOT, 'test/stores/fixtures/sqlite-claim-child.ts')];
-      const done = new Set<string>();
-      while (queue.length > 0) {
-        const file = queue.pop() as string;
-        if (done.has(file)) continue;
-        done.add(file);
-        const source = readFileSync(file, 'utf8');
-        for (const [, spec] of source.matchAll(/from '(\.{1,2}\/[^']+)'/g)) {
-          const target = resolve(dirname(file), `${spec as string}.ts`);
-          if (existsSync(target)) queue.push(target);
-        }
-        const { code } = await transformFile(file, {
-          swcrc: false,
-          jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
-          module: { type: 'commonjs' },
-        });
-        const out = join(build, relative(ROOT, file).replace(/\.ts$/, '.js'));
-        mkdirSync(dirname(out), { recursive: true });
-        writeFileSync(out, code);
-      }
-      child = join(build, 'test/stores/fixtures/sqlite-claim-child.js');
+      child = await compileChild(join(ROOT, 'test/stores/fixtures/sqlite-claim-child.ts'), build);
     });
 
     it('hands each of 600 entries to exactly one process', async () => {

@@ -10,11 +10,7 @@ import type {
   StoredAlarm,
 } from '../../alarms/alarm-outbox';
 import type { AuditEvent } from '../../event/audit-event';
-import {
-  encodeCursor,
-  type AuditQueryResult,
-  type NormalizedAuditQuery,
-} from '../../query/audit-query';
+import type { AuditQueryResult, NormalizedAuditQuery } from '../../query/audit-query';
 import {
   checkClaimRequest,
   excludedChannelsOf,
@@ -23,6 +19,7 @@ import {
   type AlarmColumns,
 } from '../alarm-columns';
 import { AuditStore } from '../audit-store';
+import { pageOfPayloads, parsePayload } from '../payload-page';
 import type { AuditSqlStatement } from '../sql-append';
 import { toEventColumns } from '../event-columns';
 import {
@@ -68,10 +65,6 @@ interface OpenState {
   insert: ReturnType<typeof postgresInsert>;
   alarms: PostgresAlarmStatements;
   partitions: PostgresMonthlyPartitions | undefined;
-}
-
-function parse(payload: unknown): AuditEvent {
-  return JSON.parse(payload as string) as AuditEvent;
 }
 
 /**
@@ -218,28 +211,21 @@ export class PostgresAuditStore extends AuditStore {
   async query(query: NormalizedAuditQuery): Promise<AuditQueryResult> {
     const state = this.ready('query');
     const payloads = await this.read('query events', state.statements.page(query));
-    const more = payloads.length > query.limit;
-    const items = (more ? payloads.slice(0, query.limit) : payloads).map(parse);
-    const result: AuditQueryResult = { items };
-    const last = items[items.length - 1];
-    if (more && last) {
-      result.nextCursor = encodeCursor({ ts: Date.parse(last.timestamp), id: last.id });
-    }
-    return result;
+    return pageOfPayloads(payloads, query.limit);
   }
 
   /** Every event on one resource, oldest first. */
   async history(resourceType: string, resourceId: string): Promise<AuditEvent[]> {
     const state = this.ready('history');
     const statement = state.statements.history(resourceType, resourceId);
-    return (await this.read('read the history of a resource', statement)).map(parse);
+    return (await this.read('read the history of a resource', statement)).map(parsePayload);
   }
 
   /** One event by id, or `undefined`. */
   async get(id: string): Promise<AuditEvent | undefined> {
     const state = this.ready('get');
     const [payload] = await this.read('read an event', state.statements.get(id));
-    return payload === undefined ? undefined : parse(payload);
+    return payload === undefined ? undefined : parsePayload(payload);
   }
 
   /** Keeps the alarm outbox (tables `<table>_alarms`, `<table>_alarm_tries`, `<table>_alarm_keys`). */

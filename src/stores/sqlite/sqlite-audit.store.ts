@@ -11,13 +11,10 @@ import type {
 } from '../../alarms/alarm-outbox';
 import type { AuditEvent } from '../../event/audit-event';
 import { eventJson } from '../../event/event-json';
-import {
-  encodeCursor,
-  type AuditQueryResult,
-  type NormalizedAuditQuery,
-} from '../../query/audit-query';
+import type { AuditQueryResult, NormalizedAuditQuery } from '../../query/audit-query';
 import { uniqueAlarmColumns } from '../alarm-columns';
 import { AuditStore } from '../audit-store';
+import { pageOfPayloads, parsePayload } from '../payload-page';
 import { toEventColumns } from '../event-columns';
 import { settle } from '../settle';
 import { SqliteConnection } from './sqlite-connection';
@@ -118,10 +115,6 @@ function toRow(event: AuditEvent): SqliteEventRow {
     c.schemaVersion,
     eventJson(event),
   ];
-}
-
-function parse(payload: string): AuditEvent {
-  return JSON.parse(payload) as AuditEvent;
 }
 
 /**
@@ -304,14 +297,7 @@ export class SqliteAuditStore extends AuditStore {
   /** One page of matching events, newest first. */
   async query(query: NormalizedAuditQuery): Promise<AuditQueryResult> {
     const payloads = await this.call('query', () => ({ op: 'query', query }));
-    const more = payloads.length > query.limit;
-    const items = (more ? payloads.slice(0, query.limit) : payloads).map(parse);
-    const result: AuditQueryResult = { items };
-    const last = items[items.length - 1];
-    if (more && last) {
-      result.nextCursor = encodeCursor({ ts: Date.parse(last.timestamp), id: last.id });
-    }
-    return result;
+    return pageOfPayloads(payloads, query.limit);
   }
 
   /** Every event on one resource, oldest first. */
@@ -321,13 +307,13 @@ export class SqliteAuditStore extends AuditStore {
       resourceType,
       resourceId,
     }));
-    return payloads.map(parse);
+    return payloads.map(parsePayload);
   }
 
   /** One event by id, or `undefined`. */
   async get(id: string): Promise<AuditEvent | undefined> {
     const payload = await this.call('get', () => ({ op: 'get', id }));
-    return payload === undefined ? undefined : parse(payload);
+    return payload === undefined ? undefined : parsePayload(payload);
   }
 
   /**
