@@ -123,14 +123,24 @@ export class RouteCatalog {
     for (const { controller, method } of controllerMethodsOf(modules)) {
       const verb: unknown = Reflect.getMetadata(METHOD_METADATA, method);
       if (typeof verb !== 'number') continue;
-      // A route declared with @All() is planned per request method; it is audited if any is.
-      const probes = verb === Number(RequestMethod.ALL) ? ['GET', 'POST'] : [RequestMethod[verb]];
-      const enriched = probes.some((name) => {
-        const plan = name === undefined ? null : this.planFor(method, controller, name);
-        return plan !== null && !plan.refusalsOnly;
-      });
-      if (enriched) yield method;
+      const httpMethod = verb === Number(RequestMethod.ALL) ? '*' : RequestMethod[verb];
+      if (httpMethod === undefined) continue;
+      const plans = this.routePlans(method, controller, httpMethod);
+      if (plans.some((plan) => plan !== null && !plan.refusalsOnly)) yield method;
     }
+  }
+
+  /**
+   * The plans of a route registered for `httpMethod` (`*` for `@All()`): a route declared with
+   * `@All()` is planned per request method, and audited if any is.
+   */
+  private routePlans(
+    handler: object,
+    controller: Type<unknown>,
+    httpMethod: string,
+  ): (RoutePlan | null)[] {
+    const probes = httpMethod === '*' ? ['GET', 'POST'] : [httpMethod];
+    return probes.map((method) => this.planFor(handler, controller, method));
   }
 
   /**
@@ -164,9 +174,7 @@ export class RouteCatalog {
   ): RouteFunction {
     const owner = this.ownerOf(handler);
     if (!owner) return handler;
-    // A route declared with @All() is planned per request method; it is audited if any is.
-    const probes = httpMethod === '*' ? ['GET', 'POST'] : [httpMethod];
-    if (!probes.some((m) => this.planFor(owner.method, owner.controller, m))) return handler;
+    if (!this.routePlans(owner.method, owner.controller, httpMethod).some(Boolean)) return handler;
     if (httpMethod === '*') this.anyMethod = true;
     else this.methods.add(httpMethod);
     if (path !== undefined) this.byRoute.set(`${httpMethod} ${path}`, owner);
