@@ -15,6 +15,11 @@ export const LARGE_EVENT_KEYS = ['changes', 'body', 'filter', 'results'] as cons
 /** One of {@link LARGE_EVENT_KEYS}. */
 export type LargeEventKey = (typeof LARGE_EVENT_KEYS)[number];
 
+/** `,"key":` of each large key, made once rather than per event. */
+const MEMBER_PREFIXES = Object.fromEntries(
+  LARGE_EVENT_KEYS.map((key) => [key, `,${JSON.stringify(key)}:`]),
+) as Record<LargeEventKey, string>;
+
 interface EventTexts {
   whole?: string;
   fragments: Partial<Record<LargeEventKey, string>>;
@@ -55,7 +60,7 @@ export function largeValuesTail(
   for (const key of LARGE_EVENT_KEYS) {
     if (!present(key)) continue;
     const fragment = eventFragmentJson(event, key);
-    if (fragment !== undefined) tail += `,${JSON.stringify(key)}:${fragment}`;
+    if (fragment !== undefined) tail += MEMBER_PREFIXES[key] + fragment;
   }
   return tail;
 }
