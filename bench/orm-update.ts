@@ -6,7 +6,6 @@
  * adds B with the in-memory store, and one app alone is for `node --cpu-prof`).
  */
 import 'reflect-metadata';
-import { PLATFORMS, type Platform } from './config';
 import {
   DEFAULT_ORM_APPS,
   measureOrmUpdate,
@@ -14,34 +13,15 @@ import {
   ormUpdateSection,
   type OrmApp,
 } from './lib/orm-update';
+import { printSection, refuse, standaloneSettings } from './lib/standalone';
 
-const raw = process.env.BENCH_ROUNDS ?? '5';
-const rounds = Number(raw);
-const platforms = (process.env.BENCH_PLATFORMS ?? PLATFORMS.join(','))
-  .split(',')
-  .map((p) => p.trim())
-  .filter((p): p is Platform => (PLATFORMS as readonly string[]).includes(p));
+const settings = standaloneSettings();
 const apps = (process.env.BENCH_ORM_APPS ?? DEFAULT_ORM_APPS.join(','))
   .split(',')
   .map((a) => a.trim().toUpperCase())
   .filter((a): a is OrmApp => (ORM_APPS as readonly string[]).includes(a));
-if (
-  !Number.isInteger(rounds) ||
-  rounds < 1 ||
-  rounds > 50 ||
-  platforms.length === 0 ||
-  apps.length === 0
-) {
-  process.stderr.write(
-    `BENCH_ROUNDS=${raw} / BENCH_PLATFORMS / BENCH_ORM_APPS: expected 1 to 50 rounds, express and/or fastify, and some of A, B, C, M.\n`,
-  );
-  process.exitCode = 1;
-} else {
-  measureOrmUpdate(platforms, rounds, { apps }).then(
-    (results) => process.stdout.write(`${ormUpdateSection(results).join('\n')}\n`),
-    (error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
+if (settings && apps.length === 0) {
+  refuse(`BENCH_ORM_APPS: expected some of ${ORM_APPS.join(', ')}.`);
+} else if (settings) {
+  printSection(measureOrmUpdate(settings.platforms, settings.rounds, { apps }), ormUpdateSection);
 }
