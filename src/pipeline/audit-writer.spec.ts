@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeAlarmMessage } from '../../test/fixtures/alarm-messages';
 import { makeEvent } from '../../test/fixtures/events';
+import { eventually } from '../../test/utils/alarm-inbox';
 import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import type { AuditEvent } from '../event/audit-event';
 import { InMemoryAuditStore } from '../stores/memory/memory-audit.store';
@@ -96,22 +97,33 @@ describe("AuditWriter in 'ack' mode (group commit)", () => {
 
 describe("AuditWriter in 'async' mode", () => {
   it('answers at once and flushes by size and by interval', async () => {
+    // By size: the interval is far away, so only the tenth event can start the flush.
     const store = new CountingStore();
     const writer = new AuditWriter(
       store,
-      { ...async, maxBatch: 10, flushIntervalMs: 30 },
+      { ...async, maxBatch: 10, flushIntervalMs: 60_000 },
       undefined,
     );
     const receipts = await Promise.all(Array.from({ length: 10 }, () => writer.write(makeEvent())));
     expect(new Set(receipts)).toEqual(new Set(['queued']));
-    await sleep(5);
+    await eventually(() => store.all().length === 10, 'the flush by size');
     expect(store.all()).toHaveLength(10);
     await writer.write(makeEvent());
     await sleep(5);
     expect(store.all()).toHaveLength(10);
-    await sleep(60);
-    expect(store.all()).toHaveLength(11);
     await writer.close();
+    expect(store.all()).toHaveLength(11);
+
+    // By interval: one event, far from a full batch, is flushed by the timer alone.
+    const timed = new CountingStore();
+    const ticking = new AuditWriter(
+      timed,
+      { ...async, maxBatch: 10, flushIntervalMs: 30 },
+      undefined,
+    );
+    await ticking.write(makeEvent());
+    await eventually(() => timed.all().length === 1, 'the flush by interval');
+    await ticking.close();
   });
 
   it("blocks writers when the queue is full with onQueueFull 'block'", async () => {
