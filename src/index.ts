@@ -131,4 +131,5 @@ export type {
   PostgresQueryResult,
 } from './stores/postgres/postgres-driver';
 export { PostgresSchemaError, type PostgresPartitioning } from './stores/postgres/postgres.schema';
-export { SqliteAuditStore, type SqliteAuditStoreOptions } from './stores/sqlite/sqlite-audit.store';
+export { SqliteAuditStore } from './stores/sqlite/sqlite-audit.store';
+export type { SqliteAuditStoreOptions } from './stores/sqlite/sqlite-options';

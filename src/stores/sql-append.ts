@@ -2,7 +2,10 @@ import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import type { AuditEvent } from '../event/audit-event';
 import type { AuditStore } from './audit-store';
 
-/** One SQL statement with its `$1…` parameters. */
+/** The SQL dialect of an {@link AuditSqlAppend}'s statements. */
+export type AuditSqlDialect = 'postgres' | 'sqlite';
+
+/** One SQL statement with its parameters (`$1…` on PostgreSQL, `?` on SQLite). */
 export interface AuditSqlStatement {
   text: string;
   values: unknown[];
@@ -15,12 +18,15 @@ export interface AuditSqlStatement {
  * so a change and its event commit together or not at all.
  */
 export interface AuditSqlAppend {
+  /** The SQL dialect of the statements. */
+  readonly sqlDialect: AuditSqlDialect;
   /**
-   * The SQL dialect of the statements. PostgreSQL only: an application sharing one SQLite file
-   * with the store in one process would make the two connections wait for each other on one
-   * thread (better-sqlite3 waits synchronously for the file lock).
+   * The one connection the statements may run on, when the store has one (SQLite: the
+   * application's own better-sqlite3 connection, which the store shares; a second connection
+   * to the file would wait for the application's lock, and make its transactions fail with
+   * SQLITE_BUSY). `undefined`: any connection to the same database (PostgreSQL).
    */
-  readonly sqlDialect: 'postgres';
+  readonly sqlConnection?: object;
   /**
    * Statements that insert the events and entries; inserting an id or dedup key already stored
    * is a no-op, as with `append()`.

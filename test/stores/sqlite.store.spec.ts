@@ -3,10 +3,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAuditQuery, type AuditQuery } from '../../src/query/audit-query';
-import {
-  SqliteAuditStore,
-  type SqliteAuditStoreOptions,
-} from '../../src/stores/sqlite/sqlite-audit.store';
+import { SqliteAuditStore } from '../../src/stores/sqlite/sqlite-audit.store';
+import type { SqliteAuditStoreOptions } from '../../src/stores/sqlite/sqlite-options';
 import {
   buildSqliteQuery,
   SQLITE_GET_SQL,
@@ -261,6 +259,82 @@ describe('SqliteAuditStore', () => {
     });
   });
 
+  describe('a database shared with the application (closeDatabase: false)', () => {
+    let db: Database.Database;
+    let store: SqliteAuditStore;
+
+    beforeEach(async () => {
+      db = new Database(join(tempDir(), 'app.db'));
+      store = new SqliteAuditStore({ database: db, closeDatabase: false, busyTimeoutMs: 300 });
+      await store.init();
+    });
+
+    afterEach(async () => {
+      await store.close();
+      db.close();
+    });
+
+    it('leaves the connection open when it closes, and offers it for atomic statements', async () => {
+      expect(store.sqlConnection).toBe(db);
+      await store.close();
+      expect(db.open).toBe(true);
+      expect(new SqliteAuditStore({ database: new Database(':memory:') }).sqlConnection).toBe(
+        undefined,
+      );
+    });
+
+    it("waits for the application's transaction, so its rollback never takes an event along", async () => {
+      db.exec('CREATE TABLE app_rows (v TEXT)');
+      db.exec('BEGIN');
+      db.prepare('INSERT INTO app_rows VALUES (?)').run('rolled back');
+      const event = makeEvent();
+      const appended = store.append([event]);
+      // Let the store look a few times: the transaction is still open, nothing is written.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      db.exec('ROLLBACK');
+      await appended;
+      expect(await store.get(event.id)).toEqual(event);
+      expect(db.prepare('SELECT count(*) FROM app_rows').pluck().get()).toBe(0);
+    });
+
+    it('fails a call after busyTimeoutMs of an open transaction, naming the cause', async () => {
+      db.exec('BEGIN');
+      try {
+        await expect(store.append([makeEvent()])).rejects.toThrow(
+          /append: a transaction of the application stayed open on the shared connection for 300 ms/,
+        );
+      } finally {
+        db.exec('ROLLBACK');
+      }
+    });
+
+    it('gives statements that insert in a transaction of the application, idempotently', async () => {
+      const event = makeEvent();
+      const statements = await store.appendStatements([event]);
+      const runAll = db.transaction(() => {
+        for (const statement of statements) {
+          db.prepare(statement.text).run(...(statement.values as (string | number | null)[]));
+        }
+      });
+      runAll();
+      runAll();
+      expect(await store.get(event.id)).toEqual(event);
+      expect(db.prepare('SELECT count(*) FROM audit_payloads').pluck().get()).toBe(1);
+    });
+
+    it('refuses statements on a store that has its own connection', async () => {
+      const own = new SqliteAuditStore({ path: join(tempDir(), 'own.db') });
+      await own.init();
+      try {
+        await expect(own.appendStatements([makeEvent()])).rejects.toThrow(
+          /does not share an open connection of the application/,
+        );
+      } finally {
+        await own.close();
+      }
+    });
+  });
+
   describe('options validation', () => {
     it.each<[string, unknown, RegExp]>([
       ['options that are not an object', 'audit.db', /expects an options object/],
@@ -285,6 +359,16 @@ describe('SqliteAuditStore', () => {
       ],
       ['a fractional busy timeout', { busyTimeoutMs: 1.5 }, /option "busyTimeoutMs"/],
       ['a busy timeout as a string', { busyTimeoutMs: '100' }, /option "busyTimeoutMs".*got "100"/],
+      [
+        'closeDatabase without a database',
+        { path: 'a.db', closeDatabase: false },
+        /option "closeDatabase": it applies to a "database"/,
+      ],
+      [
+        'closeDatabase that is not a boolean',
+        { database: () => ({}), closeDatabase: 'no' },
+        /option "closeDatabase": expected true or false, got "no"/,
+      ],
     ])('rejects %s', (_label, options, message) => {
       expect(() => new SqliteAuditStore(options as SqliteAuditStoreOptions)).toThrow(message);
     });

@@ -89,7 +89,8 @@ export const SQLITE_ALARM_MEMBERS_SQL = `SELECT ${ROW} FROM audit_alarms WHERE g
 /** The size of one digest group. */
 export const SQLITE_ALARM_GROUP_SIZE_SQL = 'SELECT count(*) FROM audit_alarms WHERE group_head = ?';
 
-function alarmRowOf(columns: AlarmColumns): SqliteValue[] {
+/** The values of {@link SQLITE_ALARM_INSERT_SQL} for one entry. */
+export function alarmRowOf(columns: AlarmColumns): SqliteValue[] {
   return [
     columns.dedupKey,
     columns.rule,

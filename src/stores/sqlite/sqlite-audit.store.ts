@@ -16,8 +16,15 @@ import { uniqueAlarmColumns } from '../alarm-columns';
 import { AuditStore } from '../audit-store';
 import { pageOfPayloads, parsePayload } from '../payload-page';
 import { toEventColumns } from '../event-columns';
-import { settle } from '../settle';
+import { sqliteAppendStatements } from './sqlite-append-statements';
 import { SqliteConnection } from './sqlite-connection';
+import { InThreadBackend } from './sqlite-in-thread';
+import {
+  describe,
+  resolveSqliteOptions,
+  type DatabaseSource,
+  type SqliteAuditStoreOptions,
+} from './sqlite-options';
 import { isSqliteDatabase, loadSqliteDriver, type SqliteDatabase } from './sqlite-driver';
 import type {
   SqliteBackend,
@@ -27,78 +34,8 @@ import type {
   SqliteResult,
 } from './sqlite-protocol';
 import { SqliteWorkerClient } from './sqlite-worker-client';
-
-/** Options of {@link SqliteAuditStore}. */
-export interface SqliteAuditStoreOptions {
-  /**
-   * Database file, relative to the working directory. Missing parent directories are
-   * created. `':memory:'` keeps everything in memory (lost on close). Not allowed together
-   * with `database`.
-   *
-   * The store opens the file in a worker thread of its own: commits, fsyncs and queries run
-   * there, so they never block the application's event loop.
-   * @default './audit.db'
-   */
-  path?: string;
-  /**
-   * An open better-sqlite3 `Database`, or a function returning one that is called by
-   * `init()`. The store owns it from then on: it sets WAL mode, migrates the schema (using
-   * `PRAGMA user_version`, so give the audit trail a database of its own) and closes it in
-   * `close()`. Not allowed together with `path`.
-   *
-   * A better-sqlite3 `Database` cannot move to another thread, so with this option the store
-   * runs every statement on the calling thread, as better-sqlite3 does: each commit (and its
-   * fsync) blocks the event loop while it runs. Prefer `path` for an application's audit trail.
-   * @default undefined (the store opens `path`)
-   */
-  database?: object | (() => object);
-  /**
-   * SQLite `synchronous` level. `'FULL'` makes every commit durable across a power loss;
-   * `'NORMAL'` is faster and, in WAL mode, can lose the last commits on power loss but never
-   * corrupts the database.
-   * @default 'FULL'
-   */
-  synchronous?: 'NORMAL' | 'FULL';
-  /**
-   * How long a write waits for another connection's lock before failing, in milliseconds.
-   * With `database`, better-sqlite3 waits synchronously: the event loop is blocked meanwhile.
-   * @default 5000
-   */
-  busyTimeoutMs?: number;
-}
-
-const DEFAULT_PATH = './audit.db';
-const DEFAULT_BUSY_TIMEOUT_MS = 5000;
-const MAX_BUSY_TIMEOUT_MS = 2 ** 31 - 1;
-const KNOWN_OPTIONS = new Set(['path', 'database', 'synchronous', 'busyTimeoutMs']);
-
-type DatabaseSource =
-  | { kind: 'path'; path: string }
-  | { kind: 'instance'; db: SqliteDatabase }
-  | { kind: 'factory'; create: () => object };
-
-/** Runs requests on the caller's thread, for a database the application handed in. */
-class InThreadBackend implements SqliteBackend {
-  constructor(private readonly connection: SqliteConnection) {}
-
-  call<R extends SqliteRequest>(request: R): Promise<SqliteResult<R>> {
-    return settle(() => this.connection.handle(request));
-  }
-
-  close(): Promise<void> {
-    return settle(() => this.connection.close());
-  }
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null || typeof value !== 'object') return String(value);
-  return `an object with keys ${JSON.stringify(Object.keys(value).slice(0, 10))}`;
-}
-
-function optionError(name: string, problem: string): TypeError {
-  return new TypeError(`Invalid SqliteAuditStore option "${name}": ${problem}.`);
-}
+import { settle } from '../settle';
+import type { AuditSqlAppend, AuditSqlStatement } from '../sql-append';
 
 function toRow(event: AuditEvent): SqliteEventRow {
   const c = toEventColumns(event);
@@ -131,13 +68,16 @@ function toRow(event: AuditEvent): SqliteEventRow {
  * await store.init();
  * ```
  */
-export class SqliteAuditStore extends AuditStore {
+export class SqliteAuditStore extends AuditStore implements AuditSqlAppend {
   /** Engine name used in messages and health reports. */
   readonly engine = 'sqlite';
 
   private readonly source: DatabaseSource;
   private readonly synchronous: 'NORMAL' | 'FULL';
   private readonly busyTimeoutMs: number;
+  private readonly closesDatabase: boolean;
+  /** The application's database the store runs on, once open (`undefined` in a worker). */
+  private inThreadDb: SqliteDatabase | undefined;
   private location: string;
   /** Set by `init()`: the connection being opened, then open. */
   private opening: Promise<SqliteBackend> | undefined;
@@ -150,79 +90,12 @@ export class SqliteAuditStore extends AuditStore {
    */
   constructor(options: SqliteAuditStoreOptions = {}) {
     super();
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError(
-        `SqliteAuditStore expects an options object such as { path: './data/audit.db' }, got ${describe(options)}.`,
-      );
-    }
-    for (const key of Object.keys(options)) {
-      if (!KNOWN_OPTIONS.has(key)) {
-        throw new TypeError(
-          `Unknown SqliteAuditStore option "${key}". Known options: ${[...KNOWN_OPTIONS].join(', ')}.`,
-        );
-      }
-    }
-    const { path, database, synchronous = 'FULL', busyTimeoutMs } = options;
-    if (path !== undefined && database !== undefined) {
-      throw new TypeError(
-        'SqliteAuditStore options "path" and "database" exclude each other: pass a file path, or a database the store should use, not both.',
-      );
-    }
-    this.source = SqliteAuditStore.sourceOf(path, database);
-    this.location =
-      this.source.kind === 'path'
-        ? this.source.path
-        : this.source.kind === 'instance'
-          ? this.source.db.name
-          : 'database from the "database" factory';
-
-    if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
-      throw optionError(
-        'synchronous',
-        `${describe(synchronous)} is not supported; use 'FULL' (durable across power loss) or 'NORMAL' (faster, may lose the last commits on power loss)`,
-      );
-    }
-    this.synchronous = synchronous;
-
-    if (
-      busyTimeoutMs !== undefined &&
-      (typeof busyTimeoutMs !== 'number' ||
-        !Number.isInteger(busyTimeoutMs) ||
-        busyTimeoutMs < 0 ||
-        busyTimeoutMs > MAX_BUSY_TIMEOUT_MS)
-    ) {
-      throw optionError(
-        'busyTimeoutMs',
-        `expected a whole number of milliseconds from 0 to ${MAX_BUSY_TIMEOUT_MS}, got ${describe(busyTimeoutMs)}`,
-      );
-    }
-    this.busyTimeoutMs = busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-  }
-
-  private static sourceOf(path: unknown, database: unknown): DatabaseSource {
-    if (database === undefined) {
-      const file = path ?? DEFAULT_PATH;
-      if (typeof file !== 'string' || file.length === 0 || file.includes('\0')) {
-        throw optionError(
-          'path',
-          `expected a file path such as './data/audit.db', or ':memory:', got ${describe(file)}`,
-        );
-      }
-      return { kind: 'path', path: file };
-    }
-    if (typeof database === 'function') {
-      return { kind: 'factory', create: database as () => object };
-    }
-    if (!isSqliteDatabase(database)) {
-      throw optionError(
-        'database',
-        `expected a better-sqlite3 Database instance or a function returning one, got ${describe(database)}`,
-      );
-    }
-    if (!database.open) {
-      throw optionError('database', 'the given database is already closed; pass an open one');
-    }
-    return { kind: 'instance', db: database };
+    const resolved = resolveSqliteOptions(options);
+    this.source = resolved.source;
+    this.location = resolved.location;
+    this.synchronous = resolved.synchronous;
+    this.busyTimeoutMs = resolved.busyTimeoutMs;
+    this.closesDatabase = resolved.closesDatabase;
   }
 
   /**
@@ -259,6 +132,38 @@ export class SqliteAuditStore extends AuditStore {
       rows: events.map(toRow),
       alarms: uniqueAlarmColumns(alarms),
     }));
+  }
+
+  /** Dialect of {@link SqliteAuditStore.appendStatements} (see `AuditSqlAppend`). */
+  readonly sqlDialect = 'sqlite' as const;
+
+  /**
+   * The connection {@link SqliteAuditStore.appendStatements} must run on: the application's
+   * database the store was given and shares (`closeDatabase: false`); `undefined` otherwise, as
+   * another connection to the file would wait for the store's lock.
+   */
+  get sqlConnection(): object | undefined {
+    return this.closesDatabase ? undefined : this.inThreadDb;
+  }
+
+  /**
+   * The statements `append()` would run, for a transaction the application runs on the shared
+   * connection (the ORM integrations' atomic mode).
+   * @throws Error when the store does not share an open application connection.
+   * @throws TypeError when an event lacks a field the store needs.
+   */
+  appendStatements(
+    events: readonly AuditEvent[],
+    alarms?: readonly AlarmOutboxEntry[],
+  ): Promise<AuditSqlStatement[]> {
+    return settle(() => {
+      if (this.sqlConnection === undefined || this.backend === undefined) {
+        throw new Error(
+          `SqliteAuditStore.appendStatements(): the store ("${this.location}") does not share an open connection of the application. Give it that connection: database plus closeDatabase: false (sqliteAuditStoreFor(dataSource) in nestjs-audit/typeorm), and await init().`,
+        );
+      }
+      return sqliteAppendStatements(events.map(toRow), uniqueAlarmColumns(alarms));
+    });
   }
 
   /** Keeps the alarm outbox (tables `audit_alarms`, `audit_alarm_attempts`, `audit_alarm_digests`). */
@@ -329,7 +234,7 @@ export class SqliteAuditStore extends AuditStore {
     if (opening !== undefined) {
       const backend = await opening.catch(() => undefined);
       await backend?.close();
-    } else if (this.source.kind === 'instance' && this.source.db.open) {
+    } else if (this.source.kind === 'instance' && this.source.db.open && this.closesDatabase) {
       this.source.db.close();
     }
   }
@@ -347,9 +252,11 @@ export class SqliteAuditStore extends AuditStore {
       return client;
     }
     const db = this.source.kind === 'instance' ? this.source.db : this.created(this.source.create);
-    const connection = SqliteConnection.open({ kind: 'database', db }, settings);
+    const shared = !this.closesDatabase;
+    const connection = SqliteConnection.open({ kind: 'database', db, shared }, settings);
     this.location = connection.location;
-    return new InThreadBackend(connection);
+    this.inThreadDb = db;
+    return new InThreadBackend(connection, db, this.busyTimeoutMs, this.closesDatabase);
   }
 
   private created(create: () => object): SqliteDatabase {

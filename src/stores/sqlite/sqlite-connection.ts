@@ -24,7 +24,9 @@ import { migrateSqliteSchema } from './sqlite.schema';
 
 /** What a connection is opened on: a file the store opens itself, or the application's database. */
 export type SqliteConnectionTarget =
-  { kind: 'path'; path: string } | { kind: 'database'; db: SqliteDatabase };
+  | { kind: 'path'; path: string }
+  /** `shared`: the application keeps using the database, so a failed open leaves it open. */
+  | { kind: 'database'; db: SqliteDatabase; shared?: boolean };
 
 /**
  * Pages SQLite keeps in memory per connection (negative: KiB). The default 2 MB holds a few
@@ -91,7 +93,8 @@ export class SqliteConnection {
 
   /**
    * Opens the target (creating the file and its directory if needed), switches it to WAL mode
-   * and migrates the schema. On failure a database the connection opened or was given is closed.
+   * and migrates the schema. On failure a database the connection opened or was given is closed,
+   * unless it is shared with the application.
    * @throws Error naming the location, the cause and what to do about it.
    */
   static open(
@@ -105,7 +108,7 @@ export class SqliteConnection {
       migrateSqliteSchema(db, location);
       return new SqliteConnection(db, location);
     } catch (error) {
-      db.close();
+      if (target.kind === 'path' || !target.shared) db.close();
       throw error;
     }
   }
@@ -151,10 +154,13 @@ export class SqliteConnection {
     }
   }
 
-  /** Closes the connection. */
-  close(): void {
+  /**
+   * Forgets the prepared statements and closes the connection.
+   * @param closeDatabase - false leaves a database the application still uses open
+   */
+  close(closeDatabase = true): void {
     this.statements.clear();
-    this.db.close();
+    if (closeDatabase) this.db.close();
   }
 
   private statement(sql: string): SqliteStatement {

@@ -36,6 +36,8 @@ export interface SqliteDatabase {
   readonly open: boolean;
   /** File name the connection was opened with. */
   readonly name: string;
+  /** Whether a transaction is open on the connection. */
+  readonly inTransaction: boolean;
   /** Compiles one statement. */
   prepare(sql: string): SqliteStatement;
   /** Runs one or more statements without parameters. */

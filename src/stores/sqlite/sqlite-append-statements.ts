@@ -1,0 +1,31 @@
+import type { AlarmColumns } from '../alarm-columns';
+import type { AuditSqlStatement } from '../sql-append';
+import { alarmRowOf, SQLITE_ALARM_INSERT_SQL } from './sqlite-alarm-outbox';
+import type { SqliteEventRow } from './sqlite-protocol';
+import { SQLITE_INSERT_PAYLOAD_BY_ID_SQL, SQLITE_INSERT_SQL } from './sqlite-query';
+
+/** Index of the payload (the event's JSON text) in a {@link SqliteEventRow}. */
+const PAYLOAD_COLUMN = 10;
+
+/**
+ * The statements of an append, as the store's own transaction would run them, for a transaction
+ * the application runs on the same connection (the ORM integrations' atomic mode): per event,
+ * its indexed row and its payload; then the alarm entries. Ids and dedup keys already stored are
+ * skipped, as by `append()`.
+ */
+export function sqliteAppendStatements(
+  rows: readonly SqliteEventRow[],
+  alarms: readonly AlarmColumns[],
+): AuditSqlStatement[] {
+  const statements: AuditSqlStatement[] = [];
+  for (const row of rows) {
+    statements.push(
+      { text: SQLITE_INSERT_SQL, values: row.slice(0, PAYLOAD_COLUMN) },
+      { text: SQLITE_INSERT_PAYLOAD_BY_ID_SQL, values: [row[PAYLOAD_COLUMN], row[0]] },
+    );
+  }
+  for (const columns of alarms) {
+    statements.push({ text: SQLITE_ALARM_INSERT_SQL, values: alarmRowOf(columns) });
+  }
+  return statements;
+}

@@ -1,0 +1,188 @@
+import { isSqliteDatabase, type SqliteDatabase } from './sqlite-driver';
+
+/** Options of {@link SqliteAuditStore}. */
+export interface SqliteAuditStoreOptions {
+  /**
+   * Database file, relative to the working directory. Missing parent directories are
+   * created. `':memory:'` keeps everything in memory (lost on close). Not allowed together
+   * with `database`.
+   *
+   * The store opens the file in a worker thread of its own: commits, fsyncs and queries run
+   * there, so they never block the application's event loop.
+   * @default './audit.db'
+   */
+  path?: string;
+  /**
+   * An open better-sqlite3 `Database`, or a function returning one that is called by
+   * `init()`. The store owns it from then on: it sets WAL mode, migrates the schema (using
+   * `PRAGMA user_version`, so give the audit trail a database of its own) and closes it in
+   * `close()`. Not allowed together with `path`.
+   *
+   * A better-sqlite3 `Database` cannot move to another thread, so with this option the store
+   * runs every statement on the calling thread, as better-sqlite3 does: each commit (and its
+   * fsync) blocks the event loop while it runs. Prefer `path` for an application's audit trail.
+   * @default undefined (the store opens `path`)
+   */
+  database?: object | (() => object);
+  /**
+   * Whether `close()` closes the `database` given. Set `false` when the application keeps using
+   * that connection: an ORM's, shared for the ORM integrations' atomic mode (see
+   * `sqliteAuditStoreFor()` in `nestjs-audit/typeorm`). The store then also waits, before each
+   * call, until no transaction of the application is open on the connection (at most
+   * `busyTimeoutMs`), so that its writes never join a transaction that may roll back. Only with
+   * `database`.
+   * @default true
+   */
+  closeDatabase?: boolean;
+  /**
+   * SQLite `synchronous` level. `'FULL'` makes every commit durable across a power loss;
+   * `'NORMAL'` is faster and, in WAL mode, can lose the last commits on power loss but never
+   * corrupts the database.
+   * @default 'FULL'
+   */
+  synchronous?: 'NORMAL' | 'FULL';
+  /**
+   * How long a write waits for another connection's lock before failing, in milliseconds.
+   * With `database`, better-sqlite3 waits synchronously: the event loop is blocked meanwhile.
+   * @default 5000
+   */
+  busyTimeoutMs?: number;
+}
+
+const DEFAULT_PATH = './audit.db';
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+const MAX_BUSY_TIMEOUT_MS = 2 ** 31 - 1;
+const KNOWN_OPTIONS = new Set([
+  'path',
+  'database',
+  'closeDatabase',
+  'synchronous',
+  'busyTimeoutMs',
+]);
+
+/** Where the store's database comes from. */
+export type DatabaseSource =
+  | { kind: 'path'; path: string }
+  | { kind: 'instance'; db: SqliteDatabase }
+  | { kind: 'factory'; create: () => object };
+
+/** A value as an error message shows it. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || typeof value !== 'object') return String(value);
+  return `an object with keys ${JSON.stringify(Object.keys(value).slice(0, 10))}`;
+}
+
+function optionError(name: string, problem: string): TypeError {
+  return new TypeError(`Invalid SqliteAuditStore option "${name}": ${problem}.`);
+}
+
+/** {@link SqliteAuditStoreOptions}, checked, with their defaults. */
+export interface ResolvedSqliteOptions {
+  source: DatabaseSource;
+  /** The database's name for messages, until it is open. */
+  location: string;
+  synchronous: 'NORMAL' | 'FULL';
+  busyTimeoutMs: number;
+  closesDatabase: boolean;
+}
+
+/**
+ * Checks the options of a {@link SqliteAuditStore}.
+ * @throws TypeError naming the invalid option and how to fix it.
+ */
+export function resolveSqliteOptions(options: SqliteAuditStoreOptions): ResolvedSqliteOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(
+      `SqliteAuditStore expects an options object such as { path: './data/audit.db' }, got ${describe(options)}.`,
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      throw new TypeError(
+        `Unknown SqliteAuditStore option "${key}". Known options: ${[...KNOWN_OPTIONS].join(', ')}.`,
+      );
+    }
+  }
+  const { path, database, closeDatabase, synchronous = 'FULL', busyTimeoutMs } = options;
+  if (path !== undefined && database !== undefined) {
+    throw new TypeError(
+      'SqliteAuditStore options "path" and "database" exclude each other: pass a file path, or a database the store should use, not both.',
+    );
+  }
+  const source = sourceOf(path, database);
+  if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
+    throw optionError(
+      'synchronous',
+      `${describe(synchronous)} is not supported; use 'FULL' (durable across power loss) or 'NORMAL' (faster, may lose the last commits on power loss)`,
+    );
+  }
+  return {
+    source,
+    location: locationOf(source),
+    synchronous,
+    busyTimeoutMs: busyTimeoutOf(busyTimeoutMs),
+    closesDatabase: closesDatabaseOf(closeDatabase, database),
+  };
+}
+
+function locationOf(source: DatabaseSource): string {
+  if (source.kind === 'path') return source.path;
+  return source.kind === 'instance' ? source.db.name : 'database from the "database" factory';
+}
+
+function busyTimeoutOf(busyTimeoutMs: unknown): number {
+  if (busyTimeoutMs === undefined) return DEFAULT_BUSY_TIMEOUT_MS;
+  if (
+    typeof busyTimeoutMs !== 'number' ||
+    !Number.isInteger(busyTimeoutMs) ||
+    busyTimeoutMs < 0 ||
+    busyTimeoutMs > MAX_BUSY_TIMEOUT_MS
+  ) {
+    throw optionError(
+      'busyTimeoutMs',
+      `expected a whole number of milliseconds from 0 to ${MAX_BUSY_TIMEOUT_MS}, got ${describe(busyTimeoutMs)}`,
+    );
+  }
+  return busyTimeoutMs;
+}
+
+function closesDatabaseOf(closeDatabase: unknown, database: unknown): boolean {
+  if (closeDatabase === undefined) return true;
+  if (typeof closeDatabase !== 'boolean') {
+    throw optionError('closeDatabase', `expected true or false, got ${describe(closeDatabase)}`);
+  }
+  if (database === undefined) {
+    throw optionError(
+      'closeDatabase',
+      'it applies to a "database" the application gives; a store opened from "path" always closes its own connection',
+    );
+  }
+  return closeDatabase;
+}
+
+function sourceOf(path: unknown, database: unknown): DatabaseSource {
+  if (database === undefined) {
+    const file = path ?? DEFAULT_PATH;
+    if (typeof file !== 'string' || file.length === 0 || file.includes('\0')) {
+      throw optionError(
+        'path',
+        `expected a file path such as './data/audit.db', or ':memory:', got ${describe(file)}`,
+      );
+    }
+    return { kind: 'path', path: file };
+  }
+  if (typeof database === 'function') {
+    return { kind: 'factory', create: database as () => object };
+  }
+  if (!isSqliteDatabase(database)) {
+    throw optionError(
+      'database',
+      `expected a better-sqlite3 Database instance or a function returning one, got ${describe(database)}`,
+    );
+  }
+  if (!database.open) {
+    throw optionError('database', 'the given database is already closed; pass an open one');
+  }
+  return { kind: 'instance', db: database };
+}
