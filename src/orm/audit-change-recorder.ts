@@ -8,7 +8,7 @@ import type { AuditEvent } from '../event/audit-event';
 import type { AuditEventDraft } from '../event/build-event';
 import { AuditPipeline } from '../pipeline/audit-pipeline';
 import { AuditStore } from '../stores/audit-store';
-import { sqlAppendOf, type AuditSqlStatement } from '../stores/sql-append';
+import { sqlAppendOf, type AuditSqlDialect, type AuditSqlStatement } from '../stores/sql-append';
 import { rowChangeDraft } from './row-change-draft';
 import { TransactionChanges } from './transaction-changes';
 
@@ -47,8 +47,16 @@ export class AuditChangeRecorder {
    * The SQL dialect of the store's in-transaction append, or `undefined` when the store cannot
    * write in another connection's transaction (atomic mode needs one).
    */
-  get atomicDialect(): 'postgres' | undefined {
+  get atomicDialect(): AuditSqlDialect | undefined {
     return sqlAppendOf(this.store)?.sqlDialect;
+  }
+
+  /**
+   * The one connection atomic statements may run on, when the store has one (a SQLite store
+   * sharing the application's connection); `undefined` otherwise.
+   */
+  get atomicConnection(): object | undefined {
+    return sqlAppendOf(this.store)?.sqlConnection;
   }
 
   /**
@@ -60,12 +68,12 @@ export class AuditChangeRecorder {
    */
   async atomicStatements(
     changes: TransactionChanges,
-    dialect: 'postgres',
+    dialect: AuditSqlDialect,
   ): Promise<AuditSqlStatement[]> {
     const append = sqlAppendOf(this.store);
     if (!append || append.sqlDialect !== dialect) {
       throw new Error(
-        `nestjs-audit: atomic ORM auditing needs the audit store in the ORM's own ${dialect} database, but the store is "${this.store.engine}". Use PostgresAuditStore on the same database, or set atomic: false.`,
+        `nestjs-audit: atomic ORM auditing needs the audit store in the ORM's own ${dialect} database, but the store is "${this.store.engine}". Use PostgresAuditStore on the same PostgreSQL database, or on SQLite a SqliteAuditStore on the ORM's own connection; or set atomic: false.`,
       );
     }
     const origin = originOf(changes.context, this.options);

@@ -5,6 +5,7 @@ import { AuditConfigurationError } from '../../audit-configuration.error';
 import { AuditChangeRecorder } from '../audit-change-recorder';
 import type { OrmAuditOptions } from '../orm-audit.options';
 import { TypeOrmAuditSubscriber } from './typeorm-audit.subscriber';
+import { atomicDialectOf, sqliteConnectionOf } from './typeorm-row-state';
 
 /** Options of {@link AuditTypeOrmModule.forRoot}. */
 export interface AuditTypeOrmOptions extends OrmAuditOptions {
@@ -44,14 +45,24 @@ class TypeOrmAuditInstaller implements OnModuleInit {
 
   private checkAtomic(dataSource: DataSource): void {
     const type: string = dataSource.options.type;
-    if (type !== 'postgres') {
+    const dialect = atomicDialectOf(dataSource);
+    if (dialect === undefined) {
       throw new AuditConfigurationError(
-        `nestjs-audit/typeorm: atomic: true works on PostgreSQL only (this DataSource is "${type}"): on SQLite the app's connection and the audit store's would wait for each other's file lock on one thread. Set atomic: false (events of committed transactions then go through the durable pipeline right after the commit).`,
+        `nestjs-audit/typeorm: atomic: true works on PostgreSQL and on SQLite through better-sqlite3 (this DataSource is "${type}"). Set atomic: false (events of committed transactions then go through the durable pipeline right after the commit).`,
       );
     }
-    if (this.recorder.atomicDialect !== 'postgres') {
+    if (dialect === 'postgres' && this.recorder.atomicDialect !== 'postgres') {
       throw new AuditConfigurationError(
         `nestjs-audit/typeorm: atomic: true needs the audit store in the same database as the "${type}" DataSource (PostgresAuditStore on its PostgreSQL database), but the audit store is not a PostgreSQL store. Point the audit store at that database, or set atomic: false.`,
+      );
+    }
+    const connection = sqliteConnectionOf(dataSource);
+    if (
+      dialect === 'sqlite' &&
+      (connection === undefined || this.recorder.atomicConnection !== connection)
+    ) {
+      throw new AuditConfigurationError(
+        `nestjs-audit/typeorm: atomic: true on SQLite needs the audit store on the "${type}" DataSource's own connection (a second connection to the file would wait for the app's lock and make its transactions fail): configure AuditModule with store: sqliteAuditStoreFor(dataSource) (forRootAsync, inject: [DataSource]), or set atomic: false.`,
       );
     }
   }

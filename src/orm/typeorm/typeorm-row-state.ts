@@ -1,5 +1,5 @@
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
-import type { EntityMetadata, QueryRunner } from 'typeorm';
+import type { DataSource, EntityMetadata, QueryRunner } from 'typeorm';
 
 /** A loaded entity or the values of a write, as TypeORM hands them to subscribers. */
 type Row = Record<string, unknown>;
@@ -139,6 +139,23 @@ function locksRows(queryRunner: QueryRunner): boolean {
 }
 
 /** The SQL dialect of an atomic append on this connection, if the store can share it. */
-export function dialectOf(queryRunner: QueryRunner): 'postgres' | undefined {
-  return queryRunner.connection.options.type === 'postgres' ? 'postgres' : undefined;
+export function dialectOf(queryRunner: QueryRunner): 'postgres' | 'sqlite' | undefined {
+  return atomicDialectOf(queryRunner.connection);
+}
+
+/**
+ * The SQL dialect of atomic appends on a data source: PostgreSQL, or SQLite through
+ * better-sqlite3 (whose one synchronous connection a store can share); `undefined` for others.
+ */
+export function atomicDialectOf(dataSource: DataSource): 'postgres' | 'sqlite' | undefined {
+  const type: string = dataSource.options.type;
+  if (type === 'postgres') return 'postgres';
+  return type === 'better-sqlite3' ? 'sqlite' : undefined;
+}
+
+/** The better-sqlite3 connection of a data source (open once it is initialised), if it has one. */
+export function sqliteConnectionOf(dataSource: DataSource): object | undefined {
+  if (dataSource.options.type !== 'better-sqlite3') return undefined;
+  const connection = (dataSource.driver as { databaseConnection?: unknown }).databaseConnection;
+  return connection !== null && typeof connection === 'object' ? connection : undefined;
 }
