@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { AuditModule, type AuditModuleOptions } from '../../src';
-import { AuditTypeOrmModule } from '../../src/typeorm';
+import { AuditTypeOrmModule, sqliteAuditStoreFor } from '../../src/typeorm';
 import { AuthController } from './auth.controller';
 import { AdminOnlyGuard, DemoAuthGuard } from './demo-auth.guard';
 import { HealthController } from './health.controller';
@@ -37,16 +38,35 @@ function shopDatabase(): TypeOrmModuleOptions {
   };
 }
 
-/** The sample app; `audit` lets tests point the store and stream elsewhere. */
+/**
+ * The audit module: with `storeOnShopDb`, its store is the shop's own SQLite connection
+ * (`sqliteAuditStoreFor`), so that the atomic mode commits each order's event with the order.
+ */
+function auditModule(audit: AuditModuleOptions, storeOnShopDb: boolean) {
+  if (!storeOnShopDb) return AuditModule.forRoot({ serviceName: 'sample-shop', ...audit });
+  return AuditModule.forRootAsync({
+    inject: [DataSource],
+    useFactory: (dataSource: DataSource): AuditModuleOptions => ({
+      serviceName: 'sample-shop',
+      ...audit,
+      store: sqliteAuditStoreFor(dataSource),
+    }),
+  });
+}
+
+/**
+ * The sample app; `audit` lets tests point the store and stream elsewhere, `storeOnShopDb`
+ * puts the audit trail in the shop's own SQLite database (its `store` is then ignored).
+ */
 @Module({})
 export class AppModule {
-  static register(audit: AuditModuleOptions = {}) {
+  static register(audit: AuditModuleOptions = {}, storeOnShopDb = false) {
     return {
       module: AppModule,
       imports: [
         TypeOrmModule.forRoot(shopDatabase()),
         TypeOrmModule.forFeature([Order]),
-        AuditModule.forRoot({ serviceName: 'sample-shop', ...audit }),
+        auditModule(audit, storeOnShopDb),
         // Records what each save of an order changed, inside its transaction.
         AuditTypeOrmModule.forRoot({ atomic: process.env.AUDIT_ORM_ATOMIC === '1' }),
       ],

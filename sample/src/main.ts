@@ -12,8 +12,9 @@ import { AppModule } from './app.module';
  * benchmarks can run it as a separate process:
  *
  * - `PORT` (default 3000), `HOST` (default 127.0.0.1), `PLATFORM` (`express` | `fastify`)
- * - `AUDIT_STORE`: a SQLite file path (default `./audit.db`), `memory`, or a `postgres://` URL
- *   (`AUDIT_PG_SCHEMA`, `AUDIT_PG_TABLE` optional)
+ * - `AUDIT_STORE`: a SQLite file path (default `./audit.db`), `memory`, a `postgres://` URL
+ *   (`AUDIT_PG_SCHEMA`, `AUDIT_PG_TABLE` optional), or `shop-db`: the shop's own SQLite
+ *   connection (`SHOP_DB` a SQLite file)
  * - `AUDIT_DURABILITY` (`ack` | `async`), `AUDIT_ON_STORE_FAILURE` (`fail` | `spool`),
  *   `AUDIT_SPOOL_PATH`, `AUDIT_RETRY_MS`, `AUDIT_MAX_QUEUE`, `AUDIT_ON_QUEUE_FULL` (`block` | `drop`),
  *   `AUDIT_STREAM` (`off`, `stdout` or a file path)
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
   );
   if (alarms) audit.alarms = alarms;
 
-  const module = AppModule.register(audit);
+  const module = AppModule.register(audit, storeSetting === 'shop-db');
   const app =
     env.PLATFORM === 'fastify'
       ? await NestFactory.create(module, new FastifyAdapter(), { logger: ['error', 'warn'] })
