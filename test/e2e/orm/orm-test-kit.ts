@@ -1,4 +1,5 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import request from 'supertest';
 import type { AuditEvent } from '../../../src';
 
 /** `Authorization: User <id>` makes the request that user's; without it, it is anonymous. */
@@ -47,4 +48,25 @@ export function expectWriteChain(
   }
   expect(visited.size).toBe(updates.length);
   return value;
+}
+
+/**
+ * Creates an order with note `start`, then has 20 users PATCH its note at once, each with their
+ * own (`by <user>`).
+ * @returns the order's id and the users.
+ */
+export async function writeConcurrently(url: string): Promise<{ id: string; writers: string[] }> {
+  const created = await request(url).post('/orders').send({ note: 'start' }).expect(201);
+  const id = String(created.body.id);
+  const writers = Array.from({ length: 20 }, (_, i) => `user${i}`);
+  await Promise.all(
+    writers.map((user) =>
+      request(url)
+        .patch(`/orders/${id}`)
+        .set('authorization', `User ${user}`)
+        .send({ note: `by ${user}` })
+        .expect(200),
+    ),
+  );
+  return { id, writers };
 }

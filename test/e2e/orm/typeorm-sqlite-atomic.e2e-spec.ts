@@ -7,7 +7,7 @@ import { DataSource } from 'typeorm';
 import { AuditModule, AuditService, SqliteAuditStore, type AuditEvent } from '../../../src';
 import { AuditTypeOrmModule, sqliteAuditStoreFor } from '../../../src/typeorm';
 import { LineCollector, PLATFORMS, startApp, tempDir, type RunningApp } from '../../utils/apps';
-import { expectWriteChain, UserHeaderGuard } from './orm-test-kit';
+import { expectWriteChain, UserHeaderGuard, writeConcurrently } from './orm-test-kit';
 import { ENTITIES, OrdersController, slowGate } from './typeorm/orders.fixture';
 import { eventually } from '../../utils/alarm-inbox';
 
@@ -30,6 +30,16 @@ function storedEvents(file: string, orderId: string): AuditEvent[] {
   } finally {
     db.close();
   }
+}
+
+/** The app's TypeORM connection: better-sqlite3 on `file`. */
+function sqliteOrm(file: string): ReturnType<typeof TypeOrmModule.forRoot> {
+  return TypeOrmModule.forRoot({
+    type: 'better-sqlite3',
+    database: file,
+    entities: ENTITIES,
+    synchronize: true,
+  });
 }
 
 function noteOf(file: string, orderId: string): string | undefined {
@@ -58,12 +68,7 @@ describe.each(PLATFORMS)(
       file = join(tmp.dir, 'app.db');
       app = await startApp(platform, {
         imports: [
-          TypeOrmModule.forRoot({
-            type: 'better-sqlite3',
-            database: file,
-            entities: ENTITIES,
-            synchronize: true,
-          }),
+          sqliteOrm(file),
           TypeOrmModule.forFeature(ENTITIES),
           AuditModule.forRootAsync({
             inject: [DataSource],
@@ -135,18 +140,7 @@ describe.each(PLATFORMS)(
     });
 
     it('gives each of 20 concurrent writers of one row the state its own write replaced', async () => {
-      const created = await request(app.url).post('/orders').send({ note: 'start' }).expect(201);
-      const id = String(created.body.id);
-      const writers = Array.from({ length: 20 }, (_, i) => `user${i}`);
-      await Promise.all(
-        writers.map((user) =>
-          request(app.url)
-            .patch(`/orders/${id}`)
-            .set('authorization', `User ${user}`)
-            .send({ note: `by ${user}` })
-            .expect(200),
-        ),
-      );
+      const { id } = await writeConcurrently(app.url);
       const updates = storedEvents(file, id).filter(
         (e) => e.action === 'order.update' && e.changes?.diff?.length,
       );
@@ -174,12 +168,7 @@ describe('TypeORM atomic mode on SQLite: refused configurations', () => {
     await expect(
       startApp('express', {
         imports: [
-          TypeOrmModule.forRoot({
-            type: 'better-sqlite3',
-            database: file,
-            entities: ENTITIES,
-            synchronize: true,
-          }),
+          sqliteOrm(file),
           TypeOrmModule.forFeature(ENTITIES),
           AuditModule.forRoot({ store: new SqliteAuditStore({ path: file }), stream: false }),
           AuditTypeOrmModule.forRoot({ atomic: true }),

@@ -14,7 +14,7 @@ import {
 } from '../../../src';
 import { AuditTypeOrmModule, type AuditTypeOrmOptions } from '../../../src/typeorm';
 import { PLATFORMS, startApp, tempDir, type Platform, type RunningApp } from '../../utils/apps';
-import { expectWriteChain, UserHeaderGuard } from './orm-test-kit';
+import { expectWriteChain, UserHeaderGuard, writeConcurrently } from './orm-test-kit';
 import { ENTITIES, Order, OrderItem, OrdersController, slowGate } from './typeorm/orders.fixture';
 import { eventually } from '../../utils/alarm-inbox';
 import { FlakyStore } from '../../utils/flaky-store';
@@ -92,18 +92,7 @@ function changesOf(event: AuditEvent | undefined): { before?: unknown; after?: u
 
 /** 20 users PATCH one order at once, each with their own note. */
 async function concurrentWriters(app: OrmApp): Promise<void> {
-  const created = await request(app.url).post('/orders').send({ note: 'start' }).expect(201);
-  const id = String(created.body.id);
-  const writers = Array.from({ length: 20 }, (_, i) => `user${i}`);
-  await Promise.all(
-    writers.map((user) =>
-      request(app.url)
-        .patch(`/orders/${id}`)
-        .set('authorization', `User ${user}`)
-        .send({ note: `by ${user}` })
-        .expect(200),
-    ),
-  );
+  const { id, writers } = await writeConcurrently(app.url);
   const updates = (await app.audit.history('order', id)).filter((e) => e.action === 'order.update');
   expect(updates).toHaveLength(20);
   expectWriteChain(updates, 'note', 'start', (actor) => `by ${actor}`);
