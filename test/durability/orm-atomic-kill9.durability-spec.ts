@@ -124,7 +124,9 @@ describe(`TypeORM atomic mode: kill -9 mid-burst (${ROUNDS} rounds, ${CLIENTS} c
           maxRequestsPerClient: 20_000,
           maxDurationMs: 10_000,
         });
-        await sleep(randomBetween(300, 1200));
+        // Mid-burst: a random time after the first answer, so that every round writes orders.
+        await load.until2xx(1, 60_000);
+        await sleep(randomBetween(0, 1000));
         const exit = await server.stop('SIGKILL', 5_000);
         await load.stop();
         expect({ round, signal: exit.signal }).toEqual({ round, signal: 'SIGKILL' });
