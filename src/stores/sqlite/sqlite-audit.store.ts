@@ -16,6 +16,8 @@ import { uniqueAlarmColumns } from '../alarm-columns';
 import { AuditStore } from '../audit-store';
 import { pageOfPayloads, parsePayload } from '../payload-page';
 import { toEventColumns } from '../event-columns';
+import { settle } from '../settle';
+import type { AuditSqlAppend, AuditSqlStatement } from '../sql-append';
 import { sqliteAppendStatements } from './sqlite-append-statements';
 import { SqliteConnection } from './sqlite-connection';
 import { InThreadBackend } from './sqlite-in-thread';
@@ -34,8 +36,6 @@ import type {
   SqliteResult,
 } from './sqlite-protocol';
 import { SqliteWorkerClient } from './sqlite-worker-client';
-import { settle } from '../settle';
-import type { AuditSqlAppend, AuditSqlStatement } from '../sql-append';
 
 function toRow(event: AuditEvent): SqliteEventRow {
   const c = toEventColumns(event);

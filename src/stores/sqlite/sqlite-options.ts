@@ -14,9 +14,9 @@ export interface SqliteAuditStoreOptions {
   path?: string;
   /**
    * An open better-sqlite3 `Database`, or a function returning one that is called by
-   * `init()`. The store owns it from then on: it sets WAL mode, migrates the schema (using
-   * `PRAGMA user_version`, so give the audit trail a database of its own) and closes it in
-   * `close()`. Not allowed together with `path`.
+   * `init()`. The store sets WAL mode, migrates the schema (using `PRAGMA user_version`, so
+   * give the audit trail a database of its own unless the application shares its connection on
+   * purpose, see `closeDatabase`) and closes it in `close()`. Not allowed together with `path`.
    *
    * A better-sqlite3 `Database` cannot move to another thread, so with this option the store
    * runs every statement on the calling thread, as better-sqlite3 does: each commit (and its
