@@ -1,11 +1,8 @@
 import type { AlarmColumns } from '../alarm-columns';
 import type { AuditSqlStatement } from '../sql-append';
 import { alarmRowOf, SQLITE_ALARM_INSERT_SQL } from './sqlite-alarm-outbox';
-import type { SqliteEventRow } from './sqlite-protocol';
+import { SQLITE_PAYLOAD_COLUMN, type SqliteEventRow } from './sqlite-protocol';
 import { SQLITE_INSERT_PAYLOAD_BY_ID_SQL, SQLITE_INSERT_SQL } from './sqlite-query';
-
-/** Index of the payload (the event's JSON text) in a {@link SqliteEventRow}. */
-const PAYLOAD_COLUMN = 10;
 
 /**
  * The statements of an append, as the store's own transaction would run them, for a transaction
@@ -20,8 +17,8 @@ export function sqliteAppendStatements(
   const statements: AuditSqlStatement[] = [];
   for (const row of rows) {
     statements.push(
-      { text: SQLITE_INSERT_SQL, values: row.slice(0, PAYLOAD_COLUMN) },
-      { text: SQLITE_INSERT_PAYLOAD_BY_ID_SQL, values: [row[PAYLOAD_COLUMN], row[0]] },
+      { text: SQLITE_INSERT_SQL, values: row.slice(0, SQLITE_PAYLOAD_COLUMN) },
+      { text: SQLITE_INSERT_PAYLOAD_BY_ID_SQL, values: [row[SQLITE_PAYLOAD_COLUMN], row[0]] },
     );
   }
   for (const columns of alarms) {

@@ -7,11 +7,12 @@ import {
   type SqliteStatement,
   type SqliteTransaction,
 } from './sqlite-driver';
-import type {
-  SqliteAppend,
-  SqliteConnectionSettings,
-  SqliteRequest,
-  SqliteResult,
+import {
+  SQLITE_PAYLOAD_COLUMN,
+  type SqliteAppend,
+  type SqliteConnectionSettings,
+  type SqliteRequest,
+  type SqliteResult,
 } from './sqlite-protocol';
 import {
   buildSqliteQuery,
@@ -55,9 +56,6 @@ const NEW_DATABASE_PAGE_SIZE = 4096;
  */
 const WAL_CHECKPOINT_BYTES = 64 * 1024 * 1024;
 
-/** Position of the event's JSON text in a `SqliteEventRow`, after its indexed columns. */
-const PAYLOAD_COLUMN = 10;
-
 /**
  * The driver lifecycle of the SQLite store, written once for both places it runs: on the
  * application's thread (a `database` given by the application) and in the store's worker thread
@@ -81,10 +79,10 @@ export class SqliteConnection {
     this.insertBatches = db.transaction((batches: readonly SqliteAppend[]) => {
       for (const { rows, alarms } of batches) {
         for (const row of rows) {
-          const inserted = insertEvent.run(...row.slice(0, PAYLOAD_COLUMN));
+          const inserted = insertEvent.run(...row.slice(0, SQLITE_PAYLOAD_COLUMN));
           // A skipped id keeps the payload stored with it first.
           if (inserted.changes === 0) continue;
-          insertPayload.run(Number(inserted.lastInsertRowid), row[PAYLOAD_COLUMN]);
+          insertPayload.run(Number(inserted.lastInsertRowid), row[SQLITE_PAYLOAD_COLUMN]);
         }
         this.outbox.insert(alarms);
       }

@@ -33,6 +33,9 @@ export type SqliteEventRow = [
   payload: string,
 ];
 
+/** Index of the payload (the event's JSON text) in a {@link SqliteEventRow}: the columns before it are the indexed ones. */
+export const SQLITE_PAYLOAD_COLUMN = 10;
+
 /** What one `append()` stores in one transaction: events, and the alarm entries they raised. */
 export interface SqliteAppend {
   /** The events, in order. */
