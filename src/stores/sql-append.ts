@@ -29,13 +29,22 @@ export interface AuditSqlAppend {
   readonly sqlConnection?: object;
   /**
    * Statements that insert the events and entries; inserting an id or dedup key already stored
-   * is a no-op, as with `append()`.
+   * is a no-op, as with `append()`. They also put each event in the store's relay backlog, where
+   * it stays until {@link AuditSqlAppend.markStreamed}: the application writes the ECS lines of
+   * a transaction only after its commit, and a crash in between must not lose them.
    * @throws TypeError when an event lacks a field the store needs.
    */
   appendStatements(
     events: readonly AuditEvent[],
     alarms?: readonly AlarmOutboxEntry[],
   ): Promise<AuditSqlStatement[]>;
+  /**
+   * Events of the relay backlog that entered it at least `olderThanMs` ago (their ECS lines may
+   * never have been written), oldest first, at most `limit`.
+   */
+  unstreamed(olderThanMs: number, limit: number): Promise<AuditEvent[]>;
+  /** Takes events out of the relay backlog once their ECS lines are written. */
+  markStreamed(ids: readonly string[]): Promise<void>;
 }
 
 /** The store's in-transaction append, when it has one. */

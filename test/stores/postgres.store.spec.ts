@@ -280,6 +280,44 @@ describe('PostgresAuditStore', () => {
     });
   });
 
+  describe.each(['none', 'monthly'] as const)(
+    "statements for the application's transaction (partitioning: %s)",
+    (partitioning) => {
+      async function runInTransaction(
+        statements: readonly { text: string; values: unknown[] }[],
+        end: 'COMMIT' | 'ROLLBACK',
+      ): Promise<void> {
+        const client = await admin.connect();
+        try {
+          await client.query('BEGIN');
+          for (const statement of statements) await client.query(statement.text, statement.values);
+          await client.query(end);
+        } finally {
+          client.release();
+        }
+      }
+
+      it('append with the transaction, and stay in the relay backlog until confirmed', async () => {
+        const { store } = await open({ partitioning });
+        const [first, second, rolledBack] = makeEvents(3);
+        await runInTransaction(await store.appendStatements([rolledBack!]), 'ROLLBACK');
+        await runInTransaction(await store.appendStatements([first!, second!]), 'COMMIT');
+        await store.append([makeEvent()]);
+        expect(await store.get(rolledBack!.id)).toBeUndefined();
+        expect(await store.get(first!.id)).toEqual(first);
+        // Only what an application's transaction appended, and only once old enough.
+        expect(await store.unstreamed(60_000, 10)).toEqual([]);
+        const backlog = await store.unstreamed(0, 10);
+        expect(backlog.map((event) => event.id).sort()).toEqual([first!.id, second!.id].sort());
+        expect(await store.unstreamed(0, 1)).toHaveLength(1);
+        await store.markStreamed([first!.id]);
+        expect(await store.unstreamed(0, 10)).toEqual([second]);
+        await store.markStreamed([second!.id, 'never-appended']);
+        expect(await store.unstreamed(0, 10)).toEqual([]);
+      });
+    },
+  );
+
   describe('monthly partitions', () => {
     const stamp = (iso: string) => makeEvent({ timestamp: iso });
 

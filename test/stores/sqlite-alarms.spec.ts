@@ -80,14 +80,20 @@ describe('SqliteAuditStore alarm outbox', () => {
     const check = new Database(path, { readonly: true });
     try {
       expect(check.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
-      expect(SQLITE_SCHEMA_VERSION).toBe(3);
+      expect(SQLITE_SCHEMA_VERSION).toBe(4);
       const tables = check
-        .prepare(
-          "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'audit_alarm%' ORDER BY name",
-        )
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         .pluck()
         .all();
-      expect(tables).toEqual(['audit_alarm_attempts', 'audit_alarm_digests', 'audit_alarms']);
+      expect(tables).toEqual([
+        'audit_alarm_attempts',
+        'audit_alarm_digests',
+        'audit_alarms',
+        'audit_events',
+        'audit_payloads',
+        'audit_stream_relay',
+        'sqlite_sequence',
+      ]);
     } finally {
       check.close();
     }

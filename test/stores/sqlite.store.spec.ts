@@ -1,3 +1,4 @@
+import type { AuditEvent } from '../../src/event/audit-event';
 import Database from 'better-sqlite3';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -320,6 +321,29 @@ describe('SqliteAuditStore', () => {
       runAll();
       expect(await store.get(event.id)).toEqual(event);
       expect(db.prepare('SELECT count(*) FROM audit_payloads').pluck().get()).toBe(1);
+    });
+
+    it('keeps what the statements appended in the relay backlog until its lines are confirmed', async () => {
+      // Appended in one millisecond, the backlog gives them in id order.
+      const [first, second] = [makeEvent(), makeEvent()].sort((a, b) => (a.id < b.id ? -1 : 1)) as [
+        AuditEvent,
+        AuditEvent,
+      ];
+      const statements = await store.appendStatements([first, second]);
+      db.transaction(() => {
+        for (const statement of statements) {
+          db.prepare(statement.text).run(...(statement.values as (string | number | null)[]));
+        }
+      })();
+      await store.append([makeEvent()]);
+      // Only what an application's transaction appended, and only once old enough.
+      expect(await store.unstreamed(60_000, 10)).toEqual([]);
+      expect(await store.unstreamed(0, 10)).toEqual([first, second]);
+      expect(await store.unstreamed(0, 1)).toEqual([first]);
+      await store.markStreamed([first.id]);
+      expect(await store.unstreamed(0, 10)).toEqual([second]);
+      await store.markStreamed([second.id, 'never-appended']);
+      expect(await store.unstreamed(0, 10)).toEqual([]);
     });
 
     it('refuses statements on a store that has its own connection', async () => {

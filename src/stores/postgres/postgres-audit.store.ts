@@ -41,6 +41,7 @@ import {
 import type { PostgresNames } from './postgres-names';
 import { resolvePostgresOptions, type PostgresAuditStoreOptions } from './postgres-options';
 import { PostgresMonthlyPartitions } from './postgres-partitions';
+import { postgresRelayStatements, type PostgresRelayStatements } from './postgres-stream-relay';
 import {
   postgresStatements,
   type PostgresStatement,
@@ -64,6 +65,7 @@ interface OpenState {
   statements: PostgresStatements;
   insert: ReturnType<typeof postgresInsert>;
   alarms: PostgresAlarmStatements;
+  relay: PostgresRelayStatements;
   partitions: PostgresMonthlyPartitions | undefined;
 }
 
@@ -203,8 +205,28 @@ export class PostgresAuditStore extends AuditStore {
     }
     // Run in a transaction the application owns, which a unique violation would abort.
     const statements = rows.length === 0 ? [] : state.insert(rows, 'idempotent');
+    if (rows.length > 0) statements.push(state.relay.insert(rows.map((row) => row.columns.id)));
     if (alarmRows.length > 0) statements.push(...state.alarms.insert(alarmRows));
     return statements.map((statement) => ({ text: statement.text, values: [...statement.values] }));
+  }
+
+  /**
+   * Events appended by {@link PostgresAuditStore.appendStatements} at least `olderThanMs` ago
+   * whose ECS lines are not confirmed written, oldest first (see `AuditSqlAppend`).
+   */
+  async unstreamed(olderThanMs: number, limit: number): Promise<AuditEvent[]> {
+    const statement = this.ready('unstreamed').relay.unstreamed(olderThanMs, limit);
+    return (await this.read('read the stream relay backlog', statement)).map(parsePayload);
+  }
+
+  /** Confirms that the ECS lines of these events are written (see `AuditSqlAppend`). */
+  async markStreamed(ids: readonly string[]): Promise<void> {
+    const statement = this.ready('markStreamed').relay.markStreamed(ids);
+    try {
+      await this.connections.run([statement]);
+    } catch (error) {
+      throw this.failure('empty the stream relay backlog', error);
+    }
   }
 
   /** One page of matching events, newest first. */
@@ -343,6 +365,7 @@ export class PostgresAuditStore extends AuditStore {
       statements: postgresStatements(this.names),
       insert: postgresInsert(this.names),
       alarms: postgresAlarmStatements(this.names),
+      relay: postgresRelayStatements(this.names),
       partitions,
     };
     if (partitions) {

@@ -22,6 +22,8 @@ export interface PostgresNames {
   qualifiedAlarmAttempts: string;
   /** `"schema"."table_alarm_keys"`: when each digest key may send its next digest. */
   qualifiedAlarmDigests: string;
+  /** `"schema"."table_relay"`: events whose ECS lines are not confirmed written (atomic mode). */
+  qualifiedRelay: string;
   /** Key of the transaction-level advisory lock that serialises DDL on this table. */
   lockKey: string;
   /** Quoted, unqualified name of one index or constraint: `"table_<suffix>"`. */
@@ -101,6 +103,7 @@ export function postgresNames(schema: string, table: string): PostgresNames {
     qualifiedAlarms: qualified(`${table}_alarms`),
     qualifiedAlarmAttempts: qualified(`${table}_alarm_tries`),
     qualifiedAlarmDigests: qualified(`${table}_alarm_keys`),
+    qualifiedRelay: qualified(`${table}_relay`),
     lockKey: lockKeyOf(schema, table),
     object: (suffix) => quote(`${table}_${suffix}`),
     partition: (year, month) =>

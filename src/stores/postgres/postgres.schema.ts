@@ -184,6 +184,20 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       ...POSTGRES_QUERY_INDEXES.map((index) => index(names)),
     ],
   },
+  {
+    version: 4,
+    description: 'create the stream relay backlog',
+    // Events a transaction of the application appended (the ORM integrations' atomic mode) stay
+    // here until the application confirms their ECS lines are written. Rows live for
+    // milliseconds, so the table stays a few pages however many events pass through it.
+    statements: (names) => [
+      `CREATE TABLE ${names.qualifiedRelay} (
+        event_id text COLLATE "C" NOT NULL,
+        since timestamptz NOT NULL DEFAULT now(),
+        CONSTRAINT ${names.object('relay_pkey')} PRIMARY KEY (event_id)
+      )`,
+    ],
+  },
 ];
 
 /** The schema version this release of nestjs-audit writes. */

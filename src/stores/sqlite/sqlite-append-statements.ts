@@ -3,22 +3,26 @@ import type { AuditSqlStatement } from '../sql-append';
 import { alarmRowOf, SQLITE_ALARM_INSERT_SQL } from './sqlite-alarm-outbox';
 import { SQLITE_PAYLOAD_COLUMN, type SqliteEventRow } from './sqlite-protocol';
 import { SQLITE_INSERT_PAYLOAD_BY_ID_SQL, SQLITE_INSERT_SQL } from './sqlite-query';
+import { SQLITE_RELAY_INSERT_SQL } from './sqlite-stream-relay';
 
 /**
  * The statements of an append, as the store's own transaction would run them, for a transaction
  * the application runs on the same connection (the ORM integrations' atomic mode): per event,
- * its indexed row and its payload; then the alarm entries. Ids and dedup keys already stored are
- * skipped, as by `append()`.
+ * its indexed row, its payload and its entry in the stream relay backlog; then the alarm
+ * entries. Ids and dedup keys already stored are skipped, as by `append()`.
+ * @param now - epoch milliseconds recorded as the time the events entered the backlog
  */
 export function sqliteAppendStatements(
   rows: readonly SqliteEventRow[],
   alarms: readonly AlarmColumns[],
+  now: number,
 ): AuditSqlStatement[] {
   const statements: AuditSqlStatement[] = [];
   for (const row of rows) {
     statements.push(
       { text: SQLITE_INSERT_SQL, values: row.slice(0, SQLITE_PAYLOAD_COLUMN) },
       { text: SQLITE_INSERT_PAYLOAD_BY_ID_SQL, values: [row[SQLITE_PAYLOAD_COLUMN], row[0]] },
+      { text: SQLITE_RELAY_INSERT_SQL, values: [row[0], now] },
     );
   }
   for (const columns of alarms) {

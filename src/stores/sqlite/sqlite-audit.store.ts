@@ -162,8 +162,26 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend {
           `SqliteAuditStore.appendStatements(): the store ("${this.location}") does not share an open connection of the application. Give it that connection: database plus closeDatabase: false (sqliteAuditStoreFor(dataSource) in nestjs-audit/typeorm), and await init().`,
         );
       }
-      return sqliteAppendStatements(events.map(toRow), uniqueAlarmColumns(alarms));
+      return sqliteAppendStatements(events.map(toRow), uniqueAlarmColumns(alarms), Date.now());
     });
+  }
+
+  /**
+   * Events appended by {@link SqliteAuditStore.appendStatements} at least `olderThanMs` ago
+   * whose ECS lines are not confirmed written, oldest first (see `AuditSqlAppend`).
+   */
+  async unstreamed(olderThanMs: number, limit: number): Promise<AuditEvent[]> {
+    const payloads = await this.call('unstreamed', () => ({
+      op: 'unstreamed',
+      appendedBy: Date.now() - olderThanMs,
+      limit,
+    }));
+    return payloads.map(parsePayload);
+  }
+
+  /** Confirms that the ECS lines of these events are written (see `AuditSqlAppend`). */
+  markStreamed(ids: readonly string[]): Promise<void> {
+    return this.call('markStreamed', () => ({ op: 'markStreamed', ids }));
   }
 
   /** Keeps the alarm outbox (tables `audit_alarms`, `audit_alarm_attempts`, `audit_alarm_digests`). */

@@ -21,6 +21,7 @@ import {
   SQLITE_INSERT_PAYLOAD_SQL,
   SQLITE_INSERT_SQL,
 } from './sqlite-query';
+import { SQLITE_RELAY_DELETE_SQL, SQLITE_RELAY_UNSTREAMED_SQL } from './sqlite-stream-relay';
 import { migrateSqliteSchema } from './sqlite.schema';
 
 /** What a connection is opened on: a file the store opens itself, or the application's database. */
@@ -65,6 +66,7 @@ const WAL_CHECKPOINT_BYTES = 64 * 1024 * 1024;
 export class SqliteConnection {
   private readonly insertBatches: SqliteTransaction<[readonly SqliteAppend[]]>;
   private readonly outbox: SqliteAlarmOutbox;
+  private readonly deleteStreamed: SqliteStatement;
   /** Bounded: there is one statement per combination of query filters at most. */
   private readonly statements = new Map<string, SqliteStatement>();
 
@@ -76,6 +78,7 @@ export class SqliteConnection {
     const insertEvent = db.prepare(SQLITE_INSERT_SQL);
     const insertPayload = db.prepare(SQLITE_INSERT_PAYLOAD_SQL);
     this.outbox = new SqliteAlarmOutbox(db);
+    this.deleteStreamed = db.prepare(SQLITE_RELAY_DELETE_SQL);
     this.insertBatches = db.transaction((batches: readonly SqliteAppend[]) => {
       for (const { rows, alarms } of batches) {
         for (const row of rows) {
@@ -139,6 +142,14 @@ export class SqliteConnection {
         return this.outbox.listAttempts(request.query);
       case 'alarmStats':
         return this.outbox.stats();
+      case 'unstreamed':
+        return this.statement(SQLITE_RELAY_UNSTREAMED_SQL).all(
+          request.appendedBy,
+          request.limit,
+        ) as string[];
+      case 'markStreamed':
+        this.deleteStreamed.run(JSON.stringify(request.ids));
+        return undefined;
     }
   }
 

@@ -54,7 +54,9 @@ export type SqliteRequest =
   | { op: 'settleAlarms'; settlements: readonly AlarmSettlement[] }
   | { op: 'listAlarms'; query: AlarmListQuery | undefined }
   | { op: 'listAlarmAttempts'; query: AlarmAttemptQuery | undefined }
-  | { op: 'alarmStats' };
+  | { op: 'alarmStats' }
+  | { op: 'unstreamed'; appendedBy: number; limit: number }
+  | { op: 'markStreamed'; ids: readonly string[] };
 
 /**
  * What each operation returns. Reads of events return their JSON texts, parsed by the caller:
@@ -72,6 +74,8 @@ export interface SqliteResults {
   listAlarms: StoredAlarm[];
   listAlarmAttempts: AlarmAttempt[];
   alarmStats: AlarmOutboxStats;
+  unstreamed: string[];
+  markStreamed: undefined;
 }
 
 /** The result type of one request. */

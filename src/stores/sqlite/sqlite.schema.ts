@@ -171,6 +171,19 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         WHERE request_id IS NOT NULL;
     `,
   },
+  {
+    version: 4,
+    description: 'create the stream relay backlog',
+    // Events a transaction of the application appended (the ORM integrations' atomic mode) stay
+    // here until the application confirms their ECS lines are written; `since` is epoch
+    // milliseconds, so that a sweep leaves alone what a running process is about to confirm.
+    sql: `
+      CREATE TABLE audit_stream_relay (
+        event_id TEXT NOT NULL PRIMARY KEY,
+        since INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version this release of nestjs-audit writes. */
