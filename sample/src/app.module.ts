@@ -68,7 +68,12 @@ export class AppModule {
         TypeOrmModule.forFeature([Order]),
         auditModule(audit, storeOnShopDb),
         // Records what each save of an order changed, inside its transaction.
-        AuditTypeOrmModule.forRoot({ atomic: process.env.AUDIT_ORM_ATOMIC === '1' }),
+        AuditTypeOrmModule.forRoot({
+          atomic: process.env.AUDIT_ORM_ATOMIC === '1',
+          ...(process.env.AUDIT_RELAY_AFTER_MS
+            ? { relayAfterMs: Number(process.env.AUDIT_RELAY_AFTER_MS) }
+            : {}),
+        }),
       ],
       controllers: [AuthController, UsersController, OrdersController, HealthController],
       providers: [

@@ -20,7 +20,8 @@ import { AppModule } from './app.module';
  *   `AUDIT_STREAM` (`off`, `stdout` or a file path)
  * - `SHOP_DB`: the shop's own database (orders, through TypeORM): a SQLite file or a
  *   `postgres://` URL (default: SQLite in memory); `AUDIT_ORM_ATOMIC=1` writes each order
- *   change's event in the change's own transaction (the audit store must be that database)
+ *   change's event in the change's own transaction (the audit store must be that database),
+ *   `AUDIT_RELAY_AFTER_MS` its `relayAfterMs`
  * - `AUDIT_ALARM_WEBHOOK_URL` + `AUDIT_ALARM_WEBHOOK_SECRET`, `AUDIT_ALARM_SMTP_URL`: where the
  *   MFA-phone alarm goes; `AUDIT_ALARM_POLL_MS`, `AUDIT_ALARM_LEASE_MS`,
  *   `AUDIT_ALARM_TIMEOUT_MS` (dispatcher poll interval, lease, webhook timeout)

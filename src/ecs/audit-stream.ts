@@ -37,6 +37,14 @@ export class AuditStream implements OnApplicationBootstrap {
     this.sink.writeMany(events);
   }
 
+  /**
+   * Resolves once every line handed over so far is written by the destination (see
+   * `PinoAuditSink.flush`). Never rejects.
+   */
+  flush(): Promise<void> {
+    return this.sink?.flush() ?? Promise.resolve();
+  }
+
   /** Writes the `audit.pipeline_failure` line naming events the write path lost. */
   writeFailure(failure: AuditPipelineFailure): void {
     if (this.options.stream.kind === 'off') return;

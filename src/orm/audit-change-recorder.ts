@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AuditConfigurationError } from '../audit-configuration.error';
 import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
 import type { ResolvedAuditOptions } from '../audit.options';
 import { AuditContextStorage } from '../capture/audit-context';
@@ -9,6 +10,7 @@ import type { AuditEventDraft } from '../event/build-event';
 import { AuditPipeline } from '../pipeline/audit-pipeline';
 import { AuditStore } from '../stores/audit-store';
 import { sqlAppendOf, type AuditSqlDialect, type AuditSqlStatement } from '../stores/sql-append';
+import { DEFAULT_RELAY_AFTER_MS, type OrmAuditOptions } from './orm-audit.options';
 import { rowChangeDraft } from './row-change-draft';
 import { TransactionChanges } from './transaction-changes';
 
@@ -57,6 +59,22 @@ export class AuditChangeRecorder {
    */
   get atomicConnection(): object | undefined {
     return sqlAppendOf(this.store)?.sqlConnection;
+  }
+
+  /**
+   * Starts what atomic mode needs besides the statements: the sweep that writes the ECS lines of
+   * events whose process stopped between the commit and the lines.
+   * @param integration - `nestjs-audit/typeorm` etc., for messages
+   * @throws AuditConfigurationError when `relayAfterMs` is not a positive integer.
+   */
+  startAtomic(options: OrmAuditOptions, integration: string): void {
+    const periodMs = options.relayAfterMs ?? DEFAULT_RELAY_AFTER_MS;
+    if (!Number.isSafeInteger(periodMs) || periodMs <= 0) {
+      throw new AuditConfigurationError(
+        `${integration}: relayAfterMs must be a positive integer number of milliseconds, got ${String(options.relayAfterMs)}; omit it for the default of ${DEFAULT_RELAY_AFTER_MS}.`,
+      );
+    }
+    this.pipeline.relayStream(periodMs);
   }
 
   /**

@@ -23,6 +23,14 @@ export interface OrmAuditOptions {
    */
   atomic?: boolean;
   /**
+   * With `atomic`: the ECS line of a change is written right after its commit, and the store
+   * keeps the event in a relay backlog until the line is written. An event left there this long
+   * (a crash between the commit and the line, in this instance or another) gets its line from
+   * a sweep that runs as often; a line may then be written twice (same `event.id`), never lost.
+   * @default 10000 (milliseconds)
+   */
+  relayAfterMs?: number;
+  /**
    * The recorded resource type (`target.type`) of an entity.
    * @default `resourceTypeOf(name)`: `OrderItem` → `order_item`
    */
@@ -34,6 +42,9 @@ export interface OrmAuditOptions {
    */
   ignore?: readonly string[];
 }
+
+/** Default of {@link OrmAuditOptions.relayAfterMs}. */
+export const DEFAULT_RELAY_AFTER_MS = 10_000;
 
 /** Whether an entity is audited under these options. */
 export function auditsEntity(options: OrmAuditOptions, entityName: string): boolean {

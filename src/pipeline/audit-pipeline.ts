@@ -18,8 +18,10 @@ import { takeAuditChangeSet } from '../event/change-set';
 import { Redactor } from '../event/redact';
 import { SerializationWarnings } from '../event/serialization-warnings';
 import { AuditStore } from '../stores/audit-store';
+import { sqlAppendOf } from '../stores/sql-append';
 import { AuditWriter, type AuditWriteReceipt, type AuditWriterStats } from './audit-writer';
 import { AuditSpool } from './spool';
+import { StreamRelay } from './stream-relay';
 
 /** Thrown by `record()` once the application has shut down. */
 export class AuditShutdownError extends Error {
@@ -68,6 +70,8 @@ export class AuditPipeline
   private readonly inFlight = new Set<Promise<unknown>>();
   /** When shutdown stops waiting for {@link AuditPipeline.inFlight} (set when it begins). */
   private shutdownDeadline?: number;
+  /** Keeps the lines of events other transactions committed until written (atomic mode). */
+  private readonly relay: StreamRelay | undefined;
 
   constructor(
     @Inject(AUDIT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditOptions,
@@ -86,6 +90,10 @@ export class AuditPipeline
       // Lines are written by the writer, once an event is committed, spooled or queued.
       lines: stream,
     });
+    const backlog = sqlAppendOf(store);
+    this.relay = backlog
+      ? new StreamRelay(backlog, stream, (message) => this.logger.warn(`nestjs-audit: ${message}`))
+      : undefined;
   }
 
   /** Opens the spool and replays what an earlier run left there. */
@@ -182,10 +190,24 @@ export class AuditPipeline
     return { events, alarms };
   }
 
-  /** Writes the ECS lines of events committed by another transaction, and wakes the alarms. */
+  /**
+   * Writes the ECS lines of events committed by another transaction (whose statements came from
+   * the store's `appendStatements`, which keeps them in its relay backlog until the lines are
+   * written), and wakes the alarms.
+   */
   published(events: readonly AuditEvent[], raisedAlarms: boolean): void {
     this.stream.writeEvents(events);
+    this.relay?.written(events);
     if (raisedAlarms) this.alarms.wake();
+  }
+
+  /**
+   * Sweeps the store's relay backlog every `periodMs` and writes the lines of events left there
+   * that long (a crash between another transaction's commit and its lines); see
+   * {@link AuditPipeline.published}. Does nothing for a store without one.
+   */
+  relayStream(periodMs: number): void {
+    this.relay?.start(periodMs);
   }
 
   /**
@@ -254,6 +276,7 @@ export class AuditPipeline
       }
     } finally {
       try {
+        await this.relay?.close();
         await this.stream.close();
       } finally {
         await this.store.close();

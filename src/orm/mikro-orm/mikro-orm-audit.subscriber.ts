@@ -67,6 +67,7 @@ export class MikroOrmAuditSubscriber implements EventSubscriber<object>, BulkWri
         "nestjs-audit/mikro-orm: `atomic: true` writes the events in the ORM's PostgreSQL transaction, so the audit store must be a PostgresAuditStore on the same database. Configure `AuditModule.forRoot({ store: new PostgresAuditStore({ ... }) })`, or set `atomic: false`.",
       );
     }
+    if (options.atomic) recorder.startAtomic(options, 'nestjs-audit/mikro-orm');
     this.registry = new MikroOrmTransactionRegistry(() => recorder.begin());
   }
 

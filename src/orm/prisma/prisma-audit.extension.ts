@@ -44,6 +44,7 @@ export function auditExtension(
       `nestjs-audit/prisma: atomic: true needs PostgresAuditStore on the Prisma client's own database, but the audit store cannot write in another connection\u2019s transaction. Configure AuditModule.forRoot({ store: new PostgresAuditStore(...) }) on the same database, or leave atomic off.`,
     );
   }
+  if (options.atomic) recorder.startAtomic(options, 'nestjs-audit/prisma');
   return (client: unknown) =>
     new PrismaAuditBinding(client as PrismaClientLike, recorder, options).extended;
 }

@@ -65,6 +65,7 @@ class TypeOrmAuditInstaller implements OnModuleInit {
         `nestjs-audit/typeorm: atomic: true on SQLite needs the audit store on the "${type}" DataSource's own connection (a second connection to the file would wait for the app's lock and make its transactions fail): configure AuditModule with store: sqliteAuditStoreFor(dataSource) (forRootAsync, inject: [DataSource]), or set atomic: false.`,
       );
     }
+    this.recorder.startAtomic(this.options, 'nestjs-audit/typeorm');
   }
 }
 

@@ -42,6 +42,16 @@ function sqliteOrm(file: string): ReturnType<typeof TypeOrmModule.forRoot> {
   });
 }
 
+/** Events in the relay backlog of the app's file (lines not confirmed written). */
+function relayBacklog(file: string): number {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare('SELECT count(*) FROM audit_stream_relay').pluck().get() as number;
+  } finally {
+    db.close();
+  }
+}
+
 function noteOf(file: string, orderId: string): string | undefined {
   const db = new Database(file, { readonly: true });
   try {
@@ -137,6 +147,8 @@ describe.each(PLATFORMS)(
       const ofOrder = lines.lines.filter((line) => line.includes(`"id":"${id}"`));
       expect(ofOrder.join('\n')).toContain('"action":"order.create"');
       expect(ofOrder.join('\n')).not.toContain('"rolled"');
+      // Its line written, the event leaves the relay backlog (nothing for a sweep to repeat).
+      await eventually(() => relayBacklog(file) === 0, 'the line to be confirmed');
     });
 
     it('gives each of 20 concurrent writers of one row the state its own write replaced', async () => {
@@ -176,6 +188,28 @@ describe('TypeORM atomic mode on SQLite: refused configurations', () => {
         controllers: [OrdersController],
       }),
     ).rejects.toThrow(/atomic: true on SQLite needs the audit store on the .* own connection/);
+  });
+
+  it('refuses a relayAfterMs that is not a positive integer', async () => {
+    await expect(
+      startApp('express', {
+        imports: [
+          sqliteOrm(join(dir, 'app.db')),
+          TypeOrmModule.forFeature(ENTITIES),
+          AuditModule.forRootAsync({
+            inject: [DataSource],
+            useFactory: (dataSource: DataSource) => ({
+              store: sqliteAuditStoreFor(dataSource),
+              stream: false,
+            }),
+          }),
+          AuditTypeOrmModule.forRoot({ atomic: true, relayAfterMs: 0.5 }),
+        ],
+        controllers: [OrdersController],
+      }),
+    ).rejects.toThrow(
+      'nestjs-audit/typeorm: relayAfterMs must be a positive integer number of milliseconds, got 0.5; omit it for the default of 10000.',
+    );
   });
 
   it('refuses sqliteAuditStoreFor() on a data source that is not better-sqlite3', () => {
