@@ -3,7 +3,8 @@
  * (BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432/test; a schema of its own, dropped
  * at the end): `npx tsc -p bench/tsconfig.json && node dist-bench/bench/orm-update.js`
  * (BENCH_ROUNDS rounds, BENCH_PLATFORMS platforms; BENCH_ORM_APPS=A,B,C by default; M
- * adds B with the in-memory store, and one app alone is for `node --cpu-prof`).
+ * adds B with the in-memory store, P B with the PostgreSQL store, L the locked read alone; one
+ * app alone is for `node --cpu-prof`).
  */
 import 'reflect-metadata';
 import {

@@ -15,6 +15,8 @@ import {
   OneToMany,
   PrimaryGeneratedColumn,
   Repository,
+  type EntitySubscriberInterface,
+  type UpdateEvent,
 } from 'typeorm';
 import {
   Audited,
@@ -67,10 +69,11 @@ const ORDERS = 200;
 const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 /**
- * M (B with the in-memory store, to tell the store's cost from the ORM path's) and P (B with
- * PostgresAuditStore in the app's own database) are opt-in.
+ * M (B with the in-memory store, to tell the store's cost from the ORM path's), P (B with
+ * PostgresAuditStore in the app's own database) and L (A plus the locked row read alone, no
+ * audit module: the floor of any in-transaction capture) are opt-in.
  */
-export const ORM_APPS = ['A', 'B', 'C', 'M', 'P'] as const;
+export const ORM_APPS = ['A', 'B', 'C', 'M', 'P', 'L'] as const;
 export type OrmApp = (typeof ORM_APPS)[number];
 export const DEFAULT_ORM_APPS: readonly OrmApp[] = ['A', 'B', 'C'];
 
@@ -80,6 +83,7 @@ const APP_LABELS: Readonly<Record<OrmApp, string>> = {
   C: 'C: AuditModule + loader (before/after reads)',
   M: 'M: B with InMemoryAuditStore',
   P: 'P: B with PostgresAuditStore (same database)',
+  L: 'L: A + the locked row read alone (no audit module)',
 };
 
 @Entity({ name: 'customer' })
@@ -108,6 +112,28 @@ class OrderItem {
 }
 
 const ENTITIES = [Customer, Order, OrderItem];
+
+/**
+ * App L's subscriber: the one statement B's capture adds to the database's work (the order's row
+ * read `FOR UPDATE` before each UPDATE, in the save's transaction), and nothing else.
+ */
+class LockReadSubscriber implements EntitySubscriberInterface<Order> {
+  listenTo(): typeof Order {
+    return Order;
+  }
+
+  async beforeUpdate(event: UpdateEvent<Order>): Promise<void> {
+    const id = (event.databaseEntity as Order | undefined)?.id;
+    if (id === undefined) return;
+    await event.queryRunner.query(
+      `SELECT id, note, status, "customerId", "deletedAt" FROM ${event.metadata.tablePath
+        .split('.')
+        .map((part) => `"${part}"`)
+        .join('.')} WHERE id = $1 FOR UPDATE`,
+      [id],
+    );
+  }
+}
 
 /** What every app's handler does: load through the repository, change, save. */
 async function updateNote(orders: Repository<Order>, id: number, note: string): Promise<void> {
@@ -169,7 +195,11 @@ class LoaderAuditedOrdersController {
   }
 }
 
-function ormModule(pgUrl: string, schema: string): ReturnType<typeof TypeOrmModule.forRoot> {
+function ormModule(
+  pgUrl: string,
+  schema: string,
+  lockReadOnly = false,
+): ReturnType<typeof TypeOrmModule.forRoot> {
   return TypeOrmModule.forRoot({
     type: 'postgres',
     url: pgUrl,
@@ -177,12 +207,13 @@ function ormModule(pgUrl: string, schema: string): ReturnType<typeof TypeOrmModu
     entities: ENTITIES,
     synchronize: false,
     extra: { max: APP_POOL_SIZE },
+    ...(lockReadOnly ? { subscribers: [LockReadSubscriber] } : {}),
   });
 }
 
 /** The module of one app; each app has its own DataSource (and pool) on the same tables. */
 function appModule(app: OrmApp, pgUrl: string, schema: string, storePath: string): object {
-  const imports = [ormModule(pgUrl, schema), TypeOrmModule.forFeature(ENTITIES)];
+  const imports = [ormModule(pgUrl, schema, app === 'L'), TypeOrmModule.forFeature(ENTITIES)];
   const audit = (): ReturnType<typeof AuditModule.forRoot> =>
     AuditModule.forRoot({
       store:
@@ -197,7 +228,7 @@ function appModule(app: OrmApp, pgUrl: string, schema: string, storePath: string
             : new SqliteAuditStore({ path: storePath }),
       stream: false,
     });
-  if (app === 'A') {
+  if (app === 'A' || app === 'L') {
     @Module({ imports, controllers: [PlainOrdersController] })
     class PlainOrmModule {}
     return PlainOrmModule;
@@ -420,7 +451,7 @@ export async function measureOrmUpdate(
         }
         results.set(platform, list);
         for (const app of apps) {
-          if (app === 'A' || app === 'M' || app === 'P') continue;
+          if (app === 'A' || app === 'M' || app === 'P' || app === 'L') continue;
           const s = served.get(app)!;
           await s.app.close();
           served.delete(app);
@@ -477,7 +508,7 @@ export function ormUpdateSection(results: ReadonlyMap<Platform, readonly OrmRoun
   );
   const rounds = [...results.values()][0]?.length ?? 0;
   return [
-    `In-process against PostgreSQL, ${REQUESTS} \`PATCH /orders/:id\` per app and round (${CONCURRENCY} in flight through light-my-request, after ${WARMUP} per app to warm up), each loading an order through the TypeORM repository, changing its note and saving it; the requests go over ${ORDERS} orders in turn, so no two in flight want the same row lock. A: no audit module; B: \`AuditModule\` (SQLite store, \`stream: false\`, default \`durability: 'ack'\`) + \`AuditTypeOrmModule\`, \`@Audited('order')\` (row read \`FOR UPDATE\` inside the save's transaction); C: \`AuditModule\` only, \`@Audited('order', { load: OrderLoader })\` reading the order through the repository before and after${present.includes('M') ? '; M: B with `InMemoryAuditStore`' : ''}${present.includes('P') ? '; P: B with `PostgresAuditStore` in the app database' : ''}. Each round sends every app's requests in ${BLOCKS} blocks, the apps taking turns block by block (the order reversed every other block); ${rounds} rounds, ratios are medians of per-round ratios (min–max). Target: B ≥ ${ORM_TARGET.toFixed(2)}× A.`,
+    `In-process against PostgreSQL, ${REQUESTS} \`PATCH /orders/:id\` per app and round (${CONCURRENCY} in flight through light-my-request, after ${WARMUP} per app to warm up), each loading an order through the TypeORM repository, changing its note and saving it; the requests go over ${ORDERS} orders in turn, so no two in flight want the same row lock. A: no audit module; B: \`AuditModule\` (SQLite store, \`stream: false\`, default \`durability: 'ack'\`) + \`AuditTypeOrmModule\`, \`@Audited('order')\` (row read \`FOR UPDATE\` inside the save's transaction); C: \`AuditModule\` only, \`@Audited('order', { load: OrderLoader })\` reading the order through the repository before and after${present.includes('M') ? '; M: B with `InMemoryAuditStore`' : ''}${present.includes('P') ? '; P: B with `PostgresAuditStore` in the app database' : ''}${present.includes('L') ? '; L: A plus the locked row read alone (a TypeORM subscriber, no audit module)' : ''}. Each round sends every app's requests in ${BLOCKS} blocks, the apps taking turns block by block (the order reversed every other block); ${rounds} rounds, ratios are medians of per-round ratios (min–max). Target: B ≥ ${ORM_TARGET.toFixed(2)}× A.`,
     '',
     `| Platform | A requests/s | ${others.map((app) => `${app}/A requests/s`).join(' | ')} | B target |`,
     `| --- | --- | ${others.map(() => '---').join(' | ')} | --- |`,
