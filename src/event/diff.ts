@@ -209,6 +209,10 @@ function diffByPosition(
   const common = Math.min(old.length, current.length);
   for (let i = 0; i < Math.max(old.length, current.length); i += 1) {
     if (walk.budget !== undefined && !walk.budget.take()) return false;
+    if (i < common && isSameLeaf(old[i], current[i])) {
+      if (walk.budget !== undefined && !walk.budget.take()) return false;
+      continue;
+    }
     const itemPath = [...path, indexSegment(i)];
     // JSON has no holes: a missing item of a copy is null, never undefined.
     if (i >= common && i < current.length) {
@@ -222,6 +226,15 @@ function diffByPosition(
   return true;
 }
 
+/**
+ * Whether two values are one and the same primitive (or null): an unchanged leaf, the most
+ * common case, which the walk skips without allocating its path. It still spends the visit the
+ * comparison would have, so the budget runs out exactly where it would.
+ */
+function isSameLeaf(a: unknown, b: unknown): boolean {
+  return a === b && (a === null || typeof a !== 'object');
+}
+
 function isPartialValue(value: unknown, walk: DiffWalk): boolean {
   return typeof value === 'object' && value !== null && walk.isPartial(value);
 }
@@ -231,6 +244,19 @@ function fieldKeys(record: JsonRecord, walk: DiffWalk): string[] {
   const keys = Object.keys(record);
   if (!walk.isPartial(record)) return keys;
   return keys.filter((key) => !(key === AUDIT_MARKER_KEY && record[key] === NODE_BUDGET_MARKER));
+}
+
+/**
+ * Every key of two records, sorted; `before`'s own array when both list the same keys in the
+ * same order (the common case: an update keeps the record's shape), so that no set is built.
+ */
+function keyUnion(before: string[], after: readonly string[]): string[] {
+  let same = before.length === after.length;
+  for (let i = 0; same && i < before.length; i += 1) same = before[i] === after[i];
+  if (same) return before.sort();
+  const keys = new Set(before);
+  for (const key of after) keys.add(key);
+  return Array.from(keys).sort();
 }
 
 function listWhole(record: JsonRecord, op: 'added' | 'removed', walk: DiffWalk): void {
@@ -253,13 +279,15 @@ function diffRecords(
 ): boolean {
   const beforeIsPartial = walk.isPartial(before);
   const afterIsPartial = walk.isPartial(after);
-  const keys = new Set(fieldKeys(before, walk));
-  for (const key of fieldKeys(after, walk)) keys.add(key);
-  for (const key of Array.from(keys).sort()) {
+  for (const key of keyUnion(fieldKeys(before, walk), fieldKeys(after, walk))) {
     if (walk.budget !== undefined && !walk.budget.take()) return false;
     const old = ownValue(before, key);
     const current = ownValue(after, key);
     if (old === undefined && current === undefined) continue;
+    if (isSameLeaf(old, current)) {
+      if (walk.budget !== undefined && !walk.budget.take()) return false;
+      continue;
+    }
     const childPath = [...path, key];
     if (old === undefined) {
       // Absent from a copy cut short: it may be in the part that was not read.
