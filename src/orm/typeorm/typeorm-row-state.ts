@@ -1,5 +1,6 @@
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import type { DataSource, EntityMetadata, QueryRunner } from 'typeorm';
+import type { AuditSqlDialect } from '../../stores/sql-append';
 
 /** A loaded entity or the values of a write, as TypeORM hands them to subscribers. */
 type Row = Record<string, unknown>;
@@ -139,7 +140,7 @@ function locksRows(queryRunner: QueryRunner): boolean {
 }
 
 /** The SQL dialect of an atomic append on this connection, if the store can share it. */
-export function dialectOf(queryRunner: QueryRunner): 'postgres' | 'sqlite' | undefined {
+export function dialectOf(queryRunner: QueryRunner): AuditSqlDialect | undefined {
   return atomicDialectOf(queryRunner.connection);
 }
 
@@ -147,7 +148,7 @@ export function dialectOf(queryRunner: QueryRunner): 'postgres' | 'sqlite' | und
  * The SQL dialect of atomic appends on a data source: PostgreSQL, or SQLite through
  * better-sqlite3 (whose one synchronous connection a store can share); `undefined` for others.
  */
-export function atomicDialectOf(dataSource: DataSource): 'postgres' | 'sqlite' | undefined {
+export function atomicDialectOf(dataSource: DataSource): AuditSqlDialect | undefined {
   const type: string = dataSource.options.type;
   if (type === 'postgres') return 'postgres';
   return type === 'better-sqlite3' ? 'sqlite' : undefined;
