@@ -228,6 +228,20 @@ describe('diff properties', () => {
       }),
     );
   });
+  it.each([5, 48, 49, 200])(
+    'lists the changes of a record with %i keys in code-unit order, whatever their insertion order',
+    (count) => {
+      const keys = fc.sample(fc.string({ unit: 'binary', minLength: 1, maxLength: 4 }), {
+        numRuns: count * 2,
+        seed: count,
+      });
+      const unique = [...new Set(keys)].slice(0, count);
+      const before = Object.fromEntries(unique.map((key, i) => [key, i]));
+      const after = Object.fromEntries([...unique].reverse().map((key, i) => [key, -i - 1]));
+      const paths = diffStates(before, after).map((change) => change.path[0]);
+      expect(paths).toEqual([...unique].sort());
+    },
+  );
 });
 
 describe('diffStates within a budget and on partial copies', () => {
