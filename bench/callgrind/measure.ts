@@ -50,7 +50,7 @@ export function readGateSettings(argv: readonly string[]): GateSettings {
     update: argv.includes('--update'),
     runs,
     requests: intEnv('CG_REQUESTS', 500, 10, 100_000),
-    warmup: intEnv('CG_WARMUP', 3000, 0, 100_000),
+    warmup: intEnv('CG_WARMUP', 500, 0, 100_000),
     jobs: intEnv('CG_JOBS', Math.min(2, cpus().length), 1, 16),
     nodeFlags: flags === undefined ? [...STABLE_NODE_FLAGS] : flags.split(/\s+/).filter(Boolean),
     apps: appList(process.env.CG_APPS),

@@ -80,14 +80,9 @@ async function main(): Promise<void> {
     // A full collection now, so that the measured window does not inherit the warm-up's garbage
     // (a major GC landing inside or outside it moved the count by a third).
     (globalThis as { gc?: () => void }).gc?.();
-    // That collection also throws away optimized code holding objects it freed (V8's "weak
-    // objects" deoptimization: 50-90 functions per app here, `--trace-deopt`), so a second
-    // warm-up lets V8 optimize them again: otherwise the window counts the recompilation of
-    // code the gate itself deoptimized (1.5M of 3.7M instructions of the audited update).
-    await run(inject, phase, 1 + warmup, warmup);
     process.stdout.write(`READY ${phase}\n`);
     await expect('GO');
-    await run(inject, phase, 1 + 2 * warmup, requests);
+    await run(inject, phase, 1 + warmup, requests);
     process.stdout.write(`DONE ${phase} ${requests}\n`);
     await expect('NEXT');
   }
