@@ -256,7 +256,7 @@ async function measureInstructions(
     log(`instructions not measured: ${error instanceof Error ? error.message : String(error)}`);
     return undefined;
   }
-  const [counts] = await measureAll({ ...readGateSettings([]), runs: 1 }, dir, log);
+  const [counts] = (await measureAll({ ...readGateSettings([]), runs: 1 }, dir, log)).runs;
   log('instructions per request measured');
   return counts;
 }

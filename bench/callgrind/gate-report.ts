@@ -20,7 +20,10 @@ export const CASE_LABELS: Readonly<Record<CaseId, string>> = {
   'pino-patch': 'PATCH, nestjs-pino request logging (reference)',
 };
 
-/** Instructions per request, by case (only the cases measured). */
+/**
+ * Main-thread instructions per request outside V8's garbage collector, by case (only the cases
+ * measured): what the gate compares with the budgets.
+ */
 export type Counts = Partial<Record<CaseId, number>>;
 
 /** The committed budgets file (bench/callgrind/budgets.json). */
@@ -43,6 +46,8 @@ export interface Budgets {
 /** What the gate's table is made of. */
 export interface GateInput {
   runs: readonly Counts[];
+  /** The collector's instructions per request in each run: shown, not gated. */
+  collector: readonly Counts[];
   budgets: Budgets | undefined;
   update: boolean;
   facts: string;
@@ -71,21 +76,29 @@ function combine(runs: readonly Counts[]): { measured: Counts; spread: Counts } 
   return { measured, spread };
 }
 
+/** A case's instructions with the collector's. */
+function sum(outside: Counts, collector: Counts, c: CaseId): number | undefined {
+  const a = outside[c];
+  const b = collector[c];
+  return a === undefined || b === undefined ? undefined : a + b;
+}
+
 /**
  * The gate's table: each case's count against its budget, the verdict of the gated cases, and
  * the ratios issue 10 asks for.
  */
 export function renderGate(input: GateInput): { text: string; failed: boolean; measured: Counts } {
   const { measured, spread } = combine(input.runs);
+  const collector = combine(input.collector).measured;
   const budgets = input.budgets;
   const tolerance = budgets?.tolerance ?? 0.05;
   const gated = new Set<CaseId>(budgets?.gated ?? ['audit-get', 'audit-patch']);
   let failed = budgets === undefined && !input.update;
   const lines = [
-    `Main-thread instructions per request (callgrind; ${input.facts})`,
+    `Main-thread instructions per request outside V8's garbage collector (callgrind; ${input.facts}). The collector's own are shown, not gated: how many of its cycles fall in the window depends on thread timing.`,
     '',
-    `| Case | instructions/request | budget | vs budget | gate (≤ budget × ${(1 + tolerance).toFixed(2)}) |${input.runs.length > 1 ? ' runs agree within |' : ''}`,
-    `| --- | ---: | ---: | ---: | --- |${input.runs.length > 1 ? ' ---: |' : ''}`,
+    `| Case | instructions/request | budget | vs budget | gate (≤ budget × ${(1 + tolerance).toFixed(2)}) | collector |${input.runs.length > 1 ? ' runs agree within |' : ''}`,
+    `| --- | ---: | ---: | ---: | --- | ---: |${input.runs.length > 1 ? ' ---: |' : ''}`,
   ];
   for (const c of CASES) {
     const value = measured[c];
@@ -104,7 +117,7 @@ export function renderGate(input: GateInput): { text: string; failed: boolean; m
     }
     const agree = input.runs.length > 1 ? ` ${((spread[c] ?? 0) * 100).toFixed(2)}% |` : '';
     lines.push(
-      `| ${CASE_LABELS[c]} | ${n(value)} | ${n(budget)} | ${budget ? ratio(value, budget) : 'n/a'} | ${verdict} |${agree}`,
+      `| ${CASE_LABELS[c]} | ${n(value)} | ${n(budget)} | ${budget ? ratio(value, budget) : 'n/a'} | ${verdict} | ${n(collector[c])} |${agree}`,
     );
   }
   const m = measured;
@@ -115,6 +128,7 @@ export function renderGate(input: GateInput): { text: string; failed: boolean; m
     `- audited PATCH / no module: ${ratio(m['audit-patch'], m['plain-patch'])} (+${n((m['audit-patch'] ?? NaN) - (m['plain-patch'] ?? NaN))} instructions)`,
     `- nestjs-pino PATCH / no module: ${ratio(m['pino-patch'], m['plain-patch'])} (+${n((m['pino-patch'] ?? NaN) - (m['plain-patch'] ?? NaN))} instructions)`,
     `- audited / nestjs-pino: ${ratio(m['audit-patch'], m['pino-patch'])} [≤ 1.00×]`,
+    `- collector included: audited / nestjs-pino ${ratio(sum(m, collector, 'audit-patch'), sum(m, collector, 'pino-patch'))}, unaudited GET / no module ${ratio(sum(m, collector, 'audit-get'), sum(m, collector, 'plain-get'))}`,
   );
   if (budgets && budgets.node !== process.version) {
     lines.push(

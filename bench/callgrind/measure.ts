@@ -12,7 +12,13 @@ const APP_TIMEOUT_MS = 10 * 60_000;
 export interface GateSettings {
   update: boolean;
   runs: number;
+  /** Measured audited (and baseline) updates per case. */
   requests: number;
+  /**
+   * Measured reads per case: more, because a read does so little that one optimizing
+   * compilation in its window moved the count by 10%; averaged over 5,000 it moves it by 1%.
+   */
+  getRequests: number;
   warmup: number;
   jobs: number;
   nodeFlags: string[];
@@ -50,15 +56,26 @@ export function readGateSettings(argv: readonly string[]): GateSettings {
     update: argv.includes('--update'),
     runs,
     requests: intEnv('CG_REQUESTS', 500, 10, 100_000),
-    warmup: intEnv('CG_WARMUP', 500, 0, 100_000),
+    getRequests: intEnv('CG_GET_REQUESTS', 5000, 10, 100_000),
+    warmup: intEnv('CG_WARMUP', 3000, 0, 100_000),
     jobs: intEnv('CG_JOBS', Math.min(2, cpus().length), 1, 16),
     nodeFlags: flags === undefined ? [...STABLE_NODE_FLAGS] : flags.split(/\s+/).filter(Boolean),
     apps: appList(process.env.CG_APPS),
   };
 }
 
+/** Instructions per request of each run: outside the collector (gated), and in it. */
+export interface GateRuns {
+  runs: Counts[];
+  collector: Counts[];
+}
+
 /** One app under callgrind: instructions per request of each of its phases. */
-async function measureApp(app: GateApp, settings: GateSettings, dir: string): Promise<Counts> {
+async function measureApp(
+  app: GateApp,
+  settings: GateSettings,
+  dir: string,
+): Promise<{ counts: Counts; collector: Counts }> {
   const proc = CallgrindProcess.start(
     TARGET,
     ['--expose-gc', ...settings.nodeFlags],
@@ -66,14 +83,16 @@ async function measureApp(app: GateApp, settings: GateSettings, dir: string): Pr
       CG_APP: app,
       CG_WARMUP: String(Math.max(1, settings.warmup)),
       CG_REQUESTS: String(settings.requests),
+      CG_GET_REQUESTS: String(settings.getRequests),
       CG_SQLITE_PATH: join(dir, `${app}-${process.hrtime.bigint()}.db`),
-      CG_SPOOL_PATH: join(dir, `${app}.spool`),
+      CG_SPOOL_PATH: join(dir, `${app}-${process.hrtime.bigint()}.spool`),
     },
     dir,
     app,
   );
   const timer = setTimeout(() => proc.kill(), APP_TIMEOUT_MS);
   const counts: Counts = {};
+  const collector: Counts = {};
   const t0 = Date.now();
   const trace = (what: string): void => {
     if (process.env.CG_VERBOSE) {
@@ -88,8 +107,11 @@ async function measureApp(app: GateApp, settings: GateSettings, dir: string): Pr
       proc.send('GO');
       await proc.expectLine(`DONE ${phase}`);
       trace(`${phase} measured`);
-      const total = await proc.stopCounting();
-      counts[`${app}-${phase}` as CaseId] = total / settings.requests;
+      const share = await proc.stopCounting();
+      const id = `${app}-${phase}` as CaseId;
+      const requests = phase === 'get' ? settings.getRequests : settings.requests;
+      counts[id] = (share.total - share.collector) / requests;
+      collector[id] = share.collector / requests;
       proc.send('NEXT');
     }
     await proc.expectLine('END');
@@ -98,31 +120,37 @@ async function measureApp(app: GateApp, settings: GateSettings, dir: string): Pr
     clearTimeout(timer);
     proc.kill();
   }
-  return counts;
+  return { counts, collector };
 }
 
-/** Runs every app `runs` times, `jobs` processes at a time; one Counts per run. */
+/** Runs every app `runs` times, `jobs` processes at a time; one Counts per run and share. */
 export async function measureAll(
   settings: GateSettings,
   dir: string,
   log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
-): Promise<Counts[]> {
+): Promise<GateRuns> {
   const tasks: { run: number; app: GateApp }[] = [];
   for (let run = 0; run < settings.runs; run += 1) {
     for (const app of settings.apps) tasks.push({ run, app });
   }
-  const results: Counts[] = Array.from({ length: settings.runs }, () => ({}));
+  const results: GateRuns = {
+    runs: Array.from({ length: settings.runs }, () => ({})),
+    collector: Array.from({ length: settings.runs }, () => ({})),
+  };
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < tasks.length) {
       const task = tasks[next++]!;
       const started = Date.now();
-      const counts = await measureApp(task.app, settings, dir);
-      Object.assign(results[task.run]!, counts);
+      const { counts, collector } = await measureApp(task.app, settings, dir);
+      Object.assign(results.runs[task.run]!, counts);
+      Object.assign(results.collector[task.run]!, collector);
       log(
         `callgrind run ${task.run + 1} ${task.app}: ${Object.entries(counts)
           .map(([k, v]) => `${k} ${Math.round(v).toLocaleString('en-US')}`)
-          .join(', ')} instructions/request (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+          .join(
+            ', ',
+          )} instructions/request outside the collector (${((Date.now() - started) / 1000).toFixed(0)} s)`,
       );
     }
   };

@@ -1,8 +1,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { promisify } from 'node:util';
+
+import { collectorShare, type CollectorShare } from './collector-share';
 
 const run = promisify(execFile);
 
@@ -102,10 +104,10 @@ export class CallgrindProcess {
   }
 
   /**
-   * Dumps the counters and returns the main thread's instruction count since
-   * {@link startCounting}; instrumentation goes off again until the next measured phase.
+   * Dumps the counters and returns the main thread's instructions since {@link startCounting},
+   * with the collector's share; instrumentation goes off again until the next measured phase.
    */
-  async stopCounting(): Promise<number> {
+  async stopCounting(): Promise<CollectorShare> {
     const before = new Set(readdirSync(this.dir));
     await this.control('--dump');
     const fresh = readdirSync(this.dir).filter(
@@ -116,7 +118,7 @@ export class CallgrindProcess {
     }
     await this.control('--instr=off');
     this.instrumented = false;
-    return readTotal(join(this.dir, fresh[0]!));
+    return collectorShare(join(this.dir, fresh[0]!));
   }
 
   /** Waits for the process to exit (it exits by itself after its last phase). */
@@ -140,14 +142,6 @@ export class CallgrindProcess {
   kill(): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
-}
-
-/** The `totals:` (or `summary:`) instruction count of a callgrind output file. */
-export function readTotal(file: string): number {
-  const text = readFileSync(file, 'utf8');
-  const match = /^(?:totals|summary):\s*(\d+)/m.exec(text);
-  if (!match) throw new Error(`${file} has no totals line`);
-  return Number(match[1]);
 }
 
 /** Fails early, with the install command, when valgrind or callgrind_control is missing. */

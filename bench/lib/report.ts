@@ -238,10 +238,10 @@ function instructionLines(counts: Counts | undefined): string[] {
     ];
   }
   return [
-    'Main-thread instructions per request under callgrind, in-process on Fastify through `inject()`, the same measurement as the CI gate (`npm run bench:instructions`, bench/README.md).',
+    "Main-thread instructions per request outside V8's garbage collector, under callgrind, in-process on Fastify through `inject()`: the CI gate's measurement (`npm run bench:instructions`, bench/README.md, which also shows the collector's share).",
     '',
     ...table(
-      ['Case', 'instructions/request'],
+      ['Case', 'instructions/request (outside the collector)'],
       CASES.filter((c) => counts[c] !== undefined).map((c) => [CASE_LABELS[c], count(counts[c]!)]),
     ),
   ];
