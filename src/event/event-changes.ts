@@ -140,7 +140,8 @@ export function readChanges(draft: ChangesInput, context: ChangesContext): ReadC
 
 function redactState(state: unknown, context: ChangesContext): unknown {
   if (state === undefined) return undefined;
-  return context.redactor.redact(state, context.paths, { budget: context.work });
+  // The state is the walk's own copy (readState): recorded as it is when it holds no secret.
+  return context.redactor.redactCopy(state, context.paths, context.work);
 }
 
 function unavailableReason(value: unknown): string | undefined {

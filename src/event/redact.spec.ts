@@ -532,3 +532,60 @@ describe('Redactor within a budget', () => {
     expect(budget.visited).toBe(5);
   });
 });
+
+describe('Redactor.redactCopy (a JSON-safe copy the caller owns)', () => {
+  const redactor = new Redactor(['phone', 'lines.*.secretNote']);
+  const key = fc.constantFrom('id', 'name', 'phone', 'password', 'lines', 'secretNote', 'note');
+  const value = fc.letrec((tie) => ({
+    tree: fc.oneof(
+      { depthSize: 'small' },
+      fc.string(),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(tie('tree'), { maxLength: 4 }),
+      fc.dictionary(key, tie('tree'), { maxKeys: 5 }),
+    ),
+  })).tree;
+
+  it('returns the copy itself when nothing in it is redacted, spending the same visits', () => {
+    const copy = toJsonSafe({ id: 7, name: 'Ada', lines: [{ sku: 'A', note: 'x' }] });
+    const own = new WalkBudget(100);
+    const walked = new WalkBudget(100);
+    expect(redactor.redactCopy(copy, undefined, own)).toBe(copy);
+    expect(redactor.redact(copy, undefined, { budget: walked })).toEqual(copy);
+    expect(own.visited).toBe(walked.visited);
+  });
+
+  it('redacts a copy holding a secret into a new value, as redact() does', () => {
+    const copy = toJsonSafe({ id: 7, lines: [{ secretNote: 's3cret' }], password: 'pw' });
+    const result = redactor.redactCopy(copy, undefined, new WalkBudget(100));
+    expect(result).not.toBe(copy);
+    expect(result).toEqual({ id: 7, lines: [{ secretNote: REDACTED }], password: REDACTED });
+    expect(copy).toEqual({ id: 7, lines: [{ secretNote: 's3cret' }], password: 'pw' });
+  });
+
+  it('walks (and marks partial) like redact() when the budget is short', () => {
+    const copy = toJsonSafe({ a: 1, b: 2, c: { d: 3 } });
+    const own = new WalkBudget(3);
+    const walked = new WalkBudget(3);
+    const result = redactor.redactCopy(copy, undefined, own);
+    expect(result).not.toBe(copy);
+    expect(result).toEqual(redactor.redact(copy, undefined, { budget: walked }));
+    expect([own.visited, own.exhausted]).toEqual([walked.visited, walked.exhausted]);
+  });
+
+  it('gives what redact() gives and spends what it spends, for any value and budget', () => {
+    fc.assert(
+      fc.property(value, fc.integer({ min: 0, max: 60 }), (raw, limit) => {
+        const copy = toJsonSafe(raw);
+        const own = new WalkBudget(limit);
+        const walked = new WalkBudget(limit);
+        const expected = redactor.redact(copy, ['name'], { budget: walked });
+        expect(redactor.redactCopy(copy, ['name'], own)).toEqual(expected);
+        expect([own.visited, own.exhausted]).toEqual([walked.visited, walked.exhausted]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -6,6 +6,7 @@
  */
 import type { AuditFieldChange } from './audit-event';
 import { toJsonSafe, type JsonSafeOptions, type KeyGuard } from './json-safe';
+import { unredactedVisits } from './redact-scan';
 import type { WalkBudget } from './walk-budget';
 
 /** How {@link Redactor.redact} bounds its copy (see `toJsonSafe`). */
@@ -246,6 +247,30 @@ export class Redactor {
       maxBytes: options.maxBytes,
       guard: this.guard(this.ruleSet(extraPaths)),
     });
+  }
+
+  /**
+   * {@link Redactor.redact} of a value that is already a JSON-safe copy the caller owns (output
+   * of `toJsonSafe`): the copy itself when nothing in it is redacted and `budget` has the visits
+   * the redacting walk would take (they are taken), else a redacted copy. Same result, same
+   * budget spent, and no second copy of a state that holds no secret, the common case.
+   *
+   * @param copy - a JSON-safe value the caller will not change
+   * @param extraPaths - as {@link Redactor.redact}
+   * @param budget - the work budget the redaction spends
+   */
+  redactCopy(
+    copy: unknown,
+    extraPaths: readonly string[] | undefined,
+    budget: WalkBudget,
+  ): unknown {
+    const guard = this.guard(this.ruleSet(extraPaths));
+    const visits = unredactedVisits(copy, guard, guard.root);
+    if (visits !== undefined && budget.has(visits)) {
+      budget.takeMany(visits);
+      return copy;
+    }
+    return this.redact(copy, extraPaths, { budget });
   }
 
   /**

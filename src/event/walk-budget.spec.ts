@@ -58,6 +58,20 @@ describe('WalkBudget', () => {
     expect(budget.isPartial(null)).toBe(false);
   });
 
+  it('takes several visits at once from a share and its parent, only when all have them', () => {
+    const parent = new WalkBudget(10);
+    const share = parent.within(6);
+    parent.take();
+    expect(share.has(6)).toBe(true);
+    expect(share.has(7)).toBe(false);
+    share.takeMany(4);
+    expect([share.left, parent.left, parent.visited]).toEqual([2, 5, 5]);
+    expect(() => share.takeMany(3)).toThrow(RangeError);
+    expect([share.left, parent.left, share.exhausted]).toEqual([2, 5, false]);
+    parent.takeMany(4);
+    expect(share.has(2)).toBe(false);
+  });
+
   it.each([-1, 1.5, Number.NaN, '3'])('rejects the limit %p', (limit) => {
     expect(() => new WalkBudget(limit as number)).toThrow(RangeError);
   });

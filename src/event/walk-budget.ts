@@ -82,6 +82,30 @@ export class WalkBudget {
   }
 
   /**
+   * Whether `count` visits are left, here and in every budget this one is a share of.
+   *
+   * @param count - visits a walk is about to take (see {@link WalkBudget.takeMany})
+   */
+  has(count: number): boolean {
+    return this.remaining >= count && (this.parent === undefined || this.parent.has(count));
+  }
+
+  /**
+   * Takes `count` visits at once, for a walk whose visits were counted without taking them.
+   *
+   * @param count - visits, at most what {@link WalkBudget.has} accepted
+   * @throws RangeError when fewer are left: check with {@link WalkBudget.has} first
+   */
+  takeMany(count: number): void {
+    if (!this.has(count)) {
+      throw new RangeError(`WalkBudget: ${count} visits asked, ${this.left} left.`);
+    }
+    this.parent?.takeMany(count);
+    this.remaining -= count;
+    this.used += count;
+  }
+
+  /**
    * Records a container (a copy being built) that a walk left incomplete.
    *
    * @param container - the copy, not the input it was copied from
