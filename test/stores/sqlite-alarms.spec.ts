@@ -47,7 +47,7 @@ describe('SqliteAuditStore alarm outbox', () => {
     // The database as the previous release left it: step 1 only, with one event.
     const old = makeEvent({ timestamp: '2026-01-15T00:00:00.000Z' });
     const db = new Database(path);
-    db.exec((SQLITE_MIGRATIONS[0] as (typeof SQLITE_MIGRATIONS)[number]).sql);
+    db.exec(SQLITE_MIGRATIONS[0]?.sql ?? '');
     db.pragma('user_version = 1');
     db.prepare(
       `INSERT INTO audit_events (id, ts, action, outcome, actor_id, resource_type, resource_id,
@@ -80,7 +80,7 @@ describe('SqliteAuditStore alarm outbox', () => {
     const check = new Database(path, { readonly: true });
     try {
       expect(check.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
-      expect(SQLITE_SCHEMA_VERSION).toBe(4);
+      expect(SQLITE_SCHEMA_VERSION).toBe(5);
       const tables = check
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         .pluck()

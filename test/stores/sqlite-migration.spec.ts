@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditEvent } from '../../src/event/audit-event';
 import { parseAuditQuery } from '../../src/query/audit-query';
+import { verifyChain } from '../../src/integrity/verify';
 import { SqliteAuditStore } from '../../src/stores/sqlite/sqlite-audit.store';
 import { SQLITE_SCHEMA_VERSION } from '../../src/stores/sqlite/sqlite.schema';
 import { makeEvent } from '../fixtures/events';
@@ -140,6 +141,8 @@ describe('SqliteAuditStore schema migration to version 3', () => {
       await store.append([next, events[0] as AuditEvent], [makeAlarm(T0)]);
       expect((await store.query(parseAuditQuery({ limit: 1000 }))).items).toHaveLength(241);
       expect(await store.listAlarms()).toHaveLength(1);
+      // The migrated events are chained in the order they were stored, the new one after them.
+      expect(await verifyChain(store)).toMatchObject({ intact: true, verifiedTo: 241 });
     } finally {
       await store.close();
     }

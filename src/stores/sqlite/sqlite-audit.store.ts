@@ -11,6 +11,12 @@ import type {
 } from '../../alarms/alarm-outbox';
 import type { AuditEvent } from '../../event/audit-event';
 import { eventJson } from '../../event/event-json';
+import type {
+  AuditChainSource,
+  ChainHead,
+  ChainRow,
+  UnchainedEvent,
+} from '../../integrity/chain-source';
 import type { AuditQueryResult, NormalizedAuditQuery } from '../../query/audit-query';
 import { uniqueAlarmColumns } from '../alarm-columns';
 import { AuditStore } from '../audit-store';
@@ -68,7 +74,7 @@ function toRow(event: AuditEvent): SqliteEventRow {
  * await store.init();
  * ```
  */
-export class SqliteAuditStore extends AuditStore implements AuditSqlAppend {
+export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, AuditChainSource {
   /** Engine name used in messages and health reports. */
   readonly engine = 'sqlite';
 
@@ -215,6 +221,26 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend {
   /** Outbox entries per status. */
   override alarmStats(): Promise<AlarmOutboxStats> {
     return this.call('alarmStats', () => ({ op: 'alarmStats' }));
+  }
+
+  /** Chain rows in storage order after `after`, for verification (see `AuditChainSource`). */
+  chainRows(after: number, limit: number): Promise<ChainRow[]> {
+    return this.call('chainRows', () => ({ op: 'chainRows', after, limit }));
+  }
+
+  /** Where sequence number `seq` is stored, and its hash (see `AuditChainSource`). */
+  chainRowAt(seq: number): Promise<{ position: number; hash: Uint8Array | null } | undefined> {
+    return this.call('chainRowAt', () => ({ op: 'chainRowAt', seq }));
+  }
+
+  /** The chain's last link, or `undefined` when no event is stored (see `AuditChainSource`). */
+  chainHead(): Promise<ChainHead | undefined> {
+    return this.call('chainHead', () => ({ op: 'chainHead' }));
+  }
+
+  /** Event rows without a chained payload (see `AuditChainSource`). */
+  unchainedEvents(limit: number): Promise<UnchainedEvent[]> {
+    return this.call('unchainedEvents', () => ({ op: 'unchainedEvents', limit }));
   }
 
   /** One page of matching events, newest first. */

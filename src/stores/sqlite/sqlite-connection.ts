@@ -18,9 +18,19 @@ import {
   buildSqliteQuery,
   SQLITE_GET_SQL,
   SQLITE_HISTORY_SQL,
-  SQLITE_INSERT_PAYLOAD_SQL,
   SQLITE_INSERT_SQL,
 } from './sqlite-query';
+import {
+  chainRowOf,
+  registerChainFunction,
+  SQLITE_CHAIN_AT_SQL,
+  SQLITE_CHAIN_HEAD_SQL,
+  SQLITE_CHAIN_ROWS_SQL,
+  SQLITE_INSERT_CHAINED_PAYLOAD_SQL,
+  SQLITE_UNCHAINED_EVENTS_SQL,
+  type SqliteChainRecord,
+} from './sqlite-chain';
+import { canonicalEventJson } from '../../integrity/canonical';
 import { SQLITE_RELAY_DELETE_SQL, SQLITE_RELAY_UNSTREAMED_SQL } from './sqlite-stream-relay';
 import { migrateSqliteSchema } from './sqlite.schema';
 
@@ -76,16 +86,18 @@ export class SqliteConnection {
     readonly location: string,
   ) {
     const insertEvent = db.prepare(SQLITE_INSERT_SQL);
-    const insertPayload = db.prepare(SQLITE_INSERT_PAYLOAD_SQL);
+    const insertPayload = db.prepare(SQLITE_INSERT_CHAINED_PAYLOAD_SQL);
     this.outbox = new SqliteAlarmOutbox(db);
     this.deleteStreamed = db.prepare(SQLITE_RELAY_DELETE_SQL);
     this.insertBatches = db.transaction((batches: readonly SqliteAppend[]) => {
       for (const { rows, alarms } of batches) {
         for (const row of rows) {
           const inserted = insertEvent.run(...row.slice(0, SQLITE_PAYLOAD_COLUMN));
-          // A skipped id keeps the payload stored with it first.
+          // A skipped id keeps the payload stored (and chained) with it first.
           if (inserted.changes === 0) continue;
-          insertPayload.run(Number(inserted.lastInsertRowid), row[SQLITE_PAYLOAD_COLUMN]);
+          // Made here, in the store's worker when it has one, rather than on the caller's thread.
+          const canonical = canonicalEventJson(row[SQLITE_PAYLOAD_COLUMN]);
+          insertPayload.run(Number(inserted.lastInsertRowid), canonical, canonical);
         }
         this.outbox.insert(alarms);
       }
@@ -106,6 +118,8 @@ export class SqliteConnection {
     const location = target.kind === 'path' ? locationOf(target.path) : db.name;
     try {
       configure(db, settings, location);
+      // Before the statements are prepared: the chained insert calls it.
+      registerChainFunction(db);
       migrateSqliteSchema(db, location);
       return new SqliteConnection(db, location);
     } catch (error) {
@@ -150,6 +164,24 @@ export class SqliteConnection {
       case 'markStreamed':
         this.deleteStreamed.run(JSON.stringify(request.ids));
         return undefined;
+      case 'chainRows': {
+        const records = this.rawStatement(SQLITE_CHAIN_ROWS_SQL).all(request.after, request.limit);
+        return (records as SqliteChainRecord[]).map(chainRowOf);
+      }
+      case 'chainRowAt': {
+        const found = this.rawStatement(SQLITE_CHAIN_AT_SQL).get(request.seq) as
+          [number, Uint8Array | null] | undefined;
+        return found && { position: found[0], hash: found[1] };
+      }
+      case 'chainHead': {
+        const head = this.rawStatement(SQLITE_CHAIN_HEAD_SQL).get() as
+          [number, Uint8Array] | undefined;
+        return head && { seq: head[0], hash: head[1] };
+      }
+      case 'unchainedEvents': {
+        const rows = this.rawStatement(SQLITE_UNCHAINED_EVENTS_SQL).all(request.limit);
+        return (rows as [number, string][]).map(([position, id]) => ({ position, id }));
+      }
     }
   }
 
@@ -176,6 +208,16 @@ export class SqliteConnection {
     let statement = this.statements.get(sql);
     if (statement === undefined) {
       statement = this.db.prepare(sql).pluck();
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** A cached statement whose reads return rows as arrays. */
+  private rawStatement(sql: string): SqliteStatement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql).raw();
       this.statements.set(sql, statement);
     }
     return statement;

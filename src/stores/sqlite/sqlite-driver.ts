@@ -5,7 +5,10 @@
  */
 
 /** A value bound to a SQL parameter by the store. */
-export type SqliteValue = string | number | null;
+export type SqliteValue = string | number | null | Uint8Array;
+
+/** Parameters of one statement: positional values, or one object of named (`@name`) values. */
+type SqliteParams = SqliteValue[] | [Readonly<Record<string, SqliteValue>>];
 
 /** The part of a better-sqlite3 `Statement` the store uses. */
 export interface SqliteStatement {
@@ -13,13 +16,15 @@ export interface SqliteStatement {
    * Executes a write; `changes` is the number of rows it changed, `lastInsertRowid` the rowid
    * of the last row inserted (a `bigint` only with the driver's safe integers turned on).
    */
-  run(...params: SqliteValue[]): { changes: number; lastInsertRowid: number | bigint };
+  run(...params: SqliteParams): { changes: number; lastInsertRowid: number | bigint };
   /** First row, or `undefined`. */
-  get(...params: SqliteValue[]): unknown;
+  get(...params: SqliteParams): unknown;
   /** Every row. */
-  all(...params: SqliteValue[]): unknown[];
+  all(...params: SqliteParams): unknown[];
   /** Makes reads return the first column's value instead of a row object. */
   pluck(toggle?: boolean): SqliteStatement;
+  /** Makes reads return each row as an array of column values. */
+  raw(toggle?: boolean): SqliteStatement;
 }
 
 /** A function wrapped in a transaction by better-sqlite3's `db.transaction()`. */
@@ -46,6 +51,12 @@ export interface SqliteDatabase {
   pragma(sql: string, options?: { simple?: boolean }): unknown;
   /** Wraps `fn` so that each call runs in one transaction (rolled back when it throws). */
   transaction<A extends unknown[], R = void>(fn: (...args: A) => R): SqliteTransaction<A, R>;
+  /** Registers a SQL function implemented in JavaScript on this connection. */
+  function(
+    name: string,
+    options: { deterministic?: boolean },
+    implementation: (...args: never[]) => unknown,
+  ): unknown;
   /** Closes the connection. */
   close(): unknown;
 }

@@ -8,6 +8,7 @@ import type {
   AlarmSettlement,
   StoredAlarm,
 } from '../../alarms/alarm-outbox';
+import type { ChainHead, ChainRow, UnchainedEvent } from '../../integrity/chain-source';
 import type { NormalizedAuditQuery } from '../../query/audit-query';
 import type { AlarmColumns } from '../alarm-columns';
 
@@ -56,7 +57,11 @@ export type SqliteRequest =
   | { op: 'listAlarmAttempts'; query: AlarmAttemptQuery | undefined }
   | { op: 'alarmStats' }
   | { op: 'unstreamed'; appendedBy: number; limit: number }
-  | { op: 'markStreamed'; ids: readonly string[] };
+  | { op: 'markStreamed'; ids: readonly string[] }
+  | { op: 'chainRows'; after: number; limit: number }
+  | { op: 'chainRowAt'; seq: number }
+  | { op: 'chainHead' }
+  | { op: 'unchainedEvents'; limit: number };
 
 /**
  * What each operation returns. Reads of events return their JSON texts, parsed by the caller:
@@ -76,6 +81,10 @@ export interface SqliteResults {
   alarmStats: AlarmOutboxStats;
   unstreamed: string[];
   markStreamed: undefined;
+  chainRows: ChainRow[];
+  chainRowAt: { position: number; hash: Uint8Array | null } | undefined;
+  chainHead: ChainHead | undefined;
+  unchainedEvents: UnchainedEvent[];
 }
 
 /** The result type of one request. */

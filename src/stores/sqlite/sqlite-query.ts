@@ -35,19 +35,6 @@ export const SQLITE_INSERT_SQL = `INSERT INTO audit_events
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (id) DO NOTHING`;
 
-/** Inserts the payload of the event row just inserted: its rowid, then the event's JSON text. */
-export const SQLITE_INSERT_PAYLOAD_SQL =
-  'INSERT INTO audit_payloads (event, payload) VALUES (?, ?)';
-
-/**
- * Inserts the payload of the event with an id (the event's JSON text, then its id), unless that
- * event has one already: the second statement of an append in a transaction the application
- * runs, which cannot hand the first statement's rowid over.
- */
-export const SQLITE_INSERT_PAYLOAD_BY_ID_SQL = `INSERT INTO audit_payloads (event, payload)
-  SELECT rowid, ? FROM audit_events WHERE id = ?
-  ON CONFLICT (event) DO NOTHING`;
-
 /**
  * Filters from the most to the least selective at realistic cardinalities (a request has a few
  * events, a resource tens, an actor hundreds, a tenant, action or outcome many thousands).

@@ -1,3 +1,4 @@
+import { migrateToChain } from './sqlite-chain';
 import type { SqliteDatabase } from './sqlite-driver';
 
 /** One step of the SQLite schema; steps run in order, each in its own transaction. */
@@ -6,8 +7,10 @@ export interface SqliteMigration {
   version: number;
   /** What the step does, used in error messages. */
   description: string;
-  /** The DDL of the step. */
-  sql: string;
+  /** The DDL of the step (a step has this or `run`). */
+  sql?: string;
+  /** A step that needs more than DDL: runs inside the step's transaction. */
+  run?: (db: SqliteDatabase) => void;
 }
 
 /**
@@ -184,6 +187,16 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 5,
+    description:
+      'hash-chain the events (sequence number, hash and canonical JSON per payload) and make them append-only',
+    // Each payload row gets its event's sequence number, its SHA-256 link to the previous event
+    // and the version of its canonical form; stored payloads are rewritten canonically and
+    // chained in the order they were inserted. A unique index on `seq` finds the head and a
+    // verification's starting point, and makes two writers unable to take one number.
+    run: migrateToChain,
+  },
 ];
 
 /** The schema version this release of nestjs-audit writes. */
@@ -217,7 +230,8 @@ export function migrateSqliteSchema(db: SqliteDatabase, location: string): void 
       const version = userVersion(db);
       if (version > SQLITE_SCHEMA_VERSION) throw tooNew(version, location);
       if (version >= step.version) return;
-      db.exec(step.sql);
+      if (step.sql !== undefined) db.exec(step.sql);
+      step.run?.(db);
       db.pragma(`user_version = ${step.version}`);
     });
     try {

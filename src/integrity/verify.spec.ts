@@ -1,0 +1,249 @@
+import fc from 'fast-check';
+import { makeEvent } from '../../test/fixtures/events';
+import { toEventColumns } from '../stores/event-columns';
+import { canonicalEventJson, CANONICAL_FORMAT } from './canonical';
+import { chainLink } from './chain-link';
+import type { AuditChainSource, ChainRow, UnchainedEvent } from './chain-source';
+import { ChainRangeError, verifyChain, type ChainBreakKind } from './verify';
+
+/** A chain held in memory, read the way a store serves it (pages in storage order). */
+class RowsSource implements AuditChainSource {
+  constructor(
+    readonly rows: ChainRow[],
+    readonly outside: UnchainedEvent[] = [],
+  ) {}
+
+  chainRows(after: number, limit: number): Promise<ChainRow[]> {
+    return Promise.resolve(this.rows.filter((row) => row.position > after).slice(0, limit));
+  }
+
+  chainRowAt(seq: number) {
+    const row = this.rows.find((candidate) => candidate.seq === seq);
+    return Promise.resolve(row && { position: row.position, hash: row.hash });
+  }
+
+  chainHead() {
+    const chained = this.rows.filter((row) => row.seq !== null && row.hash !== null);
+    const head = chained.reduce<ChainRow | undefined>(
+      (best, row) => (best === undefined || row.seq! > best.seq! ? row : best),
+      undefined,
+    );
+    return Promise.resolve(head && { seq: head.seq!, hash: head.hash! });
+  }
+
+  unchainedEvents(limit: number): Promise<UnchainedEvent[]> {
+    return Promise.resolve(this.outside.slice(0, limit));
+  }
+}
+
+/** `n` events chained from the genesis, as a store writes them. */
+function chainOf(n: number): ChainRow[] {
+  let previous: Buffer | null = null;
+  return Array.from({ length: n }, (_, i) => {
+    const event = makeEvent({
+      timestamp: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
+      actor: { type: 'user', id: `u-${i % 7}`, authenticated: true },
+      target: { type: 'order', id: String(i) },
+      changes: {
+        fields: ['note'],
+        diff: [{ path: ['note'], op: 'changed', before: 'a', after: `n${i}` }],
+      },
+    });
+    const payload = canonicalEventJson(JSON.stringify(event));
+    previous = chainLink(previous, payload);
+    return {
+      position: i + 1,
+      seq: i + 1,
+      hash: previous,
+      format: CANONICAL_FORMAT,
+      payload,
+      columns: toEventColumns(event),
+    };
+  });
+}
+
+/** A deep copy, so each tampering starts from an intact chain. */
+function copyOf(rows: readonly ChainRow[]): ChainRow[] {
+  return rows.map((row) => ({
+    ...row,
+    hash: row.hash && Buffer.from(row.hash),
+    columns: row.columns && { ...row.columns },
+  }));
+}
+
+async function breakOf(rows: ChainRow[], outside?: UnchainedEvent[]) {
+  const result = await verifyChain(new RowsSource(rows, outside), { pageSize: 7 });
+  expect(result.intact).toBe(false);
+  return result.break!;
+}
+
+describe('verifyChain', () => {
+  const intact = chainOf(40);
+
+  it('finds an untouched chain intact, page by page, up to its head', async () => {
+    const result = await verifyChain(new RowsSource(copyOf(intact)), { pageSize: 7 });
+    expect(result).toMatchObject({ intact: true, from: 1, verifiedTo: 40, events: 40 });
+    expect(result.head).toEqual({ seq: 40, hash: Buffer.from(intact[39]!.hash!).toString('hex') });
+    expect(result.break).toBeUndefined();
+  });
+
+  it('finds an empty chain intact', async () => {
+    const result = await verifyChain(new RowsSource([]));
+    expect(result).toMatchObject({ intact: true, verifiedTo: undefined, events: 0 });
+    expect(result.head).toBeUndefined();
+  });
+
+  it('checks a range, trusting the hash before it', async () => {
+    const result = await verifyChain(new RowsSource(copyOf(intact)), { from: 11, to: 20 });
+    expect(result).toMatchObject({ intact: true, from: 11, verifiedTo: 20, events: 10 });
+  });
+
+  it('refuses a range that is not in the chain', async () => {
+    const source = new RowsSource(copyOf(intact));
+    await expect(verifyChain(source, { from: 0 })).rejects.toThrow(ChainRangeError);
+    await expect(verifyChain(source, { from: 41 })).rejects.toThrow(/ends at #40/);
+    await expect(verifyChain(source, { from: 5, to: 4 })).rejects.toThrow(ChainRangeError);
+  });
+
+  it.each<[string, (rows: ChainRow[]) => void, ChainBreakKind, number]>([
+    [
+      'an edited payload',
+      (rows) => {
+        rows[9]!.payload = rows[9]!.payload.replace('"u-2"', '"u-3"');
+      },
+      'modified',
+      10,
+    ],
+    [
+      'an edited column',
+      (rows) => {
+        rows[9]!.columns!.outcome = 'failure';
+      },
+      'modified',
+      10,
+    ],
+    [
+      'a payload and its column edited alike',
+      (rows) => {
+        rows[9]!.payload = rows[9]!.payload.replace('"success"', '"failure"');
+        rows[9]!.columns!.outcome = 'failure';
+      },
+      'modified',
+      10,
+    ],
+    ['a deleted row', (rows) => void rows.splice(9, 1), 'deleted', 10],
+    [
+      'a deleted event row (payload kept)',
+      (rows) => {
+        rows[9]!.columns = null;
+      },
+      'deleted',
+      10,
+    ],
+    [
+      'a forged row without a link',
+      (rows) => {
+        const forged = { ...rows[9]!, position: 9.5, seq: null, hash: null };
+        rows.splice(9, 0, forged);
+      },
+      'inserted',
+      10,
+    ],
+    [
+      'a forged row numbered into the chain',
+      (rows) => {
+        const forged = { ...rows[20]!, position: 9.5, seq: 10, hash: Buffer.alloc(32, 1) };
+        rows.splice(9, 0, forged);
+        for (const row of rows.slice(10)) row.seq! += 1;
+      },
+      'inserted',
+      10,
+    ],
+    [
+      'two rows that exchanged contents',
+      (rows) => {
+        const [a, b] = [rows[9]!, rows[10]!];
+        [a.payload, b.payload] = [b.payload, a.payload];
+        [a.columns, b.columns] = [b.columns, a.columns];
+      },
+      'reordered',
+      10,
+    ],
+    [
+      'two rows that exchanged sequence numbers',
+      (rows) => {
+        [rows[9]!.seq, rows[10]!.seq] = [rows[10]!.seq, rows[9]!.seq];
+      },
+      'reordered',
+      10,
+    ],
+    [
+      'a changed canonical format',
+      (rows) => {
+        rows[9]!.format = 2;
+      },
+      'modified',
+      10,
+    ],
+  ])('detects %s with its kind and sequence number', async (_name, tamper, kind, seq) => {
+    const rows = copyOf(intact);
+    tamper(rows);
+    expect(await breakOf(rows)).toMatchObject({ kind, seq });
+  });
+
+  it('names an event stored outside the chain', async () => {
+    const found = await breakOf(copyOf(intact), [{ position: 41, id: 'forged' }]);
+    expect(found).toMatchObject({ kind: 'inserted', eventId: 'forged' });
+  });
+
+  it('detects one flipped bit in any of 1,000 rows, each in its own copy', async () => {
+    const rows = chainOf(1000);
+    const fields = ['payload', 'hash', 'column', 'seq'] as const;
+    for (let i = 0; i < rows.length; i += 1) {
+      const copy = copyOf(rows);
+      const row = copy[i]!;
+      const field = fields[i % fields.length]!;
+      const bit = 1 << (i % 7);
+      if (field === 'payload') {
+        const at = i % row.payload.length;
+        const flipped = String.fromCharCode(row.payload.charCodeAt(at) ^ bit);
+        row.payload = row.payload.slice(0, at) + flipped + row.payload.slice(at + 1);
+      } else if (field === 'hash') {
+        const hash = row.hash!;
+        hash[i % 32] = hash[i % 32]! ^ bit;
+      } else if (field === 'column') {
+        row.columns!.action =
+          String.fromCharCode(row.columns!.action.charCodeAt(0) ^ bit) +
+          row.columns!.action.slice(1);
+      } else {
+        row.seq = row.seq! ^ bit;
+      }
+      const result = await verifyChain(new RowsSource(copy), { pageSize: 250 });
+      expect({ i, field, intact: result.intact }).toEqual({ i, field, intact: false });
+      expect({ i, field, seq: result.break?.seq }).toEqual({ i, field, seq: i + 1 });
+    }
+  });
+
+  it("detects any single-byte change of any event's canonical bytes", async () => {
+    const rows = chainOf(5);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 4 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        async (index, offset, delta) => {
+          const copy = copyOf(rows);
+          const row = copy[index]!;
+          const bytes = Buffer.from(row.payload, 'utf8');
+          const at = offset % bytes.length;
+          bytes[at] = (bytes[at]! + delta) % 256;
+          // Read back as a driver reads TEXT: as UTF-8.
+          row.payload = bytes.toString('utf8');
+          const result = await verifyChain(new RowsSource(copy));
+          return !result.intact && result.break?.seq === index + 1;
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -1,0 +1,306 @@
+import { toEventColumns, type AuditEventColumns } from '../stores/event-columns';
+import { CANONICAL_FORMAT } from './canonical';
+import { chainLink, sameHash } from './chain-link';
+import type { AuditChainSource, ChainRow } from './chain-source';
+
+/**
+ * How a chain was found broken:
+ * - `modified`: an event's stored bytes, hash or indexed columns are not what was chained;
+ * - `deleted`: a sequence number is missing, or its event row is gone;
+ * - `inserted`: a row that was never chained, or that does not belong between its neighbours;
+ * - `reordered`: two events exchanged their places.
+ */
+export type ChainBreakKind = 'modified' | 'deleted' | 'inserted' | 'reordered';
+
+/** The first place where the chain does not hold. */
+export interface ChainBreak {
+  /** What was done to the trail, as far as the chain tells. */
+  kind: ChainBreakKind;
+  /** The first bad sequence number, when the break has one. */
+  seq?: number;
+  /** The event concerned, when known. */
+  eventId?: string;
+  /** One sentence for a person: what is wrong where. */
+  message: string;
+}
+
+/** The outcome of a verification. */
+export interface ChainVerification {
+  /** `true` when every event checked is exactly what was chained. */
+  intact: boolean;
+  /** First sequence number checked. */
+  from: number;
+  /** Last sequence number found intact, or `undefined` when none was. */
+  verifiedTo: number | undefined;
+  /** Events found intact. */
+  events: number;
+  /** The chain's head when the verification started (hex hash), or `undefined` when empty. */
+  head: { seq: number; hash: string } | undefined;
+  /** The first break, when not intact. */
+  break?: ChainBreak;
+  /** When the verification ended (ISO 8601). */
+  verifiedAt: string;
+}
+
+/** What to verify. */
+export interface VerifyChainOptions {
+  /** First sequence number to check (trusting the stored hash before it). @default 1 */
+  from?: number;
+  /** Last sequence number to check. @default the head */
+  to?: number;
+  /** Rows read per round trip to the store. @default 1000 */
+  pageSize?: number;
+}
+
+/** A `from` / `to` that cannot be verified: the caller's mistake, not tampering. */
+export class ChainRangeError extends RangeError {
+  override readonly name = 'ChainRangeError';
+}
+
+const COLUMN_NAMES = [
+  'id',
+  'ts',
+  'action',
+  'outcome',
+  'actorId',
+  'resourceType',
+  'resourceId',
+  'requestId',
+  'tenant',
+  'schemaVersion',
+] as const satisfies readonly (keyof AuditEventColumns)[];
+
+function broken(kind: ChainBreakKind, seq: number, row: ChainRow, message: string): ChainBreak {
+  const eventId = row.columns?.id ?? idOf(row.payload);
+  return { kind, seq, ...(eventId === undefined ? {} : { eventId }), message };
+}
+
+function idOf(payload: string): string | undefined {
+  try {
+    const id = (JSON.parse(payload) as { id?: unknown }).id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why a row's indexed columns disagree with the event it stores, or `undefined`. */
+function columnMismatch(row: ChainRow, columns: AuditEventColumns): string | undefined {
+  let stored: AuditEventColumns;
+  try {
+    stored = toEventColumns(JSON.parse(row.payload) as never);
+  } catch (error) {
+    return `its stored event is not a valid event (${error instanceof Error ? error.message : String(error)})`;
+  }
+  for (const name of COLUMN_NAMES) {
+    if (stored[name] !== columns[name]) {
+      return `its column ${name} holds ${JSON.stringify(columns[name])} where the chained event says ${JSON.stringify(stored[name])}`;
+    }
+  }
+  return undefined;
+}
+
+/** Walks chain rows in storage order, one row behind, so that a break can look at the next row. */
+class ChainWalk {
+  events = 0;
+  verifiedTo: number | undefined;
+
+  constructor(
+    private expected: number,
+    private previous: Uint8Array | null,
+  ) {}
+
+  /** Checks `row` (with `next`, the row after it, if any); returns the break it shows. */
+  check(row: ChainRow, next: ChainRow | undefined): ChainBreak | undefined {
+    const expected = this.expected;
+    if (row.seq === null) {
+      return broken(
+        'inserted',
+        expected,
+        row,
+        `the row stored where #${expected} belongs was never chained (no sequence number)`,
+      );
+    }
+    if (row.seq !== expected) return this.outOfSequence(row, next);
+    if (row.columns === null) {
+      return broken(
+        'deleted',
+        expected,
+        row,
+        `the event of #${expected} was deleted (its chained payload is left)`,
+      );
+    }
+    if (
+      !sameHash(chainLink(this.previous, row.payload), row.hash) ||
+      row.format !== CANONICAL_FORMAT
+    ) {
+      return this.badLink(row, next);
+    }
+    const mismatch = columnMismatch(row, row.columns);
+    if (mismatch !== undefined)
+      return broken('modified', expected, row, `#${expected} was modified: ${mismatch}`);
+    this.previous = row.hash;
+    this.verifiedTo = expected;
+    this.expected = expected + 1;
+    this.events += 1;
+    return undefined;
+  }
+
+  private outOfSequence(row: ChainRow, next: ChainRow | undefined): ChainBreak {
+    const expected = this.expected;
+    const seq = row.seq ?? expected;
+    if (next?.seq === expected) {
+      return broken('reordered', expected, row, `#${seq} is stored before #${expected}`);
+    }
+    if (seq > expected) {
+      const missing = seq === expected + 1 ? `#${expected} is` : `#${expected} to #${seq - 1} are`;
+      return broken('deleted', expected, row, `${missing} missing from the chain`);
+    }
+    return broken(
+      'inserted',
+      expected,
+      row,
+      `a row numbered #${seq} is stored where #${expected} belongs`,
+    );
+  }
+
+  private badLink(row: ChainRow, next: ChainRow | undefined): ChainBreak {
+    const expected = this.expected;
+    if (next !== undefined && sameHash(chainLink(this.previous, next.payload), row.hash)) {
+      return broken(
+        'reordered',
+        expected,
+        row,
+        `the events of #${expected} and #${expected + 1} exchanged places`,
+      );
+    }
+    if (next !== undefined && sameHash(chainLink(this.previous, next.payload), next.hash)) {
+      return broken(
+        'inserted',
+        expected,
+        row,
+        `#${expected} does not belong in the chain: the event after it links to the one before it`,
+      );
+    }
+    if (row.format !== CANONICAL_FORMAT) {
+      return broken(
+        'modified',
+        expected,
+        row,
+        `#${expected} was modified: its canonical format is ${String(row.format)}, not ${CANONICAL_FORMAT}`,
+      );
+    }
+    return broken(
+      'modified',
+      expected,
+      row,
+      `#${expected} was modified: its stored event or hash is not what was chained`,
+    );
+  }
+}
+
+const DEFAULT_PAGE_SIZE = 1_000;
+
+function checkRange(from: number, to: number | undefined, pageSize: number): void {
+  if (!Number.isSafeInteger(from) || from < 1) {
+    throw new ChainRangeError(
+      `verify: "from" must be a sequence number (1 or more), got ${String(from)}.`,
+    );
+  }
+  if (to !== undefined && (!Number.isSafeInteger(to) || to < from)) {
+    throw new ChainRangeError(
+      `verify: "to" must be a sequence number not below "from" (${from}), got ${String(to)}.`,
+    );
+  }
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1) {
+    throw new ChainRangeError(
+      `verify: "pageSize" must be a positive integer, got ${String(pageSize)}.`,
+    );
+  }
+}
+
+/** Where the walk starts: after the row of `from - 1`, trusting its stored hash. */
+async function startOf(
+  source: AuditChainSource,
+  from: number,
+): Promise<{ after: number; previous: Uint8Array | null } | ChainBreak> {
+  if (from === 1) return { after: 0, previous: null };
+  const before = await source.chainRowAt(from - 1);
+  if (before === undefined) {
+    return {
+      kind: 'deleted',
+      seq: from - 1,
+      message: `#${from - 1}, where the verification starts, is missing from the chain`,
+    };
+  }
+  return { after: before.position, previous: before.hash };
+}
+
+/**
+ * Checks a store's hash chain in storage order, reading it in pages (memory stays bounded by
+ * the page size): every sequence number present once and in order, every hash the link of the
+ * previous hash and the stored canonical JSON, every indexed column equal to the chained event,
+ * and (over the whole chain) no event row outside it. Stops at the first break.
+ * @throws ChainRangeError for a `from` / `to` that is not a sequence number of the chain.
+ * @throws whatever the store throws when it cannot be read.
+ */
+export async function verifyChain(
+  source: AuditChainSource,
+  options: VerifyChainOptions = {},
+): Promise<ChainVerification> {
+  const { from = 1, to, pageSize = DEFAULT_PAGE_SIZE } = options;
+  checkRange(from, to, pageSize);
+  const headRow = await source.chainHead();
+  const head = headRow && { seq: headRow.seq, hash: Buffer.from(headRow.hash).toString('hex') };
+  if (from > 1 && (headRow === undefined || from > headRow.seq)) {
+    throw new ChainRangeError(
+      `verify: the chain ends at #${headRow?.seq ?? 0}, before "from" (#${from}).`,
+    );
+  }
+  const report = (walk: ChainWalk | undefined, found?: ChainBreak): ChainVerification => ({
+    intact: found === undefined,
+    from,
+    verifiedTo: walk?.verifiedTo,
+    events: walk?.events ?? 0,
+    head,
+    ...(found === undefined ? {} : { break: found }),
+    verifiedAt: new Date().toISOString(),
+  });
+  const start = await startOf(source, from);
+  if ('kind' in start) return report(undefined, start);
+  const walk = new ChainWalk(from, start.previous);
+  const found = await walkRows(source, walk, start.after, to, pageSize);
+  if (found !== undefined || to !== undefined) return report(walk, found);
+  const [outside] = await source.unchainedEvents(1);
+  if (outside === undefined) return report(walk);
+  return report(walk, {
+    kind: 'inserted',
+    eventId: outside.id,
+    message: `event ${outside.id} is stored outside the chain (it has no chained payload)`,
+  });
+}
+
+async function walkRows(
+  source: AuditChainSource,
+  walk: ChainWalk,
+  after: number,
+  to: number | undefined,
+  pageSize: number,
+): Promise<ChainBreak | undefined> {
+  let pending: ChainRow | undefined;
+  let position = after;
+  for (;;) {
+    const rows = await source.chainRows(position, pageSize);
+    for (const row of rows) {
+      if (pending !== undefined) {
+        const found = walk.check(pending, row);
+        if (found !== undefined) return found;
+        if (to !== undefined && pending.seq === to) return undefined;
+      }
+      pending = row;
+    }
+    if (rows.length < pageSize) break;
+    position = rows[rows.length - 1]!.position;
+  }
+  return pending === undefined ? undefined : walk.check(pending, undefined);
+}
