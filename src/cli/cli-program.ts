@@ -7,6 +7,7 @@ import { registerQueryCommand } from './commands/query.command';
 import { registerShowCommand } from './commands/show.command';
 import { registerStatsCommand } from './commands/stats.command';
 import { registerTailCommand } from './commands/tail.command';
+import { registerVerifyCommand } from './commands/verify.command';
 import { packageVersion } from './package-version';
 
 const EXAMPLES = `
@@ -20,6 +21,7 @@ Examples:
   $ nestjs-audit tail -f
   $ nestjs-audit export --from 2026-03-01 --to 2026-04-01 --out march.csv
   $ nestjs-audit stats --since 7d
+  $ nestjs-audit verify
   $ AUDIT_PG_URL=postgres://audit@db:5432/app nestjs-audit query --actor u-17`;
 
 /** Commander's messages as one line in the CLI's style, with where to find help. */
@@ -38,7 +40,7 @@ export function createCliProgram(context: CliContext): Command {
   const { io } = context;
   const program = new Command('nestjs-audit')
     .description(
-      'Read the audit trail recorded by nestjs-audit: query, show, history, tail, export and stats.',
+      'Read the audit trail recorded by nestjs-audit: query, show, history, tail, export and stats, and verify that it is intact.',
     )
     .version(packageVersion(), '-V, --version', 'print the version of nestjs-audit')
     .helpOption('-h, --help', 'show help')
@@ -66,6 +68,7 @@ export function createCliProgram(context: CliContext): Command {
   registerTailCommand(program, context);
   registerExportCommand(program, context);
   registerStatsCommand(program, context);
+  registerVerifyCommand(program, context);
   return program;
 }
 

@@ -1,0 +1,94 @@
+import Database from 'better-sqlite3';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeEvents } from '../fixtures/events';
+import { runCli, seedSqlite, tempDir } from './cli-harness';
+
+/** A copy of `file` where someone with write access changed the outcome of event #7. */
+function tamperedCopy(file: string, dir: string): string {
+  const copy = join(dir, 'tampered.db');
+  copyFileSync(file, copy);
+  const db = new Database(copy);
+  try {
+    db.exec('DROP TRIGGER audit_events_append_only_update');
+    db.prepare(
+      "UPDATE audit_events SET outcome = 'failure' WHERE rowid = (SELECT event FROM audit_payloads WHERE seq = 7)",
+    ).run();
+  } finally {
+    db.close();
+  }
+  return copy;
+}
+
+describe('nestjs-audit verify (sqlite)', () => {
+  const { dir, remove } = tempDir();
+  const file = join(dir, 'audit.db');
+  const events = makeEvents(30, (i) => ({
+    timestamp: new Date(Date.UTC(2026, 2, 1) + i * 60_000).toISOString(),
+  }));
+
+  beforeAll(async () => {
+    await seedSqlite(file, events);
+  });
+
+  afterAll(() => remove());
+
+  it('says the trail is intact and exits 0', async () => {
+    const run = await runCli(['--db', file, 'verify']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /^intact {2}.+audit\.db: #1 to #30 verified \(30 events\), head #30 [0-9a-f]{16}…\n$/,
+    );
+  });
+
+  it('prints the verification as JSON, for a range', async () => {
+    const run = await runCli([
+      '--db',
+      file,
+      'verify',
+      '--from',
+      '10',
+      '--to',
+      '20',
+      '--format',
+      'json',
+    ]);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(report).toMatchObject({ intact: true, from: 10, verifiedTo: 20, events: 11 });
+    expect(report.head).toMatchObject({ seq: 30, hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  });
+
+  it('names the first bad sequence number and the kind, and exits 1, when tampered with', async () => {
+    const copy = tamperedCopy(file, dir);
+    const run = await runCli(['--db', copy, 'verify']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('TAMPERED at #7: modified');
+    expect(run.stdout).toContain(`(event ${events[6]!.id})`);
+    expect(run.stdout).toContain('intact before it: #1 to #6 (6 events)');
+    expect(run.stderr).toMatch(
+      /^nestjs-audit: the trail was tampered with: modified at #7 — .+\n$/,
+    );
+    const json = await runCli(['--db', copy, 'verify', '--format', 'json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      intact: false,
+      verifiedTo: 6,
+      break: { kind: 'modified', seq: 7, eventId: events[6]!.id },
+    });
+  });
+
+  it('exits 2 when the trail cannot be checked as asked', async () => {
+    for (const args of [
+      ['--db', file, 'verify', '--from', '0'],
+      ['--db', file, 'verify', '--from', '31'],
+      ['--db', file, 'verify', '--from', '9', '--to', '3'],
+      ['--db', join(dir, 'missing.db'), 'verify'],
+    ]) {
+      const run = await runCli(args);
+      expect({ args, code: run.code, stdout: run.stdout }).toEqual({ args, code: 2, stdout: '' });
+      expect(run.stderr).toMatch(/^nestjs-audit: .+\n$/);
+    }
+  });
+});
