@@ -1,3 +1,5 @@
+import { chainSourceOf } from './integrity/chain-source';
+import { verifyChain, type ChainVerification, type VerifyChainOptions } from './integrity/verify';
 import { Inject, Injectable } from '@nestjs/common';
 import { isDeepStrictEqual } from 'node:util';
 import { AuditAlarms } from './alarms/audit-alarms';
@@ -114,6 +116,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  */
 @Injectable()
 export class AuditService {
+  /** The outcome of the latest {@link AuditService.verify}, reported by {@link AuditService.health}. */
+  private lastVerification: ChainVerification | undefined;
+
   constructor(
     private readonly pipeline: AuditPipeline,
     private readonly contexts: AuditContextStorage,
@@ -252,7 +257,38 @@ export class AuditService {
    * error and drop counts. `condition` is `audit.pipeline_failure` whenever it is not `up`.
    */
   health(): AuditHealth {
-    return this.pipeline.health();
+    const health = this.pipeline.health();
+    const last = this.lastVerification;
+    if (last === undefined) return health;
+    const { intact, verifiedTo, verifiedAt } = last;
+    return {
+      ...health,
+      integrity: { intact, verifiedTo, verifiedAt, ...(last.break && { break: last.break }) },
+    };
+  }
+
+  /**
+   * Checks the store's hash chain (the same check as `nestjs-audit verify`): every event exactly
+   * as chained, none removed, inserted or moved. Reads the chain in pages; on a large trail, run
+   * it from a scheduled job rather than per request. The outcome is kept for {@link health}.
+   * @throws ChainRangeError for a `from` / `to` outside the chain.
+   * @throws Error when the store keeps no hash chain (the in-memory store), or cannot be read.
+   * @example
+   * ```ts
+   * const result = await audit.verify();
+   * if (!result.intact) logger.error(`audit trail tampered with: ${result.break?.message}`);
+   * ```
+   */
+  async verify(options: VerifyChainOptions = {}): Promise<ChainVerification> {
+    const source = chainSourceOf(this.store);
+    if (source === undefined) {
+      throw new Error(
+        `AuditService.verify(): the ${this.store.engine} store keeps no hash chain. Use the SQLite store (the default) or PostgresAuditStore to get a verifiable trail.`,
+      );
+    }
+    const result = await verifyChain(source, options);
+    this.lastVerification = result;
+    return result;
   }
 
   private draftOf(input: AuditRecordInput): AuditEventDraft {

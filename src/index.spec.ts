@@ -27,6 +27,7 @@ describe('public API', () => {
         'AuditShutdownError',
         'AuditStore',
         'Audited',
+        'ChainRangeError',
         'ECS_EVENT_CATEGORIES',
         'ECS_EVENT_TYPES',
         'ECS_VERSION',

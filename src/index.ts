@@ -103,6 +103,13 @@ export { ECS_VERSION, formatEcs, type EcsDocument } from './ecs/ecs.formatter';
 export type { EcsPipelineFailureDocument } from './ecs/pipeline-failure.formatter';
 export { AuditShutdownError, type AuditHealth } from './pipeline/audit-pipeline';
 export {
+  ChainRangeError,
+  type ChainBreak,
+  type ChainBreakKind,
+  type ChainVerification,
+  type VerifyChainOptions,
+} from './integrity/verify';
+export {
   AuditCommitError,
   type AuditWriteReceipt,
   type AuditWriterStats,

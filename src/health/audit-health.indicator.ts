@@ -10,6 +10,12 @@ export interface AuditHealthCheckOptions {
    * @default false
    */
   degradedIsDown?: boolean;
+  /**
+   * Report `down` when the latest `AuditService.verify()` found the trail tampered with. Leave
+   * it off for liveness probes, turn it on for alerts.
+   * @default false
+   */
+  tamperedIsDown?: boolean;
 }
 
 /**
@@ -33,7 +39,10 @@ export class AuditHealthIndicator {
     private readonly indicators: HealthIndicatorService,
   ) {}
 
-  /** `up` unless the audit store fails with nowhere to put events (or, optionally, degraded). */
+  /**
+   * `up` unless the audit store fails with nowhere to put events (or, optionally, degraded, or
+   * found tampered with by the latest `AuditService.verify()`).
+   */
   check<const Key extends string>(
     key: Key,
     options: AuditHealthCheckOptions = {},
@@ -48,9 +57,12 @@ export class AuditHealthIndicator {
       dropped: health.dropped,
       lost: health.lost,
       ...(health.lastError ? { lastError: health.lastError, lastErrorAt: health.lastErrorAt } : {}),
+      ...(health.integrity ? { integrity: health.integrity } : {}),
     };
     const down =
-      health.status === 'down' || (options.degradedIsDown === true && health.status === 'degraded');
+      health.status === 'down' ||
+      (options.degradedIsDown === true && health.status === 'degraded') ||
+      (options.tamperedIsDown === true && health.integrity?.intact === false);
     return down ? session.down(data) : session.up(data);
   }
 }

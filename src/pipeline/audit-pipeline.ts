@@ -1,3 +1,4 @@
+import type { ChainVerification } from '../integrity/verify';
 import {
   Inject,
   Injectable,
@@ -48,6 +49,12 @@ export interface AuditHealth extends AuditWriterStats {
   spool?: { path: string; bytes: number; events: number };
   /** Alarm delivery, when alarms are configured (its status does not change `status`). */
   alarms?: AuditAlarmHealth;
+  /**
+   * The latest `AuditService.verify()` of this process, once one ran: whether the trail was
+   * intact, up to which sequence number, when, and the break it found (it does not change
+   * `status`).
+   */
+  integrity?: Pick<ChainVerification, 'intact' | 'verifiedTo' | 'verifiedAt' | 'break'>;
 }
 
 /**
