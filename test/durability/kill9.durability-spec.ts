@@ -1,3 +1,4 @@
+import type { ChainVerification } from '../../src/integrity/verify';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OrderLoad } from './load';
@@ -9,6 +10,7 @@ import {
   PG_URL,
   pgRecordCounts,
   randomBetween,
+  sqliteChainCheck,
   sqliteRecordCounts,
   tempDir,
   totalRecords,
@@ -39,6 +41,8 @@ interface StoreUnderTest {
   env: Record<string, string>;
   /** Reads the committed records directly from the database (server stopped). */
   counts(): Promise<RecordCounts>;
+  /** Verifies the store's hash chain (server stopped), where the test checks it. */
+  verify?: () => Promise<ChainVerification>;
   cleanup(): Promise<void>;
 }
 
@@ -48,6 +52,7 @@ function sqliteStore(dir: string): StoreUnderTest {
     name: 'sqlite',
     env: { AUDIT_STORE: path },
     counts: () => Promise.resolve(sqliteRecordCounts(path)),
+    verify: () => sqliteChainCheck(path),
     cleanup: () => Promise.resolve(),
   };
 }
@@ -127,6 +132,15 @@ describe(`kill -9 under load (${ROUNDS} rounds per store, ${CLIENTS} clients)`, 
 
       expect(brief(exactlyOnce(acknowledged, counts, sent))).toEqual(NONE);
       expect(echoMismatches).toEqual([]);
+      // Every record committed before a kill is chained once, with no gap and no fork.
+      if (store.verify) {
+        const chain = await store.verify();
+        expect({ intact: chain.intact, events: chain.events, break: chain.break }).toEqual({
+          intact: true,
+          events: records,
+          break: undefined,
+        });
+      }
     },
     ROUNDS * 8_000 + 30_000,
   );

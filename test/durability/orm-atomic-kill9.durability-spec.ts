@@ -1,10 +1,18 @@
+import type { ChainVerification } from '../../src/integrity/verify';
 import Database from 'better-sqlite3';
 import { Client } from 'pg';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OrderLoad } from './load';
-import { dropPgSchema, PG_URL, randomBetween, tempDir, uniquePgSchema } from './records';
+import {
+  dropPgSchema,
+  PG_URL,
+  randomBetween,
+  sqliteChainCheck,
+  tempDir,
+  uniquePgSchema,
+} from './records';
 import { killAllServers, SampleServer, waitUntil } from './sample-server';
 
 const CLIENTS = 16;
@@ -109,6 +117,8 @@ interface Engine {
   name: string;
   env: Record<string, string>;
   read(): Promise<OrdersAndEvents>;
+  /** Verifies the audit trail's hash chain (server stopped), where the test checks it. */
+  verify?: () => Promise<ChainVerification>;
 }
 
 describe(`TypeORM atomic mode: kill -9 mid-burst (${ROUNDS} rounds, ${CLIENTS} clients)`, () => {
@@ -126,6 +136,7 @@ describe(`TypeORM atomic mode: kill -9 mid-burst (${ROUNDS} rounds, ${CLIENTS} c
       name: 'SQLite',
       env: { AUDIT_STORE: 'shop-db', SHOP_DB: shopFile },
       read: () => Promise.resolve(sqliteOrdersAndEvents(shopFile)),
+      verify: () => sqliteChainCheck(shopFile),
     },
   ];
 
@@ -204,6 +215,15 @@ describe(`TypeORM atomic mode: kill -9 mid-burst (${ROUNDS} rounds, ${CLIENTS} c
       }).toEqual({ changes: orders.length, withoutLine: [] });
       // The kills left lines to relay (otherwise the relay was not tested).
       expect(leftByKills).toBeGreaterThan(0);
+      if (engine.verify) {
+        // Events written by the shop's own transactions are chained once each, with no gap.
+        const chain = await engine.verify();
+        expect({ intact: chain.intact, break: chain.break }).toEqual({
+          intact: true,
+          break: undefined,
+        });
+        expect(chain.events).toBeGreaterThanOrEqual(changeEventIds.length);
+      }
     },
     180_000,
   );

@@ -1,3 +1,5 @@
+import { verifyChain, type ChainVerification } from '../../src/integrity/verify';
+import { SqliteAuditStore } from '../../src/stores/sqlite/sqlite-audit.store';
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +19,17 @@ export function pgUrlVia(port: number): string {
 export type RecordCounts = Map<string, number>;
 
 /** Reads the SQLite store's file directly (the server must be stopped). */
+/** Verifies the hash chain of a SQLite audit database (server stopped). */
+export async function sqliteChainCheck(path: string): Promise<ChainVerification> {
+  const store = new SqliteAuditStore({ path });
+  await store.init();
+  try {
+    return await verifyChain(store);
+  } finally {
+    await store.close();
+  }
+}
+
 export function sqliteRecordCounts(path: string): RecordCounts {
   const db = new Database(path, { fileMustExist: true });
   try {
