@@ -240,6 +240,7 @@ async function openPostgres(
       partitioning: layout.partitioning,
       connectionTimeoutMs: PG_CONNECT_TIMEOUT_MS,
       statementTimeoutMs: PG_STATEMENT_TIMEOUT_MS,
+      readOnly: true,
     });
     try {
       await store.init();

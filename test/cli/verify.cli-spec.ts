@@ -2,7 +2,8 @@ import Database from 'better-sqlite3';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeEvents } from '../fixtures/events';
-import { runCli, seedSqlite, tempDir } from './cli-harness';
+import { Client } from 'pg';
+import { PG_URL, pgSchema, runCli, seedSqlite, tempDir } from './cli-harness';
 
 /** A copy of `file` where someone with write access changed the outcome of event #7. */
 function tamperedCopy(file: string, dir: string): string {
@@ -90,5 +91,44 @@ describe('nestjs-audit verify (sqlite)', () => {
       expect({ args, code: run.code, stdout: run.stdout }).toEqual({ args, code: 2, stdout: '' });
       expect(run.stderr).toMatch(/^nestjs-audit: .+\n$/);
     }
+  });
+});
+
+describe('nestjs-audit verify (postgres)', () => {
+  const pg = pgSchema();
+  const events = makeEvents(25, (i) => ({
+    timestamp: new Date(Date.UTC(2026, 2, 1) + i * 60_000).toISOString(),
+  }));
+  const args = ['--pg', PG_URL, '--pg-schema', pg.schema];
+
+  beforeAll(async () => {
+    await pg.seed(events);
+  });
+
+  afterAll(() => pg.drop());
+
+  it('says the trail is intact, then names the event whose outcome someone edited', async () => {
+    const intact = await runCli([...args, 'verify']);
+    expect(intact.stderr).toBe('');
+    expect(intact.code).toBe(0);
+    expect(intact.stdout).toMatch(/^intact {2}.+: #1 to #25 verified \(25 events\), head #25 /);
+    const client = new Client({ connectionString: PG_URL });
+    await client.connect();
+    try {
+      const table = `"${pg.schema}"."audit_events"`;
+      await client.query(`ALTER TABLE ${table} DISABLE TRIGGER USER`);
+      await client.query(
+        `UPDATE ${table} SET outcome = 'failure' WHERE id = (SELECT event_id FROM "${pg.schema}"."audit_events_chain" WHERE seq = 9)`,
+      );
+    } finally {
+      await client.end();
+    }
+    const run = await runCli([...args, 'verify', '--format', 'json']);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      intact: false,
+      verifiedTo: 8,
+      break: { kind: 'modified', seq: 9 },
+    });
   });
 });

@@ -1,3 +1,4 @@
+import { verifyChain } from '../../src/integrity/verify';
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
 import { parseAuditQuery } from '../../src/query/audit-query';
@@ -94,6 +95,15 @@ describe.each(['none', 'monthly'] as const)(
         'audit_events_tenant_ts',
         'audit_events_ts',
       ]);
+    });
+
+    it('chains the events it held, oldest first, from their jsonb payloads', async () => {
+      await store.seal();
+      expect(await verifyChain(store)).toMatchObject({
+        intact: true,
+        verifiedTo: 120,
+        events: 120,
+      });
     });
 
     it('reads every event back unchanged, with its id, in the same order', async () => {

@@ -161,7 +161,9 @@ export function postgresAlarmStatements(names: PostgresNames): PostgresAlarmStat
         const insert = `${insertHead}${tuples.join(', ')} ON CONFLICT (dedup_key) DO NOTHING`;
         statements.push({
           // A data-modifying WITH runs exactly once, in the same statement: one atomic round trip.
-          text: prefix ? `WITH inserted_events AS (${prefix.text}) ${insert}` : insert,
+          text: prefix
+            ? (prefix.followedBy?.(insert) ?? `WITH inserted_events AS (${prefix.text}) ${insert}`)
+            : insert,
           values,
         });
       }

@@ -1,4 +1,19 @@
 import type {
+  AuditChainSource,
+  ChainHead,
+  ChainRow,
+  UnchainedEvent,
+} from '../../integrity/chain-source';
+import {
+  postgresChainHeadOf,
+  postgresChainRowOf,
+  postgresChainStatements,
+  postgresUnchainedOf,
+  sealQueued,
+  type PostgresChainStatements,
+} from './postgres-chain';
+import { PostgresChainSealer } from './postgres-chain-sealer';
+import type {
   AlarmAttempt,
   AlarmAttemptQuery,
   AlarmClaim,
@@ -63,6 +78,7 @@ export type {
 
 interface OpenState {
   statements: PostgresStatements;
+  chain: PostgresChainStatements;
   insert: ReturnType<typeof postgresInsert>;
   alarms: PostgresAlarmStatements;
   relay: PostgresRelayStatements;
@@ -88,15 +104,21 @@ interface OpenState {
  * await store.init();
  * ```
  */
-export class PostgresAuditStore extends AuditStore {
+export class PostgresAuditStore extends AuditStore implements AuditChainSource {
   /** Engine name used in messages and health reports. */
   readonly engine = 'postgres';
 
   private readonly names: PostgresNames;
   private readonly partitioning: PostgresPartitioning;
   private readonly connections: PostgresConnections;
+  private readonly readOnly: boolean;
   private state: 'new' | OpenState | 'closed' = 'new';
   private opening: Promise<void> | undefined;
+  private readonly sealer = new PostgresChainSealer((batch) =>
+    this.connections.withSession((session) =>
+      session.transaction((sql) => sealQueued(sql, this.names, batch)),
+    ),
+  );
 
   /**
    * Validates the options; nothing connects before `init()`.
@@ -107,6 +129,7 @@ export class PostgresAuditStore extends AuditStore {
     const settings = resolvePostgresOptions(options);
     this.names = settings.names;
     this.partitioning = settings.partitioning;
+    this.readOnly = settings.readOnly;
     this.connections = new PostgresConnections(
       settings.source,
       settings.timeouts,
@@ -144,7 +167,7 @@ export class PostgresAuditStore extends AuditStore {
    *   commit the batch.
    */
   async append(events: readonly AuditEvent[], alarms?: readonly AlarmOutboxEntry[]): Promise<void> {
-    const state = this.ready('append');
+    const state = this.writable('append');
     const rows = PostgresAuditStore.rowsOf(events);
     const alarmRows = uniqueAlarmColumns(alarms);
     if (rows.length === 0 && alarmRows.length === 0) return;
@@ -179,6 +202,55 @@ export class PostgresAuditStore extends AuditStore {
         throw this.failure(what, retryError);
       }
     }
+    if (rows.length > 0) this.sealer.request();
+  }
+
+  /**
+   * Chains every event queued so far (appended, or committed by an application's transaction)
+   * and resolves once they are chained. Appends start this on their own in the background; call
+   * it before verifying what was just written.
+   * @throws Error naming the store and the cause when a seal fails (the events stay queued).
+   */
+  async seal(): Promise<void> {
+    this.writable('seal');
+    await this.sealer.sealAll();
+    if (this.sealer.lastError !== undefined) {
+      throw this.failure('chain the events it stored', this.sealer.lastError);
+    }
+  }
+
+  /** Chain rows after sequence number `after`, for verification (see `AuditChainSource`). */
+  async chainRows(after: number, limit: number): Promise<ChainRow[]> {
+    const rows = await this.rowsOf(
+      'read the hash chain',
+      this.ready('chainRows').chain.rows(after, limit),
+    );
+    return rows.map(postgresChainRowOf);
+  }
+
+  /** The hash of sequence number `seq` (see `AuditChainSource`). */
+  async chainRowAt(
+    seq: number,
+  ): Promise<{ position: number; hash: Uint8Array | null } | undefined> {
+    const [row] = await this.rowsOf('read the hash chain', this.ready('chainRowAt').chain.at(seq));
+    return row && { position: seq, hash: row[0] as Uint8Array };
+  }
+
+  /** The chain's last link, or `undefined` when nothing is chained (see `AuditChainSource`). */
+  async chainHead(): Promise<ChainHead | undefined> {
+    return postgresChainHeadOf(
+      await this.rowsOf('read the hash chain', this.ready('chainHead').chain.head()),
+    );
+  }
+
+  /** Events neither chained nor queued to be (see `AuditChainSource`). */
+  async unchainedEvents(limit: number): Promise<UnchainedEvent[]> {
+    return postgresUnchainedOf(
+      await this.rowsOf(
+        'read the hash chain',
+        this.ready('unchainedEvents').chain.unchained(limit),
+      ),
+    );
   }
 
   /** Dialect of {@link PostgresAuditStore.appendStatements} (see `AuditSqlAppend`). */
@@ -194,7 +266,7 @@ export class PostgresAuditStore extends AuditStore {
     events: readonly AuditEvent[],
     alarms?: readonly AlarmOutboxEntry[],
   ): Promise<AuditSqlStatement[]> {
-    const state = this.ready('appendStatements');
+    const state = this.writable('appendStatements');
     const rows = PostgresAuditStore.rowsOf(events);
     const alarmRows = uniqueAlarmColumns(alarms);
     if (state.partitions) {
@@ -221,12 +293,14 @@ export class PostgresAuditStore extends AuditStore {
 
   /** Confirms that the ECS lines of these events are written (see `AuditSqlAppend`). */
   async markStreamed(ids: readonly string[]): Promise<void> {
-    const statement = this.ready('markStreamed').relay.markStreamed(ids);
+    const statement = this.writable('markStreamed').relay.markStreamed(ids);
     try {
       await this.connections.run([statement]);
     } catch (error) {
       throw this.failure('empty the stream relay backlog', error);
     }
+    // Committed by the application's transaction, queued there: chain them now.
+    this.sealer.request();
   }
 
   /** One page of matching events, newest first. */
@@ -339,9 +413,14 @@ export class PostgresAuditStore extends AuditStore {
   override async close(): Promise<void> {
     if (this.state === 'closed') return;
     const opening = this.opening;
+    const wasOpen = this.state !== 'new' && !this.readOnly;
+    // What this instance queued is chained before its pool ends (a failure leaves it queued for
+    // the next seal of any instance).
+    if (wasOpen) await this.sealer.sealAll();
     this.state = 'closed';
     // An init() still running would otherwise check connections out of an ended pool.
     await opening?.catch(() => undefined);
+    await this.sealer.idle();
     await this.connections.end();
   }
 
@@ -352,9 +431,11 @@ export class PostgresAuditStore extends AuditStore {
       this.partitioning === 'monthly' ? new PostgresMonthlyPartitions(this.names) : undefined;
     try {
       await this.connections.withSession(async (session) => {
-        await session.transaction((sql) =>
-          migratePostgresSchema(sql, this.names, this.partitioning),
-        );
+        if (!this.readOnly) {
+          await session.transaction((sql) =>
+            migratePostgresSchema(sql, this.names, this.partitioning),
+          );
+        }
         if (partitions) await partitions.load(session.sql);
       });
     } catch (error) {
@@ -363,12 +444,13 @@ export class PostgresAuditStore extends AuditStore {
     }
     const state: OpenState = {
       statements: postgresStatements(this.names),
+      chain: postgresChainStatements(this.names),
       insert: postgresInsert(this.names),
       alarms: postgresAlarmStatements(this.names),
       relay: postgresRelayStatements(this.names),
       partitions,
     };
-    if (partitions) {
+    if (partitions && !this.readOnly) {
       // This month and the next, so the first writes of a month seldom wait for DDL (creating
       // a partition briefly locks the whole table).
       const thisMonth = PostgresMonthlyPartitions.monthOf(Date.now());
@@ -380,6 +462,8 @@ export class PostgresAuditStore extends AuditStore {
     }
     if (this.state === 'closed') return;
     this.state = state;
+    // Events a crashed instance (or a migration) left queued.
+    if (!this.readOnly) this.sealer.request();
   }
 
   private static rowsOf(events: readonly AuditEvent[]): PostgresEventRow[] {
@@ -422,8 +506,12 @@ export class PostgresAuditStore extends AuditStore {
   }
 
   private async read(what: string, statement: PostgresStatement): Promise<unknown[]> {
+    return (await this.rowsOf(what, statement)).map((row) => row[0]);
+  }
+
+  private async rowsOf(what: string, statement: PostgresStatement): Promise<unknown[][]> {
     try {
-      return (await this.connections.rows(statement)).map((row) => row[0]);
+      return await this.connections.rows(statement);
     } catch (error) {
       throw this.failure(what, error);
     }
@@ -441,6 +529,17 @@ export class PostgresAuditStore extends AuditStore {
       `PostgresAuditStore could not ${what} (table ${this.names.qualifiedTable}): ${reasonOf(error)}. ${hint}`,
       { cause: error },
     );
+  }
+
+  /** {@link PostgresAuditStore.ready}, for an operation that writes. */
+  private writable(operation: string): OpenState {
+    const state = this.ready(operation);
+    if (this.readOnly) {
+      throw new Error(
+        `PostgresAuditStore.${operation}() writes, but the store was opened with readOnly: true (table ${this.names.qualifiedTable}). Open another store without readOnly to write.`,
+      );
+    }
+    return state;
   }
 
   private ready(operation: string): OpenState {

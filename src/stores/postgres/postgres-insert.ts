@@ -1,6 +1,7 @@
 import type { AuditEvent } from '../../event/audit-event';
 import { eventJson } from '../../event/event-json';
 import type { AuditEventColumns } from '../event-columns';
+import { queueInserted } from './postgres-chain';
 import type { PostgresNames } from './postgres-names';
 import type { PostgresStatement } from './postgres-query';
 import { toPostgresTimestamp } from './postgres-timestamp';
@@ -71,19 +72,24 @@ export function postgresInsert(
   // unnest() of several arrays zips them into rows. The payload is cast to json, which checks
   // it at a third of the cost of jsonb and which readers with SQL (pg parses json) get as an
   // object; a migrated jsonb column takes json by assignment cast.
-  const fast = `INSERT INTO ${names.qualifiedTable}
+  // The events inserted (not those skipped as stored already) are queued for the chain's seal
+  // in the same statement.
+  const insert = `INSERT INTO ${names.qualifiedTable}
     (id, ts, action, outcome, actor_id, resource_type, resource_id, request_id, tenant, schema_version, payload)
     SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
       $6::text[], $7::text[], $8::text[], $9::text[], $10::integer[],
       string_to_array($11::text, E'\\x1e')::json[])`;
-  const idempotent = `${fast} ON CONFLICT DO NOTHING`;
+  const fast = `${insert} RETURNING id, ts`;
+  const idempotent = `${insert} ON CONFLICT DO NOTHING RETURNING id, ts`;
 
   return (rows, mode) => {
     const statements: PostgresStatement[] = [];
+    const returning = mode === 'fast' ? fast : idempotent;
     for (let first = 0; first < rows.length; first += MAX_ROWS_PER_INSERT) {
       statements.push({
-        text: mode === 'fast' ? fast : idempotent,
+        text: queueInserted(names, returning),
         values: columnArrays(rows.slice(first, first + MAX_ROWS_PER_INSERT)),
+        followedBy: (next) => queueInserted(names, returning, next),
       });
     }
     return statements;

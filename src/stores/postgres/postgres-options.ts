@@ -20,9 +20,10 @@ export interface PostgresAuditStoreCommonOptions {
   /**
    * Name of the events table. The store also creates `<table>_migrations` (applied schema
    * versions), the alarm outbox tables `<table>_alarms`, `<table>_alarm_tries` (delivery
-   * attempts) and `<table>_alarm_keys` (digest periods), indexes named `<table>_*` and, with
-   * monthly partitioning, partitions named `<table>_yYYYYmMM`. Letters, digits and underscores,
-   * at most 51 characters.
+   * attempts) and `<table>_alarm_keys` (digest periods), the hash chain `<table>_chain`,
+   * `<table>_chain_head` and `<table>_unsealed` (events not chained yet), the trigger function
+   * `<table>_append_only`, indexes named `<table>_*` and, with monthly partitioning, partitions
+   * named `<table>_yYYYYmMM`. Letters, digits and underscores, at most 51 characters.
    * @default 'audit_events'
    */
   table?: string;
@@ -50,6 +51,13 @@ export interface PostgresAuditStoreCommonOptions {
    * @default 5000
    */
   connectionTimeoutMs?: number;
+  /**
+   * Opens an existing table for reading only (reports, the CLI, a replica): `init()` creates,
+   * migrates and chains nothing and makes no partition, so a role with SELECT alone can use
+   * it; every write rejects.
+   * @default false
+   */
+  readOnly?: boolean;
 }
 
 /** The store creates and owns a `pg` pool. */
@@ -108,6 +116,7 @@ const KNOWN_OPTIONS = new Set([
   'poolSize',
   'statementTimeoutMs',
   'connectionTimeoutMs',
+  'readOnly',
 ]);
 
 /** Where the store's connections come from. */
@@ -127,6 +136,8 @@ export interface PostgresStoreSettings {
   timeouts: PostgresTimeouts;
   /** Longest wait for a connection, in milliseconds. */
   connectionTimeoutMs: number;
+  /** Whether the store only reads. */
+  readOnly: boolean;
 }
 
 function describe(value: unknown): string {
@@ -176,6 +187,9 @@ export function resolvePostgresOptions(options: PostgresAuditStoreOptions): Post
     );
   }
 
+  if (raw.readOnly !== undefined && typeof raw.readOnly !== 'boolean') {
+    throw optionError('readOnly', `expected true or false, got ${describe(raw.readOnly)}`);
+  }
   const statementTimeoutMs = positiveInteger(
     'statementTimeoutMs',
     raw.statementTimeoutMs,
@@ -193,6 +207,7 @@ export function resolvePostgresOptions(options: PostgresAuditStoreOptions): Post
       DEFAULT_CONNECTION_TIMEOUT_MS,
       MAX_TIMER_MS,
     ),
+    readOnly: raw.readOnly === true,
   };
 }
 

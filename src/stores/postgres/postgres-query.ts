@@ -10,6 +10,11 @@ export interface PostgresStatement {
   text: string;
   /** Values in placeholder order. */
   values: unknown[];
+  /**
+   * This statement with another one run after it in the same statement (through `WITH`), for a
+   * statement that is itself a `WITH`; the other may not add placeholders before its own.
+   */
+  followedBy?: (next: string) => string;
 }
 
 /** The statements of one events table. */

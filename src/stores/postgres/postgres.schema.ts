@@ -1,3 +1,4 @@
+import { chainMigration } from './postgres-chain';
 import { reasonOf } from './postgres-errors';
 import type { PostgresNames } from './postgres-names';
 import type { PostgresSql } from './postgres-session';
@@ -197,6 +198,13 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         CONSTRAINT ${names.object('relay_pkey')} PRIMARY KEY (event_id)
       )`,
     ],
+  },
+  {
+    version: 5,
+    description: 'hash-chain the events and make them append-only',
+    // Stored events are queued and chained, oldest first, by the first seal after the
+    // migration, outside its transaction (a large table does not hold the startup lock).
+    statements: (names) => chainMigration(names),
   },
 ];
 
