@@ -6,6 +6,7 @@ import type { Counts } from './callgrind/gate-report';
 import { measureAll, readGateSettings } from './callgrind/measure';
 import { checkValgrind } from './callgrind/valgrind';
 import { CONFIG_IDS, PLATFORMS } from './config';
+import { measureChainCost } from './lib/chain-cost';
 import { measureEventBuild } from './lib/event-build';
 import { measureUnauditedRoute } from './lib/unaudited-route';
 import { measureOrmUpdate, withOrmUpdateSection } from './lib/orm-update';
@@ -321,7 +322,8 @@ async function main(): Promise<void> {
     );
     // In-process like ingest, and before any server starts, so the driver's loop is quiet.
     const eventBuild = measureEventBuild(settings.rounds);
-    log('event build measured');
+    const chainCost = measureChainCost(settings.rounds);
+    log('event build and chain link measured');
     const unaudited = await measureUnauditedRoute(settings.platforms, settings.rounds);
     log('unaudited route measured');
     // In the run's schema (dropped with it), before any server starts.
@@ -360,6 +362,7 @@ async function main(): Promise<void> {
       ingest,
       meanEventBytes: eventBytes,
       eventBuild,
+      chainCost,
       unaudited,
       rowChecks,
       largeDb,

@@ -1,5 +1,6 @@
 import { CONFIG_LABELS, type CellKind, type ConfigId, type Platform } from '../config';
 import { CASE_LABELS, CASES, type Counts } from '../callgrind/gate-report';
+import { chainCostSection } from './chain-cost';
 import { eventBuildSection } from './event-build';
 import { INGEST_BATCH, INGEST_LABELS } from './ingest';
 import { largeDbSection } from './large-db-report';
@@ -221,6 +222,10 @@ export function renderReport(data: RunData): string {
     '## Event build on its own (issue 9)',
     '',
     ...eventBuildSection(data.eventBuild),
+    '',
+    '## The hash chain per event (issue 11)',
+    '',
+    ...chainCostSection(data.chainCost),
     '',
     '## A route that is not audited, in-process (issue 9)',
     '',

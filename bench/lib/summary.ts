@@ -7,6 +7,7 @@ import {
   type Platform,
 } from '../config';
 import type { Counts } from '../callgrind/gate-report';
+import type { ChainCostCase, ChainCostRound } from './chain-cost';
 import type { EventBuildCase, EventBuildRound } from './event-build';
 import type { IngestRound, IngestTarget } from './ingest';
 import type { LargeDbResult } from './large-db';
@@ -88,6 +89,8 @@ export interface RunData {
   meanEventBytes: number;
   /** Event build times (issue 9), by case, one entry per round. */
   eventBuild: ReadonlyMap<EventBuildCase, readonly EventBuildRound[]>;
+  /** The hash chain's cost per event (issue 11), by case, one entry per round. */
+  chainCost: ReadonlyMap<ChainCostCase, readonly ChainCostRound[]>;
   /** CPU per request of a route that is not audited, with and without the module (issue 9). */
   unaudited: ReadonlyMap<Platform, readonly UnauditedRound[]>;
   rowChecks: readonly RowCheck[];

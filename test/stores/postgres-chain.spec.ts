@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client, Pool } from 'pg';
 import { verifyChain, type ChainBreakKind } from '../../src/integrity/verify';
 import { PostgresAuditStore } from '../../src/stores/postgres/postgres-audit.store';
@@ -244,5 +246,78 @@ describe('PostgresAuditStore hash chain with several writers', () => {
     expect(await verifyChain(reader)).toMatchObject({ intact: true, events: 5 });
     await expect(reader.append(events(1, 50))).rejects.toThrow(/readOnly: true/);
     await expect(reader.seal()).rejects.toThrow(/readOnly: true/);
+  });
+});
+
+/** The GRANT recipe of the README's "Proving the trail is intact", for `schema` and `role`. */
+function readmeGrants(schema: string, role: string): string[] {
+  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Proving the trail is intact'));
+  const sql = /```sql\n([\s\S]*?)```/.exec(section)?.[1];
+  if (sql === undefined) throw new Error('the README lost its GRANT recipe');
+  return sql
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('--'))
+    .map((line) =>
+      line
+        .replaceAll('audit.', `"${schema}".`)
+        .replace('SCHEMA audit ', `SCHEMA "${schema}" `)
+        .replace(/ TO app;$/, ` TO ${role};`),
+    );
+}
+
+describe("PostgresAuditStore hash chain with the README's least-privilege role", () => {
+  const role = `nestjs_audit_app_${process.pid}`;
+  const reader = `nestjs_audit_reader_${process.pid}`;
+  const url = (user: string) => CONNECTION.replace(/\/\/[^@/]*@/, `//${user}@`);
+
+  afterAll(async () => {
+    for (const name of [role, reader]) {
+      await admin.query(`DROP OWNED BY ${name}`).catch(() => undefined);
+      await admin.query(`DROP ROLE IF EXISTS ${name}`);
+    }
+  });
+
+  it('appends, seals and verifies with INSERT and SELECT on the trail, and cannot change it', async () => {
+    const schema = uniqueSchema();
+    const names = postgresNames(schema, 'audit_events');
+    // The owner creates and migrates the tables once.
+    await (await open(schema)).close();
+    await admin.query(`CREATE ROLE ${role} LOGIN`);
+    await admin.query(`CREATE ROLE ${reader} LOGIN`);
+    for (const grant of readmeGrants(schema, role)) await admin.query(grant);
+    await admin.query(`GRANT USAGE ON SCHEMA "${schema}" TO ${reader}`);
+    await admin.query(`GRANT SELECT ON ALL TABLES IN SCHEMA "${schema}" TO ${reader}`);
+
+    const app = new PostgresAuditStore({ connectionString: url(role), schema });
+    opened.push(app);
+    await app.init();
+    await app.append(events(20));
+    await app.seal();
+    expect(await verifyChain(app)).toMatchObject({ intact: true, events: 20 });
+
+    const sql = new Client({ connectionString: url(role) });
+    await sql.connect();
+    try {
+      for (const statement of [
+        `UPDATE ${names.qualifiedTable} SET outcome = 'failure'`,
+        `DELETE FROM ${names.qualifiedTable}`,
+        `DELETE FROM ${names.qualified('audit_events_chain')}`,
+        `ALTER TABLE ${names.qualifiedTable} DISABLE TRIGGER USER`,
+      ]) {
+        await expect(sql.query(statement)).rejects.toThrow(/permission denied|must be owner/);
+      }
+    } finally {
+      await sql.end();
+    }
+
+    const readOnly = new PostgresAuditStore({
+      connectionString: url(reader),
+      schema,
+      readOnly: true,
+    });
+    opened.push(readOnly);
+    await readOnly.init();
+    expect(await verifyChain(readOnly)).toMatchObject({ intact: true, events: 20 });
   });
 });
