@@ -8,6 +8,7 @@ import {
   exactlyOnce,
   NONE,
   PG_URL,
+  pgChainCheck,
   pgRecordCounts,
   randomBetween,
   sqliteChainCheck,
@@ -63,6 +64,7 @@ function postgresStore(): StoreUnderTest {
     name: 'postgres',
     env: { AUDIT_STORE: PG_URL, AUDIT_PG_SCHEMA: schema },
     counts: () => pgRecordCounts(schema),
+    verify: () => pgChainCheck(schema),
     cleanup: () => dropPgSchema(schema),
   };
 }

@@ -1,4 +1,5 @@
 import { verifyChain, type ChainVerification } from '../../src/integrity/verify';
+import { PostgresAuditStore } from '../../src/stores/postgres/postgres-audit.store';
 import { SqliteAuditStore } from '../../src/stores/sqlite/sqlite-audit.store';
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
@@ -67,6 +68,21 @@ export function pgRecordCounts(schema: string, table = 'audit_events'): Promise<
     );
     return new Map(result.rows.map((r) => [r.request_id ?? '<null>', r.n]));
   });
+}
+
+/**
+ * Verifies the hash chain of a PostgreSQL audit table (servers stopped), after sealing what the
+ * servers left queued, as the next instance to start would.
+ */
+export async function pgChainCheck(schema: string): Promise<ChainVerification> {
+  const store = new PostgresAuditStore({ connectionString: PG_URL, schema });
+  await store.init();
+  try {
+    await store.seal();
+    return await verifyChain(store);
+  } finally {
+    await store.close();
+  }
 }
 
 export function dropPgSchema(schema: string): Promise<void> {

@@ -5,6 +5,7 @@ import {
   brief,
   exactlyOnce,
   NONE,
+  pgChainCheck,
   pgRecordCounts,
   pgUrlVia,
   totalRecords,
@@ -78,6 +79,13 @@ describe('PostgreSQL down under load (through a TCP relay)', () => {
     const counts = await pgRecordCounts(schema);
     summary('fail', load, counts);
     expect(brief(exactlyOnce(load.acknowledged(), counts, load.sent))).toEqual(NONE);
+    // Chained once each, with no gap and no fork, whoever sealed them.
+    const chain = await pgChainCheck(schema);
+    expect({ intact: chain.intact, events: chain.events, break: chain.break }).toEqual({
+      intact: true,
+      events: totalRecords(counts),
+      break: undefined,
+    });
     expect(load.echoMismatches).toEqual([]);
     const outage = load.tally('outage');
     expect(outage.byStatus[503] ?? 0).toBeGreaterThan(0);
@@ -135,6 +143,13 @@ describe('PostgreSQL down under load (through a TCP relay)', () => {
     const counts = await pgRecordCounts(schema);
     summary('spool', load, counts);
     expect(brief(exactlyOnce(load.acknowledged(), counts, load.sent))).toEqual(NONE);
+    // Chained once each, with no gap and no fork, whoever sealed them.
+    const chain = await pgChainCheck(schema);
+    expect({ intact: chain.intact, events: chain.events, break: chain.break }).toEqual({
+      intact: true,
+      events: totalRecords(counts),
+      break: undefined,
+    });
     expect(load.echoMismatches).toEqual([]);
     // The spool lets requests proceed: nothing is refused while it has room.
     expect(load.tally()).toMatchObject({ errors: 0, ok2xx: load.records.length });
@@ -209,6 +224,13 @@ describe('PostgreSQL down under load (through a TCP relay)', () => {
       `store down [spool + SIGKILL while down]: ${spooledBeforeKill} spooled before the kill, ${replayedBySecond} replayed by the restarted server`,
     );
     expect(brief(exactlyOnce(load.acknowledged(), counts, load.sent))).toEqual(NONE);
+    // Chained once each, with no gap and no fork, whoever sealed them.
+    const chain = await pgChainCheck(schema);
+    expect({ intact: chain.intact, events: chain.events, break: chain.break }).toEqual({
+      intact: true,
+      events: totalRecords(counts),
+      break: undefined,
+    });
     expect(load.echoMismatches).toEqual([]);
   }, 90_000);
 
@@ -249,6 +271,13 @@ describe('PostgreSQL down under load (through a TCP relay)', () => {
         `${replayedByThird} replayed after the restart`,
     );
     expect(brief(exactlyOnce(load.acknowledged(), counts, load.sent))).toEqual(NONE);
+    // Chained once each, with no gap and no fork, whoever sealed them.
+    const chain = await pgChainCheck(schema);
+    expect({ intact: chain.intact, events: chain.events, break: chain.break }).toEqual({
+      intact: true,
+      events: totalRecords(counts),
+      break: undefined,
+    });
     expect(load.echoMismatches).toEqual([]);
   }, 90_000);
 });

@@ -6,6 +6,7 @@ import {
   exactlyOnce,
   NONE,
   PG_URL,
+  pgChainCheck,
   pgRecordCounts,
   tempDir,
   totalRecords,
@@ -61,6 +62,13 @@ describe('two app processes writing to one PostgreSQL table under load', () => {
         `${totalRecords(counts)} records in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
     expect(brief(exactlyOnce(acknowledged, counts, sent))).toEqual(NONE);
+    // Chained once each, with no gap and no fork, whoever sealed them.
+    const chain = await pgChainCheck(schema);
+    expect({ intact: chain.intact, events: chain.events, break: chain.break }).toEqual({
+      intact: true,
+      events: totalRecords(counts),
+      break: undefined,
+    });
     for (const load of loads) {
       expect(load.tally()).toMatchObject({ errors: 0, ok2xx: load.records.length });
       expect(load.echoMismatches).toEqual([]);
