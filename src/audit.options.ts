@@ -1,3 +1,8 @@
+import {
+  resolveCheckpointOptions,
+  type AuditCheckpointOptions,
+  type ResolvedCheckpointOptions,
+} from './integrity/checkpoint-options';
 import { readFileSync } from 'node:fs';
 import { resolveAlarmOptions, type ResolvedAlarmOptions } from './alarms/alarm-config';
 import type { AuditAlarmOptions } from './alarms/alarm-options';
@@ -142,6 +147,15 @@ export interface AuditModuleOptions {
    */
   shutdownTimeoutMs?: number;
   /**
+   * Checkpoints of the hash chain's head written to the ECS stream (`event.action:
+   * audit.checkpoint`) and optionally to a file, signed when given a key: the copy outside the
+   * database that shows a cut tail or a rewritten chain (`nestjs-audit verify --checkpoints`).
+   * Taken every `everyEvents` events, every `intervalMs` (also when idle) and at shutdown, for
+   * stores that keep a chain (SQLite, PostgreSQL). `false` turns them off.
+   * @default { everyEvents: 1000, intervalMs: 60000 }
+   */
+  checkpoints?: AuditCheckpointOptions | boolean;
+  /**
    * Header carrying the request id: reused when present and sane, otherwise a UUIDv7 is generated;
    * either way it is echoed in the response of audited requests.
    * @default 'x-request-id'
@@ -232,6 +246,7 @@ export interface ResolvedAuditOptions {
   maxArrayChanges: number;
   entityRelations: 'id' | 'full';
   shutdownTimeoutMs: number;
+  checkpoints: ResolvedCheckpointOptions | false;
   requestIdHeader: string;
   maxBatch: number;
   durability: 'ack' | 'async';
@@ -263,6 +278,7 @@ const KNOWN_OPTIONS = new Set([
   'maxArrayChanges',
   'entityRelations',
   'shutdownTimeoutMs',
+  'checkpoints',
   'requestIdHeader',
   'maxBatch',
   'durability',
@@ -330,6 +346,20 @@ function optionalFunction<T>(option: string, value: unknown, example: string): T
   if (typeof value !== 'function')
     fail(option, `must be a function (got ${typeof value})`, `Example: ${example}.`);
   return value as T;
+}
+
+/** The `checkpoints` option, its errors as every other option's. */
+function resolveCheckpoints(value: unknown): ResolvedCheckpointOptions | false {
+  try {
+    return resolveCheckpointOptions(value);
+  } catch (error) {
+    const problem = error instanceof Error ? error.message : String(error);
+    return fail(
+      'checkpoints',
+      problem.replace(/^Invalid AuditModule option "checkpoints": /, '').replace(/\.$/, ''),
+      'Use false, or { everyEvents?, intervalMs?, file?, signingKey?, keyId? }.',
+    );
+  }
 }
 
 /**
@@ -549,6 +579,7 @@ export function resolveAuditOptions(
     maxArrayChanges,
     entityRelations,
     shutdownTimeoutMs: positiveInteger('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000, 0),
+    checkpoints: resolveCheckpoints(options.checkpoints),
     requestIdHeader: requestIdHeader.toLowerCase(),
     maxBatch,
     durability,

@@ -38,6 +38,7 @@ describe('public API', () => {
         'REDACTED',
         'SqliteAuditStore',
         'formatEcs',
+        'parseCheckpointLines',
       ].sort(),
     );
   });

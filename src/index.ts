@@ -102,6 +102,8 @@ export { REDACTED } from './event/redact';
 export { ECS_VERSION, formatEcs, type EcsDocument } from './ecs/ecs.formatter';
 export type { EcsPipelineFailureDocument } from './ecs/pipeline-failure.formatter';
 export { AuditShutdownError, type AuditHealth } from './pipeline/audit-pipeline';
+export { parseCheckpointLines, type AuditCheckpoint } from './integrity/checkpoint';
+export type { AuditCheckpointOptions } from './integrity/checkpoint-options';
 export {
   ChainRangeError,
   type ChainBreak,

@@ -38,5 +38,11 @@ export function largeDbSection(results: readonly LargeDbResult[], ingestEvents: 
     const rows = first.queries.find((x) => x.name === name)?.rows ?? Number.NaN;
     lines.push(`| ${name} | ${cells.join(' | ')} | ${n(rows)} |`);
   }
+  lines.push('');
+  for (const r of results) {
+    lines.push(
+      `- ${LARGE_DB_LABELS[r.target].split(',')[0]}: \`verifyChain()\` over the whole chain (${n(r.verify.events)} events) took ${n(r.verify.seconds, 1)} s and found it ${r.verify.intact ? 'intact' : '**broken**'} (issue 11's target: 1M events in under a minute: **${r.verify.intact && r.verify.seconds < 60 && r.verify.events >= 1_000_000 ? 'met' : r.verify.events < 1_000_000 ? 'not measured at 1M' : 'not met'}**).`,
+    );
+  }
   return lines;
 }

@@ -1,3 +1,5 @@
+import type { AuditChainSource } from '../../src/integrity/chain-source';
+import { verifyChain } from '../../src/integrity/verify';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -53,6 +55,8 @@ export interface LargeDbResult {
   ingestEventsPerS: number;
   ingestBatchMaxMs: number;
   queries: QueryTiming[];
+  /** Seconds `verifyChain()` took over the whole chain (issue 11), and whether it found it intact. */
+  verify: { seconds: number; events: number; intact: boolean };
 }
 
 /** Events per `append()` while building: large, so the build is not a million commits. */
@@ -232,6 +236,18 @@ async function diskBytes(target: LargeDbTarget, settings: LargeDbSettings): Prom
  * Builds a database of `settings.events` events per store, then measures what issue 10 asks of
  * it: ingest into the full database, the query filters, history(), and bytes per event.
  */
+/** Verifies the whole chain once (after sealing what the ingest left queued, not timed). */
+async function timeVerify(store: AuditStore): Promise<LargeDbResult['verify']> {
+  if (store instanceof PostgresAuditStore) await store.seal();
+  const started = performance.now();
+  const result = await verifyChain(store as AuditStore & AuditChainSource);
+  return {
+    seconds: (performance.now() - started) / 1000,
+    events: result.events,
+    intact: result.intact,
+  };
+}
+
 export async function measureLargeDb(
   settings: LargeDbSettings,
   log: (line: string) => void,
@@ -246,9 +262,11 @@ export async function measureLargeDb(
     await store.init();
     let measured: { perS: number; maxMs: number };
     let queries: QueryTiming[];
+    let verify: LargeDbResult['verify'];
     try {
       measured = await ingest(store, settings, events);
       queries = await timeQueries(store, settings, endMs);
+      verify = await timeVerify(store);
     } finally {
       await store.close();
     }
@@ -262,6 +280,7 @@ export async function measureLargeDb(
       ingestEventsPerS: measured.perS,
       ingestBatchMaxMs: measured.maxMs,
       queries,
+      verify,
     });
     log(`${target}: ingest ${Math.round(measured.perS)} events/s at ${settings.events} events`);
   }

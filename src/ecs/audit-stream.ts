@@ -1,3 +1,4 @@
+import type { AuditCheckpoint } from '../integrity/checkpoint';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
@@ -43,6 +44,13 @@ export class AuditStream implements OnApplicationBootstrap {
    */
   flush(): Promise<void> {
     return this.sink?.flush() ?? Promise.resolve();
+  }
+
+  /** Writes the `audit.checkpoint` line of the chain's head. */
+  writeCheckpoint(checkpoint: AuditCheckpoint): void {
+    if (this.options.stream.kind === 'off') return;
+    this.sink ??= this.createSink();
+    this.sink.writeCheckpoint(checkpoint);
   }
 
   /** Writes the `audit.pipeline_failure` line naming events the write path lost. */

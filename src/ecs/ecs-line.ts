@@ -1,11 +1,12 @@
 import type { AuditEvent } from '../event/audit-event';
 import { largeValuesTail, withTail } from '../event/event-json';
 import type { EcsDocument } from './ecs.formatter';
-import type { EcsLine } from './pipeline-failure.formatter';
+import type { EcsCheckpointDocument } from './checkpoint.formatter';
+import type { EcsPipelineFailureDocument } from './pipeline-failure.formatter';
 
 /** One line for a sink: its ECS document and, for an audit event, the event it was made from. */
 export interface SinkLine {
-  doc: EcsLine;
+  doc: EcsDocument | EcsPipelineFailureDocument | EcsCheckpointDocument;
   /** Present for event lines: their large values are spliced in from the event's JSON. */
   event?: AuditEvent;
 }

@@ -1,3 +1,5 @@
+import type { AuditCheckpoint } from '../integrity/checkpoint';
+import { formatCheckpoint } from './checkpoint.formatter';
 import type { AuditEvent } from '../event/audit-event';
 import { formatEcs, type EcsServiceInfo } from './ecs.formatter';
 import { formatPipelineFailure, type AuditPipelineFailure } from './pipeline-failure.formatter';
@@ -205,6 +207,16 @@ export class PinoAuditSink {
     if (this.refuseAfterClose()) return;
     try {
       this.target.write([{ doc: formatPipelineFailure(failure, this.service) }]);
+    } catch (err) {
+      this.recordError(err);
+    }
+  }
+
+  /** Writes the `audit.checkpoint` line of the chain's head. Never throws. */
+  writeCheckpoint(checkpoint: AuditCheckpoint): void {
+    if (this.refuseAfterClose()) return;
+    try {
+      this.target.write([{ doc: formatCheckpoint(checkpoint, this.service) }]);
     } catch (err) {
       this.recordError(err);
     }

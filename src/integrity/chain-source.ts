@@ -45,6 +45,8 @@ export interface AuditChainSource {
   chainHead(): Promise<ChainHead | undefined>;
   /** Event rows outside the chain, in storage order, at most `limit`. */
   unchainedEvents(limit: number): Promise<UnchainedEvent[]>;
+  /** Chains what is committed and not chained yet, for stores that chain after commit. */
+  seal?(): Promise<void>;
 }
 
 /** The store's chain, when it keeps one. */

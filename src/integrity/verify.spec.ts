@@ -1,9 +1,12 @@
 import fc from 'fast-check';
+import { generateKeyPairSync } from 'node:crypto';
+import { formatCheckpoint } from '../ecs/checkpoint.formatter';
 import { makeEvent } from '../../test/fixtures/events';
 import { toEventColumns } from '../stores/event-columns';
 import { canonicalEventJson, CANONICAL_FORMAT } from './canonical';
 import { chainLink } from './chain-link';
 import type { AuditChainSource, ChainRow, UnchainedEvent } from './chain-source';
+import { parseCheckpointLines, signCheckpoint, type AuditCheckpoint } from './checkpoint';
 import { ChainRangeError, verifyChain, type ChainBreakKind } from './verify';
 
 /** A chain held in memory, read the way a store serves it (pages in storage order). */
@@ -244,6 +247,109 @@ describe('verifyChain', () => {
         },
       ),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('verifyChain with checkpoints', () => {
+  const rows = chainOf(30);
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const other = generateKeyPairSync('ed25519');
+  const keys = new Map([['k1', publicKey]]);
+  const checkpointAt = (seq: number, at = '2026-03-01T10:00:00.000Z'): AuditCheckpoint => ({
+    seq,
+    hash: Buffer.from(rows[seq - 1]!.hash!).toString('hex'),
+    at,
+  });
+  const signed = (seq: number) => signCheckpoint(checkpointAt(seq), privateKey, 'k1');
+
+  it('finds the chain intact when it holds every checkpoint, signed or not', async () => {
+    const result = await verifyChain(new RowsSource(copyOf(rows)), {
+      checkpoints: [checkpointAt(10), checkpointAt(30)],
+    });
+    expect(result).toMatchObject({ intact: true, verifiedTo: 30, checkpoints: 2 });
+    const withKeys = await verifyChain(new RowsSource(copyOf(rows)), {
+      checkpoints: [signed(10), signed(30)],
+      publicKeys: keys,
+    });
+    expect(withKeys).toMatchObject({ intact: true, checkpoints: 2 });
+  });
+
+  it('shows a cut tail that the chain alone cannot', async () => {
+    const cut = copyOf(rows).slice(0, 20);
+    expect(await verifyChain(new RowsSource(cut))).toMatchObject({ intact: true, verifiedTo: 20 });
+    const result = await verifyChain(new RowsSource(cut), {
+      checkpoints: [checkpointAt(10), checkpointAt(30)],
+    });
+    expect(result).toMatchObject({
+      intact: false,
+      verifiedTo: 20,
+      break: { kind: 'cut-tail', seq: 21 },
+    });
+    expect(result.break?.message).toMatch(/#21 to #30 are missing/);
+  });
+
+  it('shows a chain rewritten consistently from some point on (a fork)', async () => {
+    // The attacker changes #12 and recomputes every hash after it: the chain is intact again.
+    const forked = copyOf(rows);
+    let previous: Uint8Array | null = forked[10]!.hash;
+    for (const row of forked.slice(11)) {
+      if (row.seq === 12) row.payload = row.payload.replace('"u-4"', '"u-0"');
+      previous = chainLink(previous, row.payload);
+      row.hash = previous;
+    }
+    forked[11]!.columns = toEventColumns(JSON.parse(forked[11]!.payload) as never);
+    expect(await verifyChain(new RowsSource(forked))).toMatchObject({ intact: true });
+    const result = await verifyChain(new RowsSource(forked), {
+      checkpoints: [checkpointAt(10), checkpointAt(20)],
+    });
+    expect(result).toMatchObject({ intact: false, break: { kind: 'fork', seq: 20 } });
+  });
+
+  it('refuses checkpoints it cannot trust: altered, signed by an unknown key, or unsigned where keys are given', async () => {
+    const source = new RowsSource(copyOf(rows));
+    const altered = { ...signed(20), seq: 25, hash: checkpointAt(25).hash };
+    expect(
+      (await verifyChain(source, { checkpoints: [altered], publicKeys: keys })).break,
+    ).toMatchObject({
+      kind: 'bad-signature',
+      seq: 25,
+    });
+    const foreign = signCheckpoint(checkpointAt(20), other.privateKey, 'k2');
+    expect(
+      (await verifyChain(source, { checkpoints: [foreign], publicKeys: keys })).break,
+    ).toMatchObject({
+      kind: 'unknown-key',
+      seq: 20,
+    });
+    expect(
+      (await verifyChain(source, { checkpoints: [checkpointAt(20)], publicKeys: keys })).break,
+    ).toMatchObject({
+      kind: 'bad-signature',
+      seq: 20,
+    });
+    // Keys in rotation: one checkpoint per key, both accepted.
+    const rotated = new Map([...keys, ['k2', other.publicKey]]);
+    expect(
+      await verifyChain(source, { checkpoints: [signed(10), foreign], publicKeys: rotated }),
+    ).toMatchObject({
+      intact: true,
+      checkpoints: 2,
+    });
+  });
+
+  it('reads checkpoints from ECS stream lines and from checkpoint file lines, and nothing else', () => {
+    const cp = signed(7);
+    const text = [
+      JSON.stringify({ event: { action: 'user.update' }, audit: { seq: 3 } }),
+      JSON.stringify(formatCheckpoint(cp, { name: 'shop' })),
+      'not json "seq"',
+      JSON.stringify(checkpointAt(9)),
+      '',
+    ].join('\n');
+    expect(parseCheckpointLines(text)).toEqual([cp, checkpointAt(9)]);
+    expect(() => parseCheckpointLines(JSON.stringify({ seq: 'x', hash: '', at: '' }))).toThrow(
+      /line 1/,
     );
   });
 });

@@ -1,3 +1,6 @@
+import type { KeyObject } from 'node:crypto';
+import type { AuditCheckpoint } from './checkpoint';
+import { checkpointBreak, type CheckpointBreak } from './verify-checkpoints';
 import { toEventColumns, type AuditEventColumns } from '../stores/event-columns';
 import { CANONICAL_FORMAT } from './canonical';
 import { chainLink, sameHash } from './chain-link';
@@ -8,9 +11,14 @@ import type { AuditChainSource, ChainRow } from './chain-source';
  * - `modified`: an event's stored bytes, hash or indexed columns are not what was chained;
  * - `deleted`: a sequence number is missing, or its event row is gone;
  * - `inserted`: a row that was never chained, or that does not belong between its neighbours;
- * - `reordered`: two events exchanged their places.
+ * - `reordered`: two events exchanged their places;
+ * - with checkpoints: `cut-tail` (events after the store's head were removed), `fork` (the chain
+ *   differs from a checkpoint: it was rewritten), `bad-signature` (a checkpoint does not match
+ *   its signature, or is unsigned where keys were given), `unknown-key` (signed by a key not
+ *   given).
  */
-export type ChainBreakKind = 'modified' | 'deleted' | 'inserted' | 'reordered';
+export type ChainBreakKind =
+  'modified' | 'deleted' | 'inserted' | 'reordered' | CheckpointBreak['kind'];
 
 /** The first place where the chain does not hold. */
 export interface ChainBreak {
@@ -38,6 +46,8 @@ export interface ChainVerification {
   head: { seq: number; hash: string } | undefined;
   /** The first break, when not intact. */
   break?: ChainBreak;
+  /** Checkpoints the chain was compared with. */
+  checkpoints: number;
   /** When the verification ended (ISO 8601). */
   verifiedAt: string;
 }
@@ -50,6 +60,13 @@ export interface VerifyChainOptions {
   to?: number;
   /** Rows read per round trip to the store. @default 1000 */
   pageSize?: number;
+  /** Checkpoints of the chain's head kept outside the database, to compare the chain with. */
+  checkpoints?: readonly AuditCheckpoint[];
+  /**
+   * Ed25519 public keys by key id: every checkpoint must then be signed by one of them.
+   * @default none (signatures are not checked; unsigned checkpoints still show a cut tail)
+   */
+  publicKeys?: ReadonlyMap<string, KeyObject>;
 }
 
 /** A `from` / `to` that cannot be verified: the caller's mistake, not tampering. */
@@ -248,7 +265,7 @@ export async function verifyChain(
   source: AuditChainSource,
   options: VerifyChainOptions = {},
 ): Promise<ChainVerification> {
-  const { from = 1, to, pageSize = DEFAULT_PAGE_SIZE } = options;
+  const { from = 1, to, pageSize = DEFAULT_PAGE_SIZE, checkpoints = [] } = options;
   checkRange(from, to, pageSize);
   const headRow = await source.chainHead();
   const head = headRow && { seq: headRow.seq, hash: Buffer.from(headRow.hash).toString('hex') };
@@ -264,13 +281,26 @@ export async function verifyChain(
     events: walk?.events ?? 0,
     head,
     ...(found === undefined ? {} : { break: found }),
+    checkpoints: checkpoints.length,
     verifiedAt: new Date().toISOString(),
   });
+  const againstCheckpoints = await checkpointBreak(
+    source,
+    headRow,
+    checkpoints,
+    options.publicKeys ?? new Map(),
+  );
+  // Evidence that cannot be trusted is reported before anything it would show.
+  if (againstCheckpoints?.kind === 'bad-signature' || againstCheckpoints?.kind === 'unknown-key') {
+    return report(undefined, againstCheckpoints);
+  }
   const start = await startOf(source, from);
   if ('kind' in start) return report(undefined, start);
   const walk = new ChainWalk(from, start.previous);
   const found = await walkRows(source, walk, start.after, to, pageSize);
-  if (found !== undefined || to !== undefined) return report(walk, found);
+  if (found !== undefined) return report(walk, found);
+  if (againstCheckpoints !== undefined) return report(walk, againstCheckpoints);
+  if (to !== undefined) return report(walk);
   const [outside] = await source.unchainedEvents(1);
   if (outside === undefined) return report(walk);
   return report(walk, {

@@ -1,3 +1,5 @@
+import { chainSourceOf } from '../integrity/chain-source';
+import { CheckpointWriter } from '../integrity/checkpoint-writer';
 import type { ChainVerification } from '../integrity/verify';
 import {
   Inject,
@@ -79,6 +81,8 @@ export class AuditPipeline
   private shutdownDeadline?: number;
   /** Keeps the lines of events other transactions committed until written (atomic mode). */
   private readonly relay: StreamRelay | undefined;
+  /** Checkpoints of the store's chain head, when it keeps one and they are on. */
+  private readonly checkpoints: CheckpointWriter | undefined;
 
   constructor(
     @Inject(AUDIT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditOptions,
@@ -91,11 +95,30 @@ export class AuditPipeline
       options.onStoreFailure === 'spool'
         ? new AuditSpool({ path: options.spoolPath, maxBytes: options.spoolMaxBytes })
         : undefined;
+    const chain = chainSourceOf(store);
+    this.checkpoints =
+      options.checkpoints && chain
+        ? new CheckpointWriter(chain, options.checkpoints, {
+            line: (checkpoint) => stream.writeCheckpoint(checkpoint),
+            warn: (message) => this.logger.warn(`nestjs-audit: ${message}`),
+          })
+        : undefined;
+    const checkpoints = this.checkpoints;
     this.writer = new AuditWriter(store, options, spool, {
       report: (level, message) => this.logger[level](message),
       onAlarmsStored: () => this.alarms.wake(),
-      // Lines are written by the writer, once an event is committed, spooled or queued.
-      lines: stream,
+      // Lines are written by the writer, once an event is committed, spooled or queued; they
+      // also count towards the next checkpoint.
+      lines: checkpoints
+        ? {
+            writeEvents: (events) => {
+              stream.writeEvents(events);
+              checkpoints.noteEvents(events.length);
+            },
+            writeFailure: (failure) => stream.writeFailure(failure),
+            whenWritable: () => stream.whenWritable(),
+          }
+        : stream,
     });
     const backlog = sqlAppendOf(store);
     this.relay = backlog
@@ -110,6 +133,7 @@ export class AuditPipeline
 
   /** Warns when async events could be lost on SIGTERM because shutdown hooks are off. */
   onApplicationBootstrap(): void {
+    this.checkpoints?.start();
     if (this.options.durability === 'async' && process.listenerCount('SIGTERM') === 0) {
       this.logger.warn(
         "nestjs-audit: durability 'async' keeps up to maxQueue events in memory, and shutdown hooks are off, so a SIGTERM would lose them. Call app.enableShutdownHooks() before app.listen().",
@@ -204,6 +228,7 @@ export class AuditPipeline
    */
   published(events: readonly AuditEvent[], raisedAlarms: boolean): void {
     this.stream.writeEvents(events);
+    this.checkpoints?.noteEvents(events.length);
     this.relay?.written(events);
     if (raisedAlarms) this.alarms.wake();
   }
@@ -278,6 +303,8 @@ export class AuditPipeline
     try {
       try {
         await this.writer.close();
+        // After the last commit, so that it covers every event of this run.
+        await this.checkpoints?.close();
       } finally {
         await this.alarms.stop();
       }

@@ -1,6 +1,9 @@
 import Database from 'better-sqlite3';
-import { copyFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { signCheckpoint } from '../../src/integrity/checkpoint';
+import { SqliteAuditStore } from '../../src/stores/sqlite/sqlite-audit.store';
 import { makeEvents } from '../fixtures/events';
 import { Client } from 'pg';
 import { PG_URL, pgSchema, runCli, seedSqlite, tempDir } from './cli-harness';
@@ -89,6 +92,92 @@ describe('nestjs-audit verify (sqlite)', () => {
     ]) {
       const run = await runCli(args);
       expect({ args, code: run.code, stdout: run.stdout }).toEqual({ args, code: 2, stdout: '' });
+      expect(run.stderr).toMatch(/^nestjs-audit: .+\n$/);
+    }
+  });
+});
+
+describe('nestjs-audit verify --checkpoints (sqlite)', () => {
+  const { dir, remove } = tempDir();
+  const file = join(dir, 'audit.db');
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const pub = join(dir, 'k1.pem');
+  const checkpoints = join(dir, 'checkpoints.ndjson');
+
+  beforeAll(async () => {
+    await seedSqlite(file, makeEvents(20));
+    const store = new SqliteAuditStore({ path: file });
+    await store.init();
+    const head = await store.chainHead();
+    await store.close();
+    const checkpoint = signCheckpoint(
+      {
+        seq: head!.seq,
+        hash: Buffer.from(head!.hash).toString('hex'),
+        at: new Date().toISOString(),
+      },
+      privateKey,
+      'k1',
+    );
+    writeFileSync(
+      checkpoints,
+      `${JSON.stringify({ event: { action: 'other' } })}\n${JSON.stringify(checkpoint)}\n`,
+    );
+    writeFileSync(pub, publicKey.export({ type: 'spki', format: 'pem' }));
+  });
+
+  afterAll(() => remove());
+
+  it('compares the chain with signed checkpoints and names a cut tail', async () => {
+    const ok = await runCli([
+      '--db',
+      file,
+      'verify',
+      '--checkpoints',
+      checkpoints,
+      '--public-key',
+      `k1=${pub}`,
+    ]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('1 checkpoints compared');
+    const cut = join(dir, 'cut.db');
+    copyFileSync(file, cut);
+    const db = new Database(cut);
+    db.exec(
+      'DROP TRIGGER audit_payloads_append_only_delete; DROP TRIGGER audit_events_append_only_delete',
+    );
+    db.exec(
+      'DELETE FROM audit_events WHERE rowid IN (SELECT event FROM audit_payloads WHERE seq > 15)',
+    );
+    db.exec('DELETE FROM audit_payloads WHERE seq > 15');
+    db.close();
+    const alone = await runCli(['--db', cut, 'verify']);
+    expect(alone.code).toBe(0);
+    const run = await runCli([
+      '--db',
+      cut,
+      'verify',
+      '--checkpoints',
+      checkpoints,
+      '--public-key',
+      `k1=${pub}`,
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('TAMPERED at #16: cut-tail');
+  });
+
+  it('exits 2 for checkpoints or keys it cannot use', async () => {
+    const empty = join(dir, 'empty.ndjson');
+    writeFileSync(empty, '{"event":{"action":"user.update"}}\n');
+    for (const args of [
+      ['--checkpoints', empty],
+      ['--checkpoints', join(dir, 'missing.ndjson')],
+      ['--checkpoints', checkpoints, '--public-key', pub],
+      ['--checkpoints', checkpoints, '--public-key', `k1=${join(dir, 'missing.pem')}`],
+    ]) {
+      const run = await runCli(['--db', file, 'verify', ...args]);
+      expect({ args, code: run.code }).toEqual({ args, code: 2 });
       expect(run.stderr).toMatch(/^nestjs-audit: .+\n$/);
     }
   });

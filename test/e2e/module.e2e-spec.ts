@@ -71,7 +71,10 @@ describe('AuditModule configuration', () => {
     const cwd = process.cwd();
     process.chdir(tmp.dir);
     try {
-      const running = await startApp('express', { imports: [AuditModule.forRoot()], controllers: [ThingsController] });
+      const running = await startApp('express', {
+        imports: [AuditModule.forRoot()],
+        controllers: [ThingsController],
+      });
       expect(running.app.get(AuditStore)).toBeInstanceOf(SqliteAuditStore);
       await request(running.url).post('/things').expect(201);
       await running.close();
@@ -100,7 +103,10 @@ describe('AuditModule configuration', () => {
     } finally {
       delete process.env.AUDIT_SERVICE_NAME;
     }
-    expect(lines.parsed()[0]).toMatchObject({ service: { name: 'env-service' }, event: { dataset: 'env-service.audit' } });
+    expect(lines.parsed()[0]).toMatchObject({
+      service: { name: 'env-service' },
+      event: { dataset: 'env-service.audit' },
+    });
   });
 
   it.each([
@@ -108,7 +114,10 @@ describe('AuditModule configuration', () => {
     [{ exclude: ['health'] }, /option "exclude\[0\]" must be a path starting with "\/"/],
     [{ stores: './x.db' }, /option "stores" is not a known option/],
     [{ maxValueBytes: -1 }, /option "maxValueBytes" must be a whole number/],
-    [{ store: 42 }, /option "store" must be a SQLite file path, an AuditStore instance or a factory/],
+    [
+      { store: 42 },
+      /option "store" must be a SQLite file path, an AuditStore instance or a factory/,
+    ],
     [{ actor: 'req.user' }, /option "actor" must be a function/],
     [{ redact: ['ok', ''] }, /option "redact" must be an array of non-empty/],
     [{ store: () => ({}) }, /factory that did not return an AuditStore/],
@@ -166,7 +175,9 @@ describe('AuditModule configuration', () => {
     @Module({ providers: [ExistingConfig], exports: [ExistingConfig] })
     class ExistingModule {}
     const running = await startApp('express', {
-      imports: [AuditModule.forRootAsync({ imports: [ExistingModule], useExisting: ExistingConfig })],
+      imports: [
+        AuditModule.forRootAsync({ imports: [ExistingModule], useExisting: ExistingConfig }),
+      ],
       controllers: [ThingsController],
     });
     await request(running.url).post('/things').expect(201);
@@ -182,7 +193,10 @@ describe('AuditModule configuration', () => {
     @Module({ providers: [Consumer] })
     class FeatureModule {}
     const moduleRef = await Test.createTestingModule({
-      imports: [AuditModule.forRoot({ store: new InMemoryAuditStore(), stream: false }), FeatureModule],
+      imports: [
+        AuditModule.forRoot({ store: new InMemoryAuditStore(), stream: false }),
+        FeatureModule,
+      ],
     }).compile();
     expect(moduleRef.get(Consumer).audit).toBeInstanceOf(AuditService);
     await moduleRef.close();
@@ -224,7 +238,9 @@ describe.each(PLATFORMS)('interceptor registration on %s', (platform) => {
         controllers: [ThingsController],
       });
       const audit = running.app.get(AuditService);
-      const pending = Array.from({ length: 250 }, (_, i) => audit.record({ action: 'bulk.import', labels: { i } }));
+      const pending = Array.from({ length: 250 }, (_, i) =>
+        audit.record({ action: 'bulk.import', labels: { i } }),
+      );
       await running.close();
       await Promise.all(pending);
       await expect(audit.record({ action: 'late.write' })).rejects.toThrow(AuditShutdownError);
@@ -234,7 +250,14 @@ describe.each(PLATFORMS)('interceptor registration on %s', (platform) => {
       await reader.close();
       expect(items).toHaveLength(250);
       const lines = readFileSync(file, 'utf8').trim().split('\n');
-      expect(lines).toHaveLength(250);
+      // Every event's line, then the checkpoint taken at shutdown, which covers all of them.
+      expect(lines).toHaveLength(251);
+      const last = JSON.parse(lines[250]!) as {
+        event: { action: string };
+        audit: { checkpoint: { seq: number } };
+      };
+      expect(last.event.action).toBe('audit.checkpoint');
+      expect(last.audit.checkpoint.seq).toBe(250);
     } finally {
       tmp.cleanup();
     }

@@ -1,6 +1,14 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { chainSourceOf } from '../../integrity/chain-source';
-import { ChainRangeError, verifyChain, type ChainVerification } from '../../integrity/verify';
+import {
+  ChainRangeError,
+  verifyChain,
+  type ChainVerification,
+  type VerifyChainOptions,
+} from '../../integrity/verify';
+import { ed25519PublicKey, parseCheckpointLines } from '../../integrity/checkpoint';
+import type { KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from '../cli-error';
 import { withStore, type CliContext } from '../cli-context';
 import { colorEnabled, painter, sanitize, type Paint } from '../output/terminal';
@@ -8,12 +16,20 @@ import { writeChunk } from '../output/write';
 
 const EXAMPLES = `
 Exit status: 0 when the trail is intact, 1 when it was tampered with, 2 when it could not be
-checked (bad arguments, unreadable database).
+checked (bad arguments, unreadable database or files).
+
+Checkpoints (the audit.checkpoint lines of the ECS stream, or the module's checkpoint file)
+show what the chain alone cannot: a cut tail, or a chain rewritten from some point on.
 
 Examples:
   $ nestjs-audit verify --db ./data/audit.db
+  $ nestjs-audit verify --checkpoints /var/log/app/audit.ndjson --public-key 2026a=checkpoint-pub.pem
   $ nestjs-audit verify --from 1000000 --format json
   $ nestjs-audit verify || alert-the-auditors`;
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
 
 function sequenceOption(value: string): number {
   if (!/^[1-9]\d{0,15}$/.test(value) || !Number.isSafeInteger(Number(value))) {
@@ -26,6 +42,32 @@ interface VerifyOptions {
   from?: number;
   to?: number;
   format: 'text' | 'json';
+  checkpoints?: string;
+  publicKey?: string[];
+}
+
+/** The checkpoints and public keys the options name, read from their files. */
+function evidence(options: VerifyOptions): Pick<VerifyChainOptions, 'checkpoints' | 'publicKeys'> {
+  const publicKeys = new Map<string, KeyObject>();
+  for (const spec of options.publicKey ?? []) {
+    const at = spec.indexOf('=');
+    if (at < 1)
+      throw new CliError(
+        `--public-key ${JSON.stringify(spec)}: write it as <key id>=<PEM file>, e.g. 2026a=checkpoint-pub.pem.`,
+        EXIT_USAGE,
+      );
+    const [id, file] = [spec.slice(0, at), spec.slice(at + 1)];
+    publicKeys.set(id, ed25519PublicKey(readFileSync(file, 'utf8'), `--public-key ${id}`));
+  }
+  if (options.checkpoints === undefined) return { publicKeys };
+  const checkpoints = parseCheckpointLines(readFileSync(options.checkpoints, 'utf8'));
+  if (checkpoints.length === 0) {
+    throw new CliError(
+      `--checkpoints ${options.checkpoints} holds no audit checkpoint: pass the ECS stream file or the module's checkpoints.file.`,
+      EXIT_USAGE,
+    );
+  }
+  return { checkpoints, publicKeys };
 }
 
 function range(result: ChainVerification): string {
@@ -35,9 +77,10 @@ function range(result: ChainVerification): string {
 /** The report for a person: one line when intact, the break and what was intact otherwise. */
 function textReport(result: ChainVerification, label: string, paint: Paint): string {
   const head =
-    result.head === undefined
+    (result.head === undefined
       ? 'empty chain'
-      : `head #${result.head.seq} ${result.head.hash.slice(0, 16)}…`;
+      : `head #${result.head.seq} ${result.head.hash.slice(0, 16)}…`) +
+    (result.checkpoints === 0 ? '' : `, ${result.checkpoints} checkpoints compared`);
   if (result.intact) {
     return `${paint('green', 'intact')}  ${label}: ${range(result)} verified (${result.events} events), ${head}\n`;
   }
@@ -61,6 +104,15 @@ export function registerVerifyCommand(program: Command, context: CliContext): Co
     )
     .option('--from <seq>', 'first sequence number to check (default: 1)', sequenceOption)
     .option('--to <seq>', 'last sequence number to check (default: the newest)', sequenceOption)
+    .option(
+      '--checkpoints <file>',
+      'compare with the checkpoints in this file (ECS stream or checkpoint file)',
+    )
+    .option(
+      '--public-key <id=file>',
+      'Ed25519 public key (PEM) that signed checkpoints; repeat for rotated keys',
+      collect,
+    )
     .addOption(
       new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'),
     )
@@ -88,13 +140,30 @@ async function verifyOrExplain(
   command: Command,
   options: VerifyOptions,
 ): Promise<{ report: ChainVerification; label: string }> {
+  let given: ReturnType<typeof evidence>;
+  try {
+    given = evidence(options);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CliError(`cannot use the checkpoints or keys given: ${reason}`, EXIT_USAGE, {
+      cause: error,
+    });
+  }
   try {
     return await withStore(command, async ({ store, label }) => {
       const source = chainSourceOf(store);
       if (source === undefined) {
         throw new CliError(`${label} keeps no hash chain to verify.`, EXIT_USAGE);
       }
-      return { report: await verifyChain(source, { from: options.from, to: options.to }), label };
+      const { checkpoints, publicKeys } = given;
+      const report = await verifyChain(source, {
+        from: options.from,
+        to: options.to,
+        checkpoints,
+        publicKeys,
+      });
+      return { report, label };
     });
   } catch (error) {
     if (error instanceof CliError) throw new CliError(error.message, EXIT_USAGE, { cause: error });

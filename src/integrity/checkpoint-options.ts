@@ -1,0 +1,97 @@
+import type { KeyObject } from 'node:crypto';
+import { isAbsolute, resolve } from 'node:path';
+import { ed25519PrivateKey } from './checkpoint';
+
+/** The `checkpoints` option of `AuditModule.forRoot()`. */
+export interface AuditCheckpointOptions {
+  /**
+   * Take a checkpoint once this many events were written since the last one.
+   * @default 1000
+   */
+  everyEvents?: number;
+  /**
+   * Take one at least this often, also when nothing was written (a heartbeat, so that a reader
+   * of the stream knows the chain's head is still where it was), in milliseconds.
+   * @default 60000
+   */
+  intervalMs?: number;
+  /**
+   * Also append each checkpoint as one JSON line to this file (created with mode 0600), for
+   * `nestjs-audit verify --checkpoints`. The ECS stream file works there as is.
+   * @default undefined
+   */
+  file?: string;
+  /**
+   * Ed25519 private key (PEM text or a `KeyObject`) that signs each checkpoint; verification
+   * then needs its public key. `openssl genpkey -algorithm ed25519 -out checkpoint-key.pem`.
+   * @default undefined (unsigned)
+   */
+  signingKey?: string | KeyObject;
+  /**
+   * Id written with each signature, so that several public keys can be accepted while keys
+   * rotate. Letters, digits, `.`, `_`, `-`.
+   * @default 'default'
+   */
+  keyId?: string;
+}
+
+/** The `checkpoints` option, validated, with its defaults. */
+export interface ResolvedCheckpointOptions {
+  everyEvents: number;
+  intervalMs: number;
+  file: string | undefined;
+  signingKey: KeyObject | undefined;
+  keyId: string;
+}
+
+const KNOWN = ['everyEvents', 'intervalMs', 'file', 'signingKey', 'keyId'];
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function fail(problem: string): never {
+  throw new TypeError(`Invalid AuditModule option "checkpoints": ${problem}.`);
+}
+
+function whole(name: string, value: unknown, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    fail(`"${name}" must be a whole number from 1 to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Validates the `checkpoints` option: `false` turns checkpoints off, `undefined` or `true`
+ * takes the defaults.
+ * @throws TypeError naming the bad field and the fix.
+ */
+export function resolveCheckpointOptions(raw: unknown): ResolvedCheckpointOptions | false {
+  if (raw === false) return false;
+  const options = (raw === undefined || raw === true ? {} : raw) as Record<string, unknown>;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    fail('use false, true, or an object such as { everyEvents: 1000, intervalMs: 60000 }');
+  }
+  const unknown = Object.keys(options).find((key) => !KNOWN.includes(key));
+  if (unknown !== undefined) fail(`unknown field "${unknown}" (known: ${KNOWN.join(', ')})`);
+  const { file, signingKey, keyId = 'default' } = options;
+  if (file !== undefined && (typeof file !== 'string' || file === '')) {
+    fail('"file" must be a path');
+  }
+  if (typeof keyId !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(keyId)) {
+    fail('"keyId" must be 1 to 64 letters, digits, ".", "_" or "-"');
+  }
+  let key: KeyObject | undefined;
+  if (signingKey !== undefined) {
+    try {
+      key = ed25519PrivateKey(signingKey as string | KeyObject, '"signingKey"');
+    } catch (error) {
+      fail(error instanceof Error ? error.message.replace(/\.$/, '') : String(error));
+    }
+  }
+  return {
+    everyEvents: whole('everyEvents', options.everyEvents, 1000, 1_000_000_000),
+    intervalMs: whole('intervalMs', options.intervalMs, 60_000, MAX_TIMER_MS),
+    file: typeof file === 'string' ? (isAbsolute(file) ? file : resolve(file)) : undefined,
+    signingKey: key,
+    keyId,
+  };
+}

@@ -1,0 +1,99 @@
+import { appendFile } from 'node:fs/promises';
+import { signCheckpoint, type AuditCheckpoint } from './checkpoint';
+import type { ResolvedCheckpointOptions } from './checkpoint-options';
+import type { AuditChainSource } from './chain-source';
+
+/** Where checkpoints go besides the optional file, and where problems are told. */
+export interface CheckpointOutput {
+  /** Writes the checkpoint's line to the audit stream. */
+  line(checkpoint: AuditCheckpoint): void;
+  /** Reports a checkpoint that could not be taken or filed (the next one tries again). */
+  warn(message: string): void;
+}
+
+/**
+ * Takes checkpoints of a store's chain head: after every `everyEvents` events written, every
+ * `intervalMs` (also when idle) and when closed; one at a time. A store that chains after commit
+ * (PostgreSQL) is sealed first, so the checkpoint covers what was written.
+ */
+export class CheckpointWriter {
+  private timer: NodeJS.Timeout | undefined;
+  private written = 0;
+  private running: Promise<void> | undefined;
+  private again = false;
+
+  constructor(
+    private readonly source: AuditChainSource,
+    private readonly options: ResolvedCheckpointOptions,
+    private readonly out: CheckpointOutput,
+  ) {}
+
+  /** Starts the periodic checkpoints. */
+  start(): void {
+    this.timer = setInterval(() => this.request(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Counts events written; takes a checkpoint once `everyEvents` were. */
+  noteEvents(count: number): void {
+    this.written += count;
+    if (this.written >= this.options.everyEvents) this.request();
+  }
+
+  /** Stops the timer and takes the last checkpoint (after the one running, if any). */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    while (this.running !== undefined) await this.running;
+    await this.take();
+  }
+
+  private request(): void {
+    if (this.running !== undefined) {
+      this.again = true;
+      return;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.take();
+      } while (this.again);
+    })().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  private async take(): Promise<void> {
+    this.written = 0;
+    let checkpoint: AuditCheckpoint;
+    try {
+      await this.source.seal?.();
+      const head = await this.source.chainHead();
+      checkpoint = {
+        seq: head?.seq ?? 0,
+        hash: head === undefined ? '' : Buffer.from(head.hash).toString('hex'),
+        at: new Date().toISOString(),
+      };
+      const { signingKey, keyId } = this.options;
+      if (signingKey !== undefined) checkpoint = signCheckpoint(checkpoint, signingKey, keyId);
+    } catch (error) {
+      this.out.warn(
+        `could not take an audit checkpoint: ${reason(error)}; the next one tries again.`,
+      );
+      return;
+    }
+    this.out.line(checkpoint);
+    if (this.options.file === undefined) return;
+    try {
+      await appendFile(this.options.file, `${JSON.stringify(checkpoint)}\n`, { mode: 0o600 });
+    } catch (error) {
+      this.out.warn(
+        `could not append an audit checkpoint to ${this.options.file}: ${reason(error)}.`,
+      );
+    }
+  }
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
