@@ -1,6 +1,6 @@
 import { verifyChain, type ChainVerification } from '../../src/integrity/verify';
+import { verifySqliteFile } from '../utils/chain-check';
 import { PostgresAuditStore } from '../../src/stores/postgres/postgres-audit.store';
-import { SqliteAuditStore } from '../../src/stores/sqlite/sqlite-audit.store';
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,14 +21,8 @@ export type RecordCounts = Map<string, number>;
 
 /** Reads the SQLite store's file directly (the server must be stopped). */
 /** Verifies the hash chain of a SQLite audit database (server stopped). */
-export async function sqliteChainCheck(path: string): Promise<ChainVerification> {
-  const store = new SqliteAuditStore({ path });
-  await store.init();
-  try {
-    return await verifyChain(store);
-  } finally {
-    await store.close();
-  }
+export function sqliteChainCheck(path: string): Promise<ChainVerification> {
+  return verifySqliteFile(path);
 }
 
 export function sqliteRecordCounts(path: string): RecordCounts {

@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Audited, AuditModule } from '../../src';
 import { parseCheckpointLines, signatureProblem } from '../../src/integrity/checkpoint';
-import { verifyChain } from '../../src/integrity/verify';
-import { SqliteAuditStore } from '../../src/stores/sqlite/sqlite-audit.store';
 import { PLATFORMS, startApp, tempDir } from '../utils/apps';
+import { verifySqliteFile } from '../utils/chain-check';
 
 @Controller('orders')
 class OrdersController {
@@ -20,15 +19,7 @@ class OrdersController {
   }
 }
 
-async function verifyFile(path: string, options: Parameters<typeof verifyChain>[1]) {
-  const store = new SqliteAuditStore({ path });
-  await store.init();
-  try {
-    return await verifyChain(store, options);
-  } finally {
-    await store.close();
-  }
-}
+const verifyFile = verifySqliteFile;
 
 describe.each(PLATFORMS)('checkpoints of the chain on %s', (platform) => {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');

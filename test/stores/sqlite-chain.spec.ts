@@ -7,6 +7,7 @@ import { chainLink } from '../../src/integrity/chain-link';
 import { verifyChain, type ChainBreakKind } from '../../src/integrity/verify';
 import { SqliteAuditStore } from '../../src/stores/sqlite/sqlite-audit.store';
 import { makeEvents } from '../fixtures/events';
+import { verifySqliteFile } from '../utils/chain-check';
 
 jest.setTimeout(60_000);
 
@@ -44,16 +45,7 @@ async function trail(n: number): Promise<string> {
   return path;
 }
 
-/** Verifies a database file through a store opened on it. */
-async function verifyFile(path: string) {
-  const store = new SqliteAuditStore({ path });
-  await store.init();
-  try {
-    return await verifyChain(store);
-  } finally {
-    await store.close();
-  }
-}
+const verifyFile = (path: string) => verifySqliteFile(path);
 
 /**
  * Tampers with a copy of `path` as someone with write access to the file would: through a plain
