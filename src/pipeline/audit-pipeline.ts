@@ -131,7 +131,10 @@ export class AuditPipeline
     await this.writer.start();
   }
 
-  /** Warns when async events could be lost on SIGTERM because shutdown hooks are off. */
+  /**
+   * Starts the periodic checkpoints; warns when async events could be lost on SIGTERM because
+   * shutdown hooks are off.
+   */
   onApplicationBootstrap(): void {
     this.checkpoints?.start();
     if (this.options.durability === 'async' && process.listenerCount('SIGTERM') === 0) {
