@@ -321,3 +321,41 @@ describe("PostgresAuditStore hash chain with the README's least-privilege role",
     expect(await verifyChain(readOnly)).toMatchObject({ intact: true, events: 20 });
   });
 });
+
+describe('PostgresAuditStore hash chain against checkpoints', () => {
+  it('shows the last 10 events cut off, which the chain alone cannot', async () => {
+    const schema = uniqueSchema();
+    const names = postgresNames(schema, 'audit_events');
+    const store = await open(schema);
+    for (let i = 0; i < 40; i += 10) await store.append(events(10, i));
+    await store.seal();
+    const head = await store.chainHead();
+    const checkpoint = {
+      seq: head!.seq,
+      hash: Buffer.from(head!.hash).toString('hex'),
+      at: new Date().toISOString(),
+    };
+    await store.close();
+    const client = new Client({ connectionString: CONNECTION });
+    await client.connect();
+    try {
+      const chain = names.qualified('audit_events_chain');
+      await client.query(`ALTER TABLE ${names.qualifiedTable} DISABLE TRIGGER USER`);
+      await client.query(`ALTER TABLE ${chain} DISABLE TRIGGER USER`);
+      await client.query(
+        `DELETE FROM ${names.qualifiedTable} WHERE id IN (SELECT event_id FROM ${chain} WHERE seq > 30)`,
+      );
+      await client.query(`DELETE FROM ${chain} WHERE seq > 30`);
+    } finally {
+      await client.end();
+    }
+    const reader = new PostgresAuditStore({ connectionString: CONNECTION, schema, readOnly: true });
+    opened.push(reader);
+    await reader.init();
+    expect(await verifyChain(reader)).toMatchObject({ intact: true, verifiedTo: 30 });
+    expect(await verifyChain(reader, { checkpoints: [checkpoint] })).toMatchObject({
+      intact: false,
+      break: { kind: 'cut-tail', seq: 31 },
+    });
+  });
+});
