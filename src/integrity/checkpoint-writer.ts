@@ -1,4 +1,5 @@
 import { appendFile } from 'node:fs/promises';
+import { CoalescedRun } from '../common/coalesced-run';
 import { signCheckpoint, type AuditCheckpoint } from './checkpoint';
 import type { ResolvedCheckpointOptions } from './checkpoint-options';
 import type { AuditChainSource } from './chain-source';
@@ -19,8 +20,7 @@ export interface CheckpointOutput {
 export class CheckpointWriter {
   private timer: NodeJS.Timeout | undefined;
   private written = 0;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly run = new CoalescedRun(() => this.take());
 
   constructor(
     private readonly source: AuditChainSource,
@@ -30,37 +30,22 @@ export class CheckpointWriter {
 
   /** Starts the periodic checkpoints. */
   start(): void {
-    this.timer = setInterval(() => this.request(), this.options.intervalMs);
+    this.timer = setInterval(() => this.run.request(), this.options.intervalMs);
     this.timer.unref();
   }
 
   /** Counts events written; takes a checkpoint once `everyEvents` were. */
   noteEvents(count: number): void {
     this.written += count;
-    if (this.written >= this.options.everyEvents) this.request();
+    if (this.written >= this.options.everyEvents) this.run.request();
   }
 
   /** Stops the timer and takes the last checkpoint (after the one running, if any). */
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    while (this.running !== undefined) await this.running;
+    await this.run.idle();
     await this.take();
-  }
-
-  private request(): void {
-    if (this.running !== undefined) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        await this.take();
-      } while (this.again);
-    })().finally(() => {
-      this.running = undefined;
-    });
   }
 
   private async take(): Promise<void> {

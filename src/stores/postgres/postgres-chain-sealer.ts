@@ -1,3 +1,5 @@
+import { CoalescedRun } from '../../common/coalesced-run';
+
 /**
  * When the PostgreSQL store chains its queued events: right after each append or confirmed
  * atomic write, in the background (an append never waits for its chain link), one seal at a
@@ -6,8 +8,7 @@
  * next one (of this process or another instance).
  */
 export class PostgresChainSealer {
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly run = new CoalescedRun(() => this.sealQueue());
   /** The error of the latest seal, until one succeeds. */
   lastError: unknown;
 
@@ -22,36 +23,26 @@ export class PostgresChainSealer {
 
   /** Starts a seal now, or once more after the one running. */
   request(): void {
-    if (this.running !== undefined) {
-      this.again = true;
-      return;
-    }
-    this.running = this.loop().finally(() => {
-      this.running = undefined;
-    });
+    this.run.request();
   }
 
   /** Seals everything queued now and resolves when done. */
   async sealAll(): Promise<void> {
-    this.request();
-    while (this.running !== undefined) await this.running;
+    this.run.request();
+    await this.run.idle();
   }
 
   /** Waits for the seal running now, if any (and the one it owes). */
-  async idle(): Promise<void> {
-    while (this.running !== undefined) await this.running;
+  idle(): Promise<void> {
+    return this.run.idle();
   }
 
-  private async loop(): Promise<void> {
-    do {
-      this.again = false;
-      try {
-        while ((await this.sealBatch(this.batch)) === this.batch);
-        this.lastError = undefined;
-      } catch (error) {
-        this.lastError = error;
-        return;
-      }
-    } while (this.again);
+  private async sealQueue(): Promise<void> {
+    try {
+      while ((await this.sealBatch(this.batch)) === this.batch);
+      this.lastError = undefined;
+    } catch (error) {
+      this.lastError = error;
+    }
   }
 }
