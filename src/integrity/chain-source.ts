@@ -12,6 +12,8 @@ export interface ChainRow {
   format: number | null;
   /** The stored event: its canonical JSON text. */
   payload: string;
+  /** The stored event parsed, when the store had to parse it anyway (else parsed from `payload`). */
+  event?: unknown;
   /** The indexed columns stored beside it, or `null` when its event row is missing. */
   columns: AuditEventColumns | null;
 }

@@ -105,7 +105,7 @@ function idOf(payload: string): string | undefined {
 function columnMismatch(row: ChainRow, columns: AuditEventColumns): string | undefined {
   let stored: AuditEventColumns;
   try {
-    stored = toEventColumns(JSON.parse(row.payload) as never);
+    stored = toEventColumns((row.event ?? JSON.parse(row.payload)) as never);
   } catch (error) {
     return `its stored event is not a valid event (${error instanceof Error ? error.message : String(error)})`;
   }

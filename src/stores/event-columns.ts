@@ -59,6 +59,27 @@ function optionalString(event: AuditEvent, name: string, value: unknown): string
 }
 
 /**
+ * The columns of an event as a store reads them back, in the order both engines select them:
+ * id, ts (epoch ms), action, outcome, actor_id, resource_type, resource_id, request_id, tenant,
+ * schema_version, starting at `values[first]`.
+ */
+export function eventColumnsFrom(values: readonly unknown[], first: number): AuditEventColumns {
+  const at = (i: number) => values[first + i] as string | null;
+  return {
+    id: values[first] as string,
+    ts: values[first + 1] as number,
+    action: values[first + 2] as string,
+    outcome: values[first + 3] as string,
+    actorId: at(4),
+    resourceType: at(5),
+    resourceId: at(6),
+    requestId: at(7),
+    tenant: at(8),
+    schemaVersion: values[first + 9] as number,
+  };
+}
+
+/**
  * Validates the fields a store depends on and returns them in column form.
  * Checked before anything is written, so a bad event fails the whole batch instead of
  * being stored half-indexed.

@@ -1,4 +1,6 @@
+import { canonicalize } from 'json-canonicalize';
 import { canonicalEventJson, CANONICAL_FORMAT } from '../../integrity/canonical';
+import { eventColumnsFrom } from '../event-columns';
 import { chainLink } from '../../integrity/chain-link';
 import type { ChainHead, ChainRow, UnchainedEvent } from '../../integrity/chain-source';
 import type { PostgresNames } from './postgres-names';
@@ -141,37 +143,24 @@ export function postgresChainStatements(names: PostgresNames): PostgresChainStat
 
 /** A row of {@link PostgresChainStatements.rows} as the verifier reads it. */
 export function postgresChainRowOf(row: unknown[]): ChainRow {
-  const [seq, hash, format, payload, id, ts] = row as [
+  const [seq, hash, format, payload, id] = row as [
     number,
     Uint8Array,
     number,
     string | null,
     string | null,
-    number,
   ];
-  const at = (i: number) => row[i] as string | null;
+  // Parsed once: for what the link covers (the canonical form of the stored JSON) and for the
+  // verifier's check of the columns.
+  const event: unknown = payload === null ? undefined : JSON.parse(payload);
   return {
     position: seq,
     seq,
     hash,
     format,
-    // What the link covers: the canonical form of the stored JSON.
-    payload: payload === null ? '' : canonicalEventJson(payload),
-    columns:
-      id === null
-        ? null
-        : {
-            id,
-            ts,
-            action: row[6] as string,
-            outcome: row[7] as string,
-            actorId: at(8),
-            resourceType: at(9),
-            resourceId: at(10),
-            requestId: at(11),
-            tenant: at(12),
-            schemaVersion: row[13] as number,
-          },
+    payload: event === undefined ? '' : canonicalize(event),
+    event,
+    columns: id === null ? null : eventColumnsFrom(row, 4),
   };
 }
 

@@ -1,6 +1,7 @@
 import { canonicalEventJson, CANONICAL_FORMAT } from '../../integrity/canonical';
 import { chainLink } from '../../integrity/chain-link';
 import type { ChainRow } from '../../integrity/chain-source';
+import { eventColumnsFrom } from '../event-columns';
 import type { SqliteDatabase } from './sqlite-driver';
 
 /*
@@ -78,28 +79,14 @@ export type SqliteChainRecord = [
 
 /** A record of {@link SQLITE_CHAIN_ROWS_SQL} as the verifier reads it. */
 export function chainRowOf(record: SqliteChainRecord): ChainRow {
-  const [position, seq, hash, format, payload, eventRowid, id, ts, action, outcome] = record;
+  const [position, seq, hash, format, payload, eventRowid] = record;
   return {
     position,
     seq,
     hash,
     format,
     payload,
-    columns:
-      eventRowid === null
-        ? null
-        : {
-            id,
-            ts,
-            action,
-            outcome,
-            actorId: record[10],
-            resourceType: record[11],
-            resourceId: record[12],
-            requestId: record[13],
-            tenant: record[14],
-            schemaVersion: record[15],
-          },
+    columns: eventRowid === null ? null : eventColumnsFrom(record, 6),
   };
 }
 

@@ -165,21 +165,24 @@ export class SqliteConnection {
         this.deleteStreamed.run(JSON.stringify(request.ids));
         return undefined;
       case 'chainRows': {
-        const records = this.rawStatement(SQLITE_CHAIN_ROWS_SQL).all(request.after, request.limit);
+        const records = this.statement(SQLITE_CHAIN_ROWS_SQL, 'raw').all(
+          request.after,
+          request.limit,
+        );
         return (records as SqliteChainRecord[]).map(chainRowOf);
       }
       case 'chainRowAt': {
-        const found = this.rawStatement(SQLITE_CHAIN_AT_SQL).get(request.seq) as
+        const found = this.statement(SQLITE_CHAIN_AT_SQL, 'raw').get(request.seq) as
           [number, Uint8Array | null] | undefined;
         return found && { position: found[0], hash: found[1] };
       }
       case 'chainHead': {
-        const head = this.rawStatement(SQLITE_CHAIN_HEAD_SQL).get() as
+        const head = this.statement(SQLITE_CHAIN_HEAD_SQL, 'raw').get() as
           [number, Uint8Array] | undefined;
         return head && { seq: head[0], hash: head[1] };
       }
       case 'unchainedEvents': {
-        const rows = this.rawStatement(SQLITE_UNCHAINED_EVENTS_SQL).all(request.limit);
+        const rows = this.statement(SQLITE_UNCHAINED_EVENTS_SQL, 'raw').all(request.limit);
         return (rows as [number, string][]).map(([position, id]) => ({ position, id }));
       }
     }
@@ -204,20 +207,15 @@ export class SqliteConnection {
     if (closeDatabase) this.db.close();
   }
 
-  private statement(sql: string): SqliteStatement {
+  /**
+   * A cached statement whose reads return the first column (`'pluck'`) or each row as an array
+   * (`'raw'`); each SQL text is always read one way.
+   */
+  private statement(sql: string, rows: 'pluck' | 'raw' = 'pluck'): SqliteStatement {
     let statement = this.statements.get(sql);
     if (statement === undefined) {
-      statement = this.db.prepare(sql).pluck();
-      this.statements.set(sql, statement);
-    }
-    return statement;
-  }
-
-  /** A cached statement whose reads return rows as arrays. */
-  private rawStatement(sql: string): SqliteStatement {
-    let statement = this.statements.get(sql);
-    if (statement === undefined) {
-      statement = this.db.prepare(sql).raw();
+      const prepared = this.db.prepare(sql);
+      statement = rows === 'raw' ? prepared.raw() : prepared.pluck();
       this.statements.set(sql, statement);
     }
     return statement;
