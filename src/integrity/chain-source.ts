@@ -1,6 +1,6 @@
 import type { AuditEventColumns } from '../stores/event-columns';
 
-/** One stored event as the chain verifier reads it: its link, its canonical JSON, its columns. */
+/** One stored event as the chain verifier reads it: its link, its JSON, its columns. */
 export interface ChainRow {
   /** Where the row is stored, in the order the store wrote it (SQLite: the event's rowid). */
   position: number;
@@ -10,10 +10,13 @@ export interface ChainRow {
   hash: Uint8Array | null;
   /** Version of the canonical form of `payload`, or `null`. */
   format: number | null;
-  /** The stored event: its canonical JSON text. */
+  /** The stored event's JSON text. */
   payload: string;
-  /** The stored event parsed, when the store had to parse it anyway (else parsed from `payload`). */
-  event?: unknown;
+  /**
+   * Whether `payload` is stored as the canonical JSON the link covers (SQLite), or the verifier
+   * makes that from it (PostgreSQL, whose `json` column keeps the text the application wrote).
+   */
+  canonical: boolean;
   /** The indexed columns stored beside it, or `null` when its event row is missing. */
   columns: AuditEventColumns | null;
 }

@@ -60,6 +60,7 @@ function chainOf(n: number): ChainRow[] {
       hash: previous,
       format: CANONICAL_FORMAT,
       payload,
+      canonical: true,
       columns: toEventColumns(event),
     };
   });
@@ -197,6 +198,26 @@ describe('verifyChain', () => {
   it('names an event stored outside the chain', async () => {
     const found = await breakOf(copyOf(intact), [{ position: 41, id: 'forged' }]);
     expect(found).toMatchObject({ kind: 'inserted', eventId: 'forged' });
+  });
+
+  it("links a store's JSON as written (other key order, spaces) through its canonical form", async () => {
+    const written = (row: ChainRow): ChainRow => {
+      const event = JSON.parse(row.payload) as Record<string, unknown>;
+      const reversed = Object.fromEntries(Object.entries(event).reverse());
+      return { ...row, payload: JSON.stringify(reversed, null, 1), canonical: false };
+    };
+    const rows = copyOf(intact).map(written);
+    expect(rows[0]!.payload).not.toBe(intact[0]!.payload);
+    const result = await verifyChain(new RowsSource(rows), { pageSize: 7 });
+    expect(result).toMatchObject({ intact: true, verifiedTo: 40 });
+    // The same rows read as if the text were canonical: every link differs.
+    expect(await breakOf(rows.map((row) => ({ ...row, canonical: true })))).toMatchObject({
+      kind: 'modified',
+      seq: 1,
+    });
+    const changed = rows.map((row) => ({ ...row }));
+    changed[6]!.payload = changed[6]!.payload.replace('"n6"', '"n66"');
+    expect(await breakOf(changed)).toMatchObject({ kind: 'modified', seq: 7 });
   });
 
   it('detects one flipped bit in any of 1,000 rows, each in its own copy', async () => {

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { AuditCheckpoint } from './checkpoint';
 import { checkpointBreak, type CheckpointBreak } from './verify-checkpoints';
 import { toEventColumns, type AuditEventColumns } from '../stores/event-columns';
-import { CANONICAL_FORMAT } from './canonical';
+import { canonicalJson, CANONICAL_FORMAT } from './canonical';
 import { chainLink, sameHash } from './chain-link';
 import type { AuditChainSource, ChainRow } from './chain-source';
 
@@ -101,17 +101,45 @@ function idOf(payload: string): string | undefined {
   }
 }
 
-/** Why a row's indexed columns disagree with the event it stores, or `undefined`. */
-function columnMismatch(row: ChainRow, columns: AuditEventColumns): string | undefined {
-  let stored: AuditEventColumns;
+/** A row's stored event: parsed (or why it is not JSON), and the bytes its link covers. */
+interface StoredEvent {
+  event: unknown;
+  /** Set when the payload is not JSON. */
+  invalid?: string;
+  /** The canonical JSON the link covers (the stored text itself when it cannot be parsed). */
+  linked: string;
+}
+
+/**
+ * Parses a row's payload once, for both checks. Nothing of it outlives the row's check, so a
+ * page of parsed events never survives into the collector's old generation.
+ */
+function storedEventOf(row: ChainRow): StoredEvent {
+  let event: unknown;
   try {
-    stored = toEventColumns((row.event ?? JSON.parse(row.payload)) as never);
+    event = JSON.parse(row.payload);
   } catch (error) {
-    return `its stored event is not a valid event (${error instanceof Error ? error.message : String(error)})`;
+    return { event: undefined, invalid: messageOf(error), linked: row.payload };
+  }
+  return { event, linked: row.canonical ? row.payload : canonicalJson(event) };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Why a row's indexed columns disagree with the event it stores, or `undefined`. */
+function columnMismatch(stored: StoredEvent, columns: AuditEventColumns): string | undefined {
+  let chained: AuditEventColumns;
+  try {
+    if (stored.invalid !== undefined) throw new SyntaxError(stored.invalid);
+    chained = toEventColumns(stored.event as never);
+  } catch (error) {
+    return `its stored event is not a valid event (${messageOf(error)})`;
   }
   for (const name of COLUMN_NAMES) {
-    if (stored[name] !== columns[name]) {
-      return `its column ${name} holds ${JSON.stringify(columns[name])} where the chained event says ${JSON.stringify(stored[name])}`;
+    if (chained[name] !== columns[name]) {
+      return `its column ${name} holds ${JSON.stringify(columns[name])} where the chained event says ${JSON.stringify(chained[name])}`;
     }
   }
   return undefined;
@@ -147,13 +175,14 @@ class ChainWalk {
         `the event of #${expected} was deleted (its chained payload is left)`,
       );
     }
+    const stored = storedEventOf(row);
     if (
-      !sameHash(chainLink(this.previous, row.payload), row.hash) ||
+      !sameHash(chainLink(this.previous, stored.linked), row.hash) ||
       row.format !== CANONICAL_FORMAT
     ) {
       return this.badLink(row, next);
     }
-    const mismatch = columnMismatch(row, row.columns);
+    const mismatch = columnMismatch(stored, row.columns);
     if (mismatch !== undefined)
       return broken('modified', expected, row, `#${expected} was modified: ${mismatch}`);
     this.previous = row.hash;
@@ -183,7 +212,8 @@ class ChainWalk {
 
   private badLink(row: ChainRow, next: ChainRow | undefined): ChainBreak {
     const expected = this.expected;
-    if (next !== undefined && sameHash(chainLink(this.previous, next.payload), row.hash)) {
+    const nextLink = next && chainLink(this.previous, storedEventOf(next).linked);
+    if (nextLink !== undefined && sameHash(nextLink, row.hash)) {
       return broken(
         'reordered',
         expected,
@@ -191,7 +221,7 @@ class ChainWalk {
         `the events of #${expected} and #${expected + 1} exchanged places`,
       );
     }
-    if (next !== undefined && sameHash(chainLink(this.previous, next.payload), next.hash)) {
+    if (nextLink !== undefined && sameHash(nextLink, next?.hash)) {
       return broken(
         'inserted',
         expected,
@@ -310,6 +340,10 @@ export async function verifyChain(
   });
 }
 
+/**
+ * Feeds the walk page by page. The next page is asked for before the current one is checked, so
+ * the store reads it while the walk hashes (a remote database then costs no waiting).
+ */
 async function walkRows(
   source: AuditChainSource,
   walk: ChainWalk,
@@ -318,9 +352,15 @@ async function walkRows(
   pageSize: number,
 ): Promise<ChainBreak | undefined> {
   let pending: ChainRow | undefined;
-  let position = after;
+  let rows = await source.chainRows(after, pageSize);
   for (;;) {
-    const rows = await source.chainRows(position, pageSize);
+    const last = rows[rows.length - 1];
+    const next =
+      rows.length < pageSize || last === undefined
+        ? undefined
+        : source.chainRows(last.position, pageSize);
+    // Stopping early leaves the read ahead unawaited: its failure then matters to nobody.
+    next?.catch(() => undefined);
     for (const row of rows) {
       if (pending !== undefined) {
         const found = walk.check(pending, row);
@@ -329,8 +369,8 @@ async function walkRows(
       }
       pending = row;
     }
-    if (rows.length < pageSize) break;
-    position = rows[rows.length - 1]!.position;
+    if (next === undefined) break;
+    rows = await next;
   }
   return pending === undefined ? undefined : walk.check(pending, undefined);
 }

@@ -86,6 +86,7 @@ export function chainRowOf(record: SqliteChainRecord): ChainRow {
     hash,
     format,
     payload,
+    canonical: true,
     columns: eventRowid === null ? null : eventColumnsFrom(record, 6),
   };
 }
