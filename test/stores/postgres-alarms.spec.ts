@@ -201,7 +201,7 @@ describe('PostgresAuditStore alarm outbox', () => {
               // The chain's seal runs in the background after each append, in its own
               // transaction: only the append's own statements are counted.
               if (
-                !/^(BEGIN|COMMIT|ROLLBACK)|_chain_head|_unsealed" u|_chain" \(seq|_unsealed" WHERE/.test(
+                !/^(BEGIN|COMMIT|ROLLBACK)|_chain_head|_unsealed" ORDER BY|^WITH sealed AS/.test(
                   config.text,
                 )
               ) {

@@ -210,6 +210,52 @@ describe('PostgresAuditStore hash chain with several writers', () => {
     expect(await verifyChain(a)).toMatchObject({ intact: true, verifiedTo: 400, events: 400 });
   });
 
+  it("keeps one chain when one instance seals in its worker and another on the application's pool", async () => {
+    const schema = uniqueSchema();
+    const appPool = new Pool({ connectionString: CONNECTION, max: 2 });
+    try {
+      const shared = new PostgresAuditStore({ pool: appPool, schema });
+      opened.push(shared);
+      const [owned] = [await open(schema)];
+      await shared.init();
+      await Promise.all([
+        (async () => {
+          for (let i = 0; i < 150; i += 5) await owned.append(events(5, i));
+        })(),
+        (async () => {
+          for (let i = 0; i < 150; i += 5) await shared.append(events(5, 1000 + i));
+        })(),
+      ]);
+      await Promise.all([owned.seal(), shared.seal()]);
+      expect(await verifyChain(shared)).toMatchObject({ intact: true, verifiedTo: 300 });
+      await shared.close();
+    } finally {
+      await appPool.end();
+    }
+  });
+
+  it('reports a seal that fails in its worker, and leaves the events queued for the next one', async () => {
+    const schema = uniqueSchema();
+    const store = await open(schema);
+    await store.append(events(4));
+    await store.seal();
+    const head = `"${schema}"."audit_events_chain_head"`;
+    const [last] = (await admin.query(`SELECT seq, hash FROM ${head}`)).rows as unknown[];
+    await admin.query(`DELETE FROM ${head}`);
+    await store.append(events(3, 10));
+    await expect(store.seal()).rejects.toThrow(/could not chain .*chain head .* has no row/s);
+    // Queued, not lost: the chain so far is intact and the three wait for the next seal.
+    expect(await verifyChain(store)).toMatchObject({ intact: true, verifiedTo: 4 });
+    const queued = await admin.query(
+      `SELECT count(*)::int AS n FROM "${schema}"."audit_events_unsealed"`,
+    );
+    expect(queued.rows).toEqual([{ n: 3 }]);
+    const { seq, hash } = last as { seq: string; hash: Buffer };
+    await admin.query(`INSERT INTO ${head} (seq, hash) VALUES ($1, $2)`, [seq, hash]);
+    await store.seal();
+    expect(await verifyChain(store)).toMatchObject({ intact: true, verifiedTo: 7 });
+  });
+
   it('chains what an application transaction committed, and nothing of one rolled back', async () => {
     const schema = uniqueSchema();
     const store = await open(schema);
@@ -246,6 +292,33 @@ describe('PostgresAuditStore hash chain with several writers', () => {
     expect(await verifyChain(reader)).toMatchObject({ intact: true, events: 5 });
     await expect(reader.append(events(1, 50))).rejects.toThrow(/readOnly: true/);
     await expect(reader.seal()).rejects.toThrow(/readOnly: true/);
+  });
+
+  it('opened read-only, refuses a table it would misread: missing, or not migrated yet', async () => {
+    const schema = uniqueSchema();
+    const readerOf = () => {
+      const reader = new PostgresAuditStore({
+        connectionString: CONNECTION,
+        schema,
+        readOnly: true,
+      });
+      opened.push(reader);
+      return reader;
+    };
+    await expect(readerOf().init()).rejects.toThrow(
+      /"audit_events" has no migrations table .* a store opened readOnly migrates nothing/,
+    );
+    await (await open(schema)).close();
+    // As a table last migrated by the release before the chain records itself.
+    await admin.query(`DELETE FROM "${schema}"."audit_events_migrations" WHERE version = 5`);
+    await expect(readerOf().init()).rejects.toThrow(
+      /has schema version 4, but this nestjs-audit reads version 5, .*Start the application once/,
+    );
+    // …and left it as it was.
+    const versions = await admin.query(
+      `SELECT max(version) AS v FROM "${schema}"."audit_events_migrations"`,
+    );
+    expect(versions.rows).toEqual([{ v: 4 }]);
   });
 });
 

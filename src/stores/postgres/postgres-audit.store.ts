@@ -9,10 +9,10 @@ import {
   postgresChainRowOf,
   postgresChainStatements,
   postgresUnchainedOf,
-  sealQueued,
   type PostgresChainStatements,
 } from './postgres-chain';
 import { PostgresChainSealer } from './postgres-chain-sealer';
+import { postgresSealing, type PostgresSealing } from './postgres-sealing';
 import type {
   AlarmAttempt,
   AlarmAttemptQuery,
@@ -63,6 +63,7 @@ import {
   type PostgresStatements,
 } from './postgres-query';
 import {
+  checkPostgresSchema,
   migratePostgresSchema,
   PostgresSchemaError,
   type PostgresPartitioning,
@@ -114,11 +115,9 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
   private readonly readOnly: boolean;
   private state: 'new' | OpenState | 'closed' = 'new';
   private opening: Promise<void> | undefined;
-  private readonly sealer = new PostgresChainSealer((batch) =>
-    this.connections.withSession((session) =>
-      session.transaction((sql) => sealQueued(sql, this.names, batch)),
-    ),
-  );
+  /** Where seals run: in worker threads, so the event loop spends next to nothing on them. */
+  private readonly sealing: PostgresSealing;
+  private readonly sealer = new PostgresChainSealer((batch) => this.sealing.sealBatch(batch));
 
   /**
    * Validates the options; nothing connects before `init()`.
@@ -135,6 +134,7 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
       settings.timeouts,
       settings.connectionTimeoutMs,
     );
+    this.sealing = postgresSealing(settings, this.connections);
   }
 
   /**
@@ -421,6 +421,7 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
     // An init() still running would otherwise check connections out of an ended pool.
     await opening?.catch(() => undefined);
     await this.sealer.idle();
+    await this.sealing.close();
     await this.connections.end();
   }
 
@@ -431,11 +432,13 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
       this.partitioning === 'monthly' ? new PostgresMonthlyPartitions(this.names) : undefined;
     try {
       await this.connections.withSession(async (session) => {
-        if (!this.readOnly) {
-          await session.transaction((sql) =>
-            migratePostgresSchema(sql, this.names, this.partitioning),
-          );
-        }
+        await session.transaction((sql) =>
+          (this.readOnly ? checkPostgresSchema : migratePostgresSchema)(
+            sql,
+            this.names,
+            this.partitioning,
+          ),
+        );
         if (partitions) await partitions.load(session.sql);
       });
     } catch (error) {

@@ -1,7 +1,6 @@
-import { canonicalize } from 'json-canonicalize';
-import { canonicalEventJson, CANONICAL_FORMAT } from '../../integrity/canonical';
+import { CANONICAL_FORMAT } from '../../integrity/canonical';
+import { CHAIN_HASH_BYTES } from '../../integrity/chain-link';
 import { eventColumnsFrom } from '../event-columns';
-import { chainLink } from '../../integrity/chain-link';
 import type { ChainHead, ChainRow, UnchainedEvent } from '../../integrity/chain-source';
 import type { PostgresNames } from './postgres-names';
 import type { PostgresStatement } from './postgres-query';
@@ -150,16 +149,13 @@ export function postgresChainRowOf(row: unknown[]): ChainRow {
     string | null,
     string | null,
   ];
-  // Parsed once: for what the link covers (the canonical form of the stored JSON) and for the
-  // verifier's check of the columns.
-  const event: unknown = payload === null ? undefined : JSON.parse(payload);
   return {
     position: seq,
     seq,
     hash,
     format,
-    payload: event === undefined ? '' : canonicalize(event),
-    event,
+    payload: payload ?? '',
+    canonical: false,
     columns: id === null ? null : eventColumnsFrom(row, 4),
   };
 }
@@ -176,15 +172,25 @@ export function postgresUnchainedOf(rows: unknown[][]): UnchainedEvent[] {
 }
 
 /**
+ * Links events given as stored JSON text after `previous`: their hashes end to end, 32 bytes
+ * each (see `ChainHasher.link`).
+ */
+export type LinkStoredEvents = (
+  previous: Uint8Array | null,
+  payloads: readonly string[],
+) => Uint8Array | Promise<Uint8Array>;
+
+/**
  * Chains up to `limit` queued events, oldest first, in the caller's transaction: takes the
  * head's row lock (so concurrent seals, in this process or another, run one after the other),
- * links each event to the one before and moves the head.
+ * links each event to the one before (through `link`) and moves the head.
  * @returns how many events were chained (fewer than `limit`: the queue is empty)
  */
 export async function sealQueued(
   sql: PostgresSql,
   names: PostgresNames,
   limit: number,
+  link: LinkStoredEvents,
 ): Promise<number> {
   const c = postgresChainNames(names);
   const [head] = await sql(`SELECT seq::float8, hash FROM ${c.head} FOR UPDATE`, []);
@@ -193,30 +199,50 @@ export async function sealQueued(
       `the chain head ${c.head} has no row: restore it from the last row of ${c.chain}`,
     );
   // Read after the lock: a seal that held it before has taken its events out of the queue.
+  // The oldest page of the queue is taken first, through its index, and then each event by its
+  // key: joined the other way, stale statistics of a queue full of dead rows once made the
+  // planner hash the whole events table for every seal (0.6 s per 1,000 events at 300k).
   const queued = await sql(
-    `SELECT u.event_id, u.ts, e.payload::text FROM ${c.unsealed} u
+    `SELECT u.event_id, e.payload::text
+      FROM (SELECT event_id, ts FROM ${c.unsealed} ORDER BY ts, event_id LIMIT $1) u
       JOIN ${names.qualifiedTable} e ON e.id = u.event_id AND e.ts = u.ts
-      ORDER BY u.ts, u.event_id LIMIT $1`,
+      ORDER BY u.ts, u.event_id`,
     [limit],
   );
   if (queued.length === 0) return 0;
-  let seq = head[0] as number;
-  let hash = head[1] as Uint8Array | null;
-  const seqs: number[] = [];
-  const hashes: Buffer[] = [];
-  for (const [, , payload] of queued) {
-    hash = chainLink(hash, canonicalEventJson(payload as string));
-    seq += 1;
-    seqs.push(seq);
-    hashes.push(hash as Buffer);
-  }
-  const ids = queued.map((row) => row[0]);
-  await sql(
-    `INSERT INTO ${c.chain} (seq, event_id, ts, hash, format)
-      SELECT s, i, t, h, ${CANONICAL_FORMAT} FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::bytea[]) AS q(s, i, t, h)`,
-    [seqs, ids, queued.map((row) => row[1]), hashes],
+  const hashes = await link(
+    head[1] as Uint8Array | null,
+    queued.map((row) => row[1] as string),
   );
-  await sql(`DELETE FROM ${c.unsealed} WHERE event_id = ANY($1::text[])`, [ids]);
-  await sql(`UPDATE ${c.head} SET seq = $1, hash = $2`, [seq, hash]);
+  // One statement takes the events out of the queue, chains them and moves the head. The hashes
+  // travel as one bytea (end to end, in order): far cheaper to send than an array of them.
+  const [[chained]] = (await sql(
+    `WITH sealed AS (
+        DELETE FROM ${c.unsealed} WHERE event_id = ANY($2::text[]) RETURNING event_id, ts
+      ), moved AS (
+        UPDATE ${c.head} SET seq = $1::bigint + cardinality($2::text[]), hash = $4
+      ), linked AS (
+        INSERT INTO ${c.chain} (seq, event_id, ts, hash, format)
+        SELECT $1::bigint + q.n, q.id, s.ts,
+          substring($3::bytea FROM ((q.n - 1) * ${CHAIN_HASH_BYTES} + 1)::int FOR ${CHAIN_HASH_BYTES}),
+          ${CANONICAL_FORMAT}
+        FROM unnest($2::text[]) WITH ORDINALITY AS q(id, n) JOIN sealed s ON s.event_id = q.id
+        RETURNING 1
+      )
+      SELECT count(*)::int FROM linked`,
+    [
+      head[0],
+      queued.map((row) => row[0]),
+      hashes,
+      hashes.subarray(hashes.length - CHAIN_HASH_BYTES),
+    ],
+  )) as [[number]];
+  if (chained !== queued.length) {
+    // Only a seal, holding the head's lock, takes events out of the queue: this cannot happen
+    // unless someone else edits it. Rolled back, so no sequence number is skipped.
+    throw new Error(
+      `the seal queued ${queued.length} events but ${c.unsealed} held ${chained} of them`,
+    );
+  }
   return queued.length;
 }

@@ -307,3 +307,28 @@ export async function migratePostgresSchema(
   }
   await checkLayout(sql, names, partitioning);
 }
+
+/**
+ * For a store opened `readOnly`: checks, without changing anything, that the table is at the
+ * version this release reads, and has the configured layout.
+ * @throws PostgresSchemaError naming what to do when the table is missing, older (not migrated
+ *   yet: its reads would miss the hash chain) or newer than this release.
+ */
+export async function checkPostgresSchema(
+  sql: PostgresSql,
+  names: PostgresNames,
+  partitioning: PostgresPartitioning,
+): Promise<void> {
+  const version = await currentVersion(sql, names);
+  if (version > POSTGRES_SCHEMA_VERSION) throw tooNew(version, names);
+  if (version < POSTGRES_SCHEMA_VERSION) {
+    const found =
+      version === 0
+        ? 'has no migrations table (it was never created by nestjs-audit, or it is another schema or table)'
+        : `has schema version ${version}`;
+    throw new PostgresSchemaError(
+      `The audit table ${names.qualifiedTable} ${found}, but this nestjs-audit reads version ${POSTGRES_SCHEMA_VERSION}, and a store opened readOnly migrates nothing. Start the application once (with a role that may migrate it), or check the "schema" and "table" options.`,
+    );
+  }
+  await checkLayout(sql, names, partitioning);
+}
