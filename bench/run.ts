@@ -7,6 +7,7 @@ import { measureAll, readGateSettings } from './callgrind/measure';
 import { checkValgrind } from './callgrind/valgrind';
 import { CONFIG_IDS, PLATFORMS } from './config';
 import { measureChainCost } from './lib/chain-cost';
+import { measureSealCost, withSealCostSection } from './lib/seal-cost';
 import { measureEventBuild } from './lib/event-build';
 import { measureUnauditedRoute } from './lib/unaudited-route';
 import { measureOrmUpdate, withOrmUpdateSection } from './lib/orm-update';
@@ -324,6 +325,8 @@ async function main(): Promise<void> {
     const eventBuild = measureEventBuild(settings.rounds);
     const chainCost = measureChainCost(settings.rounds);
     log('event build and chain link measured');
+    const sealCost = await measureSealCost(settings.pgUrl, schema, settings.rounds);
+    log("PostgreSQL seal's main-thread cost measured");
     const unaudited = await measureUnauditedRoute(settings.platforms, settings.rounds);
     log('unaudited route measured');
     // In the run's schema (dropped with it), before any server starts.
@@ -368,7 +371,7 @@ async function main(): Promise<void> {
       largeDb,
       instructions,
     });
-    const report = withOrmUpdateSection(rendered, ormUpdate);
+    const report = withSealCostSection(withOrmUpdateSection(rendered, ormUpdate), sealCost);
     mkdirSync(dirname(settings.out), { recursive: true });
     writeFileSync(settings.out, report);
     process.stdout.write(report);
