@@ -117,7 +117,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 @Injectable()
 export class AuditService {
   /** The outcome of the latest {@link AuditService.verify}, reported by {@link AuditService.health}. */
-  private lastVerification: ChainVerification | undefined;
+  private latestVerification: ChainVerification | undefined;
 
   constructor(
     private readonly pipeline: AuditPipeline,
@@ -258,7 +258,7 @@ export class AuditService {
    */
   health(): AuditHealth {
     const health = this.pipeline.health();
-    const last = this.lastVerification;
+    const last = this.latestVerification;
     if (last === undefined) return health;
     const { intact, verifiedTo, verifiedAt } = last;
     return {
@@ -287,8 +287,17 @@ export class AuditService {
       );
     }
     const result = await verifyChain(source, options);
-    this.lastVerification = result;
+    this.latestVerification = result;
     return result;
+  }
+
+  /**
+   * The outcome of the latest {@link verify} made through this service (in this process), or
+   * `undefined` when none was made yet. The audit API (`GET <path>/integrity`) and the viewer's
+   * banner report it; it is not re-checked when read, so look at its `verifiedAt`.
+   */
+  lastVerification(): ChainVerification | undefined {
+    return this.latestVerification;
   }
 
   private draftOf(input: AuditRecordInput): AuditEventDraft {

@@ -124,6 +124,11 @@ export {
 } from './query/audit-query';
 export type { AuditApiGuard, AuditApiOptions } from './query/api/audit-api.options';
 export type { AuditApiHistory, AuditApiPage } from './query/api/audit-api.service';
+export type {
+  AuditIntegrityStatus,
+  AuditIntegrityUnverified,
+  AuditIntegrityVerified,
+} from './query/audit-integrity';
 export { AuditStore } from './stores/audit-store';
 export { InMemoryAuditStore } from './stores/memory/memory-audit.store';
 export {

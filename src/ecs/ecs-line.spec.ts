@@ -63,6 +63,12 @@ describe('lineText', () => {
     expect(eventJson(event)).toBe(eventJson(event));
   });
 
+  it("leaves a read event's chain sequence number out of the JSON a store keeps", () => {
+    const event = makeEvent({ sequence: 7 });
+    const { sequence: _sequence, ...stored } = event;
+    expect(JSON.parse(eventJson(event))).toEqual(JSON.parse(JSON.stringify(stored)));
+  });
+
   it('writes an event without large values, and a document without an event, as JSON.stringify does', () => {
     const event = makeEvent({ changes: undefined, body: undefined });
     expect(JSON.parse(eventJson(event))).toEqual(JSON.parse(JSON.stringify(event)));

@@ -309,6 +309,11 @@ describe('formatEcs', () => {
     );
   });
 
+  it("writes a stored event's chain sequence number as event.sequence, and none otherwise", () => {
+    expect(formatEcs(baseEvent({ sequence: 42 }), service).event.sequence).toBe(42);
+    expect(formatEcs(baseEvent(), service).event).not.toHaveProperty('sequence');
+  });
+
   it('keeps hostile labels and payloads nested, unable to forge reserved fields', () => {
     const hostile: Record<string, string> = JSON.parse(
       '{"@timestamp":"1999-01-01T00:00:00.000Z","log.level":"fatal","message":"forged",' +

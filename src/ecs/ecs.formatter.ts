@@ -41,6 +41,12 @@ export interface EcsEventFields {
   dataset: string;
   /** Duration in nanoseconds (integer), as ECS requires. */
   duration?: number;
+  /**
+   * The event's sequence number in the store's hash chain (`AuditEvent.sequence`): only in a
+   * document made from an event read back from a store, never in a stream line, which is
+   * written before the event is chained.
+   */
+  sequence?: number;
 }
 
 /** ECS `user.*` fields: the acting identity. */
@@ -196,6 +202,7 @@ function eventFields(event: AuditEvent, service: EcsServiceInfo): EcsEventFields
     // ECS event.duration is a long in nanoseconds; a fractional value would be rejected.
     fields.duration = Math.round(event.durationMs * 1e6);
   }
+  if (event.sequence !== undefined) fields.sequence = event.sequence;
   return fields;
 }
 

@@ -260,4 +260,15 @@ export interface AuditEvent {
   labels?: Record<string, string>;
   /** What the size caps or the work budget cut; absent when nothing was cut. */
   truncated?: AuditTruncation;
+  /**
+   * The event's sequence number in the store's hash chain (ECS `event.sequence`): 1, 2, 3, …
+   * with no gap, in the order the store chained the events, which makes their exact order
+   * unambiguous and is what `AuditService.verify()` reports as "verified up to #N".
+   *
+   * Set only on events read back from a store that keeps a chain (SQLite, PostgreSQL), and
+   * absent while the event is not chained yet (the PostgreSQL store chains shortly after commit)
+   * and in the in-memory store. It is not part of the stored, hashed event: a store assigns it,
+   * and ignores it in the events given to `append()`.
+   */
+  sequence?: number;
 }

@@ -72,13 +72,16 @@ export function withTail(objectJson: string, tail: string): string {
 }
 
 /**
- * The event as JSON (what `JSON.parse` turns back into an equal event), made at most once per
- * event object; the large values come last, from their shared fragments.
+ * The event as a store keeps it (what `JSON.parse` turns back into an equal event, less its
+ * `sequence`), made at most once per event object; the large values come last, from their
+ * shared fragments. `sequence` is left out: a store assigns it when it chains the event and adds
+ * it to what it reads back, so an event read from one store and appended to another never
+ * carries the first store's number into the second one's payload and hash.
  */
 export function eventJson(event: AuditEvent): string {
   const entry = textsOf(event);
   if (entry.whole !== undefined) return entry.whole;
-  const { changes: _c, body: _b, filter: _f, results: _r, ...small } = event;
+  const { changes: _c, body: _b, filter: _f, results: _r, sequence: _s, ...small } = event;
   entry.whole = withTail(
     JSON.stringify(small),
     largeValuesTail(event, (key) => event[key] !== undefined),

@@ -7,12 +7,28 @@ export function parsePayload(payload: unknown): AuditEvent {
 }
 
 /**
- * The page a SQL store answers from the payloads it read, newest first: it reads `limit + 1`
- * rows, and the extra one only says that a next page exists (whose cursor is the last item's).
+ * An event read back with its place in the store's hash chain (`AuditEvent.sequence`), or
+ * without one when the store has not chained it (yet). The number is the store's, never the
+ * payload's: the stored JSON does not carry it.
  */
-export function pageOfPayloads(payloads: readonly unknown[], limit: number): AuditQueryResult {
-  const more = payloads.length > limit;
-  const items = (more ? payloads.slice(0, limit) : payloads).map(parsePayload);
+export function withSequence(event: AuditEvent, seq: number | null | undefined): AuditEvent {
+  if (seq !== null && seq !== undefined) event.sequence = seq;
+  else if (event.sequence !== undefined) delete event.sequence;
+  return event;
+}
+
+/**
+ * The page a SQL store answers from the rows it read, newest first: it reads `limit + 1` rows,
+ * and the extra one only says that a next page exists (whose cursor is the last item's).
+ * @param parse - one row as its event (by default, a row is the event's JSON text)
+ */
+export function pageOfPayloads<R>(
+  rows: readonly R[],
+  limit: number,
+  parse: (row: R) => AuditEvent = parsePayload,
+): AuditQueryResult {
+  const more = rows.length > limit;
+  const items = (more ? rows.slice(0, limit) : rows).map((row) => parse(row));
   const result: AuditQueryResult = { items };
   const last = items[items.length - 1];
   if (more && last) {

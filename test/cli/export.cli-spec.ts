@@ -66,7 +66,8 @@ describe.each(ENGINES)('nestjs-audit export (%s)', (engine) => {
     );
     const events = ndjson(run.stdout);
     expect(ids(events)).toEqual(newestFirst(expected));
-    expect(events[0]).toEqual(expected[expected.length - 1]);
+    // As stored, with the event's number in the chain the database keeps.
+    expect(events[0]).toEqual({ ...expected[expected.length - 1], sequence: expect.any(Number) });
     expect(run.stderr).toBe(
       `Exported ${expected.length} events (ndjson, newest first) to stdout.\n`,
     );

@@ -64,7 +64,8 @@ describe.each(ENGINES)('nestjs-audit show and history (%s)', (engine) => {
     it('prints the stored event with --format json', async () => {
       const run = await cli('show', data.deleted.id, '--format', 'json');
       expect(run.code).toBe(0);
-      expect(JSON.parse(run.stdout)).toEqual(data.deleted);
+      // As stored, with its number in the chain the database keeps.
+      expect(JSON.parse(run.stdout)).toEqual({ ...data.deleted, sequence: expect.any(Number) });
     });
 
     it('fails with one line and exit code 1 for an unknown id', async () => {

@@ -96,6 +96,8 @@ describe.each(PLATFORMS)('audit HTTP API, reading, on %s', (platform) => {
   const recordedFor = async (requestId: string) => (await audit.query({ requestId })).items;
   const ids = (events: AuditEvent[]) => events.map((e) => e.id).sort();
   const seededIds = (pick: (e: AuditEvent) => boolean) => ids(seeded.filter(pick));
+  /** A seeded event as the API returns it: with its number in the chain (appended in order). */
+  const numbered = (e: AuditEvent): AuditEvent => ({ ...e, sequence: seeded.indexOf(e) + 1 });
 
   beforeAll(async () => {
     tmp = tempDir();
@@ -122,7 +124,7 @@ describe.each(PLATFORMS)('audit HTTP API, reading, on %s', (platform) => {
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.body.nextCursor).toBeNull();
     const expected = seeded.filter((e) => e.target?.type === 'user').sort(newestFirst);
-    expect(res.body.items).toEqual(expected);
+    expect(res.body.items).toEqual(expected.map(numbered));
   });
 
   it.each([
@@ -181,7 +183,7 @@ describe.each(PLATFORMS)('audit HTTP API, reading, on %s', (platform) => {
   it('returns one event by id, and 404 for an unknown one', async () => {
     const event = seeded[0]!;
     const res = await get(`/audit/events/${event.id}`).expect(200);
-    expect(res.body).toEqual(event);
+    expect(res.body).toEqual(numbered(event));
     expect(res.headers['cache-control']).toBe('no-store');
     const missing = await get(`/audit/events/${encodeURIComponent(ODD_ID)}`).expect(404);
     expect(missing.body).toMatchObject({ statusCode: 404, error: 'Not Found' });
@@ -194,7 +196,7 @@ describe.each(PLATFORMS)('audit HTTP API, reading, on %s', (platform) => {
     const expected = seeded
       .filter((e) => e.target?.type === 'doc')
       .sort((a, b) => -newestFirst(a, b));
-    expect(res.body.items).toEqual(expected);
+    expect(res.body.items).toEqual(expected.map(numbered));
     const none = await get('/audit/history/user/nobody').expect(200);
     expect(none.body).toEqual({ items: [] });
   });

@@ -53,10 +53,20 @@ describe.each(PLATFORMS)('AuditService on %s with a SQLite file', (platform) => 
   });
 
   it('records outside HTTP with a service actor and returns the committed event', async () => {
-    const event = await audit.record({ action: 'invoice.void', target: { type: 'invoice', id: 12 }, message: 'nightly job' });
-    expect(event.actor).toEqual({ type: 'service', id: 'billing', name: 'billing', authenticated: false });
+    const event = await audit.record({
+      action: 'invoice.void',
+      target: { type: 'invoice', id: 12 },
+      message: 'nightly job',
+    });
+    expect(event.actor).toEqual({
+      type: 'service',
+      id: 'billing',
+      name: 'billing',
+      authenticated: false,
+    });
     expect(event.request).toBeUndefined();
-    await expect(audit.get(event.id)).resolves.toEqual(event);
+    // Read back with its number in the store's hash chain, which the committed event lacks.
+    await expect(audit.get(event.id)).resolves.toEqual({ ...event, sequence: expect.any(Number) });
   });
 
   it('inherits the request actor and request id inside a request', async () => {
@@ -95,7 +105,12 @@ describe.each(PLATFORMS)('AuditService on %s with a SQLite file', (platform) => 
   });
 
   it('recordUpdated takes the target id from after.id, else before.id, when none is given', async () => {
-    const fromAfter = await audit.recordUpdated('m', 'user', { id: 'u1', a: 1 }, { id: 'u2', a: 2 });
+    const fromAfter = await audit.recordUpdated(
+      'm',
+      'user',
+      { id: 'u1', a: 1 },
+      { id: 'u2', a: 2 },
+    );
     expect(fromAfter.target).toEqual({ type: 'user', id: 'u2' });
     const fromBefore = await audit.recordUpdated('m', 'user', { id: 7, a: 1 }, { a: 2 });
     expect(fromBefore.target).toEqual({ type: 'user', id: '7' });
@@ -106,21 +121,42 @@ describe.each(PLATFORMS)('AuditService on %s with a SQLite file', (platform) => 
   it('rejects invalid manual entries with a clear error', async () => {
     await expect(audit.record({} as never)).rejects.toThrow(AuditRecordError);
     await expect(audit.record({ action: '' })).rejects.toThrow(/"action" is required/);
-    await expect(audit.record({ action: 'a.b', outcome: 'great' as never })).rejects.toThrow(/outcome/);
+    await expect(audit.record({ action: 'a.b', outcome: 'great' as never })).rejects.toThrow(
+      /outcome/,
+    );
     await expect(audit.recordUpdated('m', '', {}, {})).rejects.toThrow(/recordType/);
   });
 
   it('queries newest first with a keyset cursor, and history oldest first', async () => {
     for (let i = 0; i < 5; i++) {
-      await audit.record({ action: 'doc.update', target: { type: 'doc', id: 'd1' }, actor: { id: 'writer' }, labels: { i } });
+      await audit.record({
+        action: 'doc.update',
+        target: { type: 'doc', id: 'd1' },
+        actor: { id: 'writer' },
+        labels: { i },
+      });
     }
-    await audit.record({ action: 'doc.update', target: { type: 'doc', id: 'd2' }, actor: { id: 'writer' } });
+    await audit.record({
+      action: 'doc.update',
+      target: { type: 'doc', id: 'd2' },
+      actor: { id: 'writer' },
+    });
     const first = await audit.query({ resourceType: 'doc', resourceId: 'd1', limit: 2 });
     expect(first.items.map((e) => e.labels?.i)).toEqual(['4', '3']);
     expect(first.nextCursor).toEqual(expect.any(String));
-    const second = await audit.query({ resourceType: 'doc', resourceId: 'd1', limit: 2, cursor: first.nextCursor });
+    const second = await audit.query({
+      resourceType: 'doc',
+      resourceId: 'd1',
+      limit: 2,
+      cursor: first.nextCursor,
+    });
     expect(second.items.map((e) => e.labels?.i)).toEqual(['2', '1']);
-    const last = await audit.query({ resourceType: 'doc', resourceId: 'd1', limit: 2, cursor: second.nextCursor });
+    const last = await audit.query({
+      resourceType: 'doc',
+      resourceId: 'd1',
+      limit: 2,
+      cursor: second.nextCursor,
+    });
     expect(last.items.map((e) => e.labels?.i)).toEqual(['0']);
     expect(last.nextCursor).toBeUndefined();
     expect((await audit.query({ actorId: 'writer', limit: 100 })).items).toHaveLength(6);
@@ -128,11 +164,15 @@ describe.each(PLATFORMS)('AuditService on %s with a SQLite file', (platform) => 
     expect(history.map((e) => e.labels?.i)).toEqual(['0', '1', '2', '3', '4']);
     const now = Date.now();
     expect((await audit.query({ from: new Date(now + 60_000) })).items).toHaveLength(0);
-    expect((await audit.query({ to: new Date(now - 3_600_000).toISOString() })).items).toHaveLength(0);
+    expect((await audit.query({ to: new Date(now - 3_600_000).toISOString() })).items).toHaveLength(
+      0,
+    );
   });
 
   it('rejects bad filters with a clear error', async () => {
-    await expect(audit.query({ actor: 'x' } as never)).rejects.toThrow(/Unknown query filter "actor"/);
+    await expect(audit.query({ actor: 'x' } as never)).rejects.toThrow(
+      /Unknown query filter "actor"/,
+    );
     await expect(audit.query({ limit: 0 })).rejects.toThrow(AuditQueryError);
     await expect(audit.query({ limit: 1001 })).rejects.toThrow(/1 to 1000/);
     await expect(audit.query({ cursor: 'not-a-cursor!' })).rejects.toThrow(/Malformed cursor/);
@@ -144,7 +184,9 @@ describe.each(PLATFORMS)('AuditService on %s with a SQLite file', (platform) => 
     const reader = new SqliteAuditStore({ path: join(tmp.dir, 'nested', 'audit.db') });
     await reader.init();
     try {
-      await expect(reader.get(event.id)).resolves.toEqual(event);
+      const sequence = (await audit.get(event.id))?.sequence;
+      expect(sequence).toEqual(expect.any(Number));
+      await expect(reader.get(event.id)).resolves.toEqual({ ...event, sequence });
     } finally {
       await reader.close();
     }

@@ -122,8 +122,16 @@ describe('SqliteAuditStore schema migration to version 3', () => {
 
     const store = new SqliteAuditStore({ path });
     await store.init();
+    // Chained in the order version 3 stored them: oldest first.
+    const oldestFirst = newestFirst(events).reverse();
+    const numbered = (event: AuditEvent) => ({
+      ...event,
+      sequence: oldestFirst.indexOf(event) + 1,
+    });
     try {
-      for (const event of events) expect(await store.get(event.id)).toStrictEqual(event);
+      for (const event of events) {
+        expect(await store.get(event.id)).toStrictEqual(numbered(event));
+      }
       const read: AuditEvent[] = [];
       let cursor: string | undefined;
       do {
@@ -131,10 +139,12 @@ describe('SqliteAuditStore schema migration to version 3', () => {
         read.push(...page.items);
         cursor = page.nextCursor;
       } while (cursor !== undefined);
-      expect(read).toStrictEqual(newestFirst(events));
+      expect(read).toStrictEqual(newestFirst(events).map(numbered));
       const history = await store.history('order', '1');
       expect(history).toStrictEqual(
-        newestFirst(events.filter((e) => e.target?.id === '1')).reverse(),
+        newestFirst(events.filter((e) => e.target?.id === '1'))
+          .reverse()
+          .map(numbered),
       );
       // Appending after the migration: ids stay unique, a retried event is still a no-op.
       const next = makeEvent({ timestamp: new Date(T0 + 10_000_000).toISOString() });

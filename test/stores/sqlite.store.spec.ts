@@ -10,6 +10,7 @@ import {
   buildSqliteQuery,
   SQLITE_GET_SQL,
   SQLITE_HISTORY_SQL,
+  sqliteEventOf,
 } from '../../src/stores/sqlite/sqlite-query';
 import { SQLITE_SCHEMA_VERSION } from '../../src/stores/sqlite/sqlite.schema';
 import { makeEvent, makeEvents } from '../fixtures/events';
@@ -58,10 +59,17 @@ describe('SqliteAuditStore', () => {
     try {
       const page = await second.query(parseAuditQuery({ limit: 100 }));
       expect(page.items).toHaveLength(10);
-      expect(await second.get((events[4] as (typeof events)[number]).id)).toStrictEqual(events[4]);
+      // Read back with its place in the chain: the fifth event appended.
+      expect(await second.get(events[4]!.id)).toStrictEqual({ ...events[4], sequence: 5 });
     } finally {
       await second.close();
     }
+  });
+
+  it('reads the sequence number before the JSON, and none for a row outside the chain', () => {
+    const json = JSON.stringify({ id: 'e-1', message: '12,{"a":1}' });
+    expect(sqliteEventOf(`12,${json}`)).toStrictEqual({ ...JSON.parse(json), sequence: 12 });
+    expect(sqliteEventOf(`,${json}`)).toStrictEqual(JSON.parse(json));
   });
 
   it('creates missing parent directories', async () => {
@@ -77,7 +85,7 @@ describe('SqliteAuditStore', () => {
     await store.init();
     const event = makeEvent();
     await store.append([event]);
-    expect(await store.get(event.id)).toStrictEqual(event);
+    expect(await store.get(event.id)).toStrictEqual({ ...event, sequence: 1 });
     await store.close();
   });
 
@@ -150,7 +158,7 @@ describe('SqliteAuditStore', () => {
       await first.close();
       const second = new SqliteAuditStore({ path });
       await second.init();
-      expect(await second.get(event.id)).toStrictEqual(event);
+      expect(await second.get(event.id)).toStrictEqual({ ...event, sequence: 1 });
       await second.close();
     });
 
@@ -294,7 +302,7 @@ describe('SqliteAuditStore', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       db.exec('ROLLBACK');
       await appended;
-      expect(await store.get(event.id)).toEqual(event);
+      expect(await store.get(event.id)).toStrictEqual({ ...event, sequence: 1 });
       expect(db.prepare('SELECT count(*) FROM app_rows').pluck().get()).toBe(0);
     });
 
@@ -319,7 +327,8 @@ describe('SqliteAuditStore', () => {
       });
       runAll();
       runAll();
-      expect(await store.get(event.id)).toEqual(event);
+      // Chained once, by the first run.
+      expect(await store.get(event.id)).toStrictEqual({ ...event, sequence: 1 });
       expect(db.prepare('SELECT count(*) FROM audit_payloads').pluck().get()).toBe(1);
     });
 

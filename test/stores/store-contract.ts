@@ -2,7 +2,8 @@ import { v7 as uuidv7 } from 'uuid';
 import type { AuditEvent } from '../../src/event/audit-event';
 import { parseAuditQuery, type AuditQuery } from '../../src/query/audit-query';
 import type { AuditStore } from '../../src/stores/audit-store';
-import { makeEvent, makeEvents } from '../fixtures/events';
+import { chainSourceOf } from '../../src/integrity/chain-source';
+import { makeEvent, makeEvents, withoutSequence } from '../fixtures/events';
 import { describeAlarmOutboxContract } from './alarm-outbox-contract';
 
 /** What a store's spec provides for each test: an initialised, empty store and its cleanup. */
@@ -122,7 +123,15 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreUn
       await teardown();
     });
 
-    const query = (input: AuditQuery = {}) => store.query(parseAuditQuery(input));
+    // Reads as appended: without the chain sequence number a chained store adds to each event
+    // (what `sequence` holds is checked on its own, below).
+    const query = async (input: AuditQuery = {}) => {
+      const page = await store.query(parseAuditQuery(input));
+      return { ...page, items: page.items.map((event) => withoutSequence(event)) };
+    };
+    const get = async (id: string) => withoutSequence(await store.get(id));
+    const history = async (type: string, id: string) =>
+      (await store.history(type, id)).map((event) => withoutSequence(event));
 
     async function readAll(input: AuditQuery): Promise<AuditEvent[][]> {
       const pages: AuditEvent[][] = [];
@@ -312,9 +321,9 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreUn
           makeEvent({ target: undefined }),
         ];
         await store.append(shuffled([...mine, ...others]));
-        const history = await store.history('order', '7');
-        expect(ids(history)).toEqual(ids(newestFirst(mine).reverse()));
-        expect(await store.history('order', 'missing')).toEqual([]);
+        const timeline = await history('order', '7');
+        expect(ids(timeline)).toEqual(ids(newestFirst(mine).reverse()));
+        expect(await history('order', 'missing')).toEqual([]);
       });
     });
 
@@ -322,8 +331,42 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreUn
       it('returns the event with that id, or undefined', async () => {
         const events = makeEvents(5);
         await store.append(events);
-        expect(await store.get((events[3] as AuditEvent).id)).toStrictEqual(events[3]);
-        expect(await store.get(uuidv7())).toBeUndefined();
+        expect(await get((events[3] as AuditEvent).id)).toStrictEqual(events[3]);
+        expect(await get(uuidv7())).toBeUndefined();
+      });
+    });
+
+    describe('sequence numbers', () => {
+      it("gives each event read back its chain's number when the store keeps a chain, none otherwise", async () => {
+        const events = makeEvents(6, (i) => ({
+          timestamp: at(i),
+          target: { type: 'doc', id: '1' },
+        }));
+        await store.append(events.slice(0, 3));
+        await store.append(events.slice(3));
+        const chain = chainSourceOf(store);
+        // A store that chains after commit (PostgreSQL) numbers the events once sealed.
+        await chain?.seal?.();
+        const read = {
+          query: (await store.query(parseAuditQuery({}))).items.reverse(),
+          history: await store.history('doc', '1'),
+          get: await Promise.all(events.map(async (e) => (await store.get(e.id)) as AuditEvent)),
+        };
+        const expected = chain === undefined ? [] : [1, 2, 3, 4, 5, 6];
+        for (const [how, items] of Object.entries(read)) {
+          expect({ how, ids: ids(items) }).toEqual({ how, ids: ids(events) });
+          const numbers = items.map((e) => e.sequence).filter((n) => n !== undefined);
+          expect({ how, numbers }).toEqual({ how, numbers: expected });
+        }
+      });
+
+      it('keeps no sequence number given with an event: the store numbers what it chains', async () => {
+        const event = makeEvent();
+        await store.append([{ ...event, sequence: 99 }]);
+        const chain = chainSourceOf(store);
+        await chain?.seal?.();
+        const read = await store.get(event.id);
+        expect(read).toStrictEqual(chain === undefined ? event : { ...event, sequence: 1 });
       });
     });
 
@@ -347,15 +390,15 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreUn
         await store.append([{ ...first, message: 'retried' }, other]);
         const page = await query();
         expect(page.items).toHaveLength(2);
-        expect(await store.get(first.id)).toStrictEqual(first);
-        expect(await store.get(other.id)).toStrictEqual(other);
+        expect(await get(first.id)).toStrictEqual(first);
+        expect(await get(other.id)).toStrictEqual(other);
       });
 
       it('stores all events of a batch or none of them', async () => {
         const valid = makeEvent();
         const invalid = makeEvent({ timestamp: 'yesterday' });
         await expect(store.append([valid, invalid])).rejects.toThrow(/timestamp/);
-        expect(await store.get(valid.id)).toBeUndefined();
+        expect(await get(valid.id)).toBeUndefined();
         expect((await query()).items).toEqual([]);
       });
 
@@ -382,11 +425,11 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreUn
         (event.labels as Record<string, string>).a = '2';
         event.actor.roles = ['root'];
 
-        const read = await store.get(event.id);
+        const read = await get(event.id);
         expect(read).toStrictEqual(original);
         (read as AuditEvent).actor.name = 'Mallory';
         ((await query()).items[0] as AuditEvent).action = 'user.delete';
-        expect(await store.get(event.id)).toStrictEqual(original);
+        expect(await get(event.id)).toStrictEqual(original);
       });
     });
 
@@ -395,9 +438,9 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreUn
         const event = fullEvent();
         const expected = structuredClone(event);
         await store.append([event]);
-        expect(await store.get(event.id)).toStrictEqual(expected);
+        expect(await get(event.id)).toStrictEqual(expected);
         expect((await query()).items).toStrictEqual([expected]);
-        expect(await store.history('user', '42')).toStrictEqual([expected]);
+        expect(await history('user', '42')).toStrictEqual([expected]);
       });
 
       it('keeps unicode and control characters exactly, and filters on unicode values', async () => {
@@ -423,12 +466,12 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreUn
         const expected = structuredClone(event);
         await store.append([event, makeEvent()]);
 
-        expect(await store.get(event.id)).toStrictEqual(expected);
+        expect(await get(event.id)).toStrictEqual(expected);
         expect((await query({ actorId: 'ユーザー-😀' })).items).toStrictEqual([expected]);
         expect((await query({ tenant: 'شركة' })).items).toStrictEqual([expected]);
-        expect(await store.history('ドキュメント', 'e\u0301-𠮷')).toStrictEqual([expected]);
+        expect(await history('ドキュメント', 'e\u0301-𠮷')).toStrictEqual([expected]);
         // Canonically equivalent but different code points: must not match.
-        expect(await store.history('ドキュメント', '\u00E9-𠮷')).toEqual([]);
+        expect(await history('ドキュメント', '\u00E9-𠮷')).toEqual([]);
       });
 
       it('keeps numbers exactly: integers, fractions, exponents and the extremes', async () => {
@@ -456,7 +499,7 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreUn
         });
         const expected = structuredClone(event);
         await store.append([event]);
-        const read = await store.get(event.id);
+        const read = await get(event.id);
         expect(read).toStrictEqual(expected);
         expect((read?.body as { numbers: number[] }).numbers).toEqual(numbers);
       });
@@ -476,7 +519,7 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreUn
         const event = makeEvent({ body: value, filter: [value], results: [[], {}, [[]]] });
         const expected = structuredClone(event);
         await store.append([event]);
-        expect(await store.get(event.id)).toStrictEqual(expected);
+        expect(await get(event.id)).toStrictEqual(expected);
         expect((await query()).items).toStrictEqual([expected]);
       });
 
@@ -495,7 +538,7 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreUn
         expect(size).toBeLessThan(400 * 1024);
         const expected = structuredClone(event);
         await store.append([event]);
-        expect(await store.get(event.id)).toStrictEqual(expected);
+        expect(await get(event.id)).toStrictEqual(expected);
         expect((await query()).items).toStrictEqual([expected]);
       });
     });

@@ -53,6 +53,15 @@ export class AuditApiRoutes {
     );
   }
 
+  /**
+   * What the latest `AuditService.verify()` of this process found, as `AuditIntegrityStatus`
+   * (`{ verified: false }` when none ran).
+   */
+  @Get('integrity')
+  integrity(@Req() req: AuditHttpRequest, @Res() res: unknown): Promise<void> {
+    return this.answer(req, res, () => this.api.integrity(req));
+  }
+
   /** Every matching event as CSV, streamed. */
   @Get('export.csv')
   exportCsv(@Req() req: AuditHttpRequest, @Res() res: unknown): Promise<void> {

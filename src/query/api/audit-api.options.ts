@@ -7,7 +7,7 @@ export type AuditApiGuard = Type<CanActivate> | CanActivate;
 /**
  * The `api` option of `AuditModule.forRoot()` / `forRootAsync()`: mounts a read-only HTTP API over
  * the trail (`GET /<path>/events`, `/events/:id`, `/history/:type/:id`, `/export.csv`,
- * `/export.ndjson`) and the viewer page (`GET /<path>/`).
+ * `/export.ndjson`, `/integrity`) and the viewer page (`GET /<path>/`).
  *
  * It is read when the module is built, so with `forRootAsync()` it is given beside the factory,
  * not returned by it. Either `guard` or `public: true` is required: the trail holds personal

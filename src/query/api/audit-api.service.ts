@@ -17,6 +17,7 @@ import { requestIdOf, requestSource } from '../../capture/request-facts';
 import type { AuditEvent, AuditSource } from '../../event/audit-event';
 import { AuditCommitError } from '../../pipeline/audit-writer';
 import { AuditQueryError, parseAuditQuery, type AuditQuery } from '../audit-query';
+import { auditIntegrityStatus, type AuditIntegrityStatus } from '../audit-integrity';
 import { AUDIT_READ_ACTION, recordAuditRead } from '../audit-read';
 import { auditQueryFromParams } from '../query-params';
 import { AUDIT_API_OPTIONS, type ResolvedAuditApiOptions } from './audit-api.options';
@@ -43,7 +44,7 @@ export interface AuditApiHistory {
 
 /** What an `audit.read` event says about one API call. */
 interface ReadRecord {
-  endpoint: 'events' | 'event' | 'history' | 'export';
+  endpoint: 'events' | 'event' | 'history' | 'export' | 'integrity';
   outcome: 'success' | 'failure';
   filter: unknown;
   results?: unknown;
@@ -159,6 +160,21 @@ export class AuditApiService {
       message: `Read the audit history of ${type} ${id}`,
     });
     return { items };
+  }
+
+  /** `GET /<path>/integrity`: what the latest `AuditService.verify()` of this process found. */
+  async integrity(req: AuditHttpRequest): Promise<AuditIntegrityStatus> {
+    const status = auditIntegrityStatus(this.audit.lastVerification());
+    const { verified } = status;
+    await this.succeeded(req, {
+      endpoint: 'integrity',
+      filter: {},
+      results: verified
+        ? { verified, intact: status.intact, verifiedTo: status.verifiedTo }
+        : { verified },
+      message: 'Read the integrity of the audit trail',
+    });
+    return status;
   }
 
   /**

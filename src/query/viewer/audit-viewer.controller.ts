@@ -5,12 +5,16 @@ import { AuditService, type AuditRecordInput } from '../../audit.service';
 import { AuditContextStorage } from '../../capture/audit-context';
 import { requestPath, type AuditHttpRequest } from '../../capture/http-adapter';
 import { requestIdOf } from '../../capture/request-facts';
+import { chainSourceOf } from '../../integrity/chain-source';
+import { AuditStore } from '../../stores/audit-store';
+import { auditIntegrityStatus } from '../audit-integrity';
 import { AuditQueryError, type AuditQuery } from '../audit-query';
 import { recordAuditRead } from '../audit-read';
 import { AuditRouteResponder } from '../audit-route-responder';
 import { auditQueryFromParams } from '../query-params';
 import { renderEventPage } from './render-event';
 import { renderHistoryPage } from './render-history';
+import type { ViewerIntegrity } from './render-integrity';
 import { renderListPage } from './render-list';
 import { renderMessagePage } from './render-message';
 import {
@@ -79,6 +83,7 @@ export class AuditViewerController {
     protected readonly contexts: AuditContextStorage,
     @Inject(AUDIT_RESOLVED_OPTIONS) protected readonly options: ResolvedAuditOptions,
     @Inject(AuditRouteResponder) protected readonly responder: AuditRouteResponder,
+    @Inject(AuditStore) protected readonly store: AuditStore,
   ) {}
 
   /**
@@ -107,6 +112,14 @@ export class AuditViewerController {
   @ViewerPage()
   history(@Req() req: AuditHttpRequest, @Res() res: unknown): Promise<void> {
     return this.answer(res, () => this.historyPage(req, paramOf(req, 'type'), paramOf(req, 'id')));
+  }
+
+  /** The banner's facts: whether the store keeps a chain, and the latest verification. */
+  private integrity(): ViewerIntegrity {
+    return {
+      chained: chainSourceOf(this.store) !== undefined,
+      status: auditIntegrityStatus(this.audit.lastVerification()),
+    };
   }
 
   /** Answers with the page `render` resolves to (200), or with the page of its error. */
@@ -139,7 +152,7 @@ export class AuditViewerController {
         message: 'Audit trail read refused: invalid filter',
       });
       throw new ViewerPageException(
-        renderListPage({ links, params, error: error.message }),
+        renderListPage({ links, params, error: error.message, integrity: this.integrity() }),
         HttpStatus.BAD_REQUEST,
       );
     }
@@ -154,7 +167,13 @@ export class AuditViewerController {
       },
       message: `Viewed ${result.items.length} audit events`,
     });
-    return renderListPage({ links, params, result, hiddenReads: hidden });
+    return renderListPage({
+      links,
+      params,
+      result,
+      hiddenReads: hidden,
+      integrity: this.integrity(),
+    });
   }
 
   private async eventPage(req: AuditHttpRequest, id: string): Promise<string> {
@@ -176,7 +195,7 @@ export class AuditViewerController {
         HttpStatus.NOT_FOUND,
       );
     }
-    return renderEventPage({ links, event });
+    return renderEventPage({ links, event, integrity: this.integrity() });
   }
 
   private async historyPage(req: AuditHttpRequest, type: string, id: string): Promise<string> {
@@ -203,7 +222,7 @@ export class AuditViewerController {
       results: { count: events.length },
       message: `Viewed the audit history of ${type} ${id}`,
     });
-    return renderHistoryPage({ links, type, id, events });
+    return renderHistoryPage({ links, type, id, events, integrity: this.integrity() });
   }
 
   /**

@@ -6,6 +6,7 @@ import type { AuditEvent } from '../../event/audit-event';
 import { clippedSpan, markup, type HtmlInput, type SafeHtml } from './html';
 import { renderChanges } from './render-changes';
 import { renderOutcome, renderTime } from './render-facts';
+import { renderIntegrityBanner, renderSequence, type ViewerIntegrity } from './render-integrity';
 import { renderPage } from './render-layout';
 import { renderValue } from './render-value';
 import type { ViewerLinks } from './viewer-links';
@@ -18,6 +19,8 @@ export interface EventPageInput {
   links: ViewerLinks;
   /** The event. */
   event: AuditEvent;
+  /** The integrity banner's facts; no banner when absent. */
+  integrity?: ViewerIntegrity;
 }
 
 /** Most characters of one fact shown in place. */
@@ -171,6 +174,7 @@ export function renderEventPage(input: EventPageInput): string {
     <div class="headline">
       ${renderTime(event.timestamp, false)} ${renderOutcome(event.outcome)}
       <span>by <strong>${actorLabel(event.actor).name}</strong></span>
+      ${renderSequence(event.sequence, input.integrity?.chained ?? true)}
     </div>
     <h2>Changes</h2>
     ${renderChanges(event.changes)}
@@ -180,5 +184,10 @@ export function renderEventPage(input: EventPageInput): string {
       <summary>Technical details (the full record as JSON)</summary>
       <pre>${json.length > RAW_JSON_CHARS ? `${json.slice(0, RAW_JSON_CHARS)}\n…` : json}</pre>
     </details>`;
-  return renderPage({ title, home: links.list(), body });
+  return renderPage({
+    title,
+    home: links.list(),
+    banner: renderIntegrityBanner(input.integrity),
+    body,
+  });
 }

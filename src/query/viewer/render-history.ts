@@ -6,6 +6,7 @@ import type { AuditEvent } from '../../event/audit-event';
 import { markup, type SafeHtml } from './html';
 import { renderChanges } from './render-changes';
 import { renderActor, renderOutcome, renderTime } from './render-facts';
+import { renderIntegrityBanner, renderSequence, type ViewerIntegrity } from './render-integrity';
 import { renderPage } from './render-layout';
 import type { ViewerLinks } from './viewer-links';
 import { actionLabel } from './viewer-words';
@@ -23,9 +24,11 @@ export interface HistoryPageInput {
   id: string;
   /** The record's events, oldest first, as `AuditService.history()` returns them. */
   events: readonly AuditEvent[];
+  /** The integrity banner's facts; no banner when absent. */
+  integrity?: ViewerIntegrity;
 }
 
-function entry(event: AuditEvent, links: ViewerLinks): SafeHtml {
+function entry(event: AuditEvent, links: ViewerLinks, chained: boolean): SafeHtml {
   const heading = `entry-${event.id}`;
   return markup`<li>
     <article class="card" aria-labelledby="${heading}">
@@ -35,6 +38,7 @@ function entry(event: AuditEvent, links: ViewerLinks): SafeHtml {
         </h2>
         ${renderTime(event.timestamp, false)} ${renderOutcome(event.outcome)}
         <span class="muted">by</span> <span>${renderActor(event.actor, 60)}</span>
+        ${renderSequence(event.sequence, chained)}
       </div>
       ${renderChanges(event.changes, `Changes of ${actionLabel(event.action)}`)}
     </article>
@@ -69,8 +73,13 @@ export function renderHistoryPage(input: HistoryPageInput): string {
     ${
       count > 0 &&
       markup`<ol class="timeline">
-        ${shown.map((event) => entry(event, links))}
+        ${shown.map((event) => entry(event, links, input.integrity?.chained ?? true))}
       </ol>`
     }`;
-  return renderPage({ title: `Timeline of ${name}`, home: links.list(), body });
+  return renderPage({
+    title: `Timeline of ${name}`,
+    home: links.list(),
+    banner: renderIntegrityBanner(input.integrity),
+    body,
+  });
 }

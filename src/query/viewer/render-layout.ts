@@ -12,6 +12,8 @@ export interface PageFrame {
   home?: string;
   /** The page content, inside `<main>`. */
   body: HtmlInput;
+  /** Shown above the content (the integrity banner), when given. */
+  banner?: HtmlInput;
 }
 
 // A small shield drawn inline: the page may load no file, and the favicon would be one.
@@ -47,7 +49,7 @@ export function renderPage(frame: PageFrame): string {
             ${brand}<span class="tagline">Who changed what, when, and from where</span>
           </div>
         </header>
-        <main id="main" class="wrap" tabindex="-1">${frame.body}</main>
+        <main id="main" class="wrap" tabindex="-1">${frame.banner}${frame.body}</main>
         ${VIEWER_SCRIPT_ELEMENT}
       </body>
     </html> `;

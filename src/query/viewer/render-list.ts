@@ -7,6 +7,7 @@ import type { AuditQueryResult } from '../audit-query';
 import { clippedSpan, markup, type SafeHtml } from './html';
 import { changedFieldsSummary } from './render-changes';
 import { renderActor, renderOutcome, renderTime } from './render-facts';
+import { renderIntegrityBanner, renderSequence, type ViewerIntegrity } from './render-integrity';
 import { renderPage } from './render-layout';
 import { SHOW_READS_PARAM } from './own-reads';
 import type { ListLinkParams, ViewerLinks } from './viewer-links';
@@ -24,6 +25,8 @@ export interface ListPageInput {
   error?: string;
   /** Reads of the trail itself left out of this page (see `own-reads.ts`). */
   hiddenReads?: number;
+  /** The integrity banner's facts; no banner when absent. */
+  integrity?: ViewerIntegrity;
 }
 
 /** The periods offered by the "Period" menu, as `since` values. */
@@ -142,7 +145,7 @@ function filterForm(links: ViewerLinks, params: Readonly<Record<string, string>>
   </form>`;
 }
 
-function eventRow(event: AuditEvent, links: ViewerLinks): SafeHtml {
+function eventRow(event: AuditEvent, links: ViewerLinks, chained: boolean): SafeHtml {
   const fields = changedFieldsSummary(event.changes);
   const target = event.target;
   const targetCell =
@@ -153,7 +156,7 @@ function eventRow(event: AuditEvent, links: ViewerLinks): SafeHtml {
         : markup`<a class="target-link clip" href="${links.history(target.type, target.id)}"
             title="Timeline of ${targetLabel(target)}">${targetLabel(target)}</a>`;
   return markup`<tr data-row>
-    <td>${renderTime(event.timestamp, true)}</td>
+    <td>${renderTime(event.timestamp, true)}${renderSequence(event.sequence, chained, 'sub-line')}</td>
     <td>${renderActor(event.actor, 40)}</td>
     <td>
       <a class="row-link clip" href="${links.event(event.id)}">${actionLabel(event.action)}</a>
@@ -172,7 +175,7 @@ function eventRow(event: AuditEvent, links: ViewerLinks): SafeHtml {
   </tr>`;
 }
 
-function eventTable(items: readonly AuditEvent[], links: ViewerLinks): SafeHtml {
+function eventTable(items: readonly AuditEvent[], links: ViewerLinks, chained: boolean): SafeHtml {
   return markup`<table class="events">
     <caption class="sr-only">Events, newest first</caption>
     <colgroup>
@@ -194,7 +197,7 @@ function eventTable(items: readonly AuditEvent[], links: ViewerLinks): SafeHtml 
       </tr>
     </thead>
     <tbody>
-      ${items.map((event) => eventRow(event, links))}
+      ${items.map((event) => eventRow(event, links, chained))}
     </tbody>
   </table>`;
 }
@@ -259,7 +262,7 @@ function results(input: ListPageInput, result: AuditQueryResult): SafeHtml {
         <kbd>/</kbd> filters
       </p>
     </div>
-    ${eventTable(result.items, links)}
+    ${eventTable(result.items, links, input.integrity?.chained ?? true)}
     <nav class="paging" aria-label="Pages">
       ${paged && markup`<a href="${links.list(withoutCursor(params))}">← Newest</a>`}
       ${
@@ -286,5 +289,10 @@ export function renderListPage(input: ListPageInput): string {
     }
     ${filterForm(input.links, input.params)}
     ${input.result !== undefined && results(input, input.result)}`;
-  return renderPage({ title: 'Events', home: input.links.list(), body });
+  return renderPage({
+    title: 'Events',
+    home: input.links.list(),
+    banner: renderIntegrityBanner(input.integrity),
+    body,
+  });
 }

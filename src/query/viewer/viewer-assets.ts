@@ -54,6 +54,15 @@ background:var(--link);color:#fff;cursor:pointer;text-decoration:none}
 .alert{border:1px solid #d92d20;border-left-width:6px;background:#fff5f4;color:#7a1a12;border-radius:8px;
 padding:12px 16px;margin:16px 0}
 .alert h2{margin:0 0 4px;font-size:1rem;color:#7a1a12}
+.integrity{border:1px solid var(--line);border-left-width:6px;border-radius:8px;background:#fff;padding:10px 16px;
+margin:0 0 18px;overflow-wrap:anywhere}
+.integrity-ok{border-color:#9fdcb8;border-left-color:var(--ok)}
+.integrity-ok strong{color:var(--ok)}
+.integrity-bad{border-color:#f4b7b1;border-left-color:#d92d20;background:#fff5f4;color:#7a1a12}
+.integrity-bad .sub-line{color:#7a1a12}
+.integrity-none{border-left-color:#7b8794;color:var(--muted)}
+.seq{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;font-size:.84rem;color:var(--muted)}
+.seq.unsealed{font-family:inherit;font-style:italic}
 .alert p{margin:0;overflow-wrap:anywhere}
 .bar{display:flex;justify-content:space-between;align-items:baseline;gap:12px;margin:18px 0 8px}
 .bar p{margin:0}

@@ -58,6 +58,7 @@ import { resolvePostgresOptions, type PostgresAuditStoreOptions } from './postgr
 import { PostgresMonthlyPartitions } from './postgres-partitions';
 import { postgresRelayStatements, type PostgresRelayStatements } from './postgres-stream-relay';
 import {
+  postgresEventOf,
   postgresStatements,
   type PostgresStatement,
   type PostgresStatements,
@@ -303,25 +304,25 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
     this.sealer.request();
   }
 
-  /** One page of matching events, newest first. */
+  /** One page of matching events, newest first, each with its chain `sequence` once sealed. */
   async query(query: NormalizedAuditQuery): Promise<AuditQueryResult> {
     const state = this.ready('query');
-    const payloads = await this.read('query events', state.statements.page(query));
-    return pageOfPayloads(payloads, query.limit);
+    const rows = await this.rowsOf('query events', state.statements.page(query));
+    return pageOfPayloads(rows, query.limit, postgresEventOf);
   }
 
-  /** Every event on one resource, oldest first. */
+  /** Every event on one resource, oldest first, each with its chain `sequence` once sealed. */
   async history(resourceType: string, resourceId: string): Promise<AuditEvent[]> {
     const state = this.ready('history');
     const statement = state.statements.history(resourceType, resourceId);
-    return (await this.read('read the history of a resource', statement)).map(parsePayload);
+    return (await this.rowsOf('read the history of a resource', statement)).map(postgresEventOf);
   }
 
-  /** One event by id, or `undefined`. */
+  /** One event by id with its chain `sequence` once sealed, or `undefined`. */
   async get(id: string): Promise<AuditEvent | undefined> {
     const state = this.ready('get');
-    const [payload] = await this.read('read an event', state.statements.get(id));
-    return payload === undefined ? undefined : parsePayload(payload);
+    const [row] = await this.rowsOf('read an event', state.statements.get(id));
+    return row === undefined ? undefined : postgresEventOf(row);
   }
 
   /** Keeps the alarm outbox (tables `<table>_alarms`, `<table>_alarm_tries`, `<table>_alarm_keys`). */

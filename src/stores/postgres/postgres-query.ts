@@ -1,6 +1,8 @@
 import type { NormalizedAuditQuery } from '../../query/audit-query';
-import { isAuditOutcome } from '../../event/audit-event';
+import { isAuditOutcome, type AuditEvent } from '../../event/audit-event';
 import { EQUALITY_FILTER_COLUMNS } from '../event-columns';
+import { parsePayload, withSequence } from '../payload-page';
+import { postgresChainNames } from './postgres-chain';
 import type { PostgresNames } from './postgres-names';
 import { toPostgresTimestamp } from './postgres-timestamp';
 
@@ -17,7 +19,10 @@ export interface PostgresStatement {
   followedBy?: (next: string) => string;
 }
 
-/** The statements of one events table. */
+/**
+ * The statements of one events table. Each reads rows of two values: the event's JSON text and
+ * its chain sequence number, or `null` while it is not sealed (see {@link postgresEventOf}).
+ */
 export interface PostgresStatements {
   /** One page of `query()`: newest first, keyset paging, one row more than the page size. */
   page(query: NormalizedAuditQuery): PostgresStatement;
@@ -27,14 +32,23 @@ export interface PostgresStatements {
   get(id: string): PostgresStatement;
 }
 
+/** An event from a row of {@link PostgresStatements}, with its chain `sequence` once sealed. */
+export function postgresEventOf(row: readonly unknown[]): AuditEvent {
+  return withSequence(parsePayload(row[0]), row[1] as number | null);
+}
+
 /** Builds the statements of the table named by `names`. */
 export function postgresStatements(names: PostgresNames): PostgresStatements {
   const table = names.qualifiedTable;
   // The payload is read as text and parsed by the store, so a custom json type parser set on a
-  // shared pool cannot change what the store returns.
-  const historySql = `SELECT payload::text FROM ${table}
+  // shared pool cannot change what the store returns. The sequence number is looked up by the
+  // chain's unique event index for each row returned (not joined, so the plan stays the one the
+  // events table's filters choose); float8, so that the driver gives a number.
+  const seqOf = (alias: string) =>
+    `(SELECT c.seq::float8 FROM ${postgresChainNames(names).chain} c WHERE c.event_id = ${alias}.id)`;
+  const historySql = `SELECT e.payload::text, ${seqOf('e')} FROM ${table} e
     WHERE resource_type = $1 AND resource_id = $2 ORDER BY ts ASC, id ASC`;
-  const getSql = `SELECT payload::text FROM ${table} WHERE id = $1 LIMIT 1`;
+  const getSql = `SELECT e.payload::text, ${seqOf('e')} FROM ${table} e WHERE id = $1 LIMIT 1`;
 
   return {
     page(query) {
@@ -68,8 +82,14 @@ export function postgresStatements(names: PostgresNames): PostgresStatements {
         where.push(`ts <= ${ts}::timestamptz AND (ts, id) < (${ts}::timestamptz, ${id})`);
       }
       const filter = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
+      // The page is taken first, then numbered: in the select list of the filtered query, the
+      // lookup's cost made the planner weigh it for every row the filter matches, and read a busy
+      // actor's events through the time index instead of the actor's. The outer order is the
+      // inner one, which the planner knows, so it sorts nothing again.
+      const page = `SELECT id, ts, payload::text AS payload FROM ${table}${filter}
+        ORDER BY ts DESC, id DESC LIMIT ${bind(query.limit + 1)}`;
       return {
-        text: `SELECT payload::text FROM ${table}${filter} ORDER BY ts DESC, id DESC LIMIT ${bind(query.limit + 1)}`,
+        text: `SELECT p.payload, ${seqOf('p')} FROM (${page}) p ORDER BY p.ts DESC, p.id DESC`,
         values,
       };
     },

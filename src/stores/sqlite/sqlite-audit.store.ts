@@ -41,6 +41,7 @@ import type {
   SqliteRequest,
   SqliteResult,
 } from './sqlite-protocol';
+import { sqliteEventOf } from './sqlite-query';
 import { SqliteWorkerClient } from './sqlite-worker-client';
 
 function toRow(event: AuditEvent): SqliteEventRow {
@@ -243,26 +244,26 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, Audi
     return this.call('unchainedEvents', () => ({ op: 'unchainedEvents', limit }));
   }
 
-  /** One page of matching events, newest first. */
+  /** One page of matching events, newest first, each with its chain `sequence`. */
   async query(query: NormalizedAuditQuery): Promise<AuditQueryResult> {
-    const payloads = await this.call('query', () => ({ op: 'query', query }));
-    return pageOfPayloads(payloads, query.limit);
+    const texts = await this.call('query', () => ({ op: 'query', query }));
+    return pageOfPayloads(texts, query.limit, sqliteEventOf);
   }
 
-  /** Every event on one resource, oldest first. */
+  /** Every event on one resource, oldest first, each with its chain `sequence`. */
   async history(resourceType: string, resourceId: string): Promise<AuditEvent[]> {
-    const payloads = await this.call('history', () => ({
+    const texts = await this.call('history', () => ({
       op: 'history',
       resourceType,
       resourceId,
     }));
-    return payloads.map(parsePayload);
+    return texts.map(sqliteEventOf);
   }
 
-  /** One event by id, or `undefined`. */
+  /** One event by id with its chain `sequence`, or `undefined`. */
   async get(id: string): Promise<AuditEvent | undefined> {
-    const payload = await this.call('get', () => ({ op: 'get', id }));
-    return payload === undefined ? undefined : parsePayload(payload);
+    const text = await this.call('get', () => ({ op: 'get', id }));
+    return text === undefined ? undefined : sqliteEventOf(text);
   }
 
   /**

@@ -64,7 +64,8 @@ export type SqliteRequest =
   | { op: 'unchainedEvents'; limit: number };
 
 /**
- * What each operation returns. Reads of events return their JSON texts, parsed by the caller:
+ * What each operation returns. Reads of events return their texts (`query`, `history` and `get`:
+ * the chain sequence number, a comma and the JSON; see `sqliteEventOf`), parsed by the caller:
  * an array of strings crosses the thread boundary faster than the objects (structured clone of
  * 228 parsed events took longer to receive than `JSON.parse` of their texts) and than one joined
  * string, and parsing each text costs the same as parsing them joined.
