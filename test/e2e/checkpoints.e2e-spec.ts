@@ -1,23 +1,14 @@
 import Database from 'better-sqlite3';
-import { Body, Controller, Param, Patch } from '@nestjs/common';
 import request from 'supertest';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Audited, AuditModule } from '../../src';
+import { AuditModule } from '../../src';
 import { parseCheckpointLines, signatureProblem } from '../../src/integrity/checkpoint';
 import { PLATFORMS, startApp, tempDir } from '../utils/apps';
 import { verifySqliteFile } from '../utils/chain-check';
-
-@Controller('orders')
-class OrdersController {
-  @Patch(':id')
-  @Audited('order')
-  update(@Param('id') id: string, @Body() body: { note?: string }): { id: string; note?: string } {
-    return { id, note: body.note };
-  }
-}
+import { NoteOrdersController } from '../utils/note-orders';
 
 const verifyFile = verifySqliteFile;
 
@@ -38,7 +29,7 @@ describe.each(PLATFORMS)('checkpoints of the chain on %s', (platform) => {
           checkpoints: { everyEvents: 5, signingKey: privateKey, keyId: 'k1', file },
         }),
       ],
-      controllers: [OrdersController],
+      controllers: [NoteOrdersController],
     });
     try {
       for (let i = 1; i <= 12; i += 1) {
@@ -99,7 +90,7 @@ describe.each(PLATFORMS)('checkpoints of the chain on %s', (platform) => {
           checkpoints: { intervalMs: 20, file },
         }),
       ],
-      controllers: [OrdersController],
+      controllers: [NoteOrdersController],
     });
     try {
       // Waits for the heartbeats by their count, however slowly a loaded machine runs the timer.

@@ -1,8 +1,7 @@
 import Database from 'better-sqlite3';
-import { Body, Controller, Param, Patch } from '@nestjs/common';
 import request from 'supertest';
 import { join } from 'node:path';
-import { Audited, AuditService, type AuditEvent } from '../../src';
+import { AuditService, type AuditEvent } from '../../src';
 import { PLATFORMS, tempDir, type RunningApp } from '../utils/apps';
 import {
   ADMIN_HEADERS,
@@ -12,15 +11,7 @@ import {
   startApiApp,
   withMetadata,
 } from '../utils/api-app';
-
-@Controller('orders')
-class OrdersController {
-  @Patch(':id')
-  @Audited('order')
-  update(@Param('id') id: string, @Body() body: { note?: string }): { id: string; note?: string } {
-    return { id, note: body.note };
-  }
-}
+import { NoteOrdersController } from '../utils/note-orders';
 
 /** The page with its whitespace runs collapsed, as a reader sees the text. */
 const flat = (html: string): string => html.replace(/\s+/g, ' ');
@@ -47,7 +38,7 @@ describe.each(PLATFORMS)('the chain on the audit API and the viewer, on %s', (pl
     running = await startApiApp(
       platform,
       withMetadata(auditApiApp({ store: path, stream: false }, { guard: AdminHeaderGuard }), {
-        controllers: [OrdersController],
+        controllers: [NoteOrdersController],
       }),
     );
     audit = running.app.get(AuditService);

@@ -1,20 +1,12 @@
 import Database from 'better-sqlite3';
-import { Body, Controller, Get, Module, Param, Patch } from '@nestjs/common';
+import { Controller, Get, Module } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import request from 'supertest';
 import { join } from 'node:path';
-import { Audited, AuditModule, AuditService, InMemoryAuditStore } from '../../src';
+import { AuditModule, AuditService, InMemoryAuditStore } from '../../src';
 import { AuditHealthIndicator } from '../../src/terminus';
 import { PLATFORMS, startApp, tempDir } from '../utils/apps';
-
-@Controller('orders')
-class OrdersController {
-  @Patch(':id')
-  @Audited('order')
-  update(@Param('id') id: string, @Body() body: { note?: string }): { id: string; note?: string } {
-    return { id, note: body.note };
-  }
-}
+import { NoteOrdersController } from '../utils/note-orders';
 
 @Controller('health')
 class HealthController {
@@ -46,7 +38,7 @@ describe.each(PLATFORMS)('AuditService.verify() on %s', (platform) => {
         AuditModule.forRoot({ store: path, stream: false, exclude: ['/health'] }),
         HealthModule,
       ],
-      controllers: [OrdersController],
+      controllers: [NoteOrdersController],
     });
     try {
       for (let i = 1; i <= 12; i += 1) {
@@ -92,7 +84,7 @@ describe.each(PLATFORMS)('AuditService.verify() on %s', (platform) => {
   it('says plainly that the in-memory store keeps no chain', async () => {
     const running = await startApp(platform, {
       imports: [AuditModule.forRoot({ store: new InMemoryAuditStore(), stream: false })],
-      controllers: [OrdersController],
+      controllers: [NoteOrdersController],
     });
     try {
       await expect(running.app.get(AuditService).verify()).rejects.toThrow(/keeps no hash chain/);
