@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { makeEvent } from '../../test/fixtures/events';
+import { escapeControlCharacters } from '../common/control-characters';
 import {
   csvCell,
   csvHeader,
@@ -47,6 +48,29 @@ describe('csvCell', () => {
     expect(csvCell('1-2')).toBe('1-2');
     expect(csvCell('x@y.z')).toBe('x@y.z');
   });
+
+  it('neutralises a formula behind leading spaces, in full-width signs and behind a pipe', () => {
+    expect(csvCell(" =cmd|' /C calc'!A0")).toBe("' =cmd|' /C calc'!A0");
+    expect(csvCell('\u3000\u00a0+1')).toBe("'\u3000\u00a0+1");
+    for (const sign of ['\uff1d', '\uff0b', '\uff0d', '\uff20', '\uff5c', '|']) {
+      expect(csvCell(`${sign}SUM(A1)`)).toBe(`'${sign}SUM(A1)`);
+    }
+  });
+
+  it('neutralises a formula after a semicolon, comma or tab inside the cell', () => {
+    expect(csvCell('x;=HYPERLINK("http://evil.example")')).toBe(
+      '"x;\'=HYPERLINK(""http://evil.example"")"',
+    );
+    expect(csvCell('x; @SUM(1)')).toBe("x;' @SUM(1)");
+    expect(csvCell('a,-1')).toBe('"a,\'-1"');
+    expect(csvCell('a\t+1')).toBe("a\t'+1");
+  });
+
+  it('writes control and bidirectional characters as text, keeping tabs and line breaks', () => {
+    expect(csvCell('red\u001b[31mtext\u009b1m')).toBe('red\\u001b[31mtext\\u009b1m');
+    expect(csvCell('abc\u202edef\u0000')).toBe('abc\\u202edef\\u0000');
+    expect(csvCell('a\tb\nc')).toBe('"a\tb\nc"');
+  });
 });
 
 describe('csvLine', () => {
@@ -55,19 +79,33 @@ describe('csvLine', () => {
     expect(csvHeader()).toBe(`${EXPORT_COLUMNS.join(',')}\r\n`);
   });
 
-  it('reads back through a CSV parser as the cells given, formula starts neutralised', () => {
+  it('reads back through a CSV parser as the cells given, with quotes only where formulas could start', () => {
+    // What a spreadsheet program may read as the start of a formula, after the export.
+    const formula = /(^|[;,\t])\s*[=+\-@|\uff1d\uff0b\uff0d\uff20\uff5c]|^[\t\r]/u;
+    /** Whether `parsed` is `cell` with single quotes inserted, and nothing else changed. */
+    const quotesInserted = (cell: string, parsed: string): boolean => {
+      let at = 0;
+      for (let k = 0; k < parsed.length; k += 1) {
+        const char = parsed[k];
+        if (char === cell[at]) at += 1;
+        else if (char !== "'") return false;
+      }
+      return at === cell.length;
+    };
+    // Control characters are written as text (see above); here, everything else.
+    const text = fc
+      .string({ unit: 'binary', maxLength: 20 })
+      .filter((c) => escapeControlCharacters(c, true) === c);
     fc.assert(
-      fc.property(
-        fc.array(fc.string({ unit: 'binary', maxLength: 20 }), { minLength: 1, maxLength: 6 }),
-        (cells) => {
-          const [parsed] = parse(csvLine(cells), { relax_column_count: false });
-          const expected = cells.map((c) =>
-            FORMULA_STARTS.some((s) => c.startsWith(s)) ? `'${c}` : c,
-          );
-          expect(parsed).toEqual(expected);
-        },
-      ),
-      { numRuns: 500 },
+      fc.property(fc.array(text, { minLength: 1, maxLength: 6 }), (cells) => {
+        const [parsed] = parse(csvLine(cells), { relax_column_count: false });
+        expect(parsed).toHaveLength(cells.length);
+        parsed!.forEach((cell, i) => {
+          expect({ cell, formula: formula.test(cell) }).toEqual({ cell, formula: false });
+          expect(quotesInserted(cells[i]!, cell)).toBe(true);
+        });
+      }),
+      { numRuns: 1_000 },
     );
   });
 

@@ -1,3 +1,4 @@
+import { escapeControlCharacters } from '../common/control-characters';
 import type { AuditEvent } from '../event/audit-event';
 
 /**
@@ -62,15 +63,29 @@ export function exportCells(event: AuditEvent): string[] {
   });
 }
 
-// Spreadsheet programs run a cell that starts with one of these as a formula (CSV injection).
-const FORMULA_START = /^[=+\-@\t\r]/;
+/**
+ * Where a spreadsheet program may start a formula (CSV injection): at the start of a cell, and,
+ * in a program whose list separator is `;` or that splits on tabs, after any `;`, `,` or tab
+ * inside one; spaces before the sign do not stop it, and full-width signs count too.
+ */
+const FORMULA = /(^|[;,\t])(\s*)(?=[=+\-@|\uff1d\uff0b\uff0d\uff20\uff5c])/gu;
+/** A cell starting with a tab or carriage return is read as a formula by some programs. */
+const BLANK_START = /^[\t\r]/;
 
 /**
- * One CSV cell: a leading formula character is neutralised with a single quote (OWASP's advice
- * for CSV injection), and the cell is quoted when it holds a comma, quote or line break (RFC 4180).
+ * One CSV cell, safe to open in a spreadsheet:
+ * - control characters (escape sequences and the like) are written as `\uXXXX` text;
+ * - every place a formula could start gets a single quote before it (OWASP's advice for CSV
+ *   injection): `'=1`, `' =1`, `x;'=HYPERLINK(…)`;
+ * - the cell is quoted when it holds a comma, quote or line break (RFC 4180).
  */
 export function csvCell(value: string): string {
-  const safe = FORMULA_START.test(value) ? `'${value}` : value;
+  const visible = escapeControlCharacters(value, true);
+  const neutral = visible.replace(
+    FORMULA,
+    (_match, before: string, space: string) => `${before}'${space}`,
+  );
+  const safe = BLANK_START.test(neutral) ? `'${neutral}` : neutral;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 

@@ -19,23 +19,33 @@ const { parse } = require('csv-parse/sync') as {
   parse: (input: string, options: Record<string, unknown>) => Record<string, string>[];
 };
 
-const TRICKY = [
-  'plain text',
-  'comma, inside',
-  'say "hi", then "bye"',
-  'line one\nline two\r\nline three',
-  '=HYPERLINK("http://evil.example","click")',
-  '+1+2',
-  '-3',
-  '@SUM(A1:A2)',
-  '\tleading tab',
-  '\rleading CR',
-  'ünïcödé ✓',
-  '',
+/** Messages an attacker could plant, and the cell a spreadsheet must see for each. */
+const TRICKY_CELLS: readonly (readonly [string, string])[] = [
+  ['plain text', 'plain text'],
+  ['comma, inside', 'comma, inside'],
+  ['say "hi", then "bye"', 'say "hi", then "bye"'],
+  ['line one\nline two\r\nline three', 'line one\nline two\r\nline three'],
+  ['=HYPERLINK("http://evil.example","click")', '\'=HYPERLINK("http://evil.example","click")'],
+  ['+1+2', "'+1+2"],
+  ['-3', "'-3"],
+  ['@SUM(A1:A2)', "'@SUM(A1:A2)"],
+  ['\tleading tab', "'\tleading tab"],
+  ['\rleading CR', "'\rleading CR"],
+  // Behind spaces, in full-width signs, behind a pipe, after a separator of another locale.
+  [" =cmd|' /C calc'!A0", "' =cmd|' /C calc'!A0"],
+  ['\uff1dSUM(1)', "'\uff1dSUM(1)"],
+  ['|cmd', "'|cmd"],
+  ['x;=HYPERLINK("http://evil.example")', 'x;\'=HYPERLINK("http://evil.example")'],
+  // A terminal escape sequence stays visible text.
+  ['red \u001b[31malert\u001b[0m', 'red \\u001b[31malert\\u001b[0m'],
+  ['ünïcödé ✓', 'ünïcödé ✓'],
+  ['', ''],
 ];
+const TRICKY = TRICKY_CELLS.map(([message]) => message);
+const SAFE = new Map(TRICKY_CELLS);
 
-/** What a spreadsheet must see in a cell: formula starts neutralised with a quote. */
-const neutralised = (value: string): string => (/^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
+/** What a spreadsheet must see in a cell: formulas neutralised, control characters as text. */
+const neutralised = (value: string): string => SAFE.get(value) ?? value;
 
 describe.each(PLATFORMS)('audit HTTP API exports on %s', (platform) => {
   let running: RunningApp;

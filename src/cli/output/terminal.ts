@@ -1,3 +1,4 @@
+import { escapeControlCharacters } from '../../common/control-characters';
 /**
  * What the CLI needs to know about where it writes: the streams, whether they are terminals,
  * how wide the terminal is, and the environment (NO_COLOR, COLUMNS). Passed around instead of
@@ -69,15 +70,9 @@ export function painter(enabled: boolean): Paint {
   };
 }
 
-// C0 and C1 control characters, and the bidirectional overrides/isolates that can make text
-// display in another order than it is stored ("Trojan Source"). Audit data comes from users:
-// a user agent or a name must not move the cursor, recolour the terminal or reorder a line.
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-
 /** Makes user-supplied text safe to print on a terminal: control characters become `\uXXXX`. */
 export function sanitize(text: string): string {
-  return text.replace(UNSAFE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return escapeControlCharacters(text);
 }
 
 /** Length in characters as displayed (code points; surrogate pairs count once). */

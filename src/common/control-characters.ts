@@ -1,0 +1,24 @@
+/*
+ * C0 and C1 control characters, and the bidirectional overrides and isolates that make text
+ * display in another order than it is stored ("Trojan Source"). Audit data comes from users: a
+ * user agent or a name must not move a terminal's cursor, recolour it, reorder a line, or smuggle
+ * an escape sequence into a file someone opens later.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex -- the same, less tab, line feed and carriage return
+const UNSAFE_KEEPING_LINES =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+function escaped(char: string): string {
+  return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * Writes control and bidirectional-override characters as `\uXXXX` text.
+ * @param keepLines - leave tab, line feed and carriage return as they are (for a format that
+ *   quotes them, like CSV)
+ */
+export function escapeControlCharacters(text: string, keepLines = false): string {
+  return text.replace(keepLines ? UNSAFE_KEEPING_LINES : UNSAFE, escaped);
+}
