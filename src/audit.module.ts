@@ -32,7 +32,7 @@ async function openStore(options: ResolvedAuditOptions): Promise<AuditStore> {
   if (typeof configured === 'string') {
     // In 'ack' mode a commit that returned must survive power loss, so fsync every commit.
     const synchronous = options.durability === 'ack' ? 'FULL' : 'NORMAL';
-    store = new SqliteAuditStore({ path: configured, synchronous });
+    store = new SqliteAuditStore({ path: configured, synchronous, fileMode: options.fileMode });
   } else if (configured instanceof AuditStore) store = configured;
   else store = await configured();
   if (!(store instanceof AuditStore)) {

@@ -75,3 +75,21 @@ describe('resolveAuditOptions', () => {
     expect(() => resolveAuditOptions(input as never)).toThrow(message);
   });
 });
+
+describe('option fileMode', () => {
+  it('defaults to the owner alone and takes a group-readable mode', () => {
+    expect(resolveAuditOptions(undefined).fileMode).toBe(0o600);
+    expect(resolveAuditOptions({ fileMode: 0o640 }).fileMode).toBe(0o640);
+  });
+
+  it('refuses permissions that let other users write, or keep the owner out, with the fix', () => {
+    expect(() => resolveAuditOptions({ fileMode: 0o666 })).toThrow(AuditConfigurationError);
+    expect(() => resolveAuditOptions({ fileMode: 0o666 })).toThrow(
+      /option "fileMode" is invalid: 0o666 lets other users change the audit trail.*Remove it for 0o600/,
+    );
+    expect(() => resolveAuditOptions({ fileMode: 0o440 })).toThrow(/does not let the owner/);
+    expect(() => resolveAuditOptions({ fileMode: '0600' as never })).toThrow(
+      /expected permission bits such as 0o600/,
+    );
+  });
+});

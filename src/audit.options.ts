@@ -1,3 +1,4 @@
+import { DEFAULT_FILE_MODE, fileModeProblem } from './common/file-mode';
 import {
   resolveCheckpointOptions,
   type AuditCheckpointOptions,
@@ -210,6 +211,14 @@ export interface AuditModuleOptions {
    */
   spoolMaxBytes?: number;
   /**
+   * Permissions of the files the module creates: the SQLite database of the default store (and
+   * its `-wal` and `-shm`), the spool, a `stream` file and the checkpoints' `file`. The owner's
+   * alone by default; `0o640` lets a log shipper of the same group read them. Others may never
+   * write. A file that already exists keeps its permissions.
+   * @default 0o600
+   */
+  fileMode?: number;
+  /**
    * How often the spool replay (and, in `async` mode with `fail`, a retry) probes a failed store,
    * in milliseconds.
    * @default 1000
@@ -256,6 +265,7 @@ export interface ResolvedAuditOptions {
   onStoreFailure: 'fail' | 'spool';
   spoolPath: string;
   spoolMaxBytes: number;
+  fileMode: number;
   retryIntervalMs: number;
   /** Undefined when no alarms are configured. */
   alarms?: ResolvedAlarmOptions;
@@ -288,6 +298,7 @@ const KNOWN_OPTIONS = new Set([
   'onStoreFailure',
   'spoolPath',
   'spoolMaxBytes',
+  'fileMode',
   'retryIntervalMs',
   'alarms',
   'isGlobal',
@@ -594,7 +605,17 @@ export function resolveAuditOptions(
       256 * 1024 * 1024,
       64 * 1024,
     ),
+    fileMode: fileModeOf(options.fileMode),
     retryIntervalMs: positiveInteger('retryIntervalMs', options.retryIntervalMs, 1000, 10),
     ...(alarms ? { alarms } : {}),
   };
+}
+
+function fileModeOf(mode: unknown): number {
+  if (mode === undefined) return DEFAULT_FILE_MODE;
+  const problem = fileModeProblem(mode);
+  if (problem !== undefined) {
+    fail('fileMode', `is invalid: ${problem}`, 'Remove it for 0o600, or give e.g. 0o640.');
+  }
+  return mode as number;
 }

@@ -80,7 +80,11 @@ export class AuditStream implements OnApplicationBootstrap {
     const stream = this.options.stream;
     const service = { name: this.options.serviceName };
     if (stream.kind === 'destination') {
-      return new PinoAuditSink({ service, destination: stream.destination });
+      return new PinoAuditSink({
+        service,
+        destination: stream.destination,
+        fileMode: this.options.fileMode,
+      });
     }
     return this.parent
       ? new PinoAuditSink({ service, parent: this.parent })

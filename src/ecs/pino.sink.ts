@@ -1,3 +1,4 @@
+import { DEFAULT_FILE_MODE } from '../common/file-mode';
 import type { AuditCheckpoint } from '../integrity/checkpoint';
 import { formatCheckpoint } from './checkpoint.formatter';
 import type { AuditEvent } from '../event/audit-event';
@@ -65,6 +66,12 @@ export interface PinoAuditSinkOptions {
    * @default 16777216 (16 MiB)
    */
   maxBufferBytes?: number;
+  /**
+   * Permissions of a file path destination when the sink creates it (the process umask may
+   * remove bits). Only applies to a file path destination.
+   * @default 0o600
+   */
+  fileMode?: number;
 }
 
 /**
@@ -134,7 +141,9 @@ export class PinoAuditSink {
     };
     this.target = options.parent
       ? new ParentTarget(options.parent, report)
-      : createDestinationTarget(options.destination ?? 'stdout', maxBufferBytes, report);
+      : createDestinationTarget(options.destination ?? 'stdout', maxBufferBytes, report, {
+          fileMode: options.fileMode ?? DEFAULT_FILE_MODE,
+        });
   }
 
   /** Number of failures (destination errors, unserialisable events, writes after close). */

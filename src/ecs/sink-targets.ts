@@ -65,6 +65,7 @@ export function createDestinationTarget(
   destination: string | AuditLineDestination,
   maxBufferBytes: number,
   report: TargetReport,
+  file: { fileMode: number },
 ): LineTarget {
   if (destination === 'stdout' || destination === 'stderr') {
     // Synchronous like pino's default destination: nothing is buffered, so nothing is lost on
@@ -79,6 +80,7 @@ export function createDestinationTarget(
       dest: resolvePath(destination),
       sync: false,
       mkdir: true,
+      mode: file.fileMode,
       // Write as soon as the previous write completes: lines never wait for a fill level, and
       // the lines arriving during a write are batched into the next one. No maxLength: the
       // bound is kept by making the writer wait (needsDrain), not by dropping.

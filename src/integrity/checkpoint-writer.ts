@@ -1,3 +1,4 @@
+import { DEFAULT_FILE_MODE } from '../common/file-mode';
 import { appendFile } from 'node:fs/promises';
 import { CoalescedRun } from '../common/coalesced-run';
 import { signCheckpoint, type AuditCheckpoint } from './checkpoint';
@@ -10,6 +11,8 @@ export interface CheckpointOutput {
   line(checkpoint: AuditCheckpoint): void;
   /** Reports a checkpoint that could not be taken or filed (the next one tries again). */
   warn(message: string): void;
+  /** Permissions of the checkpoints `file` when it is created (default 0o600). */
+  fileMode?: number;
 }
 
 /**
@@ -70,7 +73,9 @@ export class CheckpointWriter {
     this.out.line(checkpoint);
     if (this.options.file === undefined) return;
     try {
-      await appendFile(this.options.file, `${JSON.stringify(checkpoint)}\n`, { mode: 0o600 });
+      await appendFile(this.options.file, `${JSON.stringify(checkpoint)}\n`, {
+        mode: this.out.fileMode ?? DEFAULT_FILE_MODE,
+      });
     } catch (error) {
       this.out.warn(
         `could not append an audit checkpoint to ${this.options.file}: ${reason(error)}.`,

@@ -93,12 +93,17 @@ export class AuditPipeline
     this.redactor = new Redactor(options.redact);
     const spool =
       options.onStoreFailure === 'spool'
-        ? new AuditSpool({ path: options.spoolPath, maxBytes: options.spoolMaxBytes })
+        ? new AuditSpool({
+            path: options.spoolPath,
+            maxBytes: options.spoolMaxBytes,
+            fileMode: options.fileMode,
+          })
         : undefined;
     const chain = chainSourceOf(store);
     this.checkpoints =
       options.checkpoints && chain
         ? new CheckpointWriter(chain, options.checkpoints, {
+            fileMode: options.fileMode,
             line: (checkpoint) => stream.writeCheckpoint(checkpoint),
             warn: (message) => this.logger.warn(`nestjs-audit: ${message}`),
           })

@@ -2,11 +2,13 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import {
   appendFile,
+  lstat,
   mkdir,
   mkdtemp,
   readFile,
   rm,
   stat,
+  symlink,
   utimes,
   writeFile,
 } from 'node:fs/promises';
@@ -550,6 +552,7 @@ describe('AuditSpool crash safety (SIGKILL)', () => {
     for (const file of [
       'src/pipeline/spool.ts',
       'src/event/event-json.ts',
+      'src/common/file-mode.ts',
       'test/fixtures/spool/append-child.ts',
     ]) {
       const { code } = await transformFile(join(root, file), {
@@ -695,5 +698,66 @@ describe('AuditSpool alarm outbox entries', () => {
     expect(JSON.parse(payload)).toEqual([event]);
     const reopened = await openSpool();
     expect((await reopened.peek(10))?.alarms).toEqual([]);
+  });
+});
+
+describe('AuditSpool files', () => {
+  const modeOf = async (name: string) => (await stat(join(dir, name))).mode & 0o777;
+
+  async function appendAndReplay(spool: AuditSpool): Promise<void> {
+    await spool.append(events(2));
+    const batch = await spool.peek(10);
+    await spool.acknowledge(batch!.token);
+  }
+
+  it('creates its data, head and lock files for the owner alone', async () => {
+    const spool = await openSpool();
+    await spool.append(events(1));
+    await appendAndReplay(spool);
+    const modes = await Promise.all(
+      ['audit.spool', 'audit.spool.head', 'audit.spool.lock'].map(modeOf),
+    );
+    expect(modes).toEqual([0o600, 0o600, 0o600]);
+  });
+
+  it('creates them with the fileMode given, whatever the umask', async () => {
+    const umask = process.umask(0o077);
+    try {
+      const spool = new AuditSpool({
+        path: join(dir, 'group.spool'),
+        maxBytes: MiB,
+        fileMode: 0o640,
+      });
+      spools.push(spool);
+      await spool.open();
+      await appendAndReplay(spool);
+      expect([await modeOf('group.spool'), await modeOf('group.spool.head')]).toEqual([
+        0o640, 0o640,
+      ]);
+    } finally {
+      process.umask(umask);
+    }
+  });
+
+  it('never follows a link planted at the name of its temporary files', async () => {
+    const victim = join(dir, 'victim.txt');
+    await writeFile(victim, 'precious');
+    await symlink(victim, join(dir, 'audit.spool.new'));
+    await symlink(victim, join(dir, 'audit.spool.head.new'));
+    const spool = await openSpool();
+    await appendAndReplay(spool);
+    await spool.append(events(1));
+    expect(await readFile(victim, 'utf8')).toBe('precious');
+    expect(await pending(spool)).toHaveLength(1);
+    expect((await lstat(join(dir, 'audit.spool'))).isFile()).toBe(true);
+  });
+
+  it('refuses a fileMode that lets others write, or the owner not', () => {
+    expect(() => new AuditSpool({ path: 'x', maxBytes: MiB, fileMode: 0o666 })).toThrow(
+      /AuditSpool: "fileMode": 0o666 lets other users change the audit trail/,
+    );
+    expect(() => new AuditSpool({ path: 'x', maxBytes: MiB, fileMode: 0o200 })).toThrow(
+      /does not let the owner/,
+    );
   });
 });

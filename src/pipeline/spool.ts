@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { createExclusive, DEFAULT_FILE_MODE, fileModeProblem } from '../common/file-mode';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { crc32 } from 'node:zlib';
@@ -55,6 +56,12 @@ export interface AuditSpoolOptions {
    * Required; there is no default.
    */
   maxBytes: number;
+  /**
+   * Permissions of the files the spool creates (data, head and lock files). Temporary files are
+   * created exclusively, so a link planted at their name is never followed.
+   * @default 0o600
+   */
+  fileMode?: number;
 }
 
 /** What is pending in the spool: appended and not yet acknowledged. */
@@ -226,6 +233,7 @@ export class AuditSpool {
   readonly maxBytes: number;
   private readonly lockPath: string;
   private readonly headPath: string;
+  private readonly fileMode: number;
   private state: 'closed' | 'opening' | 'open' | 'closing' = 'closed';
   private file: DataFile | undefined;
   private lockContent: string | undefined;
@@ -256,8 +264,12 @@ export class AuditSpool {
           `(for example 268435456 for 256 MiB); got ${show(options.maxBytes)}.`,
       );
     }
+    const modeProblem =
+      options.fileMode === undefined ? undefined : fileModeProblem(options.fileMode);
+    if (modeProblem !== undefined) throw new TypeError(`AuditSpool: "fileMode": ${modeProblem}.`);
     this.path = resolve(options.path);
     this.maxBytes = options.maxBytes;
+    this.fileMode = options.fileMode ?? DEFAULT_FILE_MODE;
     this.lockPath = `${this.path}.lock`;
     this.headPath = `${this.path}.head`;
   }
@@ -581,7 +593,7 @@ export class AuditSpool {
   private async createDataFile(): Promise<DataFile> {
     const epoch = randomBytes(FILE_HEADER_BYTES - FILE_MAGIC.length);
     const temporary = `${this.path}.new`;
-    const fd = await open(temporary, 'w+');
+    const fd = await createExclusive(temporary, this.fileMode, 'wx+');
     try {
       await writeFully(fd, Buffer.concat([FILE_MAGIC, epoch]), 0);
       await fd.datasync();
@@ -618,7 +630,7 @@ export class AuditSpool {
 
   private async writeHead(epoch: Buffer, offset: number): Promise<void> {
     const temporary = `${this.headPath}.new`;
-    const fd = await open(temporary, 'w');
+    const fd = await createExclusive(temporary, this.fileMode);
     try {
       await fd.writeFile(`${JSON.stringify({ epoch: epoch.toString('hex'), offset })}\n`);
       await fd.datasync();
@@ -637,7 +649,7 @@ export class AuditSpool {
     for (let attempt = 0; attempt < 5; attempt += 1) {
       let fd: FileHandle | undefined;
       try {
-        fd = await open(this.lockPath, 'wx');
+        fd = await open(this.lockPath, 'wx', this.fileMode);
       } catch (error) {
         if (errorCode(error) !== 'EEXIST') throw error;
       }

@@ -1,5 +1,5 @@
 import { parse } from 'csv-parse/sync';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditEvent } from '../../src/event/audit-event';
 import { EXPORT_COLUMNS } from '../../src/query/export-format';
@@ -54,6 +54,8 @@ describe.each(ENGINES)('nestjs-audit export (%s)', (engine) => {
     });
     // Written under a temporary name and renamed: nothing else is left in the directory.
     expect(readdirSync(dir)).toEqual(['all.csv']);
+    // The trail's data, for the owner alone.
+    expect(statSync(out).mode & 0o777).toBe(0o600);
   });
 
   it('writes NDJSON to stdout, with filters, as full events', async () => {

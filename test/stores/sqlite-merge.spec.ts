@@ -64,7 +64,7 @@ describe('SqliteConnection.appendAll', () => {
   beforeEach(() => {
     connection = SqliteConnection.open(
       { kind: 'database', db: new Database(':memory:') as unknown as SqliteDatabase },
-      { synchronous: 'FULL', busyTimeoutMs: 100 },
+      { synchronous: 'FULL', busyTimeoutMs: 100, fileMode: 0o600 },
     );
   });
 

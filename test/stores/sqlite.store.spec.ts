@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../../src/event/audit-event';
 import Database from 'better-sqlite3';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAuditQuery, type AuditQuery } from '../../src/query/audit-query';
@@ -193,7 +193,60 @@ describe('SqliteAuditStore', () => {
       writeFileSync(file, 'x');
       const store = new SqliteAuditStore({ path: join(file, 'sub', 'audit.db') });
       await expect(store.init()).rejects.toThrow(
-        /Cannot create the directory of the audit database/,
+        /Cannot create the audit database ".*audit\.db" or its directory: .*Create the directory/,
+      );
+    });
+  });
+
+  describe('file permissions', () => {
+    const modeOf = (file: string) => statSync(file).mode & 0o777;
+
+    it('creates the database, its -wal and its -shm for the owner alone', async () => {
+      const path = join(tempDir(), 'private', 'audit.db');
+      const store = new SqliteAuditStore({ path });
+      await store.init();
+      await store.append(makeEvents(3));
+      expect([modeOf(path), modeOf(`${path}-wal`), modeOf(`${path}-shm`)]).toEqual([
+        0o600, 0o600, 0o600,
+      ]);
+      await store.close();
+    });
+
+    it('creates them with the fileMode given, whatever the umask', async () => {
+      const path = join(tempDir(), 'audit.db');
+      const umask = process.umask(0o077);
+      try {
+        const store = new SqliteAuditStore({ path, fileMode: 0o640 });
+        await store.init();
+        await store.append(makeEvents(1));
+        expect([modeOf(path), modeOf(`${path}-wal`)]).toEqual([0o640, 0o640]);
+        await store.close();
+      } finally {
+        process.umask(umask);
+      }
+    });
+
+    it('leaves the permissions of an existing database as they are', async () => {
+      const path = join(tempDir(), 'audit.db');
+      const first = new SqliteAuditStore({ path });
+      await first.init();
+      await first.close();
+      chmodSync(path, 0o644);
+      const store = new SqliteAuditStore({ path });
+      await store.init();
+      expect(modeOf(path)).toBe(0o644);
+      await store.close();
+    });
+
+    it('refuses a fileMode that lets others write, or the owner not', () => {
+      expect(() => new SqliteAuditStore({ fileMode: 0o666 })).toThrow(
+        /"fileMode": 0o666 lets other users change the audit trail/,
+      );
+      expect(() => new SqliteAuditStore({ fileMode: 0o400 })).toThrow(
+        /0o400 does not let the owner \(the application\) read and write/,
+      );
+      expect(() => new SqliteAuditStore({ fileMode: '600' as never })).toThrow(
+        /expected permission bits such as 0o600/,
       );
     });
   });

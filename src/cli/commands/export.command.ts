@@ -1,3 +1,4 @@
+import { DEFAULT_FILE_MODE } from '../../common/file-mode';
 import { SingleBar } from 'cli-progress';
 import { Option, type Command } from 'commander';
 import { createWriteStream, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
@@ -86,7 +87,8 @@ async function openDestination(io: CliIo, out: string | undefined): Promise<Dest
   }
   const direct = isSpecialFile(out);
   const path = direct ? out : join(dirname(out), `.${basename(out)}.${process.pid}.part`);
-  const stream = createWriteStream(path, { flags: direct ? 'w' : 'wx' });
+  // The owner's alone, like every file of the trail (see "File permissions" in the README).
+  const stream = createWriteStream(path, { flags: direct ? 'w' : 'wx', mode: DEFAULT_FILE_MODE });
   await waitForOpen(stream, out);
   return {
     stream,

@@ -82,6 +82,7 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, Audi
   private readonly source: DatabaseSource;
   private readonly synchronous: 'NORMAL' | 'FULL';
   private readonly busyTimeoutMs: number;
+  private readonly fileMode: number;
   private readonly closesDatabase: boolean;
   /** The application's database the store runs on, once open (`undefined` in a worker). */
   private inThreadDb: SqliteDatabase | undefined;
@@ -102,6 +103,7 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, Audi
     this.location = resolved.location;
     this.synchronous = resolved.synchronous;
     this.busyTimeoutMs = resolved.busyTimeoutMs;
+    this.fileMode = resolved.fileMode;
     this.closesDatabase = resolved.closesDatabase;
   }
 
@@ -288,6 +290,7 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, Audi
     const settings: SqliteConnectionSettings = {
       synchronous: this.synchronous,
       busyTimeoutMs: this.busyTimeoutMs,
+      fileMode: this.fileMode,
     };
     if (this.source.kind === 'path') {
       // Loaded here too, so that a missing or broken driver is reported before a thread starts.

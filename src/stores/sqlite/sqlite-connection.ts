@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { createIfMissing } from '../../common/file-mode';
 import { dirname, resolve } from 'node:path';
 import { SqliteAlarmOutbox } from './sqlite-alarm-outbox';
 import {
@@ -250,10 +251,11 @@ function openFile(path: string, settings: SqliteConnectionSettings): SqliteDatab
   const file = resolve(path);
   try {
     mkdirSync(dirname(file), { recursive: true });
+    createIfMissing(file, settings.fileMode);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(
-      `Cannot create the directory of the audit database "${file}": ${reason}. Create it, or set "path" to a writable location.`,
+      `Cannot create the audit database "${file}" or its directory: ${reason}. Create the directory, or set "path" to a writable location.`,
       { cause: error },
     );
   }

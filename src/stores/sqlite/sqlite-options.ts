@@ -1,3 +1,4 @@
+import { DEFAULT_FILE_MODE, fileModeProblem } from '../../common/file-mode';
 import { isSqliteDatabase, type SqliteDatabase } from './sqlite-driver';
 
 /** Options of {@link SqliteAuditStore}. */
@@ -47,6 +48,13 @@ export interface SqliteAuditStoreOptions {
    * @default 5000
    */
   busyTimeoutMs?: number;
+  /**
+   * Permissions of the database file when the store creates it (SQLite gives its `-wal` and
+   * `-shm` files the same): the owner's alone by default; `0o640` lets a group read it. An
+   * existing file keeps its own. Only with `path`.
+   * @default 0o600
+   */
+  fileMode?: number;
 }
 
 const DEFAULT_PATH = './audit.db';
@@ -58,6 +66,7 @@ const KNOWN_OPTIONS = new Set([
   'closeDatabase',
   'synchronous',
   'busyTimeoutMs',
+  'fileMode',
 ]);
 
 /** Where the store's database comes from. */
@@ -85,6 +94,8 @@ export interface ResolvedSqliteOptions {
   synchronous: 'NORMAL' | 'FULL';
   busyTimeoutMs: number;
   closesDatabase: boolean;
+  /** Permissions of a database file the store creates. */
+  fileMode: number;
 }
 
 /**
@@ -104,7 +115,7 @@ export function resolveSqliteOptions(options: SqliteAuditStoreOptions): Resolved
       );
     }
   }
-  const { path, database, closeDatabase, synchronous = 'FULL', busyTimeoutMs } = options;
+  const { path, database, closeDatabase, synchronous = 'FULL', busyTimeoutMs, fileMode } = options;
   if (path !== undefined && database !== undefined) {
     throw new TypeError(
       'SqliteAuditStore options "path" and "database" exclude each other: pass a file path, or a database the store should use, not both.',
@@ -123,7 +134,21 @@ export function resolveSqliteOptions(options: SqliteAuditStoreOptions): Resolved
     synchronous,
     busyTimeoutMs: busyTimeoutOf(busyTimeoutMs),
     closesDatabase: closesDatabaseOf(closeDatabase, database),
+    fileMode: fileModeOf(fileMode, database),
   };
+}
+
+function fileModeOf(fileMode: unknown, database: unknown): number {
+  if (fileMode === undefined) return DEFAULT_FILE_MODE;
+  const problem = fileModeProblem(fileMode);
+  if (problem !== undefined) throw optionError('fileMode', problem);
+  if (database !== undefined) {
+    throw optionError(
+      'fileMode',
+      'it applies to a file the store creates from "path"; a "database" given is already open',
+    );
+  }
+  return fileMode as number;
 }
 
 function locationOf(source: DatabaseSource): string {

@@ -105,6 +105,8 @@ export interface SqliteConnectionSettings {
   synchronous: 'NORMAL' | 'FULL';
   /** `PRAGMA busy_timeout`, in milliseconds. */
   busyTimeoutMs: number;
+  /** Permissions of the database file when it is created. */
+  fileMode: number;
 }
 
 /** Messages from the store to its worker. */
