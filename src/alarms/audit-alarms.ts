@@ -1,14 +1,14 @@
+import { AuditLogger } from '../common/audit-logger';
 import {
   Inject,
   Injectable,
-  Logger,
   type OnApplicationBootstrap,
   type OnModuleInit,
   type Type,
 } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { AuditConfigurationError } from '../audit-configuration.error';
-import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
+import { AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
 import type { ResolvedAuditOptions } from '../audit.options';
 import type { AuditEvent } from '../event/audit-event';
 import type { AuditChangeSet } from '../event/change-set';
@@ -59,7 +59,7 @@ const STOP_DEADLINE_MS = 5_000;
  */
 @Injectable()
 export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
-  private readonly logger = new Logger(AUDIT_LOGGER_CONTEXT);
+  private readonly logger = new AuditLogger();
   private readonly settings: ResolvedAlarmOptions | undefined;
   private readonly compiled: CompiledAlarmRules | undefined;
   private readonly engine: AlarmEngine | undefined;

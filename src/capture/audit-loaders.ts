@@ -1,6 +1,7 @@
-import { Injectable, Logger, type Type } from '@nestjs/common';
+import { AuditLogger } from '../common/audit-logger';
+import { Injectable, type Type } from '@nestjs/common';
 import { ModuleRef, type ModulesContainer } from '@nestjs/core';
-import { AUDIT_LOGGER_CONTEXT, AUDITED_METADATA } from '../audit.constants';
+import { AUDITED_METADATA } from '../audit.constants';
 import { AuditConfigurationError } from '../audit-configuration.error';
 import type { AuditedMetadata, AuditLoader, AuditLoadFunction } from './audited.decorator';
 import { controllerMethodsOf, controllersOf } from './controller-methods';
@@ -23,7 +24,7 @@ function isLoaderClass(load: unknown): load is Type<AuditLoader> {
 @Injectable()
 export class AuditLoaders {
   private readonly instances = new Map<Type<AuditLoader>, AuditLoader>();
-  private readonly logger = new Logger(AUDIT_LOGGER_CONTEXT);
+  private readonly logger = new AuditLogger();
 
   constructor(private readonly moduleRef: ModuleRef) {}
 

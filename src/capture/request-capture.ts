@@ -1,7 +1,7 @@
+import { AuditLogger } from '../common/audit-logger';
 import {
   Inject,
   Injectable,
-  Logger,
   Optional,
   type CallHandler,
   type NestInterceptor,
@@ -9,7 +9,7 @@ import {
 import { ApplicationConfig, type HttpAdapterHost, type ModulesContainer } from '@nestjs/core';
 import { Observable } from 'rxjs';
 import { finalize } from 'rxjs/operators';
-import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
+import { AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
 import type { ResolvedAuditOptions } from '../audit.options';
 import { AuditPipeline, AuditShutdownError } from '../pipeline/audit-pipeline';
 import { AuditCommitError } from '../pipeline/audit-writer';
@@ -57,7 +57,7 @@ function isRawResponse(res: unknown): res is RawResponse {
  */
 @Injectable()
 export class RequestCapture {
-  private readonly logger = new Logger(AUDIT_LOGGER_CONTEXT);
+  private readonly logger = new AuditLogger();
   private platform: unknown;
   /** Whether the arrival hooks are installed (an app on Express or Fastify). */
   private hooked = false;

@@ -1,6 +1,5 @@
-import { Logger } from '@nestjs/common';
+import { AuditLogger } from '../common/audit-logger';
 import { v7 as uuidv7 } from 'uuid';
-import { AUDIT_LOGGER_CONTEXT } from '../audit.constants';
 import type { ResolvedAuditOptions } from '../audit.options';
 import type { AuditActor, AuditRequestInfo, AuditSource } from '../event/audit-event';
 import { normaliseActor, passportActor, serviceActor } from './actor';
@@ -23,7 +22,7 @@ export interface RequestFacts {
 }
 
 const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
-const logger = new Logger(AUDIT_LOGGER_CONTEXT);
+const logger = new AuditLogger();
 
 /**
  * The request id to record: the incoming header when it is a sane token (so ids correlate across

@@ -1,10 +1,9 @@
-import { Logger } from '@nestjs/common';
-import { AUDIT_LOGGER_CONTEXT } from '../audit.constants';
+import { AuditLogger } from '../common/audit-logger';
 import type { AuditHttpRequest } from './http-adapter';
 import type { RoutePlan } from './route-plan';
 
 const MAX_ID_CHARS = 256;
-const logger = new Logger(AUDIT_LOGGER_CONTEXT);
+const logger = new AuditLogger();
 
 function idText(id: unknown): string | undefined {
   if (typeof id === 'string') return id.length > 0 ? id.slice(0, MAX_ID_CHARS) : undefined;

@@ -1,14 +1,16 @@
 /*
- * C0 and C1 control characters, and the bidirectional overrides and isolates that make text
+ * C0 and C1 control characters, the Unicode line and paragraph separators (which
+ * Unicode-aware line splitters break lines at), and the bidirectional overrides and isolates that make text
  * display in another order than it is stored ("Trojan Source"). Audit data comes from users: a
  * user agent or a name must not move a terminal's cursor, recolour it, reorder a line, or smuggle
  * an escape sequence into a file someone opens later.
  */
 /* eslint-disable no-control-regex -- matching control characters is the point */
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE =
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 /** The same, less tab, line feed and carriage return. */
 const UNSAFE_KEEPING_LINES =
-  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 /* eslint-enable no-control-regex */
 
 function escaped(char: string): string {

@@ -1,7 +1,8 @@
+import { AuditLogger } from '../common/audit-logger';
 import type { AuditCheckpoint } from '../integrity/checkpoint';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
+import { AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
 import type { ResolvedAuditOptions } from '../audit.options';
 import type { AuditEvent } from '../event/audit-event';
 import { PinoAuditSink, type AuditParentLogger } from './pino.sink';
@@ -18,7 +19,7 @@ import type { AuditPipelineFailure } from './pipeline-failure.formatter';
 export class AuditStream implements OnApplicationBootstrap {
   private sink: PinoAuditSink | undefined;
   private parent: AuditParentLogger | undefined;
-  private readonly logger = new Logger(AUDIT_LOGGER_CONTEXT);
+  private readonly logger = new AuditLogger();
 
   constructor(
     @Inject(AUDIT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditOptions,

@@ -18,6 +18,26 @@ export interface SinkLine {
  * last in it.
  */
 export function lineText(line: SinkLine): string {
+  return escapeLineSeparators(jsonLine(line));
+}
+
+const HAS_LINE_SEPARATOR = /[\u0085\u2028\u2029]/;
+const LINE_SEPARATORS = /[\u0085\u2028\u2029]/g;
+
+/**
+ * NEL (U+0085), U+2028 and U+2029 as JSON escapes: JSON allows them raw, and a line splitter that follows
+ * Unicode (some log shippers and viewers do) would break the line there, letting a user's text
+ * start a line of its own. The escaped line parses to the same document.
+ */
+function escapeLineSeparators(text: string): string {
+  if (!HAS_LINE_SEPARATOR.test(text)) return text;
+  return text.replace(
+    LINE_SEPARATORS,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+function jsonLine(line: SinkLine): string {
   // JSON.stringify escapes every control character (newlines included) and lone surrogates,
   // so a line is always one valid JSON document.
   if (!line.event) return `${JSON.stringify(line.doc)}\n`;

@@ -1,6 +1,7 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AuditLogger } from '../common/audit-logger';
+import { Inject, Injectable } from '@nestjs/common';
 import { AuditConfigurationError } from '../audit-configuration.error';
-import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
+import { AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
 import type { ResolvedAuditOptions } from '../audit.options';
 import { AuditContextStorage } from '../capture/audit-context';
 import { RequestCapture } from '../capture/request-capture';
@@ -29,7 +30,7 @@ interface Prepared {
  */
 @Injectable()
 export class AuditChangeRecorder {
-  private readonly logger = new Logger(AUDIT_LOGGER_CONTEXT);
+  private readonly logger = new AuditLogger();
   private readonly prepared = new WeakMap<TransactionChanges, Prepared>();
 
   constructor(

@@ -1,10 +1,10 @@
+import { AuditLogger } from '../common/audit-logger';
 import { chainSourceOf } from '../integrity/chain-source';
 import { CheckpointWriter } from '../integrity/checkpoint-writer';
 import type { ChainVerification } from '../integrity/verify';
 import {
   Inject,
   Injectable,
-  Logger,
   type OnApplicationBootstrap,
   type BeforeApplicationShutdown,
   type OnApplicationShutdown,
@@ -12,7 +12,7 @@ import {
 } from '@nestjs/common';
 import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import { AuditAlarms, type AuditAlarmHealth } from '../alarms/audit-alarms';
-import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
+import { AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
 import type { ResolvedAuditOptions } from '../audit.options';
 import { AuditStream } from '../ecs/audit-stream';
 import type { AuditEvent } from '../event/audit-event';
@@ -71,7 +71,7 @@ export class AuditPipeline
 {
   private readonly redactor: Redactor;
   private readonly writer: AuditWriter;
-  private readonly logger = new Logger(AUDIT_LOGGER_CONTEXT);
+  private readonly logger = new AuditLogger();
   /** Warns once per kind and class about state values that could not be serialised. */
   private readonly warnings = new SerializationWarnings((message) => this.logger.warn(message));
   private closed = false;

@@ -1,5 +1,4 @@
-import { Logger } from '@nestjs/common';
-import { AUDIT_LOGGER_CONTEXT } from '../../audit.constants';
+import { AuditLogger } from '../../common/audit-logger';
 import type { AuditChangeRecorder } from '../audit-change-recorder';
 import { auditsEntity } from '../orm-audit.options';
 import type { TransactionChanges } from '../transaction-changes';
@@ -52,7 +51,7 @@ export function auditExtension(
 /** The extension applied to one client. */
 class PrismaAuditBinding {
   readonly extended: PrismaExtensionResult;
-  private readonly logger = new Logger(AUDIT_LOGGER_CONTEXT);
+  private readonly logger = new AuditLogger();
   private readonly catalog: PrismaModelCatalog;
   private readonly capture: PrismaWriteCapture;
   private readonly transactions: PrismaTransactions;

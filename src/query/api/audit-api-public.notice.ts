@@ -1,5 +1,5 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { AUDIT_LOGGER_CONTEXT } from '../../audit.constants';
+import { AuditLogger } from '../../common/audit-logger';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { AUDIT_API_OPTIONS, type ResolvedAuditApiOptions } from './audit-api.options';
 
 /**
@@ -13,7 +13,7 @@ export class AuditApiPublicNotice implements OnModuleInit {
   /** @inheritdoc */
   onModuleInit(): void {
     if (!this.api.isPublic) return;
-    new Logger(AUDIT_LOGGER_CONTEXT).warn(
+    new AuditLogger().warn(
       `nestjs-audit: the audit API at /${this.api.path} has no guard (api.public: true): anyone who can reach this app can read the whole audit trail. Set api.guard to restrict it.`,
     );
   }

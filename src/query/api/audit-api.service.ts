@@ -1,14 +1,14 @@
+import { AuditLogger } from '../../common/audit-logger';
 import {
   BadRequestException,
   HttpException,
   Inject,
   Injectable,
-  Logger,
   NotFoundException,
   ServiceUnavailableException,
   StreamableFile,
 } from '@nestjs/common';
-import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../../audit.constants';
+import { AUDIT_RESOLVED_OPTIONS } from '../../audit.constants';
 import type { ResolvedAuditOptions } from '../../audit.options';
 import { AuditService, type AuditRecordInput } from '../../audit.service';
 import { AuditContextStorage } from '../../capture/audit-context';
@@ -76,7 +76,7 @@ function today(): string {
  */
 @Injectable()
 export class AuditApiService {
-  private readonly logger = new Logger(AUDIT_LOGGER_CONTEXT);
+  private readonly logger = new AuditLogger();
   private readonly notes = new WeakMap<object, RequestNote>();
 
   constructor(

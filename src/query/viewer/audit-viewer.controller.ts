@@ -1,5 +1,6 @@
-import { Get, HttpStatus, Inject, Logger, Req, Res, SetMetadata, UseFilters } from '@nestjs/common';
-import { AUDIT_LOGGER_CONTEXT, AUDIT_RESOLVED_OPTIONS } from '../../audit.constants';
+import { AuditLogger } from '../../common/audit-logger';
+import { Get, HttpStatus, Inject, Req, Res, SetMetadata, UseFilters } from '@nestjs/common';
+import { AUDIT_RESOLVED_OPTIONS } from '../../audit.constants';
 import type { ResolvedAuditOptions } from '../../audit.options';
 import { AuditService, type AuditRecordInput } from '../../audit.service';
 import { AuditContextStorage } from '../../capture/audit-context';
@@ -76,7 +77,7 @@ function textParams(query: unknown): Record<string, string> {
  * wrap or rewrite it.
  */
 export class AuditViewerController {
-  private readonly logger = new Logger(AUDIT_LOGGER_CONTEXT);
+  private readonly logger = new AuditLogger();
 
   constructor(
     protected readonly audit: AuditService,

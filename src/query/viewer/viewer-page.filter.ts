@@ -1,5 +1,5 @@
-import { Catch, Inject, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import { AUDIT_LOGGER_CONTEXT } from '../../audit.constants';
+import { AuditLogger } from '../../common/audit-logger';
+import { Catch, Inject, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { AuditRouteResponder } from '../audit-route-responder';
 import { viewerErrorAnswer } from './viewer-error-page';
 
@@ -11,7 +11,7 @@ import { viewerErrorAnswer } from './viewer-error-page';
  */
 @Catch()
 export class ViewerPageFilter implements ExceptionFilter {
-  private readonly logger = new Logger(AUDIT_LOGGER_CONTEXT);
+  private readonly logger = new AuditLogger();
 
   constructor(@Inject(AuditRouteResponder) private readonly responder: AuditRouteResponder) {}
 
