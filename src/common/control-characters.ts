@@ -13,7 +13,8 @@ const UNSAFE_KEEPING_LINES =
   /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 /* eslint-enable no-control-regex */
 
-function escaped(char: string): string {
+/** One character as a `\uXXXX` escape (a JSON and JavaScript escape, and readable text). */
+export function unicodeEscape(char: string): string {
   return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
@@ -23,5 +24,5 @@ function escaped(char: string): string {
  *   quotes them, like CSV)
  */
 export function escapeControlCharacters(text: string, keepLines = false): string {
-  return text.replace(keepLines ? UNSAFE_KEEPING_LINES : UNSAFE, escaped);
+  return text.replace(keepLines ? UNSAFE_KEEPING_LINES : UNSAFE, unicodeEscape);
 }

@@ -1,4 +1,5 @@
 import type { MessagePort, Transferable, Worker } from 'node:worker_threads';
+import { messageOf } from './message-of';
 
 /** A call as it travels to the worker. */
 interface CallMessage<Request> {
@@ -112,8 +113,7 @@ export function serveWorkerCalls<Request, Value>(
         const reply: ReplyMessage<Value> = { id, ok: true, value };
         port.postMessage(reply, [...transfer]);
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        const reply: ReplyMessage<Value> = { id, ok: false, message };
+        const reply: ReplyMessage<Value> = { id, ok: false, message: messageOf(error) };
         port.postMessage(reply);
       }
     })();

@@ -1,3 +1,4 @@
+import { unicodeEscape } from '../common/control-characters';
 import type { AuditEvent } from '../event/audit-event';
 import { largeValuesTail, withTail } from '../event/event-json';
 import type { EcsDocument } from './ecs.formatter';
@@ -31,10 +32,7 @@ const LINE_SEPARATORS = /[\u0085\u2028\u2029]/g;
  */
 function escapeLineSeparators(text: string): string {
   if (!HAS_LINE_SEPARATOR.test(text)) return text;
-  return text.replace(
-    LINE_SEPARATORS,
-    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return text.replace(LINE_SEPARATORS, unicodeEscape);
 }
 
 function jsonLine(line: SinkLine): string {

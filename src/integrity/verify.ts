@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { AuditCheckpoint } from './checkpoint';
 import { checkpointBreak, type CheckpointBreak } from './verify-checkpoints';
 import { toEventColumns, type AuditEventColumns } from '../stores/event-columns';
+import { messageOf } from '../common/message-of';
 import { canonicalJson, CANONICAL_FORMAT } from './canonical';
 import { chainLink, sameHash } from './chain-link';
 import type { AuditChainSource, ChainRow } from './chain-source';
@@ -122,10 +123,6 @@ function storedEventOf(row: ChainRow): StoredEvent {
     return { event: undefined, invalid: messageOf(error), linked: row.payload };
   }
   return { event, linked: row.canonical ? row.payload : canonicalJson(event) };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Why a row's indexed columns disagree with the event it stores, or `undefined`. */

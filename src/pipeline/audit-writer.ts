@@ -11,7 +11,8 @@ import {
   type AuditWriterSettings,
   type AuditWriterStats,
 } from './audit-writer.contract';
-import { lossOf, messageOf, shownIds } from './lost-events';
+import { messageOf } from '../common/message-of';
+import { lossOf, shownIds } from './lost-events';
 import type { AuditSpool } from './spool';
 import { SpoolReplay, type SpoolReplayHost } from './spool-replay';
 

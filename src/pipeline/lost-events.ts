@@ -1,14 +1,10 @@
+import { messageOf } from '../common/message-of';
 import type {
   AuditLostEvent,
   AuditPipelineFailure,
   AuditPipelineFailureReason,
 } from '../ecs/pipeline-failure.formatter';
 import type { AuditEvent } from '../event/audit-event';
-
-/** The message of anything thrown. */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** Event ids for a log message: the first ten, then how many more. */
 export function shownIds(ids: readonly string[]): string {

@@ -1,6 +1,6 @@
 import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import type { AuditEvent } from '../event/audit-event';
-import { messageOf } from './lost-events';
+import { messageOf } from '../common/message-of';
 import type { AuditSpool } from './spool';
 
 /** What the replay needs from the writer that owns it. */
