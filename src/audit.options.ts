@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { AuditActorInput } from './event/audit-event';
 import type { AuditHttpRequest } from './capture/http-adapter';
 import { validateRedactPaths } from './event/redact';
+import { resolvePrivacy, type AuditPrivacy, type AuditPrivacyOptions } from './event/privacy';
 import { AuditStore } from './stores/audit-store';
 
 export { AuditConfigurationError };
@@ -231,6 +232,13 @@ export interface AuditModuleOptions {
    * @default no alarms
    */
   alarms?: AuditAlarmOptions;
+  /**
+   * Privacy: actor ids, e-mails and names recorded as keyed pseudonyms, client IPs truncated to
+   * their network, and chosen state fields recorded as keyed hashes; applied before anything is
+   * stored, streamed, chained or alarmed on. See the README's "Security" section.
+   * @default everything off
+   */
+  privacy?: AuditPrivacyOptions;
 }
 
 /** Options after validation and defaults, as the providers use them. */
@@ -269,6 +277,8 @@ export interface ResolvedAuditOptions {
   retryIntervalMs: number;
   /** Undefined when no alarms are configured. */
   alarms?: ResolvedAlarmOptions;
+  /** Undefined when every privacy option is off. */
+  privacy?: AuditPrivacy;
 }
 
 const KNOWN_OPTIONS = new Set([
@@ -301,6 +311,7 @@ const KNOWN_OPTIONS = new Set([
   'fileMode',
   'retryIntervalMs',
   'alarms',
+  'privacy',
   'isGlobal',
 ]);
 const SCOPES: readonly AuditScope[] = ['mutations', 'all', 'decorated'];
@@ -568,6 +579,7 @@ export function resolveAuditOptions(
   }
 
   const alarms = resolveAlarmOptions(options.alarms);
+  const privacy = resolvePrivacy(options.privacy);
 
   return {
     serviceName,
@@ -608,6 +620,7 @@ export function resolveAuditOptions(
     fileMode: fileModeOf(options.fileMode),
     retryIntervalMs: positiveInteger('retryIntervalMs', options.retryIntervalMs, 1000, 10),
     ...(alarms ? { alarms } : {}),
+    ...(privacy ? { privacy } : {}),
   };
 }
 

@@ -187,7 +187,23 @@ export class AuditService {
    * @throws AuditQueryError for an unknown filter, a limit outside 1..1000, a malformed cursor or date.
    */
   async query(filter: AuditQuery = {}): Promise<AuditQueryResult> {
-    return this.store.query(parseAuditQuery(filter));
+    const query = parseAuditQuery(filter);
+    // With pseudonyms on, the trail holds no raw id: the app asks by the id it knows.
+    if (query.actorId !== undefined) query.actorId = this.pseudonymOf(query.actorId);
+    return this.store.query(query);
+  }
+
+  /**
+   * The actor id as the trail records it: its pseudonym when the `privacy.pseudonymize` option
+   * covers `actor.id`, else the id itself. A pseudonym given is returned as it is.
+   *
+   * @example
+   * ```ts
+   * const recordedAs = audit.pseudonymOf('42'); // 'hmac:…' with pseudonyms on
+   * ```
+   */
+  pseudonymOf(actorId: string): string {
+    return this.options.privacy?.pseudonymOf(actorId, 'actor.id') ?? actorId;
   }
 
   /** The timeline of one resource, oldest first. */

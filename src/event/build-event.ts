@@ -37,6 +37,7 @@ import {
 import { DEFAULT_ARRAY_IDENTITY_KEYS } from './array-identity';
 import { allowedValues, assertLimit, checkAction, checkId, toTimestamp } from './event-identity';
 import { PayloadPlacer, type PayloadLocation } from './event-size';
+import type { AuditPrivacy } from './privacy';
 import type { Redactor } from './redact';
 import type { SerializationWarnings } from './serialization-warnings';
 import { WalkBudget } from './walk-budget';
@@ -161,6 +162,11 @@ export interface BuildAuditEventSettings {
   entityRelations?: 'id' | 'full';
   /** Warned, once per kind and class, about state values that could not be serialised. */
   warnings?: SerializationWarnings;
+  /**
+   * Pseudonyms, IP truncation and hashed fields (see `AuditPrivacyOptions`), applied before
+   * the event leaves the build. @default none
+   */
+  privacy?: AuditPrivacy;
 }
 
 /** An event with its complete change set and what building it cost. */
@@ -233,7 +239,12 @@ export function buildAuditEventWithChanges(
   assertLimit('maxEventBytes', maxEventBytes);
   const maxNodes = settings.maxNodes ?? AUDIT_EVENT_MAX_NODES;
   assertLimit('maxNodes', maxNodes, 'values');
+  const privacy = settings.privacy;
   const event = buildSkeleton(draft);
+  if (privacy !== undefined) {
+    privacy.applyToActor(event.actor);
+    if (event.source !== undefined) privacy.applyToSource(event.source);
+  }
   const paths = cleanPaths(draft.redact);
   const reads = new WalkBudget(maxNodes);
   const work = new WalkBudget(Math.min(maxNodes * WORK_PER_READ, Number.MAX_SAFE_INTEGER));
@@ -251,9 +262,11 @@ export function buildAuditEventWithChanges(
     },
     maxArrayChanges,
     warnings: settings.warnings,
+    hashFields: privacy?.hashesFields === true ? privacy : undefined,
   });
   // Read before the placer is made, so it knows whether the budget ran out.
   const payloads = readPayloads(draft, redactor, paths, reads, maxValueBytes);
+  if (privacy?.hashesFields === true) hashPayloadFields(payloads, privacy);
   const placer = new PayloadPlacer(maxValueBytes, reads.exhausted || work.exhausted);
   if (read !== undefined) event.changes = placeChanges(read, placer);
   addFacts(event, draft, redactor, paths, payloads, placer);
@@ -321,6 +334,19 @@ function readPayloads(
     filter: readOne(draft.filter),
     results: readOne(draft.results),
   };
+}
+
+/** The hashed fields of the payloads other than the states, in their own copies. */
+function hashPayloadFields(
+  payloads: Record<OtherPayload, ReadPayload | undefined>,
+  privacy: AuditPrivacy,
+): void {
+  for (const location of Object.keys(payloads) as OtherPayload[]) {
+    const payload = payloads[location];
+    if (payload !== undefined) {
+      payloads[location] = { ...payload, value: privacy.hashFieldsOf(payload.value) };
+    }
+  }
 }
 
 /** Everything after the changes, in the event's field order. */

@@ -9,6 +9,7 @@ import { arrayCutEntry, changedFieldPaths, diffStatesDetailed, type DetailedDiff
 import { AUDIT_EVENT_LIMITS, text } from './event-fields';
 import type { PayloadPlacer } from './event-size';
 import type { EntityReading, SerializationIssue } from './json-entities';
+import type { AuditPrivacy } from './privacy';
 import type { Redactor } from './redact';
 import type { SerializationWarnings } from './serialization-warnings';
 import { toJsonSafe } from './serialize';
@@ -41,6 +42,8 @@ export interface ChangesContext {
   readonly maxArrayChanges: number;
   /** Told of the values that could not be read as they are. */
   readonly warnings: SerializationWarnings | undefined;
+  /** Replaces the configured fields of the states by keyed hashes, before the diff. */
+  readonly hashFields?: Pick<AuditPrivacy, 'hashFieldsOf'>;
 }
 
 /** The states and their diff, redacted, whole (no size cut yet). */
@@ -88,10 +91,13 @@ export function readChanges(draft: ChangesInput, context: ChangesContext): ReadC
       unserializable.add(issue.path.join('.'));
     }
   };
-  const readState = (state: unknown, budget: WalkBudget): unknown =>
-    state === undefined
-      ? undefined
-      : toJsonSafe(state, { budget, entities: context.entities, onIssue });
+  const { hashFields } = context;
+  const readState = (state: unknown, budget: WalkBudget): unknown => {
+    if (state === undefined) return undefined;
+    const copy = toJsonSafe(state, { budget, entities: context.entities, onIssue });
+    // Hashed before the diff: a changed value shows as changed, by two different hashes.
+    return hashFields === undefined ? copy : hashFields.hashFieldsOf(copy);
+  };
   // The states come first: they are what the diff, the fields and the alarms are made of. The
   // before-state gets half at most: a diff knows only the keys read on both sides.
   const beforeBudget = draft.after === undefined ? reads : reads.within(Math.ceil(reads.left / 2));

@@ -159,6 +159,7 @@ export class AuditPipeline
       maxArrayChanges: this.options.maxArrayChanges,
       entityRelations: this.options.entityRelations,
       warnings: this.warnings,
+      privacy: this.options.privacy,
     });
   }
 
