@@ -292,6 +292,8 @@ export class AuditApiService {
         }
       }
       parseAuditQuery(query);
+      // With pseudonyms on, the read is recorded with the pseudonym, never the raw id asked for.
+      if (query.actorId !== undefined) query.actorId = this.audit.pseudonymOf(query.actorId);
       return query;
     } catch (error) {
       if (!(error instanceof AuditQueryError)) throw error;
