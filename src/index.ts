@@ -99,6 +99,7 @@ export {
 } from './event/audit-event';
 export type { AuditVerb } from './event/categorize';
 export { REDACTED } from './event/redact';
+export type { AuditIpPrefixes, AuditPrivacyOptions, AuditPseudonymField } from './event/privacy';
 export { ECS_VERSION, formatEcs, type EcsDocument } from './ecs/ecs.formatter';
 export type { EcsPipelineFailureDocument } from './ecs/pipeline-failure.formatter';
 export { AuditShutdownError, type AuditHealth } from './pipeline/audit-pipeline';
