@@ -93,3 +93,27 @@ describe('option fileMode', () => {
     );
   });
 });
+
+describe('option privacy', () => {
+  it('is off by default and when nothing in it is on', () => {
+    expect(resolveAuditOptions(undefined).privacy).toBeUndefined();
+    expect(resolveAuditOptions({ privacy: { truncateIp: false } }).privacy).toBeUndefined();
+  });
+
+  it('resolves to the privacy the build applies', () => {
+    const { privacy } = resolveAuditOptions({
+      privacy: { key: 'k'.repeat(32), pseudonymize: ['actor.id'], truncateIp: { v4: 16 } },
+    });
+    expect(privacy?.pseudonymOf('42')).toMatch(/^hmac:[A-Za-z0-9_-]{22}$/);
+    expect(privacy?.ipPrefixes).toEqual({ v4: 16, v6: 48 });
+  });
+
+  it('stops the boot with the fix when the key is missing or short', () => {
+    expect(() => resolveAuditOptions({ privacy: { pseudonymize: true } })).toThrow(
+      AuditConfigurationError,
+    );
+    expect(() => resolveAuditOptions({ privacy: { hashFields: ['phone'], key: 'x' } })).toThrow(
+      /"privacy\.key" is too short \(1 byte; at least 32 are needed\)\. Generate one with/,
+    );
+  });
+});

@@ -42,7 +42,7 @@ describe('resolvePrivacy', () => {
       /privacy\.key" is required.*randomBytes\(32\)/,
     );
     expect(() => resolvePrivacy({ hashFields: ['phone'], key: 'short' })).toThrow(
-      /privacy\.key" is 5 bytes long, fewer than 32/,
+      /privacy\.key" is too short \(5 bytes; at least 32 are needed\)/,
     );
     expect(() => resolvePrivacy({ pseudonymize: true, key: 42 as never })).toThrow(
       /string or a Buffer/,

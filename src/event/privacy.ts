@@ -223,7 +223,7 @@ function checkKey(key: unknown): Buffer {
   if (bytes.length < AUDIT_PRIVACY_MIN_KEY_BYTES) {
     fail(
       'key',
-      `is ${bytes.length} bytes long, fewer than ${AUDIT_PRIVACY_MIN_KEY_BYTES}`,
+      `is too short (${bytes.length} byte${bytes.length === 1 ? '' : 's'}; at least ${AUDIT_PRIVACY_MIN_KEY_BYTES} are needed)`,
       generate,
     );
   }
