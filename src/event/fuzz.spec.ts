@@ -19,8 +19,8 @@ import { formatEcs } from '../ecs/ecs.formatter';
 import { lineText } from '../ecs/ecs-line';
 
 const RUNS_OVERRIDE = Number(process.env.FUZZ_RUNS) || undefined;
-/** Cases per property; 3,000 + 2,000 + 3,000 + 2,500 = 10,500 a run. */
-const RUNS = { copy: 3000, diff: 2000, canary: 3000, event: 2500 } as const;
+/** Cases per property; 3,000 + 2,000 + 3,000 + 1,000 + 2,500 = 11,500 a run. */
+const RUNS = { copy: 3000, diff: 2000, canary: 3000, privacy: 1000, event: 2500 } as const;
 
 function params(runs: number): fc.Parameters<unknown> {
   const seed = Number(process.env.FUZZ_SEED);
@@ -316,6 +316,65 @@ describe('fuzz: no canary survives under any built-in secret key', () => {
       params(RUNS.canary),
     );
     expect(planted).toBeGreaterThan((RUNS_OVERRIDE ?? RUNS.canary) / 2);
+  });
+});
+
+// ---- privacy: no raw actor value, address or hashed field -----------------------------------
+
+const rawText = fc.string({ unit: hostileChar, maxLength: 6 }).map((text) => `${text}${CANARY}`);
+
+const stateWithHashedFields = fc
+  .tuple(hostileValue, rawText, rawText)
+  .map(([rest, phone, email]) => ({
+    rest,
+    phone,
+    contact: [{ email }, { email: { deep: email } }],
+  }));
+
+describe('fuzz: privacy options', () => {
+  it('leave no raw actor value, full client address or hashed field in the event', () => {
+    const privacy = resolvePrivacy({
+      key: 'fuzz-key-of-at-least-thirty-two-bytes',
+      pseudonymize: true,
+      truncateIp: true,
+      hashFields: ['phone', 'contact.email'],
+    });
+    fc.assert(
+      fc.property(
+        fc.record({ id: rawText, email: rawText, name: rawText }),
+        fc.record({ id: rawText, email: rawText, name: rawText }),
+        fc.ipV4().filter((ip) => !ip.endsWith('.0')),
+        stateWithHashedFields,
+        stateWithHashedFields,
+        (actor, impersonator, ip, before, after) => {
+          const event = buildAuditEvent(
+            {
+              action: 'user.update',
+              outcome: 'success',
+              level: 'info',
+              actor: { ...actor, impersonator },
+              source: { ip },
+              before,
+              after,
+              body: after,
+              results: [before],
+            },
+            {
+              redactor: new Redactor(),
+              maxValueBytes: 64 * 1024,
+              maxEventBytes: 256 * 1024,
+              ...(privacy ? { privacy } : {}),
+            },
+          );
+          const line = lineText({ doc: formatEcs(event, { name: 'fuzz' }), event });
+          for (const text of [eventJson(event), line]) {
+            expect(text).not.toContain(CANARY);
+            expect(text).not.toContain(`"${ip}"`);
+          }
+        },
+      ),
+      params(RUNS.privacy),
+    );
   });
 });
 

@@ -98,6 +98,13 @@ describe('pseudonyms', () => {
     expect(privacy.pseudonymOf(pseudonym)).toBe(pseudonym);
   });
 
+  it('are made of every recorded value, even one shaped like a pseudonym', () => {
+    const someoneElse = privacy.pseudonymOf('Ceo Name', 'actor.name');
+    const event = build({ actor: { id: '9', name: someoneElse } }, privacy);
+    expect(event.actor.name).toMatch(PSEUDONYM);
+    expect(event.actor.name).not.toBe(someoneElse);
+  });
+
   it('replace the actor and impersonator fields chosen, in the built event', () => {
     const actor = {
       id: '42',
@@ -199,7 +206,7 @@ describe('hashed fields', () => {
     expect(event.changes?.fields).not.toContain('mfa.phone');
   });
 
-  it('hash the other payloads too, keep null, and never hash a hash twice', () => {
+  it('hash the other payloads too, keep null, and hash a value shaped like a hash', () => {
     const event = build(
       { body: { phone: '0612', note: 'n' }, results: [{ phone: '0613' }, { phone: null }] },
       privacy,
@@ -209,11 +216,18 @@ describe('hashed fields', () => {
     const results = event.results as Record<string, unknown>[];
     expect(results[0]?.phone).toMatch(FIELD_HASH);
     expect(results[1]?.phone).toBeNull();
-    const copy = { phone: '0612' };
-    privacy.hashFieldsOf(copy);
-    const once = copy.phone;
-    privacy.hashFieldsOf(copy);
-    expect(copy.phone).toBe(once);
+    // A value shaped like a hash is hashed too: it cannot pass for another value's hash.
+    const forged = { phone: String((event.body as Record<string, unknown>).phone) };
+    privacy.hashFieldsOf(forged);
+    expect(forged.phone).toMatch(FIELD_HASH);
+    expect(forged.phone).not.toBe((event.body as Record<string, unknown>).phone);
+  });
+
+  it('replace an own __proto__ key of a copy too', () => {
+    const copy = JSON.parse('{"__proto__":"0612"}') as Record<string, unknown>;
+    privacyOf({ key: KEY, hashFields: ['__proto__'] }).hashFieldsOf(copy);
+    expect(Object.getOwnPropertyDescriptor(copy, '__proto__')?.value).toMatch(FIELD_HASH);
+    expect(JSON.stringify(copy)).not.toContain('0612');
   });
 
   it('run before redaction, which still wins on a sensitive key', () => {

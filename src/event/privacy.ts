@@ -103,8 +103,7 @@ export class AuditPrivacy {
    */
   pseudonymOf(value: string, field: AuditPseudonymField = 'actor.id'): string {
     if (!this.pseudonymized.has(field) || isPseudonym(value)) return value;
-    const input = field === 'actor.email' ? value.trim().toLowerCase() : value;
-    return `hmac:${this.digest(field, input)}`;
+    return this.pseudonym(value, field);
   }
 
   /** Replaces the pseudonymised fields of a freshly built actor, in place. */
@@ -124,17 +123,31 @@ export class AuditPrivacy {
    * Hashes the values at the configured paths of a JSON-safe copy the caller owns, in place
    * (the walk follows the paths only, never the whole value).
    *
-   * @returns the copy, or the hash itself when a path names the root's own value
+   * @returns the copy
    */
   hashFieldsOf(copy: unknown): unknown {
     for (const path of this.hashPaths) this.hashAt(copy, path, 0);
     return copy;
   }
 
+  // Recording hashes every value, even one shaped like a pseudonym: a display name set to
+  // someone else's pseudonym must not pass for them.
   private pseudonymizeFields(holder: { id?: string; name?: string; email?: string }): void {
-    if (holder.id !== undefined) holder.id = this.pseudonymOf(holder.id, 'actor.id');
-    if (holder.email !== undefined) holder.email = this.pseudonymOf(holder.email, 'actor.email');
-    if (holder.name !== undefined) holder.name = this.pseudonymOf(holder.name, 'actor.name');
+    const { pseudonymized } = this;
+    if (holder.id !== undefined && pseudonymized.has('actor.id')) {
+      holder.id = this.pseudonym(holder.id, 'actor.id');
+    }
+    if (holder.email !== undefined && pseudonymized.has('actor.email')) {
+      holder.email = this.pseudonym(holder.email, 'actor.email');
+    }
+    if (holder.name !== undefined && pseudonymized.has('actor.name')) {
+      holder.name = this.pseudonym(holder.name, 'actor.name');
+    }
+  }
+
+  private pseudonym(value: string, field: AuditPseudonymField): string {
+    const input = field === 'actor.email' ? value.trim().toLowerCase() : value;
+    return `hmac:${this.digest(field, input)}`;
   }
 
   private hashAt(node: unknown, path: readonly string[], depth: number): void {
@@ -151,7 +164,7 @@ export class AuditPrivacy {
     for (const key of keys) {
       const value = record[key];
       if (!last) this.hashAt(value, path, depth + 1);
-      else if (value !== null && value !== undefined && !isFieldHash(value)) {
+      else if (value !== null && value !== undefined) {
         record[key] = `hash:${this.digest('field', JSON.stringify(value) ?? 'undefined')}`;
       }
     }
@@ -167,15 +180,10 @@ export class AuditPrivacy {
 }
 
 const PSEUDONYM = /^hmac:[A-Za-z0-9_-]{22}$/;
-const FIELD_HASH = /^hash:[A-Za-z0-9_-]{22}$/;
 
 /** Whether a text has the shape of a pseudonym (`hmac:` and 22 base64url characters). */
 export function isPseudonym(value: string): boolean {
   return value.length === 27 && PSEUDONYM.test(value);
-}
-
-function isFieldHash(value: unknown): boolean {
-  return typeof value === 'string' && value.length === 27 && FIELD_HASH.test(value);
 }
 
 /** Shortest key accepted, in bytes: the output size of SHA-256. */
