@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { isIP } from 'node:net';
+import fc from 'fast-check';
 import { AuditConfigurationError } from '../audit-configuration.error';
 import { buildAuditEvent, type AuditEventDraft } from './build-event';
 import { truncateIpAddress } from './ip-truncate';
@@ -159,6 +161,21 @@ describe('truncateIpAddress', () => {
     expect(truncateIpAddress('203.0.113.77', { v4: 32, v6: 128 })).toBe('203.0.113.77');
     expect(truncateIpAddress('2001:db8::7', { v4: 0, v6: 0 })).toBe('::');
     expect(truncateIpAddress('203.0.113.77', { v4: 0, v6: 0 })).toBe('0.0.0.0');
+  });
+
+  it('gives the canonical address (as the URL parser writes it) of any IPv6 address, masked', () => {
+    fc.assert(
+      fc.property(fc.ipV6(), fc.integer({ min: 0, max: 128 }), (ip, bits) => {
+        const whole = truncateIpAddress(ip, { v4: 32, v6: 128 });
+        const masked = truncateIpAddress(ip, { v4: 32, v6: bits });
+        expect(isIP(masked)).toBe(6);
+        expect(truncateIpAddress(masked, { v4: 32, v6: bits })).toBe(masked);
+        if (!/^::ffff:\d/i.test(whole)) {
+          expect(whole).toBe(new URL(`http://[${ip}]/`).hostname.slice(1, -1));
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('applies to source.ip in the built event', () => {
