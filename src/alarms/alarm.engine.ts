@@ -171,7 +171,10 @@ function oldestFirst(events: readonly AlarmEventSummary[]): AlarmEventSummary[] 
  *   one entry per channel of kind `threshold`, dedup key
  *   `<rule>:<channel>:<group>:<window start>`, so it fires once per window and key, also across
  *   instances. Counts live in this object's memory: each application instance counts its own
- *   events, and a restart starts the open windows again.
+ *   events, and a restart starts the open windows again. The windows of a rule are bounded by
+ *   `maxOpenWindowsPerRule` without a blind spot (see `ThresholdWindows`): a forced drop of an
+ *   open window returns `windows-dropped` entries on the rule's channels (see
+ *   `windowsDroppedEntries`), stored with the event like every other alarm.
  *
  * `evaluate()` never throws: a rule whose `when` throws does not match and is reported to
  * `onRuleError`.
