@@ -1,4 +1,5 @@
 import { AuditConfigurationError } from '../audit-configuration.error';
+import { DEFAULT_MAX_OPEN_WINDOWS } from './threshold-windows';
 import type { AlarmChannelConfig, AlarmRule, AuditAlarmOptions } from './alarm-options';
 
 /** The `alarms` option after validation and defaults. */
@@ -10,6 +11,7 @@ export interface ResolvedAlarmOptions {
   pollIntervalMs: number;
   viewerUrl?: string;
   digestListSize: number;
+  maxOpenWindowsPerRule: number;
   dispatch: boolean;
   leaseMs?: number;
 }
@@ -22,6 +24,7 @@ const KNOWN_KEYS = new Set([
   'pollIntervalMs',
   'viewerUrl',
   'digestListSize',
+  'maxOpenWindowsPerRule',
   'dispatch',
   'leaseMs',
 ]);
@@ -132,6 +135,13 @@ export function resolveAlarmOptions(input: unknown): ResolvedAlarmOptions | unde
     ),
     ...(viewerUrl === undefined ? {} : { viewerUrl }),
     digestListSize: wholeNumber('alarms.digestListSize', options.digestListSize, 10, 1, 100),
+    maxOpenWindowsPerRule: wholeNumber(
+      'alarms.maxOpenWindowsPerRule',
+      options.maxOpenWindowsPerRule,
+      DEFAULT_MAX_OPEN_WINDOWS,
+      1,
+      10_000_000,
+    ),
     dispatch: options.dispatch ?? true,
     ...(options.leaseMs === undefined
       ? {}

@@ -7,9 +7,10 @@ export type AlarmSeverity = (typeof ALARM_SEVERITIES)[number];
 
 /**
  * What made the alarm: one matching event, a digest of several (`throttle`), a threshold
- * crossed, or `AuditService.alarm()` called by application code.
+ * crossed, `AuditService.alarm()` called by application code, or a threshold rule that had to
+ * drop open windows for memory (`windows-dropped`: it may have missed a threshold).
  */
-export type AlarmKind = 'event' | 'digest' | 'threshold' | 'manual';
+export type AlarmKind = 'event' | 'digest' | 'threshold' | 'manual' | 'windows-dropped';
 
 /** One changed field as an alarm shows it: text only, values already redacted by the pipeline. */
 export interface AlarmChange {

@@ -171,6 +171,16 @@ export interface AuditAlarmOptions {
    */
   digestListSize?: number;
   /**
+   * Open threshold windows each threshold rule keeps in memory (one per `groupBy` value and
+   * window). Windows whose time is over are dropped freely; when memory forces dropping an open
+   * one, the lowest count goes first and the rule raises a `windows-dropped` alarm (severity at
+   * least `high`) on its channels, at most one per window length. A window costs about 1 KB,
+   * plus about 0.6 KB per further event it lists (at most `digestListSize`): the default bounds
+   * a rule at about 10 MB under a flood of single events. A whole number from 1 to 10,000,000.
+   * @default 10000
+   */
+  maxOpenWindowsPerRule?: number;
+  /**
    * How long a claimed alarm stays reserved for the instance sending it. If that instance dies
    * mid-send, another attempt (by any instance, or this one after a restart) happens once the
    * lease ran out. Must exceed the longest channel timeout.

@@ -31,12 +31,11 @@ import {
   type AlarmTemplateContext,
 } from './alarm-template';
 import { alarmChanges, cutText, renderValue, singleLine } from './alarm-template-values';
+import { DEFAULT_MAX_OPEN_WINDOWS, ThresholdWindows, type WindowState } from './threshold-windows';
+import { windowsDroppedEntries } from './windows-dropped';
 
 /** Most changed fields an event summary lists (the `{changes}` text counts the rest). */
 export const MAX_SUMMARY_CHANGES = 50;
-
-/** Default of {@link AlarmEngineOptions.maxOpenWindowsPerRule}. */
-export const DEFAULT_MAX_OPEN_WINDOWS = 10_000;
 
 /** How the engine reports and bounds. */
 export interface AlarmEngineOptions {
@@ -46,30 +45,13 @@ export interface AlarmEngineOptions {
    */
   onRuleError?: (rule: string, error: unknown) => void;
   /**
-   * Open threshold windows kept per rule (one per `groupBy` value and window); beyond it the
-   * oldest is dropped, so a flood of distinct keys cannot grow memory without limit.
+   * Open threshold windows kept per rule (one per `groupBy` value and window), so a flood of
+   * distinct keys cannot grow memory without limit. Windows whose time is over go first; if an
+   * open one must still go, it is the one with the lowest count (see `ThresholdWindows`), and
+   * the rule raises a `windows-dropped` alarm on its channels.
    * @default 10000
    */
   maxOpenWindowsPerRule?: number;
-}
-
-/** Counting state of one threshold window of one `groupBy` value. */
-interface WindowState {
-  readonly start: number;
-  count: number;
-  fired: boolean;
-  /** The first events counted (at most the digest list size), in arrival order. */
-  readonly events: AlarmEventSummary[];
-  firstAt: string;
-  firstMs: number;
-  lastAt: string;
-  lastMs: number;
-}
-
-interface RuleWindows {
-  /** By `<group>\u0000<window start>`, in insertion order (the eviction order). */
-  readonly open: Map<string, WindowState>;
-  nextSweepAt: number;
 }
 
 /** Longest `groupBy` value kept as it is in a dedup key; longer ones are hashed. */
@@ -189,7 +171,10 @@ function oldestFirst(events: readonly AlarmEventSummary[]): AlarmEventSummary[] 
  *   one entry per channel of kind `threshold`, dedup key
  *   `<rule>:<channel>:<group>:<window start>`, so it fires once per window and key, also across
  *   instances. Counts live in this object's memory: each application instance counts its own
- *   events, and a restart starts the open windows again.
+ *   events, and a restart starts the open windows again. The windows of a rule are bounded by
+ *   `maxOpenWindowsPerRule` without a blind spot (see `ThresholdWindows`): a forced drop of an
+ *   open window returns `windows-dropped` entries on the rule's channels (see
+ *   `windowsDroppedEntries`), stored with the event like every other alarm.
  *
  * `evaluate()` never throws: a rule whose `when` throws does not match and is reported to
  * `onRuleError`.
@@ -211,7 +196,7 @@ export class AlarmEngine {
   private readonly maxOpenWindows: number;
   /** Rules whose action matcher accepts an action, in rule order; computed once per action. */
   private readonly candidatesByAction = new Map<string, readonly CompiledAlarmRule[]>();
-  private readonly windows = new Map<CompiledAlarmRule, RuleWindows>();
+  private readonly windows = new Map<CompiledAlarmRule, ThresholdWindows>();
 
   /**
    * @param compiled - output of `compileAlarmRules`
@@ -231,7 +216,8 @@ export class AlarmEngine {
     }
     this.maxOpenWindows = max;
     for (const rule of this.rules) {
-      if (rule.threshold) this.windows.set(rule, { open: new Map(), nextSweepAt: 0 });
+      if (rule.threshold)
+        this.windows.set(rule, new ThresholdWindows(rule.threshold.windowMs, max));
     }
   }
 
@@ -243,7 +229,7 @@ export class AlarmEngine {
   /** Open threshold windows held in memory, all rules together (for health and metrics). */
   openThresholdWindows(): number {
     let total = 0;
-    for (const state of this.windows.values()) total += state.open.size;
+    for (const windows of this.windows.values()) total += windows.size;
     return total;
   }
 
@@ -370,31 +356,31 @@ export class AlarmEngine {
     event: AuditEvent,
     now: number,
   ): AlarmOutboxEntry[] {
-    const windows = this.windows.get(rule) as RuleWindows;
-    if (now >= windows.nextSweepAt) this.sweep(windows, threshold.windowMs, now);
+    const windows = this.windows.get(rule) as ThresholdWindows;
     const eventMs = eventTimeMs(event, now);
     const start = Math.floor(eventMs / threshold.windowMs) * threshold.windowMs;
     const group = threshold.readGroup ? groupText(threshold.readGroup(event)) : '';
     const key = `${group}\u0000${start}`;
-    let state = windows.open.get(key);
-    if (state === undefined) {
-      if (windows.open.size >= this.maxOpenWindows) {
-        const oldest = windows.open.keys().next();
-        if (oldest.done !== true) windows.open.delete(oldest.value);
-      }
-      state = {
-        start,
-        count: 0,
-        fired: false,
-        events: [],
-        firstAt: event.timestamp,
-        firstMs: eventMs,
-        lastAt: event.timestamp,
-        lastMs: eventMs,
-      };
-      windows.open.set(key, state);
-    }
-    state.count += 1;
+    const state = windows.count(key, start, now, () => ({
+      key,
+      start,
+      count: 0,
+      fired: false,
+      events: [],
+      firstAt: event.timestamp,
+      firstMs: eventMs,
+      lastAt: event.timestamp,
+      lastMs: eventMs,
+    }));
+    const dropped = windows.takeDropReport(now);
+    const report =
+      dropped === undefined
+        ? []
+        : windowsDroppedEntries(rule, threshold, dropped, {
+            maxOpenWindows: this.maxOpenWindows,
+            serviceName: this.serviceName,
+            now,
+          });
     if (eventMs < state.firstMs) {
       state.firstMs = eventMs;
       state.firstAt = event.timestamp;
@@ -407,9 +393,20 @@ export class AlarmEngine {
       const eventContext = this.context(rule, event, 1);
       state.events.push(summarizeEvent(event, rule.eventText.render(eventContext), this.viewerUrl));
     }
-    if (state.fired || state.count < threshold.count) return [];
-    state.fired = true;
+    if (state.fired || state.count < threshold.count) return report;
+    windows.fire(state);
+    return [...report, ...this.crossedEntries(rule, threshold, event, state, group, now)];
+  }
 
+  private crossedEntries(
+    rule: CompiledAlarmRule,
+    threshold: CompiledThreshold,
+    event: AuditEvent,
+    state: WindowState,
+    group: string,
+    now: number,
+  ): AlarmOutboxEntry[] {
+    const start = state.start;
     const window = threshold.window;
     const context: AlarmTemplateContext = {
       ...this.context(rule, event, state.count),
@@ -452,15 +449,6 @@ export class AlarmEngine {
       if (url !== undefined) message.url = url;
       return this.entry(rule, channel, dedupKey, 'threshold', event.id, createdAt, message);
     });
-  }
-
-  /** Drops windows closed for a whole window length (late events of a closed window still count). */
-  private sweep(windows: RuleWindows, windowMs: number, now: number): void {
-    const horizon = now - 2 * windowMs;
-    for (const [key, state] of windows.open) {
-      if (state.start <= horizon) windows.open.delete(key);
-    }
-    windows.nextSweepAt = now + Math.max(windowMs, 1_000);
   }
 }
 

@@ -88,6 +88,7 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
       digestListSize: this.settings.digestListSize,
     });
     this.engine = new AlarmEngine(this.compiled, {
+      maxOpenWindowsPerRule: this.settings.maxOpenWindowsPerRule,
       onRuleError: (rule, error) =>
         this.logger.error(
           `nestjs-audit: alarm rule "${rule}" failed on an event and was skipped for it: ${error instanceof Error ? error.message : String(error)}. Fix its "when" predicate.`,

@@ -54,7 +54,7 @@ export const DEFAULT_ALARM_LIST_LIMIT = 100;
 const MAX_ALARM_LIST_LIMIT = 1000;
 /** Longest error message kept per entry and attempt. */
 const MAX_ERROR_LENGTH = 2000;
-const KINDS = new Set(['event', 'digest', 'threshold', 'manual']);
+const KINDS = new Set(['event', 'digest', 'threshold', 'manual', 'windows-dropped']);
 const SEVERITIES = new Set<string>(ALARM_SEVERITIES);
 const STATUSES = new Set<AlarmStatus>(['pending', 'delivered', 'dead']);
 const RESULTS = new Set<AlarmAttempt['result']>(['delivered', 'failed', 'dead']);
