@@ -1,4 +1,9 @@
 import { AuditConfigurationError } from '../audit-configuration.error';
+import {
+  compileAlarmRateLimit,
+  DEFAULT_ALARM_RATE_LIMIT,
+  type CompiledAlarmRateLimit,
+} from './alarm-rate-limit';
 import type { AlarmChannelConfig, AlarmRule, AuditAlarmOptions } from './alarm-options';
 
 /** The `alarms` option after validation and defaults. */
@@ -12,6 +17,8 @@ export interface ResolvedAlarmOptions {
   digestListSize: number;
   dispatch: boolean;
   leaseMs?: number;
+  /** `alarms.rateLimit`, read: the limit of rules without their own, or false for none. */
+  rateLimit: CompiledAlarmRateLimit | false;
 }
 
 const KNOWN_KEYS = new Set([
@@ -24,6 +31,7 @@ const KNOWN_KEYS = new Set([
   'digestListSize',
   'dispatch',
   'leaseMs',
+  'rateLimit',
 ]);
 
 function fail(option: string, problem: string, fix: string): never {
@@ -133,6 +141,10 @@ export function resolveAlarmOptions(input: unknown): ResolvedAlarmOptions | unde
     ...(viewerUrl === undefined ? {} : { viewerUrl }),
     digestListSize: wholeNumber('alarms.digestListSize', options.digestListSize, 10, 1, 100),
     dispatch: options.dispatch ?? true,
+    rateLimit:
+      options.rateLimit === undefined
+        ? DEFAULT_ALARM_RATE_LIMIT
+        : compileAlarmRateLimit('option "alarms.rateLimit"', options.rateLimit),
     ...(options.leaseMs === undefined
       ? {}
       : { leaseMs: wholeNumber('alarms.leaseMs', options.leaseMs, 60_000, 100, 86_400_000) }),
