@@ -320,13 +320,13 @@ export function severityRank(severity: string): number {
 }
 
 /**
- * {@link severityRank} as an SQL expression over the `severity` column (the same text on SQLite
- * and PostgreSQL). The claim sorts only the due entries by it, so no index is needed for it.
+ * {@link severityRank} as an SQL expression over the `severity` column, the same text on SQLite
+ * and PostgreSQL. Schema version 6 indexes exactly this expression (`audit_alarms_claim`), so
+ * that a claim walks the due entries in claim order and stops at its limit instead of sorting
+ * the whole backlog: keep the two identical.
  */
-export const SEVERITY_RANK_SQL = `CASE severity ${[...ALARM_SEVERITIES]
-  .reverse()
-  .map((severity, rank) => `WHEN '${severity}' THEN ${rank}`)
-  .join(' ')} ELSE ${ALARM_SEVERITIES.length} END`;
+export const SEVERITY_RANK_SQL =
+  "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 WHEN 'info' THEN 4 ELSE 5 END";
 
 /** The claim order: severity (most urgent first), then due time, then seq. */
 export function byClaimOrder(a: AlarmRow, b: AlarmRow): number {

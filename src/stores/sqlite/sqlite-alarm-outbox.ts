@@ -62,10 +62,12 @@ const anyDueSql = (excluding = '') => `SELECT 1 FROM audit_alarms
 const waitingKeysSql = (excluding = '') => `SELECT DISTINCT digest_key FROM audit_alarms
   WHERE next_attempt_at <= ? AND digest_key IS NOT NULL AND group_head IS NULL ${excluding} LIMIT ?`;
 
+// The unary + keeps SQLite from searching the due index by time and then sorting every due
+// entry by severity: it walks the claim index (severity rank, due time) and stops at the limit.
 const leaseSql = (excluding = '') => `UPDATE audit_alarms SET lease_until = ?, lease_owner = ?
   WHERE seq IN (
     SELECT seq FROM audit_alarms
-    WHERE next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+    WHERE +next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
       AND (digest_key IS NULL OR group_head = seq) ${excluding}
     ORDER BY ${SEVERITY_RANK_SQL}, next_attempt_at, seq LIMIT ?)
   RETURNING ${ROW}`;
