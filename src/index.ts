@@ -17,6 +17,7 @@ export type {
   SlackChannelConfig,
   WebhookChannelConfig,
 } from './alarms/alarm-options';
+export type { AlarmRateLimit } from './alarms/alarm-rate-limit';
 export type {
   AlarmAttempt,
   AlarmAttemptQuery,

@@ -24,7 +24,8 @@ import { AppModule } from './app.module';
  *   `AUDIT_RELAY_AFTER_MS` its `relayAfterMs`
  * - `AUDIT_ALARM_WEBHOOK_URL` + `AUDIT_ALARM_WEBHOOK_SECRET`, `AUDIT_ALARM_SMTP_URL`: where the
  *   MFA-phone alarm goes; `AUDIT_ALARM_POLL_MS`, `AUDIT_ALARM_LEASE_MS`,
- *   `AUDIT_ALARM_TIMEOUT_MS` (dispatcher poll interval, lease, webhook timeout)
+ *   `AUDIT_ALARM_TIMEOUT_MS` (dispatcher poll interval, lease, webhook timeout),
+ *   `AUDIT_ALARM_RATE_LIMIT=off` (every alarm its own message: no flood control)
  *
  * Prints one line `{"listening":<port>}` on stderr once it accepts requests.
  */
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
     {
       ...(env.AUDIT_ALARM_POLL_MS ? { pollIntervalMs: Number(env.AUDIT_ALARM_POLL_MS) } : {}),
       ...(env.AUDIT_ALARM_LEASE_MS ? { leaseMs: Number(env.AUDIT_ALARM_LEASE_MS) } : {}),
+      ...(env.AUDIT_ALARM_RATE_LIMIT === 'off' ? { rateLimit: false as const } : {}),
     },
   );
   if (alarms) audit.alarms = alarms;

@@ -1,4 +1,9 @@
 import { AuditConfigurationError } from '../audit-configuration.error';
+import {
+  compileAlarmRateLimit,
+  DEFAULT_ALARM_RATE_LIMIT,
+  type CompiledAlarmRateLimit,
+} from './alarm-rate-limit';
 import { DEFAULT_MAX_OPEN_WINDOWS } from './threshold-windows';
 import type { AlarmChannelConfig, AlarmRule, AuditAlarmOptions } from './alarm-options';
 
@@ -14,6 +19,8 @@ export interface ResolvedAlarmOptions {
   maxOpenWindowsPerRule: number;
   dispatch: boolean;
   leaseMs?: number;
+  /** `alarms.rateLimit`, read: the limit of rules without their own, or false for none. */
+  rateLimit: CompiledAlarmRateLimit | false;
 }
 
 const KNOWN_KEYS = new Set([
@@ -27,6 +34,7 @@ const KNOWN_KEYS = new Set([
   'maxOpenWindowsPerRule',
   'dispatch',
   'leaseMs',
+  'rateLimit',
 ]);
 
 function fail(option: string, problem: string, fix: string): never {
@@ -143,6 +151,10 @@ export function resolveAlarmOptions(input: unknown): ResolvedAlarmOptions | unde
       10_000_000,
     ),
     dispatch: options.dispatch ?? true,
+    rateLimit:
+      options.rateLimit === undefined
+        ? DEFAULT_ALARM_RATE_LIMIT
+        : compileAlarmRateLimit('option "alarms.rateLimit"', options.rateLimit),
     ...(options.leaseMs === undefined
       ? {}
       : { leaseMs: wholeNumber('alarms.leaseMs', options.leaseMs, 60_000, 100, 86_400_000) }),

@@ -1,6 +1,7 @@
 import type { Type } from '@nestjs/common';
 import type { AuditEvent, AuditOutcome } from '../event/audit-event';
 import type { AlarmSeverity } from './alarm-message';
+import type { AlarmRateLimit } from './alarm-rate-limit';
 import type { AlarmTransition } from './alarm-rule';
 import type { AlarmNotifier } from './notifiers/alarm-notifier';
 
@@ -73,6 +74,13 @@ export interface AlarmRule {
    * folded into the next message, which counts them all and lists the first ones.
    */
   throttle?: string | number;
+  /**
+   * Flood control of this rule, per channel: at most `count` separate messages within `per`,
+   * the alarms past that folded into a digest (at most one per `per`) that counts them all.
+   * `false` sends every alarm on its own. Cannot be combined with `throttle`, which is stricter.
+   * @default `alarms.rateLimit` (10 per minute), none for rules with `throttle`
+   */
+  rateLimit?: AlarmRateLimit | false;
 }
 
 /** Shared settings of every built-in channel. */
@@ -193,4 +201,13 @@ export interface AuditAlarmOptions {
    * @default true
    */
   dispatch?: boolean;
+  /**
+   * Flood control of every rule without its own `rateLimit` or `throttle`, per rule and channel:
+   * at most `count` separate messages within `per`; the alarms past that are folded into a
+   * digest message, at most one per `per`, that counts them all and lists the first ones.
+   * Counted per process. `false` sends every alarm on its own. Alarms raised with
+   * `AuditService.alarm()` are never limited.
+   * @default { count: 10, per: '1m' }
+   */
+  rateLimit?: AlarmRateLimit | false;
 }

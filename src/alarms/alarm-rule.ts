@@ -14,6 +14,7 @@ import {
 import { isDiffTruncationEntry } from '../event/diff';
 import { ALARM_SEVERITIES, type AlarmSeverity } from './alarm-message';
 import type { AlarmRule } from './alarm-options';
+import { compileAlarmRateLimit, type CompiledAlarmRateLimit } from './alarm-rate-limit';
 import {
   ALARM_EVENT_PATHS,
   AlarmTemplateError,
@@ -89,6 +90,11 @@ export interface CompiledAlarmRule {
   readonly action: GlobMatcher | undefined;
   /** Throttle period in milliseconds (digest), if any. */
   readonly throttleMs?: number;
+  /**
+   * The rule's own `rateLimit`, when it sets one (`false`: none); rules without it get
+   * `alarms.rateLimit`, rules with `throttle` none.
+   */
+  readonly rateLimit?: CompiledAlarmRateLimit | false;
   /** Threshold, if any. */
   readonly threshold?: CompiledThreshold;
   /** The rule as written (its `when` is called from here). */
@@ -159,6 +165,7 @@ const KNOWN_RULE_KEYS: readonly string[] = [
   'message',
   'threshold',
   'throttle',
+  'rateLimit',
 ];
 const KNOWN_THRESHOLD_KEYS: readonly string[] = ['count', 'window', 'groupBy'];
 const KNOWN_TRANSITION_KEYS: readonly string[] = ['field', 'from', 'to'];
@@ -663,6 +670,18 @@ function compileRule(
   const watch = anyWatch(watches);
   if (watch !== undefined) compiled.watches = watch;
   if (raw.throttle !== undefined) compiled.throttleMs = check.duration('throttle', raw.throttle);
+  if (raw.rateLimit !== undefined) {
+    if (raw.throttle !== undefined) {
+      check.fail(
+        'rateLimit',
+        'cannot be combined with "throttle", which already sends at most one message per period; keep one of them.',
+      );
+    }
+    compiled.rateLimit = compileAlarmRateLimit(
+      `alarm rule "${name}" field "rateLimit"`,
+      raw.rateLimit,
+    );
+  }
   if (threshold !== undefined) compiled.threshold = threshold;
   return Object.freeze(compiled);
 }

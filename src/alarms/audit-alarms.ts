@@ -16,6 +16,7 @@ import { AuditStore } from '../stores/audit-store';
 import type { ResolvedAlarmOptions } from './alarm-config';
 import { foldDigest } from './alarm-digest';
 import type { AlarmOutboxEntry } from './alarm-outbox';
+import { AlarmRateLimiter, type CompiledAlarmRateLimit } from './alarm-rate-limit';
 import { compileAlarmRules, type CompiledAlarmRules } from './alarm-rule';
 import {
   AlarmDispatcher,
@@ -63,6 +64,7 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
   private readonly settings: ResolvedAlarmOptions | undefined;
   private readonly compiled: CompiledAlarmRules | undefined;
   private readonly engine: AlarmEngine | undefined;
+  private readonly rateLimiter: AlarmRateLimiter | undefined;
   private readonly notifiers = new Map<string, AlarmNotifier>();
   private dispatcher: AlarmDispatcher | undefined;
 
@@ -87,6 +89,7 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
       ...(this.settings.viewerUrl === undefined ? {} : { viewerUrl: this.settings.viewerUrl }),
       digestListSize: this.settings.digestListSize,
     });
+    this.rateLimiter = new AlarmRateLimiter(ruleRateLimits(this.compiled, this.settings.rateLimit));
     this.engine = new AlarmEngine(this.compiled, {
       maxOpenWindowsPerRule: this.settings.maxOpenWindowsPerRule,
       onRuleError: (rule, error) =>
@@ -151,7 +154,9 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
   evaluate(event: AuditEvent, changes?: AuditChangeSet): AlarmOutboxEntry[] | undefined {
     if (!this.engine) return undefined;
     const entries = this.engine.evaluate(event, undefined, changes);
-    return entries.length > 0 ? entries : undefined;
+    if (entries.length === 0) return undefined;
+    this.rateLimiter?.apply(entries);
+    return entries;
   }
 
   /**
@@ -248,6 +253,20 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
     }
     return notifier;
   }
+}
+
+/** The rate limit of each rule: its own, else `alarms.rateLimit`; none for `throttle` rules. */
+function ruleRateLimits(
+  compiled: CompiledAlarmRules,
+  fallback: CompiledAlarmRateLimit | false,
+): Map<string, CompiledAlarmRateLimit> {
+  const limits = new Map<string, CompiledAlarmRateLimit>();
+  for (const rule of compiled.rules) {
+    if (rule.throttleMs !== undefined) continue;
+    const limit = rule.rateLimit ?? fallback;
+    if (limit !== false) limits.set(rule.name, limit);
+  }
+  return limits;
 }
 
 /** The timeouts the built-in channels set; the others get the dispatcher's default. */

@@ -309,6 +309,34 @@ export function checkClaimRequest(request: AlarmClaimRequest): void {
   });
 }
 
+/**
+ * Claim rank of a severity: 0 for `critical`, then `high`, `medium`, `low`, `info`. Claims take
+ * the most urgent due entries first, then the longest due, then the oldest, so that a critical
+ * alarm never waits behind a flood of lesser ones of the same channel.
+ */
+export function severityRank(severity: string): number {
+  const index = ALARM_SEVERITIES.indexOf(severity as (typeof ALARM_SEVERITIES)[number]);
+  return index < 0 ? ALARM_SEVERITIES.length : ALARM_SEVERITIES.length - 1 - index;
+}
+
+/**
+ * {@link severityRank} as an SQL expression over the `severity` column, the same text on SQLite
+ * and PostgreSQL. Schema version 6 indexes exactly this expression (`audit_alarms_claim`), so
+ * that a claim walks the due entries in claim order and stops at its limit instead of sorting
+ * the whole backlog: keep the two identical.
+ */
+export const SEVERITY_RANK_SQL =
+  "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 WHEN 'info' THEN 4 ELSE 5 END";
+
+/** The claim order: severity (most urgent first), then due time, then seq. */
+export function byClaimOrder(a: AlarmRow, b: AlarmRow): number {
+  return (
+    severityRank(a.severity) - severityRank(b.severity) ||
+    (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0) ||
+    a.seq - b.seq
+  );
+}
+
 /** The distinct channels a claim excludes, sorted (empty when none). */
 export function excludedChannelsOf(request: AlarmClaimRequest): string[] {
   return [...new Set(request.excludeChannels ?? [])].sort();

@@ -80,7 +80,8 @@ export abstract class AuditStore {
   }
 
   /**
-   * Leases up to `limit` messages that are due at `now` to the caller, oldest due first: single
+   * Leases up to `limit` messages that are due at `now` to the caller, most severe first
+   * (critical, high, medium, low, info), then oldest due, then oldest stored: single
    * entries and digest heads whose next attempt is due and whose lease is free or expired, after
    * forming the groups of digest keys whose throttle period is over (see the class comment).
    * @returns one claim per message, each with the lease token `settleAlarms()` needs.

@@ -63,6 +63,8 @@ describe('alarms survive kill -9 between commit and delivery', () => {
         AUDIT_ALARM_POLL_MS: '50',
         AUDIT_ALARM_TIMEOUT_MS: '500',
         AUDIT_ALARM_LEASE_MS: '1500',
+        // Each acknowledged change must arrive as its own message: no flood control here.
+        AUDIT_ALARM_RATE_LIMIT: 'off',
       };
       hook.requests.length = 0;
       try {

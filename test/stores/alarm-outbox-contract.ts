@@ -123,6 +123,38 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         expect(claimKeys(await store.claimAlarms(claimAt(T0 + 9)))).toEqual([alarms[3]!.dedupKey]);
       });
 
+      it('leases the most severe due messages first, then the oldest, per channel', async () => {
+        // A flood of lesser alarms, then the urgent ones, on two channels.
+        const flood = Array.from({ length: 6 }, (_, i) => makeAlarm(T0 + i));
+        const low = makeAlarm(T0 - 10, { severity: 'low' });
+        const info = makeAlarm(T0 - 20, { severity: 'info' });
+        const high = makeAlarm(T0 + 20, { severity: 'high' });
+        const critical = makeAlarm(T0 + 30, { severity: 'critical' });
+        const otherCritical = makeAlarm(T0 + 25, { severity: 'critical', channel: 'sms' });
+        const notDue = makeAlarm(T0 + 99, { severity: 'critical' });
+        await store.append([], [info, low, ...flood, high, critical, otherCritical, notDue]);
+        const first = await store.claimAlarms(claimAt(T0 + 50, { limit: 3 }));
+        expect(claimKeys(first)).toEqual(keys([otherCritical, critical, high]));
+        const excluding = await store.claimAlarms(
+          claimAt(T0 + 50, { limit: 2, excludeChannels: ['sms'] }),
+        );
+        expect(claimKeys(excluding)).toEqual(keys([flood[0]!, flood[1]!]));
+        const rest = await store.claimAlarms(claimAt(T0 + 50));
+        expect(claimKeys(rest)).toEqual(keys([...flood.slice(2), low, info]));
+      });
+
+      it('ranks a digest head by its severity, and waits for its throttle period', async () => {
+        const lesser = makeAlarm(T0, { severity: 'low' });
+        const digest = makeDigestAlarms(3, 'urgent:ops', 60_000, (i) => T0 + 1 + i).map(
+          (alarm) => ({ ...alarm, severity: 'critical' as const }),
+        );
+        await store.append([], [lesser, ...digest]);
+        const first = await store.claimAlarms(claimAt(T0 + 10, { limit: 1 }));
+        expect(claimKeys(first)).toEqual([digest[0]!.dedupKey]);
+        expect(first[0]?.count).toBe(3);
+        expect(claimKeys(await store.claimAlarms(claimAt(T0 + 10)))).toEqual([lesser.dedupKey]);
+      });
+
       it('hands a message out again once its lease expired, with a new lease', async () => {
         const alarm = makeAlarm(T0);
         await store.append([], [alarm]);

@@ -76,6 +76,7 @@ describe('PostgresAuditStore alarm outbox', () => {
           [schema],
         );
         expect(indexes).toEqual([
+          'trail_alarms_claim',
           'trail_alarms_due',
           'trail_alarms_grp',
           'trail_alarms_key',

@@ -4,6 +4,8 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ALARM_SEVERITIES } from '../../src/alarms/alarm-message';
+import { SEVERITY_RANK_SQL, severityRank } from '../../src/stores/alarm-columns';
 import { SqliteAuditStore } from '../../src/stores/sqlite/sqlite-audit.store';
 import {
   SQLITE_ALARM_ANY_DUE_EXCLUDING_SQL,
@@ -80,7 +82,7 @@ describe('SqliteAuditStore alarm outbox', () => {
     const check = new Database(path, { readonly: true });
     try {
       expect(check.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
-      expect(SQLITE_SCHEMA_VERSION).toBe(5);
+      expect(SQLITE_SCHEMA_VERSION).toBe(6);
       const tables = check
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         .pluck()
@@ -281,7 +283,7 @@ describe('SqliteAuditStore alarm outbox', () => {
     it.each<[string, string, unknown[], string]>([
       ['the idle check', SQLITE_ALARM_ANY_DUE_SQL, [T0, T0], 'audit_alarms_due'],
       ['waiting digest keys', SQLITE_ALARM_WAITING_KEYS_SQL, [T0, 10], 'audit_alarms_due'],
-      ['the lease', SQLITE_ALARM_LEASE_SQL, [T0 + 1, 'x', T0, T0, 10], 'audit_alarms_due'],
+      ['the lease', SQLITE_ALARM_LEASE_SQL, [T0 + 1, 'x', T0, T0, 10], 'audit_alarms_claim'],
       ['digest members', SQLITE_ALARM_MEMBERS_SQL, [1, 10], 'audit_alarms_group'],
       [
         'the idle check with excluded channels',
@@ -299,12 +301,42 @@ describe('SqliteAuditStore alarm outbox', () => {
         'the lease with excluded channels',
         SQLITE_ALARM_LEASE_EXCLUDING_SQL,
         [T0 + 1, 'x', T0, T0, '["slack","chat"]', 10],
-        'audit_alarms_due',
+        'audit_alarms_claim',
       ],
     ])('serves %s from an index', (_label, sql, params, index) => {
       const detail = plan(sql, params);
       expect(detail).toContain(index);
       expect(detail).not.toMatch(/SCAN audit_alarms(?! USING)/);
+      // A lease reads in claim order and stops at its limit: it never sorts the due backlog.
+      if (index === 'audit_alarms_claim') expect(detail).not.toContain('TEMP B-TREE');
+    });
+
+    it('leases in claim order from the claim index on a database never analyzed', async () => {
+      const fresh = new Database(':memory:');
+      try {
+        const store = new SqliteAuditStore({ database: fresh });
+        await store.init();
+        await store.append(
+          [],
+          Array.from({ length: 50 }, (_, i) => makeAlarm(T0 + i)),
+        );
+        const rows = fresh
+          .prepare(`EXPLAIN QUERY PLAN ${SQLITE_ALARM_LEASE_SQL}`)
+          .all(T0 + 1, 'x', T0, T0, 10) as { detail: string }[];
+        const detail = rows.map((row) => row.detail).join('\n');
+        expect(detail).toContain('audit_alarms_claim');
+        expect(detail).not.toContain('TEMP B-TREE');
+      } finally {
+        fresh.close();
+      }
+    });
+
+    it('ranks severities in SQL as the stores do in code (the claim index expression)', () => {
+      const rank = db.prepare(`SELECT ${SEVERITY_RANK_SQL} FROM (SELECT ? AS severity)`).pluck();
+      for (const severity of [...ALARM_SEVERITIES, 'unknown']) {
+        expect([severity, rank.get(severity)]).toEqual([severity, severityRank(severity)]);
+      }
+      expect(SQLITE_MIGRATIONS.at(-1)?.sql).toContain(SEVERITY_RANK_SQL);
     });
   });
 });

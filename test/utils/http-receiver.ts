@@ -34,8 +34,10 @@ export interface ScriptedResponse {
   headers?: Record<string, string>;
   /** @default 'ok' for 2xx, '' otherwise */
   body?: string;
-  /** Wait this long before answering. */
+  /** Wait this long before answering (after `until`, when both are set). */
   delayMs?: number;
+  /** Answer only once this settles: holds the request open until the test lets it go. */
+  until?: Promise<unknown>;
   /** Never answer (the request stays open until the client gives up or the receiver closes). */
   hang?: boolean;
   /** Destroy the connection without answering. */
@@ -172,14 +174,18 @@ export class HttpReceiver {
       res.writeHead(status, { 'content-type': 'text/plain', ...step.headers });
       res.end(step.body ?? (status >= 200 && status < 300 ? 'ok' : ''));
     };
-    if (step.delayMs) {
+    const later = () => {
+      if (!step.delayMs) {
+        answer();
+        return;
+      }
       const timer = setTimeout(() => {
         this.timers.delete(timer);
         answer();
       }, step.delayMs);
       this.timers.add(timer);
-    } else {
-      answer();
-    }
+    };
+    if (step.until) void step.until.then(later, later);
+    else later();
   }
 }

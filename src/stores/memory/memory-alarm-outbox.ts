@@ -11,6 +11,7 @@ import type {
 } from '../../alarms/alarm-outbox';
 import {
   alarmAttemptOf,
+  byClaimOrder,
   checkClaimRequest,
   newLeaseToken,
   normalizeAlarmAttemptQuery,
@@ -21,10 +22,6 @@ import {
   type AlarmAttemptRow,
   type AlarmRow,
 } from '../alarm-columns';
-
-function byDueThenSeq(a: AlarmRow, b: AlarmRow): number {
-  return (a.nextAttemptAt as number) - (b.nextAttemptAt as number) || a.seq - b.seq;
-}
 
 /**
  * The alarm outbox of the in-memory store: the same semantics as the SQL engines (see
@@ -94,7 +91,7 @@ export class MemoryAlarmOutbox {
           (row.digestKey === null || row.groupHead === row.seq) &&
           !excluded.has(row.channel),
       )
-      .sort(byDueThenSeq)
+      .sort(byClaimOrder)
       .slice(0, request.limit);
     const lease = newLeaseToken(request.owner);
     return units.map((row) => {

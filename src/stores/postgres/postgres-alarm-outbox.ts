@@ -9,6 +9,7 @@ import type {
 } from '../../alarms/alarm-outbox';
 import {
   alarmAttemptOf,
+  byClaimOrder,
   excludedChannelsOf,
   newLeaseToken,
   normalizeAlarmAttemptQuery,
@@ -16,6 +17,7 @@ import {
   alarmListEqualities,
   normalizeAlarmListQuery,
   type AlarmColumnEquality,
+  SEVERITY_RANK_SQL,
   storedAlarmOf,
   type AlarmColumns,
   type AlarmRow,
@@ -380,16 +382,14 @@ export async function claimPostgresAlarms(
           AND (lease_until IS NULL OR lease_until <= $1::timestamptz)
           AND (digest_key IS NULL OR group_head = seq)
           AND channel <> ALL($5::text[])
-        ORDER BY next_attempt_at, seq LIMIT $2
+        ORDER BY ${SEVERITY_RANK_SQL}, next_attempt_at, seq LIMIT $2
         FOR UPDATE SKIP LOCKED)
       UPDATE ${alarms} a SET lease_until = $3::timestamptz, lease_owner = $4
       FROM picked WHERE a.seq = picked.seq
       RETURNING ${rowColumns('a')}`,
     [now, request.limit, ts(request.now + request.leaseMs), lease, excluded],
   );
-  const rows = leased
-    .map((values) => alarmRowAt(values))
-    .sort((a, b) => (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0) || a.seq - b.seq);
+  const rows = leased.map((values) => alarmRowAt(values)).sort(byClaimOrder);
 
   const heads = rows.filter((row) => row.digestKey !== null).map((row) => row.seq);
   const groups = new Map<number, { count: number; members: StoredAlarm[] }>();

@@ -206,6 +206,19 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     // migration, outside its transaction (a large table does not hold the startup lock).
     statements: (names) => chainMigration(names),
   },
+  {
+    version: 6,
+    description: 'index the alarm outbox in claim order (severity, then due time)',
+    // Claims take the most severe due alarm first; this index lets a claim read them in that
+    // order and stop at its limit instead of sorting the whole due backlog. The expression is
+    // SEVERITY_RANK_SQL.
+    statements: (names) => [
+      `CREATE INDEX IF NOT EXISTS ${names.object('alarms_claim')} ON ${names.qualifiedAlarms} (
+        (CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 WHEN 'info' THEN 4 ELSE 5 END),
+        next_attempt_at, seq
+      ) WHERE next_attempt_at IS NOT NULL`,
+    ],
+  },
 ];
 
 /** The schema version this release of nestjs-audit writes. */

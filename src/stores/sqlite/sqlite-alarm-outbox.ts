@@ -10,6 +10,7 @@ import type {
 } from '../../alarms/alarm-outbox';
 import {
   alarmAttemptOf,
+  byClaimOrder,
   checkClaimRequest,
   excludedChannelsOf,
   newLeaseToken,
@@ -18,6 +19,7 @@ import {
   alarmListEqualities,
   normalizeAlarmListQuery,
   type AlarmColumnEquality,
+  SEVERITY_RANK_SQL,
   storedAlarmOf,
   toSettlementColumns,
   type AlarmAttemptRow,
@@ -60,12 +62,14 @@ const anyDueSql = (excluding = '') => `SELECT 1 FROM audit_alarms
 const waitingKeysSql = (excluding = '') => `SELECT DISTINCT digest_key FROM audit_alarms
   WHERE next_attempt_at <= ? AND digest_key IS NOT NULL AND group_head IS NULL ${excluding} LIMIT ?`;
 
+// The unary + keeps SQLite from searching the due index by time and then sorting every due
+// entry by severity: it walks the claim index (severity rank, due time) and stops at the limit.
 const leaseSql = (excluding = '') => `UPDATE audit_alarms SET lease_until = ?, lease_owner = ?
   WHERE seq IN (
     SELECT seq FROM audit_alarms
-    WHERE next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+    WHERE +next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
       AND (digest_key IS NULL OR group_head = seq) ${excluding}
-    ORDER BY next_attempt_at, seq LIMIT ?)
+    ORDER BY ${SEVERITY_RANK_SQL}, next_attempt_at, seq LIMIT ?)
   RETURNING ${ROW}`;
 
 /** Whether anything may be claimable; read outside any transaction, so idle polls take no lock. */
@@ -78,7 +82,7 @@ export const SQLITE_ALARM_WAITING_KEYS_SQL = waitingKeysSql();
 /** {@link SQLITE_ALARM_WAITING_KEYS_SQL} leaving out the channels of a JSON array parameter. */
 export const SQLITE_ALARM_WAITING_KEYS_EXCLUDING_SQL = waitingKeysSql(NOT_EXCLUDED);
 
-/** Leases the due messages: single entries and digest heads, oldest due first. */
+/** Leases the due messages: single entries and digest heads, most severe first, then oldest due. */
 export const SQLITE_ALARM_LEASE_SQL = leaseSql();
 /** {@link SQLITE_ALARM_LEASE_SQL} leaving out the channels of a JSON array parameter. */
 export const SQLITE_ALARM_LEASE_EXCLUDING_SQL = leaseSql(NOT_EXCLUDED);
@@ -104,10 +108,6 @@ export function alarmRowOf(columns: AlarmColumns): SqliteValue[] {
     columns.message,
     columns.createdAt,
   ];
-}
-
-function byDueThenSeq(a: AlarmRow, b: AlarmRow): number {
-  return (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0) || a.seq - b.seq;
 }
 
 /**
@@ -220,7 +220,7 @@ export class SqliteAlarmOutbox {
             limit,
           )
     ) as AlarmRow[];
-    rows.sort(byDueThenSeq);
+    rows.sort(byClaimOrder);
     return rows.map((row) => {
       if (row.digestKey === null)
         return { alarm: storedAlarmOf(row), lease, members: [], count: 1 };

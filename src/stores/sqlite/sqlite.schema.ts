@@ -197,6 +197,19 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     // verification's starting point, and makes two writers unable to take one number.
     run: migrateToChain,
   },
+  {
+    version: 6,
+    description: 'index the alarm outbox in claim order (severity, then due time)',
+    // Claims take the most severe due alarm first. This index lets a claim read them in that
+    // order and stop at its limit; without it, every claim sorted the whole due backlog (15 ms
+    // for 100,000 due alarms, inside the write lock). The expression is SEVERITY_RANK_SQL.
+    sql: `
+      CREATE INDEX IF NOT EXISTS audit_alarms_claim ON audit_alarms (
+        (CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 WHEN 'info' THEN 4 ELSE 5 END),
+        next_attempt_at, seq
+      ) WHERE next_attempt_at IS NOT NULL;
+    `,
+  },
 ];
 
 /** The schema version this release of nestjs-audit writes. */
