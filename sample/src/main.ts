@@ -24,7 +24,9 @@ import { AppModule } from './app.module';
  *   `AUDIT_RELAY_AFTER_MS` its `relayAfterMs`
  * - `AUDIT_ALARM_WEBHOOK_URL` + `AUDIT_ALARM_WEBHOOK_SECRET`, `AUDIT_ALARM_SMTP_URL`: where the
  *   MFA-phone alarm goes; `AUDIT_ALARM_POLL_MS`, `AUDIT_ALARM_LEASE_MS`,
- *   `AUDIT_ALARM_TIMEOUT_MS` (dispatcher poll interval, lease, webhook timeout)
+ *   `AUDIT_ALARM_TIMEOUT_MS` (dispatcher poll interval, lease, webhook timeout),
+ *   `AUDIT_ALARM_ALLOW_PRIVATE` (comma-separated `alarms.allowPrivateNetworks`, for a webhook
+ *   receiver on this machine or network)
  *
  * Prints one line `{"listening":<port>}` on stderr once it accepts requests.
  */
@@ -67,6 +69,9 @@ async function main(): Promise<void> {
     {
       ...(env.AUDIT_ALARM_POLL_MS ? { pollIntervalMs: Number(env.AUDIT_ALARM_POLL_MS) } : {}),
       ...(env.AUDIT_ALARM_LEASE_MS ? { leaseMs: Number(env.AUDIT_ALARM_LEASE_MS) } : {}),
+      ...(env.AUDIT_ALARM_ALLOW_PRIVATE
+        ? { allowPrivateNetworks: env.AUDIT_ALARM_ALLOW_PRIVATE.split(',') }
+        : {}),
     },
   );
   if (alarms) audit.alarms = alarms;

@@ -1,5 +1,6 @@
 import { AuditConfigurationError } from '../audit-configuration.error';
 import type { AlarmChannelConfig, AlarmRule, AuditAlarmOptions } from './alarm-options';
+import { destinationPolicy, type DestinationPolicy } from './notifiers/destination-guard';
 
 /** The `alarms` option after validation and defaults. */
 export interface ResolvedAlarmOptions {
@@ -12,6 +13,8 @@ export interface ResolvedAlarmOptions {
   digestListSize: number;
   dispatch: boolean;
   leaseMs?: number;
+  /** `allowPrivateNetworks`, compiled. */
+  destinations: DestinationPolicy;
 }
 
 const KNOWN_KEYS = new Set([
@@ -24,7 +27,29 @@ const KNOWN_KEYS = new Set([
   'digestListSize',
   'dispatch',
   'leaseMs',
+  'allowPrivateNetworks',
 ]);
+
+function resolveDestinations(value: unknown): DestinationPolicy {
+  const example =
+    "Example: allowPrivateNetworks: ['10.20.0.0/16', 'fd00::/8', 'relay.internal'], or true to allow every destination.";
+  if (value !== undefined && typeof value !== 'boolean' && !Array.isArray(value)) {
+    fail(
+      'alarms.allowPrivateNetworks',
+      `must be true, false or an array (got ${typeof value})`,
+      example,
+    );
+  }
+  const policy = destinationPolicy(value as boolean | readonly string[] | undefined);
+  if ('invalid' in policy) {
+    fail(
+      'alarms.allowPrivateNetworks',
+      `has an entry that is neither an IP address, a CIDR range nor a host name (${policy.invalid})`,
+      example,
+    );
+  }
+  return policy;
+}
 
 function fail(option: string, problem: string, fix: string): never {
   throw new AuditConfigurationError(`nestjs-audit: option "${option}" ${problem}. ${fix}`);
@@ -133,6 +158,7 @@ export function resolveAlarmOptions(input: unknown): ResolvedAlarmOptions | unde
     ...(viewerUrl === undefined ? {} : { viewerUrl }),
     digestListSize: wholeNumber('alarms.digestListSize', options.digestListSize, 10, 1, 100),
     dispatch: options.dispatch ?? true,
+    destinations: resolveDestinations(options.allowPrivateNetworks),
     ...(options.leaseMs === undefined
       ? {}
       : { leaseMs: wholeNumber('alarms.leaseMs', options.leaseMs, 60_000, 100, 86_400_000) }),

@@ -178,6 +178,18 @@ export interface AuditAlarmOptions {
    */
   leaseMs?: number;
   /**
+   * Private destinations the Slack and webhook channels may reach. By default only public
+   * addresses are: a URL whose host is, or resolves to, a loopback, private, link-local,
+   * unique-local, carrier-grade NAT, multicast or cloud-metadata address (or is named `localhost`,
+   * `*.internal`, `*.local`) is refused at boot, or at send time after DNS. `true` allows every
+   * destination; a list allows the given IP addresses, CIDR ranges (`'10.20.0.0/16'`,
+   * `'fd00::/8'`) and host names (`'relay.internal'`, `'localhost'`); a listed name passes the
+   * name check only, the addresses it resolves to must still be public or listed.
+   * @default false
+   * @example allowPrivateNetworks: ['relay.internal', '10.20.0.0/16']
+   */
+  allowPrivateNetworks?: boolean | readonly string[];
+  /**
    * Run the dispatcher in this process. Turn off on instances that should only record (another
    * instance on the same PostgreSQL delivers).
    * @default true

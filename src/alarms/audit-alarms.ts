@@ -79,7 +79,7 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
       );
     }
     for (const [name, config] of Object.entries(this.settings.channels)) {
-      validateChannelConfig(name, config);
+      validateChannelConfig(name, config, this.settings.destinations);
     }
     this.checkLease(this.settings);
     this.compiled = compileAlarmRules(this.settings.rules, Object.keys(this.settings.channels), {
@@ -109,7 +109,7 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
       this.notifiers.set(
         name,
         isBuiltInChannelConfig(config)
-          ? createBuiltInNotifier(name, config)
+          ? createBuiltInNotifier(name, config, settings.destinations)
           : await this.resolveCustom(name, config),
       );
     }

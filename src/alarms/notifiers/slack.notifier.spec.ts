@@ -2,6 +2,7 @@ import { HttpReceiver } from '../../../test/utils/http-receiver';
 import { closedPort } from '../../../test/utils/smtp-receiver';
 import type { AlarmMessage } from '../alarm-message';
 import { createBuiltInNotifier } from './create-notifier';
+import { destinationPolicy, type DestinationPolicy } from './destination-guard';
 import {
   escapeMrkdwn,
   SLACK_LIMITS,
@@ -157,6 +158,9 @@ describe('slackPayload', () => {
   });
 });
 
+/** The receivers run on loopback: opted in as an operator would (`allowPrivateNetworks`). */
+const LOOPBACK = destinationPolicy(['127.0.0.1']) as DestinationPolicy;
+
 describe('SlackNotifier', () => {
   let receiver: HttpReceiver;
   const secretPath = '/services/T0000/B0000/XyZsecretToken123';
@@ -170,10 +174,14 @@ describe('SlackNotifier', () => {
   });
 
   function notifier(): SlackNotifier {
-    return createBuiltInNotifier('ops', {
-      type: 'slack',
-      webhookUrl: `${receiver.url}${secretPath}`,
-    }) as SlackNotifier;
+    return createBuiltInNotifier(
+      'ops',
+      {
+        type: 'slack',
+        webhookUrl: `${receiver.url}${secretPath}`,
+      },
+      LOOPBACK,
+    ) as SlackNotifier;
   }
 
   it('posts the Block Kit payload as JSON with the alarm id', async () => {
@@ -216,6 +224,7 @@ describe('SlackNotifier', () => {
     const down = new SlackNotifier(
       { type: 'slack', webhookUrl: `http://127.0.0.1:${port}${secretPath}` },
       'ops',
+      LOOPBACK,
     );
     const refused = await deliveryFailure(down.send(message(), sendContext()));
     expect(refused.permanent).toBe(false);

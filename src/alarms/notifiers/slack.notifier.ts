@@ -13,6 +13,7 @@ import {
   type AlarmEventLines,
 } from './alarm-text';
 import { AlarmNotifier, type AlarmSendContext } from './alarm-notifier';
+import { STRICT_DESTINATIONS, type DestinationPolicy } from './destination-guard';
 import { displayUrl, headerValue, postJson, type HttpPostTarget } from './http-post';
 import { AUDIT_ALARM_ID_HEADER } from './webhook-signature';
 
@@ -218,14 +219,20 @@ export class SlackNotifier extends AlarmNotifier {
   /**
    * @param config - a validated Slack channel config (see `validateChannelConfig`)
    * @param channelName - the channel's name, for error messages
+   * @param destinations - private destinations it may reach (`alarms.allowPrivateNetworks`)
    */
-  constructor(config: SlackChannelConfig, channelName = 'slack') {
+  constructor(
+    config: SlackChannelConfig,
+    channelName = 'slack',
+    destinations: DestinationPolicy = STRICT_DESTINATIONS,
+  ) {
     super();
     this.target = {
       url: config.webhookUrl,
       displayUrl: displayUrl(config.webhookUrl, false),
       label: `Slack channel "${channelName}"`,
       urlOption: `alarms.channels.${channelName}.webhookUrl`,
+      destinations,
     };
   }
 
