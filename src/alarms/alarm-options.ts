@@ -100,14 +100,20 @@ export interface EmailChannelConfig extends AlarmChannelCommon {
 /** Slack incoming webhook. */
 export interface SlackChannelConfig extends AlarmChannelCommon {
   type: 'slack';
-  /** The incoming webhook URL Slack gave you. */
+  /**
+   * The incoming webhook URL Slack gave you. A private or loopback host is refused unless
+   * `alarms.allowPrivateNetworks` lists it.
+   */
   webhookUrl: string;
 }
 
 /** JSON POST to your endpoint, signed with HMAC-SHA256. */
 export interface WebhookChannelConfig extends AlarmChannelCommon {
   type: 'webhook';
-  /** Endpoint URL (http or https). Redirects are not followed. */
+  /**
+   * Endpoint URL (http or https). Redirects are not followed. A private or loopback host is
+   * refused unless `alarms.allowPrivateNetworks` lists it.
+   */
   url: string;
   /** Shared secret of the `X-Audit-Signature` HMAC (at least 16 characters). */
   secret: string;

@@ -176,6 +176,11 @@ function refusal(error: unknown): string | undefined {
  * timeouts are retried; other 4xx answers fail for good. The attempt is cancelled by
  * `context.signal` or after `context.timeoutMs`, whichever comes first.
  *
+ * The destination must be public unless `target.destinations` allows it: a literal address is
+ * checked here, a name through {@link guardedLookup} on every address DNS returns. A refused
+ * destination fails for good without any connection (retrying would not change the answer an
+ * operator has to give).
+ *
  * @throws AlarmDeliveryError saying whether and when to retry.
  */
 export async function postJson(
