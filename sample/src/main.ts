@@ -26,6 +26,8 @@ import { AppModule } from './app.module';
  *   MFA-phone alarm goes; `AUDIT_ALARM_POLL_MS`, `AUDIT_ALARM_LEASE_MS`,
  *   `AUDIT_ALARM_TIMEOUT_MS` (dispatcher poll interval, lease, webhook timeout),
  *   `AUDIT_ALARM_RATE_LIMIT=off` (every alarm its own message: no flood control)
+ *   `AUDIT_ALARM_ALLOW_PRIVATE` (comma-separated `alarms.allowPrivateNetworks`, for a webhook
+ *   receiver on this machine or network)
  *
  * Prints one line `{"listening":<port>}` on stderr once it accepts requests.
  */
@@ -69,6 +71,9 @@ async function main(): Promise<void> {
       ...(env.AUDIT_ALARM_POLL_MS ? { pollIntervalMs: Number(env.AUDIT_ALARM_POLL_MS) } : {}),
       ...(env.AUDIT_ALARM_LEASE_MS ? { leaseMs: Number(env.AUDIT_ALARM_LEASE_MS) } : {}),
       ...(env.AUDIT_ALARM_RATE_LIMIT === 'off' ? { rateLimit: false as const } : {}),
+      ...(env.AUDIT_ALARM_ALLOW_PRIVATE
+        ? { allowPrivateNetworks: env.AUDIT_ALARM_ALLOW_PRIVATE.split(',') }
+        : {}),
     },
   );
   if (alarms) audit.alarms = alarms;

@@ -6,6 +6,7 @@ import {
 } from './alarm-rate-limit';
 import { DEFAULT_MAX_OPEN_WINDOWS } from './threshold-windows';
 import type { AlarmChannelConfig, AlarmRule, AuditAlarmOptions } from './alarm-options';
+import { destinationPolicy, type DestinationPolicy } from './notifiers/destination-guard';
 
 /** The `alarms` option after validation and defaults. */
 export interface ResolvedAlarmOptions {
@@ -21,6 +22,8 @@ export interface ResolvedAlarmOptions {
   leaseMs?: number;
   /** `alarms.rateLimit`, read: the limit of rules without their own, or false for none. */
   rateLimit: CompiledAlarmRateLimit | false;
+  /** `allowPrivateNetworks`, compiled. */
+  destinations: DestinationPolicy;
 }
 
 const KNOWN_KEYS = new Set([
@@ -35,7 +38,29 @@ const KNOWN_KEYS = new Set([
   'dispatch',
   'leaseMs',
   'rateLimit',
+  'allowPrivateNetworks',
 ]);
+
+function resolveDestinations(value: unknown): DestinationPolicy {
+  const example =
+    "Example: allowPrivateNetworks: ['10.20.0.0/16', 'fd00::/8', 'relay.internal'], or true to allow every destination.";
+  if (value !== undefined && typeof value !== 'boolean' && !Array.isArray(value)) {
+    fail(
+      'alarms.allowPrivateNetworks',
+      `must be true, false or an array (got ${typeof value})`,
+      example,
+    );
+  }
+  const policy = destinationPolicy(value as boolean | readonly string[] | undefined);
+  if ('invalid' in policy) {
+    fail(
+      'alarms.allowPrivateNetworks',
+      `has an entry that is neither an IP address, a CIDR range nor a host name (${policy.invalid})`,
+      example,
+    );
+  }
+  return policy;
+}
 
 function fail(option: string, problem: string, fix: string): never {
   throw new AuditConfigurationError(`nestjs-audit: option "${option}" ${problem}. ${fix}`);
@@ -155,6 +180,7 @@ export function resolveAlarmOptions(input: unknown): ResolvedAlarmOptions | unde
       options.rateLimit === undefined
         ? DEFAULT_ALARM_RATE_LIMIT
         : compileAlarmRateLimit('option "alarms.rateLimit"', options.rateLimit),
+    destinations: resolveDestinations(options.allowPrivateNetworks),
     ...(options.leaseMs === undefined
       ? {}
       : { leaseMs: wholeNumber('alarms.leaseMs', options.leaseMs, 60_000, 100, 86_400_000) }),

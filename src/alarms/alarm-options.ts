@@ -108,14 +108,20 @@ export interface EmailChannelConfig extends AlarmChannelCommon {
 /** Slack incoming webhook. */
 export interface SlackChannelConfig extends AlarmChannelCommon {
   type: 'slack';
-  /** The incoming webhook URL Slack gave you. */
+  /**
+   * The incoming webhook URL Slack gave you. A private or loopback host is refused unless
+   * `alarms.allowPrivateNetworks` lists it.
+   */
   webhookUrl: string;
 }
 
 /** JSON POST to your endpoint, signed with HMAC-SHA256. */
 export interface WebhookChannelConfig extends AlarmChannelCommon {
   type: 'webhook';
-  /** Endpoint URL (http or https). Redirects are not followed. */
+  /**
+   * Endpoint URL (http or https). Redirects are not followed. A private or loopback host is
+   * refused unless `alarms.allowPrivateNetworks` lists it.
+   */
   url: string;
   /** Shared secret of the `X-Audit-Signature` HMAC (at least 16 characters). */
   secret: string;
@@ -195,6 +201,18 @@ export interface AuditAlarmOptions {
    * @default the larger of 60000 and twice the longest channel timeout
    */
   leaseMs?: number;
+  /**
+   * Private destinations the Slack and webhook channels may reach. By default only public
+   * addresses are: a URL whose host is, or resolves to, a loopback, private, link-local,
+   * unique-local, carrier-grade NAT, multicast or cloud-metadata address (or is named `localhost`,
+   * `*.internal`, `*.local`) is refused at boot, or at send time after DNS. `true` allows every
+   * destination; a list allows the given IP addresses, CIDR ranges (`'10.20.0.0/16'`,
+   * `'fd00::/8'`) and host names (`'relay.internal'`, `'localhost'`); a listed name passes the
+   * name check only, the addresses it resolves to must still be public or listed.
+   * @default false
+   * @example allowPrivateNetworks: ['relay.internal', '10.20.0.0/16']
+   */
+  allowPrivateNetworks?: boolean | readonly string[];
   /**
    * Run the dispatcher in this process. Turn off on instances that should only record (another
    * instance on the same PostgreSQL delivers).

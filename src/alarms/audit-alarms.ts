@@ -81,7 +81,7 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
       );
     }
     for (const [name, config] of Object.entries(this.settings.channels)) {
-      validateChannelConfig(name, config);
+      validateChannelConfig(name, config, this.settings.destinations);
     }
     this.checkLease(this.settings);
     this.compiled = compileAlarmRules(this.settings.rules, Object.keys(this.settings.channels), {
@@ -113,7 +113,7 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
       this.notifiers.set(
         name,
         isBuiltInChannelConfig(config)
-          ? createBuiltInNotifier(name, config)
+          ? createBuiltInNotifier(name, config, settings.destinations)
           : await this.resolveCustom(name, config),
       );
     }

@@ -60,6 +60,8 @@ describe('alarms survive kill -9 between commit and delivery', () => {
         ...store,
         AUDIT_ALARM_WEBHOOK_URL: `${hook.url}/${engine}`,
         AUDIT_ALARM_WEBHOOK_SECRET: SECRET,
+        // The receiver runs on loopback, which alarms reach only when allowed.
+        AUDIT_ALARM_ALLOW_PRIVATE: '127.0.0.1',
         AUDIT_ALARM_POLL_MS: '50',
         AUDIT_ALARM_TIMEOUT_MS: '500',
         AUDIT_ALARM_LEASE_MS: '1500',

@@ -66,6 +66,8 @@ describe.each(PLATFORMS)('alarms delivered to real receivers on %s', (platform) 
         ],
         backoff: { initialMs: 20, maxMs: 200 },
         pollIntervalMs: 50,
+        // The Slack and webhook receivers run on loopback, reached only when allowed.
+        allowPrivateNetworks: ['127.0.0.1'],
         viewerUrl: 'https://admin.shop.test/audit',
       },
     };

@@ -32,6 +32,7 @@ describe('digests: a throttled rule folds bursts into a few messages', () => {
     running = await appWith(
       {
         channels: { siem: { type: 'webhook', url: hook.url, secret: 'a-secret-of-16+chars' } },
+        allowPrivateNetworks: ['127.0.0.1'],
         rules: [
           { name: 'bulk-export', action: 'report.export', throttle: '1s', channels: ['siem'] },
         ],
@@ -149,6 +150,7 @@ describe('dead letters', () => {
     const running = await appWith(
       {
         channels: { siem: { type: 'webhook', url: hook.url, secret: 'a-secret-of-16+chars' } },
+        allowPrivateNetworks: ['127.0.0.1'],
         rules: [{ name: 'any-void', action: 'invoice.void', channels: ['siem'] }],
         maxAttempts: 3,
         backoff: { initialMs: 10, maxMs: 20 },

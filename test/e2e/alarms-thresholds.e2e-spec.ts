@@ -50,6 +50,7 @@ describe.each(PLATFORMS)(
             // The test's addresses come from X-Forwarded-For, as behind a proxy.
             trustProxy: true,
             alarms: {
+              allowPrivateNetworks: ['127.0.0.1'], // the receiver is on loopback
               channels: {
                 siem: { type: 'webhook', url: hook.url, secret: 'a-secret-of-16+chars' },
               },

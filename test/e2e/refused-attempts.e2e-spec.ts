@@ -222,6 +222,7 @@ describe.each(PLATFORMS)('refused attempts on %s', (platform) => {
               { name: 'phone', action: 'thing.update', changed: ['phone'], channels: ['hook'] },
             ],
             dispatch: false,
+            allowPrivateNetworks: ['127.0.0.1'],
           },
         }),
       ],

@@ -13,6 +13,7 @@ import {
   severityLabel,
   severityPrefix,
   showRedactions,
+  singleLineText,
   truncate,
   type AlarmEventLines,
 } from './alarm-text';
@@ -53,7 +54,9 @@ function oneLine(text: string): string {
 }
 
 function subjectOf(message: AlarmMessage): string {
-  const title = oneLine(showRedactions(message.title)) || `Audit alarm: ${message.rule}`;
+  // A subject is one header line: CR/LF folded, other control characters written as text.
+  const title =
+    singleLineText(oneLine(showRedactions(message.title))) || `Audit alarm: ${message.rule}`;
   const count = isMultiEvent(message) ? ` (${message.count} events)` : '';
   return truncate(`${severityPrefix(message.severity)}${title}${count}`, MAX_SUBJECT_CHARS);
 }

@@ -3,6 +3,7 @@
  * channel. The readers are finance, support and compliance people: plain words, UTC times with
  * the zone spelled out, secrets shown as "[redacted]".
  */
+import { escapeControlCharacters } from '../../common/control-characters';
 import { REDACTED } from '../../event/redact';
 import type { AlarmChange, AlarmEventSummary, AlarmMessage, AlarmSeverity } from '../alarm-message';
 
@@ -31,12 +32,21 @@ export function showRedactions(text: string): string {
   return text.split(REDACTED).join(REDACTED_LABEL);
 }
 
+/**
+ * `text` kept on one line: line breaks become a space and other control characters (NEL,
+ * U+2028, bidi overrides...) are written as `\uXXXX`, so a user-supplied name or id cannot start
+ * a line of its own in a plain-text e-mail or forge a header-looking line.
+ */
+export function singleLineText(text: string): string {
+  return escapeControlCharacters(text.replace(/\s*[\r\n]+\s*/g, ' '));
+}
+
 /** A value of a change line as people read it. */
 export function showValue(value: string | undefined): string {
   if (value === undefined) return '(none)';
   if (value === '') return '(empty)';
   // Line breaks inside a value would break the one-line-per-change layout.
-  return truncate(showRedactions(value).replace(/\s*[\r\n]+\s*/g, ' '), MAX_VALUE_CHARS);
+  return truncate(singleLineText(showRedactions(value)), MAX_VALUE_CHARS);
 }
 
 function words(segment: string): string {
@@ -202,9 +212,9 @@ export function eventLines(message: AlarmMessage): AlarmEventLines[] {
     const from = event.sourceIp ? `, from ${event.sourceIp}` : '';
     const lines: AlarmEventLines = {
       when: formatUtc(event.timestamp),
-      who: `${describeActor(event.actor)}${from}`,
-      what: describeAction(event),
-      changes: event.changes.map(describeChange),
+      who: singleLineText(`${describeActor(event.actor)}${from}`),
+      what: singleLineText(describeAction(event)),
+      changes: event.changes.map((change) => singleLineText(describeChange(change))),
     };
     const text = showRedactions(event.text.trim());
     // A single-event alarm usually has the same text twice; say it once.

@@ -8,6 +8,7 @@ import {
   isValidEmailAddress,
   validateChannelConfig,
 } from './create-notifier';
+import { destinationPolicy, type DestinationPolicy } from './destination-guard';
 import { EmailNotifier } from './email.notifier';
 import { SlackNotifier } from './slack.notifier';
 import { WebhookNotifier } from './webhook.notifier';
@@ -39,6 +40,54 @@ function messageOf(name: string, config: unknown): string {
   throw new Error('expected the config to be rejected');
 }
 
+describe('validateChannelConfig: destinations', () => {
+  it.each([
+    ['http://169.254.169.254/latest/meta-data', 'link-local / cloud metadata (169.254.0.0/16)'],
+    ['http://10.1.2.3/h', 'private (10.0.0.0/8)'],
+    ['https://192.168.1.1/h', 'private (192.168.0.0/16)'],
+    ['https://[fd00::1]/h', 'unique-local (fc00::/7)'],
+    ['https://[fe80::1]/h', 'link-local (fe80::/10)'],
+    ['https://[::ffff:10.0.0.1]/h', 'private (10.0.0.0/8)'],
+    ['http://127.0.0.1:9/h', 'loopback (127.0.0.0/8)'],
+    ['http://localhost:9/h', 'internal host name'],
+    ['http://metadata.google.internal/computeMetadata/v1/', 'internal host name'],
+  ])('refuses %s at boot, naming the option that allows it', (url, range) => {
+    expect(() => validateChannelConfig('erp', { ...webhook, url })).toThrow(
+      new RegExp(
+        `option "alarms\\.channels\\.erp\\.url" points to .*a non-public destination \\(${range.replace(/[()./]/g, '\\$&')}\\).*alarms\\.allowPrivateNetworks: \\[`,
+      ),
+    );
+    expect(() =>
+      validateChannelConfig('ops', { type: 'slack', webhookUrl: url.replace('http:', 'https:') }),
+    ).toThrow(/alarms\.channels\.ops\.webhookUrl" points to/);
+  });
+
+  it('accepts a listed address, range or name, and everything with true', () => {
+    const url = 'http://10.20.3.4/h';
+    expect(() =>
+      validateChannelConfig(
+        'erp',
+        { ...webhook, url },
+        destinationPolicy(['10.20.0.0/16']) as DestinationPolicy,
+      ),
+    ).not.toThrow();
+    expect(() =>
+      validateChannelConfig(
+        'erp',
+        { ...webhook, url },
+        destinationPolicy(['10.21.0.0/16']) as DestinationPolicy,
+      ),
+    ).toThrow(/non-public/);
+    expect(() =>
+      validateChannelConfig(
+        'erp',
+        { ...webhook, url },
+        destinationPolicy(true) as DestinationPolicy,
+      ),
+    ).not.toThrow();
+  });
+});
+
 describe('validateChannelConfig', () => {
   it('accepts valid built-in configs and leaves custom notifiers alone', () => {
     expect(() => validateChannelConfig('security', email)).not.toThrow();
@@ -52,21 +101,22 @@ describe('validateChannelConfig', () => {
       }),
     ).not.toThrow();
     expect(() => validateChannelConfig('ops', slack)).not.toThrow();
+    const local = destinationPolicy(['127.0.0.0/8', '::1', 'localhost']) as DestinationPolicy;
     expect(() =>
-      validateChannelConfig('ops', { ...slack, webhookUrl: 'http://127.0.0.1:9/x' }),
+      validateChannelConfig('ops', { ...slack, webhookUrl: 'http://127.0.0.1:9/x' }, local),
     ).not.toThrow();
     expect(() =>
-      validateChannelConfig('ops', { ...slack, webhookUrl: 'http://localhost/x' }),
+      validateChannelConfig('ops', { ...slack, webhookUrl: 'http://localhost/x' }, local),
     ).not.toThrow();
     expect(() =>
-      validateChannelConfig('ops', { ...slack, webhookUrl: 'http://[::1]:80/x' }),
+      validateChannelConfig('ops', { ...slack, webhookUrl: 'http://[::1]:80/x' }, local),
     ).not.toThrow();
     expect(() =>
-      validateChannelConfig('erp', {
-        ...webhook,
-        url: 'http://erp.internal/h',
-        headers: { Authorization: 'Bearer t' },
-      }),
+      validateChannelConfig(
+        'erp',
+        { ...webhook, url: 'http://erp.internal/h', headers: { Authorization: 'Bearer t' } },
+        destinationPolicy(['erp.internal']) as DestinationPolicy,
+      ),
     ).not.toThrow();
     expect(() => validateChannelConfig('pager', PagerNotifier)).not.toThrow();
     expect(() => validateChannelConfig('pager', new PagerNotifier())).not.toThrow();

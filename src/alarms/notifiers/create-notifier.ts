@@ -11,6 +11,7 @@ import type {
 } from '../alarm-options';
 import { AlarmNotifier } from './alarm-notifier';
 import { EmailNotifier } from './email.notifier';
+import { refusedUrlHost, STRICT_DESTINATIONS, type DestinationPolicy } from './destination-guard';
 import { displayUrl } from './http-post';
 import { SlackNotifier } from './slack.notifier';
 import { isReservedWebhookHeader, WebhookNotifier } from './webhook.notifier';
@@ -187,6 +188,18 @@ function checkHttpUrl(option: string, value: unknown, secret: boolean, example: 
   return url;
 }
 
+/** Refuses a URL whose host is a literal non-public address or an internal name. */
+function checkDestination(option: string, url: URL, policy: DestinationPolicy): void {
+  const refused = refusedUrlHost(url, policy);
+  if (refused === undefined) return;
+  const host = url.hostname;
+  fail(
+    option,
+    `points to ${host}, a non-public destination (${refused}), which is refused by default so an alarm cannot be aimed at internal services or cloud metadata`,
+    `If this destination is intended (a relay on your network, a test receiver), list it: alarms.allowPrivateNetworks: [${JSON.stringify(host.replace(/^\[|\]$/g, ''))}] (or true to allow every destination).`,
+  );
+}
+
 function checkTimeout(name: string, value: unknown): void {
   if (value === undefined) return;
   if (
@@ -258,14 +271,21 @@ function checkHeaders(option: string, value: unknown): void {
  * number. E-mail: `transport` an smtp(s):// URL or options naming `host`, `url` or `service`;
  * `from` one valid address; `to` (required) and `cc` one or more. Slack: `webhookUrl` must be
  * https, except on a loopback host (`localhost`, `127.x.x.x`, `[::1]`) where http is allowed for
- * tests and local relays. Webhook: `url` http or https; `secret` at least 16 characters;
+ * tests and local relays. Slack and webhook URLs whose host is a literal non-public address or an
+ * internal name are refused unless `policy` allows it (`alarms.allowPrivateNetworks`; names are
+ * resolved and checked again at send time). Webhook: `url` http or https; `secret` at least 16 characters;
  * `headers` strings, not overriding the notifier's own. URLs never hold a user or password.
  *
  * @param name - the channel's key in `alarms.channels`
  * @param config - its value
+ * @param policy - the compiled `alarms.allowPrivateNetworks`
  * @throws AuditConfigurationError naming the option and how to fix it.
  */
-export function validateChannelConfig(name: string, config: unknown): void {
+export function validateChannelConfig(
+  name: string,
+  config: unknown,
+  policy: DestinationPolicy = STRICT_DESTINATIONS,
+): void {
   const base = `alarms.channels.${name}`;
   if (isCustomNotifier(config)) return;
   if (!isRecord(config)) {
@@ -320,10 +340,15 @@ export function validateChannelConfig(name: string, config: unknown): void {
           'Use the https URL Slack gave you; plain http is only accepted for localhost, for tests.',
         );
       }
+      checkDestination(`${base}.webhookUrl`, url, policy);
       return;
     }
     case 'webhook': {
-      checkHttpUrl(`${base}.url`, config.url, false, example);
+      checkDestination(
+        `${base}.url`,
+        checkHttpUrl(`${base}.url`, config.url, false, example),
+        policy,
+      );
       const secret = config.secret;
       if (typeof secret !== 'string' || secret.length < MIN_WEBHOOK_SECRET_LENGTH) {
         fail(
@@ -345,18 +370,23 @@ export function validateChannelConfig(name: string, config: unknown): void {
  *
  * @param name - the channel's key in `alarms.channels` (shown in error messages)
  * @param config - an e-mail, Slack or webhook channel config
+ * @param policy - the compiled `alarms.allowPrivateNetworks`
  * @throws AuditConfigurationError when the config is invalid; Error naming
  *   `npm install nodemailer` for an e-mail channel without nodemailer installed.
  */
-export function createBuiltInNotifier(name: string, config: BuiltInChannelConfig): AlarmNotifier {
-  validateChannelConfig(name, config);
+export function createBuiltInNotifier(
+  name: string,
+  config: BuiltInChannelConfig,
+  policy: DestinationPolicy = STRICT_DESTINATIONS,
+): AlarmNotifier {
+  validateChannelConfig(name, config, policy);
   switch (config.type) {
     case 'email':
       return new EmailNotifier(config, name);
     case 'slack':
-      return new SlackNotifier(config, name);
+      return new SlackNotifier(config, name, policy);
     case 'webhook':
-      return new WebhookNotifier(config, name);
+      return new WebhookNotifier(config, name, policy);
     default:
       // validateChannelConfig has rejected every other type.
       throw new AuditConfigurationError(

@@ -112,6 +112,34 @@ describe('EmailNotifier', () => {
     expect(text).not.toContain('Open in the audit viewer');
   });
 
+  it('keeps the subject one line and user values on their own line of the text body', async () => {
+    const forged = 'Mallory\r\nSECURITY TEAM: false alarm\u2028Bcc: x@evil.test\u0085end';
+    await notifier.send(
+      message({
+        title: `Phone changed by ${forged}`,
+        events: [
+          makeAlarmEvent({
+            actor: { type: 'user', id: '9', name: forged },
+            target: { type: 'user', id: '42\nWhat: nothing' },
+          }),
+        ],
+      }),
+      sendContext(),
+    );
+    const [mail] = await smtp.waitForMessages(1);
+    expect(mail?.subject).toBe(
+      '[HIGH] Phone changed by Mallory SECURITY TEAM: false alarm\\u2028Bcc: x@evil.test\\u0085end',
+    );
+    expect(mail?.headers.bcc).toBeUndefined();
+    const lines = (mail?.text ?? '').split(/\r?\n/);
+    expect(lines).toContain(
+      'Who:  Mallory SECURITY TEAM: false alarm\\u2028Bcc: x@evil.test\\u0085end (id 9)',
+    );
+    expect(lines).toContain('What: user.update on user 42 What: nothing');
+    expect(lines.filter((line) => line.startsWith('SECURITY TEAM'))).toHaveLength(0);
+    expect(lines.filter((line) => line.startsWith('What:'))).toHaveLength(1);
+  });
+
   it('writes an escaped HTML body with inline styles only', async () => {
     await notifier.send(
       message({ title: 'Phone changed <script>alert(1)</script>' }),

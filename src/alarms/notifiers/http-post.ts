@@ -1,8 +1,18 @@
 /**
  * The one HTTP POST of the Slack and webhook notifiers, and how its outcome maps to a retry
- * decision. Uses Node's global `fetch` so the library needs no HTTP client dependency.
+ * decision. Uses `node:http`/`node:https` (not `fetch`) because only they take a `lookup`, which
+ * the destination guard needs to pin the checked address; no HTTP client dependency.
  */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { AlarmDeliveryError, type AlarmSendContext } from './alarm-notifier';
+import {
+  guardedLookup,
+  refusedLiteralHost,
+  REFUSED_DESTINATION_CODE,
+  STRICT_DESTINATIONS,
+  type DestinationPolicy,
+} from './destination-guard';
 
 /** Longest wait a `Retry-After` can ask for; a receiver asking for more is not believed. */
 export const MAX_RETRY_AFTER_MS = 3_600_000;
@@ -25,6 +35,11 @@ export interface HttpPostTarget {
   label: string;
   /** Option path of the URL, for fix hints: `alarms.channels.ops.webhookUrl`. */
   urlOption: string;
+  /**
+   * Which private destinations may be reached (`alarms.allowPrivateNetworks`).
+   * @default public addresses only
+   */
+  destinations?: DestinationPolicy;
 }
 
 /**
@@ -80,22 +95,19 @@ function isRetryableStatus(status: number): boolean {
 }
 
 /** The start of a response body, as one safe line (control characters removed). */
-async function bodySnippet(response: Response): Promise<string> {
-  const reader = (response.body as ReadableStream<Uint8Array> | null)?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
+async function bodySnippet(response: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
   let size = 0;
   try {
-    while (size < MAX_BODY_BYTES) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
+    for await (const chunk of response) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).byteLength;
+      if (size >= MAX_BODY_BYTES) break;
     }
   } catch {
     // The body is only quoted for the error message; a broken one says nothing more.
   } finally {
-    reader.cancel().catch(() => undefined);
+    response.destroy();
   }
   const text = Buffer.concat(chunks)
     .toString('utf8')
@@ -118,9 +130,42 @@ function networkReason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function describeStatus(response: Response, snippet: string): string {
-  const text = response.statusText ? ` ${response.statusText}` : '';
-  return `HTTP ${response.status}${text}${snippet ? ` ("${snippet}")` : ''}`;
+function describeStatus(response: IncomingMessage, snippet: string): string {
+  const text = response.statusMessage ? ` ${response.statusMessage}` : '';
+  return `HTTP ${response.statusCode ?? 0}${text}${snippet ? ` ("${snippet}")` : ''}`;
+}
+
+function headerText(response: IncomingMessage, name: string): string | undefined {
+  const value = response.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Sends the request and resolves with the response head; never follows redirects. */
+function send(
+  target: HttpPostTarget,
+  body: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<IncomingMessage> {
+  const url = new URL(target.url);
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const outgoing = request(url, {
+      method: 'POST',
+      headers: { ...headers, 'Content-Length': Buffer.byteLength(body) },
+      signal,
+      lookup: guardedLookup(target.destinations ?? STRICT_DESTINATIONS) as never,
+    });
+    outgoing.once('response', resolve);
+    outgoing.once('error', reject);
+    outgoing.end(body);
+  });
+}
+
+/** The guard's refusal, when the socket error is one. */
+function refusal(error: unknown): string | undefined {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === REFUSED_DESTINATION_CODE && typeof message === 'string' ? message : undefined;
 }
 
 /**
@@ -130,6 +175,11 @@ function describeStatus(response: Response, snippet: string): string {
  * could leak the signed payload elsewhere). 408, 425, 429 and 5xx answers, network errors and
  * timeouts are retried; other 4xx answers fail for good. The attempt is cancelled by
  * `context.signal` or after `context.timeoutMs`, whichever comes first.
+ *
+ * The destination must be public unless `target.destinations` allows it: a literal address is
+ * checked here, a name through {@link guardedLookup} on every address DNS returns. A refused
+ * destination fails for good without any connection (retrying would not change the answer an
+ * operator has to give).
  *
  * @throws AlarmDeliveryError saying whether and when to retry.
  */
@@ -142,16 +192,31 @@ export async function postJson(
   const timeout = AbortSignal.timeout(context.timeoutMs);
   const signal = AbortSignal.any([context.signal, timeout]);
   const where = `${target.label} (${target.displayUrl})`;
-  let response: Response;
+  const fix = `Only public addresses are reached unless listed in alarms.allowPrivateNetworks; if this destination is intended, list it there, otherwise correct ${target.urlOption}.`;
+  // The socket skips `lookup` for a literal address, so that is checked here.
+  const literal = refusedLiteralHost(
+    new URL(target.url),
+    target.destinations ?? STRICT_DESTINATIONS,
+  );
+  if (literal !== undefined) {
+    throw new AlarmDeliveryError(
+      `${where} was not contacted: its address is ${literal}; it will not be retried. ${fix}`,
+      {
+        permanent: true,
+      },
+    );
+  }
+  let response: IncomingMessage;
   try {
-    response = await fetch(target.url, {
-      method: 'POST',
-      body,
-      headers,
-      redirect: 'manual',
-      signal,
-    });
+    response = await send(target, body, headers, signal);
   } catch (error) {
+    const refused = refusal(error);
+    if (refused !== undefined) {
+      throw new AlarmDeliveryError(
+        `${where} was not contacted: ${refused}; it will not be retried. ${fix}`,
+        { permanent: true, cause: error },
+      );
+    }
     if (timeout.aborted && !context.signal.aborted) {
       throw new AlarmDeliveryError(
         `${where} did not answer within ${context.timeoutMs} ms; the alarm will be retried. If the receiver is slow, raise the channel's timeoutMs.`,
@@ -171,14 +236,14 @@ export async function postJson(
     );
   }
 
-  const status = response.status;
+  const status = response.statusCode ?? 0;
   if (status >= 200 && status < 300) {
-    await response.body?.cancel().catch(() => undefined);
+    response.resume();
     return;
   }
   const snippet = await bodySnippet(response);
   if (status >= 300 && status < 400) {
-    const location = response.headers.get('location');
+    const location = headerText(response, 'location');
     let to = '';
     if (location) {
       try {
@@ -193,7 +258,7 @@ export async function postJson(
     );
   }
   if (isRetryableStatus(status)) {
-    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+    const retryAfterMs = parseRetryAfter(headerText(response, 'retry-after'));
     const wait = retryAfterMs === undefined ? '' : ` after ${Math.ceil(retryAfterMs / 1000)} s`;
     throw new AlarmDeliveryError(
       `${where} answered ${describeStatus(response, snippet)}; the alarm will be retried${wait}.`,

@@ -2,13 +2,16 @@ import { HttpReceiver } from '../../../test/utils/http-receiver';
 import { closedPort } from '../../../test/utils/smtp-receiver';
 import type { AlarmMessage } from '../alarm-message';
 import { createBuiltInNotifier } from './create-notifier';
+import { destinationPolicy, type DestinationPolicy } from './destination-guard';
 import {
   escapeMrkdwn,
+  neutralizeMrkdwn,
   SLACK_LIMITS,
   slackPayload,
   SlackNotifier,
   truncateMrkdwn,
   type SlackBlock,
+  type SlackPayload,
 } from './slack.notifier';
 import {
   deliveryFailure,
@@ -94,12 +97,41 @@ describe('slackPayload', () => {
     );
     const all = texts(payload.blocks).join('\n');
     expect(all).toContain(
-      'Hi &lt;!channel&gt; &amp; &lt;@U123&gt; &lt;https://evil.test|click&gt;',
+      'Hi &lt;!channel&gt; &amp; &lt;@U123&gt; &lt;hxxps[://]evil[.]test|click&gt;',
     );
     expect(all).toContain('&lt;!here&gt;');
     expect(all).not.toMatch(/<!channel>|<!here>|<@U123>/);
     expect(payload.text).not.toContain('<!channel>');
     expect(escapeMrkdwn('a & b < c > d')).toBe('a &amp; b &lt; c &gt; d');
+  });
+
+  it('neutralises mrkdwn markup and defangs links in user data, keeping its own labels', () => {
+    expect(neutralizeMrkdwn('*bold* _it_ ~s~ `code`')).toBe('∗bold∗ ˍitˍ ∼s∼ ˋcodeˋ');
+    expect(neutralizeMrkdwn('re-verify at https://sso.acme.test.evil.io/login?x=1 now')).toBe(
+      're-verify at hxxps[://]sso[.]acme[.]test[.]evil[.]io/login?x=1 now',
+    );
+    expect(neutralizeMrkdwn('see www.evil.io/x or HTTP://1.2.3.4:80/')).toBe(
+      'see www[.]evil[.]io/x or hxxp[://]1[.]2[.]3[.]4:80/',
+    );
+    const forged = '*SECURITY TEAM:* false alarm, re-verify at https://evil.io/sso';
+    const payload = slackPayload(
+      message({
+        text: forged,
+        groupKey: '_x_',
+        events: [
+          makeAlarmEvent({
+            actor: { type: 'user', id: '1', name: forged },
+            target: { type: 'user', id: '`42`' },
+            changes: [{ field: 'note', op: 'changed', before: '~a~', after: forged }],
+          }),
+        ],
+      }),
+    );
+    const all = [payload.text, ...texts(payload.blocks)].join('\n');
+    expect(all).not.toMatch(/\*SECURITY|https:\/\/evil|`42`|~a~|_x_/);
+    expect(all).toContain('∗SECURITY TEAM:∗ false alarm, re-verify at hxxps[://]evil[.]io/sso');
+    expect(all).toContain('*Who:* ');
+    expect(all).toContain('*What changed:*');
   });
 
   it('keeps within Block Kit limits, cutting with an ellipsis', () => {
@@ -157,6 +189,9 @@ describe('slackPayload', () => {
   });
 });
 
+/** The receivers run on loopback: opted in as an operator would (`allowPrivateNetworks`). */
+const LOOPBACK = destinationPolicy(['127.0.0.1']) as DestinationPolicy;
+
 describe('SlackNotifier', () => {
   let receiver: HttpReceiver;
   const secretPath = '/services/T0000/B0000/XyZsecretToken123';
@@ -170,10 +205,14 @@ describe('SlackNotifier', () => {
   });
 
   function notifier(): SlackNotifier {
-    return createBuiltInNotifier('ops', {
-      type: 'slack',
-      webhookUrl: `${receiver.url}${secretPath}`,
-    }) as SlackNotifier;
+    return createBuiltInNotifier(
+      'ops',
+      {
+        type: 'slack',
+        webhookUrl: `${receiver.url}${secretPath}`,
+      },
+      LOOPBACK,
+    ) as SlackNotifier;
   }
 
   it('posts the Block Kit payload as JSON with the alarm id', async () => {
@@ -184,6 +223,21 @@ describe('SlackNotifier', () => {
     expect(request?.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(request?.headers['x-audit-alarm-id']).toBe('mfa-phone-changed:ops:evt-1');
     expect(JSON.parse(request?.body ?? '')).toEqual(slackPayload(message()));
+  });
+
+  it('delivers user markup and links inert to the receiver', async () => {
+    const forged = '*SECURITY TEAM:* re-verify at https://evil.io/sso `now` _please_ ~x~';
+    await notifier().send(
+      message({ events: [makeAlarmEvent({ actor: { type: 'user', id: '1', name: forged } })] }),
+      sendContext(),
+    );
+    const [request] = await receiver.waitForRequests(1);
+    const received = JSON.parse(request?.body ?? '') as SlackPayload;
+    const all = texts(received.blocks).join('\n');
+    expect(all).toContain(
+      '*Who:* ∗SECURITY TEAM:∗ re-verify at hxxps[://]evil[.]io/sso ˋnowˋ ˍpleaseˍ ∼x∼ (id 1)',
+    );
+    expect(all).not.toMatch(/https:\/\/evil|\*SECURITY/);
   });
 
   it('fails for good on a 404 from Slack, quoting its reason but not the secret URL', async () => {
@@ -216,6 +270,7 @@ describe('SlackNotifier', () => {
     const down = new SlackNotifier(
       { type: 'slack', webhookUrl: `http://127.0.0.1:${port}${secretPath}` },
       'ops',
+      LOOPBACK,
     );
     const refused = await deliveryFailure(down.send(message(), sendContext()));
     expect(refused.permanent).toBe(false);

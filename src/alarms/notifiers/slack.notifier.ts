@@ -13,6 +13,7 @@ import {
   type AlarmEventLines,
 } from './alarm-text';
 import { AlarmNotifier, type AlarmSendContext } from './alarm-notifier';
+import { STRICT_DESTINATIONS, type DestinationPolicy } from './destination-guard';
 import { displayUrl, headerValue, postJson, type HttpPostTarget } from './http-post';
 import { AUDIT_ALARM_ID_HEADER } from './webhook-signature';
 
@@ -75,6 +76,40 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** Look-alikes of mrkdwn's markup characters, which Slack has no escape for. */
+const MARKUP_LOOKALIKE: Readonly<Record<string, string>> = {
+  '*': '\u2217', // ∗ asterisk operator
+  _: '\u02cd', // ˍ modifier letter low macron
+  '~': '\u223c', // ∼ tilde operator
+  '`': '\u02cb', // ˋ modifier letter grave accent
+};
+
+/** `scheme://host` of a URL, and a `www.` host, in user text (bounded, no backtracking). */
+const URL_START =
+  /\b([a-z][a-z0-9+.-]{0,31}):\/\/([^\s/?#<>|]{0,253})|\bwww\.([^\s/?#<>|]{0,253})/gi;
+
+function defangHost(host: string): string {
+  return host.replace(/\./g, '[.]');
+}
+
+/**
+ * User-supplied `text` made inert in mrkdwn: escaped like {@link escapeMrkdwn}; `*`, `_`, `~` and
+ * `` ` `` replaced by look-alikes (∗ ˍ ∼ ˋ) so a value cannot make text bold, italic, struck or
+ * code; and links defanged (`https://evil.test/x` → `hxxps[://]evil[.]test/x`, `www.evil.test`
+ * → `www[.]evil[.]test`) so Slack does not turn them into clickable links in an official-looking
+ * alarm.
+ */
+export function neutralizeMrkdwn(text: string): string {
+  const defanged = text
+    .replace(/[*_~`]/g, (char) => MARKUP_LOOKALIKE[char] ?? char)
+    .replace(URL_START, (_match, scheme?: string, host?: string, wwwHost?: string) =>
+      scheme === undefined
+        ? `www[.]${defangHost(wwwHost ?? '')}`
+        : `${scheme.replace(/^http/i, 'hxxp')}[://]${defangHost(host ?? '')}`,
+    );
+  return escapeMrkdwn(defanged);
+}
+
 /** Escaped mrkdwn cut to `max` characters without splitting an `&amp;`-style entity. */
 export function truncateMrkdwn(escaped: string, max: number): string {
   const cut = truncate(escaped, max);
@@ -112,14 +147,14 @@ function eventSection(lines: AlarmEventLines, number: number | undefined): Slack
   const rows: string[] = [];
   const prefix = number === undefined ? '' : `*${number}.* `;
   rows.push(`${prefix}*When:* ${escapeMrkdwn(lines.when)}`);
-  rows.push(`*Who:* ${escapeMrkdwn(lines.who)}`);
-  rows.push(`*What:* ${escapeMrkdwn(lines.what)}`);
-  if (lines.text) rows.push(`*Details:* ${escapeMrkdwn(lines.text)}`);
+  rows.push(`*Who:* ${neutralizeMrkdwn(lines.who)}`);
+  rows.push(`*What:* ${neutralizeMrkdwn(lines.what)}`);
+  if (lines.text) rows.push(`*Details:* ${neutralizeMrkdwn(lines.text)}`);
   // The link goes before the changes so a long list cannot push it out of the section.
   if (lines.url && isHttpUrl(lines.url)) rows.push(link(lines.url, 'Open this event'));
   if (lines.changes.length > 0) {
     rows.push('*What changed:*');
-    for (const change of lines.changes) rows.push(`• ${escapeMrkdwn(change)}`);
+    for (const change of lines.changes) rows.push(`• ${neutralizeMrkdwn(change)}`);
   }
   return { type: 'section', text: mrkdwn(joinWithin(rows, SLACK_LIMITS.sectionText)) };
 }
@@ -127,7 +162,11 @@ function eventSection(lines: AlarmEventLines, number: number | undefined): Slack
 /**
  * The Slack message of an alarm: a header (the title), the text, who / what changed / when of
  * each listed event, a context line (severity, rule, count, service) and an "Open in audit
- * viewer" button when the message has a link. Within Block Kit's limits, user data escaped.
+ * viewer" button when the message has a link. Within Block Kit's limits. Everything that can
+ * hold user data (alarm text, who, what, changes, group, the notification text) goes through
+ * {@link neutralizeMrkdwn}: in Slack an alarm shows values as plain text, so the rule's own
+ * template text is shown plain too (a template cannot be told from the values it was filled
+ * with once rendered).
  */
 export function slackPayload(message: AlarmMessage): SlackPayload {
   const title = showRedactions(message.title.trim()) || `Audit alarm: ${message.rule}`;
@@ -145,11 +184,11 @@ export function slackPayload(message: AlarmMessage): SlackPayload {
   if (text) {
     head.push({
       type: 'section',
-      text: mrkdwn(truncateMrkdwn(escapeMrkdwn(text), SLACK_LIMITS.sectionText)),
+      text: mrkdwn(truncateMrkdwn(neutralizeMrkdwn(text), SLACK_LIMITS.sectionText)),
     });
   }
   const digest = digestHeader(message);
-  if (digest) head.push({ type: 'section', text: mrkdwn(`*${escapeMrkdwn(digest)}*`) });
+  if (digest) head.push({ type: 'section', text: mrkdwn(`*${neutralizeMrkdwn(digest)}*`) });
 
   const facts = [
     `${SEVERITY_EMOJI[message.severity]} *${severityLabel(message.severity)}*`,
@@ -157,7 +196,7 @@ export function slackPayload(message: AlarmMessage): SlackPayload {
   ];
   const count = countSummary(message);
   if (count) facts.push(escapeMrkdwn(count));
-  if (message.groupKey !== undefined) facts.push(`Group: ${escapeMrkdwn(message.groupKey)}`);
+  if (message.groupKey !== undefined) facts.push(`Group: ${neutralizeMrkdwn(message.groupKey)}`);
   facts.push(`Service: ${escapeMrkdwn(message.service)}`);
   const tail: SlackBlock[] = [
     {
@@ -203,7 +242,7 @@ export function slackPayload(message: AlarmMessage): SlackPayload {
 
   const fallback = `${severityPrefix(message.severity)}${title}${text ? `: ${text}` : ''}`;
   return {
-    text: truncateMrkdwn(escapeMrkdwn(fallback), SLACK_LIMITS.fallbackText),
+    text: truncateMrkdwn(neutralizeMrkdwn(fallback), SLACK_LIMITS.fallbackText),
     blocks: [...head, ...body, ...tail],
   };
 }
@@ -218,14 +257,20 @@ export class SlackNotifier extends AlarmNotifier {
   /**
    * @param config - a validated Slack channel config (see `validateChannelConfig`)
    * @param channelName - the channel's name, for error messages
+   * @param destinations - private destinations it may reach (`alarms.allowPrivateNetworks`)
    */
-  constructor(config: SlackChannelConfig, channelName = 'slack') {
+  constructor(
+    config: SlackChannelConfig,
+    channelName = 'slack',
+    destinations: DestinationPolicy = STRICT_DESTINATIONS,
+  ) {
     super();
     this.target = {
       url: config.webhookUrl,
       displayUrl: displayUrl(config.webhookUrl, false),
       label: `Slack channel "${channelName}"`,
       urlOption: `alarms.channels.${channelName}.webhookUrl`,
+      destinations,
     };
   }
 

@@ -3,6 +3,7 @@ import { HttpReceiver, type RecordedRequest } from '../../../test/utils/http-rec
 import type { AlarmMessage } from '../alarm-message';
 import type { WebhookChannelConfig } from '../alarm-options';
 import { createBuiltInNotifier } from './create-notifier';
+import { destinationPolicy, type DestinationPolicy } from './destination-guard';
 import { MAX_RETRY_AFTER_MS, parseRetryAfter } from './http-post';
 import { verifyAuditWebhookSignature } from './webhook-signature';
 import { webhookPayload, WebhookNotifier } from './webhook.notifier';
@@ -41,6 +42,9 @@ function header(request: RecordedRequest | undefined, name: string): string {
   return typeof value === 'string' ? value : '';
 }
 
+/** The receivers run on loopback: opted in as an operator would (`allowPrivateNetworks`). */
+const LOOPBACK = destinationPolicy(['127.0.0.1']) as DestinationPolicy;
+
 describe('WebhookNotifier', () => {
   let receiver: HttpReceiver;
   const config = (extra: Partial<WebhookChannelConfig> = {}): WebhookChannelConfig => ({
@@ -61,7 +65,7 @@ describe('WebhookNotifier', () => {
   it('posts the versioned JSON payload with its headers', async () => {
     const before = Math.floor(Date.now() / 1000);
     const msg = message({ url: 'https://admin.acme.test/audit/?event=evt-1', groupKey: '9' });
-    await createBuiltInNotifier('erp', config()).send(msg, sendContext());
+    await createBuiltInNotifier('erp', config(), LOOPBACK).send(msg, sendContext());
     const [request] = await receiver.waitForRequests(1);
     expect(request?.method).toBe('POST');
     expect(request?.path).toBe('/hooks/audit?tenant=acme');
@@ -92,7 +96,7 @@ describe('WebhookNotifier', () => {
   });
 
   it('signs "<timestamp>.<body>": the helper and an independent HMAC agree', async () => {
-    await createBuiltInNotifier('erp', config()).send(message(), sendContext());
+    await createBuiltInNotifier('erp', config(), LOOPBACK).send(message(), sendContext());
     const [request] = await receiver.waitForRequests(1);
     const timestamp = header(request, 'x-audit-timestamp');
     const signature = header(request, 'x-audit-signature');
@@ -115,7 +119,7 @@ describe('WebhookNotifier', () => {
   });
 
   it('rejects a tampered body, a wrong secret, a stale or future timestamp and malformed headers', async () => {
-    await createBuiltInNotifier('erp', config()).send(message(), sendContext());
+    await createBuiltInNotifier('erp', config(), LOOPBACK).send(message(), sendContext());
     const [request] = await receiver.waitForRequests(1);
     const timestamp = header(request, 'x-audit-timestamp');
     const signature = header(request, 'x-audit-signature');
@@ -160,6 +164,7 @@ describe('WebhookNotifier', () => {
         },
       }),
       'erp',
+      LOOPBACK,
     );
     await notifier.send(message(), sendContext());
     const [request] = await receiver.waitForRequests(1);
@@ -179,7 +184,7 @@ describe('WebhookNotifier', () => {
 
   it('retries a 500, and the receiver sees the alarm exactly once after recovery', async () => {
     receiver.respondWith({ status: 500, body: 'db down' }, { status: 503 });
-    const notifier = createBuiltInNotifier('erp', config());
+    const notifier = createBuiltInNotifier('erp', config(), LOOPBACK);
     const first = await deliveryFailure(notifier.send(message(), sendContext()));
     expect(first.permanent).toBe(false);
     expect(first.statusCode).toBe(500);
@@ -196,7 +201,7 @@ describe('WebhookNotifier', () => {
   });
 
   it('reads Retry-After of a 429 in seconds and as an HTTP date', async () => {
-    const notifier = createBuiltInNotifier('erp', config());
+    const notifier = createBuiltInNotifier('erp', config(), LOOPBACK);
     receiver.respondWith({ status: 429, headers: { 'retry-after': '7' } });
     const seconds = await deliveryFailure(notifier.send(message(), sendContext()));
     expect(seconds.permanent).toBe(false);
@@ -230,7 +235,7 @@ describe('WebhookNotifier', () => {
     receiver.respondWith({ hang: true });
     const started = Date.now();
     const error = await deliveryFailure(
-      createBuiltInNotifier('erp', config()).send(message(), sendContext(300)),
+      createBuiltInNotifier('erp', config(), LOOPBACK).send(message(), sendContext(300)),
     );
     const elapsed = Date.now() - started;
     expect(error.permanent).toBe(false);
@@ -242,7 +247,7 @@ describe('WebhookNotifier', () => {
   it('retries when the connection is cut without an answer', async () => {
     receiver.respondWith({ hangUp: true });
     const error = await deliveryFailure(
-      createBuiltInNotifier('erp', config()).send(message(), sendContext()),
+      createBuiltInNotifier('erp', config(), LOOPBACK).send(message(), sendContext()),
     );
     expect(error.permanent).toBe(false);
     expect(error.statusCode).toBeUndefined();
@@ -252,7 +257,7 @@ describe('WebhookNotifier', () => {
   it('does not follow a 302 and fails for good', async () => {
     receiver.respondWith({ status: 302, headers: { location: '/elsewhere' } });
     const error = await deliveryFailure(
-      createBuiltInNotifier('erp', config()).send(message(), sendContext()),
+      createBuiltInNotifier('erp', config(), LOOPBACK).send(message(), sendContext()),
     );
     expect(error.permanent).toBe(true);
     expect(error.statusCode).toBe(302);
@@ -264,7 +269,7 @@ describe('WebhookNotifier', () => {
   });
 
   it('fails for good on other 4xx answers, and retries 408 and 425', async () => {
-    const notifier = createBuiltInNotifier('erp', config());
+    const notifier = createBuiltInNotifier('erp', config(), LOOPBACK);
     receiver.respondWith(
       { status: 400, body: '{"error":"unknown rule"}' },
       { status: 408 },
@@ -283,7 +288,7 @@ describe('WebhookNotifier', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('application shutdown')), 50);
     const error = await deliveryFailure(
-      createBuiltInNotifier('erp', config()).send(message(), {
+      createBuiltInNotifier('erp', config(), LOOPBACK).send(message(), {
         signal: controller.signal,
         attempt: 2,
         timeoutMs: 10_000,

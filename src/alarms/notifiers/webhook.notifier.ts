@@ -1,5 +1,6 @@
 import type { AlarmEventSummary, AlarmKind, AlarmMessage, AlarmSeverity } from '../alarm-message';
 import type { WebhookChannelConfig } from '../alarm-options';
+import { STRICT_DESTINATIONS, type DestinationPolicy } from './destination-guard';
 import { AlarmNotifier, type AlarmSendContext } from './alarm-notifier';
 import { displayUrl, headerValue, postJson, type HttpPostTarget } from './http-post';
 import {
@@ -106,10 +107,12 @@ export class WebhookNotifier extends AlarmNotifier {
   /**
    * @param config - a validated webhook channel config (see `validateChannelConfig`)
    * @param channelName - the channel's name, for error messages
+   * @param destinations - private destinations it may reach (`alarms.allowPrivateNetworks`)
    */
   constructor(
     private readonly config: WebhookChannelConfig,
     channelName = 'webhook',
+    destinations: DestinationPolicy = STRICT_DESTINATIONS,
   ) {
     super();
     this.target = {
@@ -117,6 +120,7 @@ export class WebhookNotifier extends AlarmNotifier {
       displayUrl: displayUrl(config.url, true),
       label: `Webhook channel "${channelName}"`,
       urlOption: `alarms.channels.${channelName}.url`,
+      destinations,
     };
     const extra: Record<string, string> = {};
     for (const [name, value] of Object.entries(config.headers ?? {})) {
