@@ -36,10 +36,15 @@ export interface AuditApiPage {
   nextCursor: string | null;
 }
 
-/** The body of `GET /<path>/history/:type/:id`: the timeline of one resource. */
+/**
+ * The body of `GET /<path>/history/:type/:id`: one page of the timeline of one resource, the
+ * latest `limit` events (default 50) drawn oldest first.
+ */
 export interface AuditApiHistory {
-  /** Every event on the resource, oldest first. */
+  /** The page's events, oldest first. */
   items: AuditEvent[];
+  /** Pass as `cursor` to get the page of older events; `null` when there is none. */
+  nextCursor: string | null;
 }
 
 /** What an `audit.read` event says about one API call. */
@@ -144,22 +149,31 @@ export class AuditApiService {
     return event;
   }
 
-  /** `GET /<path>/history/:type/:id`: the timeline of one resource, oldest first. */
-  async history(req: AuditHttpRequest, type: string, id: string): Promise<AuditApiHistory> {
+  /**
+   * `GET /<path>/history/:type/:id`: one page of the timeline of one resource (`limit`,
+   * `cursor` in the query string), oldest first within the page.
+   */
+  async history(
+    req: AuditHttpRequest,
+    type: string,
+    id: string,
+    params: Record<string, unknown> = {},
+  ): Promise<AuditApiHistory> {
+    const { limit, cursor } = await this.parse(req, 'history', pagingOf(params));
     // No target on purpose: reading a resource's history must not add to that history.
     const read = { endpoint: 'history' as const, filter: { resourceType: type, resourceId: id } };
-    let items;
+    let page;
     try {
-      items = await this.audit.history(type, id);
+      page = await this.audit.historyPage(type, id, { limit, cursor });
     } catch (error) {
       throw await this.failed(req, { ...read, message: 'Audit history read failed' }, error);
     }
     await this.succeeded(req, {
       ...read,
-      results: { count: items.length },
+      results: { count: page.items.length, more: page.nextCursor !== undefined },
       message: `Read the audit history of ${type} ${id}`,
     });
-    return { items };
+    return { items: [...page.items].reverse(), nextCursor: page.nextCursor ?? null };
   }
 
   /** `GET /<path>/integrity`: what the latest `AuditService.verify()` of this process found. */
@@ -388,4 +402,12 @@ export class AuditApiService {
     }
     return note;
   }
+}
+
+/** Only the paging parameters of a history request: its filters are the route's type and id. */
+function pagingOf(params: Record<string, unknown>): Record<string, unknown> {
+  const paging: Record<string, unknown> = {};
+  if (params.limit !== undefined) paging.limit = params.limit;
+  if (params.cursor !== undefined) paging.cursor = params.cursor;
+  return paging;
 }

@@ -14,7 +14,7 @@ import { recordAuditRead } from '../audit-read';
 import { AuditRouteResponder } from '../audit-route-responder';
 import { auditQueryFromParams } from '../query-params';
 import { renderEventPage } from './render-event';
-import { renderHistoryPage } from './render-history';
+import { MAX_TIMELINE_EVENTS, renderHistoryPage } from './render-history';
 import type { ViewerIntegrity } from './render-integrity';
 import { renderListPage } from './render-list';
 import { renderMessagePage } from './render-message';
@@ -216,14 +216,16 @@ export class AuditViewerController {
         HttpStatus.BAD_REQUEST,
       );
     }
-    const events = await this.audit.history(type, id);
+    const page = await this.audit.historyPage(type, id, { limit: MAX_TIMELINE_EVENTS });
+    const more = page.nextCursor !== undefined;
     // No target on purpose: reading a record's history must not add to that history.
     await this.recordRead(req, 'history', {
       filter,
-      results: { count: events.length },
+      results: { count: page.items.length, more },
       message: `Viewed the audit history of ${type} ${id}`,
     });
-    return renderHistoryPage({ links, type, id, events, integrity: this.integrity() });
+    const events = page.items;
+    return renderHistoryPage({ links, type, id, events, more, integrity: this.integrity() });
   }
 
   /**
