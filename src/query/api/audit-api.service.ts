@@ -13,6 +13,7 @@ import type { ResolvedAuditOptions } from '../../audit.options';
 import { AuditService, type AuditRecordInput } from '../../audit.service';
 import { AuditContextStorage } from '../../capture/audit-context';
 import { setResponseHeader, type AuditHttpRequest } from '../../capture/http-adapter';
+import { readerTenantOf, tenantMaySee, type ReaderTenant } from './audit-api-tenant';
 import { requestIdOf, requestSource } from '../../capture/request-facts';
 import type { AuditEvent, AuditSource } from '../../event/audit-event';
 import { AuditCommitError } from '../../pipeline/audit-writer';
@@ -130,13 +131,15 @@ export class AuditApiService {
       filter: { id },
       target: { type: 'audit_event', id },
     };
+    const tenant = await this.tenantOf(req, read);
     let event;
     try {
       event = await this.audit.get(id);
     } catch (error) {
       throw await this.failed(req, { ...read, message: 'Audit event read failed' }, error);
     }
-    if (event === undefined) {
+    // Another tenant's event is answered like a missing one: its existence is not the reader's.
+    if (event === undefined || !tenantMaySee(tenant, event)) {
       throw await this.failed(
         req,
         { ...read, results: { count: 0 }, message: 'Audit event not found' },
@@ -159,12 +162,12 @@ export class AuditApiService {
     id: string,
     params: Record<string, unknown> = {},
   ): Promise<AuditApiHistory> {
-    const { limit, cursor } = await this.parse(req, 'history', pagingOf(params));
+    const { limit, cursor, tenant } = await this.parse(req, 'history', pagingOf(params));
     // No target on purpose: reading a resource's history must not add to that history.
     const read = { endpoint: 'history' as const, filter: { resourceType: type, resourceId: id } };
     let page;
     try {
-      page = await this.audit.historyPage(type, id, { limit, cursor });
+      page = await this.audit.historyPage(type, id, { limit, cursor, tenant });
     } catch (error) {
       throw await this.failed(req, { ...read, message: 'Audit history read failed' }, error);
     }
@@ -285,6 +288,19 @@ export class AuditApiService {
     });
   }
 
+  /** The reader's tenant (see `api.tenant`), or records the refusal and answers 403. */
+  private async tenantOf(
+    req: AuditHttpRequest,
+    read: Pick<ReadRecord, 'endpoint' | 'filter'>,
+  ): Promise<ReaderTenant> {
+    try {
+      return await readerTenantOf(this.api, req);
+    } catch (error) {
+      const message = 'Audit trail read refused: no tenant for the reader';
+      throw await this.failed(req, { ...read, message }, error);
+    }
+  }
+
   /** Turns query-string filters into a validated query, or records the failure and answers 400. */
   private async parse(
     req: AuditHttpRequest,
@@ -306,7 +322,9 @@ export class AuditApiService {
         }
       }
       parseAuditQuery(query);
-      return query;
+      const tenant = await this.tenantOf(req, { endpoint, filter: given });
+      // The reader's tenant wins over any "tenant" filter the reader gave.
+      return tenant === undefined ? query : { ...query, tenant };
     } catch (error) {
       if (!(error instanceof AuditQueryError)) throw error;
       throw await this.failed(
