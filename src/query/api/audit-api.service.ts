@@ -13,6 +13,7 @@ import type { ResolvedAuditOptions } from '../../audit.options';
 import { AuditService, type AuditRecordInput } from '../../audit.service';
 import { AuditContextStorage } from '../../capture/audit-context';
 import { setResponseHeader, type AuditHttpRequest } from '../../capture/http-adapter';
+import { withinReadBudget, type AuditPageEvent } from '../read-budget';
 import { readerTenantOf, tenantMaySee, type ReaderTenant } from './audit-api-tenant';
 import { requestIdOf, requestSource } from '../../capture/request-facts';
 import type { AuditEvent, AuditSource } from '../../event/audit-event';
@@ -31,8 +32,8 @@ import {
 
 /** The body of `GET /<path>/events`: one page of events, newest first. */
 export interface AuditApiPage {
-  /** Events, newest first. */
-  items: AuditEvent[];
+  /** Events, newest first; one larger than 16 KiB is collapsed (see `INLINE_EVENT_BYTES`). */
+  items: AuditPageEvent[];
   /** Pass as `cursor` to get the next page; `null` on the last page. */
   nextCursor: string | null;
 }
@@ -42,8 +43,8 @@ export interface AuditApiPage {
  * latest `limit` events (default 50) drawn oldest first.
  */
 export interface AuditApiHistory {
-  /** The page's events, oldest first. */
-  items: AuditEvent[];
+  /** The page's events, oldest first; one larger than 16 KiB is collapsed. */
+  items: AuditPageEvent[];
   /** Pass as `cursor` to get the page of older events; `null` when there is none. */
   nextCursor: string | null;
 }
@@ -121,7 +122,7 @@ export class AuditApiService {
       results: { count: page.items.length, more: page.nextCursor !== undefined },
       message: `Read ${page.items.length} audit events`,
     });
-    return { items: page.items, nextCursor: page.nextCursor ?? null };
+    return { items: await withinReadBudget(page.items), nextCursor: page.nextCursor ?? null };
   }
 
   /** `GET /<path>/events/:id`: one event, or 404. */
@@ -176,7 +177,8 @@ export class AuditApiService {
       results: { count: page.items.length, more: page.nextCursor !== undefined },
       message: `Read the audit history of ${type} ${id}`,
     });
-    return { items: [...page.items].reverse(), nextCursor: page.nextCursor ?? null };
+    const items = await withinReadBudget([...page.items].reverse());
+    return { items, nextCursor: page.nextCursor ?? null };
   }
 
   /** `GET /<path>/integrity`: what the latest `AuditService.verify()` of this process found. */

@@ -16,6 +16,7 @@ import { AuditRouteResponder } from '../audit-route-responder';
 import { readerTenantOf, tenantMaySee, type ReaderTenant } from '../api/audit-api-tenant';
 import { AUDIT_API_OPTIONS, type ResolvedAuditApiOptions } from '../api/audit-api.options';
 import { auditQueryFromParams } from '../query-params';
+import { withinReadBudget } from '../read-budget';
 import { renderEventPage } from './render-event';
 import { MAX_TIMELINE_EVENTS, renderHistoryPage } from './render-history';
 import type { ViewerIntegrity } from './render-integrity';
@@ -250,7 +251,7 @@ export class AuditViewerController {
       results: { count: page.items.length, more },
       message: `Viewed the audit history of ${type} ${id}`,
     });
-    const events = page.items;
+    const events = await withinReadBudget(page.items);
     return renderHistoryPage({ links, type, id, events, more, integrity: this.integrity() });
   }
 

@@ -2,7 +2,7 @@
  * The timeline of one record: every event on it, newest first (the latest change is usually the
  * one asked about), each with its changes.
  */
-import type { AuditEvent } from '../../event/audit-event';
+import { isCollapsed, type AuditPageEvent } from '../read-budget';
 import { markup, type SafeHtml } from './html';
 import { renderChanges } from './render-changes';
 import { renderActor, renderOutcome, renderTime } from './render-facts';
@@ -26,7 +26,7 @@ export interface HistoryPageInput {
   /** Resource id. */
   id: string;
   /** The record's latest events, newest first, as `AuditService.historyPage()` returns them. */
-  events: readonly AuditEvent[];
+  events: readonly AuditPageEvent[];
   /**
    * Whether the record has older events than these.
    * @default false
@@ -36,7 +36,7 @@ export interface HistoryPageInput {
   integrity?: ViewerIntegrity;
 }
 
-function entry(event: AuditEvent, links: ViewerLinks, chained: boolean): SafeHtml {
+function entry(event: AuditPageEvent, links: ViewerLinks, chained: boolean): SafeHtml {
   const heading = `entry-${event.id}`;
   return markup`<li>
     <article class="card" aria-labelledby="${heading}">
@@ -48,7 +48,12 @@ function entry(event: AuditEvent, links: ViewerLinks, chained: boolean): SafeHtm
         <span class="muted">by</span> <span>${renderActor(event.actor, 60)}</span>
         ${renderSequence(event.sequence, chained)}
       </div>
-      ${renderChanges(event.changes, `Changes of ${actionLabel(event.action)}`)}
+      ${
+        isCollapsed(event)
+          ? markup`<p class="muted">This event is too large to draw here (${Math.ceil(event.collapsed.bytes / 1024)} KiB):
+              <a href="${links.event(event.id)}">open it</a>.</p>`
+          : renderChanges(event.changes, `Changes of ${actionLabel(event.action)}`)
+      }
     </article>
   </li>`;
 }
