@@ -206,20 +206,30 @@ export class AuditService {
     return this.options.privacy?.pseudonymOf(actorId, 'actor.id') ?? actorId;
   }
 
-  /** The timeline of one resource, oldest first. */
+  /**
+   * The whole timeline of one resource, oldest first. Unbounded: for code that knows the record
+   * is small (tests, scripts). Readers of untrusted records page with {@link historyPage}.
+   */
   async history(resourceType: string, resourceId: string | number): Promise<AuditEvent[]> {
-    if (typeof resourceType !== 'string' || resourceType.length === 0) {
-      throw new AuditRecordError(
-        'history(resourceType, resourceId): resourceType must be a non-empty string such as "user".',
-      );
-    }
-    const id = typeof resourceId === 'number' ? String(resourceId) : resourceId;
-    if (typeof id !== 'string' || id.length === 0) {
-      throw new AuditRecordError(
-        'history(resourceType, resourceId): resourceId must be a non-empty string or a number.',
-      );
-    }
-    return this.store.history(resourceType, id);
+    return this.store.history(resourceType, resourceIdOf('history', resourceType, resourceId));
+  }
+
+  /**
+   * One page of the timeline of one resource, newest first, like `query()`: at most `limit`
+   * events (default 50, at most 1000); pass `nextCursor` back as `cursor` for older ones.
+   * `tenant` keeps the page to that tenant's events.
+   * @throws AuditQueryError for a limit outside 1..1000 or a malformed cursor.
+   */
+  async historyPage(
+    resourceType: string,
+    resourceId: string | number,
+    page: AuditHistoryPageOptions = {},
+  ): Promise<AuditQueryResult> {
+    const id = resourceIdOf('historyPage', resourceType, resourceId);
+    const { limit, cursor, tenant } = page;
+    return this.store.query(
+      parseAuditQuery({ resourceType, resourceId: id, limit, cursor, tenant }),
+    );
   }
 
   /** One event by id, or `undefined`. */
@@ -377,4 +387,32 @@ export class AuditService {
     if (input.redact !== undefined) draft.redact = input.redact;
     return draft;
   }
+}
+
+/** Paging of {@link AuditService.historyPage}. */
+export interface AuditHistoryPageOptions {
+  /**
+   * Page size, 1..1000.
+   * @default 50
+   */
+  limit?: number;
+  /** `nextCursor` of the previous page, to continue with older events. */
+  cursor?: string;
+  /** Only events of this tenant (the reader's), when the app is multi-tenant. */
+  tenant?: string;
+}
+
+function resourceIdOf(method: string, resourceType: unknown, resourceId: string | number): string {
+  if (typeof resourceType !== 'string' || resourceType.length === 0) {
+    throw new AuditRecordError(
+      `${method}(resourceType, resourceId): resourceType must be a non-empty string such as "user".`,
+    );
+  }
+  const id = typeof resourceId === 'number' ? String(resourceId) : resourceId;
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new AuditRecordError(
+      `${method}(resourceType, resourceId): resourceId must be a non-empty string or a number.`,
+    );
+  }
+  return id;
 }

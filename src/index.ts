@@ -61,6 +61,7 @@ export {
 export {
   AuditRecordError,
   AuditService,
+  type AuditHistoryPageOptions,
   type AuditRecordInput,
   type AuditUpdateExtra,
 } from './audit.service';

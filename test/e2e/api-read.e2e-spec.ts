@@ -198,7 +198,27 @@ describe.each(PLATFORMS)('audit HTTP API, reading, on %s', (platform) => {
       .sort((a, b) => -newestFirst(a, b));
     expect(res.body.items).toEqual(expected.map(numbered));
     const none = await get('/audit/history/user/nobody').expect(200);
-    expect(none.body).toEqual({ items: [] });
+    expect(none.body).toEqual({ items: [], nextCursor: null });
+  });
+
+  it('pages a history: the latest `limit` events oldest first, nextCursor to older ones', async () => {
+    const expected = seeded
+      .filter((e) => e.target?.type === 'page')
+      .sort((a, b) => -newestFirst(a, b))
+      .map(numbered);
+    const pages: AuditEvent[][] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor === null ? '' : `&cursor=${cursor}`;
+      const res = await get(`/audit/history/page/1?limit=10${query}`).expect(200);
+      pages.push(res.body.items);
+      cursor = res.body.nextCursor;
+    } while (cursor !== null && pages.length < 10);
+    expect(pages.map((page) => page.length)).toEqual([10, 10, 5]);
+    // Each page is in time order; the pages walk back from the latest events.
+    expect(pages.reverse().flat()).toEqual(expected);
+    const bad = await get('/audit/history/page/1?limit=5000').expect(400);
+    expect(bad.body.message).toMatch(/limit/);
   });
 
   it.each([

@@ -45,11 +45,11 @@ export class AuditApiRoutes {
     return this.answer(req, res, () => this.api.one(req, paramOf(req, 'id')));
   }
 
-  /** The timeline of one resource, oldest first, as `AuditApiHistory`. */
+  /** One page of the timeline of one resource (`limit`, `cursor`), as `AuditApiHistory`. */
   @Get('history/:type/:id')
   history(@Req() req: AuditHttpRequest, @Res() res: unknown): Promise<void> {
     return this.answer(req, res, () =>
-      this.api.history(req, paramOf(req, 'type'), paramOf(req, 'id')),
+      this.api.history(req, paramOf(req, 'type'), paramOf(req, 'id'), queryOf(req)),
     );
   }
 

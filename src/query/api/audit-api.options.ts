@@ -1,5 +1,6 @@
 import type { CanActivate, ModuleMetadata, Type } from '@nestjs/common';
 import { AuditConfigurationError } from '../../audit-configuration.error';
+import type { AuditHttpRequest } from '../../capture/http-adapter';
 
 /** A guard for the audit API: a guard class (resolved from DI, like `@UseGuards`) or an instance. */
 export type AuditApiGuard = Type<CanActivate> | CanActivate;
@@ -52,7 +53,20 @@ export interface AuditApiOptions {
    * @default []
    */
   imports?: ModuleMetadata['imports'];
+  /**
+   * The reader's tenant, for a multi-tenant app: every read of the API and the viewer (list,
+   * event, history, exports) then returns only events of that tenant, and an event of another
+   * tenant answers 404. A reader for whom it returns no tenant (`undefined` or `''`) is refused
+   * with 403. Runs after the guards.
+   * @default none — readers see every tenant's events
+   */
+  tenant?: AuditApiTenantResolver;
 }
+
+/** Resolves the tenant of the reader of a request (sync or async); see `api.tenant`. */
+export type AuditApiTenantResolver = (
+  req: AuditHttpRequest,
+) => string | undefined | Promise<string | undefined>;
 
 /** The `api` option after validation and defaults. */
 export interface ResolvedAuditApiOptions {
@@ -66,6 +80,8 @@ export interface ResolvedAuditApiOptions {
   exportLimit: number;
   /** Modules imported for the guards' dependencies. */
   imports: NonNullable<ModuleMetadata['imports']>;
+  /** The reader's tenant resolver, when reads are scoped to a tenant. */
+  tenant?: AuditApiTenantResolver;
 }
 
 /** Default mount path of the audit API. */
@@ -73,7 +89,7 @@ export const DEFAULT_AUDIT_API_PATH = 'audit';
 /** Default most events in one export. */
 export const DEFAULT_AUDIT_EXPORT_LIMIT = 1_000_000;
 
-const KNOWN_KEYS = ['path', 'guard', 'public', 'exportLimit', 'imports'];
+const KNOWN_KEYS = ['path', 'guard', 'public', 'exportLimit', 'imports', 'tenant'];
 const PATH_SEGMENT = /^[A-Za-z0-9._~-]+$/;
 
 function fail(option: string, problem: string, fix: string): never {
@@ -206,12 +222,20 @@ export function resolveAuditApiOptions(raw: unknown): ResolvedAuditApiOptions | 
       'Example: api: { guard: JwtAdminGuard, imports: [AuthModule] }.',
     );
   }
+  if (options.tenant !== undefined && typeof options.tenant !== 'function') {
+    fail(
+      'api.tenant',
+      `must be a function of the request (got ${shown(options.tenant)})`,
+      'Example: api: { guard: AdminGuard, tenant: (req) => req.user?.tenantId }.',
+    );
+  }
   return {
     path,
     guards,
     isPublic,
     exportLimit,
     imports: imports as NonNullable<ModuleMetadata['imports']>,
+    ...(options.tenant !== undefined && { tenant: options.tenant as AuditApiTenantResolver }),
   };
 }
 

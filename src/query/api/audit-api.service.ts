@@ -13,6 +13,8 @@ import type { ResolvedAuditOptions } from '../../audit.options';
 import { AuditService, type AuditRecordInput } from '../../audit.service';
 import { AuditContextStorage } from '../../capture/audit-context';
 import { setResponseHeader, type AuditHttpRequest } from '../../capture/http-adapter';
+import { withinReadBudget, type AuditPageEvent } from '../read-budget';
+import { readerTenantOf, tenantMaySee, type ReaderTenant } from './audit-api-tenant';
 import { requestIdOf, requestSource } from '../../capture/request-facts';
 import type { AuditEvent, AuditSource } from '../../event/audit-event';
 import { AuditCommitError } from '../../pipeline/audit-writer';
@@ -30,16 +32,21 @@ import {
 
 /** The body of `GET /<path>/events`: one page of events, newest first. */
 export interface AuditApiPage {
-  /** Events, newest first. */
-  items: AuditEvent[];
+  /** Events, newest first; one larger than 16 KiB is collapsed (see `INLINE_EVENT_BYTES`). */
+  items: AuditPageEvent[];
   /** Pass as `cursor` to get the next page; `null` on the last page. */
   nextCursor: string | null;
 }
 
-/** The body of `GET /<path>/history/:type/:id`: the timeline of one resource. */
+/**
+ * The body of `GET /<path>/history/:type/:id`: one page of the timeline of one resource, the
+ * latest `limit` events (default 50) drawn oldest first.
+ */
 export interface AuditApiHistory {
-  /** Every event on the resource, oldest first. */
-  items: AuditEvent[];
+  /** The page's events, oldest first; one larger than 16 KiB is collapsed. */
+  items: AuditPageEvent[];
+  /** Pass as `cursor` to get the page of older events; `null` when there is none. */
+  nextCursor: string | null;
 }
 
 /** What an `audit.read` event says about one API call. */
@@ -115,7 +122,7 @@ export class AuditApiService {
       results: { count: page.items.length, more: page.nextCursor !== undefined },
       message: `Read ${page.items.length} audit events`,
     });
-    return { items: page.items, nextCursor: page.nextCursor ?? null };
+    return { items: await withinReadBudget(page.items), nextCursor: page.nextCursor ?? null };
   }
 
   /** `GET /<path>/events/:id`: one event, or 404. */
@@ -125,13 +132,15 @@ export class AuditApiService {
       filter: { id },
       target: { type: 'audit_event', id },
     };
+    const tenant = await this.tenantOf(req, read);
     let event;
     try {
       event = await this.audit.get(id);
     } catch (error) {
       throw await this.failed(req, { ...read, message: 'Audit event read failed' }, error);
     }
-    if (event === undefined) {
+    // Another tenant's event is answered like a missing one: its existence is not the reader's.
+    if (event === undefined || !tenantMaySee(tenant, event)) {
       throw await this.failed(
         req,
         { ...read, results: { count: 0 }, message: 'Audit event not found' },
@@ -144,22 +153,32 @@ export class AuditApiService {
     return event;
   }
 
-  /** `GET /<path>/history/:type/:id`: the timeline of one resource, oldest first. */
-  async history(req: AuditHttpRequest, type: string, id: string): Promise<AuditApiHistory> {
+  /**
+   * `GET /<path>/history/:type/:id`: one page of the timeline of one resource (`limit`,
+   * `cursor` in the query string), oldest first within the page.
+   */
+  async history(
+    req: AuditHttpRequest,
+    type: string,
+    id: string,
+    params: Record<string, unknown> = {},
+  ): Promise<AuditApiHistory> {
+    const { limit, cursor, tenant } = await this.parse(req, 'history', pagingOf(params));
     // No target on purpose: reading a resource's history must not add to that history.
     const read = { endpoint: 'history' as const, filter: { resourceType: type, resourceId: id } };
-    let items;
+    let page;
     try {
-      items = await this.audit.history(type, id);
+      page = await this.audit.historyPage(type, id, { limit, cursor, tenant });
     } catch (error) {
       throw await this.failed(req, { ...read, message: 'Audit history read failed' }, error);
     }
     await this.succeeded(req, {
       ...read,
-      results: { count: items.length },
+      results: { count: page.items.length, more: page.nextCursor !== undefined },
       message: `Read the audit history of ${type} ${id}`,
     });
-    return { items };
+    const items = await withinReadBudget([...page.items].reverse());
+    return { items, nextCursor: page.nextCursor ?? null };
   }
 
   /** `GET /<path>/integrity`: what the latest `AuditService.verify()` of this process found. */
@@ -271,6 +290,19 @@ export class AuditApiService {
     });
   }
 
+  /** The reader's tenant (see `api.tenant`), or records the refusal and answers 403. */
+  private async tenantOf(
+    req: AuditHttpRequest,
+    read: Pick<ReadRecord, 'endpoint' | 'filter'>,
+  ): Promise<ReaderTenant> {
+    try {
+      return await readerTenantOf(this.api, req);
+    } catch (error) {
+      const message = 'Audit trail read refused: no tenant for the reader';
+      throw await this.failed(req, { ...read, message }, error);
+    }
+  }
+
   /** Turns query-string filters into a validated query, or records the failure and answers 400. */
   private async parse(
     req: AuditHttpRequest,
@@ -294,7 +326,9 @@ export class AuditApiService {
       parseAuditQuery(query);
       // With pseudonyms on, the read is recorded with the pseudonym, never the raw id asked for.
       if (query.actorId !== undefined) query.actorId = this.audit.pseudonymOf(query.actorId);
-      return query;
+      const tenant = await this.tenantOf(req, { endpoint, filter: given });
+      // The reader's tenant wins over any "tenant" filter the reader gave.
+      return tenant === undefined ? query : { ...query, tenant };
     } catch (error) {
       if (!(error instanceof AuditQueryError)) throw error;
       throw await this.failed(
@@ -390,4 +424,12 @@ export class AuditApiService {
     }
     return note;
   }
+}
+
+/** Only the paging parameters of a history request: its filters are the route's type and id. */
+function pagingOf(params: Record<string, unknown>): Record<string, unknown> {
+  const paging: Record<string, unknown> = {};
+  if (params.limit !== undefined) paging.limit = params.limit;
+  if (params.cursor !== undefined) paging.cursor = params.cursor;
+  return paging;
 }

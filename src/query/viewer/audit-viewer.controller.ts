@@ -1,4 +1,5 @@
 import { AuditLogger } from '../../common/audit-logger';
+import { messageOf } from '../../common/message-of';
 import { Get, HttpStatus, Inject, Req, Res, SetMetadata, UseFilters } from '@nestjs/common';
 import { AUDIT_RESOLVED_OPTIONS } from '../../audit.constants';
 import type { ResolvedAuditOptions } from '../../audit.options';
@@ -12,9 +13,12 @@ import { auditIntegrityStatus } from '../audit-integrity';
 import { AuditQueryError, type AuditQuery } from '../audit-query';
 import { recordAuditRead } from '../audit-read';
 import { AuditRouteResponder } from '../audit-route-responder';
+import { readerTenantOf, tenantMaySee, type ReaderTenant } from '../api/audit-api-tenant';
+import { AUDIT_API_OPTIONS, type ResolvedAuditApiOptions } from '../api/audit-api.options';
 import { auditQueryFromParams } from '../query-params';
+import { withinReadBudget } from '../read-budget';
 import { renderEventPage } from './render-event';
-import { renderHistoryPage } from './render-history';
+import { MAX_TIMELINE_EVENTS, renderHistoryPage } from './render-history';
 import type { ViewerIntegrity } from './render-integrity';
 import { renderListPage } from './render-list';
 import { renderMessagePage } from './render-message';
@@ -27,7 +31,7 @@ import {
 import { VIEWER_HEADERS } from './viewer-assets';
 import { VIEWER_ENTRY_METADATA } from './viewer-entry.module';
 import { viewerErrorAnswer } from './viewer-error-page';
-import { viewerLinksFor } from './viewer-links';
+import { viewerLinksFor, type ViewerLinks } from './viewer-links';
 import { ViewerPageException } from './viewer-page.exception';
 import { ViewerPageFilter } from './viewer-page.filter';
 
@@ -85,7 +89,20 @@ export class AuditViewerController {
     @Inject(AUDIT_RESOLVED_OPTIONS) protected readonly options: ResolvedAuditOptions,
     @Inject(AuditRouteResponder) protected readonly responder: AuditRouteResponder,
     @Inject(AuditStore) protected readonly store: AuditStore,
+    @Inject(AUDIT_API_OPTIONS) protected readonly api: ResolvedAuditApiOptions,
   ) {}
+
+  /** The reader's tenant by `api.tenant`; a reader without one gets a 403 page. */
+  private async readerTenant(req: AuditHttpRequest, links: ViewerLinks): Promise<ReaderTenant> {
+    try {
+      return await readerTenantOf(this.api, req);
+    } catch (error) {
+      throw new ViewerPageException(
+        renderMessagePage({ title: 'No tenant', message: messageOf(error), links }),
+        HttpStatus.FORBIDDEN,
+      );
+    }
+  }
 
   /**
    * The event list: filter form, events newest first, keyset paging. Filters use the shared
@@ -141,7 +158,12 @@ export class AuditViewerController {
       const parsed = auditQueryFromParams((query ?? {}) as Record<string, unknown>, Date.now(), [
         SHOW_READS_PARAM,
       ]);
-      filter = { ...parsed, limit: parsed.limit ?? VIEWER_PAGE_SIZE };
+      const tenant = await this.readerTenant(req, links);
+      filter = {
+        ...parsed,
+        ...(tenant !== undefined && { tenant }),
+        limit: parsed.limit ?? VIEWER_PAGE_SIZE,
+      };
       page = showsOwnReads(params, filter)
         ? { result: await this.audit.query(filter), hidden: 0 }
         : await queryWithoutOwnReads((f) => this.audit.query(f), filter);
@@ -179,7 +201,10 @@ export class AuditViewerController {
 
   private async eventPage(req: AuditHttpRequest, id: string): Promise<string> {
     const links = viewerLinksFor(requestPath(req), 3);
-    const event = id.length <= MAX_PARAM_LENGTH ? await this.audit.get(id) : undefined;
+    const tenant = await this.readerTenant(req, links);
+    const found = id.length <= MAX_PARAM_LENGTH ? await this.audit.get(id) : undefined;
+    // Another tenant's event is shown like a missing one.
+    const event = found !== undefined && tenantMaySee(tenant, found) ? found : undefined;
     await this.recordRead(req, 'event', {
       filter: { id },
       results: { found: event !== undefined },
@@ -216,14 +241,18 @@ export class AuditViewerController {
         HttpStatus.BAD_REQUEST,
       );
     }
-    const events = await this.audit.history(type, id);
+    const tenant = await this.readerTenant(req, links);
+    const limit = MAX_TIMELINE_EVENTS;
+    const page = await this.audit.historyPage(type, id, { limit, tenant });
+    const more = page.nextCursor !== undefined;
     // No target on purpose: reading a record's history must not add to that history.
     await this.recordRead(req, 'history', {
       filter,
-      results: { count: events.length },
+      results: { count: page.items.length, more },
       message: `Viewed the audit history of ${type} ${id}`,
     });
-    return renderHistoryPage({ links, type, id, events, integrity: this.integrity() });
+    const events = await withinReadBudget(page.items);
+    return renderHistoryPage({ links, type, id, events, more, integrity: this.integrity() });
   }
 
   /**

@@ -2,7 +2,7 @@
  * The timeline of one record: every event on it, newest first (the latest change is usually the
  * one asked about), each with its changes.
  */
-import type { AuditEvent } from '../../event/audit-event';
+import { isCollapsed, type AuditPageEvent } from '../read-budget';
 import { markup, type SafeHtml } from './html';
 import { renderChanges } from './render-changes';
 import { renderActor, renderOutcome, renderTime } from './render-facts';
@@ -11,8 +11,11 @@ import { renderPage } from './render-layout';
 import type { ViewerLinks } from './viewer-links';
 import { actionLabel } from './viewer-words';
 
-/** Most events drawn on one timeline; the list page pages through the rest. */
-export const MAX_TIMELINE_EVENTS = 500;
+/**
+ * Most events drawn on one timeline: with each event's changes drawn whole, this bounds the page
+ * (50 events of at most the write-time event size cap); the list page pages through the rest.
+ */
+export const MAX_TIMELINE_EVENTS = 50;
 
 /** What the timeline page shows. */
 export interface HistoryPageInput {
@@ -22,13 +25,18 @@ export interface HistoryPageInput {
   type: string;
   /** Resource id. */
   id: string;
-  /** The record's events, oldest first, as `AuditService.history()` returns them. */
-  events: readonly AuditEvent[];
+  /** The record's latest events, newest first, as `AuditService.historyPage()` returns them. */
+  events: readonly AuditPageEvent[];
+  /**
+   * Whether the record has older events than these.
+   * @default false
+   */
+  more?: boolean;
   /** The integrity banner's facts; no banner when absent. */
   integrity?: ViewerIntegrity;
 }
 
-function entry(event: AuditEvent, links: ViewerLinks, chained: boolean): SafeHtml {
+function entry(event: AuditPageEvent, links: ViewerLinks, chained: boolean): SafeHtml {
   const heading = `entry-${event.id}`;
   return markup`<li>
     <article class="card" aria-labelledby="${heading}">
@@ -40,7 +48,12 @@ function entry(event: AuditEvent, links: ViewerLinks, chained: boolean): SafeHtm
         <span class="muted">by</span> <span>${renderActor(event.actor, 60)}</span>
         ${renderSequence(event.sequence, chained)}
       </div>
-      ${renderChanges(event.changes, `Changes of ${actionLabel(event.action)}`)}
+      ${
+        isCollapsed(event)
+          ? markup`<p class="muted">This event is too large to draw here (${Math.ceil(event.collapsed.bytes / 1024)} KiB):
+              <a href="${links.event(event.id)}">open it</a>.</p>`
+          : renderChanges(event.changes, `Changes of ${actionLabel(event.action)}`)
+      }
     </article>
   </li>`;
 }
@@ -52,10 +65,9 @@ function entry(event: AuditEvent, links: ViewerLinks, chained: boolean): SafeHtm
  */
 export function renderHistoryPage(input: HistoryPageInput): string {
   const { links, type, id } = input;
-  const newestFirst = [...input.events].reverse();
-  const shown = newestFirst.slice(0, MAX_TIMELINE_EVENTS);
+  const shown = input.events.slice(0, MAX_TIMELINE_EVENTS);
   const name = `${type} ${id}`;
-  const count = input.events.length;
+  const count = shown.length;
   const body = markup`<nav class="crumbs" aria-label="Breadcrumb">
       <a href="${links.list()}">All events</a> › Timeline
     </nav>
@@ -64,8 +76,8 @@ export function renderHistoryPage(input: HistoryPageInput): string {
       ${
         count === 0
           ? 'No event has been recorded for this record.'
-          : count > shown.length
-            ? `The latest ${shown.length} of ${count} events, newest first.`
+          : input.more
+            ? `The latest ${count} events, newest first; older ones are in the event list.`
             : `${count} ${count === 1 ? 'event' : 'events'}, newest first.`
       }
       <a href="${links.list({ resource: `${type}:${id}` })}">Show in the event list</a>

@@ -179,7 +179,7 @@ describe('the integrity banner and sequence numbers on the viewer pages', () => 
       links: new ViewerLinks('../../../', 'audit'),
       type: 'user',
       id: '42',
-      events: [unsealed, sealed],
+      events: [sealed, unsealed],
       integrity: integrity(undefined),
     });
     expect(page).toContain('data-integrity="unverified"');

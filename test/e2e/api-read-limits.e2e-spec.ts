@@ -1,0 +1,84 @@
+import request from 'supertest';
+import { join } from 'node:path';
+import { AuditStore, type AuditEvent } from '../../src';
+import { INLINE_EVENT_BYTES } from '../../src/query/read-budget';
+import { MAX_TIMELINE_EVENTS } from '../../src/query/viewer/render-history';
+import { makeEvent } from '../fixtures/events';
+import { PLATFORMS, tempDir, type RunningApp } from '../utils/apps';
+import { auditApiApp, startApiApp } from '../utils/api-app';
+
+const LARGE_EVENTS = 120;
+const BIG = 'x'.repeat(100_000);
+
+/** 120 updates of one record, each with a 200 KB diff: the attack of issue 16. */
+function plantLarge(): AuditEvent[] {
+  return Array.from({ length: LARGE_EVENTS }, (_, i) =>
+    makeEvent({
+      timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+      action: 'doc.update',
+      target: { type: 'doc', id: 'big' },
+      changes: {
+        before: { text: BIG },
+        after: { text: `${BIG}${i}` },
+        diff: [{ path: ['text'], op: 'changed', before: BIG, after: `${BIG}${i}` }],
+        fields: ['text'],
+      },
+    }),
+  );
+}
+
+describe.each(PLATFORMS)('reads of large events are bounded, on %s', (platform) => {
+  let running: RunningApp;
+  let tmp: ReturnType<typeof tempDir>;
+  let planted: AuditEvent[];
+  const get = (path: string) => request(running.url).get(path);
+
+  beforeAll(async () => {
+    tmp = tempDir();
+    running = await startApiApp(
+      platform,
+      auditApiApp(
+        { store: join(tmp.dir, 'audit.db'), stream: false, serviceName: 'limits-test' },
+        { public: true },
+      ),
+    );
+    planted = plantLarge();
+    await running.app.get(AuditStore).append(planted);
+  });
+  afterAll(async () => {
+    await running.close();
+    tmp.cleanup();
+  });
+
+  it('answers a history in pages of collapsed events, each page a few KB', async () => {
+    const first = await get('/audit/history/doc/big').expect(200);
+    // 50 events of 200 KB would be 10 MB; collapsed, each is its facts only.
+    expect(first.body.items).toHaveLength(50);
+    expect(first.text.length).toBeLessThan(50 * 2048);
+    expect(first.body.items.every((e: { collapsed?: unknown }) => e.collapsed !== undefined)).toBe(
+      true,
+    );
+    expect(first.body.items[0].changes).toBeUndefined();
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    // The largest page the API allows is still bounded by count x collapsed size.
+    const most = await get('/audit/history/doc/big?limit=1000').expect(200);
+    expect(most.body.items).toHaveLength(LARGE_EVENTS);
+    expect(most.text.length).toBeLessThan(LARGE_EVENTS * 2048);
+    expect(INLINE_EVENT_BYTES).toBeLessThan(BIG.length);
+  });
+
+  it('answers the event list collapsed too, and one event whole by id', async () => {
+    const list = await get('/audit/events?resource=doc:big&limit=100').expect(200);
+    expect(list.body.items).toHaveLength(100);
+    expect(list.text.length).toBeLessThan(100 * 2048);
+    const whole = await get(`/audit/events/${planted[0]!.id}`).expect(200);
+    expect(whole.body.changes.diff[0].after).toBe(`${BIG}0`);
+  });
+
+  it('draws the viewer timeline of the latest events, collapsed, linking to each', async () => {
+    const page = await get('/audit/view/history/doc/big').expect(200);
+    expect(page.text.match(/too large to draw here/g)).toHaveLength(MAX_TIMELINE_EVENTS);
+    expect(page.text).not.toContain(BIG.slice(0, 1000));
+    expect(page.text.length).toBeLessThan(MAX_TIMELINE_EVENTS * 4096 + 64 * 1024);
+  });
+});
