@@ -102,4 +102,27 @@ describe.each(PLATFORMS)('audit API and viewer scoped by api.tenant, on %s', (pl
     await request(running.url).get('/audit').expect(403);
     await request(running.url).get('/audit/view/history/doc/shared').expect(403);
   });
+
+  it("records each read under the reader's tenant, and a refused viewer page once, as a failure", async () => {
+    const store = running.app.get(AuditStore);
+    const reads = async (outcome: 'success' | 'failure', via: 'api' | 'viewer') =>
+      (await store.query({ action: 'audit.read', outcome, limit: 1000 })).items.filter(
+        (e) => e.labels?.via === via,
+      );
+    const before = { api: (await reads('success', 'api')).length };
+    await asA('/audit/events?resource=doc:shared').expect(200);
+    await asA('/audit/view/history/doc/shared').expect(200);
+    const refusedBefore = (await reads('failure', 'viewer')).length;
+    await request(running.url).get('/audit/view/history/doc/shared').expect(403);
+
+    const api = await reads('success', 'api');
+    expect(api).toHaveLength(before.api + 1);
+    expect(api[0]?.tenant).toBe('a');
+    const viewer = await reads('success', 'viewer');
+    expect(viewer.find((e) => e.labels?.page === 'history')?.tenant).toBe('a');
+    const refused = await reads('failure', 'viewer');
+    expect(refused).toHaveLength(refusedBefore + 1);
+    expect(refused[0]?.response?.statusCode).toBe(403);
+    expect(refused[0]?.tenant).toBeUndefined();
+  });
 });

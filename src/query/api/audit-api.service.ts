@@ -65,6 +65,8 @@ interface ReadRecord {
 interface RequestNote {
   requestId: string;
   source: AuditSource;
+  /** The reader's tenant once `api.tenant` resolved it: the read is recorded under it. */
+  tenant?: string;
 }
 
 function messageOf(error: unknown): string {
@@ -296,7 +298,9 @@ export class AuditApiService {
     read: Pick<ReadRecord, 'endpoint' | 'filter'>,
   ): Promise<ReaderTenant> {
     try {
-      return await readerTenantOf(this.api, req);
+      const tenant = await readerTenantOf(this.api, req);
+      if (tenant !== undefined) this.noteOf(req).tenant = tenant;
+      return tenant;
     } catch (error) {
       const message = 'Audit trail read refused: no tenant for the reader';
       throw await this.failed(req, { ...read, message }, error);
@@ -410,6 +414,7 @@ export class AuditApiService {
     if (read.results !== undefined) input.results = read.results;
     if (read.error !== undefined) input.error = read.error;
     if (read.target !== undefined) input.target = read.target;
+    if (note.tenant !== undefined) input.tenant = note.tenant;
     await recordAuditRead(this.audit, this.contexts, req, note.requestId, input);
   }
 

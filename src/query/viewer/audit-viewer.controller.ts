@@ -82,6 +82,7 @@ function textParams(query: unknown): Record<string, string> {
  */
 export class AuditViewerController {
   private readonly logger = new AuditLogger();
+  private readonly readerTenants = new WeakMap<AuditHttpRequest, string>();
 
   constructor(
     protected readonly audit: AuditService,
@@ -92,10 +93,15 @@ export class AuditViewerController {
     @Inject(AUDIT_API_OPTIONS) protected readonly api: ResolvedAuditApiOptions,
   ) {}
 
-  /** The reader's tenant by `api.tenant`; a reader without one gets a 403 page. */
+  /**
+   * The reader's tenant by `api.tenant`, remembered so the page view is recorded under it; a
+   * reader without one gets a 403 page (recorded as a failed read, as every refused page is).
+   */
   private async readerTenant(req: AuditHttpRequest, links: ViewerLinks): Promise<ReaderTenant> {
     try {
-      return await readerTenantOf(this.api, req);
+      const tenant = await readerTenantOf(this.api, req);
+      if (tenant !== undefined) this.readerTenants.set(req, tenant);
+      return tenant;
     } catch (error) {
       throw new ViewerPageException(
         renderMessagePage({ title: 'No tenant', message: messageOf(error), links }),
@@ -278,6 +284,8 @@ export class AuditViewerController {
     };
     if (read.results !== undefined) input.results = read.results;
     if (read.target !== undefined) input.target = read.target;
+    const tenant = this.readerTenants.get(req);
+    if (tenant !== undefined) input.tenant = tenant;
     if (read.error !== undefined) {
       input.outcome = 'failure';
       input.error = read.error;
