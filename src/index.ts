@@ -55,6 +55,7 @@ export {
   AuditConfigurationError,
   type AuditLineDestination,
   type AuditModuleOptions,
+  type AuditRedactOptions,
   type AuditScope,
 } from './audit.options';
 export {
