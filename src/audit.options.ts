@@ -17,6 +17,27 @@ import { AuditStore } from './stores/audit-store';
 
 export { AuditConfigurationError };
 
+/** The object form of the `redact` module option. */
+export interface AuditRedactOptions {
+  /** Extra keys or dotted paths to redact, as the array form of `redact`. @default [] */
+  paths?: readonly string[];
+  /**
+   * Key names the built-in vocabulary would redact but that hold harmless values here
+   * (`tokenCount`, `pinned`), compared case- and separator-insensitively. Keys named in
+   * `paths` are still redacted, and the value shape scan still applies to their values.
+   * @default []
+   */
+  allow?: readonly string[];
+  /**
+   * Scan every recorded string (states, diffs, bodies, messages, labels, error messages) for
+   * secrets by shape: JWTs, `Bearer`/`Basic` credentials, PEM private keys, passwords in URLs,
+   * Luhn-valid card numbers, AWS/GitHub/Slack/Google/Stripe keys. Only the matched part is
+   * replaced by `[REDACTED]`.
+   * @default true
+   */
+  shapes?: boolean;
+}
+
 /**
  * Which requests the global interceptor records.
  * - `mutations`: every POST, PUT, PATCH and DELETE, plus any `@Audited` route (reads included).
@@ -100,12 +121,14 @@ export interface AuditModuleOptions {
    */
   trustProxy?: boolean;
   /**
-   * Extra keys or dotted paths to redact, merged with the built-in denylist (never replacing it).
-   * A bare key (`'phone'`) matches at any depth; a dotted path (`'user.mfa.phone'`, `'items.*.iban'`)
-   * matches from the root of each recorded value.
+   * Extra keys or dotted paths to redact, merged with the built-in vocabulary (never replacing
+   * it). A bare key (`'phone'`) matches at any depth; a dotted path (`'user.mfa.phone'`,
+   * `'items.*.iban'`) matches from the root of each recorded value. The object form also takes
+   * an allow-list for the vocabulary's false positives and the switch of the value shape scan
+   * (see {@link AuditRedactOptions}).
    * @default []
    */
-  redact?: readonly string[];
+  redact?: readonly string[] | AuditRedactOptions;
   /**
    * Largest JSON size of one recorded value (before, after, body, result, …) in bytes; a larger
    * value is replaced by a marker with its size and SHA-256.
@@ -257,6 +280,10 @@ export interface ResolvedAuditOptions {
   tenant?: (req: AuditHttpRequest) => string | null | undefined;
   trustProxy: boolean;
   redact: readonly string[];
+  /** Normalised key names exempt from the built-in vocabulary. */
+  redactAllow: readonly string[];
+  /** Whether string values are scanned for secrets by shape. */
+  redactShapes: boolean;
   maxValueBytes: number;
   maxEventBytes: number;
   arrayIdentityKeys: readonly string[];
@@ -318,6 +345,44 @@ const SCOPES: readonly AuditScope[] = ['mutations', 'all', 'decorated'];
 
 function fail(option: string, problem: string, fix: string): never {
   throw new AuditConfigurationError(`nestjs-audit: option "${option}" ${problem}. ${fix}`);
+}
+
+/** The `redact` option in either form, as its object form. */
+function resolveRedactForm(value: unknown): AuditRedactOptions {
+  if (value === undefined || Array.isArray(value)) return { paths: value as string[] | undefined };
+  if (typeof value === 'object' && value !== null) {
+    const unknownKey = Object.keys(value).find((k) => !['paths', 'allow', 'shapes'].includes(k));
+    if (unknownKey !== undefined) {
+      fail(
+        'redact',
+        `has an unknown key "${unknownKey}"`,
+        'Use { paths, allow, shapes }, e.g. redact: { paths: ["phone"], allow: ["tokenCount"] }.',
+      );
+    }
+    return value;
+  }
+  return fail(
+    'redact',
+    'must be an array of key names or dotted paths, or { paths, allow, shapes }',
+    'Example: redact: ["phone", "user.mfa.secret"].',
+  );
+}
+
+/** A list of key names or dotted paths, checked as redaction paths. */
+function checkedRedactList(list: unknown, option: string): readonly string[] {
+  if (!Array.isArray(list) || list.some((p) => typeof p !== 'string' || p.trim() === '')) {
+    fail(
+      option,
+      'must be an array of non-empty key names or dotted paths',
+      'Example: redact: ["phone", "user.mfa.secret"].',
+    );
+  }
+  try {
+    validateRedactPaths(list);
+  } catch (error) {
+    fail(option, `has an invalid entry: ${(error as Error).message}`, 'Fix or remove that entry.');
+  }
+  return list as readonly string[];
 }
 
 function defaultServiceName(): string {
@@ -489,22 +554,11 @@ export function resolveAuditOptions(
     }
   });
 
-  const redact: readonly unknown[] = options.redact ?? [];
-  if (!Array.isArray(redact) || redact.some((p) => typeof p !== 'string' || p.trim() === '')) {
-    fail(
-      'redact',
-      'must be an array of non-empty key names or dotted paths',
-      'Example: redact: ["phone", "user.mfa.secret"].',
-    );
-  }
-  try {
-    validateRedactPaths(redact);
-  } catch (error) {
-    fail(
-      'redact',
-      `has an invalid entry: ${(error as Error).message}`,
-      'Fix or remove that entry.',
-    );
+  const redactForm = resolveRedactForm(options.redact);
+  const redact = checkedRedactList(redactForm.paths ?? [], 'redact');
+  const redactAllow = checkedRedactList(redactForm.allow ?? [], 'redact.allow');
+  if (redactForm.shapes !== undefined && typeof redactForm.shapes !== 'boolean') {
+    fail('redact.shapes', 'must be true or false', 'Example: redact: { shapes: true }.');
   }
 
   if (options.trustProxy !== undefined && typeof options.trustProxy !== 'boolean') {
@@ -595,7 +649,9 @@ export function resolveAuditOptions(
       "tenant: (req) => req.headers['x-tenant-id']",
     ),
     trustProxy: options.trustProxy ?? false,
-    redact: (redact as readonly string[]).map((p) => p.trim()),
+    redact: redact.map((p) => p.trim()),
+    redactAllow: redactAllow.map((p) => p.trim()),
+    redactShapes: redactForm.shapes !== false,
     maxValueBytes,
     maxEventBytes,
     arrayIdentityKeys: [...(arrayIdentityKeys as readonly string[])],

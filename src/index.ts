@@ -56,6 +56,7 @@ export {
   AuditConfigurationError,
   type AuditLineDestination,
   type AuditModuleOptions,
+  type AuditRedactOptions,
   type AuditScope,
 } from './audit.options';
 export {

@@ -4,6 +4,7 @@ import type { ResolvedAuditOptions } from '../audit.options';
 import type { AuditActor, AuditRequestInfo, AuditSource } from '../event/audit-event';
 import { normaliseActor, passportActor, serviceActor } from './actor';
 import type { AuditContext } from './audit-context';
+import { redactPathSecrets } from './path-secrets';
 import {
   clientIp,
   headerValue,
@@ -64,9 +65,10 @@ export function requestFacts(
     ? safeCall('actor', () => options.actor?.(req))
     : passportActor(req);
   const source = requestSource(req, options.trustProxy);
-  const request: AuditRequestInfo = { id: requestId, path: requestPath(req) };
-  if (req.method) request.method = req.method.toUpperCase();
   const route = routePattern(req);
+  const path = redactPathSecrets(requestPath(req), route, options.redact);
+  const request: AuditRequestInfo = { id: requestId, path };
+  if (req.method) request.method = req.method.toUpperCase();
   if (route) request.route = route;
   const trace = traceId(req);
   if (trace) request.traceId = trace;

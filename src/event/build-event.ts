@@ -388,7 +388,7 @@ function addFacts(
   place(record, 'filter', 'filter');
   place(record, 'results', 'results');
   const message = text(draft.message, AUDIT_EVENT_LIMITS.messageBytes);
-  if (message !== undefined) event.message = message;
+  if (message !== undefined) event.message = redactor.scrubText(message);
   const labels = buildLabels(draft.labels, redactor);
   if (labels !== undefined) event.labels = labels;
 }

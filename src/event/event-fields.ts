@@ -236,7 +236,10 @@ export function buildError(
   }
   return {
     type: capString(sanitizeString(type), AUDIT_EVENT_LIMITS.errorTypeBytes),
-    message: capString(sanitizeString(message), AUDIT_EVENT_LIMITS.errorMessageBytes),
+    message: capString(
+      redactor.scrubText(sanitizeString(message)),
+      AUDIT_EVENT_LIMITS.errorMessageBytes,
+    ),
   };
 }
 
@@ -295,6 +298,7 @@ export function buildLabels(
         raw = unserializableMarker(err);
       }
       value = labelValue(raw);
+      if (value !== undefined) value = redactor.scrubText(value);
     }
     if (value === undefined) continue;
     setJsonProperty(labels, key, capString(value, AUDIT_EVENT_LIMITS.labelValueBytes));

@@ -35,6 +35,11 @@ export interface KeyGuard<S = unknown> {
   readonly root: S;
   /** What stands for a rejected value. */
   readonly replacement: unknown;
+  /**
+   * Rewrites every string value the walk keeps (secrets found by shape); returns the same
+   * string when it has nothing to change. @default strings are kept as they are
+   */
+  readonly scrub?: ((text: string) => string) | undefined;
   /** State below an object key, or `null` to replace its value by {@link KeyGuard.replacement}. */
   child(state: S, key: string): S | null;
   /** State below an array index, or `null` to replace the item. */

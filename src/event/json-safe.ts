@@ -156,7 +156,8 @@ function convertValue(
 ): unknown {
   switch (typeof value) {
     case 'string': {
-      const text = sanitizeString(value);
+      const scrub = walk.guard?.scrub;
+      const text = scrub === undefined ? sanitizeString(value) : scrub(sanitizeString(value));
       walk.chars += text.length + 2;
       return text;
     }

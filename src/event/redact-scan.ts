@@ -18,6 +18,9 @@ export function unredactedVisits(
   guard: KeyGuard,
   state: unknown,
 ): number | undefined {
+  if (typeof value === 'string') {
+    return guard.scrub === undefined || guard.scrub(value) === value ? 1 : undefined;
+  }
   if (typeof value !== 'object' || value === null) return 1;
   let visits = 1;
   if (Array.isArray(value)) {

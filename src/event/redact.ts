@@ -7,6 +7,7 @@
 import type { AuditFieldChange } from './audit-event';
 import { toJsonSafe, type JsonSafeOptions, type KeyGuard } from './json-safe';
 import { unredactedVisits } from './redact-scan';
+import { scrubSecretShapes } from './secret-shapes';
 import type { WalkBudget } from './walk-budget';
 
 /** How {@link Redactor.redact} bounds its copy (see `toJsonSafe`). */
@@ -15,6 +16,23 @@ export interface RedactOptions {
   budget?: WalkBudget;
   /** Stop reading once the copy's JSON is certainly longer than this many UTF-8 bytes. */
   maxBytes?: number;
+}
+
+/** How a {@link Redactor} decides beyond its paths. */
+export interface RedactorOptions {
+  /**
+   * Key names the built-in vocabulary would redact but this application uses for harmless
+   * values (`tokenCount`, `sessionId` of a public game). Compared normalised, exactly; a key
+   * also named in the redaction paths is still redacted.
+   * @default []
+   */
+  allow?: readonly string[];
+  /**
+   * Scan every string value for secrets by shape ({@link scrubSecretShapes}): JWTs, `Bearer`
+   * credentials, PEM private keys, URL passwords, card numbers, cloud keys.
+   * @default true
+   */
+  shapes?: boolean;
 }
 
 /** What a redacted value is replaced with. */
@@ -37,27 +55,56 @@ export const BUILT_IN_SENSITIVE_FRAGMENTS: readonly string[] = Object.freeze([
   'cardnumber',
   'accesskey',
   'sessionid',
+  'sessionkey',
   'credential',
+  'passphrase',
+  'passcode',
+  'privkey',
+  'signingkey',
+  'encryptionkey',
+  'recoverycode',
+  'backupcode',
+  'mfaseed',
+  'totpseed',
+  'seedphrase',
 ]);
 
 /**
- * A key is sensitive when its normalised form is exactly one of these. They are too short to
- * match inside longer keys: `classname` contains `ssn`, `spinner` contains `pin`.
+ * A key is sensitive when its normalised form is exactly one of these, or when one of the
+ * words of the key is (see {@link keyWords}: `pinCode`, `otp_code`, `cvv2`, `mfa-seed`). They
+ * are too short to match inside longer keys: `classname` contains `ssn`, `spinner` contains
+ * `pin`, `passengers` contains `pass`; as words they do not.
  */
 export const BUILT_IN_SENSITIVE_KEYS: readonly string[] = Object.freeze([
+  'pw',
   'pwd',
   'pass',
   'cvv',
   'cvc',
+  'cvn',
   'ssn',
   'pin',
   'otp',
+  'totp',
   'iban',
   'jwt',
   'bearer',
+  'seed',
 ]);
 
 const BUILT_IN_EXACT = new Set(BUILT_IN_SENSITIVE_KEYS);
+// Words of a key: an acronym run (`API` in `APIKey`), a capitalised or lower-case word, digits.
+const WORD = /[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+/g;
+
+/**
+ * The words of a key in lower case, split at case changes, digits and separators:
+ * `pinCode` -> `pin code`, `X-API-Key` -> `x api key`, `cvv2` -> `cvv 2`.
+ *
+ * @param key - a property name or path segment
+ */
+export function keyWords(key: string): string[] {
+  return (key.match(WORD) ?? []).map((word) => word.toLowerCase());
+}
 const WILDCARD = '*';
 // Pattern states are packed as `patternIndex * STATE_STRIDE + segmentIndex`.
 const STATE_STRIDE = 4096;
@@ -75,10 +122,13 @@ export function normalizeKey(key: string): string {
   return key.toLowerCase().replace(/[^a-z0-9]/g, '');
 }
 
-function isBuiltInSensitive(normalized: string): boolean {
+function isBuiltInSensitive(normalized: string, key: string): boolean {
   if (BUILT_IN_EXACT.has(normalized)) return true;
   for (const fragment of BUILT_IN_SENSITIVE_FRAGMENTS) {
     if (normalized.includes(fragment)) return true;
+  }
+  for (const word of keyWords(key)) {
+    if (BUILT_IN_EXACT.has(word)) return true;
   }
   return false;
 }
@@ -90,7 +140,7 @@ function isBuiltInSensitive(normalized: string): boolean {
  * @param key - a property name, in any case or separator style
  */
 export function isSensitiveKey(key: string): boolean {
-  return isBuiltInSensitive(normalizeKey(key));
+  return isBuiltInSensitive(normalizeKey(key), key);
 }
 
 type ParsedPath = { kind: 'key'; key: string } | { kind: 'pattern'; segments: string[] };
@@ -192,6 +242,8 @@ function buildRuleSet(
 export class Redactor {
   private readonly base: RuleSet;
   private readonly ownKeys: ReadonlySet<string>;
+  private readonly allowed: ReadonlySet<string>;
+  private readonly scrub: ((text: string) => string) | undefined;
   private readonly ownPatterns: readonly (readonly string[])[];
   private readonly keyCache = new Map<string, KeyInfo>();
   private readonly ruleSetCache = new Map<string, RuleSet>();
@@ -200,10 +252,15 @@ export class Redactor {
 
   /**
    * @param paths - extra key names and dotted paths, added to the built-in denylist
-   * @throws TypeError when a path is invalid (see {@link validateRedactPaths})
+   * @param options - key names exempt from the built-in vocabulary, and the shape scan switch
+   * @throws TypeError when a path or an allowed key is invalid (see {@link validateRedactPaths})
    */
-  constructor(paths: readonly string[] = []) {
+  constructor(paths: readonly string[] = [], options: RedactorOptions = {}) {
     validateRedactPaths(paths);
+    const allow = options.allow ?? [];
+    validateRedactPaths(allow);
+    this.allowed = new Set(allow.map((key) => normalizeKey(key)));
+    this.scrub = options.shapes === false ? undefined : scrubSecretShapes;
     const keys = new Set<string>();
     const patterns: string[][] = [];
     for (const path of paths) {
@@ -225,6 +282,16 @@ export class Redactor {
    */
   isSensitiveKey(key: string): boolean {
     return this.keyInfo(key).sensitive;
+  }
+
+  /**
+   * Free text (an error message, an event message) with the secrets found by shape replaced,
+   * or the same string when the shape scan is off or finds nothing.
+   *
+   * @param text - any string
+   */
+  scrubText(text: string): string {
+    return this.scrub === undefined ? text : this.scrub(text);
   }
 
   /**
@@ -326,6 +393,7 @@ export class Redactor {
     const guard: KeyGuard<readonly number[]> = {
       root: rules.rootStates,
       replacement: REDACTED,
+      scrub: this.scrub,
       child: (states, key) =>
         this.keyMatches(key, rules) ? null : this.advance(states, key, rules),
       // Indices are never sensitive names; only a dotted path can reach into an array.
@@ -342,7 +410,9 @@ export class Redactor {
     const normalized = normalizeKey(key);
     const info: KeyInfo = {
       normalized,
-      sensitive: this.ownKeys.has(normalized) || isBuiltInSensitive(normalized),
+      sensitive:
+        this.ownKeys.has(normalized) ||
+        (!this.allowed.has(normalized) && isBuiltInSensitive(normalized, key)),
     };
     // Keys come from request bodies too; a bounded cache cannot be grown without limit.
     if (this.keyCache.size >= MAX_CACHED_KEYS) this.keyCache.clear();

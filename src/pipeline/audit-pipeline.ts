@@ -90,7 +90,10 @@ export class AuditPipeline
     private readonly stream: AuditStream,
     private readonly alarms: AuditAlarms,
   ) {
-    this.redactor = new Redactor(options.redact);
+    this.redactor = new Redactor(options.redact, {
+      allow: options.redactAllow,
+      shapes: options.redactShapes,
+    });
     const spool =
       options.onStoreFailure === 'spool'
         ? new AuditSpool({

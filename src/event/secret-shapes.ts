@@ -1,0 +1,233 @@
+/**
+ * Finds secrets by the shape of a value, whatever key holds it: JWTs, `Bearer`/`Basic`
+ * credentials, PEM private keys, passwords in URLs, Luhn-valid card numbers and well-known
+ * cloud key formats. Hand-written scans instead of one regex on purpose: each pass is linear in
+ * the text (no backtracking), and a cheap precheck skips the common short, plain strings.
+ */
+
+/** What a secret found by shape is replaced with (only the matched part). */
+export const SHAPE_REDACTED = '[REDACTED]';
+
+// Shortest shape worth scanning for ("Basic " + 8 characters).
+const MIN_LENGTH = 12;
+// Characters a token-like secret (JWT, cloud key) is made of.
+const KEY_PREFIXES: readonly (readonly [string, RegExp])[] = [
+  ['AKIA', /^AKIA[A-Z0-9]{16}$/],
+  ['ASIA', /^ASIA[A-Z0-9]{16}$/],
+  ['ghp_', /^ghp_[A-Za-z0-9]{30,}$/],
+  ['gho_', /^gho_[A-Za-z0-9]{30,}$/],
+  ['ghu_', /^ghu_[A-Za-z0-9]{30,}$/],
+  ['ghs_', /^ghs_[A-Za-z0-9]{30,}$/],
+  ['ghr_', /^ghr_[A-Za-z0-9]{30,}$/],
+  ['github_pat_', /^github_pat_[A-Za-z0-9_]{20,}$/],
+  ['xox', /^xox[abprs]-[A-Za-z0-9-]{10,}$/],
+  ['AIza', /^AIza[A-Za-z0-9_-]{35}$/],
+  ['sk_live_', /^sk_live_[A-Za-z0-9]{16,}$/],
+  ['rk_live_', /^rk_live_[A-Za-z0-9]{16,}$/],
+  ['sk_test_', /^sk_test_[A-Za-z0-9]{16,}$/],
+  ['eyJ', /^eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*$/],
+];
+
+interface Span {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The text with every secret found by shape replaced by {@link SHAPE_REDACTED}, keeping what
+ * frames it (`Bearer [REDACTED]`, `postgres://user:[REDACTED]@host`). The same string when
+ * nothing is found, so callers can compare by identity.
+ *
+ * @param text - any string (a state value, a message, an error text)
+ */
+export function scrubSecretShapes(text: string): string {
+  if (text.length < MIN_LENGTH || !mayHoldShape(text)) return text;
+  const spans: Span[] = [];
+  findAuthSchemes(text, spans);
+  findUrlPasswords(text, spans);
+  findPemKeys(text, spans);
+  findTokens(text, spans);
+  findCards(text, spans);
+  return spans.length === 0 ? text : replaceSpans(text, spans);
+}
+
+/**
+ * One pass over the characters: could a shape start here? Plain words, numbers and short ids
+ * (most values) are answered here without any regex or allocation.
+ */
+function mayHoldShape(text: string): boolean {
+  let digits = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits >= 13) return true;
+      continue;
+    }
+    // ':' URL user-info, '_' and '-' key prefixes and PEM armour.
+    if (c === 58 || c === 95 || c === 45) return true;
+    if (c === 101 /* e */ && text.startsWith('yJ', i + 1)) return true;
+    if (c === 65 /* A */ && /^(?:KIA|SIA|Iza)/.test(text.slice(i + 1, i + 4))) return true;
+    const lower = c | 32;
+    if (
+      lower === 98 /* b */ &&
+      (hasWordAt(text, i + 1, 'earer') || hasWordAt(text, i + 1, 'asic'))
+    ) {
+      return true;
+    }
+    if (lower === 116 /* t */ && hasWordAt(text, i + 1, 'oken')) return true;
+  }
+  return false;
+}
+
+function findAuthSchemes(text: string, spans: Span[]): void {
+  // Anchored scheme word, then one run of credential characters: no nested quantifier.
+  const scheme = /\b(?:Bearer|Basic|Token)[ \t]+([A-Za-z0-9._~+/=-]{8,})/gi;
+  for (const match of text.matchAll(scheme)) {
+    const credential = match[1] as string;
+    const end = (match.index ?? 0) + match[0].length;
+    spans.push({ start: end - credential.length, end });
+  }
+}
+
+function findUrlPasswords(text: string, spans: Span[]): void {
+  let from = 0;
+  for (;;) {
+    const at = text.indexOf('://', from);
+    if (at < 0) return;
+    from = at + 3;
+    let colon = -1;
+    // The user-info ends at the first '/', '?', '#', space or '@': scans never overlap.
+    for (let i = from; i < text.length; i += 1) {
+      const c = text[i] as string;
+      if (c === '/' || c === '?' || c === '#' || c === ' ' || c === '\n') break;
+      if (c === ':' && colon < 0) colon = i;
+      if (c === '@') {
+        if (colon >= 0 && i > colon + 1) spans.push({ start: colon + 1, end: i });
+        from = i + 1;
+        break;
+      }
+    }
+  }
+}
+
+function findPemKeys(text: string, spans: Span[]): void {
+  let from = 0;
+  for (;;) {
+    const begin = text.indexOf('-----BEGIN ', from);
+    if (begin < 0) return;
+    const headerEnd = text.indexOf('-----', begin + 11);
+    if (headerEnd < 0) return;
+    from = headerEnd + 5;
+    if (!text.slice(begin, headerEnd).endsWith('PRIVATE KEY')) continue;
+    const end = text.indexOf('-----END ', from);
+    const close = end < 0 ? -1 : text.indexOf('-----', end + 9);
+    const stop = close < 0 ? text.length : close + 5;
+    spans.push({ start: from, end: end < 0 ? stop : end });
+    from = stop;
+  }
+}
+
+function findTokens(text: string, spans: Span[]): void {
+  let i = 0;
+  while (i < text.length) {
+    if (!isTokenChar(text, i)) {
+      i += 1;
+      continue;
+    }
+    const start = i;
+    while (i < text.length && isTokenChar(text, i)) i += 1;
+    if (i - start < 16) continue;
+    const token = text.slice(start, i);
+    for (const [prefix, shape] of KEY_PREFIXES) {
+      if (token.startsWith(prefix) && shape.test(token)) {
+        spans.push({ start, end: i });
+        break;
+      }
+    }
+  }
+}
+
+function findCards(text: string, spans: Span[]): void {
+  let i = 0;
+  while (i < text.length) {
+    if (!isDigit(text, i) || (i > 0 && isWordChar(text, i - 1))) {
+      i += 1;
+      continue;
+    }
+    const start = i;
+    let digits = '';
+    let end = i;
+    // Digits, each group separated by one space or dash.
+    while (i < text.length) {
+      if (isDigit(text, i)) {
+        digits += text[i];
+        i += 1;
+        end = i;
+      } else if ((text[i] === ' ' || text[i] === '-') && isDigit(text, i + 1)) {
+        i += 1;
+      } else break;
+    }
+    if (isWordChar(text, end)) continue;
+    if (digits.length >= 13 && digits.length <= 19 && isCardNumber(digits)) {
+      spans.push({ start, end });
+    }
+  }
+}
+
+/**
+ * Whether a digit string is a payment card number: a card network's first digit (2 to 6, so
+ * millisecond timestamps and most phone numbers are not taken) and a valid Luhn check digit.
+ *
+ * @param digits - 13 to 19 decimal digits
+ */
+export function isCardNumber(digits: string): boolean {
+  const first = digits.charCodeAt(0) - 48;
+  if (first < 2 || first > 6) return false;
+  let sum = 0;
+  for (let k = 0; k < digits.length; k += 1) {
+    let d = digits.charCodeAt(digits.length - 1 - k) - 48;
+    if (k % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+/** Whether `word` (lower case) is at `at`, in any case, followed by a space or tab. */
+function hasWordAt(text: string, at: number, word: string): boolean {
+  for (let k = 0; k < word.length; k += 1) {
+    if ((text.charCodeAt(at + k) | 32) !== word.charCodeAt(k)) return false;
+  }
+  const next = text.charCodeAt(at + word.length);
+  return next === 32 || next === 9;
+}
+
+function isDigit(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return c >= 48 && c <= 57;
+}
+
+function isWordChar(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+
+// Characters a token-like secret (JWT, cloud key) is made of.
+function isTokenChar(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return isWordChar(text, i) || c === 45 || c === 46;
+}
+
+function replaceSpans(text: string, spans: Span[]): string {
+  spans.sort((a, b) => a.start - b.start);
+  let out = '';
+  let at = 0;
+  for (const span of spans) {
+    if (span.end <= at) continue;
+    out += text.slice(at, Math.max(at, span.start)) + SHAPE_REDACTED;
+    at = span.end;
+  }
+  return out + text.slice(at);
+}
