@@ -58,7 +58,10 @@ export function requestSource(
   trustProxy: AuditTrustProxyFunction | undefined,
 ): AuditSource {
   const source: AuditSource = {};
-  const ip = clientAddress(req, trustProxy);
+  // A user's trust function may throw: the event is still recorded, without the address.
+  const ip = trustProxy
+    ? safeCall('trustProxy', () => clientAddress(req, trustProxy))
+    : clientAddress(req, undefined);
   if (ip) source.ip = ip;
   const userAgent = headerValue(req, 'user-agent');
   if (userAgent) source.userAgent = userAgent.slice(0, 1024);
