@@ -11,6 +11,11 @@ import { AuditConfigurationError } from './audit-configuration.error';
 import { join } from 'node:path';
 import type { AuditActorInput } from './event/audit-event';
 import type { AuditHttpRequest } from './capture/http-adapter';
+import {
+  compileTrustProxy,
+  type AuditTrustProxy,
+  type AuditTrustProxyFunction,
+} from './capture/client-address';
 import { validateRedactPaths } from './event/redact';
 import { resolvePrivacy, type AuditPrivacy, type AuditPrivacyOptions } from './event/privacy';
 import { AuditStore } from './stores/audit-store';
@@ -115,11 +120,14 @@ export interface AuditModuleOptions {
    */
   tenant?: (req: AuditHttpRequest) => string | null | undefined;
   /**
-   * Trust `X-Forwarded-For` (leftmost address) for `source.ip`. Only enable behind a proxy you
-   * control: otherwise clients can forge their address.
-   * @default false
+   * Which proxies may set `X-Forwarded-For` for `source.ip`, in Express's `trust proxy` forms: a
+   * hop count (`1` behind one proxy), addresses/CIDRs (`['10.0.0.0/8']`, `'loopback, 10.0.0.1'`),
+   * a function `(addr, i) => boolean`, `false` (the socket peer) or `true` (every hop: the
+   * leftmost address, which any client can forge; avoid). Unset, the platform decides: `req.ip`
+   * as Express's `trust proxy` / Fastify's `trustProxy` compute it.
+   * @default the platform's `req.ip`
    */
-  trustProxy?: boolean;
+  trustProxy?: AuditTrustProxy;
   /**
    * Extra keys or dotted paths to redact, merged with the built-in vocabulary (never replacing
    * it). A bare key (`'phone'`) matches at any depth; a dotted path (`'user.mfa.phone'`,
@@ -186,6 +194,14 @@ export interface AuditModuleOptions {
    * @default 'x-request-id'
    */
   requestIdHeader?: string;
+  /**
+   * Use the incoming `requestIdHeader` value as the request id. Enable only when your edge (proxy,
+   * gateway) sets or overwrites that header: otherwise any client can file its events under
+   * another request's id. Untrusted (or malformed: not 1-128 of `A-Z a-z 0-9 _ . : @ / + = -`),
+   * the library generates a UUIDv7; the response header always carries the id recorded.
+   * @default false
+   */
+  trustRequestId?: boolean;
   /**
    * Most events committed in one store transaction (group commit). Concurrent requests share a
    * commit; larger groups are split so no transaction blocks the event loop for long.
@@ -278,7 +294,8 @@ export interface ResolvedAuditOptions {
   exclude: ReadonlyArray<string | RegExp>;
   actor?: (req: AuditHttpRequest) => AuditActorInput | null | undefined;
   tenant?: (req: AuditHttpRequest) => string | null | undefined;
-  trustProxy: boolean;
+  /** Compiled `trustProxy`; undefined: follow the platform's `req.ip`. */
+  trustProxy?: AuditTrustProxyFunction;
   redact: readonly string[];
   /** Normalised key names exempt from the built-in vocabulary. */
   redactAllow: readonly string[];
@@ -292,6 +309,7 @@ export interface ResolvedAuditOptions {
   shutdownTimeoutMs: number;
   checkpoints: ResolvedCheckpointOptions | false;
   requestIdHeader: string;
+  trustRequestId: boolean;
   maxBatch: number;
   durability: 'ack' | 'async';
   flushIntervalMs: number;
@@ -327,6 +345,7 @@ const KNOWN_OPTIONS = new Set([
   'shutdownTimeoutMs',
   'checkpoints',
   'requestIdHeader',
+  'trustRequestId',
   'maxBatch',
   'durability',
   'flushIntervalMs',
@@ -561,8 +580,25 @@ export function resolveAuditOptions(
     fail('redact.shapes', 'must be true or false', 'Example: redact: { shapes: true }.');
   }
 
-  if (options.trustProxy !== undefined && typeof options.trustProxy !== 'boolean') {
-    fail('trustProxy', 'must be true or false', 'Enable it only behind a proxy you control.');
+  let trustProxy: AuditTrustProxyFunction | undefined;
+  if (options.trustProxy !== undefined) {
+    try {
+      trustProxy = compileTrustProxy(options.trustProxy);
+    } catch (error) {
+      fail(
+        'trustProxy',
+        `is invalid (${(error as Error).message})`,
+        'Use a hop count (1), addresses/CIDRs (["10.0.0.0/8"]), a function (addr, i) => boolean, or leave it unset to follow the platform.',
+      );
+    }
+  }
+
+  if (options.trustRequestId !== undefined && typeof options.trustRequestId !== 'boolean') {
+    fail(
+      'trustRequestId',
+      'must be true or false',
+      'Set it to true only when your edge sets the request id header.',
+    );
   }
 
   const requestIdHeader = options.requestIdHeader ?? 'x-request-id';
@@ -648,7 +684,7 @@ export function resolveAuditOptions(
       options.tenant,
       "tenant: (req) => req.headers['x-tenant-id']",
     ),
-    trustProxy: options.trustProxy ?? false,
+    trustProxy,
     redact: redact.map((p) => p.trim()),
     redactAllow: redactAllow.map((p) => p.trim()),
     redactShapes: redactForm.shapes !== false,
@@ -660,6 +696,7 @@ export function resolveAuditOptions(
     shutdownTimeoutMs: positiveInteger('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000, 0),
     checkpoints: resolveCheckpoints(options.checkpoints),
     requestIdHeader: requestIdHeader.toLowerCase(),
+    trustRequestId: options.trustRequestId ?? false,
     maxBatch,
     durability,
     flushIntervalMs: positiveInteger('flushIntervalMs', options.flushIntervalMs, 100, 1),

@@ -31,6 +31,13 @@ import { AuditPipeline, type AuditHealth } from './pipeline/audit-pipeline';
 import type { AuditWriterStats } from './pipeline/audit-writer';
 import { parseAuditQuery, type AuditQuery, type AuditQueryResult } from './query/audit-query';
 import { AuditStore } from './stores/audit-store';
+import {
+  ACTION_RULE,
+  isActionName,
+  isResourceTypeName,
+  quotedForError,
+  RESOURCE_TYPE_RULE,
+} from './event/action-name';
 
 /** A manual audit entry for {@link AuditService.record}. Only `action` is required. */
 export interface AuditRecordInput {
@@ -161,9 +168,9 @@ export class AuditService {
     after: Record<string, unknown> | null | undefined,
     extra: AuditUpdateExtra = {},
   ): Promise<AuditEvent> {
-    if (typeof recordType !== 'string' || recordType.length === 0) {
+    if (!isResourceTypeName(recordType)) {
       throw new AuditRecordError(
-        'recordUpdated(message, recordType, before, after): recordType must be a non-empty string such as "user".',
+        `recordUpdated(message, recordType, before, after): recordType ${quotedForError(recordType)} is refused: ${RESOURCE_TYPE_RULE}.`,
       );
     }
     const oldState = isPlainObject(before) ? before : {};
@@ -337,6 +344,16 @@ export class AuditService {
         'record(): "action" is required, as "<resource>.<verb>", e.g. "invoice.void".',
       );
     }
+    if (!isActionName(input.action)) {
+      throw new AuditRecordError(
+        `record(): action ${quotedForError(input.action)} is refused: ${ACTION_RULE}.`,
+      );
+    }
+    if (input.target?.type !== undefined && !isResourceTypeName(input.target.type)) {
+      throw new AuditRecordError(
+        `record(): target.type ${quotedForError(input.target.type)} is refused: ${RESOURCE_TYPE_RULE}.`,
+      );
+    }
     const outcome = input.outcome ?? 'success';
     if (!isAuditOutcome(outcome)) {
       throw new AuditRecordError(
@@ -406,6 +423,11 @@ function resourceIdOf(method: string, resourceType: unknown, resourceId: string 
   if (typeof resourceType !== 'string' || resourceType.length === 0) {
     throw new AuditRecordError(
       `${method}(resourceType, resourceId): resourceType must be a non-empty string such as "user".`,
+    );
+  }
+  if (!isResourceTypeName(resourceType)) {
+    throw new AuditRecordError(
+      `${method}(resourceType, resourceId): resourceType ${quotedForError(resourceType)} is refused: ${RESOURCE_TYPE_RULE}.`,
     );
   }
   const id = typeof resourceId === 'number' ? String(resourceId) : resourceId;

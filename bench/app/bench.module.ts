@@ -20,6 +20,8 @@ function auditOptions(config: 'c' | 'd' | 'e', env: ServerEnv): AuditModuleOptio
   const common: AuditModuleOptions = {
     serviceName: 'bench',
     stream: LINE_SINK,
+    // The load generator sends unique ids and checks each one reaches the trail (an edge that sets ids).
+    trustRequestId: true,
     spoolPath: env.BENCH_SPOOL_PATH,
   };
   if (config === 'c') return { ...common, durability: 'async', store: env.BENCH_SQLITE_PATH };

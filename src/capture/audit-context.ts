@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  ACTION_RULE,
+  isActionName,
+  isResourceTypeName,
+  quotedForError,
+  RESOURCE_TYPE_RULE,
+} from '../event/action-name';
 import type { AuditActorInput } from '../event/audit-event';
 
 /**
@@ -88,13 +95,24 @@ export class AuditContext {
 
   /** Sets the target of the event (type and/or id), e.g. once a created id is known. */
   setTarget(target: { type?: string; id?: string | number }): this {
+    if (target.type !== undefined && !isResourceTypeName(target.type)) {
+      throw new TypeError(
+        `setTarget(): type ${quotedForError(target.type)} is refused: ${RESOURCE_TYPE_RULE}.`,
+      );
+    }
     if (target.type !== undefined) this.targetType = target.type;
     if (target.id !== undefined) this.targetId = String(target.id);
     return this;
   }
 
-  /** Overrides the action (`<resource>.<verb>`). */
+  /**
+   * Overrides the action (`<resource>.<verb>`).
+   * @throws TypeError when `action` is outside the documented set (1-128 of `A-Z a-z 0-9 _ . : - /`).
+   */
   setAction(action: string): this {
+    if (!isActionName(action)) {
+      throw new TypeError(`setAction(${quotedForError(action)}) is refused: ${ACTION_RULE}.`);
+    }
     this.action = action;
     return this;
   }

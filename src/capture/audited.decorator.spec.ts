@@ -18,6 +18,11 @@ describe('@Audited', () => {
   it.each([
     [() => Audited(''), /resource type must start with a letter/],
     [() => Audited('user.x'), /resource type must start with a letter/],
+    [() => Audited('bad type'), /@Audited\("bad type"\): the resource type must start/],
+    [
+      () => Audited('user', { action: 'user.delete\r\n{}' }),
+      /@Audited\('user'\): action "user\.delete\\r\\n\{\}" is refused: an action is 1-128 characters/,
+    ],
     [
       () => Audited('user', { load: 'UserLoader' as never }),
       /"load" must be a function or an injectable class/,

@@ -3,6 +3,12 @@ import { AUDITED_METADATA } from '../audit.constants';
 import type { AuditLevel, EcsEventCategory } from '../event/audit-event';
 import { validateRedactPaths } from '../event/redact';
 import type { AuditHttpRequest } from './http-adapter';
+import {
+  ACTION_RULE,
+  isActionName,
+  isResourceTypeName,
+  quotedForError,
+} from '../event/action-name';
 
 /** What a loader is told about the call. */
 export interface AuditLoadContext {
@@ -130,9 +136,14 @@ export function Audited(
   resourceType: string,
   options: AuditedOptions = {},
 ): MethodDecorator & ClassDecorator {
-  if (typeof resourceType !== 'string' || !/^[A-Za-z][\w-]{0,63}$/.test(resourceType)) {
+  if (!isResourceTypeName(resourceType)) {
     throw new TypeError(
-      `@Audited(${JSON.stringify(resourceType)}): the resource type must start with a letter and contain only letters, digits, '_' or '-' (max 64), e.g. @Audited('user').`,
+      `@Audited(${quotedForError(resourceType)}): the resource type must start with a letter and contain only letters, digits, '_' or '-' (max 64), e.g. @Audited('user').`,
+    );
+  }
+  if (options.action !== undefined && !isActionName(options.action)) {
+    throw new TypeError(
+      `@Audited('${resourceType}'): action ${quotedForError(options.action)} is refused: ${ACTION_RULE}.`,
     );
   }
   if (options.load !== undefined && typeof options.load !== 'function') {

@@ -15,15 +15,10 @@ export interface AuditHttpRequest {
   [key: string]: unknown;
 }
 
-interface SocketLike {
-  remoteAddress?: string;
-}
-
 interface ExpressLikeRequest extends AuditHttpRequest {
   originalUrl?: string;
   route?: { path?: unknown };
-  socket?: SocketLike;
-  raw?: { socket?: SocketLike; url?: string };
+  raw?: { url?: string };
   routeOptions?: { url?: unknown };
   routerPath?: unknown;
 }
@@ -59,27 +54,6 @@ export function routePattern(req: AuditHttpRequest): string | undefined {
   if (typeof fastify === 'string') return fastify;
   const express = r.route?.path;
   return typeof express === 'string' ? express : undefined;
-}
-
-function normaliseIp(ip: string | undefined): string | undefined {
-  if (!ip) return undefined;
-  const trimmed = ip.trim();
-  // IPv4 clients on a dual-stack socket show up as IPv4-mapped IPv6; store the plain IPv4.
-  return trimmed.startsWith('::ffff:') && trimmed.includes('.') ? trimmed.slice(7) : trimmed;
-}
-
-/**
- * Client address. `X-Forwarded-For` is honoured only when `trustProxy` is set, because any client
- * can send that header; then the leftmost address (the original client) is used.
- */
-export function clientIp(req: AuditHttpRequest, trustProxy: boolean): string | undefined {
-  if (trustProxy) {
-    const forwarded = headerValue(req, 'x-forwarded-for');
-    const first = forwarded?.split(',')[0];
-    if (first?.trim()) return normaliseIp(first);
-  }
-  const r = req as ExpressLikeRequest;
-  return normaliseIp(r.socket?.remoteAddress ?? r.raw?.socket?.remoteAddress);
 }
 
 /** Status code currently set on the response (Express `res` or Fastify `reply`). */

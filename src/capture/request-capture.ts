@@ -209,7 +209,7 @@ export class RequestCapture {
   }
 
   private open(req: AuditHttpRequest, res: unknown, hold: boolean): RequestRecord {
-    const record = new RequestRecord(req, this.options.requestIdHeader);
+    const record = new RequestRecord(req, this.options);
     record.enricher = this.enricher;
     record.attachTo(req);
     const raw = rawResponseOf(res);

@@ -4,9 +4,9 @@ import type { ResolvedAuditOptions } from '../audit.options';
 import type { AuditActor, AuditRequestInfo, AuditSource } from '../event/audit-event';
 import { normaliseActor, passportActor, serviceActor } from './actor';
 import type { AuditContext } from './audit-context';
+import { clientAddress, type AuditTrustProxyFunction } from './client-address';
 import { redactPathSecrets } from './path-secrets';
 import {
-  clientIp,
   headerValue,
   requestPath,
   routePattern,
@@ -26,11 +26,16 @@ const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 const logger = new AuditLogger();
 
 /**
- * The request id to record: the incoming header when it is a sane token (so ids correlate across
- * services), otherwise a new UUIDv7 (a hostile header must not inject text into the trail).
+ * The request id to record: the incoming header when the app trusts it (its edge sets it, so ids
+ * correlate across services) and it is a sane token; otherwise a new UUIDv7, because a client
+ * must neither file its events under another request nor inject text into the trail.
  */
-export function requestIdOf(req: AuditHttpRequest, header: string): string {
-  const incoming = headerValue(req, header);
+export function requestIdOf(
+  req: AuditHttpRequest,
+  options: Pick<ResolvedAuditOptions, 'requestIdHeader' | 'trustRequestId'>,
+): string {
+  if (!options.trustRequestId) return uuidv7();
+  const incoming = headerValue(req, options.requestIdHeader);
   return incoming && SANE_REQUEST_ID.test(incoming) ? incoming : uuidv7();
 }
 
@@ -45,10 +50,19 @@ function safeCall<T>(what: string, fn: () => T): T | undefined {
   }
 }
 
-/** Where the request came from: client IP (`X-Forwarded-For` only with `trustProxy`) and user agent. */
-export function requestSource(req: AuditHttpRequest, trustProxy: boolean): AuditSource {
+/**
+ * Where the request came from: the client address (the platform's `req.ip`, or the library's
+ * `trustProxy` when set; never a value that is not an IP address) and the user agent.
+ */
+export function requestSource(
+  req: AuditHttpRequest,
+  trustProxy: AuditTrustProxyFunction | undefined,
+): AuditSource {
   const source: AuditSource = {};
-  const ip = clientIp(req, trustProxy);
+  // A user's trust function may throw: the event is still recorded, without the address.
+  const ip = trustProxy
+    ? safeCall('trustProxy', () => clientAddress(req, trustProxy))
+    : clientAddress(req, undefined);
   if (ip) source.ip = ip;
   const userAgent = headerValue(req, 'user-agent');
   if (userAgent) source.userAgent = userAgent.slice(0, 1024);

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { NestInterceptor } from '@nestjs/common';
 import { foldRowChanges, type AuditRowChange } from '../event/row-change';
 import { AuditContext } from './audit-context';
+import type { ResolvedAuditOptions } from '../audit.options';
 import type { AuditHttpRequest } from './http-adapter';
 import { requestIdOf } from './request-facts';
 import type { RawResponse } from './response-hold';
@@ -62,8 +63,11 @@ export class RequestRecord {
   constructor(
     /** The request as the framework gives it (Express `Request`, `FastifyRequest`). */
     readonly req: AuditHttpRequest,
-    /** The header an incoming request id is read from. */
-    private readonly requestIdHeader: string,
+    /** Where an incoming request id is read from, and whether it is trusted. */
+    private readonly requestIdOptions: Pick<
+      ResolvedAuditOptions,
+      'requestIdHeader' | 'trustRequestId'
+    >,
   ) {}
 
   /**
@@ -71,7 +75,7 @@ export class RequestRecord {
    * request that turns out not to be audited never makes a request id.
    */
   get ctx(): AuditContext {
-    this.context ??= new AuditContext(this.req, requestIdOf(this.req, this.requestIdHeader));
+    this.context ??= new AuditContext(this.req, requestIdOf(this.req, this.requestIdOptions));
     return this.context;
   }
 

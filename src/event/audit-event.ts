@@ -104,7 +104,7 @@ export type AuditActorInput = Partial<AuditActor>;
 
 /** Network origin of the action. */
 export interface AuditSource {
-  /** Client IP (honours `X-Forwarded-For` only with `trustProxy`). */
+  /** Client IP: the platform's `req.ip`, or as the `trustProxy` option walks `X-Forwarded-For`; always a valid IP. */
   ip?: string;
   /** `User-Agent` header as sent. */
   userAgent?: string;

@@ -141,6 +141,7 @@ export async function startViewerApp(platform: Platform): Promise<ViewerApp> {
       AuditModule.forRoot({
         store: join(tmp.dir, 'audit.db'),
         stream: false,
+        trustRequestId: true,
         serviceName: 'shop',
         api: { path: 'audit', guard: AuditorGuard },
       }),

@@ -84,7 +84,7 @@ describe.each(PLATFORMS)('audit HTTP API exports on %s', (platform) => {
     running = await startApiApp(
       platform,
       auditApiApp(
-        { store, stream: false, scope: 'all', serviceName: 'export-test' },
+        { store, stream: false, trustRequestId: true, scope: 'all', serviceName: 'export-test' },
         { guard: AdminHeaderGuard, exportLimit: 30_000 },
       ),
       logger,
@@ -304,7 +304,7 @@ describe.each(PLATFORMS)('audit HTTP API exports on %s', (platform) => {
         platform,
         // A second connection to the same file: each app closes its store on shutdown.
         auditApiApp(
-          { store: join(tmp.dir, 'audit.db'), stream: false },
+          { store: join(tmp.dir, 'audit.db'), stream: false, trustRequestId: true },
           { guard: AdminHeaderGuard, exportLimit: 500 },
         ),
       );
@@ -323,7 +323,7 @@ describe.each(PLATFORMS)('audit HTTP API exports on %s', (platform) => {
       const capped = await startApiApp(
         platform,
         auditApiApp(
-          { store: join(tmp.dir, 'audit.db'), stream: false },
+          { store: join(tmp.dir, 'audit.db'), stream: false, trustRequestId: true },
           { guard: AdminHeaderGuard, exportLimit: 2500 },
         ),
         logger,

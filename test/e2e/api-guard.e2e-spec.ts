@@ -72,7 +72,10 @@ describe.each(PLATFORMS)('audit HTTP API guards on %s', (platform) => {
   it('answers 401 when a guard throws UnauthorizedException, with Cache-Control: no-store', async () => {
     const running = await start(
       platform,
-      auditApiApp({ store: new InMemoryAuditStore(), stream: false }, { guard: RequireTokenGuard }),
+      auditApiApp(
+        { store: new InMemoryAuditStore(), stream: false, trustRequestId: true },
+        { guard: RequireTokenGuard },
+      ),
     );
     const res = await request(running.url).get('/audit/events').expect(401);
     expect(res.body).toMatchObject({
@@ -93,7 +96,10 @@ describe.each(PLATFORMS)('audit HTTP API guards on %s', (platform) => {
   it('answers 403 when a guard returns false, and admits by its header', async () => {
     const running = await start(
       platform,
-      auditApiApp({ store: new InMemoryAuditStore(), stream: false }, { guard: AdminHeaderGuard }),
+      auditApiApp(
+        { store: new InMemoryAuditStore(), stream: false, trustRequestId: true },
+        { guard: AdminHeaderGuard },
+      ),
     );
     for (const path of [
       '/audit/events',
@@ -134,7 +140,7 @@ describe.each(PLATFORMS)('audit HTTP API guards on %s', (platform) => {
     const running = await start(
       platform,
       auditApiApp(
-        { store: new InMemoryAuditStore(), stream: false },
+        { store: new InMemoryAuditStore(), stream: false, trustRequestId: true },
         { guard: [TokenGuard, recorder], imports: [TokensModule] },
       ),
     );
@@ -156,7 +162,7 @@ describe.each(PLATFORMS)('audit HTTP API guards on %s', (platform) => {
     const running = await start(
       platform,
       auditApiApp(
-        { store: new InMemoryAuditStore(), stream: false, scope: 'all' },
+        { store: new InMemoryAuditStore(), stream: false, trustRequestId: true, scope: 'all' },
         { path: 'admin/audit', guard: AdminHeaderGuard },
       ),
     );
@@ -183,7 +189,7 @@ describe.each(PLATFORMS)('audit HTTP API guards on %s', (platform) => {
       platform,
       withMetadata(
         auditApiApp(
-          { store: new InMemoryAuditStore(), stream: false },
+          { store: new InMemoryAuditStore(), stream: false, trustRequestId: true },
           { path: '/admin/audit-trail/', guard: AdminHeaderGuard },
         ),
         { controllers: [NeighbourController] },
@@ -198,7 +204,7 @@ describe.each(PLATFORMS)('audit HTTP API guards on %s', (platform) => {
     const running = await start(
       platform,
       auditApiApp(
-        { store: new InMemoryAuditStore(), stream: false },
+        { store: new InMemoryAuditStore(), stream: false, trustRequestId: true },
         { path: 'admin/audit', guard: AdminHeaderGuard },
       ),
       false,
@@ -218,7 +224,7 @@ describe.each(PLATFORMS)('audit HTTP API guards on %s', (platform) => {
     it('boots and serves /audit/ on a Fastify app that ignores trailing slashes itself', async () => {
       const moduleRef = await Test.createTestingModule(
         auditApiApp(
-          { store: new InMemoryAuditStore(), stream: false },
+          { store: new InMemoryAuditStore(), stream: false, trustRequestId: true },
           { guard: AdminHeaderGuard },
         ),
       ).compile();
@@ -242,13 +248,16 @@ describe.each(PLATFORMS)('audit HTTP API guards on %s', (platform) => {
     const a = await start(
       platform,
       auditApiApp(
-        { store: new InMemoryAuditStore(), stream: false },
+        { store: new InMemoryAuditStore(), stream: false, trustRequestId: true },
         { path: 'a', guard: AdminHeaderGuard },
       ),
     );
     const b = await start(
       platform,
-      auditApiApp({ store: new InMemoryAuditStore(), stream: false }, { path: 'b', public: true }),
+      auditApiApp(
+        { store: new InMemoryAuditStore(), stream: false, trustRequestId: true },
+        { path: 'b', public: true },
+      ),
     );
     await request(a.url).get('/a/events').expect(403);
     await request(a.url).get('/b/events').expect(404);
@@ -260,7 +269,10 @@ describe.each(PLATFORMS)('audit HTTP API guards on %s', (platform) => {
     const logger = new CapturingLogger();
     const running = await start(
       platform,
-      auditApiApp({ store: new InMemoryAuditStore(), stream: false }, { public: true }),
+      auditApiApp(
+        { store: new InMemoryAuditStore(), stream: false, trustRequestId: true },
+        { public: true },
+      ),
       logger,
     );
     const res = await request(running.url).get('/audit/events').expect(200);
@@ -279,7 +291,10 @@ describe.each(PLATFORMS)('audit HTTP API guards on %s', (platform) => {
     const logger = new CapturingLogger();
     await start(
       platform,
-      auditApiApp({ store: new InMemoryAuditStore(), stream: false }, { guard: AdminHeaderGuard }),
+      auditApiApp(
+        { store: new InMemoryAuditStore(), stream: false, trustRequestId: true },
+        { guard: AdminHeaderGuard },
+      ),
       logger,
     );
     expect(logger.messages('warn').filter((m) => /audit API/.test(m))).toEqual([]);
@@ -289,7 +304,10 @@ describe.each(PLATFORMS)('audit HTTP API guards on %s', (platform) => {
     let error: unknown;
     try {
       const moduleRef = await Test.createTestingModule(
-        auditApiApp({ store: new InMemoryAuditStore(), stream: false }, { path: 'audit' }),
+        auditApiApp(
+          { store: new InMemoryAuditStore(), stream: false, trustRequestId: true },
+          { path: 'audit' },
+        ),
       ).compile();
       const app =
         platform === 'fastify'

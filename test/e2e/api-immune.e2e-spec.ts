@@ -145,7 +145,10 @@ async function startKind(platform: Platform, kind: AppKind): Promise<RunningApp>
   const store = new InMemoryAuditStore();
   await store.append(SEEDED);
   const base = withMetadata(
-    auditApiApp({ store, stream: false, scope: 'all' }, { guard: AdminHeaderGuard }),
+    auditApiApp(
+      { store, stream: false, trustRequestId: true, scope: 'all' },
+      { guard: AdminHeaderGuard },
+    ),
     { controllers: [AppController] },
   );
   const enhancers: ModuleMetadata = {
@@ -296,9 +299,12 @@ describe.each(PLATFORMS)("the audit routes under an app's timeout, on %s", (plat
     if (withFilter) providers.push({ provide: APP_FILTER, useClass: WrappingFilter });
     const running = await startApiApp(
       platform,
-      withMetadata(auditApiApp({ store, stream: false }, { guard: AdminHeaderGuard }), {
-        providers,
-      }),
+      withMetadata(
+        auditApiApp({ store, stream: false, trustRequestId: true }, { guard: AdminHeaderGuard }),
+        {
+          providers,
+        },
+      ),
     );
     apps.push(running);
     return running;

@@ -105,7 +105,13 @@ describe.each(PLATFORMS)('audit HTTP API, reading, on %s', (platform) => {
       platform,
       // scope 'all' would record every GET: the API must still be recorded once, by itself.
       auditApiApp(
-        { store: join(tmp.dir, 'audit.db'), stream: false, scope: 'all', serviceName: 'api-test' },
+        {
+          store: join(tmp.dir, 'audit.db'),
+          stream: false,
+          trustRequestId: true,
+          scope: 'all',
+          serviceName: 'api-test',
+        },
         { guard: AdminHeaderGuard },
       ),
     );
@@ -363,7 +369,7 @@ describe.each(PLATFORMS)('audit HTTP API when the store cannot commit, on %s', (
     running = await startApiApp(
       platform,
       auditApiApp(
-        { store, stream: false, onStoreFailure: 'fail', retryIntervalMs: 10 },
+        { store, stream: false, trustRequestId: true, onStoreFailure: 'fail', retryIntervalMs: 10 },
         { guard: AdminHeaderGuard },
       ),
     );

@@ -36,7 +36,7 @@ describe.each(PLATFORMS)('per-request context on %s', (platform) => {
   beforeAll(async () => {
     store = new InMemoryAuditStore();
     running = await startApp(platform, {
-      imports: [AuditModule.forRoot({ store, stream: false })],
+      imports: [AuditModule.forRoot({ store, stream: false, trustRequestId: true })],
       controllers: [ItemsController],
       providers: [TaggingService, { provide: APP_GUARD, useClass: HeaderAuthGuard }],
     });

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { join } from 'node:path';
-import { AuditModule } from '../../src';
+import { Body, Controller, Post } from '@nestjs/common';
+import { Audited, AuditModule, AuditService } from '../../src';
 import { CapturingLogger } from '../utils/api-app';
 import { PLATFORMS, startApp, tempDir, type RunningApp } from '../utils/apps';
 import { NoteOrdersController } from '../utils/note-orders';
@@ -12,6 +13,29 @@ const FORGED = JSON.stringify({
   event: { action: 'user.delete', outcome: 'success' },
   user: { id: 'admin' },
 });
+
+/** Handlers that pass the client's text on as an action, as a careless app would. */
+@Controller('actions')
+class ActionsController {
+  constructor(private readonly audit: AuditService) {}
+
+  @Post('set')
+  @Audited('report')
+  set(@Body() body: { action: string }): { ok: boolean } {
+    this.audit.current()?.setAction(body.action);
+    return { ok: true };
+  }
+
+  @Post('record')
+  async record(@Body() body: { action: string }): Promise<{ refused?: string }> {
+    try {
+      await this.audit.record({ action: body.action });
+      return {};
+    } catch (error) {
+      return { refused: (error as Error).message };
+    }
+  }
+}
 
 /** How a Unicode-aware log shipper splits a stream into lines. */
 const UNICODE_LINES = /\r\n|[\n\r\u0085\u2028\u2029]/;
@@ -37,7 +61,7 @@ describe.each(PLATFORMS)('lines an attacker cannot forge, on %s', (platform) => 
           },
         }),
       ],
-      controllers: [NoteOrdersController],
+      controllers: [NoteOrdersController, ActionsController],
     });
     running.app.useLogger(logger);
   });
@@ -45,6 +69,10 @@ describe.each(PLATFORMS)('lines an attacker cannot forge, on %s', (platform) => 
   afterAll(async () => {
     await running.close();
     tmp.cleanup();
+  });
+
+  beforeEach(() => {
+    written.length = 0;
   });
 
   it('prints no line of its own and no audit line that the request wrote', async () => {
@@ -79,5 +107,31 @@ describe.each(PLATFORMS)('lines an attacker cannot forge, on %s', (platform) => 
     expect(lines).toHaveLength(4);
     const events = lines.map((line) => JSON.parse(line) as { event: { action: string } });
     expect(events.map((e) => e.event.action)).toEqual(Array(4).fill('order.update'));
+  });
+
+  it('refuses an action outside the documented set from setAction() and record()', async () => {
+    const attack = `user.delete\r\n${FORGED}`;
+    // setAction() throws in the handler: the request fails and is recorded under its own action.
+    await request(running.url).post('/actions/set').send({ action: attack }).expect(500);
+    const refused = await request(running.url).post('/actions/record').send({ action: attack });
+    expect(refused.body.refused).toMatch(
+      /^record\(\): action "user\.delete\\r\\n.* is refused: an action is/,
+    );
+    await request(running.url).post('/actions/record').send({ action: 'report:export/v2.csv' });
+    const lines = written
+      .join('')
+      .split(UNICODE_LINES)
+      .filter((line) => line !== '');
+    const events = lines.map(
+      (line) => JSON.parse(line) as { event: { action: string; outcome: string } },
+    );
+    // The routes' own events (the undecorated POST /actions/record is recorded as action.create)
+    // and the one manual record with a valid action; the attack text is in no action.
+    expect(events.map((e) => [e.event.action, e.event.outcome])).toEqual([
+      ['report.create', 'failure'],
+      ['action.create', 'success'],
+      ['report:export/v2.csv', 'success'],
+      ['action.create', 'success'],
+    ]);
   });
 });

@@ -37,9 +37,15 @@ describe.each(PLATFORMS)('the chain on the audit API and the viewer, on %s', (pl
     path = join(tmp.dir, 'audit.db');
     running = await startApiApp(
       platform,
-      withMetadata(auditApiApp({ store: path, stream: false }, { guard: AdminHeaderGuard }), {
-        controllers: [NoteOrdersController],
-      }),
+      withMetadata(
+        auditApiApp(
+          { store: path, stream: false, trustRequestId: true },
+          { guard: AdminHeaderGuard },
+        ),
+        {
+          controllers: [NoteOrdersController],
+        },
+      ),
     );
     audit = running.app.get(AuditService);
     for (let i = 1; i <= 5; i += 1) {

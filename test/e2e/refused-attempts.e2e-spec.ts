@@ -209,6 +209,7 @@ describe.each(PLATFORMS)('refused attempts on %s', (platform) => {
         AuditModule.forRoot({
           store,
           stream: false,
+          trustRequestId: true,
           alarms: {
             channels: {
               hook: {
@@ -469,7 +470,7 @@ describe.each(PLATFORMS)('middleware refusals on %s', (platform) => {
 
   function moduleWith(store: InMemoryAuditStore, scope: 'mutations' | 'all') {
     @Module({
-      imports: [AuditModule.forRoot({ store, stream: false, scope })],
+      imports: [AuditModule.forRoot({ store, stream: false, trustRequestId: true, scope })],
       controllers: [OpenController],
     })
     class MiddlewareApp implements NestModule {
@@ -551,7 +552,13 @@ describe('a loader that is not a provider', () => {
     'stops the boot on %s, naming the controller, the handler and the fix',
     async (platform) => {
       const booting = startApp(platform, {
-        imports: [AuditModule.forRoot({ store: new InMemoryAuditStore(), stream: false })],
+        imports: [
+          AuditModule.forRoot({
+            store: new InMemoryAuditStore(),
+            stream: false,
+            trustRequestId: true,
+          }),
+        ],
         controllers: [BoxesController],
       });
       await expect(booting).rejects.toThrow(

@@ -39,6 +39,7 @@ describe.each(PLATFORMS)('AuditService on %s with a SQLite file', (platform) => 
         AuditModule.forRoot({
           store: join(tmp.dir, 'nested', 'audit.db'),
           stream: false,
+          trustRequestId: true,
           serviceName: 'billing',
         }),
       ],

@@ -18,13 +18,35 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
+/** Platform settings a test may give: the platform's own proxy trust (Express `trust proxy`, Fastify `trustProxy`). */
+export interface PlatformSettings {
+  trustProxy?: boolean | number | string;
+}
+
 /** Compiles `metadata` into a module and serves it over real HTTP on the given platform. */
-export async function startApp(platform: Platform, metadata: ModuleMetadata): Promise<RunningApp> {
+export async function startApp(
+  platform: Platform,
+  metadata: ModuleMetadata,
+  settings: PlatformSettings = {},
+): Promise<RunningApp> {
   const moduleRef = await Test.createTestingModule(metadata).compile();
   const app =
     platform === 'fastify'
-      ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false })
+      ? moduleRef.createNestApplication<NestFastifyApplication>(
+          new FastifyAdapter(
+            settings.trustProxy === undefined
+              ? {}
+              : ({ trustProxy: settings.trustProxy } as Record<string, unknown>),
+          ),
+          { logger: false },
+        )
       : moduleRef.createNestApplication({ logger: false });
+  if (platform === 'express' && settings.trustProxy !== undefined) {
+    (app.getHttpAdapter().getInstance() as { set(name: string, value: unknown): void }).set(
+      'trust proxy',
+      settings.trustProxy,
+    );
+  }
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as AddressInfo;
   const url = `http://127.0.0.1:${address.port}`;

@@ -422,7 +422,7 @@ export class AuditApiService {
     let note = this.notes.get(req);
     if (!note) {
       note = {
-        requestId: requestIdOf(req, this.options.requestIdHeader),
+        requestId: requestIdOf(req, this.options),
         source: requestSource(req, this.options.trustProxy),
       };
       this.notes.set(req, note);

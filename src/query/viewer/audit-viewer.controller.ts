@@ -290,12 +290,6 @@ export class AuditViewerController {
       input.outcome = 'failure';
       input.error = read.error;
     }
-    await recordAuditRead(
-      this.audit,
-      this.contexts,
-      req,
-      requestIdOf(req, this.options.requestIdHeader),
-      input,
-    );
+    await recordAuditRead(this.audit, this.contexts, req, requestIdOf(req, this.options), input);
   }
 }
