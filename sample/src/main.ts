@@ -17,7 +17,8 @@ import { AppModule } from './app.module';
  *   connection (`SHOP_DB` a SQLite file)
  * - `AUDIT_DURABILITY` (`ack` | `async`), `AUDIT_ON_STORE_FAILURE` (`fail` | `spool`),
  *   `AUDIT_SPOOL_PATH`, `AUDIT_RETRY_MS`, `AUDIT_MAX_QUEUE`, `AUDIT_ON_QUEUE_FULL` (`block` | `drop`),
- *   `AUDIT_STREAM` (`off`, `stdout` or a file path)
+ *   `AUDIT_STREAM` (`off`, `stdout` or a file path); `AUDIT_TRUST_REQUEST_ID=1` reuses an incoming
+ *   `x-request-id` (an edge that sets it; off by default)
  * - `SHOP_DB`: the shop's own database (orders, through TypeORM): a SQLite file or a
  *   `postgres://` URL (default: SQLite in memory); `AUDIT_ORM_ATOMIC=1` writes each order
  *   change's event in the change's own transaction (the audit store must be that database),
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
   if (env.AUDIT_MAX_QUEUE) audit.maxQueue = Number(env.AUDIT_MAX_QUEUE);
   if (env.AUDIT_ON_QUEUE_FULL) audit.onQueueFull = env.AUDIT_ON_QUEUE_FULL as 'block' | 'drop';
   if (env.AUDIT_STREAM) audit.stream = env.AUDIT_STREAM === 'off' ? false : env.AUDIT_STREAM;
+  if (env.AUDIT_TRUST_REQUEST_ID === '1') audit.trustRequestId = true;
   const alarms = sampleAlarms(
     {
       ...(env.AUDIT_ALARM_SMTP_URL ? { smtpUrl: env.AUDIT_ALARM_SMTP_URL } : {}),

@@ -63,6 +63,8 @@ export class SampleServer {
         HOST: '127.0.0.1',
         PORT: '0',
         AUDIT_STREAM: 'off',
+        // The load generator names each request (x-request-id) and looks for it in the trail.
+        AUDIT_TRUST_REQUEST_ID: '1',
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
