@@ -2,6 +2,7 @@ import request from 'supertest';
 import { join } from 'node:path';
 import { AuditStore, type AuditEvent } from '../../src';
 import { INLINE_EVENT_BYTES } from '../../src/query/read-budget';
+import { VIEWER_PAGE_SIZE } from '../../src/query/viewer/audit-viewer.controller';
 import { MAX_TIMELINE_EVENTS } from '../../src/query/viewer/render-history';
 import { makeEvent } from '../fixtures/events';
 import { PLATFORMS, tempDir, type RunningApp } from '../utils/apps';
@@ -80,5 +81,16 @@ describe.each(PLATFORMS)('reads of large events are bounded, on %s', (platform) 
     expect(page.text.match(/too large to draw here/g)).toHaveLength(MAX_TIMELINE_EVENTS);
     expect(page.text).not.toContain(BIG.slice(0, 1000));
     expect(page.text.length).toBeLessThan(MAX_TIMELINE_EVENTS * 4096 + 64 * 1024);
+  });
+
+  it('lists large events in the viewer by their facts, each row linking to the whole event', async () => {
+    const page = await get('/audit?resource=doc:big').expect(200);
+    expect(page.text.match(/data-collapsed>Too large to list/g)).toHaveLength(VIEWER_PAGE_SIZE);
+    expect(page.text).not.toContain(BIG.slice(0, 1000));
+    // 50 rows of 200 KB diffs would be 10 MB; listed by their facts, a row is a few hundred bytes.
+    expect(page.text.length).toBeLessThan(VIEWER_PAGE_SIZE * 2048 + 64 * 1024);
+    const most = await get('/audit?resource=doc:big&limit=1000').expect(200);
+    expect(most.text.match(/data-collapsed>Too large to list/g)).toHaveLength(LARGE_EVENTS);
+    expect(most.text.length).toBeLessThan(LARGE_EVENTS * 2048 + 64 * 1024);
   });
 });

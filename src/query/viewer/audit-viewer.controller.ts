@@ -196,10 +196,11 @@ export class AuditViewerController {
       },
       message: `Viewed ${result.items.length} audit events`,
     });
+    const items = await withinReadBudget(result.items);
     return renderListPage({
       links,
       params,
-      result,
+      result: { items, ...(result.nextCursor !== undefined && { nextCursor: result.nextCursor }) },
       hiddenReads: hidden,
       integrity: this.integrity(),
     });
