@@ -13,7 +13,7 @@ import type { ResolvedAuditOptions } from '../../audit.options';
 import { AuditService, type AuditRecordInput } from '../../audit.service';
 import { AuditContextStorage } from '../../capture/audit-context';
 import { setResponseHeader, type AuditHttpRequest } from '../../capture/http-adapter';
-import { withinReadBudget, type AuditPageEvent } from '../read-budget';
+import { readInSlices, withinReadBudget, type AuditPageEvent } from '../read-budget';
 import { readerTenantOf, tenantMaySee, type ReaderTenant } from './audit-api-tenant';
 import { requestIdOf, requestSource } from '../../capture/request-facts';
 import type { AuditEvent, AuditSource } from '../../event/audit-event';
@@ -110,7 +110,11 @@ export class AuditApiService {
     const query = await this.parse(req, 'events', params);
     let page;
     try {
-      page = await this.audit.query(query);
+      page = await readInSlices(
+        (slice) => this.audit.query({ ...query, ...slice }),
+        query.limit,
+        query.cursor,
+      );
     } catch (error) {
       throw await this.failed(
         req,
@@ -170,7 +174,11 @@ export class AuditApiService {
     const read = { endpoint: 'history' as const, filter: { resourceType: type, resourceId: id } };
     let page;
     try {
-      page = await this.audit.historyPage(type, id, { limit, cursor, tenant });
+      page = await readInSlices(
+        (slice) => this.audit.historyPage(type, id, { ...slice, tenant }),
+        limit,
+        cursor,
+      );
     } catch (error) {
       throw await this.failed(req, { ...read, message: 'Audit history read failed' }, error);
     }

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AuditEvent } from '../../event/audit-event';
 import type { AuditQueryResult } from '../audit-query';
 import { csvHeader, csvRecord, ndjsonLine } from '../export-format';
@@ -33,6 +34,13 @@ export const AUDIT_EXPORT_FORMATS: Readonly<Record<'csv' | 'ndjson', AuditExport
 
 /** Events read from the store per page of an export (keyset paging). */
 export const EXPORT_PAGE_SIZE = 1000;
+
+/**
+ * Characters of export text written between two yields to the event loop (and sent as one
+ * chunk): a page of large events (up to `maxEventBytes` each) is written a slice at a time, so
+ * other requests are served while an export runs.
+ */
+export const EXPORT_CHUNK_CHARS = 256 * 1024;
 
 /** How an export stream ended, reported once to `onEnd`. */
 export interface AuditExportEnd {
@@ -89,12 +97,25 @@ export function auditExportStream(
           );
         }
         let chunk = head;
+        let rows = 0;
         head = '';
-        for (const event of page.items) chunk += format.row(event);
-        end.count += page.items.length;
+        for (const event of page.items) {
+          chunk += format.row(event);
+          rows += 1;
+          if (chunk.length >= EXPORT_CHUNK_CHARS) {
+            end.count += rows;
+            rows = 0;
+            yield chunk;
+            chunk = '';
+            await nextTurn();
+          }
+        }
+        end.count += rows;
         // An empty chunk would end nothing and send nothing: skip it.
         if (chunk !== '') yield chunk;
         if (page.nextCursor === undefined) break;
+        // A store may answer without a turn of the event loop: give one before the next page.
+        await nextTurn();
         page = await source.next(page.nextCursor);
       }
       end.status = 'complete';

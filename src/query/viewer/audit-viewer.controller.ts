@@ -10,13 +10,13 @@ import { requestIdOf } from '../../capture/request-facts';
 import { chainSourceOf } from '../../integrity/chain-source';
 import { AuditStore } from '../../stores/audit-store';
 import { auditIntegrityStatus } from '../audit-integrity';
-import { AuditQueryError, type AuditQuery } from '../audit-query';
+import { AuditQueryError, type AuditQuery, type AuditQueryResult } from '../audit-query';
 import { recordAuditRead } from '../audit-read';
 import { AuditRouteResponder } from '../audit-route-responder';
 import { readerTenantOf, tenantMaySee, type ReaderTenant } from '../api/audit-api-tenant';
 import { AUDIT_API_OPTIONS, type ResolvedAuditApiOptions } from '../api/audit-api.options';
 import { auditQueryFromParams } from '../query-params';
-import { withinReadBudget } from '../read-budget';
+import { readInSlices, withinReadBudget } from '../read-budget';
 import { renderEventPage } from './render-event';
 import { MAX_TIMELINE_EVENTS, renderHistoryPage } from './render-history';
 import type { ViewerIntegrity } from './render-integrity';
@@ -170,9 +170,11 @@ export class AuditViewerController {
         ...(tenant !== undefined && { tenant }),
         limit: parsed.limit ?? VIEWER_PAGE_SIZE,
       };
+      const read = (f: AuditQuery): Promise<AuditQueryResult> =>
+        readInSlices((slice) => this.audit.query({ ...f, ...slice }), f.limit, f.cursor);
       page = showsOwnReads(params, filter)
-        ? { result: await this.audit.query(filter), hidden: 0 }
-        : await queryWithoutOwnReads((f) => this.audit.query(f), filter);
+        ? { result: await read(filter), hidden: 0 }
+        : await queryWithoutOwnReads(read, filter);
     } catch (error) {
       if (!(error instanceof AuditQueryError)) throw error;
       await this.recordRead(req, 'list', {
@@ -196,10 +198,11 @@ export class AuditViewerController {
       },
       message: `Viewed ${result.items.length} audit events`,
     });
+    const items = await withinReadBudget(result.items);
     return renderListPage({
       links,
       params,
-      result,
+      result: { items, ...(result.nextCursor !== undefined && { nextCursor: result.nextCursor }) },
       hiddenReads: hidden,
       integrity: this.integrity(),
     });
@@ -249,7 +252,10 @@ export class AuditViewerController {
     }
     const tenant = await this.readerTenant(req, links);
     const limit = MAX_TIMELINE_EVENTS;
-    const page = await this.audit.historyPage(type, id, { limit, tenant });
+    const page = await readInSlices(
+      (slice) => this.audit.historyPage(type, id, { ...slice, tenant }),
+      limit,
+    );
     const more = page.nextCursor !== undefined;
     // No target on purpose: reading a record's history must not add to that history.
     await this.recordRead(req, 'history', {

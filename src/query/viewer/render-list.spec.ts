@@ -1,5 +1,6 @@
 import { makeEvent } from '../../../test/fixtures/events';
 import { encodeCursor } from '../audit-query';
+import { INLINE_EVENT_BYTES, withinReadBudget } from '../read-budget';
 import { renderListPage } from './render-list';
 import { ViewerLinks } from './viewer-links';
 
@@ -158,5 +159,42 @@ describe('renderListPage', () => {
     expect(renderListPage({ links, params: {}, result: { items: [] }, hiddenReads: 3 })).toContain(
       'Nothing but reads of the audit trail has been recorded yet.',
     );
+  });
+
+  it('lists an event too large for a page by its facts, with a link to it, not its changes', async () => {
+    const huge = 'y'.repeat(INLINE_EVENT_BYTES);
+    const fields = Array.from({ length: 500 }, (_, i) => `field${i}`);
+    const items = await withinReadBudget([
+      makeEvent({
+        id: 'big-one',
+        message: 'Saved',
+        changes: {
+          before: { text: huge },
+          after: { text: `${huge}!` },
+          diff: fields.map((f) => ({ path: [f], op: 'changed' as const, before: 1, after: 2 })),
+          fields,
+        },
+      }),
+    ]);
+    const page = renderListPage({ links, params: {}, result: { items } });
+    expect(page).toContain('Saved');
+    expect(page).toMatch(
+      /<a class="muted" href="[^"]*big-one" data-collapsed>Too large to list \(\d+ KiB\)/,
+    );
+    expect(page).not.toContain('field499');
+    expect(page).not.toContain('y'.repeat(100));
+  });
+
+  it('cuts the tooltip of a long list of changed fields', () => {
+    const fields = Array.from({ length: 2000 }, (_, i) => `field_number_${i}`);
+    const event = makeEvent({
+      changes: {
+        diff: fields.map((f) => ({ path: [f], op: 'changed' as const, before: 1, after: 2 })),
+        fields,
+      },
+    });
+    const page = renderListPage({ links, params: {}, result: { items: [event] } });
+    expect(page).toContain('Field number 0');
+    expect(page).not.toContain('Field number 1999');
   });
 });

@@ -2,9 +2,8 @@
  * The viewer's main page: a filter form (a plain GET form, so a filtered view is a shareable URL
  * and works without script), the matching events newest first, and keyset paging links.
  */
-import type { AuditEvent } from '../../event/audit-event';
-import type { AuditQueryResult } from '../audit-query';
-import { clippedSpan, markup, type SafeHtml } from './html';
+import { isCollapsed, type AuditPageEvent } from '../read-budget';
+import { clippedSpan, markup, titleAttr, type SafeHtml } from './html';
 import { changedFieldsSummary } from './render-changes';
 import { renderActor, renderOutcome, renderTime } from './render-facts';
 import { renderIntegrityBanner, renderSequence, type ViewerIntegrity } from './render-integrity';
@@ -19,14 +18,25 @@ export interface ListPageInput {
   links: ViewerLinks;
   /** Filter values as given in the URL (the first value of each parameter). */
   params: Readonly<Record<string, string>>;
-  /** The page of events; absent when the filters were rejected. */
-  result?: AuditQueryResult;
+  /**
+   * The page of events, each larger than `INLINE_EVENT_BYTES` collapsed (`withinReadBudget`);
+   * absent when the filters were rejected.
+   */
+  result?: ListPageResult;
   /** Why the filters were rejected; shown in an alert above the form. */
   error?: string;
   /** Reads of the trail itself left out of this page (see `own-reads.ts`). */
   hiddenReads?: number;
   /** The integrity banner's facts; no banner when absent. */
   integrity?: ViewerIntegrity;
+}
+
+/** A page of the list: its events (whole or collapsed) and the cursor of the next page. */
+export interface ListPageResult {
+  /** The events, newest first. */
+  items: readonly AuditPageEvent[];
+  /** Cursor of the older events, when there are more. */
+  nextCursor?: string;
 }
 
 /** The periods offered by the "Period" menu, as `since` values. */
@@ -145,8 +155,19 @@ function filterForm(links: ViewerLinks, params: Readonly<Record<string, string>>
   </form>`;
 }
 
-function eventRow(event: AuditEvent, links: ViewerLinks, chained: boolean): SafeHtml {
+/** The "Changed fields" cell: names of the first fields, or a link for an event too large to list. */
+function fieldsCell(event: AuditPageEvent, links: ViewerLinks): SafeHtml {
+  if (isCollapsed(event)) {
+    const kib = Math.ceil(event.collapsed.bytes / 1024);
+    return markup`<a class="muted" href="${links.event(event.id)}" data-collapsed>Too large to list (${kib} KiB): open it</a>`;
+  }
   const fields = changedFieldsSummary(event.changes);
+  return fields.text === ''
+    ? markup`<span class="muted">—</span>`
+    : markup`<span class="clip"${titleAttr(fields.all)}>${fields.text}</span>`;
+}
+
+function eventRow(event: AuditPageEvent, links: ViewerLinks, chained: boolean): SafeHtml {
   const target = event.target;
   const targetCell =
     target === undefined
@@ -165,17 +186,15 @@ function eventRow(event: AuditEvent, links: ViewerLinks, chained: boolean): Safe
     </td>
     <td>${targetCell}</td>
     <td>${renderOutcome(event.outcome)}</td>
-    <td class="col-fields">
-      ${
-        fields.text === ''
-          ? markup`<span class="muted">—</span>`
-          : markup`<span class="clip" title="${fields.all}">${fields.text}</span>`
-      }
-    </td>
+    <td class="col-fields">${fieldsCell(event, links)}</td>
   </tr>`;
 }
 
-function eventTable(items: readonly AuditEvent[], links: ViewerLinks, chained: boolean): SafeHtml {
+function eventTable(
+  items: readonly AuditPageEvent[],
+  links: ViewerLinks,
+  chained: boolean,
+): SafeHtml {
   return markup`<table class="events">
     <caption class="sr-only">Events, newest first</caption>
     <colgroup>
@@ -219,7 +238,7 @@ function hiddenReadsNote(input: ListPageInput): SafeHtml | false {
   </p>`;
 }
 
-function results(input: ListPageInput, result: AuditQueryResult): SafeHtml {
+function results(input: ListPageInput, result: ListPageResult): SafeHtml {
   const { links, params } = input;
   const filtered = Object.keys(withoutCursor(params)).some(
     (key) => key !== SHOW_READS_PARAM && params[key] !== '',
