@@ -387,10 +387,12 @@ function copyRecord(
   const out: Record<string, unknown> = {};
   walk.chars += 1;
   walk.ancestors.push(value);
+  // A secret can be a key too (a map of sessions by token): keys get the values' shape scan.
+  const scrub = walk.guard?.scrub;
   try {
     for (const rawKey of Object.keys(value)) {
       let item: unknown;
-      const key = sanitizeString(rawKey);
+      const key = scrub === undefined ? sanitizeString(rawKey) : scrub(sanitizeString(rawKey));
       try {
         item = value[rawKey];
       } catch (err) {
