@@ -61,6 +61,9 @@ class CanaryController {
   }
 }
 
+/** A JWT-shaped token around a canary. */
+const jwtAround = (core: string) => `eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.${core}`;
+
 /** A loader state holding canaries under the keys a key list could miss. */
 function secretState(corpus: CanaryCorpus, when: string, status: string): Record<string, unknown> {
   return {
@@ -71,6 +74,8 @@ function secretState(corpus: CanaryCorpus, when: string, status: string): Record
       keys: [{ privKey: corpus.plain(`${when} state vault.keys[0].privKey`), label: status }],
     },
     recoveryCodes: [corpus.plain(`${when} state recoveryCodes[0]`)],
+    // A map keyed by a secret: the key is scanned by shape like a value.
+    sessions: { [corpus.shaped(`${when} state sessions key`, jwtAround)]: { active: true } },
   };
 }
 
@@ -95,6 +100,7 @@ async function plant(url: string, corpus: CanaryCorpus): Promise<string[]> {
     )
     .send({
       label,
+      sessions: { [corpus.shaped('body sessions key', jwtAround)]: { active: true } },
       state: secretState(corpus, 'after', controls.after),
       passphrase: corpus.plain('body passphrase'),
       profile: { pinCode: corpus.plain('body profile.pinCode'), otpCode: corpus.plain('otp') },
