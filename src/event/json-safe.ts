@@ -392,7 +392,7 @@ function copyRecord(
   try {
     for (const rawKey of Object.keys(value)) {
       let item: unknown;
-      const key = scrub === undefined ? sanitizeString(rawKey) : scrub(sanitizeString(rawKey));
+      const key = shownKey(rawKey, scrub, out);
       try {
         item = value[rawKey];
       } catch (err) {
@@ -409,6 +409,24 @@ function copyRecord(
   } finally {
     walk.ancestors.pop();
   }
+}
+
+/**
+ * A key as the copy records it: cleaned, with any secret found by shape replaced, and numbered
+ * (`[REDACTED]#2`) when two keys become the same, so no entry overwrites another.
+ */
+function shownKey(
+  rawKey: string,
+  scrub: ((text: string) => string) | undefined,
+  out: Record<string, unknown>,
+): string {
+  const clean = sanitizeString(rawKey);
+  if (scrub === undefined) return clean;
+  const key = scrub(clean);
+  if (key === clean || !Object.hasOwn(out, key)) return key;
+  let n = 2;
+  while (Object.hasOwn(out, `${key}#${n}`)) n += 1;
+  return `${key}#${n}`;
 }
 
 /** Copies one key of an object being built; returns {@link STOP} when the walk stopped. */

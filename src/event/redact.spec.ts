@@ -616,6 +616,12 @@ describe('Redactor: a secret used as a key (a map of sessions by token)', () => 
     );
   });
 
+  it('numbers keys that become the same, so no entry is lost', () => {
+    const other = `ghp_${'a1'.repeat(18)}`;
+    const copy = new Redactor().redact({ [token]: 1, [other]: 2 });
+    expect(copy).toEqual({ [REDACTED]: 1, [`${REDACTED}#2`]: 2 });
+  });
+
   it('keeps keys as they are when the shape scan is off', () => {
     expect(new Redactor([], { shapes: false }).redact(state)).toEqual(state);
   });
