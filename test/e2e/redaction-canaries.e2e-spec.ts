@@ -85,13 +85,10 @@ const THING = randomCore('ctrl');
 /** Sends the whole corpus; returns the control values sent alongside. */
 async function plant(url: string, corpus: CanaryCorpus): Promise<string[]> {
   const [before, after, label, noted, failed] = Array.from({ length: 5 }, () => randomCore('ctrl'));
-  const controls = { before: before!, after: after! };
-  things.set(THING, secretState(corpus, 'before', controls.before));
-  const core = randomCore();
+  things.set(THING, secretState(corpus, 'before', before!));
   await request(url)
-    .post(
-      `/things/${THING}?otpCode=${corpus.plain('query otpCode')}&next=${encodeURIComponent(corpus.shaped('query jwt', (c) => `eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.${c}`))}`,
-    )
+    .post(`/things/${THING}`)
+    .query({ otpCode: corpus.plain('query otpCode'), next: corpus.shaped('query jwt', jwtAround) })
     .set('x-api-key', corpus.plain('header x-api-key'))
     .set('cookie', `sid=${corpus.plain('header cookie')}`)
     .set(
@@ -101,11 +98,14 @@ async function plant(url: string, corpus: CanaryCorpus): Promise<string[]> {
     .send({
       label,
       sessions: { [corpus.shaped('body sessions key', jwtAround)]: { active: true } },
-      state: secretState(corpus, 'after', controls.after),
+      state: secretState(corpus, 'after', after!),
       passphrase: corpus.plain('body passphrase'),
-      profile: { pinCode: corpus.plain('body profile.pinCode'), otpCode: corpus.plain('otp') },
+      profile: {
+        pinCode: corpus.plain('body profile.pinCode'),
+        otpCode: corpus.plain('body profile.otpCode'),
+      },
       cards: [{ cvv2: corpus.plain('body cards[0].cvv2'), holder: label }],
-      pw: corpus.shaped('body pw (base64)', (c) => Buffer.from(c).toString('base64'), core),
+      pw: corpus.shaped('body pw (base64)', (c) => Buffer.from(c).toString('base64')),
       devices: [[{ 'x-api-key': corpus.shaped('body x-api-key (url)', encodeURIComponent) }]],
       nested: { Authorization: corpus.shaped('body nested.Authorization', (c) => `Basic ${c}`) },
     })
