@@ -88,7 +88,7 @@ export function readChanges(draft: ChangesInput, context: ChangesContext): ReadC
   const onIssue = (issue: SerializationIssue): void => {
     context.warnings?.report(issue);
     if (issue.marker && unserializable.size < MAX_UNSERIALIZABLE_PATHS) {
-      unserializable.add(issue.path.join('.'));
+      unserializable.add(redactor.scrubText(issue.path.join('.')));
     }
   };
   const { hashFields } = context;

@@ -387,10 +387,12 @@ function copyRecord(
   const out: Record<string, unknown> = {};
   walk.chars += 1;
   walk.ancestors.push(value);
+  // A secret can be a key too (a map of sessions by token): keys get the values' shape scan.
+  const scrub = walk.guard?.scrub;
   try {
     for (const rawKey of Object.keys(value)) {
       let item: unknown;
-      const key = sanitizeString(rawKey);
+      const key = shownKey(rawKey, scrub, out);
       try {
         item = value[rawKey];
       } catch (err) {
@@ -407,6 +409,24 @@ function copyRecord(
   } finally {
     walk.ancestors.pop();
   }
+}
+
+/**
+ * A key as the copy records it: cleaned, with any secret found by shape replaced, and numbered
+ * (`[REDACTED]#2`) when two keys become the same, so no entry overwrites another.
+ */
+function shownKey(
+  rawKey: string,
+  scrub: ((text: string) => string) | undefined,
+  out: Record<string, unknown>,
+): string {
+  const clean = sanitizeString(rawKey);
+  if (scrub === undefined) return clean;
+  const key = scrub(clean);
+  if (key === clean || !Object.hasOwn(out, key)) return key;
+  let n = 2;
+  while (Object.hasOwn(out, `${key}#${n}`)) n += 1;
+  return `${key}#${n}`;
 }
 
 /** Copies one key of an object being built; returns {@link STOP} when the walk stopped. */

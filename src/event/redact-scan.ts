@@ -34,6 +34,7 @@ export function unredactedVisits(
   }
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record)) {
+    if (guard.scrub !== undefined && guard.scrub(key) !== key) return undefined;
     const below = guard.child(state, key);
     const inner = below === null ? undefined : unredactedVisits(record[key], guard, below);
     if (inner === undefined) return undefined;

@@ -589,3 +589,40 @@ describe('Redactor.redactCopy (a JSON-safe copy the caller owns)', () => {
     );
   });
 });
+
+describe('Redactor: a secret used as a key (a map of sessions by token)', () => {
+  const token = `eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.${randomUUID().replace(/-/g, '')}`;
+  const state = { owner: 'ann', sessions: { [token]: { active: true }, plain: { active: false } } };
+  const scrubbed = {
+    owner: 'ann',
+    sessions: { [REDACTED]: { active: true }, plain: { active: false } },
+  };
+
+  it('scans keys by shape like values: the key is replaced, its value is kept', () => {
+    expect(new Redactor().redact(state)).toEqual(scrubbed);
+  });
+
+  it('does not hand back a copy whose key is a secret as it is', () => {
+    const copy = toJsonSafe(state);
+    const result = new Redactor().redactCopy(copy, undefined, new WalkBudget(1000));
+    expect(result).toEqual(scrubbed);
+  });
+
+  it('replaces the secret in the path of a diff entry, so no changed-field list carries it', () => {
+    const diff = new Redactor().redactDiff(diffStates({ sessions: {} }, state));
+    expect(JSON.stringify(diff)).not.toContain(token);
+    expect(changedFieldPaths(diff)).toEqual(
+      expect.arrayContaining([`sessions.${REDACTED}`, 'owner']),
+    );
+  });
+
+  it('numbers keys that become the same, so no entry is lost', () => {
+    const other = `ghp_${'a1'.repeat(18)}`;
+    const copy = new Redactor().redact({ [token]: 1, [other]: 2 });
+    expect(copy).toEqual({ [REDACTED]: 1, [`${REDACTED}#2`]: 2 });
+  });
+
+  it('keeps keys as they are when the shape scan is off', () => {
+    expect(new Redactor([], { shapes: false }).redact(state)).toEqual(state);
+  });
+});

@@ -360,9 +360,12 @@ export class Redactor {
   ): AuditFieldChange[] {
     const rules = this.ruleSet(extraPaths);
     const guard = this.guard(rules);
+    const scrub = this.scrub;
     return diff.map((change) => {
       const states = this.pathStates(change.path, rules);
-      const out: AuditFieldChange = { path: [...change.path], op: change.op };
+      // A key can be a secret (a map by token): the path gets the shape scan values get.
+      const path = scrub === undefined ? [...change.path] : change.path.map(scrub);
+      const out: AuditFieldChange = { path, op: change.op };
       const options: JsonSafeOptions = { guard, guardState: states ?? NO_STATES };
       if (budget !== undefined) options.budget = budget;
       if (change.before !== undefined) {
