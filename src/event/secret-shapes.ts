@@ -52,31 +52,60 @@ export function scrubSecretShapes(text: string): string {
 }
 
 /**
- * One pass over the characters: could a shape start here? Plain words, numbers and short ids
- * (most values) are answered here without any regex or allocation.
+ * One pass over the characters: could a shape start here? Each test below is the first step of
+ * one scan, so plain words, numbers, ids, ISO times and UUIDs are answered here without any regex
+ * or allocation (they hold ':' and '-', which alone prove nothing).
  */
 function mayHoldShape(text: string): boolean {
-  let digits = 0;
+  // Digits of a card-like run: digits that only spaces and dashes separate.
+  let run = 0;
   for (let i = 0; i < text.length; i += 1) {
     const c = text.charCodeAt(i);
     if (c >= 48 && c <= 57) {
-      if (++digits >= 13) return true;
+      if (++run >= 13) return true;
       continue;
     }
-    // ':' URL user-info, '_' and '-' key prefixes and PEM armour.
-    if (c === 58 || c === 95 || c === 45) return true;
-    if (c === 101 /* e */ && text.startsWith('yJ', i + 1)) return true;
-    if (c === 65 /* A */ && /^(?:KIA|SIA|Iza)/.test(text.slice(i + 1, i + 4))) return true;
-    const lower = c | 32;
-    if (
-      lower === 98 /* b */ &&
-      (hasWordAt(text, i + 1, 'earer') || hasWordAt(text, i + 1, 'asic'))
-    ) {
-      return true;
-    }
-    if (lower === 116 /* t */ && hasWordAt(text, i + 1, 'oken')) return true;
+    if (c !== 32 && c !== 45) run = 0;
+    if (startsShapeAt(text, i, c)) return true;
   }
   return false;
+}
+
+/** Whether the character `c` at `i` begins (or, for `_`, ends the prefix of) a shape. */
+function startsShapeAt(text: string, i: number, c: number): boolean {
+  switch (c) {
+    case 58 /* : */:
+      return text.startsWith('//', i + 1); // scheme://user:password@host
+    case 45 /* - */:
+      return text.startsWith('----', i + 1); // PEM armour
+    case 95 /* _ */:
+      // ghp_ gho_ ghu_ ghs_ ghr_, github_pat_, sk_live_ rk_live_ sk_test_
+      return (
+        text.startsWith('gh', i - 3) || text.startsWith('github', i - 6) || isStripeAt(text, i)
+      );
+    case 120 /* x */:
+      return text.startsWith('ox', i + 1); // Slack xox?-
+    case 101 /* e */:
+      return text.startsWith('yJ', i + 1); // JWT
+    case 65 /* A */:
+      return (
+        text.startsWith('KIA', i + 1) ||
+        text.startsWith('SIA', i + 1) ||
+        text.startsWith('Iza', i + 1)
+      );
+    default: {
+      const lower = c | 32;
+      if (lower === 98 /* b */) {
+        return hasWordAt(text, i + 1, 'earer') || hasWordAt(text, i + 1, 'asic');
+      }
+      return lower === 116 /* t */ && hasWordAt(text, i + 1, 'oken');
+    }
+  }
+}
+
+function isStripeAt(text: string, underscore: number): boolean {
+  const key = text.charCodeAt(underscore - 2);
+  return text.charCodeAt(underscore - 1) === 107 /* k */ && (key === 115 || key === 114); // s, r
 }
 
 function findAuthSchemes(text: string, spans: Span[]): void {
