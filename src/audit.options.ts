@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolveAlarmOptions, type ResolvedAlarmOptions } from './alarms/alarm-config';
 import type { AuditAlarmOptions } from './alarms/alarm-options';
 import { AuditConfigurationError } from './audit-configuration.error';
+import { messageOf } from './common/message-of';
 import { join } from 'node:path';
 import type { AuditActorInput } from './event/audit-event';
 import type { AuditHttpRequest } from './capture/http-adapter';
@@ -399,7 +400,7 @@ function checkedRedactList(list: unknown, option: string): readonly string[] {
   try {
     validateRedactPaths(list);
   } catch (error) {
-    fail(option, `has an invalid entry: ${(error as Error).message}`, 'Fix or remove that entry.');
+    fail(option, `has an invalid entry: ${messageOf(error)}`, 'Fix or remove that entry.');
   }
   return list as readonly string[];
 }
@@ -587,7 +588,7 @@ export function resolveAuditOptions(
     } catch (error) {
       fail(
         'trustProxy',
-        `is invalid (${(error as Error).message})`,
+        `is invalid (${messageOf(error)})`,
         'Use a hop count (1), addresses/CIDRs (["10.0.0.0/8"]), a function (addr, i) => boolean, or leave it unset to follow the platform.',
       );
     }
