@@ -221,9 +221,12 @@ export class AuditApiService {
     const query = await this.parse(req, 'export', params, formatName);
     const base = { endpoint: 'export' as const, filter: query, format: formatName };
     const limit = this.api.exportLimit;
+    // A page of large events parsed at once would block the event loop: read it in slices.
+    const page = (cursor?: string) =>
+      readInSlices((slice) => this.audit.query({ ...query, ...slice }), EXPORT_PAGE_SIZE, cursor);
     let first;
     try {
-      first = await this.audit.query({ ...query, limit: EXPORT_PAGE_SIZE });
+      first = await page();
     } catch (error) {
       throw await this.failed(req, { ...base, message: 'Audit export failed' }, error);
     }
@@ -239,11 +242,8 @@ export class AuditApiService {
         ),
       );
     }
-    const stream = auditExportStream(
-      format,
-      { first, next: (cursor) => this.audit.query({ ...query, limit: EXPORT_PAGE_SIZE, cursor }) },
-      limit,
-      (end) => this.exportEnded(req, base, end),
+    const stream = auditExportStream(format, { first, next: page }, limit, (end) =>
+      this.exportEnded(req, base, end),
     );
     // Nest 12 also does this; older adapters leave the source paused when the client goes away.
     const raw = (res as { raw?: unknown }).raw ?? res;
