@@ -30,7 +30,7 @@ const LINE_SEPARATORS = /[\u0085\u2028\u2029]/g;
  * Unicode (some log shippers and viewers do) would break the line there, letting a user's text
  * start a line of its own. The escaped line parses to the same document.
  */
-function escapeLineSeparators(text: string): string {
+export function escapeLineSeparators(text: string): string {
   if (!HAS_LINE_SEPARATOR.test(text)) return text;
   return text.replace(LINE_SEPARATORS, unicodeEscape);
 }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import pino from 'pino';
 import type { AuditLevel } from '../event/audit-event';
 import { AUDIT_LOGGER_NAME } from './ecs.formatter';
-import type { SinkLine } from './ecs-line';
+import { escapeLineSeparators, type SinkLine } from './ecs-line';
 import { Waiters, type LineTarget, type TargetReport } from './sink-targets';
 
 /** One log method of a pino logger, as the sink calls it: merge object, then message. */
@@ -51,6 +51,7 @@ export class ParentTarget implements LineTarget {
   ) {
     const bindings = { 'log.logger': AUDIT_LOGGER_NAME };
     this.logger = childOf(parent, bindings);
+    escapeLineSeparatorsOf(this.logger);
     const destination = destinationOf(this.logger);
     this.destination = destination instanceof EventEmitter ? destination : undefined;
   }
@@ -123,6 +124,34 @@ function childOf(parent: AuditParentLogger, bindings: Record<string, unknown>): 
     // A parent with only custom levels has no 'trace'; its own level then applies.
     return parent.child(bindings);
   }
+}
+
+/** pino's hooks, under a registered symbol that every copy of pino shares. */
+const PINO_HOOKS = Symbol.for('pino.hooks');
+
+interface PinoHooks {
+  streamWrite?: (line: string) => string;
+}
+
+/**
+ * Escapes NEL, U+2028 and U+2029 in the lines of the audit child only. pino writes them raw
+ * inside JSON strings (valid JSON, but a Unicode-aware line splitter would break the line there
+ * and let a user's text start a line of its own); they can only occur inside strings, so the
+ * escaped line parses to the same document. The child gets its own `streamWrite` hook, after
+ * the application's if it has one; the application's other lines are left as they are. A
+ * logger that is not pino's (no hooks) is left alone.
+ */
+function escapeLineSeparatorsOf(logger: AuditParentLogger): void {
+  const holder = logger as unknown as Record<symbol, PinoHooks | undefined>;
+  const hooks = holder[PINO_HOOKS];
+  if (hooks === undefined || hooks === null || typeof hooks !== 'object') return;
+  const appWrite = hooks.streamWrite;
+  holder[PINO_HOOKS] = {
+    ...hooks,
+    streamWrite: appWrite
+      ? (line: string) => escapeLineSeparators(appWrite(line))
+      : escapeLineSeparators,
+  };
 }
 
 /**

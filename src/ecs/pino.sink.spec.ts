@@ -488,6 +488,37 @@ describe('PinoAuditSink', () => {
       expect(line['log.logger']).toBe('audit');
     });
 
+    it("escapes NEL, U+2028 and U+2029 in audit lines, after the application's own hook", async () => {
+      const seen: string[] = [];
+      const { logger, destination } = appLogger({
+        hooks: {
+          streamWrite: (line) => {
+            seen.push(line);
+            return line.replace('"pid"', '"process.pid"');
+          },
+        },
+      });
+      const sink = new PinoAuditSink({ service, parent: logger });
+      const nasty = 'a\u2028{"log.logger":"audit"}\u2029b\u0085c';
+
+      sink.write(event(1, { message: nasty, body: { [nasty]: nasty } }));
+      await sink.flush();
+      logger.info('app line \u2028 stays as the app writes it');
+
+      expect(destination.lines).toHaveLength(2);
+      const [audit, app] = destination.lines as [string, string];
+      // A splitter that follows Unicode sees one line, and it parses to the same values.
+      expect(audit.split(/\r\n|[\n\r\u0085\u2028\u2029]/).filter(Boolean)).toHaveLength(1);
+      const doc = JSON.parse(audit);
+      expect(doc.msg).toBe(nasty);
+      expect(doc.audit.body).toEqual({ [nasty]: nasty });
+      expect(audit).toContain('\\u2028{\\"log.logger\\":\\"audit\\"}\\u2029b\\u0085c');
+      // The application's hook ran first, on both lines; its own line is untouched by ours.
+      expect(seen).toHaveLength(2);
+      expect(doc).toHaveProperty(['process.pid']);
+      expect(app).toContain('app line \u2028 stays');
+    });
+
     it("is not filtered by the application's level, but a silent logger stays silent", () => {
       const warnOnly = appLogger({ level: 'warn' });
       const silent = appLogger({ level: 'silent' });

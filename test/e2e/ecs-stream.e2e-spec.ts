@@ -25,7 +25,12 @@ class WidgetsController {
 /** The ecs-logging spec's required fields and ECS allowed values. */
 function expectEcsLine(raw: string): Record<string, unknown> {
   const line = JSON.parse(raw) as Record<string, unknown>;
-  expect(Object.keys(line).slice(0, 4)).toEqual(['@timestamp', 'log.level', 'message', 'ecs.version']);
+  expect(Object.keys(line).slice(0, 4)).toEqual([
+    '@timestamp',
+    'log.level',
+    'message',
+    'ecs.version',
+  ]);
   expect(line['@timestamp']).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
   expect(typeof line['log.level']).toBe('string');
   expect(typeof line['message']).toBe('string');
@@ -108,7 +113,14 @@ describe.each(PLATFORMS)('ECS stream on %s', (platform) => {
     const file = join(tmp.dir, 'logs', 'audit.ndjson');
     try {
       const running = await startApp(platform, {
-        imports: [AuditModule.forRoot({ store: new InMemoryAuditStore(), stream: file, serviceName: 'fixture', exclude: ['/health'] })],
+        imports: [
+          AuditModule.forRoot({
+            store: new InMemoryAuditStore(),
+            stream: file,
+            serviceName: 'fixture',
+            exclude: ['/health'],
+          }),
+        ],
         ...fixtureApp,
       });
       await request(running.url)
@@ -124,7 +136,12 @@ describe.each(PLATFORMS)('ECS stream on %s', (platform) => {
       const created = expectEcsLine(lines[0]!);
       expect(created).toMatchObject({
         'log.level': 'info',
-        event: { action: 'user.create', outcome: 'success', dataset: 'fixture.audit', category: ['iam'] },
+        event: {
+          action: 'user.create',
+          outcome: 'success',
+          dataset: 'fixture.audit',
+          category: ['iam'],
+        },
         user: { id: 'u9', email: 'nine@example.com', roles: ['ops'] },
         source: { ip: '127.0.0.1' },
         user_agent: { original: 'ecs-test' },
@@ -166,11 +183,24 @@ describe.each(PLATFORMS)('ECS stream on %s', (platform) => {
       controllers: [WidgetsController],
     });
     await request(running.url).post('/widgets').expect(201);
-    await running.app.get(AuditService).record({ action: 'job.run' });
+    // pino writes these raw in its JSON strings; the audit lines must not break at them.
+    const forged = `\u2028${JSON.stringify({ 'log.logger': 'audit', event: { action: 'user.delete' } })}\u2029\u0085`;
+    await running.app
+      .get(AuditService)
+      .record({ action: 'job.run', message: forged, labels: { note: forged } });
     await running.close();
-    const audit = received.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['log.logger'] === 'audit');
+    const audit = received
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l['log.logger'] === 'audit');
     expect(audit).toHaveLength(2);
     expect(audit[0]).toMatchObject({ event: { action: 'widget.create', dataset: 'piped.audit' } });
-    expect(audit[1]).toMatchObject({ event: { action: 'job.run' } });
+    expect(audit[1]).toMatchObject({
+      event: { action: 'job.run' },
+      msg: forged,
+      labels: { note: forged },
+    });
+    // Split as a Unicode-aware log shipper would, every line is still whole.
+    const pieces = received.join('\n').split(/\r\n|[\n\r\u0085\u2028\u2029]/);
+    expect(pieces).toEqual(received);
   });
 });
