@@ -10,6 +10,7 @@ import {
   type AlarmSeverity,
 } from './alarm-message';
 import type { AlarmOutboxEntry } from './alarm-outbox';
+import { isOverRateLimit } from './alarm-rate-limit';
 import { viewerListUrl, type ViewerListFilter } from './alarm-rule-links';
 import { MAX_TEXT_CHARS, MAX_TITLE_CHARS } from './alarm-template';
 import { cutText, describeTime } from './alarm-template-values';
@@ -45,7 +46,8 @@ function highest(severities: Iterable<AlarmSeverity>): AlarmSeverity {
  * - otherwise a message of kind `digest`: `count` is `total` (never less than the entries' own
  *   counts), `events` the first `digestListSize` events of the entries in order, the title the
  *   entries' common title (or the rule name when they differ) followed by `(N times)`, the text
- *   `N events between … and …; the first 10:` and one line per listed event, `firstAt`/`lastAt`
+ *   `N events between … and …; the first 10:` and one line per listed event (past a rate limit,
+ *   `(N more like this)` and `N more like this between … and …, past the rule's rate limit`), `firstAt`/`lastAt`
  *   across all entries, and the id `<digest key>:<dedup key of the first entry>` (stable across
  *   retries of the same digest).
  *
@@ -86,8 +88,14 @@ export function foldDigest(
     }
   }
   const base = titles.size === 1 ? first.message.title : first.rule;
-  const title = cutText(`${base} (${count} times)`, MAX_TITLE_CHARS);
-  const period = `${count} events between ${describeTime(firstAt)} and ${describeTime(lastAt)}`;
+  // Past a rate limit, the rule's first alarms went out one by one: these are the rest.
+  const overLimit = isOverRateLimit(first.digestKey);
+  const counted = overLimit ? `${count} more like this` : `${count} times`;
+  const title = cutText(`${base} (${counted})`, MAX_TITLE_CHARS);
+  const between = `between ${describeTime(firstAt)} and ${describeTime(lastAt)}`;
+  const period = overLimit
+    ? `${count} more like this ${between}, past the rule's rate limit`
+    : `${count} events ${between}`;
   let header: string;
   if (events.length === 0) header = `${period}.`;
   else if (events.length < count) header = `${period}; the first ${events.length}:`;

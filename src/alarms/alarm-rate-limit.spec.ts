@@ -143,15 +143,15 @@ describe('AlarmRateLimiter', () => {
       undefined,
       undefined,
       undefined,
-      'phone-changed:ops',
-      'phone-changed:ops',
+      'rate-limit/phone-changed:ops',
+      'rate-limit/phone-changed:ops',
     ]);
     expect(ops[4]?.throttleMs).toBe(60_000);
     expect(sms.map((e) => e.digestKey)).toEqual([
       undefined,
       undefined,
       undefined,
-      'phone-changed:sms',
+      'rate-limit/phone-changed:sms',
     ]);
     expect(other.every((e) => e.digestKey === undefined)).toBe(true);
 
@@ -163,7 +163,7 @@ describe('AlarmRateLimiter', () => {
       undefined,
       undefined,
       undefined,
-      'phone-changed:ops',
+      'rate-limit/phone-changed:ops',
     ]);
   });
 
@@ -228,9 +228,11 @@ describe('a rate-limited flood through the outbox and the dispatcher', () => {
     expect(phone.map((m) => m.count)).toEqual([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 90]);
     const digest = phone[10] as AlarmMessage;
     expect(digest.kind).toBe('digest');
-    expect(digest.title).toBe('phone-changed changed (90 times)');
+    expect(digest.title).toBe('phone-changed changed (90 more like this)');
     expect(digest.events).toHaveLength(5);
-    expect(digest.text).toMatch(/^90 events between .*; the first 5:/);
+    expect(digest.text).toMatch(
+      /^90 more like this between .*, past the rule's rate limit; the first 5:/,
+    );
     expect((await store.alarmStats()).delivered).toBe(101);
     await dispatcher.stop();
   });

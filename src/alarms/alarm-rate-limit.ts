@@ -2,7 +2,7 @@
  * The default flood control of alarm rules: each rule sends at most `count` separate messages
  * per channel within `per`; the alarms past that are handed to the outbox as a digest (the same
  * machinery as a rule's `throttle`), so a flood reaches a person as a few messages that count
- * every alarm ("MFA phone changed (90 times)") instead of one message per event.
+ * every alarm ("MFA phone changed (90 more like this)") instead of one message per event.
  */
 import { AuditConfigurationError } from '../audit-configuration.error';
 import { DurationError, parseDuration } from '../common/duration';
@@ -89,6 +89,18 @@ export function compileAlarmRateLimit(
   return Object.freeze({ count: count as number, perMs });
 }
 
+/**
+ * Starts the digest key of alarms past a rule's rate limit: `rate-limit/<rule>:<channel>`. A
+ * rule's own `throttle` digests are keyed `<rule>:<channel>`, and a rule name has no `/`, so the
+ * two never share a digest, and a digest can say which it is ("90 more like this").
+ */
+export const OVER_RATE_LIMIT_PREFIX = 'rate-limit/';
+
+/** Whether a digest key is that of alarms past a rate limit (see {@link OVER_RATE_LIMIT_PREFIX}). */
+export function isOverRateLimit(digestKey: string | undefined): boolean {
+  return digestKey?.startsWith(OVER_RATE_LIMIT_PREFIX) ?? false;
+}
+
 interface Window {
   /** Start of the current period (epoch ms). */
   start: number;
@@ -117,7 +129,8 @@ export class AlarmRateLimiter {
   ) {}
 
   /**
-   * Marks the entries past their rule's limit as digest entries of `<rule>:<channel>` throttled
+   * Marks the entries past their rule's limit as digest entries of
+   * `rate-limit/<rule>:<channel>` throttled
    * to one message per period. Entries that already have a digest key are left alone.
    */
   apply(entries: readonly AlarmOutboxEntry[]): void {
@@ -138,7 +151,7 @@ export class AlarmRateLimiter {
         window.sent += 1;
         continue;
       }
-      entry.digestKey = key;
+      entry.digestKey = `${OVER_RATE_LIMIT_PREFIX}${key}`;
       entry.throttleMs = limit.perMs;
     }
   }

@@ -33,6 +33,7 @@ interface Delivery {
   severity: string;
   count: number;
   kind: string;
+  title: string;
 }
 
 function deliveries(requests: readonly RecordedRequest[]): Delivery[] {
@@ -137,6 +138,7 @@ describe.each(PLATFORMS)('alarm priority and flood control on %s', (platform) =>
     const flood = arrived.filter((d) => d.rule === 'phone-changed');
     expect(flood.map((d) => d.count)).toEqual([...Array<number>(LIMIT).fill(1), FLOOD - LIMIT]);
     expect(flood[LIMIT]).toMatchObject({ kind: 'digest', count: FLOOD - LIMIT });
+    expect(flood[LIMIT]?.title).toMatch(new RegExp(`\\(${FLOOD - LIMIT} more like this\\)$`));
     expect(arrived).toHaveLength(LIMIT + 2);
     expect((await store.alarmStats()).pending).toBe(0);
   });
