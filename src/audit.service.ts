@@ -239,12 +239,21 @@ export class AuditService {
     );
   }
 
-  /** One event by id, or `undefined`. */
-  async get(id: string): Promise<AuditEvent | undefined> {
+  /**
+   * One event by id, or `undefined`. With `tenant`, an event of another tenant is `undefined`
+   * too, as if it did not exist (the reader's tenant boundary).
+   */
+  async get(id: string, options: { tenant?: string } = {}): Promise<AuditEvent | undefined> {
     if (typeof id !== 'string' || id.length === 0) {
       throw new AuditRecordError('get(id): id must be a non-empty event id string.');
     }
-    return this.store.get(id);
+    const { tenant } = options;
+    if (tenant !== undefined && (typeof tenant !== 'string' || tenant.length === 0)) {
+      throw new AuditRecordError('get(id, { tenant }): tenant must be a non-empty string.');
+    }
+    const event = await this.store.get(id);
+    if (event !== undefined && tenant !== undefined && event.tenant !== tenant) return undefined;
+    return event;
   }
 
   /**

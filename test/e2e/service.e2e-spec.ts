@@ -170,6 +170,41 @@ describe.each(PLATFORMS)('AuditService on %s with a SQLite file', (platform) => 
     );
   });
 
+  it("pages a record's history newest first, and keeps every read to the tenant asked for", async () => {
+    const made: { id: string; tenant: string }[] = [];
+    for (let i = 0; i < 6; i++) {
+      const tenant = i % 2 === 0 ? 'acme' : 'globex';
+      const event = await audit.record({
+        action: 'doc.update',
+        target: { type: 'doc', id: 'shared' },
+        tenant,
+        labels: { i },
+      });
+      made.push({ id: event.id, tenant });
+    }
+    const first = await audit.historyPage('doc', 'shared', { limit: 2, tenant: 'acme' });
+    expect(first.items.map((e) => [e.labels?.i, e.tenant])).toEqual([
+      ['4', 'acme'],
+      ['2', 'acme'],
+    ]);
+    const rest = await audit.historyPage('doc', 'shared', {
+      limit: 2,
+      tenant: 'acme',
+      cursor: first.nextCursor,
+    });
+    expect(rest.items.map((e) => e.labels?.i)).toEqual(['0']);
+    expect(rest.nextCursor).toBeUndefined();
+    expect((await audit.historyPage('doc', 'shared')).items).toHaveLength(6);
+    const ofGlobex = (await audit.query({ tenant: 'globex', limit: 100 })).items;
+    expect(ofGlobex.map((e) => e.labels?.i)).toEqual(['5', '3', '1']);
+    const [acme, globex] = [made[0]!, made[1]!];
+    await expect(audit.get(globex.id, { tenant: 'acme' })).resolves.toBeUndefined();
+    await expect(audit.get(acme.id, { tenant: 'acme' })).resolves.toMatchObject({ id: acme.id });
+    await expect(audit.get(globex.id)).resolves.toMatchObject({ tenant: 'globex' });
+    await expect(audit.get(acme.id, { tenant: '' })).rejects.toThrow(AuditRecordError);
+    await expect(audit.historyPage('doc', 'shared', { limit: 0 })).rejects.toThrow(/1 to 1000/);
+  });
+
   it('rejects bad filters with a clear error', async () => {
     await expect(audit.query({ actor: 'x' } as never)).rejects.toThrow(
       /Unknown query filter "actor"/,
