@@ -1,4 +1,3 @@
-import { Test } from '@nestjs/testing';
 import {
   AuditConfigurationError,
   AuditModule,
@@ -7,6 +6,7 @@ import {
   InMemoryAuditStore,
   type AuditAlarmOptions,
 } from '../../src';
+import { bootError } from '../utils/alarm-app';
 import { eventually } from '../utils/alarm-inbox';
 import { startApp, type RunningApp } from '../utils/apps';
 import { HttpReceiver } from '../utils/http-receiver';
@@ -15,19 +15,7 @@ import { HttpReceiver } from '../utils/http-receiver';
 // platforms, so Express alone is used here.
 const SECRET = 'a-secret-of-16+chars';
 
-function boot(alarms: AuditAlarmOptions): Promise<unknown> {
-  return Test.createTestingModule({
-    imports: [AuditModule.forRoot({ store: new InMemoryAuditStore(), stream: false, alarms })],
-  })
-    .compile()
-    .then(
-      async (moduleRef) => {
-        await moduleRef.close();
-        return undefined;
-      },
-      (error: unknown) => error,
-    );
-}
+const boot = (alarms: AuditAlarmOptions): Promise<unknown> => bootError(alarms);
 
 describe('alarm destinations: only public addresses unless allowed', () => {
   it.each([

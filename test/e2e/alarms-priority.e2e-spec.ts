@@ -1,10 +1,10 @@
 import { Controller, Param, Patch, Post, UnauthorizedException } from '@nestjs/common';
-import { join } from 'node:path';
 import request from 'supertest';
-import { Audited, AuditModule, AuditStore } from '../../src';
-import { PLATFORMS, startApp, tempDir, type RunningApp } from '../utils/apps';
+import { Audited, AuditStore } from '../../src';
+import { startWebhookAlarmApp, type WebhookAlarmApp } from '../utils/alarm-app';
+import { PLATFORMS, type RunningApp } from '../utils/apps';
 import { eventually } from '../utils/alarm-inbox';
-import { HttpReceiver, type RecordedRequest } from '../utils/http-receiver';
+import type { HttpReceiver, RecordedRequest } from '../utils/http-receiver';
 
 const SECRET = 'webhook-secret-0123456789';
 const FLOOD = 100;
@@ -41,52 +41,40 @@ function deliveries(requests: readonly RecordedRequest[]): Delivery[] {
 }
 
 describe.each(PLATFORMS)('alarm priority and flood control on %s', (platform) => {
+  let alarmApp: WebhookAlarmApp;
   let running: RunningApp;
   let hook: HttpReceiver;
-  let tmp: ReturnType<typeof tempDir>;
 
   beforeAll(async () => {
-    tmp = tempDir();
-    hook = await HttpReceiver.start();
-    running = await startApp(platform, {
-      imports: [
-        AuditModule.forRoot({
-          store: join(tmp.dir, 'audit.db'),
-          stream: false,
-          alarms: {
-            allowPrivateNetworks: ['127.0.0.1'], // the receiver is on loopback
-            channels: { siem: { type: 'webhook', url: `${hook.url}/alarms`, secret: SECRET } },
-            rules: [
-              {
-                name: 'phone-changed',
-                action: 'user.phone_change',
-                channels: ['siem'],
-                severity: 'medium',
-              },
-              {
-                name: 'failed-login',
-                action: 'session.login',
-                outcome: 'failure',
-                channels: ['siem'],
-                severity: 'critical',
-              },
-            ],
-            // The default count; a long period, so that a slow machine cannot split the flood
-            // over two periods.
-            rateLimit: { count: LIMIT, per: '1h' },
-            pollIntervalMs: 50,
-          },
-        }),
-      ],
+    alarmApp = await startWebhookAlarmApp(platform, {
       controllers: [AccountController],
+      alarms: (url) => ({
+        channels: { siem: { type: 'webhook', url: `${url}/alarms`, secret: SECRET } },
+        rules: [
+          {
+            name: 'phone-changed',
+            action: 'user.phone_change',
+            channels: ['siem'],
+            severity: 'medium',
+          },
+          {
+            name: 'failed-login',
+            action: 'session.login',
+            outcome: 'failure',
+            channels: ['siem'],
+            severity: 'critical',
+          },
+        ],
+        // The default count; a long period, so that a slow machine cannot split the flood
+        // over two periods.
+        rateLimit: { count: LIMIT, per: '1h' },
+        pollIntervalMs: 50,
+      }),
     });
+    ({ running, hook } = alarmApp);
   });
 
-  afterAll(async () => {
-    await running?.close();
-    await hook?.close();
-    tmp?.cleanup();
-  });
+  afterAll(() => alarmApp?.close());
 
   it('delivers a critical alarm before a flood of lesser ones queued before it, and folds the flood', async () => {
     // A slow receiver: the first sends stay open until released, every later one takes a while.

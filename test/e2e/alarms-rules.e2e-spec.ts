@@ -1,4 +1,3 @@
-import { Test } from '@nestjs/testing';
 import { join } from 'node:path';
 import {
   AuditConfigurationError,
@@ -10,6 +9,7 @@ import {
   type AuditEvent,
   type AuditQueryResult,
 } from '../../src';
+import { bootError } from '../utils/alarm-app';
 import { startApp, tempDir, type RunningApp } from '../utils/apps';
 import { eventually, Inbox, InboxNotifier } from '../utils/alarm-inbox';
 import { HttpReceiver } from '../utils/http-receiver';
@@ -185,16 +185,7 @@ describe('dead letters', () => {
 });
 
 describe('alarm configuration is checked at boot', () => {
-  const boot = (alarms: AuditAlarmOptions, store: AuditStore = new InMemoryAuditStore()) =>
-    Test.createTestingModule({ imports: [AuditModule.forRoot({ store, stream: false, alarms })] })
-      .compile()
-      .then(
-        async (moduleRef) => {
-          await moduleRef.close();
-          return undefined;
-        },
-        (error: unknown) => error,
-      );
+  const boot = (alarms: AuditAlarmOptions, store?: AuditStore) => bootError(alarms, { store });
   const slack = {
     ops: { type: 'slack' as const, webhookUrl: 'https://hooks.slack.com/services/T/B/x' },
   };

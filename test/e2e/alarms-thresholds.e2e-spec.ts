@@ -1,9 +1,9 @@
 import { Controller, Post, UnauthorizedException } from '@nestjs/common';
-import { join } from 'node:path';
-import { AuditModule, Audited, AuditStore } from '../../src';
-import { PLATFORMS, startApp, tempDir, type RunningApp } from '../utils/apps';
+import { Audited, AuditStore } from '../../src';
+import { startWebhookAlarmApp, type WebhookAlarmApp } from '../utils/alarm-app';
+import { PLATFORMS, type RunningApp } from '../utils/apps';
 import { eventually } from '../utils/alarm-inbox';
-import { HttpReceiver } from '../utils/http-receiver';
+import type { HttpReceiver } from '../utils/http-receiver';
 
 /** Every login fails, as under a password-guessing attack. */
 @Controller('session')
@@ -34,48 +34,33 @@ interface Payload {
 describe.each(PLATFORMS)(
   'threshold alarms cannot be evaded by a spray of distinct addresses (%s)',
   (platform) => {
+    let alarmApp: WebhookAlarmApp;
     let running: RunningApp;
     let hook: HttpReceiver;
-    let tmp: ReturnType<typeof tempDir>;
 
     beforeAll(async () => {
-      tmp = tempDir();
-      hook = await HttpReceiver.start();
-      running = await startApp(platform, {
-        imports: [
-          AuditModule.forRoot({
-            store: join(tmp.dir, 'audit.db'),
-            stream: false,
-            serviceName: 'shop',
-            // The test's addresses come from X-Forwarded-For, as behind a proxy.
-            trustProxy: true,
-            alarms: {
-              allowPrivateNetworks: ['127.0.0.1'], // the receiver is on loopback
-              channels: {
-                siem: { type: 'webhook', url: hook.url, secret: 'a-secret-of-16+chars' },
-              },
-              rules: [
-                {
-                  name: 'login-failures',
-                  action: 'session.login',
-                  outcome: 'failure',
-                  threshold: { count: 5, window: '1d', groupBy: 'source.ip' },
-                  channels: ['siem'],
-                },
-              ],
-              maxOpenWindowsPerRule: CAP,
-              pollIntervalMs: 50,
-            },
-          }),
-        ],
+      alarmApp = await startWebhookAlarmApp(platform, {
         controllers: [SessionController],
+        // The test's addresses come from X-Forwarded-For, as behind a proxy.
+        options: { serviceName: 'shop', trustProxy: true },
+        alarms: (url) => ({
+          channels: { siem: { type: 'webhook', url, secret: 'a-secret-of-16+chars' } },
+          rules: [
+            {
+              name: 'login-failures',
+              action: 'session.login',
+              outcome: 'failure',
+              threshold: { count: 5, window: '1d', groupBy: 'source.ip' },
+              channels: ['siem'],
+            },
+          ],
+          maxOpenWindowsPerRule: CAP,
+          pollIntervalMs: 50,
+        }),
       });
+      ({ running, hook } = alarmApp);
     });
-    afterAll(async () => {
-      await running?.close();
-      await hook?.close();
-      tmp?.cleanup();
-    });
+    afterAll(() => alarmApp?.close());
 
     async function failLogins(addresses: readonly string[]): Promise<void> {
       let next = 0;
