@@ -70,6 +70,18 @@ export interface AlarmMessage {
   title: string;
   /** The body text: the rendered template, or the digest/threshold summary. */
   text: string;
+  /**
+   * `text` as Slack mrkdwn, for alarms rendered from a rule's `message` template (event and
+   * threshold alarms): the template's own text keeps its markup (`*bold*`, `_italic_`,
+   * `<https://runbook.example|runbook>`), the values from the event are neutralized (markup
+   * characters as look-alikes, links defanged, `&`, `<`, `>` escaped). At most
+   * `MAX_TEXT_CHARS` characters, cut where it cuts `text` and never inside an escape or link.
+   *
+   * Absent when it would equal the neutralized `text` (a template without markup), and for
+   * digests, manual and library-written alarms: the Slack notifier then neutralizes all of
+   * `text`. A custom producer that sets it vouches that every user value in it is neutralized.
+   */
+  slackText?: string;
   /** Events the alarm stands for (1 for a single event, N for a digest or threshold). */
   count: number;
   /** The first events (at most the digest list size), oldest first. */

@@ -16,6 +16,7 @@ import {
   renderChanges,
   renderValue,
 } from './alarm-template-values';
+import { toSlackMrkdwn, truncateMrkdwn, type AlarmTextPiece } from './notifiers/slack-mrkdwn';
 
 /** Thrown for a template that cannot be parsed; the message says where and how to fix it. */
 export class AlarmTemplateError extends Error {
@@ -171,6 +172,18 @@ function fieldReader(name: string, threshold: boolean): Reader | undefined {
   }
 }
 
+/** A template rendered for one alarm, as plain text and as Slack mrkdwn. */
+export interface RenderedAlarmText {
+  /** Plain text, as {@link AlarmTemplate.render} returns it. */
+  readonly text: string;
+  /**
+   * The same text as Slack mrkdwn: the template's own text with its markup kept, the values
+   * neutralized. Cut where `text` is cut (then ending with `…`), and to the same limit at a
+   * point that splits no escape or link.
+   */
+  readonly slack: string;
+}
+
 /** A parsed template. */
 export interface AlarmTemplate {
   /** The template as written. */
@@ -179,6 +192,13 @@ export interface AlarmTemplate {
   readonly fields: readonly string[];
   /** The text for one alarm; never throws. */
   render(context: AlarmTemplateContext): string;
+  /**
+   * The text for one alarm, plain and as Slack mrkdwn in which only the values are neutralized;
+   * never throws.
+   *
+   * @example parseAlarmTemplate('*Phone changed* by {actor.name}').renderMarkup(context).slack // '*Phone changed* by ∗Eve∗'
+   */
+  renderMarkup(context: AlarmTemplateContext): RenderedAlarmText;
 }
 
 /** How a template is parsed. */
@@ -288,26 +308,53 @@ export function parseAlarmTemplate(
   }
   if (literal !== '') parts.push(literal);
   const max = multiline ? MAX_TEXT_CHARS : MAX_TITLE_CHARS;
+  const pieces = (context: AlarmTemplateContext): AlarmTextPiece[] =>
+    parts.map((part) =>
+      typeof part === 'string'
+        ? { text: part, user: false }
+        : { text: valueOf(part, context), user: true },
+    );
   return {
     source,
     fields: Object.freeze(fields),
     render(context: AlarmTemplateContext): string {
-      let out = '';
-      for (const part of parts) {
-        if (typeof part === 'string') {
-          out += part;
-          continue;
-        }
-        let value: string | undefined;
-        try {
-          value = part(context);
-        } catch {
-          // A malformed hand-made event must not stop the alarm; the value shows as missing.
-          value = undefined;
-        }
-        out += value === undefined || value === '' ? MISSING_VALUE : value;
-      }
-      return cutText(out, max);
+      return cutText(joined(pieces(context)), max);
+    },
+    renderMarkup(context: AlarmTemplateContext): RenderedAlarmText {
+      const all = pieces(context);
+      const full = joined(all);
+      const text = cutText(full, max);
+      if (text === full) return { text, slack: truncateMrkdwn(toSlackMrkdwn(all), max) };
+      // Escaped after the cut, so the cut cannot split an escape or a link of the template.
+      const slack = `${toSlackMrkdwn(clipPieces(all, text.length - 1))}\u2026`;
+      return { text, slack: truncateMrkdwn(slack, max) };
     },
   };
+}
+
+function valueOf(reader: Reader, context: AlarmTemplateContext): string {
+  let value: string | undefined;
+  try {
+    value = reader(context);
+  } catch {
+    // A malformed hand-made event must not stop the alarm; the value shows as missing.
+    value = undefined;
+  }
+  return value === undefined || value === '' ? MISSING_VALUE : value;
+}
+
+function joined(pieces: readonly AlarmTextPiece[]): string {
+  return pieces.map((piece) => piece.text).join('');
+}
+
+/** The first `length` characters of the pieces' text, still in pieces. */
+function clipPieces(pieces: readonly AlarmTextPiece[], length: number): AlarmTextPiece[] {
+  const out: AlarmTextPiece[] = [];
+  let room = length;
+  for (const piece of pieces) {
+    if (room <= 0) break;
+    out.push(piece.text.length <= room ? piece : { ...piece, text: piece.text.slice(0, room) });
+    room -= piece.text.length;
+  }
+  return out;
 }

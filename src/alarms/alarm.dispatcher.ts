@@ -637,8 +637,10 @@ export class AlarmDispatcher {
       this.noteError(
         `nestjs-audit: could not build the digest of rule "${head.rule}" (${claim.count} alarms): ${reasonOf(error)}. Sending a plain summary instead.`,
       );
+      // The Slack text of the head would drop the note below: Slack neutralizes `text` instead.
+      const { slackText: _headOnly, ...plain } = head.message;
       return {
-        ...head.message,
+        ...plain,
         ...fixed,
         kind: 'digest',
         count: claim.count,

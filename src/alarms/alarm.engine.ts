@@ -29,10 +29,12 @@ import {
   parseAlarmTemplate,
   type AlarmTemplate,
   type AlarmTemplateContext,
+  type RenderedAlarmText,
 } from './alarm-template';
 import { alarmChanges, cutText, renderValue, singleLine } from './alarm-template-values';
 import { DEFAULT_MAX_OPEN_WINDOWS, ThresholdWindows, type WindowState } from './threshold-windows';
 import { windowsDroppedEntries } from './windows-dropped';
+import { neutralizeMrkdwn } from './notifiers/slack-mrkdwn';
 
 /** Most changed fields an event summary lists (the `{changes}` text counts the rest). */
 export const MAX_SUMMARY_CHANGES = 50;
@@ -69,6 +71,16 @@ function eventTimeMs(event: AuditEvent, now: number): number {
 
 function optionalText(value: unknown): string | undefined {
   return value === undefined || value === null || value === '' ? undefined : renderValue(value);
+}
+
+/**
+ * The `text` and `slackText` of a message rendered from a rule's template; `slackText` only when
+ * the template's own markup makes it differ from the neutralized text the notifier would send.
+ */
+function messageText(rendered: RenderedAlarmText): Pick<AlarmMessage, 'text' | 'slackText'> {
+  return rendered.slack === neutralizeMrkdwn(rendered.text)
+    ? { text: rendered.text }
+    : { text: rendered.text, slackText: rendered.slack };
 }
 
 /**
@@ -300,8 +312,8 @@ export class AlarmEngine {
   ): AlarmOutboxEntry[] {
     const context = this.context(rule, event, 1);
     const title = rule.title.render(context);
-    const text = rule.message.render(context);
-    const summary = summarizeEvent(event, text, this.viewerUrl);
+    const body = messageText(rule.message.renderMarkup(context));
+    const summary = summarizeEvent(event, body.text, this.viewerUrl);
     const createdAt = new Date(now).toISOString();
     return rule.channels.map((channel) => {
       const dedupKey = `${rule.name}:${channel}:${event.id}`;
@@ -312,7 +324,7 @@ export class AlarmEngine {
         kind: 'event',
         severity: rule.severity,
         title,
-        text,
+        ...body,
         count: 1,
         events: [summary],
         firstAt: event.timestamp,
@@ -414,7 +426,7 @@ export class AlarmEngine {
       ...(threshold.groupBy === undefined ? {} : { group }),
     };
     const title = rule.title.render(context);
-    const text = rule.message.render(context);
+    const body = messageText(rule.message.renderMarkup(context));
     const events = oldestFirst(state.events);
     const createdAt = new Date(now).toISOString();
     const groupPart = threshold.groupBy === undefined ? NO_GROUP : groupDedupPart(group);
@@ -437,7 +449,7 @@ export class AlarmEngine {
         kind: 'threshold',
         severity: rule.severity,
         title,
-        text,
+        ...body,
         count: state.count,
         events,
         firstAt: state.firstAt,
@@ -461,7 +473,12 @@ export class AlarmInputError extends TypeError {
 export interface ManualAlarmInput {
   /** One line: the e-mail subject, the Slack header. */
   title: string;
-  /** Body text (line breaks allowed). @default the title */
+  /**
+   * Body text (line breaks allowed). Application text often carries user data (a customer's
+   * name, a reference typed in a form), and nothing here can tell it from your own words, so
+   * Slack shows all of it neutralized like event values (`*`, `_`, `~`, `` ` `` as look-alikes,
+   * links defanged); only the rule templates' own text keeps its Slack markup. @default the title
+   */
   message?: string;
   /** @default 'medium' */
   severity?: AlarmSeverity;

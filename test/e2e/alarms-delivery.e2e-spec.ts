@@ -11,6 +11,23 @@ import { asUser, fixtureApp } from '../utils/users-app';
 const SECRET = 'webhook-secret-0123456789';
 const CANARY = 'CANARY-PHONE-7f3a9c';
 const ALICE = { id: 'u-alice', name: 'Alice', email: 'alice@shop.test', roles: ['admin'] };
+const RUNBOOK =
+  '*Call them back* _before_ resetting: <https://runbook.shop.test/mfa?step=1&lang=en|runbook>';
+/** Slack markup, a mention and a link in a user's own name. */
+const MALLORY = {
+  id: 'u-mallory',
+  name: '*x* _y_ ~z~ `w` <!channel> https://evil.test/x',
+  email: 'mallory@shop.test',
+  roles: ['admin'],
+};
+const MALLORY_IN_SLACK = '∗x∗ ˍyˍ ∼z∼ ˋwˋ &lt;!channel&gt; hxxps[://]evil[.]test/x';
+const RUNBOOK_IN_SLACK =
+  '*Call them back* _before_ resetting: <https://runbook.shop.test/mfa?step=1&amp;lang=en|runbook>';
+
+interface SlackBody {
+  text: string;
+  blocks: { type: string; text?: { type: string; text: string } }[];
+}
 
 describe.each(PLATFORMS)('alarms delivered to real receivers on %s', (platform) => {
   let running: RunningApp;
@@ -54,7 +71,8 @@ describe.each(PLATFORMS)('alarms delivered to real receivers on %s', (platform) 
             channels: ['security', 'ops', 'siem', 'inbox'],
             severity: 'high',
             title: 'MFA phone changed for user {target.id}',
-            message: '{actor.name} changed the MFA phone of user {target.id}: {changes}',
+            // Slack markup of the rule's author: kept in Slack, unlike the values filled in.
+            message: `{actor.name} changed the MFA phone of user {target.id}: {changes}. ${RUNBOOK}`,
           },
           {
             name: 'phone-changed',
@@ -165,6 +183,43 @@ describe.each(PLATFORMS)('alarms delivered to real receivers on %s', (platform) 
       ['security', 'delivered'],
       ['siem', 'delivered'],
     ]);
+  });
+
+  it("shows the rule's Slack markup as written and a user's markup inert in Slack", async () => {
+    slack.requests.length = 0;
+    smtp.messages.length = 0;
+    await request(running.url)
+      .patch('/users/1/mfa')
+      .set(asUser(MALLORY))
+      .send({ phone: '+1 555 0600' })
+      .expect(200);
+    const [post] = await slack.waitForRequests(1);
+    const body = JSON.parse(post?.body ?? '{}') as SlackBody;
+    const changes = 'mfa.phone: +1 555 0199 → +1 555 0600';
+    expect(body.blocks[1]).toEqual({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: `${MALLORY_IN_SLACK} changed the MFA phone of user 1: ${changes}. ${RUNBOOK_IN_SLACK}`,
+      },
+    });
+    expect(body.text).toBe(
+      `[HIGH] MFA phone changed for user 1: ${MALLORY_IN_SLACK} changed the MFA phone of user 1: ${changes}. ${RUNBOOK_IN_SLACK}`,
+    );
+    expect(body.blocks[2]?.text?.text).toContain(
+      `*Who:* ${MALLORY_IN_SLACK} &lt;mallory@shop.test&gt; (id u-mallory)`,
+    );
+    expect(post?.body).not.toContain('<!channel>');
+    expect(post?.body).not.toContain('https://evil.test');
+    // The other channels get the plain text; wait for them so the next test starts clean.
+    const id = String(post?.headers['x-audit-alarm-id']).split(':').at(-1) ?? '-';
+    const attempts = async () =>
+      (await store.listAlarmAttempts({})).filter((a) => a.dedupKey.endsWith(id));
+    await eventually(async () => (await attempts()).length === 4, 'attempt rows');
+    const [mail] = await smtp.waitForMessages(1);
+    expect(mail?.text).toContain(`${MALLORY.name} changed the MFA phone of user 1`);
+    smtp.messages.length = 0;
+    hook.requests.length = 0;
   });
 
   it('keeps redacted values redacted in every message', async () => {

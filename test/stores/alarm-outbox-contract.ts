@@ -54,6 +54,20 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         });
       });
 
+      it('keeps the optional Slack text of a message as given, and its absence', async () => {
+        const marked = makeAlarm(T0);
+        marked.message.slackText = '*Phone changed* by ∗Eve∗ &amp; <https://runbook.example|rb>';
+        const plain = makeAlarm(T0 + 1);
+        await store.append([], [marked, plain]);
+        expect((await byKey(marked.dedupKey)).message).toStrictEqual(marked.message);
+        expect((await byKey(plain.dedupKey)).message).not.toHaveProperty('slackText');
+        const claims = await store.claimAlarms(claimAt(T0 + 1));
+        expect(claims.map((claim) => claim.alarm.message.slackText)).toStrictEqual([
+          marked.message.slackText,
+          undefined,
+        ]);
+      });
+
       it('stores alarms without events', async () => {
         const alarm = makeAlarm(T0, { kind: 'manual' });
         await store.append([], [alarm]);

@@ -134,6 +134,42 @@ describe('slackPayload', () => {
     expect(all).toContain('*What changed:*');
   });
 
+  it("sends a message's Slack text as written: the template's markup kept, its values already neutralized", () => {
+    const payload = slackPayload(
+      message({
+        title: '*Phone* changed',
+        text: '*Phone changed* by *Eve*: see <https://runbook.example/x|runbook>',
+        slackText: '*Phone changed* by ∗Eve∗: see <https://runbook.example/x|runbook> [REDACTED]',
+      }),
+    );
+    expect(payload.blocks[1]).toEqual({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: '*Phone changed* by ∗Eve∗: see <https://runbook.example/x|runbook> [redacted]',
+      },
+    });
+    // The header is plain text; the title in the notification text stays neutralized.
+    expect(payload.blocks[0]).toMatchObject({ text: { text: ':red_circle: *Phone* changed' } });
+    expect(payload.text).toBe(
+      '[HIGH] ∗Phone∗ changed: *Phone changed* by ∗Eve∗: see <https://runbook.example/x|runbook> [redacted]',
+    );
+  });
+
+  it('neutralizes the whole text when the Slack text is not a string (a hand-edited row)', () => {
+    const payload = slackPayload(message({ text: '*Eve*', slackText: 42 as unknown as string }));
+    expect(payload.blocks[1]).toEqual({ type: 'section', text: { type: 'mrkdwn', text: '∗Eve∗' } });
+  });
+
+  it('cuts a long Slack text before a link rather than inside it', () => {
+    const slackText = `${'a'.repeat(2990)} <https://runbook.example/x|runbook>`;
+    const payload = slackPayload(message({ text: 'a', slackText }));
+    expect(payload.blocks[1]).toEqual({
+      type: 'section',
+      text: { type: 'mrkdwn', text: `${'a'.repeat(2990)} …` },
+    });
+  });
+
   it('keeps within Block Kit limits, cutting with an ellipsis', () => {
     const payload = slackPayload(
       message({

@@ -13,9 +13,12 @@ import {
   type AlarmEventLines,
 } from './alarm-text';
 import { AlarmNotifier, type AlarmSendContext } from './alarm-notifier';
+import { escapeMrkdwn, neutralizeMrkdwn, truncateMrkdwn } from './slack-mrkdwn';
 import { STRICT_DESTINATIONS, type DestinationPolicy } from './destination-guard';
 import { displayUrl, headerValue, postJson, type HttpPostTarget } from './http-post';
 import { AUDIT_ALARM_ID_HEADER } from './webhook-signature';
+
+export { escapeMrkdwn, neutralizeMrkdwn, truncateMrkdwn } from './slack-mrkdwn';
 
 /** Limits of Slack's Block Kit, beyond which Slack refuses the whole message. */
 export const SLACK_LIMITS = Object.freeze({
@@ -68,57 +71,6 @@ export interface SlackPayload {
   blocks: SlackBlock[];
 }
 
-/**
- * `text` with Slack's control characters escaped, so user data cannot open a link, a mention
- * (`<!channel>`) or a user reference.
- */
-export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** Look-alikes of mrkdwn's markup characters, which Slack has no escape for. */
-const MARKUP_LOOKALIKE: Readonly<Record<string, string>> = {
-  '*': '\u2217', // ∗ asterisk operator
-  _: '\u02cd', // ˍ modifier letter low macron
-  '~': '\u223c', // ∼ tilde operator
-  '`': '\u02cb', // ˋ modifier letter grave accent
-};
-
-/** `scheme://host` of a URL, and a `www.` host, in user text (bounded, no backtracking). */
-const URL_START =
-  /\b([a-z][a-z0-9+.-]{0,31}):\/\/([^\s/?#<>|]{0,253})|\bwww\.([^\s/?#<>|]{0,253})/gi;
-
-function defangHost(host: string): string {
-  return host.replace(/\./g, '[.]');
-}
-
-/**
- * User-supplied `text` made inert in mrkdwn: escaped like {@link escapeMrkdwn}; `*`, `_`, `~` and
- * `` ` `` replaced by look-alikes (∗ ˍ ∼ ˋ) so a value cannot make text bold, italic, struck or
- * code; and links defanged (`https://evil.test/x` → `hxxps[://]evil[.]test/x`, `www.evil.test`
- * → `www[.]evil[.]test`) so Slack does not turn them into clickable links in an official-looking
- * alarm.
- */
-export function neutralizeMrkdwn(text: string): string {
-  const defanged = text
-    .replace(/[*_~`]/g, (char) => MARKUP_LOOKALIKE[char] ?? char)
-    .replace(URL_START, (_match, scheme?: string, host?: string, wwwHost?: string) =>
-      scheme === undefined
-        ? `www[.]${defangHost(wwwHost ?? '')}`
-        : `${scheme.replace(/^http/i, 'hxxp')}[://]${defangHost(host ?? '')}`,
-    );
-  return escapeMrkdwn(defanged);
-}
-
-/** Escaped mrkdwn cut to `max` characters without splitting an `&amp;`-style entity. */
-export function truncateMrkdwn(escaped: string, max: number): string {
-  const cut = truncate(escaped, max);
-  if (cut === escaped) return cut;
-  const body = cut.slice(0, -1);
-  const partial = /&[a-z]{0,4}$/.exec(body);
-  return partial ? `${body.slice(0, partial.index)}…` : cut;
-}
-
 /** A mrkdwn link; the URL is escaped so `|` or `>` in it cannot end the link early. */
 function link(url: string, label: string): string {
   const safe = escapeMrkdwn(url).replace(/\|/g, '%7C');
@@ -160,17 +112,27 @@ function eventSection(lines: AlarmEventLines, number: number | undefined): Slack
 }
 
 /**
+ * The alarm text as mrkdwn: the message's {@link AlarmMessage.slackText} when it has one (the
+ * rule's template markup kept, its values neutralized), otherwise the whole text through
+ * {@link neutralizeMrkdwn}.
+ */
+function bodyMrkdwn(message: AlarmMessage): string {
+  if (typeof message.slackText === 'string') return showRedactions(message.slackText.trim());
+  return neutralizeMrkdwn(showRedactions(message.text.trim()));
+}
+
+/**
  * The Slack message of an alarm: a header (the title), the text, who / what changed / when of
  * each listed event, a context line (severity, rule, count, service) and an "Open in audit
  * viewer" button when the message has a link. Within Block Kit's limits. Everything that can
- * hold user data (alarm text, who, what, changes, group, the notification text) goes through
- * {@link neutralizeMrkdwn}: in Slack an alarm shows values as plain text, so the rule's own
- * template text is shown plain too (a template cannot be told from the values it was filled
- * with once rendered).
+ * hold user data (who, what, changes, group, the title in the notification text) goes through
+ * {@link neutralizeMrkdwn}; the alarm text too, unless the message carries a `slackText` in which
+ * only the values were neutralized and the rule author's own markup (`*bold*`, `<url|label>`)
+ * is kept.
  */
 export function slackPayload(message: AlarmMessage): SlackPayload {
   const title = showRedactions(message.title.trim()) || `Audit alarm: ${message.rule}`;
-  const text = showRedactions(message.text.trim());
+  const text = message.text.trim() ? bodyMrkdwn(message) : '';
   const head: SlackBlock[] = [
     {
       type: 'header',
@@ -182,10 +144,7 @@ export function slackPayload(message: AlarmMessage): SlackPayload {
     },
   ];
   if (text) {
-    head.push({
-      type: 'section',
-      text: mrkdwn(truncateMrkdwn(neutralizeMrkdwn(text), SLACK_LIMITS.sectionText)),
-    });
+    head.push({ type: 'section', text: mrkdwn(truncateMrkdwn(text, SLACK_LIMITS.sectionText)) });
   }
   const digest = digestHeader(message);
   if (digest) head.push({ type: 'section', text: mrkdwn(`*${neutralizeMrkdwn(digest)}*`) });
@@ -240,9 +199,10 @@ export function slackPayload(message: AlarmMessage): SlackPayload {
     });
   }
 
-  const fallback = `${severityPrefix(message.severity)}${title}${text ? `: ${text}` : ''}`;
+  const heading = neutralizeMrkdwn(`${severityPrefix(message.severity)}${title}`);
+  const fallback = text ? `${heading}: ${text}` : heading;
   return {
-    text: truncateMrkdwn(neutralizeMrkdwn(fallback), SLACK_LIMITS.fallbackText),
+    text: truncateMrkdwn(fallback, SLACK_LIMITS.fallbackText),
     blocks: [...head, ...body, ...tail],
   };
 }
