@@ -12,7 +12,11 @@ import {
   postgresNames,
 } from '../stores/postgres/postgres-names';
 import { SqliteAuditStore } from '../stores/sqlite/sqlite-audit.store';
-import { loadSqliteDriver, type SqliteDatabase } from '../stores/sqlite/sqlite-driver';
+import {
+  loadSqliteDriver,
+  nativeAddonError,
+  type SqliteDatabase,
+} from '../stores/sqlite/sqlite-driver';
 import { SQLITE_SCHEMA_VERSION } from '../stores/sqlite/sqlite.schema';
 import { CliError, EXIT_USAGE } from './cli-error';
 
@@ -136,6 +140,8 @@ async function openSqlite(path: string): Promise<OpenedStore> {
   try {
     db = new Driver(file, { readonly: true, fileMustExist: true, timeout: SQLITE_BUSY_TIMEOUT_MS });
   } catch (error) {
+    const addon = nativeAddonError(error);
+    if (addon !== undefined) throw new CliError(addon.message, undefined, { cause: error });
     throw new CliError(
       `cannot open "${path}": ${reasonOf(error)} — check the path and that you may read it.`,
       undefined,

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { SqliteAlarmOutbox } from './sqlite-alarm-outbox';
 import {
   loadSqliteDriver,
+  nativeAddonError,
   type SqliteDatabase,
   type SqliteStatement,
   type SqliteTransaction,
@@ -247,7 +248,13 @@ function configure(db: SqliteDatabase, settings: SqliteConnectionSettings, locat
 
 function openFile(path: string, settings: SqliteConnectionSettings): SqliteDatabase {
   const Driver = loadSqliteDriver();
-  if (path === ':memory:') return new Driver(path);
+  if (path === ':memory:') {
+    try {
+      return new Driver(path);
+    } catch (error) {
+      throw nativeAddonError(error) ?? error;
+    }
+  }
   const file = resolve(path);
   try {
     mkdirSync(dirname(file), { recursive: true });
@@ -262,7 +269,9 @@ function openFile(path: string, settings: SqliteConnectionSettings): SqliteDatab
   try {
     return new Driver(file, { timeout: settings.busyTimeoutMs });
   } catch (error) {
-    throw openError(file, error);
+    // The driver loads its native addon here, on the first open: a build for another Node.js
+    // must not read as a problem with the path.
+    throw nativeAddonError(error) ?? openError(file, error);
   }
 }
 
