@@ -232,11 +232,15 @@ function configure(db: SqliteDatabase, settings: SqliteConnectionSettings, locat
   try {
     // busy_timeout first, so that switching to WAL waits for other connections too.
     db.pragma(`busy_timeout = ${settings.busyTimeoutMs}`);
-    // Only before the first table exists, and before WAL mode, which fixes the page size.
-    if (db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get() === 0) {
-      db.pragma(`page_size = ${NEW_DATABASE_PAGE_SIZE}`);
+    // A reader's connection (the CLI's) leaves the file's layout as it is: query_only does not
+    // stop a switch to WAL, which would rewrite a database kept in another journal mode.
+    if (Number(db.pragma('query_only', { simple: true })) !== 1) {
+      // Only before the first table exists, and before WAL mode, which fixes the page size.
+      if (db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get() === 0) {
+        db.pragma(`page_size = ${NEW_DATABASE_PAGE_SIZE}`);
+      }
+      db.pragma('journal_mode = WAL');
     }
-    db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${settings.synchronous}`);
     db.pragma(`cache_size = -${CACHE_SIZE_KIB}`);
     const pageSize = Number(db.pragma('page_size', { simple: true }));
