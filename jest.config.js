@@ -54,7 +54,8 @@ module.exports = {
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { ...common, displayName: 'stores', testMatch: ['<rootDir>/test/stores/**/*.spec.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
-    // The README's TypeScript snippets, type-checked against src/ (test/docs/readme-snippets.ts).
+    // The README's TypeScript snippets, type-checked against src/ (test/docs/readme-snippets.ts),
+    // and what `npm pack` would publish (test/docs/package.docs-spec.ts; builds dist/ if stale).
     { ...common, displayName: 'docs', testMatch: ['<rootDir>/test/docs/**/*.docs-spec.ts'] },
     {
       ...common,

@@ -12,7 +12,11 @@ import {
   postgresNames,
 } from '../stores/postgres/postgres-names';
 import { SqliteAuditStore } from '../stores/sqlite/sqlite-audit.store';
-import { loadSqliteDriver, type SqliteDatabase } from '../stores/sqlite/sqlite-driver';
+import {
+  loadSqliteDriver,
+  nativeAddonError,
+  type SqliteDatabase,
+} from '../stores/sqlite/sqlite-driver';
 import { SQLITE_SCHEMA_VERSION } from '../stores/sqlite/sqlite.schema';
 import { CliError, EXIT_USAGE } from './cli-error';
 
@@ -107,7 +111,7 @@ export function redactUrl(url: string): string {
  * Opens the selected database for reading.
  *
  * It never creates anything: a SQLite file that does not exist is an error (opening it would
- * create an empty one), and the file is opened read-only, so the CLI cannot write to it. A
+ * create an empty one), and the connection is `query_only`, so the CLI cannot write to it. A
  * PostgreSQL table is looked up first, so a wrong schema or table name is reported instead of
  * being created.
  * @throws CliError saying what is wrong and how to fix it.
@@ -130,12 +134,18 @@ async function openSqlite(path: string): Promise<OpenedStore> {
   }
   const Driver = loadSqliteDriver() as unknown as new (
     filename: string,
-    options: { readonly: boolean; fileMustExist: boolean; timeout: number },
+    options: { fileMustExist: boolean; timeout: number },
   ) => SqliteDatabase;
   let db: SqliteDatabase;
   try {
-    db = new Driver(file, { readonly: true, fileMustExist: true, timeout: SQLITE_BUSY_TIMEOUT_MS });
+    // Not `readonly: true`: SQLite cannot remove the -wal and -shm files of a WAL database when
+    // a read-only connection closes, so every run would leave them beside the file. query_only
+    // (below) keeps this connection from writing; closing as the last connection, it removes
+    // them as the application does. A file this user may not write SQLite opens read-only.
+    db = new Driver(file, { fileMustExist: true, timeout: SQLITE_BUSY_TIMEOUT_MS });
   } catch (error) {
+    const addon = nativeAddonError(error);
+    if (addon !== undefined) throw new CliError(addon.message, undefined, { cause: error });
     throw new CliError(
       `cannot open "${path}": ${reasonOf(error)} — check the path and that you may read it.`,
       undefined,
@@ -143,6 +153,7 @@ async function openSqlite(path: string): Promise<OpenedStore> {
     );
   }
   try {
+    db.pragma('query_only = ON');
     const table = db
       .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'")
       .pluck()

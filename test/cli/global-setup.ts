@@ -3,6 +3,54 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI_BUILD_DIR, CLI_MAIN, PRELOADS, REPO_ROOT } from './cli-build';
 
+/** The preload scripts of {@link PRELOADS}, line by line. */
+const PRELOAD_SOURCES: Record<keyof typeof PRELOADS, string[]> = {
+  peakPending: [
+    "const { Writable } = require('node:stream');",
+    'const write = Writable.prototype.write;',
+    'let peak = 0;',
+    'Writable.prototype.write = function (...args) {',
+    '  const result = write.apply(this, args);',
+    '  if (this.writableLength > peak) peak = this.writableLength;',
+    '  return result;',
+    '};',
+    "process.on('exit', () => { process.stderr.write('peak-pending-bytes=' + peak + '\\n'); });",
+    '',
+  ],
+  withoutPg: [
+    "const Module = require('node:module');",
+    'const resolve = Module._resolveFilename;',
+    'Module._resolveFilename = function (request, ...rest) {',
+    "  if (request === 'pg') {",
+    '    const error = new Error("Cannot find module \'pg\'");',
+    "    error.code = 'MODULE_NOT_FOUND';",
+    '    throw error;',
+    '  }',
+    '  return resolve.call(this, request, ...rest);',
+    '};',
+    '',
+  ],
+  foreignAddon: [
+    "const Module = require('node:module');",
+    'const load = Module._load;',
+    'Module._load = function (request, ...rest) {',
+    "  if (request !== 'bindings') return load.call(this, request, ...rest);",
+    '  return () => {',
+    '    const error = new Error(',
+    '      "The module \'/app/node_modules/better-sqlite3/build/Release/better_sqlite3.node\'\\n" +',
+    "        'was compiled against a different Node.js version using\\n' +",
+    "        'NODE_MODULE_VERSION 108. This version of Node.js requires\\n' +",
+    "        'NODE_MODULE_VERSION 115. Please try re-compiling or re-installing\\n' +",
+    "        'the module (for instance, using `npm rebuild` or `npm install`).',",
+    '    );',
+    "    error.code = 'ERR_DLOPEN_FAILED';",
+    '    throw error;',
+    '  };',
+    '};',
+    '',
+  ],
+};
+
 /**
  * Compiles the CLI once with tsc, with the options of the release build (tsconfig.build.json),
  * so the specs run the real binary as a child process. Only src/cli/main.ts and what it imports
@@ -46,35 +94,7 @@ export default function buildCli(): void {
       `cli suite: tsc finished but ${CLI_MAIN} is missing; check the rootDir of tsconfig.build.json.`,
     );
   }
-  writeFileSync(
-    PRELOADS.peakPending,
-    [
-      "const { Writable } = require('node:stream');",
-      'const write = Writable.prototype.write;',
-      'let peak = 0;',
-      'Writable.prototype.write = function (...args) {',
-      '  const result = write.apply(this, args);',
-      '  if (this.writableLength > peak) peak = this.writableLength;',
-      '  return result;',
-      '};',
-      "process.on('exit', () => { process.stderr.write('peak-pending-bytes=' + peak + '\\n'); });",
-      '',
-    ].join('\n'),
-  );
-  writeFileSync(
-    PRELOADS.withoutPg,
-    [
-      "const Module = require('node:module');",
-      'const resolve = Module._resolveFilename;',
-      'Module._resolveFilename = function (request, ...rest) {',
-      "  if (request === 'pg') {",
-      '    const error = new Error("Cannot find module \'pg\'");',
-      "    error.code = 'MODULE_NOT_FOUND';",
-      '    throw error;',
-      '  }',
-      '  return resolve.call(this, request, ...rest);',
-      '};',
-      '',
-    ].join('\n'),
-  );
+  for (const [name, lines] of Object.entries(PRELOAD_SOURCES)) {
+    writeFileSync(PRELOADS[name as keyof typeof PRELOADS], lines.join('\n'));
+  }
 }

@@ -317,6 +317,11 @@ describe('SqliteAuditStore', () => {
         storeWithDriver(() => {
           throw new Error('was compiled against a different Node.js version');
         }),
+      ).rejects.toThrow(/built for another Node\.js version .*`npm rebuild better-sqlite3`/);
+      await expect(
+        storeWithDriver(() => {
+          throw new Error('Cannot find module ./lib/database');
+        }),
       ).rejects.toThrow(/could not be loaded .*`npm rebuild better-sqlite3`/);
     });
   });

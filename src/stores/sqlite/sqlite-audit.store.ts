@@ -33,7 +33,12 @@ import {
   type DatabaseSource,
   type SqliteAuditStoreOptions,
 } from './sqlite-options';
-import { isSqliteDatabase, loadSqliteDriver, type SqliteDatabase } from './sqlite-driver';
+import {
+  isSqliteDatabase,
+  loadSqliteDriver,
+  nativeAddonError,
+  type SqliteDatabase,
+} from './sqlite-driver';
 import type {
   SqliteBackend,
   SqliteConnectionSettings,
@@ -308,7 +313,13 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, Audi
   }
 
   private created(create: () => object): SqliteDatabase {
-    const db = create();
+    let db: object;
+    try {
+      db = create();
+    } catch (error) {
+      // The application's factory is where better-sqlite3 first loads its native addon.
+      throw nativeAddonError(error) ?? error;
+    }
     if (!isSqliteDatabase(db)) {
       throw new TypeError(
         `The SqliteAuditStore "database" factory returned ${describe(db)}: return an open better-sqlite3 Database.`,

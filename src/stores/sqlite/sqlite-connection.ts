@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { SqliteAlarmOutbox } from './sqlite-alarm-outbox';
 import {
   loadSqliteDriver,
+  nativeAddonError,
   type SqliteDatabase,
   type SqliteStatement,
   type SqliteTransaction,
@@ -231,11 +232,15 @@ function configure(db: SqliteDatabase, settings: SqliteConnectionSettings, locat
   try {
     // busy_timeout first, so that switching to WAL waits for other connections too.
     db.pragma(`busy_timeout = ${settings.busyTimeoutMs}`);
-    // Only before the first table exists, and before WAL mode, which fixes the page size.
-    if (db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get() === 0) {
-      db.pragma(`page_size = ${NEW_DATABASE_PAGE_SIZE}`);
+    // A reader's connection (the CLI's) leaves the file's layout as it is: query_only does not
+    // stop a switch to WAL, which would rewrite a database kept in another journal mode.
+    if (Number(db.pragma('query_only', { simple: true })) !== 1) {
+      // Only before the first table exists, and before WAL mode, which fixes the page size.
+      if (db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get() === 0) {
+        db.pragma(`page_size = ${NEW_DATABASE_PAGE_SIZE}`);
+      }
+      db.pragma('journal_mode = WAL');
     }
-    db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${settings.synchronous}`);
     db.pragma(`cache_size = -${CACHE_SIZE_KIB}`);
     const pageSize = Number(db.pragma('page_size', { simple: true }));
@@ -247,7 +252,13 @@ function configure(db: SqliteDatabase, settings: SqliteConnectionSettings, locat
 
 function openFile(path: string, settings: SqliteConnectionSettings): SqliteDatabase {
   const Driver = loadSqliteDriver();
-  if (path === ':memory:') return new Driver(path);
+  if (path === ':memory:') {
+    try {
+      return new Driver(path);
+    } catch (error) {
+      throw nativeAddonError(error) ?? error;
+    }
+  }
   const file = resolve(path);
   try {
     mkdirSync(dirname(file), { recursive: true });
@@ -262,7 +273,9 @@ function openFile(path: string, settings: SqliteConnectionSettings): SqliteDatab
   try {
     return new Driver(file, { timeout: settings.busyTimeoutMs });
   } catch (error) {
-    throw openError(file, error);
+    // The driver loads its native addon here, on the first open: a build for another Node.js
+    // must not read as a problem with the path.
+    throw nativeAddonError(error) ?? openError(file, error);
   }
 }
 

@@ -87,6 +87,42 @@ function isMissingDriver(error: unknown): boolean {
   return code === 'MODULE_NOT_FOUND' && error.message.includes(`'${DRIVER}'`);
 }
 
+/** What a failed load of the driver's native addon says, in the words of Node.js and `bindings`. */
+const ADDON_FOR_OTHER_NODE = /NODE_MODULE_VERSION|compiled against a different Node\.js version/;
+const ADDON_NOT_BUILT = /Could not locate the bindings file/;
+
+/**
+ * The error to report when `error` says the native addon of better-sqlite3 cannot be loaded by
+ * this process: built for another Node.js version (`NODE_MODULE_VERSION`), another platform
+ * (`ERR_DLOPEN_FAILED`: wrong architecture, missing system library), or never built. Its message
+ * names `npm rebuild better-sqlite3` first (a path or permission hint would mislead) and keeps
+ * `error` as its `cause`; `undefined` for any other error.
+ *
+ * better-sqlite3 loads its addon when the first `Database` is constructed, not when the package
+ * is required, so each place that constructs one maps its errors through this.
+ */
+export function nativeAddonError(error: unknown): Error | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const text = typeof message === 'string' ? message : '';
+  let problem: string;
+  if (ADDON_FOR_OTHER_NODE.test(text)) {
+    problem = `was built for another Node.js version than this one (${process.version}, NODE_MODULE_VERSION ${process.versions.modules})`;
+  } else if (code === 'ERR_DLOPEN_FAILED') {
+    problem = `was built for another Node.js version or platform and cannot be loaded here (${process.version} on ${process.platform}-${process.arch})`;
+  } else if (ADDON_NOT_BUILT.test(text)) {
+    problem = 'was never built (npm install ran with --ignore-scripts, or its build failed)';
+  } else {
+    return undefined;
+  }
+  // One line: the CLI prints the first line of a message, and Node's own text spans four.
+  const reason = text.replace(/\s+/g, ' ').trim();
+  return new Error(
+    `The native module ${DRIVER} ${problem}; run \`npm rebuild ${DRIVER}\` with the Node.js that runs this process, then start again. Loading it failed with: ${reason}`,
+    { cause: error },
+  );
+}
+
 /**
  * Loads better-sqlite3 on first use.
  * @throws Error naming `npm install better-sqlite3` when the package is missing, or
@@ -104,6 +140,8 @@ export function loadSqliteDriver(): SqliteDriver {
         { cause: error },
       );
     }
+    const addon = nativeAddonError(error);
+    if (addon !== undefined) throw addon;
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(
       `The "${DRIVER}" package is installed but could not be loaded (${reason}). Its native addon is built for one Node.js version: run \`npm rebuild ${DRIVER}\`.`,

@@ -121,25 +121,33 @@ export interface SqliteErrorData {
   message: string;
   code?: string;
   stack?: string;
+  /** The error's `cause`, when it is an error too (an open failure keeps the driver's error). */
+  cause?: SqliteErrorData;
 }
+
+/** Causes carried across the thread boundary, at most: a chain of wrapped errors stays short. */
+const MAX_CAUSE_DEPTH = 3;
 
 /** Messages from the worker to the store: the outcome of one call. */
 export type SqliteWorkerReply =
   { id: number; ok: true; value: unknown } | { id: number; ok: false; error: SqliteErrorData };
 
 /** An error reduced to what the other thread needs to rebuild it. */
-export function errorData(error: unknown): SqliteErrorData {
+export function errorData(error: unknown, depth = 0): SqliteErrorData {
   if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
   const data: SqliteErrorData = { name: error.name, message: error.message };
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') data.code = code;
   if (error.stack !== undefined) data.stack = error.stack;
+  if (error.cause instanceof Error && depth < MAX_CAUSE_DEPTH) {
+    data.cause = errorData(error.cause, depth + 1);
+  }
   return data;
 }
 
 /**
- * Rebuilds an error in the caller's realm, with the same message, name and code, so callers
- * can match it exactly as if the driver had thrown it on their thread.
+ * Rebuilds an error in the caller's realm, with the same message, name, code and cause, so
+ * callers can match it exactly as if the driver had thrown it on their thread.
  */
 export function errorFromData(data: SqliteErrorData): Error {
   const error =
@@ -153,5 +161,12 @@ export function errorFromData(data: SqliteErrorData): Error {
   }
   if (data.code !== undefined) Object.assign(error, { code: data.code });
   if (data.stack !== undefined) error.stack = data.stack;
+  if (data.cause !== undefined) {
+    Object.defineProperty(error, 'cause', {
+      value: errorFromData(data.cause),
+      configurable: true,
+      writable: true,
+    });
+  }
   return error;
 }
