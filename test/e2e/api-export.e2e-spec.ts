@@ -216,8 +216,8 @@ describe.each(PLATFORMS)('audit HTTP API exports on %s', (platform) => {
     });
 
     it('streams page by page with backpressure: a paused client stops the reads', async () => {
-      const before = store.queries;
-      let readsWhilePaused = -1;
+      const before = store.eventsRead;
+      let readWhilePaused = -1;
       let heapPeak = process.memoryUsage().heapUsed;
       const heapStart = heapPeak;
       const sampler = setInterval(() => {
@@ -227,21 +227,22 @@ describe.each(PLATFORMS)('audit HTTP API exports on %s', (platform) => {
         afterFirstChunk: async () => {
           // Wait until the reads settle (socket buffers full): the stream then waits for the
           // client instead of reading on. A busy machine only makes this take longer.
-          for (let i = 0; i < 20 && readsWhilePaused !== store.queries - before; i++) {
-            readsWhilePaused = store.queries - before;
+          for (let i = 0; i < 20 && readWhilePaused !== store.eventsRead - before; i++) {
+            readWhilePaused = store.eventsRead - before;
             await sleep(300);
           }
-          expect(store.queries - before).toBe(readsWhilePaused);
+          expect(store.eventsRead - before).toBe(readWhilePaused);
         },
       });
       clearInterval(sampler);
       expect(res.status).toBe(200);
       expect(res.complete).toBe(true);
       expect(res.headers['transfer-encoding']).toBe('chunked');
-      // 20 pages in all; far fewer were read while the client was paused.
-      expect(readsWhilePaused).toBeGreaterThan(0);
-      expect(readsWhilePaused).toBeLessThanOrEqual(8);
-      expect(store.queries - before).toBe(BULK / 1000);
+      // 20 pages of 1000 in all; far fewer were read while the client was paused.
+      expect(readWhilePaused).toBeGreaterThan(0);
+      expect(readWhilePaused).toBeLessThanOrEqual(8 * 1000);
+      // Every event read once: the pages follow each other without overlap or gap.
+      expect(store.eventsRead - before).toBe(BULK);
       expect(res.chunks.length).toBeGreaterThan(20);
       const rows = parse(res.text, { columns: true });
       expect(rows).toHaveLength(BULK);
@@ -255,37 +256,34 @@ describe.each(PLATFORMS)('audit HTTP API exports on %s', (platform) => {
     });
 
     it('aborts the response (never a clean end) when the store fails in the middle, and logs it', async () => {
-      store.failAtQuery = store.queries + 3;
-      const started = Date.now();
+      // Fails inside the second page of 1000, after the response started.
+      store.failAfterEvents = store.eventsRead + 1500;
       let res;
       try {
         res = await rawGet(url('/audit/export.ndjson?action=bulk.write'), headers());
       } finally {
-        store.failAtQuery = undefined;
+        store.failAfterEvents = undefined;
       }
-      expect(Date.now() - started).toBeLessThan(5000);
       expect(res.status).toBe(200);
       expect(res.complete).toBe(false);
       const lines = res.text.split('\n').filter((l) => l !== '');
       expect(lines.length).toBeGreaterThanOrEqual(1000);
-      expect(lines.length).toBeLessThan(BULK);
+      expect(lines.length).toBeLessThan(1500);
+      // The record and the log count exactly the events that were sent.
       const read = await waitForRead();
       expect(read).toMatchObject({
         outcome: 'failure',
-        results: { count: 2000 },
+        results: { count: lines.length },
         error: { message: expect.stringMatching(/disk I\/O error/) },
       });
-      expect(
-        logger
-          .messages('error')
-          .some((m) =>
-            /audit export .* failed after 2000 events and was aborted: SQLITE_IOERR/.test(m),
-          ),
-      ).toBe(true);
+      const failed = new RegExp(
+        `audit export .* failed after ${lines.length} events and was aborted: SQLITE_IOERR`,
+      );
+      expect(logger.messages('error').some((m) => failed.test(m))).toBe(true);
     });
 
     it('stops reading when the client goes away, and records the partial export', async () => {
-      const before = store.queries;
+      const before = store.eventsRead;
       await rawGet(url('/audit/export.csv?action=bulk.write'), headers(), {
         abortAfterBytes: 10_000,
       });
@@ -293,10 +291,10 @@ describe.each(PLATFORMS)('audit HTTP API exports on %s', (platform) => {
       expect(read.outcome).toBe('failure');
       expect(read.error?.message).toMatch(/client closed the connection after \d+ events/);
       expect((read.results as { count: number }).count).toBeLessThan(BULK);
-      const reads = store.queries - before;
+      const eventsRead = store.eventsRead - before;
       await sleep(200);
-      expect(store.queries - before).toBe(reads);
-      expect(reads).toBeLessThan(BULK / 1000);
+      expect(store.eventsRead - before).toBe(eventsRead);
+      expect(eventsRead).toBeLessThan(BULK);
     });
 
     it('refuses with 400 an export known from its first page to exceed exportLimit', async () => {
@@ -332,16 +330,17 @@ describe.each(PLATFORMS)('audit HTTP API exports on %s', (platform) => {
         const res = await rawGet(`${capped.url}/audit/export.ndjson?action=bulk.write`, headers());
         expect(res.status).toBe(200);
         expect(res.complete).toBe(false);
-        expect(res.text.split('\n').filter((l) => l !== '').length).toBeLessThanOrEqual(2000);
         const read = await waitForRead();
-        expect(read).toMatchObject({ outcome: 'failure', results: { count: 2000 } });
-        expect(
-          logger
-            .messages('warn')
-            .some((m) =>
-              /aborted after 2000 events: the export matches more than 2500 events/.test(m),
-            ),
-        ).toBe(true);
+        expect(read.outcome).toBe('failure');
+        // Whole pages up to the limit, never an event past it; the client got at most those.
+        const sent = (read.results as { count: number }).count;
+        expect(sent).toBeGreaterThanOrEqual(2000);
+        expect(sent).toBeLessThanOrEqual(2500);
+        expect(res.text.split('\n').filter((l) => l !== '').length).toBeLessThanOrEqual(sent);
+        const aborted = new RegExp(
+          `aborted after ${sent} events: the export matches more than 2500 events`,
+        );
+        expect(logger.messages('warn').some((m) => aborted.test(m))).toBe(true);
       } finally {
         await capped.close();
       }

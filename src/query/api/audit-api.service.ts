@@ -13,7 +13,12 @@ import type { ResolvedAuditOptions } from '../../audit.options';
 import { AuditService, type AuditRecordInput } from '../../audit.service';
 import { AuditContextStorage } from '../../capture/audit-context';
 import { setResponseHeader, type AuditHttpRequest } from '../../capture/http-adapter';
-import { readInSlices, withinReadBudget, type AuditPageEvent } from '../read-budget';
+import {
+  READ_SLICE_EVENTS,
+  readInSlices,
+  withinReadBudget,
+  type AuditPageEvent,
+} from '../read-budget';
 import { readerTenantOf, tenantMaySee, type ReaderTenant } from './audit-api-tenant';
 import { requestIdOf, requestSource } from '../../capture/request-facts';
 import type { AuditEvent, AuditSource } from '../../event/audit-event';
@@ -222,11 +227,13 @@ export class AuditApiService {
     const base = { endpoint: 'export' as const, filter: query, format: formatName };
     const limit = this.api.exportLimit;
     // A page of large events parsed at once would block the event loop: read it in slices.
-    const page = (cursor?: string) =>
-      readInSlices((slice) => this.audit.query({ ...query, ...slice }), EXPORT_PAGE_SIZE, cursor);
+    const page = (size: number, cursor?: string) =>
+      readInSlices((slice) => this.audit.query({ ...query, ...slice }), size, cursor);
     let first;
     try {
-      first = await page();
+      // Read before answering, so a failing store gets a status: only as much as can tell an
+      // export over a small limit, else one slice, so the response starts at once.
+      first = await page(firstReadSize(limit));
     } catch (error) {
       throw await this.failed(req, { ...base, message: 'Audit export failed' }, error);
     }
@@ -242,8 +249,11 @@ export class AuditApiService {
         ),
       );
     }
-    const stream = auditExportStream(format, { first, next: page }, limit, (end) =>
-      this.exportEnded(req, base, end),
+    const stream = auditExportStream(
+      format,
+      { first, next: (cursor) => page(EXPORT_PAGE_SIZE, cursor) },
+      limit,
+      (end) => this.exportEnded(req, base, end),
     );
     // Nest 12 also does this; older adapters leave the source paused when the client goes away.
     const raw = (res as { raw?: unknown }).raw ?? res;
@@ -445,4 +455,12 @@ function pagingOf(params: Record<string, unknown>): Record<string, unknown> {
   if (params.limit !== undefined) paging.limit = params.limit;
   if (params.cursor !== undefined) paging.cursor = params.cursor;
   return paging;
+}
+
+/**
+ * Events an export reads before its response starts: one more than its limit when that fits in
+ * a page (so an export known to be too large is refused with 400, not cut), else one slice.
+ */
+function firstReadSize(exportLimit: number): number {
+  return exportLimit < EXPORT_PAGE_SIZE ? exportLimit + 1 : READ_SLICE_EVENTS;
 }
