@@ -1,3 +1,4 @@
+import { clearTimeout as stopTimer, setTimeout as startTimer } from 'node:timers';
 import { setImmediate as nextTurn, setTimeout as pause } from 'node:timers/promises';
 
 /**
@@ -21,4 +22,37 @@ export async function until(check: () => boolean | Promise<boolean>, pauseMs = 2
  */
 export function turn(): Promise<void> {
   return nextTurn();
+}
+
+/** A timer to order an event against; see {@link markerTimer}. */
+export interface MarkerTimer {
+  /** Whether the timer has run. */
+  readonly fired: boolean;
+  /** Stops it (it never keeps the process alive either way). */
+  clear(): void;
+}
+
+/**
+ * Starts a real timer of `ms` that only notes that it ran. Node runs due timers in the order they
+ * fall due (a later start or a longer delay runs later, however late the loop gets to them), and
+ * runs the promise callbacks of one timer before the next timer. So when the code under test ends
+ * something on a timer of its own and the end reaches the test through promises alone (an abort
+ * signal's timeout, for one), the order of that end and this marker is set by the two delays, not
+ * by the machine's speed:
+ * a marker of `timeout - 1` started just before has fired when the end arrives (nothing gave up
+ * early), and a marker of a longer delay started just after has not (it gave up on that timer, not
+ * on a later one).
+ */
+export function markerTimer(ms: number): MarkerTimer {
+  let fired = false;
+  const timer = startTimer(() => {
+    fired = true;
+  }, ms);
+  timer.unref();
+  return {
+    get fired() {
+      return fired;
+    },
+    clear: () => stopTimer(timer),
+  };
 }
