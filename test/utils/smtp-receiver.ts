@@ -226,6 +226,8 @@ export async function startSilentServer(): Promise<SilentServer> {
   const server: Server = createServer((socket) => {
     connections += 1;
     sockets.add(socket);
+    // Reads (and drops) what comes, so that the client's hanging up is noticed.
+    socket.resume();
     socket.on('close', () => {
       sockets.delete(socket);
       if (!closing) closedByClient += 1;
