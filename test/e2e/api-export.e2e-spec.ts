@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { AuditService, type AuditEvent } from '../../src';
+import { EXPORT_PAGE_SIZE } from '../../src/query/api/audit-export.stream';
 import { EXPORT_COLUMNS, exportCells } from '../../src/query/export-format';
+import { READ_SLICE_EVENTS } from '../../src/query/read-budget';
 import { makeEvent, makeEvents } from '../fixtures/events';
 import { PLATFORMS, tempDir, type RunningApp } from '../utils/apps';
 import {
@@ -47,6 +49,9 @@ const SAFE = new Map(TRICKY_CELLS);
 
 /** What a spreadsheet must see in a cell: formulas neutralised, control characters as text. */
 const neutralised = (value: string): string => SAFE.get(value) ?? value;
+
+/** An export reads each page of events as this many store reads (slices). */
+const READS_PER_PAGE = EXPORT_PAGE_SIZE / READ_SLICE_EVENTS;
 
 describe.each(PLATFORMS)('audit HTTP API exports on %s', (platform) => {
   let running: RunningApp;
@@ -239,8 +244,8 @@ describe.each(PLATFORMS)('audit HTTP API exports on %s', (platform) => {
       expect(res.headers['transfer-encoding']).toBe('chunked');
       // 20 pages in all; far fewer were read while the client was paused.
       expect(readsWhilePaused).toBeGreaterThan(0);
-      expect(readsWhilePaused).toBeLessThanOrEqual(8);
-      expect(store.queries - before).toBe(BULK / 1000);
+      expect(readsWhilePaused).toBeLessThanOrEqual(8 * READS_PER_PAGE);
+      expect(store.queries - before).toBe((BULK / EXPORT_PAGE_SIZE) * READS_PER_PAGE);
       expect(res.chunks.length).toBeGreaterThan(20);
       const rows = parse(res.text, { columns: true });
       expect(rows).toHaveLength(BULK);
@@ -254,7 +259,8 @@ describe.each(PLATFORMS)('audit HTTP API exports on %s', (platform) => {
     });
 
     it('aborts the response (never a clean end) when the store fails in the middle, and logs it', async () => {
-      const failAt = store.queries + 3;
+      // The first read of the third page fails.
+      const failAt = store.queries + 2 * READS_PER_PAGE + 1;
       store.failAtQuery = failAt;
       let res;
       let readsAtEnd;
@@ -301,7 +307,7 @@ describe.each(PLATFORMS)('audit HTTP API exports on %s', (platform) => {
       expect((read.results as { count: number }).count).toBeLessThan(BULK);
       const reads = store.queries - before - (ownReads - ownBefore);
       expect(reads).toBeGreaterThan(0);
-      expect(reads).toBeLessThan(BULK / 1000);
+      expect(reads).toBeLessThan((BULK / EXPORT_PAGE_SIZE) * READS_PER_PAGE);
     });
 
     it('refuses with 400 an export known from its first page to exceed exportLimit', async () => {
