@@ -308,14 +308,16 @@ describe('PostgresAuditStore failures', () => {
           for (let waited = 0; waited < 1400 && !read.settled; waited += 100) await advance(100);
           expect(read.settled).toBe(true);
           expect((await read.error).message).toMatch(/could not read an event/);
-          jest.useRealTimers();
 
+          // Still on the fake clock: with one connection of the pool stuck in the outage, a read
+          // may have to wait for the one the background sealer holds, however slow it is.
           proxy.set('forward');
           const event = makeEvent();
           await store.append([event]);
           // Sealed in the background: numbered or not yet, the event is the same.
           expect(withoutSequence(await store.get(event.id))).toStrictEqual(event);
         } finally {
+          jest.useRealTimers();
           await store.close();
           // A pool without a connection timeout of its own still waits for the connection
           // attempt made during the outage; cutting the proxy ends it.
