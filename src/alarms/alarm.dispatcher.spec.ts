@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { turn, until } from '../../test/utils/until';
 import type { AuditEvent } from '../event/audit-event';
 import type { AuditQueryResult } from '../query/audit-query';
 import { AuditStore } from '../stores/audit-store';
@@ -24,7 +24,7 @@ const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 
 /** A channel whose behaviour each test scripts: a real AlarmNotifier, as users write them. */
 class ScriptedNotifier extends AlarmNotifier {
-  readonly calls: { message: AlarmMessage; context: AlarmSendContext; at: number }[] = [];
+  readonly calls: { message: AlarmMessage; context: AlarmSendContext }[] = [];
 
   constructor(
     private readonly behave: (
@@ -37,9 +37,42 @@ class ScriptedNotifier extends AlarmNotifier {
   }
 
   async send(message: AlarmMessage, context: AlarmSendContext): Promise<void> {
-    this.calls.push({ message, context, at: Date.now() });
+    this.calls.push({ message, context });
     await this.behave(message, context, this.calls.length);
   }
+}
+
+/**
+ * Fakes `setTimeout` and `clearTimeout` only, the timers the dispatcher keeps time with (its
+ * poll, its attempt timeouts, the deadline of `stop()`): a test moves them with
+ * `jest.advanceTimersByTime` and knows exactly how much time the dispatcher saw pass, whatever
+ * the machine's load. The stores' I/O, `setImmediate` and the clock stay real.
+ */
+function fakeTimeouts(): void {
+  jest.useFakeTimers({
+    doNotFake: [
+      'Date',
+      'hrtime',
+      'nextTick',
+      'performance',
+      'queueMicrotask',
+      'setImmediate',
+      'clearImmediate',
+      'setInterval',
+      'clearInterval',
+    ],
+  });
+}
+
+/**
+ * Runs the dispatcher's due timers (its `setTimeout(…, 0)` wake-ups) and lets the stores answer,
+ * until `check` holds. The fake clock does not move: whatever happens here happens at once.
+ */
+async function drive(check: () => boolean): Promise<void> {
+  await until(() => {
+    jest.advanceTimersByTime(0);
+    return check();
+  });
 }
 
 /** Waits for the signal; rejects with its reason, as a well-behaved notifier does. */
@@ -143,6 +176,8 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
   });
 
   afterEach(async () => {
+    // Stopping waits on a real timer; timers faked by a test never fire after this.
+    jest.useRealTimers();
     for (const dispatcher of dispatchers.splice(0)) await dispatcher.stop(0);
     await cleanup();
   });
@@ -308,6 +343,7 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
   });
 
   it('aborts the signal of an attempt that outlives its channel timeout', async () => {
+    fakeTimeouts();
     const seen: { aborted: boolean; reason: string }[] = [];
     const slow = new ScriptedNotifier(async (_m, { signal }) => {
       try {
@@ -322,9 +358,22 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
     const a = entry(T0, { channel: 'slow' });
     const b = entry(T0, { channel: 'deaf' });
     await store.append([], [a, b]);
-    const started = Date.now();
-    await d.runOnce();
-    expect(Date.now() - started).toBeLessThan(1000);
+    const run = d.runOnce();
+    await until(() => slow.calls.length === 1 && deaf.calls.length === 1);
+    const signalOf = (notifier: ScriptedNotifier) => notifier.calls[0]?.context.signal;
+    // Each attempt ends at its own channel's timeout, not a moment sooner.
+    jest.advanceTimersByTime(49);
+    await turn();
+    expect([signalOf(slow)?.aborted, signalOf(deaf)?.aborted]).toEqual([false, false]);
+    expect(seen).toEqual([]);
+    jest.advanceTimersByTime(1);
+    expect([signalOf(slow)?.aborted, signalOf(deaf)?.aborted]).toEqual([true, false]);
+    jest.advanceTimersByTime(29);
+    expect(signalOf(deaf)?.aborted).toBe(false);
+    jest.advanceTimersByTime(1);
+    expect(signalOf(deaf)?.aborted).toBe(true);
+    // The deaf notifier never settles: runOnce() ends because the dispatcher stopped waiting.
+    expect(await run).toBe(2);
     expect(seen).toEqual([
       {
         aborted: true,
@@ -339,10 +388,18 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
 
   it('keeps a fast channel flowing while a slow one waits for its timeout', async () => {
     const slow = new ScriptedNotifier((_m, { signal }) => untilAborted(signal));
-    const fast = new ScriptedNotifier();
+    const atFast: { slowSends: number; slowAborted: number }[] = [];
+    const fast = new ScriptedNotifier(() => {
+      atFast.push({
+        slowSends: slow.calls.length,
+        slowAborted: slow.calls.filter((c) => c.context.signal.aborted).length,
+      });
+    });
+    // An hour of timeout and of poll interval: the fast message can only have gone out because
+    // it did not wait for the slow sends, nor for a poll.
     const d = dispatcher(
       { slow, fast },
-      { channelTimeoutMs: { slow: 1500 }, concurrency: 4, pollIntervalMs: 20 },
+      { channelTimeoutMs: { slow: 3_600_000 }, concurrency: 4, pollIntervalMs: 3_600_000 },
     );
     await store.append(
       [],
@@ -353,19 +410,24 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
         entry(T0, { channel: 'fast' }),
       ],
     );
-    const started = Date.now();
     d.start();
-    while (fast.calls.length === 0 && Date.now() - started < 3000) await sleep(5);
-    expect(fast.calls).toHaveLength(1);
-    expect((fast.calls[0]?.at ?? Infinity) - started).toBeLessThan(1000);
+    await until(() => fast.calls.length === 1);
+    // Sent while both slow sends were still hanging.
+    expect(atFast).toEqual([{ slowSends: 2, slowAborted: 0 }]);
     // channelConcurrency defaults to half of concurrency: the third waits for a free slot.
     expect(slow.calls).toHaveLength(2);
   });
 
-  /** A channel that hangs until its send is aborted, counting its sends in flight. */
+  /**
+   * A channel that hangs until its send is aborted, counting its sends in flight and noting, at
+   * each send, how many of the sends before it had been aborted already.
+   */
   function hangingChannel() {
-    const state = { inFlight: 0, most: 0 };
-    const notifier = new ScriptedNotifier(async (_m, { signal }) => {
+    const state = { inFlight: 0, most: 0, abortedBefore: [] as number[] };
+    const notifier: ScriptedNotifier = new ScriptedNotifier(async (_m, { signal }) => {
+      state.abortedBefore.push(
+        notifier.calls.slice(0, -1).filter((c) => c.context.signal.aborted).length,
+      );
       state.inFlight += 1;
       state.most = Math.max(state.most, state.inFlight);
       try {
@@ -378,8 +440,17 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
   }
 
   it('keeps a hanging channel with a backlog to its channelConcurrency, so others go out at once', async () => {
+    fakeTimeouts();
     const slack = hangingChannel();
-    const mail = new ScriptedNotifier();
+    const atMail: { slackSends: number; slackInFlight: number; msElapsed: number }[] = [];
+    const started = jest.now();
+    const mail = new ScriptedNotifier(() => {
+      atMail.push({
+        slackSends: slack.notifier.calls.length,
+        slackInFlight: slack.state.inFlight,
+        msElapsed: jest.now() - started,
+      });
+    });
     const d = dispatcher(
       { slack: slack.notifier, mail },
       { concurrency: 4, channelTimeoutMs: { slack: 2000 }, pollIntervalMs: 50 },
@@ -390,30 +461,37 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
     await store.append([], backlog);
     // Raised after the whole backlog: it comes last in the claim order.
     await store.append([], [entry(T0, { channel: 'mail' })]);
-    const started = Date.now();
     d.start();
-    while (mail.calls.length === 0 && Date.now() - started < 5000) await sleep(5);
-    expect(mail.calls).toHaveLength(1);
-    expect((mail.calls[0]?.at ?? Infinity) - started).toBeLessThan(500);
+    await drive(() => mail.calls.length === 1);
+    // At once (no timer had to fire), while the first two slack sends hang.
+    expect(atMail).toEqual([{ slackSends: 2, slackInFlight: 2, msElapsed: 0 }]);
+    // The mail counts as in flight until its settlement is written (by the store's worker
+    // thread for SQLite).
+    await drive(() => d.stats().inFlight === 2);
+    // Polls come and go, but the slack slots stay taken until the sends time out at 2000 ms.
+    jest.advanceTimersByTime(1999);
+    await turn();
     expect(slack.notifier.calls).toHaveLength(2);
     expect(slack.state.inFlight).toBe(2);
-    // The mail counts as in flight until its settlement is written (by the store's worker
-    // thread for SQLite); the slack sends hang until 2000 ms, so wait well before that.
-    while (d.stats().inFlight > 2 && Date.now() - started < 1500) await sleep(5);
-    expect(d.stats().inFlight).toBe(2);
-    // After the first timeouts the freed slots go to the next of the backlog, still two at most.
-    while (slack.notifier.calls.length < 4 && Date.now() - started < 5000) await sleep(5);
-    expect(slack.notifier.calls).toHaveLength(4);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
-    await sleep(50);
+    jest.advanceTimersByTime(1);
+    expect(slack.notifier.calls.map((c) => (c.context.signal.reason as Error).message)).toEqual([
+      'no answer from channel "slack" within 2000 ms (its timeoutMs); the attempt was aborted',
+      'no answer from channel "slack" within 2000 ms (its timeoutMs); the attempt was aborted',
+    ]);
+    // The freed slots go to the next of the backlog, still two at most.
+    await drive(() => slack.notifier.calls.length === 4);
+    expect(slack.state.abortedBefore).toEqual([0, 0, 2, 2]);
+    expect(slack.state.inFlight).toBe(2);
+    expect(await d.runOnce()).toBe(0);
     expect(slack.notifier.calls).toHaveLength(4);
     expect(slack.state.most).toBe(2);
     expect(slack.notifier.calls.map((c) => c.message.id)).toEqual(
       backlog.slice(0, 4).map((e) => e.dedupKey),
     );
-  }, 10_000);
+  });
 
   it('never exceeds channelConcurrency when several claims run at the same time', async () => {
+    fakeTimeouts();
     const slow = hangingChannel();
     const d = dispatcher(
       { slow: slow.notifier },
@@ -423,10 +501,22 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
       [],
       Array.from({ length: 12 }, () => entry(T0, { channel: 'slow' })),
     );
+    let answered = 0;
+    const claim = store.claimAlarms.bind(store);
+    jest.spyOn(store, 'claimAlarms').mockImplementation(async (request) => {
+      const claims = await claim(request);
+      answered += 1;
+      return claims;
+    });
     d.start();
-    const claimed = await Promise.all([d.runOnce(), d.runOnce(), d.runOnce()]);
+    const runs = Promise.all([d.runOnce(), d.runOnce(), d.runOnce()]);
+    // The three runOnce() claims and the loop's first one, all made while the sends hang.
+    await drive(() => answered === 4);
+    expect(slow.state.inFlight).toBe(3);
+    jest.advanceTimersByTime(100);
+    expect(await runs).toEqual([3, 0, 0]);
     expect(slow.state.most).toBe(3);
-    expect(claimed.reduce((sum, n) => sum + n, 0)).toBeLessThanOrEqual(3);
+    expect(slow.notifier.calls).toHaveLength(3);
   });
 
   it('folds a burst of 10,000 alarms into a few digests per key, counting each once', async () => {
@@ -503,17 +593,26 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
       signal = context.signal;
       return untilAborted(context.signal);
     });
+    fakeTimeouts();
     const d = dispatcher({ ops: hanging }, { leaseMs: 30_000, pollIntervalMs: 10 });
     const alarm = entry(T0);
     await store.append([], [alarm]);
     d.start();
-    while (hanging.calls.length === 0) await sleep(5);
+    await drive(() => hanging.calls.length === 1);
     expect(d.stats().inFlight).toBe(1);
-    const started = Date.now();
-    await d.stop(150);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
-    expect(Date.now() - started).toBeLessThan(1000);
+    let stopped = false;
+    const stopping = d.stop(150).then(() => {
+      stopped = true;
+    });
+    // The send keeps its chance until the deadline…
+    jest.advanceTimersByTime(149);
+    await turn();
+    expect([signal?.aborted, stopped]).toEqual([false, false]);
+    // …and is aborted when it comes.
+    jest.advanceTimersByTime(1);
+    await stopping;
     expect(signal?.aborted).toBe(true);
+    expect((signal?.reason as Error).message).toBe('the application is shutting down');
     expect(d.stats()).toMatchObject({ running: false, inFlight: 0 });
     // Not settled: still pending and leased, no attempt recorded.
     expect(await stored(alarm.dedupKey)).toMatchObject({ status: 'pending', attempts: 0 });
@@ -532,16 +631,19 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
 
   it('starts delivering at once when woken after a commit', async () => {
     const ops = new ScriptedNotifier();
-    const d = dispatcher({ ops }, { pollIntervalMs: 60_000 });
+    const claims = jest.spyOn(store, 'claimAlarms');
+    // Polls an hour apart: a delivery within the test can only come from the wake-up.
+    const d = dispatcher({ ops }, { pollIntervalMs: 3_600_000 });
     d.start();
-    await sleep(30);
+    await until(() => claims.mock.results.length === 1);
+    // The first look at the outbox found it empty; the next poll is an hour away.
+    await expect(claims.mock.results[0]?.value).resolves.toEqual([]);
     const alarm = entry(T0);
     await store.append([], [alarm]);
-    const woken = Date.now();
     d.wake();
-    while (ops.calls.length === 0 && Date.now() - woken < 2000) await sleep(2);
-    expect(ops.calls).toHaveLength(1);
-    expect(Date.now() - woken).toBeLessThan(500);
+    await until(() => ops.calls.length === 1);
+    expect(ops.calls[0]?.message.id).toBe(alarm.dedupKey);
+    expect(claims).toHaveBeenCalledTimes(2);
   });
 
   it('keeps the outcome of a send whose settlement failed, and writes it at the next poll', async () => {
@@ -586,14 +688,20 @@ describe('AlarmDispatcher loop resilience', () => {
   class ClaimFails extends InMemoryAuditStore {
     failing = true;
     claims = 0;
+    /** When each claim came, in the fake time of the test's timers. */
+    readonly claimedAt: number[] = [];
     override async claimAlarms(request: AlarmClaimRequest): Promise<AlarmClaim[]> {
       this.claims += 1;
+      this.claimedAt.push(jest.now());
       if (this.failing) throw new Error('connection refused');
       return super.claimAlarms(request);
     }
   }
 
+  afterEach(() => jest.useRealTimers());
+
   it('survives a failing store without spinning, and delivers once it is back', async () => {
+    fakeTimeouts();
     const store = new ClaimFails();
     const ops = new ScriptedNotifier();
     const logged: Logged[] = [];
@@ -603,22 +711,37 @@ describe('AlarmDispatcher loop resilience', () => {
       { ...BASE, pollIntervalMs: 20 },
       testFold,
       (level, message) => logged.push({ level, message }),
+      () => T0,
     );
-    await store.append([], [entry(Date.now() - 1000)]);
+    await store.append([], [entry(T0 - 1000)]);
+    const started = jest.now();
     d.start();
-    await sleep(400);
-    // 20, 40, 80, 160 ms apart: a handful of tries, not a busy loop.
-    expect(store.claims).toBeGreaterThanOrEqual(3);
-    expect(store.claims).toBeLessThanOrEqual(7);
+    await drive(() => store.claims === 1);
+    // After each failed claim the loop waits twice as long as after the one before: 20, 40,
+    // 80, 160 ms, and not a moment less (no busy loop).
+    for (const pause of [20, 40, 80, 160]) {
+      const tries = store.claims;
+      // The failed cycle is over once it has set its timer.
+      await until(() => jest.getTimerCount() === 1);
+      jest.advanceTimersByTime(pause - 1);
+      await turn();
+      expect(store.claims).toBe(tries);
+      jest.advanceTimersByTime(1);
+      await until(() => store.claims === tries + 1);
+    }
+    expect(store.claimedAt.map((at) => at - started)).toEqual([0, 20, 60, 140, 300]);
     expect(logged.filter((l) => l.level === 'error')).toHaveLength(1);
+    expect(logged.filter((l) => l.level === 'warn')).toHaveLength(4);
     expect(logged[0]?.message).toBe(
       'nestjs-audit: could not claim alarms from the memory store: connection refused. Alarms stay in the outbox; trying again in a moment.',
     );
     expect(d.stats()).toMatchObject({ running: true, lastError: logged.at(-1)?.message });
     store.failing = false;
-    const healed = Date.now();
-    while (ops.calls.length === 0 && Date.now() - healed < 3000) await sleep(10);
-    expect(ops.calls).toHaveLength(1);
+    await until(() => jest.getTimerCount() === 1);
+    jest.advanceTimersByTime(320);
+    await until(() => ops.calls.length === 1);
+    expect(store.claimedAt.at(-1)! - started).toBe(620);
+    jest.useRealTimers();
     await d.stop(0);
   });
 
@@ -680,17 +803,32 @@ describe('AlarmDispatcher loop resilience', () => {
   });
 
   it('does nothing when woken before start or after stop', async () => {
+    fakeTimeouts();
     const store = new InMemoryAuditStore();
+    const claims = jest.spyOn(store, 'claimAlarms');
     const ops = new ScriptedNotifier();
-    const d = new AlarmDispatcher(store, new Map([['ops', ops]]), BASE, testFold);
-    await store.append([], [entry(Date.now())]);
+    const d = new AlarmDispatcher(
+      store,
+      new Map([['ops', ops]]),
+      BASE,
+      testFold,
+      undefined,
+      () => T0,
+    );
+    await store.append([], [entry(T0)]);
+    /** Runs every timer the dispatcher may have set, and what they started on the memory store. */
+    const settle = async () => {
+      jest.runAllTimers();
+      await turn();
+    };
     d.wake();
-    await sleep(30);
-    expect(ops.calls).toHaveLength(0);
+    await settle();
+    expect(claims).not.toHaveBeenCalled();
     await d.stop(0);
     d.start();
     d.wake();
-    await sleep(30);
+    await settle();
+    expect(claims).not.toHaveBeenCalled();
     expect(ops.calls).toHaveLength(0);
     expect(await d.runOnce()).toBe(0);
   });

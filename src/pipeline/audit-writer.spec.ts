@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeAlarmMessage } from '../../test/fixtures/alarm-messages';
 import { makeEvent } from '../../test/fixtures/events';
-import { eventually } from '../../test/utils/alarm-inbox';
+import { turn, until } from '../../test/utils/until';
 import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import type { AuditEvent } from '../event/audit-event';
 import { InMemoryAuditStore } from '../stores/memory/memory-audit.store';
@@ -16,15 +16,57 @@ class CountingStore extends InMemoryAuditStore {
   readonly batches: number[] = [];
   failing = false;
   delayMs = 0;
+  private held: Promise<void> | undefined;
+
+  /** Holds every transaction from now on until the returned function is called. */
+  hold(): () => void {
+    let release: () => void = () => undefined;
+    this.held = new Promise((resolve) => (release = resolve));
+    return () => {
+      this.held = undefined;
+      release();
+    };
+  }
+
   override async append(
     events: readonly AuditEvent[],
     alarms?: readonly AlarmOutboxEntry[],
   ): Promise<void> {
     this.batches.push(events.length);
+    if (this.held) await this.held;
     if (this.delayMs) await sleep(this.delayMs);
     if (this.failing) throw new Error('store unavailable');
     await super.append(events, alarms);
   }
+}
+
+/**
+ * Fakes `setTimeout` and `clearTimeout` only, the writer's flush and retry timers: a test moves
+ * them with `jest.advanceTimersByTime`. Its turn-of-the-loop waits (`setImmediate`) stay real.
+ */
+function fakeTimeouts(): void {
+  jest.useFakeTimers({
+    doNotFake: [
+      'Date',
+      'hrtime',
+      'nextTick',
+      'performance',
+      'queueMicrotask',
+      'setImmediate',
+      'clearImmediate',
+      'setInterval',
+      'clearInterval',
+    ],
+  });
+}
+
+/**
+ * Lets a flush that a timer may have started run as far as the in-memory store: the writer waits
+ * one turn of the event loop before a commit, and the rest runs on promises.
+ */
+async function afterAnyFlush(): Promise<void> {
+  await turn();
+  await turn();
 }
 
 const ack: AuditWriterSettings = {
@@ -97,43 +139,69 @@ describe("AuditWriter in 'ack' mode (group commit)", () => {
 
 describe("AuditWriter in 'async' mode", () => {
   it('answers at once and flushes by size and by interval', async () => {
-    // By size: the interval is far away, so only the tenth event can start the flush.
-    const store = new CountingStore();
-    const writer = new AuditWriter(
-      store,
-      { ...async, maxBatch: 10, flushIntervalMs: 60_000 },
-      undefined,
-    );
-    const receipts = await Promise.all(Array.from({ length: 10 }, () => writer.write(makeEvent())));
-    expect(new Set(receipts)).toEqual(new Set(['queued']));
-    await eventually(() => store.all().length === 10, 'the flush by size');
-    expect(store.all()).toHaveLength(10);
-    await writer.write(makeEvent());
-    await sleep(5);
-    expect(store.all()).toHaveLength(10);
-    await writer.close();
-    expect(store.all()).toHaveLength(11);
+    fakeTimeouts();
+    try {
+      // By size: the interval is far away, so only the tenth event can start the flush.
+      const store = new CountingStore();
+      const writer = new AuditWriter(
+        store,
+        { ...async, maxBatch: 10, flushIntervalMs: 60_000 },
+        undefined,
+      );
+      const receipts = await Promise.all(
+        Array.from({ length: 10 }, () => writer.write(makeEvent())),
+      );
+      expect(new Set(receipts)).toEqual(new Set(['queued']));
+      await until(() => store.all().length === 10);
+      await writer.write(makeEvent());
+      jest.advanceTimersByTime(59_999);
+      await afterAnyFlush();
+      expect(store.batches).toEqual([10]);
+      await writer.close();
+      expect(store.all()).toHaveLength(11);
 
-    // By interval: one event, far from a full batch, is flushed by the timer alone.
-    const timed = new CountingStore();
-    const ticking = new AuditWriter(
-      timed,
-      { ...async, maxBatch: 10, flushIntervalMs: 30 },
-      undefined,
-    );
-    await ticking.write(makeEvent());
-    await eventually(() => timed.all().length === 1, 'the flush by interval');
-    await ticking.close();
+      // By interval: one event, far from a full batch, is flushed by the timer alone.
+      const timed = new CountingStore();
+      const ticking = new AuditWriter(
+        timed,
+        { ...async, maxBatch: 10, flushIntervalMs: 30 },
+        undefined,
+      );
+      await ticking.write(makeEvent());
+      jest.advanceTimersByTime(29);
+      await afterAnyFlush();
+      expect(timed.batches).toEqual([]);
+      jest.advanceTimersByTime(1);
+      await until(() => timed.all().length === 1);
+      await ticking.close();
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it("blocks writers when the queue is full with onQueueFull 'block'", async () => {
     const store = new CountingStore();
-    store.delayMs = 50;
+    const release = store.hold();
     const writer = new AuditWriter(store, { ...async, maxBatch: 5, maxQueue: 10 }, undefined);
-    const started = Date.now();
-    await Promise.all(Array.from({ length: 40 }, () => writer.write(makeEvent())));
-    expect(Date.now() - started).toBeGreaterThanOrEqual(50);
-    expect(writer.stats().pending).toBeLessThanOrEqual(10);
+    const queued: number[] = [];
+    const pendingSeen: number[] = [];
+    const writes = Array.from({ length: 40 }, (_, i) =>
+      writer.write(makeEvent()).then((receipt) => {
+        queued.push(i);
+        pendingSeen.push(writer.stats().pending);
+        return receipt;
+      }),
+    );
+    // The first commit is held: ten writes found room (five committing, five queued), the
+    // other thirty wait for it.
+    await until(() => store.batches.length === 1);
+    await turn();
+    expect(queued).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(writer.stats().pending).toBe(10);
+    release();
+    expect(new Set(await Promise.all(writes))).toEqual(new Set(['queued']));
+    expect(queued).toHaveLength(40);
+    expect(Math.max(...pendingSeen)).toBeLessThanOrEqual(10);
     await writer.close();
     expect(store.all()).toHaveLength(40);
   });
@@ -166,11 +234,12 @@ describe("AuditWriter in 'async' mode", () => {
       undefined,
     );
     await Promise.all(Array.from({ length: 12 }, () => writer.write(makeEvent())));
-    await sleep(60);
+    // Three attempts failed, and all twelve events are still held.
+    await until(() => store.batches.length >= 3);
     expect(writer.stats()).toMatchObject({ degraded: true, pending: 12 });
     store.failing = false;
-    await sleep(80);
-    expect(store.all()).toHaveLength(12);
+    await until(() => store.all().length === 12);
+    await until(() => !writer.stats().degraded && writer.stats().pending === 0);
     expect(writer.stats()).toMatchObject({ degraded: false, pending: 0 });
     await writer.close();
   });
@@ -188,7 +257,11 @@ describe("AuditWriter in 'async' mode", () => {
     for (let i = 0; i < 200; i++) {
       await writer.write(makeEvent());
       peak = Math.max(peak, writer.stats().pending);
-      if (i % 10 === 0) await sleep(2);
+      // Go on only once another commit attempt has begun: writes arrive while it runs.
+      if (i % 10 === 0) {
+        const attempts = store.batches.length;
+        await until(() => store.batches.length > attempts);
+      }
     }
     expect(peak).toBe(10);
     expect(writer.stats().dropped).toBeGreaterThan(0);
@@ -239,8 +312,7 @@ describe('AuditWriter with a spool', () => {
     // Once degraded, new batches go straight to the spool instead of waiting on a dead store.
     expect(store.batches.length).toBeLessThanOrEqual(attemptsWhileDegraded + 1);
     store.failing = false;
-    const deadline = Date.now() + 3000;
-    while (writer.stats().degraded && Date.now() < deadline) await sleep(10);
+    await until(() => !writer.stats().degraded);
     expect(writer.stats()).toMatchObject({ degraded: false, replayed: 36 });
     expect(store.all()).toHaveLength(36);
     expect(new Set(store.all().map((e) => e.id)).size).toBe(36);
@@ -265,7 +337,7 @@ describe('AuditWriter with a spool', () => {
       store,
       { ...ack, retryIntervalMs: 20 },
       spoolAt(join(dir, 's')),
-      { onAlarmsStored: () => woken.push(Date.now()) },
+      { onAlarmsStored: () => woken.push(woken.length + 1) },
     );
     await writer.start();
     const [committed, spooled, plain] = [makeEvent(), makeEvent(), makeEvent()];
@@ -276,8 +348,7 @@ describe('AuditWriter with a spool', () => {
     expect((await store.listAlarms()).map((a) => a.eventId)).toEqual([committed.id]);
     store.failing = false;
     await writer.write(plain); // no alarms: the store sees a one-argument append
-    const deadline = Date.now() + 3000;
-    while (writer.stats().degraded && Date.now() < deadline) await sleep(10);
+    await until(() => !writer.stats().degraded);
     const stored = await store.listAlarms();
     expect(stored.map((a) => a.eventId).sort()).toEqual([committed.id, spooled.id].sort());
     expect(woken).toHaveLength(2);
@@ -299,8 +370,7 @@ describe('AuditWriter with a spool', () => {
       report: (_l, m) => reported.push(m),
     });
     await second.start();
-    const deadline = Date.now() + 3000;
-    while (store.all().length < 5 && Date.now() < deadline) await sleep(10);
+    await until(() => store.all().length >= 5);
     expect(store.all()).toHaveLength(5);
     expect(reported[0]).toMatch(/replaying 5 spooled audit event/);
     await second.close();

@@ -100,20 +100,23 @@ describe(`kill -9 under load (${ROUNDS} rounds per store, ${CLIENTS} clients)`, 
           cwd: tmp.dir,
           env: { ...store.env, PLATFORM: platform },
         });
+        // The load runs until the kill, however long the first answer takes on a loaded machine:
+        // no time budget of its own that could run out before it.
         const load = new OrderLoad({
           port: server.port,
           clients: CLIENTS,
           prefix: `k9-${engine}-${started}-r${round}`,
           maxRequestsPerClient: 20_000,
-          maxDurationMs: 10_000,
+          maxDurationMs: Number.POSITIVE_INFINITY,
         });
         // A round killed before its first 2xx would prove nothing: the kill comes a random time
         // after the first answer (by order, not by a guess of how fast a loaded machine starts).
-        await load.until2xx(1, 60_000);
+        await load.until2xx(1, Number.POSITIVE_INFINITY);
+        // Where the kill lands is drawn at random, on purpose; the checks below hold wherever.
         const delay = randomBetween(0, 1300);
         killDelays.push(delay);
         await sleep(delay);
-        const exit = await server.stop('SIGKILL', 5_000);
+        const exit = await server.stop('SIGKILL');
         await load.stop();
 
         expect({ round, signal: exit.signal }).toEqual({ round, signal: 'SIGKILL' });
@@ -144,6 +147,7 @@ describe(`kill -9 under load (${ROUNDS} rounds per store, ${CLIENTS} clients)`, 
         });
       }
     },
-    ROUNDS * 8_000 + 30_000,
+    // Only a bound against a hang: a round takes about 3 s on an idle machine.
+    ROUNDS * 20_000 + 60_000,
   );
 });

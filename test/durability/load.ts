@@ -19,9 +19,12 @@ export interface LoadOptions {
   prefix: string;
   /** Upper bound of requests per client loop. */
   maxRequestsPerClient: number;
-  /** Upper bound of the whole load, in milliseconds: loops end on their own after it. */
+  /**
+   * Upper bound of the whole load, in milliseconds: loops end on their own after it.
+   * `Infinity` for none: the loops then end at `maxRequestsPerClient` or `stop()`.
+   */
   maxDurationMs: number;
-  /** @default 15000; a request waiting longer counts as an error. */
+  /** @default 15000; a request waiting longer counts as an error. 0 for no limit. */
   requestTimeoutMs?: number;
   /** Pause after a failed request before the next one, so a dead server is not hammered. */
   errorPauseMs?: number;
@@ -56,6 +59,8 @@ export class OrderLoad {
   phase: string;
   readonly startedAt = Date.now();
   private stopped = false;
+  /** Client loops that have ended (bounds reached, or stopped). */
+  private loopsEnded = 0;
   private readonly loops: Promise<void>[] = [];
   private readonly agents: Agent[] = [];
   private readonly sentIds = new Set<string>();
@@ -65,7 +70,11 @@ export class OrderLoad {
     for (let client = 0; client < options.clients; client += 1) {
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
       this.agents.push(agent);
-      this.loops.push(this.loop(client, agent));
+      this.loops.push(
+        this.loop(client, agent).finally(() => {
+          this.loopsEnded += 1;
+        }),
+      );
     }
   }
 
@@ -100,14 +109,16 @@ export class OrderLoad {
 
   /**
    * Resolves once at least `count` requests (of `phase`, if given) have been answered with a 2xx;
-   * rejects after `timeoutMs`.
+   * rejects after `timeoutMs` (`Infinity`: no deadline), or as soon as no more answers can come
+   * (stopped, or every loop has ended).
    */
   async until2xx(count: number, timeoutMs: number, phase?: string): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.tally(phase).ok2xx < count) {
-      if (Date.now() > deadline || this.stopped) {
+      const over = this.stopped || this.loopsEnded === this.options.clients;
+      if (Date.now() > deadline || over) {
         throw new Error(
-          `load: fewer than ${count} 2xx answers${phase ? ` in phase ${phase}` : ''} within ${timeoutMs} ms: ${JSON.stringify(this.tally(phase))}`,
+          `load: fewer than ${count} 2xx answers${phase ? ` in phase ${phase}` : ''} ${over ? 'before the load ended' : `within ${timeoutMs} ms`}: ${JSON.stringify(this.tally(phase))}`,
         );
       }
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -186,9 +197,11 @@ export class OrderLoad {
           res.on('close', done);
         },
       );
-      req.setTimeout(timeoutMs, () =>
-        req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })),
-      );
+      if (timeoutMs > 0) {
+        req.setTimeout(timeoutMs, () =>
+          req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })),
+        );
+      }
       req.on('error', (error: NodeJS.ErrnoException) => {
         if (record.status === undefined) record.error = error.code ?? error.message;
         done();

@@ -11,8 +11,9 @@ import {
 } from '../../src';
 import { bootError } from '../utils/alarm-app';
 import { startApp, tempDir, type RunningApp } from '../utils/apps';
-import { eventually, Inbox, InboxNotifier } from '../utils/alarm-inbox';
+import { Inbox, InboxNotifier } from '../utils/alarm-inbox';
 import { HttpReceiver } from '../utils/http-receiver';
+import { until } from '../utils/until';
 
 async function appWith(alarms: AuditAlarmOptions, store: string | AuditStore): Promise<RunningApp> {
   return startApp('express', {
@@ -25,8 +26,27 @@ describe('digests: a throttled rule folds bursts into a few messages', () => {
   let running: RunningApp;
   let hook: HttpReceiver;
   let tmp: ReturnType<typeof tempDir>;
+  const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 
   beforeAll(async () => {
+    // The application's clock is the test's: it stands still unless the test moves it, so the
+    // throttle periods are counted in steps the test takes, not in whatever time a loaded
+    // machine needs. Only Date is faked; timers, I/O and the dispatcher's polls run for real.
+    jest.useFakeTimers({
+      now: T0,
+      doNotFake: [
+        'hrtime',
+        'nextTick',
+        'performance',
+        'queueMicrotask',
+        'setImmediate',
+        'clearImmediate',
+        'setInterval',
+        'clearInterval',
+        'setTimeout',
+        'clearTimeout',
+      ],
+    });
     tmp = tempDir();
     hook = await HttpReceiver.start();
     running = await appWith(
@@ -42,6 +62,7 @@ describe('digests: a throttled rule folds bursts into a few messages', () => {
     );
   });
   afterAll(async () => {
+    jest.useRealTimers();
     await running.close();
     await hook.close();
     tmp.cleanup();
@@ -49,7 +70,8 @@ describe('digests: a throttled rule folds bursts into a few messages', () => {
 
   it('10,000 matching events give a bounded number of messages that count every one of them', async () => {
     const audit = running.app.get(AuditService);
-    const started = Date.now();
+    const store = running.app.get(AuditStore);
+    const claims = jest.spyOn(store, 'claimAlarms');
     for (let batch = 0; batch < 20; batch += 1) {
       await Promise.all(
         Array.from({ length: 500 }, (_, i) =>
@@ -65,15 +87,41 @@ describe('digests: a throttled rule folds bursts into a few messages', () => {
         .accepted()
         .map((r) => (JSON.parse(r.body) as { count: number }).count)
         .reduce((a, b) => a + b, 0);
-    await eventually(() => counted() >= 10_000, 'digests counting 10,000 events');
-    const elapsed = Date.now() - started;
-    const payloads = hook
-      .accepted()
-      .map(
-        (r) => JSON.parse(r.body) as { id: string; count: number; kind: string; events: unknown[] },
+    /**
+     * Waits until the dispatcher has looked at the outbox at the clock's current time and what
+     * it took then has arrived: the clock never moves while a message is on its way.
+     */
+    const lookedAt = async (now: number) => {
+      await until(() => claims.mock.calls.some(([request]) => request.now === now));
+      const taken = await Promise.all(
+        claims.mock.calls.flatMap(([request], i) =>
+          request.now === now ? [claims.mock.results[i]?.value as Promise<unknown[]>] : [],
+        ),
       );
-    // At most one message per throttle period (1 s), plus the leading one.
-    expect(payloads.length).toBeLessThanOrEqual(Math.ceil(elapsed / 1000) + 2);
+      const sent = taken.reduce((sum, claimed) => sum + claimed.length, 0);
+      await until(() => hook.accepted().filter((r) => r.receivedAt === now).length >= sent);
+    };
+    // The leading message goes out at once, while the clock still stands at T0.
+    await until(() => hook.accepted().length >= 1);
+    await lookedAt(T0);
+    // Then the clock moves in tenths of the throttle period, and the dispatcher looks at each.
+    let now = T0;
+    while (counted() < 10_000) {
+      jest.advanceTimersByTime(100);
+      now += 100;
+      await lookedAt(now);
+    }
+    const accepted = hook.accepted();
+    const payloads = accepted.map(
+      (r) => JSON.parse(r.body) as { id: string; count: number; kind: string; events: unknown[] },
+    );
+    // Sent at the moments the clock stood at (it never moved while one was on its way), no two
+    // within one throttle period: at most one per period, plus the leading one.
+    const sentAt = accepted.map((r) => r.receivedAt - T0);
+    for (let i = 1; i < sentAt.length; i += 1) {
+      expect(sentAt[i]! - sentAt[i - 1]!).toBeGreaterThanOrEqual(1000);
+    }
+    expect(payloads.length).toBeLessThanOrEqual(Math.floor((now - T0) / 1000) + 1);
     expect(payloads.length).toBeLessThan(100);
     expect(counted()).toBe(10_000);
     expect(new Set(payloads.map((p) => p.id)).size).toBe(payloads.length);
@@ -81,8 +129,7 @@ describe('digests: a throttled rule folds bursts into a few messages', () => {
     expect(payloads.some((p) => p.kind === 'digest' && p.count > 100)).toBe(true);
     // Nothing is left behind in the outbox: the last sends are marked delivered once their
     // receiver answered, which can come after it counted them.
-    const store = running.app.get(AuditStore);
-    await eventually(async () => (await store.alarmStats()).pending === 0, 'an empty outbox');
+    await until(async () => (await store.alarmStats()).pending === 0);
     expect((await store.alarmStats()).pending).toBe(0);
   }, 120_000);
 });
@@ -129,8 +176,11 @@ describe('threshold rules: fire once per window per key', () => {
     for (let i = 0; i < 5; i += 1) await fail('10.0.0.7', windowStart + 60_000 + i);
 
     const inbox = running.app.get(Inbox);
-    await eventually(() => inbox.messages.length >= 3, 'three threshold alarms');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Every alarm the rules raised was committed with its event: once the outbox holds none
+    // pending, nothing more can arrive.
+    const store = running.app.get(AuditStore);
+    await until(async () => (await store.alarmStats()).pending === 0);
+    expect(await store.alarmStats()).toEqual({ pending: 0, delivered: 3, dead: 0 });
     const fired = inbox.messages.map((m) => [m.groupKey, m.firstAt.slice(11, 16), m.count]).sort();
     expect(fired).toEqual([
       ['10.0.0.7', '10:00', 5],
@@ -162,15 +212,12 @@ describe('dead letters', () => {
       const audit = running.app.get(AuditService);
       await audit.record({ action: 'invoice.void', target: { type: 'invoice', id: 9 } });
       const store = running.app.get(AuditStore);
-      await eventually(
-        async () => (await store.listAlarms({ status: 'dead' })).length === 1,
-        'a dead letter',
-      );
+      await until(async () => (await store.listAlarms({ status: 'dead' })).length === 1);
       const [dead] = await store.listAlarms({ status: 'dead' });
       expect(dead).toMatchObject({ rule: 'any-void', channel: 'siem', attempts: 3 });
       expect(dead?.lastError).toMatch(/500/);
       expect(hook.requests).toHaveLength(3);
-      await eventually(() => audit.health().alarms?.dead === 1, 'health to count the dead letter');
+      await until(() => audit.health().alarms?.dead === 1);
       expect(audit.health().alarms).toMatchObject({
         status: 'degraded',
         condition: 'audit.alarm_dead_letter',

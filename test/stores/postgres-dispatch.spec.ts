@@ -7,6 +7,7 @@ import type { AlarmOutboxEntry } from '../../src/alarms/alarm-outbox';
 import { AlarmNotifier, type AlarmSendContext } from '../../src/alarms/notifiers/alarm-notifier';
 import { PostgresAuditStore } from '../../src/stores/postgres/postgres-audit.store';
 import { makeEvent } from '../fixtures/events';
+import { until } from '../utils/until';
 import { makeAlarm } from './alarm-fixtures';
 
 jest.setTimeout(60_000);
@@ -29,6 +30,8 @@ interface Delivery {
 /** Records what it delivered; takes `delayMs` per message and gives up when aborted. */
 class RecordingNotifier extends AlarmNotifier {
   aborted = 0;
+  /** Why each aborted send was aborted, and which message it carried. */
+  readonly abortedSends: { id: string; reason: string }[] = [];
   /** Sends in progress right now. */
   active = 0;
   /** While true, sends in progress do not finish (only an abort ends them). */
@@ -52,6 +55,7 @@ class RecordingNotifier extends AlarmNotifier {
       } while (waited < this.delayMs || this.hold);
     } catch (error) {
       this.aborted += 1;
+      this.abortedSends.push({ id: message.id, reason: (signal.reason as Error).message });
       throw error;
     } finally {
       this.active -= 1;
@@ -66,14 +70,6 @@ const fold: AlarmDigestFold = (members, total) => ({
   count: total,
 });
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const start = Date.now();
-  while (!(await check())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`condition not met in ${timeoutMs} ms`);
-    await sleep(25);
-  }
-}
-
 describe('two AlarmDispatchers on one PostgreSQL schema', () => {
   it('deliver every alarm exactly once, also when one stops mid-way and its leases expire', async () => {
     const stores = [0, 1].map(
@@ -84,13 +80,18 @@ describe('two AlarmDispatchers on one PostgreSQL schema', () => {
     const delivered: Delivery[] = [];
     const slow = new RecordingNotifier('a', 150, delivered);
     const quick = new RecordingNotifier('b', 5, delivered);
+    // Both dispatchers read one clock the test moves: due times, throttles and leases follow
+    // it, not the machine's speed. Attempt timeouts are real but ten minutes long, so only a
+    // stop ends a send that hangs.
+    let clock = Date.parse('2026-03-01T10:00:00.000Z');
+    const now = () => clock;
     const settings = {
       maxAttempts: 5,
       backoff: { initialMs: 50, maxMs: 200 },
       pollIntervalMs: 50,
       digestListSize: 5,
-      timeoutMs: 500,
-      leaseMs: 1500,
+      timeoutMs: 600_000,
+      leaseMs: 1_200_000,
       concurrency: 4,
     };
     const a = new AlarmDispatcher(
@@ -98,39 +99,67 @@ describe('two AlarmDispatchers on one PostgreSQL schema', () => {
       new Map([['ops', slow]]),
       { ...settings, owner: 'a' },
       fold,
+      undefined,
+      now,
     );
     const b = new AlarmDispatcher(
       storeB,
       new Map([['ops', quick]]),
       { ...settings, owner: 'b' },
       fold,
+      undefined,
+      now,
     );
+    const singles: AlarmOutboxEntry[] = [];
+    let digestEntries = 0;
+    /** Commits 15 alarms and 10 digest entries through one instance, and wakes it. */
+    const raise = async (store: PostgresAuditStore, dispatcher: AlarmDispatcher) => {
+      const alarms = Array.from({ length: 15 }, () => makeAlarm(clock));
+      singles.push(...alarms);
+      const digests = Array.from({ length: 10 }, (_, i) =>
+        makeAlarm(clock, { digestKey: `burst-${i % 2}`, throttleMs: 300 }),
+      );
+      digestEntries += digests.length;
+      await store.append([makeEvent()], [...alarms, ...digests]);
+      dispatcher.wake();
+      clock += 20;
+    };
     try {
+      // A takes part for sure: it delivers before B starts.
       a.start();
+      await raise(storeA, a);
+      await until(() => delivered.some((d) => d.by === 'a'));
+      // Then both claim from the one outbox while alarms keep coming through either instance.
       b.start();
-      const singles: AlarmOutboxEntry[] = [];
-      let digestEntries = 0;
-      for (let batch = 0; batch < 20; batch++) {
-        const alarms = Array.from({ length: 15 }, () => makeAlarm(Date.now()));
-        singles.push(...alarms);
-        const digests = Array.from({ length: 10 }, (_, i) =>
-          makeAlarm(Date.now(), { digestKey: `burst-${i % 2}`, throttleMs: 300 }),
-        );
-        digestEntries += digests.length;
-        const [store, dispatcher] = batch % 2 ? [storeA, a] : [storeB, b];
-        await store.append([makeEvent()], [...alarms, ...digests]);
-        dispatcher.wake();
+      for (let batch = 1; batch < 20; batch++) {
+        await raise(batch % 2 ? storeA : storeB, batch % 2 ? a : b);
+        // Pacing only, so that claims and commits interleave; nothing below depends on it.
         await sleep(20);
       }
-      // Stop A while it has sends in flight: they are aborted and left to their leases.
-      await until(() => slow.active > 0, 5_000);
-      // Set in the same tick as the check: the send in progress can now only end by the abort,
-      // however late the stop's deadline timer fires on a loaded machine.
+      // Stop A while it has sends in flight. Held, B keeps at most its two slots of the channel
+      // and then claims nothing more, so A gets some of the next alarms; held, A's sends can
+      // only end by the stop.
       slow.hold = true;
+      quick.hold = true;
+      await raise(storeA, a);
+      await until(() => slow.active > 0);
       await a.stop(0);
       expect(slow.aborted).toBeGreaterThan(0);
+      expect(new Set(slow.abortedSends.map((s) => s.reason))).toEqual(
+        new Set(['the application is shutting down']),
+      );
 
-      await until(async () => (await storeB.alarmStats()).pending === 0, 30_000);
+      // B finishes everything, A's leftovers once their leases expire: a minute passes at each
+      // look, so the twenty-minute leases run out after twenty looks. The clock moves only while
+      // B has no send in flight, so no lease of B's own can run out under a send of its own.
+      quick.hold = false;
+      await until(async () => {
+        if (b.stats().inFlight === 0) {
+          clock += 60_000;
+          b.wake();
+        }
+        return (await storeB.alarmStats()).pending === 0;
+      });
       const ids = delivered.map((d) => d.id);
       expect(new Set(ids).size).toBe(ids.length);
       const singleIds = new Set(singles.map((s) => s.dedupKey));
@@ -144,9 +173,14 @@ describe('two AlarmDispatchers on one PostgreSQL schema', () => {
         delivered: singles.length + digestEntries,
         dead: 0,
       });
-      // Both took part, and B finished what A left behind.
+      // Both took part, and B delivered what A was sending when it stopped.
       expect(delivered.some((d) => d.by === 'a')).toBe(true);
       expect(delivered.some((d) => d.by === 'b')).toBe(true);
+      for (const { id } of slow.abortedSends) {
+        expect(delivered.filter((d) => d.id === id)).toEqual([
+          expect.objectContaining({ by: 'b' }),
+        ]);
+      }
       const attempts = await storeB.listAlarmAttempts({ limit: 1000 });
       expect(attempts.filter((t) => t.result === 'delivered')).toHaveLength(delivered.length);
     } finally {

@@ -8,6 +8,7 @@ import {
   type PostgresAuditStoreOptions,
 } from '../../src/stores/postgres/postgres-audit.store';
 import { makeEvent, withoutSequence } from '../fixtures/events';
+import { turn, until } from '../utils/until';
 
 jest.setTimeout(30_000);
 
@@ -34,6 +35,7 @@ function track(options: PostgresAuditStoreOptions): PostgresAuditStore {
 }
 
 afterEach(async () => {
+  jest.useRealTimers();
   for (const store of stores.splice(0)) await store.close();
 });
 
@@ -42,15 +44,56 @@ afterAll(async () => {
   await admin.end();
 });
 
-/** Resolves with how long `promise` took to settle, and how it settled. */
-async function timed(promise: Promise<unknown>): Promise<{ ms: number; error: Error }> {
-  const start = Date.now();
-  try {
-    await promise;
-  } catch (error) {
-    return { ms: Date.now() - start, error: error as Error };
-  }
-  throw new Error('expected a rejection');
+/**
+ * Fakes `setTimeout` and `clearTimeout` only: the store's and the driver's timeouts then fire
+ * when the test moves the fake clock (`jest.advanceTimersByTime`), never on their own. Sockets,
+ * `setImmediate` and the real clock go on as usual.
+ */
+function fakeTimeouts(): void {
+  jest.useFakeTimers({
+    doNotFake: [
+      'Date',
+      'hrtime',
+      'nextTick',
+      'performance',
+      'queueMicrotask',
+      'setImmediate',
+      'clearImmediate',
+      'setInterval',
+      'clearInterval',
+    ],
+  });
+}
+
+/** A promise that must reject, watched: whether it has yet, and with what. */
+function watch(promise: Promise<unknown>): { readonly settled: boolean; error: Promise<Error> } {
+  let settled = false;
+  const error = promise.then(
+    () => {
+      settled = true;
+      throw new Error('expected a rejection');
+    },
+    (reason: unknown) => {
+      settled = true;
+      return reason as Error;
+    },
+  );
+  return {
+    get settled() {
+      return settled;
+    },
+    error,
+  };
+}
+
+/**
+ * Moves the fake clock `ms` ahead and lets what its timers set off run: a timeout's rejection
+ * reaches the caller through the driver's callbacks and promises.
+ */
+async function advance(ms: number): Promise<void> {
+  jest.advanceTimersByTime(ms);
+  await turn();
+  await turn();
 }
 
 /**
@@ -61,6 +104,10 @@ class FlakyProxy {
   private mode: 'forward' | 'blackhole' | 'refuse' = 'forward';
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
+  /** Connections cut at once because the proxy refused them. */
+  refused = 0;
+  /** Chunks from the client that vanished in the black hole. */
+  swallowed = 0;
 
   async start(): Promise<string> {
     this.server = createServer((client) => this.accept(client));
@@ -83,6 +130,7 @@ class FlakyProxy {
 
   private accept(client: Socket): void {
     if (this.mode === 'refuse') {
+      this.refused += 1;
       client.destroy();
       return;
     }
@@ -98,6 +146,7 @@ class FlakyProxy {
     }
     client.on('data', (data) => {
       if (this.mode === 'forward') server.write(data);
+      else this.swallowed += 1;
     });
     server.on('data', (data) => {
       if (this.mode === 'forward') client.write(data);
@@ -106,10 +155,12 @@ class FlakyProxy {
 }
 
 describe('PostgresAuditStore failures', () => {
-  it('rejects init() quickly and clearly when nothing listens on the port', async () => {
+  it('rejects init() at once and clearly when nothing listens on the port', async () => {
     const store = track({ connectionString: `postgres://postgres@${HOST}:1/test` });
-    const { ms, error } = await timed(store.init());
-    expect(ms).toBeLessThan(5_000);
+    // No timer can fire: an init that waited for a timeout, a retry or a backoff would hang.
+    fakeTimeouts();
+    const error = await watch(store.init()).error;
+    jest.useRealTimers();
     expect(error.message).toMatch(
       /^PostgresAuditStore could not initialise \(table "public"\."audit_events"\): connect ECONNREFUSED 127\.0\.0\.1:1\. Check that PostgreSQL is reachable/,
     );
@@ -117,23 +168,44 @@ describe('PostgresAuditStore failures', () => {
   });
 
   it('rejects init() within connectionTimeoutMs when the server accepts but never answers', async () => {
-    const silent = createServer(() => undefined);
+    let connections = 0;
+    let closedByClient = 0;
+    let closing = false;
     const open: Socket[] = [];
-    silent.on('connection', (socket) => open.push(socket));
+    const silent = createServer((socket) => {
+      connections += 1;
+      open.push(socket);
+      // Reads (and drops) what comes, so that the client's hanging up is noticed.
+      socket.resume();
+      socket.on('close', () => {
+        if (!closing) closedByClient += 1;
+      });
+    });
     await new Promise<void>((resolve) => silent.listen(0, HOST, resolve));
     const { port } = silent.address() as AddressInfo;
     try {
+      fakeTimeouts();
       const store = track({
         connectionString: `postgres://postgres@${HOST}:${port}/test`,
         connectionTimeoutMs: 300,
       });
-      const { ms, error } = await timed(store.init());
-      expect(ms).toBeGreaterThanOrEqual(250);
-      expect(ms).toBeLessThan(3_000);
-      expect(error.message).toMatch(
-        /^PostgresAuditStore could not initialise .*: .*(timeout|300 ms)/,
+      const init = watch(store.init());
+      await until(() => connections === 1);
+      // Not a moment before the timeout…
+      await advance(299);
+      expect(init.settled).toBe(false);
+      // …and at it.
+      await advance(1);
+      expect(init.settled).toBe(true);
+      expect((await init.error).message).toMatch(
+        /^PostgresAuditStore could not initialise .*: no connection within 300 ms \(connectionTimeoutMs\)/,
       );
+      // The server never said a word; the client gave the connection up.
+      await until(() => closedByClient === 1);
+      expect(connections).toBe(1);
     } finally {
+      jest.useRealTimers();
+      closing = true;
       for (const socket of open) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));
     }
@@ -144,10 +216,14 @@ describe('PostgresAuditStore failures', () => {
       connect: () => new Promise(() => undefined),
       end: async () => {},
     };
+    fakeTimeouts();
     const store = track({ pool: stuck, connectionTimeoutMs: 200 });
-    const { ms, error } = await timed(store.init());
-    expect(ms).toBeLessThan(2_000);
-    expect(error.message).toContain(
+    const init = watch(store.init());
+    await advance(199);
+    expect(init.settled).toBe(false);
+    await advance(1);
+    expect(init.settled).toBe(true);
+    expect((await init.error).message).toContain(
       'PostgresAuditStore could not initialise (table "public"."audit_events"): no connection within 200 ms (connectionTimeoutMs)',
     );
   });
@@ -176,14 +252,18 @@ describe('PostgresAuditStore failures', () => {
       await store.append([before]);
 
       proxy.set('refuse');
-      const { ms, error } = await timed(store.append([makeEvent(), makeEvent()]));
-      expect(ms).toBeLessThan(3_000);
+      // At once, without waiting on any timer, and without retrying on its own: at most one new
+      // connection tried per call.
+      fakeTimeouts();
+      const error = await watch(store.append([makeEvent(), makeEvent()])).error;
       expect(error.message).toMatch(
         /^PostgresAuditStore could not append 2 events \(table "audit_test_\w+"\."audit_events"\): .+\. Retrying the batch is safe: appends are idempotent by event id\.$/,
       );
       await expect(store.query(parseAuditQuery())).rejects.toThrow(
         /^PostgresAuditStore could not query events .*Check that PostgreSQL is reachable/,
       );
+      jest.useRealTimers();
+      expect(proxy.refused).toBeLessThanOrEqual(2);
 
       proxy.set('forward');
       const after = makeEvent();
@@ -197,6 +277,8 @@ describe('PostgresAuditStore failures', () => {
     it.each([false, true])(
       'rejects within the timeouts when the server stops answering mid-session (pool passed in: %s)',
       async (external) => {
+        // Every timer of the driver and the store is fake from the start: only the test moves them.
+        fakeTimeouts();
         const schema = uniqueSchema();
         const pool = external ? new Pool({ connectionString: url, max: 2 }) : undefined;
         const store = track({
@@ -210,18 +292,32 @@ describe('PostgresAuditStore failures', () => {
           await store.append([makeEvent()]);
 
           proxy.set('blackhole');
-          const { ms, error } = await timed(store.append([makeEvent()]));
-          // The server cannot enforce its timeout here: the client gives up a second later.
-          expect(ms).toBeLessThan(4_000);
-          expect(error.message).toMatch(/^PostgresAuditStore could not append 1 event .*timeout/i);
-          await expect(store.get('x')).rejects.toThrow(/could not read an event/);
+          const append = watch(store.append([makeEvent()]));
+          await until(() => proxy.swallowed > 0);
+          // The server cannot enforce its timeout here: the client gives up a second later, at
+          // 1400 ms, and not before.
+          await advance(1399);
+          expect(append.settled).toBe(false);
+          await advance(1);
+          expect(append.settled).toBe(true);
+          expect((await append.error).message).toMatch(
+            /^PostgresAuditStore could not append 1 event .*timeout/i,
+          );
+          // A read during the outage fails too, on the connection or the statement timeout.
+          const read = watch(store.get('x'));
+          for (let waited = 0; waited < 1400 && !read.settled; waited += 100) await advance(100);
+          expect(read.settled).toBe(true);
+          expect((await read.error).message).toMatch(/could not read an event/);
 
+          // Still on the fake clock: with one connection of the pool stuck in the outage, a read
+          // may have to wait for the one the background sealer holds, however slow it is.
           proxy.set('forward');
           const event = makeEvent();
           await store.append([event]);
           // Sealed in the background: numbered or not yet, the event is the same.
           expect(withoutSequence(await store.get(event.id))).toStrictEqual(event);
         } finally {
+          jest.useRealTimers();
           await store.close();
           // A pool without a connection timeout of its own still waits for the connection
           // attempt made during the outage; cutting the proxy ends it.
@@ -246,8 +342,16 @@ describe('PostgresAuditStore failures', () => {
       try {
         await store.init();
         await locker.query(`BEGIN; LOCK TABLE "${schema}".audit_events IN ACCESS EXCLUSIVE MODE`);
-        const { ms, error } = await timed(store.append([makeEvent()]));
-        expect(ms).toBeLessThan(2_000);
+        // The client's own timeout (a second later) cannot fire: only the server's
+        // statement_timeout can end the wait for the lock.
+        fakeTimeouts();
+        const started = performance.now();
+        const error = await watch(store.append([makeEvent()])).error;
+        const ms = performance.now() - started;
+        jest.useRealTimers();
+        // PostgreSQL keeps that time on its own clock: a generous bound, far below the default
+        // statement timeout (10 s), tells the configured 300 ms from it.
+        expect(ms).toBeLessThan(5_000);
         expect(error.message).toMatch(
           /^PostgresAuditStore could not append 1 event .*: canceling statement due to statement timeout\./,
         );

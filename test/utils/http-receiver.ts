@@ -25,6 +25,8 @@ export interface RecordedRequest {
   status?: number;
   /** When it arrived (ms since the epoch). */
   receivedAt: number;
+  /** Set when the connection closed before the receiver answered: the client gave up on it. */
+  abandoned?: true;
 }
 
 /** One scripted answer. Without a script (or after it ran out) the receiver answers 200 "ok". */
@@ -51,6 +53,7 @@ export class HttpReceiver {
   private readonly script: ScriptedResponse[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly waiters = new Set<() => void>();
+  private closing = false;
 
   private constructor(
     private readonly server: Server,
@@ -133,6 +136,7 @@ export class HttpReceiver {
 
   /** Stops the server, cutting open (hanging) requests. */
   async close(): Promise<void> {
+    this.closing = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     await new Promise<void>((resolve) => {
@@ -158,6 +162,9 @@ export class HttpReceiver {
       receivedAt: Date.now(),
     };
     this.requests.push(record);
+    res.once('close', () => {
+      if (!res.writableEnded && !this.closing) record.abandoned = true;
+    });
     for (const waiter of [...this.waiters]) {
       this.waiters.delete(waiter);
       waiter();

@@ -178,6 +178,11 @@ export class SmtpReceiver {
     return this;
   }
 
+  /** Messages received whole and not answered yet (held back by {@link SmtpReceiver.delay}). */
+  get held(): number {
+    return this.timers.size;
+  }
+
   /** Resolves once at least `count` messages were accepted; rejects after `timeoutMs`. */
   async waitForMessages(count: number, timeoutMs = 5000): Promise<ReceivedMail[]> {
     const deadline = Date.now() + timeoutMs;
@@ -201,20 +206,47 @@ export class SmtpReceiver {
   }
 }
 
+/** A TCP server that accepts connections and never says a word (see {@link startSilentServer}). */
+export interface SilentServer {
+  port: number;
+  /** Connections accepted so far. */
+  readonly connections: number;
+  /** Connections the client closed (the server never closes one before `close()`). */
+  readonly closedByClient: number;
+  /** Closes every connection, then the server. */
+  close(): Promise<void>;
+}
+
 /** A TCP server on 127.0.0.1 that accepts connections and never says a word (an SMTP server that hangs). */
-export async function startSilentServer(): Promise<{ port: number; close(): Promise<void> }> {
+export async function startSilentServer(): Promise<SilentServer> {
   const sockets = new Set<Socket>();
+  let connections = 0;
+  let closedByClient = 0;
+  let closing = false;
   const server: Server = createServer((socket) => {
+    connections += 1;
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    // Reads (and drops) what comes, so that the client's hanging up is noticed.
+    socket.resume();
+    socket.on('close', () => {
+      sockets.delete(socket);
+      if (!closing) closedByClient += 1;
+    });
     socket.on('error', () => undefined);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {
     port,
+    get connections() {
+      return connections;
+    },
+    get closedByClient() {
+      return closedByClient;
+    },
     close: () =>
       new Promise<void>((resolve) => {
+        closing = true;
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),

@@ -1,4 +1,5 @@
 import { closedPort, SmtpReceiver, startSilentServer } from '../../../test/utils/smtp-receiver';
+import { markerTimer, turn, until } from '../../../test/utils/until';
 import { Redactor, REDACTED } from '../../event/redact';
 import type { AlarmChange, AlarmEventSummary, AlarmMessage } from '../alarm-message';
 import type { EmailChannelConfig } from '../alarm-options';
@@ -283,30 +284,55 @@ describe('EmailNotifier', () => {
       },
       'security',
     );
-    const started = Date.now();
-    const error = await deliveryFailure(slow.send(message(), sendContext(300)));
-    const elapsed = Date.now() - started;
-    await slow.close();
-    await silent.close();
-    expect(error.permanent).toBe(false);
-    expect(error.message).toContain('did not complete within 300 ms');
-    expect(elapsed).toBeGreaterThanOrEqual(250);
-    expect(elapsed).toBeLessThan(2000);
+    try {
+      // Ordered by the event loop, not measured: see markerTimer.
+      const early = markerTimer(299);
+      const sending = deliveryFailure(slow.send(message(), sendContext(300)));
+      const late = markerTimer(2000);
+      const error = await sending;
+      const order = { early: early.fired, late: late.fired };
+      late.clear();
+      // Not before its timeout, and on it rather than on a longer timer (nodemailer's own
+      // greeting timeout is 30 s).
+      expect(order).toEqual({ early: true, late: false });
+      expect(error.permanent).toBe(false);
+      expect(error.message).toContain('did not complete within 300 ms');
+      // The server took the connection and never said a word; the client is the one that hung up.
+      await until(() => silent.closedByClient === 1);
+      expect(silent.connections).toBe(1);
+    } finally {
+      await slow.close();
+      await silent.close();
+    }
   });
 
   it('stops when the dispatcher aborts the attempt (shutdown)', async () => {
-    smtp.delay(2000);
-    const controller = new AbortController();
-    const sending = deliveryFailure(
-      notifier.send(message(), sendContext(10_000, controller.signal)),
-    );
-    setTimeout(() => controller.abort(new Error('application shutdown')), 100);
-    const started = Date.now();
-    const error = await sending;
-    expect(Date.now() - started).toBeLessThan(1500);
-    expect(error.permanent).toBe(false);
-    expect(error.message).toContain('was cancelled');
-    smtp.delay(0);
+    // Everything else waits an hour: only the abort can end this attempt.
+    const HOUR = 3_600_000;
+    smtp.delay(HOUR);
+    const held = new EmailNotifier({ ...config(), timeoutMs: HOUR }, 'security');
+    try {
+      const controller = new AbortController();
+      let settled = false;
+      const sending = deliveryFailure(held.send(message(), sendContext(HOUR, controller.signal)));
+      const settle = () => {
+        settled = true;
+      };
+      sending.then(settle, settle);
+      // The server has the whole message and sits on it.
+      await until(() => smtp.held === 1);
+      controller.abort(new Error('application shutdown'));
+      // At once: within the turn of the event loop that aborted it.
+      await turn();
+      expect(settled).toBe(true);
+      const error = await sending;
+      expect(error.permanent).toBe(false);
+      expect(error.message).toContain('was cancelled');
+      expect(smtp.messages).toHaveLength(0);
+    } finally {
+      await held.close();
+      smtp.delay(0);
+    }
   });
 
   it('ends the attempt at timeoutMs even with a nodemailer that ignores the signal', async () => {
@@ -322,15 +348,25 @@ describe('EmailNotifier', () => {
         };
       },
     };
-    smtp.delay(1500);
-    const old = new EmailNotifier(config(), 'security', legacy);
-    const started = Date.now();
-    const error = await deliveryFailure(old.send(message(), sendContext(300)));
-    expect(Date.now() - started).toBeLessThan(1000);
-    expect(error.permanent).toBe(false);
-    expect(error.message).toContain('did not complete within 300 ms');
-    await old.close();
-    smtp.delay(0);
+    // The server holds the message for an hour and nodemailer's own timeouts are an hour too:
+    // only the notifier's timeout of the attempt (300 ms) can end it.
+    smtp.delay(3_600_000);
+    const old = new EmailNotifier({ ...config(), timeoutMs: 3_600_000 }, 'security', legacy);
+    try {
+      const early = markerTimer(299);
+      const sending = deliveryFailure(old.send(message(), sendContext(300)));
+      const late = markerTimer(2000);
+      const error = await sending;
+      const order = { early: early.fired, late: late.fired };
+      late.clear();
+      expect(order).toEqual({ early: true, late: false });
+      expect(error.permanent).toBe(false);
+      expect(error.message).toContain('did not complete within 300 ms');
+      expect(smtp.messages).toHaveLength(0);
+    } finally {
+      await old.close();
+      smtp.delay(0);
+    }
   });
 
   it('explains how to install nodemailer when it is missing', () => {

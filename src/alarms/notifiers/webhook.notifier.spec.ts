@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { HttpReceiver, type RecordedRequest } from '../../../test/utils/http-receiver';
+import { markerTimer, turn, until } from '../../../test/utils/until';
 import type { AlarmMessage } from '../alarm-message';
 import type { WebhookChannelConfig } from '../alarm-options';
 import { createBuiltInNotifier } from './create-notifier';
@@ -211,9 +212,12 @@ describe('WebhookNotifier', () => {
 
     const at = new Date(Date.now() + 120_000).toUTCString();
     receiver.respondWith({ status: 429, headers: { 'retry-after': at } });
+    // Read against the clock when the answer came, somewhere between these two readings.
+    const before = Date.now();
     const date = await deliveryFailure(notifier.send(message(), sendContext()));
-    expect(date.retryAfterMs).toBeGreaterThan(115_000);
-    expect(date.retryAfterMs).toBeLessThanOrEqual(120_000);
+    const after = Date.now();
+    expect(date.retryAfterMs).toBeGreaterThanOrEqual(Date.parse(at) - after);
+    expect(date.retryAfterMs).toBeLessThanOrEqual(Date.parse(at) - before);
 
     receiver.respondWith({ status: 429, headers: { 'retry-after': '999999' } });
     const capped = await deliveryFailure(notifier.send(message(), sendContext()));
@@ -233,15 +237,23 @@ describe('WebhookNotifier', () => {
 
   it('gives up on a receiver that hangs, within timeoutMs', async () => {
     receiver.respondWith({ hang: true });
-    const started = Date.now();
-    const error = await deliveryFailure(
+    // Ordered by the event loop, not measured: see markerTimer.
+    const early = markerTimer(299);
+    const sending = deliveryFailure(
       createBuiltInNotifier('erp', config(), LOOPBACK).send(message(), sendContext(300)),
     );
-    const elapsed = Date.now() - started;
+    const late = markerTimer(2000);
+    const error = await sending;
+    const order = { early: early.fired, late: late.fired };
+    late.clear();
+    // Not before its timeout, and on it rather than on a longer timer.
+    expect(order).toEqual({ early: true, late: false });
     expect(error.permanent).toBe(false);
     expect(error.message).toContain('did not answer within 300 ms');
-    expect(elapsed).toBeGreaterThanOrEqual(250);
-    expect(elapsed).toBeLessThan(1500);
+    // The receiver had the request and never answered; the client hung up on it.
+    expect(receiver.requests).toHaveLength(1);
+    await until(() => receiver.requests[0]?.abandoned === true);
+    expect(receiver.requests[0]?.status).toBeUndefined();
   });
 
   it('retries when the connection is cut without an answer', async () => {
@@ -263,8 +275,8 @@ describe('WebhookNotifier', () => {
     expect(error.statusCode).toBe(302);
     expect(error.message).toContain(`redirect (HTTP 302 Found) to ${receiver.url}/…`);
     expect(error.message).toContain('set alarms.channels.erp.url to the final URL');
-    // Give a followed redirect time to arrive: it must not.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Following it would mean a second request, answered by this receiver before the send could
+    // settle: it would be recorded by now.
     expect(receiver.requests.map((r) => r.path)).toEqual(['/hooks/audit?tenant=acme']);
   });
 
@@ -286,15 +298,28 @@ describe('WebhookNotifier', () => {
   it('stops at once when the dispatcher aborts the attempt', async () => {
     receiver.respondWith({ hang: true });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(new Error('application shutdown')), 50);
-    const error = await deliveryFailure(
+    let settled = false;
+    const sending = deliveryFailure(
       createBuiltInNotifier('erp', config(), LOOPBACK).send(message(), {
         signal: controller.signal,
         attempt: 2,
-        timeoutMs: 10_000,
+        // An hour: only the abort can end this attempt.
+        timeoutMs: 3_600_000,
       }),
     );
+    const settle = () => {
+      settled = true;
+    };
+    sending.then(settle, settle);
+    // Aborted while the receiver holds the request.
+    await until(() => receiver.requests.length === 1);
+    controller.abort(new Error('application shutdown'));
+    // At once: within the turn of the event loop that aborted it.
+    await turn();
+    expect(settled).toBe(true);
+    const error = await sending;
     expect(error.permanent).toBe(false);
     expect(error.message).toContain('was cancelled (application shutdown)');
+    await until(() => receiver.requests[0]?.abandoned === true);
   });
 });

@@ -1,0 +1,58 @@
+import { clearTimeout as stopTimer, setTimeout as startTimer } from 'node:timers';
+import { setImmediate as nextTurn, setTimeout as pause } from 'node:timers/promises';
+
+/**
+ * Resolves once `check` holds, looking again after a short pause. There is no deadline: a
+ * condition that never comes fails the test at Jest's test timeout, so how fast a loaded machine
+ * gets there never decides the outcome. The pause comes from `node:timers/promises`, which Jest's
+ * fake timers leave alone, so it also works in a test that fakes `setTimeout`.
+ *
+ * @param check - the condition; may be async (a store read)
+ * @param pauseMs - pause between two looks
+ * @example await until(() => receiver.requests.length === 1);
+ */
+export async function until(check: () => boolean | Promise<boolean>, pauseMs = 2): Promise<void> {
+  while (!(await check())) await pause(pauseMs);
+}
+
+/**
+ * One turn of the event loop: every promise callback queued so far has run when it resolves.
+ * After a step that can only go on through promises (an in-memory store, an abort), this is the
+ * point where anything it would do has been done.
+ */
+export function turn(): Promise<void> {
+  return nextTurn();
+}
+
+/** A timer to order an event against; see {@link markerTimer}. */
+export interface MarkerTimer {
+  /** Whether the timer has run. */
+  readonly fired: boolean;
+  /** Stops it (it never keeps the process alive either way). */
+  clear(): void;
+}
+
+/**
+ * Starts a real timer of `ms` that only notes that it ran. Node runs due timers in the order they
+ * fall due (a later start or a longer delay runs later, however late the loop gets to them), and
+ * runs the promise callbacks of one timer before the next timer. So when the code under test ends
+ * something on a timer of its own and the end reaches the test through promises alone (an abort
+ * signal's timeout, for one), the order of that end and this marker is set by the two delays, not
+ * by the machine's speed:
+ * a marker of `timeout - 1` started just before has fired when the end arrives (nothing gave up
+ * early), and a marker of a longer delay started just after has not (it gave up on that timer, not
+ * on a later one).
+ */
+export function markerTimer(ms: number): MarkerTimer {
+  let fired = false;
+  const timer = startTimer(() => {
+    fired = true;
+  }, ms);
+  timer.unref();
+  return {
+    get fired() {
+      return fired;
+    },
+    clear: () => stopTimer(timer),
+  };
+}
