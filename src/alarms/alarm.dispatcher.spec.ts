@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { turn, until } from '../../test/utils/until';
+import { turn, until, fakeOnly } from '../../test/utils/until';
 import type { AuditEvent } from '../event/audit-event';
 import type { AuditQueryResult } from '../query/audit-query';
 import { AuditStore } from '../stores/audit-store';
@@ -49,19 +49,7 @@ class ScriptedNotifier extends AlarmNotifier {
  * the machine's load. The stores' I/O, `setImmediate` and the clock stay real.
  */
 function fakeTimeouts(): void {
-  jest.useFakeTimers({
-    doNotFake: [
-      'Date',
-      'hrtime',
-      'nextTick',
-      'performance',
-      'queueMicrotask',
-      'setImmediate',
-      'clearImmediate',
-      'setInterval',
-      'clearInterval',
-    ],
-  });
+  fakeOnly(['setTimeout', 'clearTimeout']);
 }
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeAlarmMessage } from '../../test/fixtures/alarm-messages';
 import { makeEvent } from '../../test/fixtures/events';
-import { turn, until } from '../../test/utils/until';
+import { turn, until, fakeOnly } from '../../test/utils/until';
 import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import type { AuditEvent } from '../event/audit-event';
 import { InMemoryAuditStore } from '../stores/memory/memory-audit.store';
@@ -45,19 +45,7 @@ class CountingStore extends InMemoryAuditStore {
  * them with `jest.advanceTimersByTime`. Its turn-of-the-loop waits (`setImmediate`) stay real.
  */
 function fakeTimeouts(): void {
-  jest.useFakeTimers({
-    doNotFake: [
-      'Date',
-      'hrtime',
-      'nextTick',
-      'performance',
-      'queueMicrotask',
-      'setImmediate',
-      'clearImmediate',
-      'setInterval',
-      'clearInterval',
-    ],
-  });
+  fakeOnly(['setTimeout', 'clearTimeout']);
 }
 
 /**

@@ -13,7 +13,7 @@ import { bootError } from '../utils/alarm-app';
 import { startApp, tempDir, type RunningApp } from '../utils/apps';
 import { Inbox, InboxNotifier } from '../utils/alarm-inbox';
 import { HttpReceiver } from '../utils/http-receiver';
-import { until } from '../utils/until';
+import { until, fakeOnly } from '../utils/until';
 
 async function appWith(alarms: AuditAlarmOptions, store: string | AuditStore): Promise<RunningApp> {
   return startApp('express', {
@@ -32,21 +32,7 @@ describe('digests: a throttled rule folds bursts into a few messages', () => {
     // The application's clock is the test's: it stands still unless the test moves it, so the
     // throttle periods are counted in steps the test takes, not in whatever time a loaded
     // machine needs. Only Date is faked; timers, I/O and the dispatcher's polls run for real.
-    jest.useFakeTimers({
-      now: T0,
-      doNotFake: [
-        'hrtime',
-        'nextTick',
-        'performance',
-        'queueMicrotask',
-        'setImmediate',
-        'clearImmediate',
-        'setInterval',
-        'clearInterval',
-        'setTimeout',
-        'clearTimeout',
-      ],
-    });
+    fakeOnly(['Date'], T0);
     tmp = tempDir();
     hook = await HttpReceiver.start();
     running = await appWith(

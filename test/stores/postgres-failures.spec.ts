@@ -8,7 +8,7 @@ import {
   type PostgresAuditStoreOptions,
 } from '../../src/stores/postgres/postgres-audit.store';
 import { makeEvent, withoutSequence } from '../fixtures/events';
-import { turn, until } from '../utils/until';
+import { turn, until, fakeOnly } from '../utils/until';
 
 jest.setTimeout(30_000);
 
@@ -50,19 +50,7 @@ afterAll(async () => {
  * `setImmediate` and the real clock go on as usual.
  */
 function fakeTimeouts(): void {
-  jest.useFakeTimers({
-    doNotFake: [
-      'Date',
-      'hrtime',
-      'nextTick',
-      'performance',
-      'queueMicrotask',
-      'setImmediate',
-      'clearImmediate',
-      'setInterval',
-      'clearInterval',
-    ],
-  });
+  fakeOnly(['setTimeout', 'clearTimeout']);
 }
 
 /** A promise that must reject, watched: whether it has yet, and with what. */

@@ -56,3 +56,30 @@ export function markerTimer(ms: number): MarkerTimer {
     clear: () => stopTimer(timer),
   };
 }
+
+/** The timers and clocks `jest.useFakeTimers` can fake. */
+type FakeableApi = 'Date' | 'setTimeout' | 'clearTimeout';
+
+/**
+ * Fakes only the named timers or clock (`setTimeout`/`clearTimeout`, or `Date` with `now`),
+ * leaving I/O, `setImmediate`, `setInterval`, `nextTick`, microtasks and `performance` real:
+ * a test moves what the code under test keeps time with (`jest.advanceTimersByTime`,
+ * `jest.setSystemTime`) and knows exactly how much time it saw pass, whatever the machine's load.
+ */
+export function fakeOnly(apis: readonly FakeableApi[], now?: number): void {
+  const all: FakeableApi[] = ['Date', 'setTimeout', 'clearTimeout'];
+  jest.useFakeTimers({
+    ...(now === undefined ? {} : { now }),
+    doNotFake: [
+      ...all.filter((api) => !apis.includes(api)),
+      'hrtime',
+      'nextTick',
+      'performance',
+      'queueMicrotask',
+      'setImmediate',
+      'clearImmediate',
+      'setInterval',
+      'clearInterval',
+    ],
+  });
+}
