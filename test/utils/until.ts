@@ -57,6 +57,29 @@ export function markerTimer(ms: number): MarkerTimer {
   };
 }
 
+/**
+ * Runs `operation` between two {@link markerTimer}s: one of `earlyMs` started just before it and
+ * one of `lateMs` just after. When it settles, `order.early` says the early marker had fired (it
+ * did not end before `earlyMs`) and `order.late` whether the late one had (it ended on a later
+ * timer). Ordered by the event loop, not measured.
+ */
+export async function betweenMarkers<T>(
+  earlyMs: number,
+  operation: () => Promise<T>,
+  lateMs: number,
+): Promise<{ value: T; order: { early: boolean; late: boolean } }> {
+  const early = markerTimer(earlyMs);
+  const running = operation();
+  const late = markerTimer(lateMs);
+  try {
+    const value = await running;
+    return { value, order: { early: early.fired, late: late.fired } };
+  } finally {
+    early.clear();
+    late.clear();
+  }
+}
+
 /** The timers and clocks `jest.useFakeTimers` can fake. */
 type FakeableApi = 'Date' | 'setTimeout' | 'clearTimeout';
 

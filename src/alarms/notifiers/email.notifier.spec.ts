@@ -1,5 +1,5 @@
 import { closedPort, SmtpReceiver, startSilentServer } from '../../../test/utils/smtp-receiver';
-import { markerTimer, turn, until } from '../../../test/utils/until';
+import { betweenMarkers, turn, until } from '../../../test/utils/until';
 import { Redactor, REDACTED } from '../../event/redact';
 import type { AlarmChange, AlarmEventSummary, AlarmMessage } from '../alarm-message';
 import type { EmailChannelConfig } from '../alarm-options';
@@ -285,13 +285,11 @@ describe('EmailNotifier', () => {
       'security',
     );
     try {
-      // Ordered by the event loop, not measured: see markerTimer.
-      const early = markerTimer(299);
-      const sending = deliveryFailure(slow.send(message(), sendContext(300)));
-      const late = markerTimer(2000);
-      const error = await sending;
-      const order = { early: early.fired, late: late.fired };
-      late.clear();
+      const { value: error, order } = await betweenMarkers(
+        299,
+        () => deliveryFailure(slow.send(message(), sendContext(300))),
+        2000,
+      );
       // Not before its timeout, and on it rather than on a longer timer (nodemailer's own
       // greeting timeout is 30 s).
       expect(order).toEqual({ early: true, late: false });
@@ -353,12 +351,11 @@ describe('EmailNotifier', () => {
     smtp.delay(3_600_000);
     const old = new EmailNotifier({ ...config(), timeoutMs: 3_600_000 }, 'security', legacy);
     try {
-      const early = markerTimer(299);
-      const sending = deliveryFailure(old.send(message(), sendContext(300)));
-      const late = markerTimer(2000);
-      const error = await sending;
-      const order = { early: early.fired, late: late.fired };
-      late.clear();
+      const { value: error, order } = await betweenMarkers(
+        299,
+        () => deliveryFailure(old.send(message(), sendContext(300))),
+        2000,
+      );
       expect(order).toEqual({ early: true, late: false });
       expect(error.permanent).toBe(false);
       expect(error.message).toContain('did not complete within 300 ms');

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { HttpReceiver, type RecordedRequest } from '../../../test/utils/http-receiver';
-import { markerTimer, turn, until } from '../../../test/utils/until';
+import { betweenMarkers, turn, until } from '../../../test/utils/until';
 import type { AlarmMessage } from '../alarm-message';
 import type { WebhookChannelConfig } from '../alarm-options';
 import { createBuiltInNotifier } from './create-notifier';
@@ -237,15 +237,14 @@ describe('WebhookNotifier', () => {
 
   it('gives up on a receiver that hangs, within timeoutMs', async () => {
     receiver.respondWith({ hang: true });
-    // Ordered by the event loop, not measured: see markerTimer.
-    const early = markerTimer(299);
-    const sending = deliveryFailure(
-      createBuiltInNotifier('erp', config(), LOOPBACK).send(message(), sendContext(300)),
+    const { value: error, order } = await betweenMarkers(
+      299,
+      () =>
+        deliveryFailure(
+          createBuiltInNotifier('erp', config(), LOOPBACK).send(message(), sendContext(300)),
+        ),
+      2000,
     );
-    const late = markerTimer(2000);
-    const error = await sending;
-    const order = { early: early.fired, late: late.fired };
-    late.clear();
     // Not before its timeout, and on it rather than on a longer timer.
     expect(order).toEqual({ early: true, late: false });
     expect(error.permanent).toBe(false);
