@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeAlarmMessage } from '../../test/fixtures/alarm-messages';
 import { makeEvent } from '../../test/fixtures/events';
-import { turn, until, fakeOnly } from '../../test/utils/until';
+import { Gate, turn, until, fakeOnly } from '../../test/utils/until';
 import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import type { AuditEvent } from '../event/audit-event';
 import { InMemoryAuditStore } from '../stores/memory/memory-audit.store';
@@ -16,16 +16,11 @@ class CountingStore extends InMemoryAuditStore {
   readonly batches: number[] = [];
   failing = false;
   delayMs = 0;
-  private held: Promise<void> | undefined;
+  private readonly gate = new Gate();
 
   /** Holds every transaction from now on until the returned function is called. */
   hold(): () => void {
-    let release: () => void = () => undefined;
-    this.held = new Promise((resolve) => (release = resolve));
-    return () => {
-      this.held = undefined;
-      release();
-    };
+    return this.gate.close();
   }
 
   override async append(
@@ -33,7 +28,8 @@ class CountingStore extends InMemoryAuditStore {
     alarms?: readonly AlarmOutboxEntry[],
   ): Promise<void> {
     this.batches.push(events.length);
-    if (this.held) await this.held;
+    const held = this.gate.closed;
+    if (held) await held;
     if (this.delayMs) await sleep(this.delayMs);
     if (this.failing) throw new Error('store unavailable');
     await super.append(events, alarms);

@@ -80,6 +80,29 @@ export async function betweenMarkers<T>(
   }
 }
 
+/**
+ * A gate a test double waits at: open until {@link Gate.close}, whose returned function opens it
+ * again and lets every waiter through (a store that hangs, then recovers).
+ */
+export class Gate {
+  private waiting: Promise<void> | undefined;
+
+  /** Closes the gate; call the returned function to open it. */
+  close(): () => void {
+    let open: () => void = () => undefined;
+    this.waiting = new Promise((resolve) => (open = resolve));
+    return () => {
+      this.waiting = undefined;
+      open();
+    };
+  }
+
+  /** The promise to await while the gate is closed; `undefined` while it is open. */
+  get closed(): Promise<void> | undefined {
+    return this.waiting;
+  }
+}
+
 /** The timers and clocks `jest.useFakeTimers` can fake. */
 type FakeableApi = 'Date' | 'setTimeout' | 'clearTimeout';
 
