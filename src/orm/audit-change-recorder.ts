@@ -136,6 +136,16 @@ export class AuditChangeRecorder {
     return this.pipeline.track(work);
   }
 
+  /**
+   * Resolves once every audited request and ORM capture in flight is done (those starting
+   * meanwhile included), for at most the module's `shutdownTimeoutMs`. For shutdown only: call
+   * it before the ORM's connections close (`AuditTypeOrmModule` and `AuditMikroOrmModule` do so
+   * themselves; with Prisma, await it before `$disconnect()`).
+   */
+  settled(): Promise<void> {
+    return this.pipeline.settle();
+  }
+
   private reportLoss(count: number, error: unknown): void {
     this.logger.error(
       `nestjs-audit: ${count} committed row change(s) could not be recorded: ${error instanceof Error ? error.message : String(error)}`,

@@ -305,6 +305,16 @@ export class AuditPipeline
   }
 
   /**
+   * Waits for every capture in flight, including those that start meanwhile, for at most
+   * `shutdownTimeoutMs` counted from the first wait of this shutdown. The ORM integrations call
+   * it before the ORM closes its pool: a handler whose client went away may still be between its
+   * COMMIT and its events, and a pool closed under it leaves a committed change unrecorded.
+   */
+  async settle(): Promise<void> {
+    await this.settleInFlight();
+  }
+
+  /**
    * Flushes every queued event, stops alarm delivery (undelivered alarms stay in the outbox for
    * the next run), then closes the spool, the stream and the store.
    */

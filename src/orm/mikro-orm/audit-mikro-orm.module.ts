@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/core';
 import { AuditChangeRecorder } from '../audit-change-recorder';
+import { closeAfterCaptures } from '../close-after-captures';
 import type { MikroOrmAuditOptions } from './mikro-orm-audit.options';
 import { MikroOrmAuditSubscriber } from './mikro-orm-audit.subscriber';
 
@@ -63,8 +64,10 @@ export class AuditMikroOrmModule {
         {
           provide: MikroOrmAuditSubscriber,
           inject: [AuditChangeRecorder, orm],
-          useFactory: (recorder: AuditChangeRecorder, instance: MikroORM) =>
-            registerMikroOrmAudit(instance, recorder, auditOptions),
+          useFactory: (recorder: AuditChangeRecorder, instance: MikroORM) => {
+            closeAfterCaptures(instance, 'close', recorder);
+            return registerMikroOrmAudit(instance, recorder, auditOptions);
+          },
         },
       ],
       exports: [MikroOrmAuditSubscriber],

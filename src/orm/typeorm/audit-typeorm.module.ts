@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AuditConfigurationError } from '../../audit-configuration.error';
 import { AuditChangeRecorder } from '../audit-change-recorder';
 import type { OrmAuditOptions } from '../orm-audit.options';
+import { closeAfterCaptures } from '../close-after-captures';
 import { TypeOrmAuditSubscriber } from './typeorm-audit.subscriber';
 import { atomicDialectOf, sqliteConnectionOf } from './typeorm-row-state';
 
@@ -39,6 +40,7 @@ class TypeOrmAuditInstaller implements OnModuleInit {
       );
     }
     if (this.options.atomic) this.checkAtomic(dataSource);
+    closeAfterCaptures(dataSource, 'destroy', this.recorder);
     if (dataSource.subscribers.some((s) => s instanceof TypeOrmAuditSubscriber)) return;
     dataSource.subscribers.push(new TypeOrmAuditSubscriber(this.recorder, this.options));
   }
