@@ -11,6 +11,7 @@ import {
   DataSource,
   DeleteDateColumn,
   Entity,
+  EventSubscriber,
   ManyToOne,
   OneToMany,
   PrimaryGeneratedColumn,
@@ -115,8 +116,11 @@ const ENTITIES = [Customer, Order, OrderItem];
 
 /**
  * App L's subscriber: the one statement B's capture adds to the database's work (the order's row
- * read `FOR UPDATE` before each UPDATE, in the save's transaction), and nothing else.
+ * read `FOR UPDATE` before each UPDATE, in the save's transaction), and nothing else. TypeORM
+ * instantiates a class listed in `subscribers` only when it carries `@EventSubscriber()`: without
+ * it L ran no subscriber at all and measured A again. Only L's data source lists it.
  */
+@EventSubscriber()
 class LockReadSubscriber implements EntitySubscriberInterface<Order> {
   listenTo(): typeof Order {
     return Order;
@@ -212,7 +216,7 @@ function ormModule(
 }
 
 /** The module of one app; each app has its own DataSource (and pool) on the same tables. */
-function appModule(app: OrmApp, pgUrl: string, schema: string, storePath: string): object {
+export function appModule(app: OrmApp, pgUrl: string, schema: string, storePath: string): object {
   const imports = [ormModule(pgUrl, schema, app === 'L'), TypeOrmModule.forFeature(ENTITIES)];
   const audit = (): ReturnType<typeof AuditModule.forRoot> =>
     AuditModule.forRoot({
@@ -366,7 +370,7 @@ async function runRound(
 }
 
 /** Creates the tables in `schema` (which must exist) and {@link ORDERS} orders; their ids. */
-async function seed(pgUrl: string, schema: string): Promise<number[]> {
+export async function seed(pgUrl: string, schema: string): Promise<number[]> {
   const dataSource = new DataSource({
     type: 'postgres',
     url: pgUrl,
