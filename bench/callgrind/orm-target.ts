@@ -6,10 +6,9 @@
  * `NEXT`, then drops its schema and says `END`.
  */
 import 'reflect-metadata';
-import { inject } from 'light-my-request';
-import { createInterface } from 'node:readline';
 import { serveInProcess } from '../lib/in-process';
-import { appModule, ORM_APPS, seed, type OrmApp } from '../lib/orm-update';
+import { appModule, ORM_APPS, seed, sendPatches, type OrmApp } from '../lib/orm-update';
+import { driverWords, runTarget } from './driver-protocol';
 import { dropBenchSchema, uniqueSchemaName, withClient } from '../lib/postgres';
 
 function env(name: string): string {
@@ -34,29 +33,9 @@ async function main(): Promise<void> {
       'fastify',
       appModule(app, pgUrl, schema, env('CG_SQLITE_PATH')),
     );
-    let sequence = 0;
-    const block = async (count: number): Promise<void> => {
-      let sent = 0;
-      const worker = async (): Promise<void> => {
-        while (sent < count) {
-          sent += 1;
-          const seq = sequence++;
-          const res = await inject(served.dispatch, {
-            method: 'PATCH',
-            url: `/orders/${ids[seq % ids.length]}`,
-            payload: { note: `note ${seq}` },
-          });
-          if (res.statusCode !== 200)
-            throw new Error(`PATCH answered ${res.statusCode} ${res.body}`);
-        }
-      };
-      await Promise.all(Array.from({ length: concurrency }, worker));
-    };
-    const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-    const expect = async (word: string): Promise<void> => {
-      const next = await lines.next();
-      if (next.done || next.value.trim() !== word) throw new Error(`expected ${word} on stdin`);
-    };
+    const block = (count: number): Promise<void> =>
+      sendPatches(served.dispatch, ids, count, concurrency);
+    const expect = driverWords('orm callgrind target');
     await block(warmup);
     (globalThis as { gc?: () => void }).gc?.();
     // See target.ts: the collection deoptimises code; warm it up again.
@@ -73,12 +52,4 @@ async function main(): Promise<void> {
   process.stdout.write('END\n');
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(
-      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exit(1);
-  },
-);
+runTarget(main);

@@ -9,9 +9,9 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { createInterface } from 'node:readline';
 import { itemPath } from '../app/item-state';
 import { GATE_APPS, GATE_PHASES, gateModule, type GateApp, type GatePhase } from './apps';
+import { driverWords, runTarget } from './driver-protocol';
 
 interface InjectResponse {
   statusCode: number;
@@ -66,13 +66,7 @@ async function main(): Promise<void> {
   };
   await fastify.ready();
   const inject: Inject = (request) => fastify.inject(request);
-  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-  const expect = async (word: string): Promise<void> => {
-    const next = await lines.next();
-    if (next.done || next.value.trim() !== word) {
-      throw new Error(`callgrind target: expected ${word} on stdin, got ${String(next.value)}`);
-    }
-  };
+  const expect = driverWords('callgrind target');
   // The unaudited case is measured after an audited request has run, so that whatever the
   // audit path switches on for the whole process is on.
   if (app === 'audit') await send(inject, 'patch', 0);
@@ -97,12 +91,4 @@ async function main(): Promise<void> {
   process.stdout.write('END\n');
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(
-      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exit(1);
-  },
-);
+runTarget(main);

@@ -298,14 +298,23 @@ interface Block {
   pgMicros: number;
 }
 
-async function runBlock(served: Served, ids: readonly number[], count: number): Promise<Block> {
+/**
+ * Sends `count` `PATCH /orders/:id` with `concurrency` in flight, over `ids` in turn, each with
+ * a note of its own; rejects naming the first answer that was not 200.
+ */
+export async function sendPatches(
+  dispatch: Served['dispatch'],
+  ids: readonly number[],
+  count: number,
+  concurrency: number,
+): Promise<void> {
   let sent = 0;
   let failure: string | undefined;
   const worker = async (): Promise<void> => {
     while (sent < count && failure === undefined) {
       sent += 1;
       const seq = sequence++;
-      const res = await inject(served.dispatch, {
+      const res = await inject(dispatch, {
         method: 'PATCH',
         url: `/orders/${ids[seq % ids.length]}`,
         payload: { note: `note ${seq}` },
@@ -313,16 +322,20 @@ async function runBlock(served: Served, ids: readonly number[], count: number): 
       if (res.statusCode !== 200) failure ??= `${res.statusCode} ${res.body.slice(0, 300)}`;
     }
   };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  if (failure !== undefined) throw new Error(`PATCH /orders/:id answered ${failure}`);
+}
+
+async function runBlock(served: Served, ids: readonly number[], count: number): Promise<Block> {
   const pg0 = postgresCpuMicros();
   const main0 = mainThreadNanos();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  await sendPatches(served.dispatch, ids, count, CONCURRENCY);
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const main1 = mainThreadNanos();
   const pg1 = postgresCpuMicros();
-  if (failure !== undefined) throw new Error(`PATCH /orders/:id answered ${failure}`);
   return {
     count,
     ms,
