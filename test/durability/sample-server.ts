@@ -19,6 +19,12 @@ export interface StartOptions {
   env: Record<string, string>;
   /** @default 20000 */
   bootTimeoutMs?: number;
+  /**
+   * The compiled entry to run: another server that reports its port the same way
+   * (e.g. `ORM_APPS_MAIN`, the Prisma/MikroORM orders server).
+   * @default SAMPLE_MAIN (the sample shop)
+   */
+  main?: string;
 }
 
 const OUTPUT_TAIL_CHARS = 16_000;
@@ -54,7 +60,7 @@ export class SampleServer {
 
   /** Spawns the sample and resolves once it prints `{"listening":<port>}`. */
   static async start(options: StartOptions): Promise<SampleServer> {
-    const child = spawn(process.execPath, [SAMPLE_MAIN], {
+    const child = spawn(process.execPath, [options.main ?? SAMPLE_MAIN], {
       cwd: options.cwd,
       // A minimal environment: nothing of the test runner's (NODE_OPTIONS, PG*) leaks into the app.
       env: {

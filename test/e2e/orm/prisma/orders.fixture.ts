@@ -1,9 +1,9 @@
 import { Body, Controller, Delete, Inject, Param, Patch, Post, Put } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Audited } from '../../../../src';
+import { generatePrismaClientIn } from '../../../utils/prisma-generate';
 
 /** The token of the extended Prisma client in the test apps. */
 export const PRISMA = Symbol('PRISMA');
@@ -27,36 +27,13 @@ type PrismaClientClass = new (options: object) => TestPrismaClient;
 const ROOT = join(__dirname, '..', '..', '..', '..');
 
 /**
- * Generates the client of schema.prisma under `.tmp/` (offline: Prisma's CLI needs no engine
- * for `generate` when told so) and loads it. One folder per process: parallel runs never share.
+ * Generates the client of schema.prisma under `.tmp/` and loads it. One folder per process:
+ * parallel runs never share.
  */
 export function generatePrismaClient(): { PrismaClient: PrismaClientClass; cleanup(): void } {
   const dir = join(ROOT, '.tmp', `prisma-e2e-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  copyFileSync(join(__dirname, 'schema.prisma'), join(dir, 'schema.prisma'));
-  execFileSync(
-    process.execPath,
-    [
-      join(ROOT, 'node_modules', 'prisma', 'build', 'index.js'),
-      'generate',
-      '--schema',
-      join(dir, 'schema.prisma'),
-    ],
-    {
-      cwd: dir,
-      env: {
-        ...process.env,
-        PRISMA_SCHEMA_ENGINE_BINARY: '/bin/true',
-        PRISMA_HIDE_UPDATE_MESSAGE: '1',
-        CHECKPOINT_DISABLE: '1',
-        CI: 'true',
-      },
-      stdio: 'pipe',
-    },
-  );
-  const entry = join(dir, 'client', 'client.ts');
-  if (!existsSync(entry)) throw new Error(`prisma generate wrote no client at ${entry}`);
+  const entry = generatePrismaClientIn(join(__dirname, 'schema.prisma'), dir);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const loaded = require(entry) as { PrismaClient: PrismaClientClass };
   return {
