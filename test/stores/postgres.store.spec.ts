@@ -136,7 +136,7 @@ describe('PostgresAuditStore', () => {
       const on = `ON ${schema}.trail USING btree`;
       expect(indexes).toEqual([
         `CREATE INDEX trail_action_ts ${on} (action, ts)`,
-        `CREATE INDEX trail_actor_ts ${on} (actor_id, ts) WHERE (actor_id IS NOT NULL)`,
+        `CREATE INDEX trail_actor_ts ${on} (actor_id, ts, action) WHERE (actor_id IS NOT NULL)`,
         `CREATE INDEX trail_outcome_ts ${on} (outcome, ts) WHERE (outcome <> 'success'::text)`,
         `CREATE UNIQUE INDEX trail_pkey ${on} (id)`,
         `CREATE INDEX trail_request ${on} (request_id) WHERE (request_id IS NOT NULL)`,
