@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Pool } from 'pg';
 import type { AuditEvent } from '../../src/event/audit-event';
 import { parseAuditQuery } from '../../src/query/audit-query';
 import { PostgresAuditStore } from '../../src/stores/postgres/postgres-audit.store';
@@ -7,24 +6,11 @@ import { postgresNames } from '../../src/stores/postgres/postgres-names';
 import { POSTGRES_MIGRATIONS } from '../../src/stores/postgres/postgres.schema';
 import { makeEvents, withoutSequence } from '../fixtures/events';
 import { createLegacyLayout, insertLegacyEvents } from './postgres-legacy-layout';
+import { CONNECTION, migrationKit } from './postgres-migration-kit';
 
 jest.setTimeout(60_000);
 
-const CONNECTION = process.env.AUDIT_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const admin = new Pool({ connectionString: CONNECTION, max: 2 });
-const schemas: string[] = [];
-const stores: PostgresAuditStore[] = [];
-
-afterAll(async () => {
-  for (const store of stores) await store.close();
-  for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await admin.end();
-});
-
-async function column<T>(sql: string, values: unknown[] = []): Promise<T[]> {
-  const result = await admin.query({ text: sql, values, rowMode: 'array' });
-  return result.rows.map((row: unknown[]) => row[0] as T);
-}
+const { admin, schemas, stores, column } = migrationKit();
 
 const newestFirst = (list: readonly AuditEvent[]) =>
   [...list].sort((a, b) =>

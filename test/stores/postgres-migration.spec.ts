@@ -1,30 +1,16 @@
 import { verifyChain } from '../../src/integrity/verify';
 import { randomBytes } from 'node:crypto';
-import { Pool } from 'pg';
 import { parseAuditQuery } from '../../src/query/audit-query';
 import { PostgresAuditStore } from '../../src/stores/postgres/postgres-audit.store';
 import { postgresNames } from '../../src/stores/postgres/postgres-names';
 import { POSTGRES_MIGRATIONS } from '../../src/stores/postgres/postgres.schema';
 import { makeEvent, makeEvents, withoutSequence } from '../fixtures/events';
 import { createLegacyLayout, insertLegacyEvents } from './postgres-legacy-layout';
+import { CONNECTION, migrationKit } from './postgres-migration-kit';
 
 jest.setTimeout(60_000);
 
-const CONNECTION = process.env.AUDIT_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const admin = new Pool({ connectionString: CONNECTION, max: 2 });
-const schemas: string[] = [];
-const stores: PostgresAuditStore[] = [];
-
-afterAll(async () => {
-  for (const store of stores) await store.close();
-  for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await admin.end();
-});
-
-async function column<T>(sql: string, values: unknown[] = []): Promise<T[]> {
-  const result = await admin.query({ text: sql, values, rowMode: 'array' });
-  return result.rows.map((row: unknown[]) => row[0] as T);
-}
+const { admin, schemas, stores, column } = migrationKit();
 
 describe.each(['none', 'monthly'] as const)(
   'PostgresAuditStore migrating schema version 2 (partitioning: %s)',
