@@ -306,12 +306,17 @@ export class AuditPipeline
 
   /**
    * Waits for every capture in flight, including those that start meanwhile, for at most
-   * `shutdownTimeoutMs` counted from the first wait of this shutdown. The ORM integrations call
-   * it before the ORM closes its pool: a handler whose client went away may still be between its
-   * COMMIT and its events, and a pool closed under it leaves a committed change unrecorded.
+   * `shutdownTimeoutMs` (counted from the start of the app's shutdown once it began). The ORM
+   * integrations call it before the ORM closes its pool: a handler whose client went away may
+   * still be between its COMMIT and its events, and a pool closed under it leaves a committed
+   * change unrecorded. Called outside a shutdown (a pool closed by the app at run time), it
+   * leaves the shutdown's own deadline alone.
    */
   async settle(): Promise<void> {
-    await this.settleInFlight();
+    await this.settleInFlight(
+      undefined,
+      this.shutdownDeadline ?? Date.now() + this.options.shutdownTimeoutMs,
+    );
   }
 
   /**
@@ -345,12 +350,14 @@ export class AuditPipeline
    * its commit and its events), so that a change committed before SIGTERM is not left without
    * its event; gives up after `shutdownTimeoutMs`, naming how many were left.
    */
-  private async settleInFlight(only?: ReadonlySet<Promise<unknown>>): Promise<void> {
-    this.shutdownDeadline ??= Date.now() + this.options.shutdownTimeoutMs;
+  private async settleInFlight(
+    only?: ReadonlySet<Promise<unknown>>,
+    deadline: number = (this.shutdownDeadline ??= Date.now() + this.options.shutdownTimeoutMs),
+  ): Promise<void> {
     const pending = (): Promise<unknown>[] =>
       [...this.inFlight].filter((work) => only === undefined || only.has(work));
     for (let waiting = pending(); waiting.length > 0; waiting = pending()) {
-      const left = this.shutdownDeadline - Date.now();
+      const left = deadline - Date.now();
       if (left <= 0) {
         this.logger.warn(
           `nestjs-audit: ${waiting.length} capture(s) still running after shutdownTimeoutMs (${this.options.shutdownTimeoutMs} ms); closing without their events. Raise shutdownTimeoutMs if requests take longer to finish.`,
