@@ -8,7 +8,7 @@ import {
   type PostgresAuditStoreOptions,
 } from '../../src/stores/postgres/postgres-audit.store';
 import { makeEvent, withoutSequence } from '../fixtures/events';
-import { turn, until, fakeOnly } from '../utils/until';
+import { fakeOnly, settlement, turn, until, type Settlement } from '../utils/until';
 
 jest.setTimeout(30_000);
 
@@ -54,21 +54,17 @@ function fakeTimeouts(): void {
 }
 
 /** A promise that must reject, watched: whether it has yet, and with what. */
-function watch(promise: Promise<unknown>): { readonly settled: boolean; error: Promise<Error> } {
-  let settled = false;
+function watch(promise: Promise<unknown>): Settlement & { error: Promise<Error> } {
+  const watched = settlement(promise);
   const error = promise.then(
     () => {
-      settled = true;
       throw new Error('expected a rejection');
     },
-    (reason: unknown) => {
-      settled = true;
-      return reason as Error;
-    },
+    (reason: unknown) => reason as Error,
   );
   return {
     get settled() {
-      return settled;
+      return watched.settled;
     },
     error,
   };

@@ -24,6 +24,25 @@ export function turn(): Promise<void> {
   return nextTurn();
 }
 
+/** Whether a promise has settled yet, readable at any moment; see {@link settlement}. */
+export interface Settlement {
+  readonly settled: boolean;
+}
+
+/** Watches `promise` (without changing it or handling its rejection for the caller). */
+export function settlement(promise: Promise<unknown>): Settlement {
+  let settled = false;
+  const done = (): void => {
+    settled = true;
+  };
+  promise.then(done, done);
+  return {
+    get settled() {
+      return settled;
+    },
+  };
+}
+
 /** A timer to order an event against; see {@link markerTimer}. */
 export interface MarkerTimer {
   /** Whether the timer has run. */

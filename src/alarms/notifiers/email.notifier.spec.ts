@@ -1,5 +1,5 @@
 import { closedPort, SmtpReceiver, startSilentServer } from '../../../test/utils/smtp-receiver';
-import { betweenMarkers, turn, until } from '../../../test/utils/until';
+import { betweenMarkers, settlement, turn, until } from '../../../test/utils/until';
 import { Redactor, REDACTED } from '../../event/redact';
 import type { AlarmChange, AlarmEventSummary, AlarmMessage } from '../alarm-message';
 import type { EmailChannelConfig } from '../alarm-options';
@@ -311,18 +311,14 @@ describe('EmailNotifier', () => {
     const held = new EmailNotifier({ ...config(), timeoutMs: HOUR }, 'security');
     try {
       const controller = new AbortController();
-      let settled = false;
       const sending = deliveryFailure(held.send(message(), sendContext(HOUR, controller.signal)));
-      const settle = () => {
-        settled = true;
-      };
-      sending.then(settle, settle);
+      const watched = settlement(sending);
       // The server has the whole message and sits on it.
       await until(() => smtp.held === 1);
       controller.abort(new Error('application shutdown'));
       // At once: within the turn of the event loop that aborted it.
       await turn();
-      expect(settled).toBe(true);
+      expect(watched.settled).toBe(true);
       const error = await sending;
       expect(error.permanent).toBe(false);
       expect(error.message).toContain('was cancelled');

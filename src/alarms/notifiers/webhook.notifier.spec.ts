@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { HttpReceiver, type RecordedRequest } from '../../../test/utils/http-receiver';
-import { betweenMarkers, turn, until } from '../../../test/utils/until';
+import { betweenMarkers, settlement, turn, until } from '../../../test/utils/until';
 import type { AlarmMessage } from '../alarm-message';
 import type { WebhookChannelConfig } from '../alarm-options';
 import { createBuiltInNotifier } from './create-notifier';
@@ -297,7 +297,6 @@ describe('WebhookNotifier', () => {
   it('stops at once when the dispatcher aborts the attempt', async () => {
     receiver.respondWith({ hang: true });
     const controller = new AbortController();
-    let settled = false;
     const sending = deliveryFailure(
       createBuiltInNotifier('erp', config(), LOOPBACK).send(message(), {
         signal: controller.signal,
@@ -306,16 +305,13 @@ describe('WebhookNotifier', () => {
         timeoutMs: 3_600_000,
       }),
     );
-    const settle = () => {
-      settled = true;
-    };
-    sending.then(settle, settle);
+    const watched = settlement(sending);
     // Aborted while the receiver holds the request.
     await until(() => receiver.requests.length === 1);
     controller.abort(new Error('application shutdown'));
     // At once: within the turn of the event loop that aborted it.
     await turn();
-    expect(settled).toBe(true);
+    expect(watched.settled).toBe(true);
     const error = await sending;
     expect(error.permanent).toBe(false);
     expect(error.message).toContain('was cancelled (application shutdown)');
