@@ -1,21 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import type { AuditEvent } from '../../src/event/audit-event';
 import { parseAuditQuery } from '../../src/query/audit-query';
-import { PostgresAuditStore } from '../../src/stores/postgres/postgres-audit.store';
+import type { PostgresAuditStore } from '../../src/stores/postgres/postgres-audit.store';
 import { postgresNames } from '../../src/stores/postgres/postgres-names';
 import { POSTGRES_MIGRATIONS } from '../../src/stores/postgres/postgres.schema';
 import { makeEvents, withoutSequence } from '../fixtures/events';
-import { createLegacyLayout, insertLegacyEvents } from './postgres-legacy-layout';
-import { CONNECTION, migrationKit } from './postgres-migration-kit';
+import { migrationKit, newestFirst } from './postgres-migration-kit';
 
 jest.setTimeout(60_000);
 
-const { admin, schemas, stores, column } = migrationKit();
-
-const newestFirst = (list: readonly AuditEvent[]) =>
-  [...list].sort((a, b) =>
-    a.timestamp === b.timestamp ? (a.id < b.id ? 1 : -1) : a.timestamp < b.timestamp ? 1 : -1,
-  );
+const { column, legacyTable, openStore } = migrationKit();
 
 describe.each(['none', 'monthly'] as const)(
   'PostgresAuditStore migrating schema version 6 (partitioning: %s)',
@@ -49,19 +42,9 @@ describe.each(['none', 'monthly'] as const)(
     let before: string[];
 
     beforeAll(async () => {
-      schemas.push(schema);
-      await createLegacyLayout(admin, names, partitioning, 6);
-      if (partitioning === 'monthly') {
-        await admin.query(
-          `CREATE TABLE ${names.qualified('audit_events_y2026m01')} PARTITION OF ${names.qualifiedTable}
-            FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')`,
-        );
-      }
-      await insertLegacyEvents(admin, names, events);
+      await legacyTable(names, partitioning, 6, events);
       before = await actorIndex();
-      store = new PostgresAuditStore({ connectionString: CONNECTION, schema, partitioning });
-      stores.push(store);
-      await store.init();
+      store = await openStore(schema, partitioning);
     });
 
     it('replaces the actor index by one that carries the action, and records the step', async () => {

@@ -1,16 +1,15 @@
 import { verifyChain } from '../../src/integrity/verify';
 import { randomBytes } from 'node:crypto';
 import { parseAuditQuery } from '../../src/query/audit-query';
-import { PostgresAuditStore } from '../../src/stores/postgres/postgres-audit.store';
+import type { PostgresAuditStore } from '../../src/stores/postgres/postgres-audit.store';
 import { postgresNames } from '../../src/stores/postgres/postgres-names';
 import { POSTGRES_MIGRATIONS } from '../../src/stores/postgres/postgres.schema';
 import { makeEvent, makeEvents, withoutSequence } from '../fixtures/events';
-import { createLegacyLayout, insertLegacyEvents } from './postgres-legacy-layout';
-import { CONNECTION, migrationKit } from './postgres-migration-kit';
+import { migrationKit, newestFirst } from './postgres-migration-kit';
 
 jest.setTimeout(60_000);
 
-const { admin, schemas, stores, column } = migrationKit();
+const { column, legacyTable, openStore } = migrationKit();
 
 describe.each(['none', 'monthly'] as const)(
   'PostgresAuditStore migrating schema version 2 (partitioning: %s)',
@@ -35,24 +34,10 @@ describe.each(['none', 'monthly'] as const)(
     let store: PostgresAuditStore;
 
     beforeAll(async () => {
-      schemas.push(schema);
-      await createLegacyLayout(admin, names, partitioning, 2);
-      if (partitioning === 'monthly') {
-        await admin.query(
-          `CREATE TABLE ${names.qualified('audit_events_y2026m01')} PARTITION OF ${names.qualifiedTable}
-            FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')`,
-        );
-      }
-      await insertLegacyEvents(admin, names, events);
-      store = new PostgresAuditStore({ connectionString: CONNECTION, schema, partitioning });
-      stores.push(store);
-      await store.init();
+      await legacyTable(names, partitioning, 2, events);
+      store = await openStore(schema, partitioning);
     });
 
-    const newestFirst = (list: typeof events) =>
-      [...list].sort((a, b) =>
-        a.timestamp === b.timestamp ? (a.id < b.id ? 1 : -1) : a.timestamp < b.timestamp ? 1 : -1,
-      );
     /** The event as read once the first seal chained the migrated events, oldest first. */
     const oldestFirst = newestFirst(events).reverse();
     const numbered = (list: typeof events) =>
