@@ -28,6 +28,18 @@ function readBudgets(): Budgets | undefined {
   }
 }
 
+/**
+ * Removes the callgrind files; never throws, so that the error that ended the run is the one
+ * reported (a valgrind killed on timeout may still be writing its last file).
+ */
+function removeOutputs(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  } catch (error: unknown) {
+    process.stderr.write(`callgrind files left in ${dir}: ${String(error)}\n`);
+  }
+}
+
 async function main(): Promise<void> {
   const settings = readGateSettings(process.argv.slice(2));
   const valgrind = await checkValgrind();
@@ -67,7 +79,7 @@ async function main(): Promise<void> {
   } finally {
     // CG_KEEP=1 keeps the callgrind files for callgrind_annotate (where the instructions go).
     if (process.env.CG_KEEP === '1') process.stderr.write(`callgrind files kept in ${dir}\n`);
-    else rmSync(dir, { recursive: true, force: true });
+    else removeOutputs(dir);
   }
 }
 

@@ -1,3 +1,4 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { GATE_APPS, GATE_PHASES, type GateApp } from './apps';
@@ -5,8 +6,8 @@ import type { CaseId, Counts } from './gate-report';
 import { CallgrindProcess, STABLE_NODE_FLAGS } from './valgrind';
 
 const TARGET = join(__dirname, 'target.js');
-/** A stuck valgrind must not hold CI: a normal app takes well under 2 minutes. */
-const APP_TIMEOUT_MS = 10 * 60_000;
+/** A stuck valgrind must not hold CI: an app takes 2-5 minutes, about 9 beside other work. */
+const APP_TIMEOUT_MS = 20 * 60_000;
 
 /** How the gate measures. */
 export interface GateSettings {
@@ -19,6 +20,14 @@ export interface GateSettings {
    * compilation in its window moved the count by 10%; averaged over 5,000 it moves it by 1%.
    */
   getRequests: number;
+  /**
+   * Measured windows per case, back to back; the gate keeps the lowest. An optimizing
+   * compilation or a deoptimization is a one-off that lands in some window or none, and moved
+   * a single window's count by up to 20% (a commit that took over a second under disk load made
+   * the event's duration in nanoseconds leave V8's small-integer range); the steady cost is in
+   * every window, so the lowest is the steady state.
+   */
+  windows: number;
   warmup: number;
   jobs: number;
   nodeFlags: string[];
@@ -57,6 +66,7 @@ export function readGateSettings(argv: readonly string[]): GateSettings {
     runs,
     requests: intEnv('CG_REQUESTS', 500, 10, 100_000),
     getRequests: intEnv('CG_GET_REQUESTS', 5000, 10, 100_000),
+    windows: intEnv('CG_WINDOWS', 3, 1, 10),
     warmup: intEnv('CG_WARMUP', 3000, 0, 100_000),
     jobs: intEnv('CG_JOBS', Math.min(2, cpus().length), 1, 16),
     nodeFlags: flags === undefined ? [...STABLE_NODE_FLAGS] : flags.split(/\s+/).filter(Boolean),
@@ -70,12 +80,23 @@ export interface GateRuns {
   collector: Counts[];
 }
 
+/**
+ * Where the measured app keeps its SQLite file: in memory (/dev/shm) where there is one. The
+ * gate counts the main thread, and the commit's fsync is the writer thread's and the disk's;
+ * on a disk busy with other writes an fsync took seconds, and the main thread's code took other
+ * paths (see `windows`).
+ */
+function storeDirFor(dir: string): string {
+  return existsSync('/dev/shm') ? mkdtempSync(join('/dev/shm', 'nestjs-audit-gate-')) : dir;
+}
+
 /** One app under callgrind: instructions per request of each of its phases. */
 async function measureApp(
   app: GateApp,
   settings: GateSettings,
   dir: string,
 ): Promise<{ counts: Counts; collector: Counts }> {
+  const storeDir = storeDirFor(dir);
   const proc = CallgrindProcess.start(
     TARGET,
     ['--expose-gc', ...settings.nodeFlags],
@@ -84,8 +105,9 @@ async function measureApp(
       CG_WARMUP: String(Math.max(1, settings.warmup)),
       CG_REQUESTS: String(settings.requests),
       CG_GET_REQUESTS: String(settings.getRequests),
-      CG_SQLITE_PATH: join(dir, `${app}-${process.hrtime.bigint()}.db`),
-      CG_SPOOL_PATH: join(dir, `${app}-${process.hrtime.bigint()}.spool`),
+      CG_WINDOWS: String(settings.windows),
+      CG_SQLITE_PATH: join(storeDir, `${app}-${process.hrtime.bigint()}.db`),
+      CG_SPOOL_PATH: join(storeDir, `${app}-${process.hrtime.bigint()}.spool`),
     },
     dir,
     app,
@@ -101,24 +123,31 @@ async function measureApp(
   };
   try {
     for (const phase of GATE_PHASES[app]) {
-      await proc.expectLine(`READY ${phase}`);
-      trace(`${phase} warmed up`);
-      await proc.startCounting();
-      proc.send('GO');
-      await proc.expectLine(`DONE ${phase}`);
-      trace(`${phase} measured`);
-      const share = await proc.stopCounting();
       const id = `${app}-${phase}` as CaseId;
       const requests = phase === 'get' ? settings.getRequests : settings.requests;
-      counts[id] = (share.total - share.collector) / requests;
-      collector[id] = share.collector / requests;
-      proc.send('NEXT');
+      for (let w = 1; w <= settings.windows; w += 1) {
+        await proc.expectLine(`READY ${phase}`);
+        await proc.startCounting();
+        proc.send('GO');
+        await proc.expectLine(`DONE ${phase}`);
+        const share = await proc.stopCounting();
+        const outside = (share.total - share.collector) / requests;
+        trace(
+          `${phase} window ${w}: ${Math.round(outside).toLocaleString('en-US')} outside the collector`,
+        );
+        if (counts[id] === undefined || outside < counts[id]) {
+          counts[id] = outside;
+          collector[id] = share.collector / requests;
+        }
+        proc.send('NEXT');
+      }
     }
     await proc.expectLine('END');
     await proc.exit(60_000);
   } finally {
     clearTimeout(timer);
     proc.kill();
+    if (storeDir !== dir) rmSync(storeDir, { recursive: true, force: true });
   }
   return { counts, collector };
 }

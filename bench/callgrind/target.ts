@@ -1,10 +1,11 @@
 /**
  * The process the instruction gate runs under valgrind (started by `callgrind/gate.ts`, not by
  * hand): one gate app on Fastify, driven in-process through `inject()`. For each phase it warms
- * up, says `READY <phase>` on stdout, waits for `GO` on stdin (the driver zeroes callgrind's
- * counters meanwhile), sends the measured requests one after the other, says `DONE <phase> <n>`
- * and waits for `NEXT` (the driver dumps the counters meanwhile). The process idles while the
- * driver talks to valgrind, so the dump holds the measured requests and nothing else of note.
+ * up, then measures CG_WINDOWS windows in a row: says `READY <phase>` on stdout, waits for `GO`
+ * on stdin (the driver zeroes callgrind's counters meanwhile), sends the window's requests one
+ * after the other, says `DONE <phase> <n>` and waits for `NEXT` (the driver dumps the counters
+ * meanwhile). The process idles while the driver talks to valgrind, so a dump holds one
+ * window's requests and nothing else of note.
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
   const warmup = count('CG_WARMUP');
   const requests = count('CG_REQUESTS');
   const getRequests = count('CG_GET_REQUESTS');
+  const windows = count('CG_WINDOWS');
   const module = gateModule(app, {
     sqlitePath: env('CG_SQLITE_PATH'),
     spoolPath: env('CG_SPOOL_PATH'),
@@ -80,12 +82,14 @@ async function main(): Promise<void> {
     // warm-up lets V8 optimize them again: otherwise the window counts the recompilation of
     // code the gate itself deoptimized (1.5M of 3.7M instructions of the audited update).
     await run(inject, phase, 1 + warmup, warmup);
-    process.stdout.write(`READY ${phase}\n`);
-    await expect('GO');
     const measured = phase === 'get' ? getRequests : requests;
-    await run(inject, phase, 1 + 2 * warmup, measured);
-    process.stdout.write(`DONE ${phase} ${measured}\n`);
-    await expect('NEXT');
+    for (let w = 0; w < windows; w += 1) {
+      process.stdout.write(`READY ${phase}\n`);
+      await expect('GO');
+      await run(inject, phase, 1 + 2 * warmup + w * measured, measured);
+      process.stdout.write(`DONE ${phase} ${measured}\n`);
+      await expect('NEXT');
+    }
   }
   await nest.close();
   process.stdout.write('END\n');
