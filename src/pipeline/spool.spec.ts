@@ -20,7 +20,8 @@ import fc from 'fast-check';
 import { makeEvent } from '../../test/fixtures/events';
 import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import type { AuditEvent } from '../event/audit-event';
-import { AuditSpool, SpoolFullError, SpoolLockedError, type SpoolAckToken } from './spool';
+import { AuditSpool, SpoolFullError, SpoolLockedError } from './spool';
+import type { SpoolAckToken } from './spool.contract';
 
 const FILE_HEADER_BYTES = 16;
 const FRAME_HEADER_BYTES = 16;
@@ -551,6 +552,8 @@ describe('AuditSpool crash safety (SIGKILL)', () => {
     const build = await mkdtemp(join(tmpdir(), 'audit-spool-build-'));
     for (const file of [
       'src/pipeline/spool.ts',
+      'src/pipeline/spool.contract.ts',
+      'src/pipeline/spool.options.ts',
       'src/event/event-json.ts',
       'src/common/file-mode.ts',
       'test/fixtures/spool/append-child.ts',

@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { createExclusive, DEFAULT_FILE_MODE, fileModeProblem } from '../common/file-mode';
-import { dirname, resolve } from 'node:path';
+import { createExclusive } from '../common/file-mode';
+import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { crc32 } from 'node:zlib';
 import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import type { AuditEvent } from '../event/audit-event';
 import { eventJson } from '../event/event-json';
+import type { SpoolAckToken, SpoolBatch, SpoolOpenReport, SpoolStats } from './spool.contract';
+import { resolveSpoolOptions, show, type AuditSpoolOptions } from './spool.options';
 
 /*
  * On-disk layout
@@ -28,7 +30,6 @@ const FILE_HEADER_BYTES = 16;
 const FRAME_MAGIC = 0xa7d15f01;
 const FRAME_HEADER_BYTES = 16;
 const MAX_PAYLOAD_BYTES = 0xffffffff;
-const MIN_MAX_BYTES = 1024;
 // Big enough to read many small frames per system call, small enough to stay negligible in memory.
 const READ_CHUNK_BYTES = 64 * 1024;
 // A lock file without a pid is normally a creator between its open() and write(); only after this
@@ -36,79 +37,6 @@ const READ_CHUNK_BYTES = 64 * 1024;
 const EMPTY_LOCK_GRACE_MS = 2_000;
 // Coarse file-system timestamps can date a lock written by this process slightly before its start.
 const OWN_LOCK_CLOCK_SLACK_MS = 2_000;
-
-/** Options of {@link AuditSpool}. */
-export interface AuditSpoolOptions {
-  /**
-   * Path of the spool data file. Its directory is created when missing. Two more files live beside
-   * it: `<path>.lock` (the owning pid) and `<path>.head` (the replay position). Every application
-   * instance needs its own path: a spool is never shared between processes.
-   *
-   * Required; there is no default.
-   */
-  path: string;
-  /**
-   * Largest size the spool data file may reach, in bytes (file and frame headers included, and
-   * replayed frames too until the spool has been fully replayed and is emptied). An append that
-   * would grow the file past it rejects with {@link SpoolFullError} and writes nothing.
-   * At least 1024.
-   *
-   * Required; there is no default.
-   */
-  maxBytes: number;
-  /**
-   * Permissions of the files the spool creates (data, head and lock files). Temporary files are
-   * created exclusively, so a link planted at their name is never followed.
-   * @default 0o600
-   */
-  fileMode?: number;
-}
-
-/** What is pending in the spool: appended and not yet acknowledged. */
-export interface SpoolStats {
-  /** Bytes of the pending frames (headers included). */
-  bytes: number;
-  /** Number of pending events. */
-  events: number;
-  /** Number of pending frames (one per successful {@link AuditSpool.append}). */
-  frames: number;
-}
-
-/** What {@link AuditSpool.open} found and repaired; the caller should log anything present here. */
-export interface SpoolOpenReport {
-  /** Events left to replay from a previous run. */
-  pending: SpoolStats;
-  /**
-   * Present when the end of the file held no whole, valid frame and was cut off. `incomplete`: the
-   * last frame ends past the end of the file, the trace of a crash in the middle of an append,
-   * which had therefore not resolved. `invalid`: a frame has a bad magic number or checksum, which
-   * a crash can also leave behind on some file systems but may mean disk damage; frames after it
-   * are discarded with it.
-   */
-  truncated?: { offset: number; bytes: number; reason: 'incomplete' | 'invalid' };
-  /** Pid of a lock file whose process was no longer running; that lock was taken over. */
-  staleLockPid?: number;
-}
-
-declare const ackTokenBrand: unique symbol;
-
-/**
- * Opaque receipt of {@link AuditSpool.peek}, to give back to {@link AuditSpool.acknowledge} once
- * the events have been committed to the store.
- */
-export interface SpoolAckToken {
-  readonly [ackTokenBrand]: true;
-}
-
-/** The oldest pending events, returned by {@link AuditSpool.peek}. */
-export interface SpoolBatch {
-  /** Events in the order they were appended. */
-  events: AuditEvent[];
-  /** Alarm outbox entries appended with those events (they commit together). */
-  alarms: AlarmOutboxEntry[];
-  /** Pass to {@link AuditSpool.acknowledge} after the events were committed. */
-  token: SpoolAckToken;
-}
 
 /**
  * Rejection of {@link AuditSpool.append} when the events would grow the spool past `maxBytes`.
@@ -248,28 +176,10 @@ export class AuditSpool {
    * @throws TypeError when an option is missing or invalid.
    */
   constructor(options: AuditSpoolOptions) {
-    const given: unknown = options;
-    if (typeof given !== 'object' || given === null) {
-      throw new TypeError('AuditSpool: options { path, maxBytes } are required.');
-    }
-    if (typeof options.path !== 'string' || options.path.trim() === '') {
-      throw new TypeError(
-        `AuditSpool: "path" must be a non-empty string naming the spool file (for example ` +
-          `'./var/audit.spool'); got ${show(options.path)}.`,
-      );
-    }
-    if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < MIN_MAX_BYTES) {
-      throw new TypeError(
-        `AuditSpool: "maxBytes" must be an integer number of bytes of at least ${MIN_MAX_BYTES} ` +
-          `(for example 268435456 for 256 MiB); got ${show(options.maxBytes)}.`,
-      );
-    }
-    const modeProblem =
-      options.fileMode === undefined ? undefined : fileModeProblem(options.fileMode);
-    if (modeProblem !== undefined) throw new TypeError(`AuditSpool: "fileMode": ${modeProblem}.`);
-    this.path = resolve(options.path);
-    this.maxBytes = options.maxBytes;
-    this.fileMode = options.fileMode ?? DEFAULT_FILE_MODE;
+    const { path, maxBytes, fileMode } = resolveSpoolOptions(options);
+    this.path = path;
+    this.maxBytes = maxBytes;
+    this.fileMode = fileMode;
     this.lockPath = `${this.path}.lock`;
     this.headPath = `${this.path}.head`;
   }
@@ -879,8 +789,4 @@ function errorCode(error: unknown): string | undefined {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function show(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
