@@ -20,7 +20,8 @@ import fc from 'fast-check';
 import { makeEvent } from '../../test/fixtures/events';
 import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import type { AuditEvent } from '../event/audit-event';
-import { AuditSpool, SpoolFullError, SpoolLockedError } from './spool';
+import { AuditSpool, SpoolFullError } from './spool';
+import { SpoolLockedError } from './spool-lock';
 import type { SpoolAckToken } from './spool.contract';
 
 const FILE_HEADER_BYTES = 16;
@@ -554,6 +555,8 @@ describe('AuditSpool crash safety (SIGKILL)', () => {
       'src/pipeline/spool.ts',
       'src/pipeline/spool.contract.ts',
       'src/pipeline/spool.options.ts',
+      'src/pipeline/spool-fs.ts',
+      'src/pipeline/spool-lock.ts',
       'src/event/event-json.ts',
       'src/common/file-mode.ts',
       'test/fixtures/spool/append-child.ts',

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { createExclusive } from '../common/file-mode';
 import { dirname } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { crc32 } from 'node:zlib';
 import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import type { AuditEvent } from '../event/audit-event';
 import { eventJson } from '../event/event-json';
+import { createDirectory, errorCode, readFully, syncDirectory, writeFully } from './spool-fs';
+import { SpoolLock } from './spool-lock';
 import type { SpoolAckToken, SpoolBatch, SpoolOpenReport, SpoolStats } from './spool.contract';
 import { resolveSpoolOptions, show, type AuditSpoolOptions } from './spool.options';
 
@@ -22,7 +23,7 @@ import { resolveSpoolOptions, show, type AuditSpoolOptions } from './spool.optio
  *              counts when its epoch equals the data file's: emptying the spool replaces the data
  *              file (new epoch) with one atomic rename, so a crash at any point of a reset can
  *              never leave a head offset pointing into unrelated, newer frames.
- * <path>.lock  pid of the process that owns the spool.
+ * <path>.lock  pid of the process that owns the spool (spool-lock.ts).
  */
 
 const FILE_MAGIC = Buffer.from('AUDSPL01', 'latin1');
@@ -32,11 +33,6 @@ const FRAME_HEADER_BYTES = 16;
 const MAX_PAYLOAD_BYTES = 0xffffffff;
 // Big enough to read many small frames per system call, small enough to stay negligible in memory.
 const READ_CHUNK_BYTES = 64 * 1024;
-// A lock file without a pid is normally a creator between its open() and write(); only after this
-// long is it taken to be the leftover of a process that died in between.
-const EMPTY_LOCK_GRACE_MS = 2_000;
-// Coarse file-system timestamps can date a lock written by this process slightly before its start.
-const OWN_LOCK_CLOCK_SLACK_MS = 2_000;
 
 /**
  * Rejection of {@link AuditSpool.append} when the events would grow the spool past `maxBytes`.
@@ -62,38 +58,6 @@ export class SpoolFullError extends Error {
       `Audit spool ${path} is full: appending ${frameBytes} bytes to its ${fileBytes} would ` +
         `exceed maxBytes (${maxBytes}), so these events were not spooled. Restore the audit ` +
         `store so the spool can be replayed and emptied, or raise the spool size limit.`,
-    );
-  }
-}
-
-/**
- * Rejection of {@link AuditSpool.open} when another live process (or another spool instance in
- * this process) holds the spool's lock file.
- */
-export class SpoolLockedError extends Error {
-  override readonly name = 'SpoolLockedError';
-
-  /**
-   * @param path Spool data file.
-   * @param lockPath The lock file.
-   * @param pid Pid written in the lock file, when it holds one.
-   */
-  constructor(
-    readonly path: string,
-    readonly lockPath: string,
-    readonly pid: number | undefined,
-  ) {
-    const holder =
-      pid === undefined
-        ? 'another process'
-        : pid === process.pid
-          ? `this process (pid ${pid}) through another AuditSpool instance`
-          : `another process (pid ${pid})`;
-    super(
-      `Audit spool ${path} is in use by ${holder}: its lock file ${lockPath} is held. Processes ` +
-        `must never share a spool; give each application instance its own spool path (for ` +
-        `example one that includes the host name or instance id). If no such process is running, ` +
-        `delete the lock file.`,
     );
   }
 }
@@ -159,12 +123,11 @@ export class AuditSpool {
   readonly path: string;
   /** Cap on the data file size, see {@link AuditSpoolOptions.maxBytes}. */
   readonly maxBytes: number;
-  private readonly lockPath: string;
   private readonly headPath: string;
   private readonly fileMode: number;
+  private readonly lock: SpoolLock;
   private state: 'closed' | 'opening' | 'open' | 'closing' = 'closed';
   private file: DataFile | undefined;
-  private lockContent: string | undefined;
   private head = FILE_HEADER_BYTES;
   private end = FILE_HEADER_BYTES;
   private pendingEvents = 0;
@@ -180,7 +143,7 @@ export class AuditSpool {
     this.path = path;
     this.maxBytes = maxBytes;
     this.fileMode = fileMode;
-    this.lockPath = `${this.path}.lock`;
+    this.lock = new SpoolLock(path, `${path}.lock`, fileMode);
     this.headPath = `${this.path}.head`;
   }
 
@@ -200,7 +163,7 @@ export class AuditSpool {
     this.state = 'opening';
     try {
       await createDirectory(dirname(this.path));
-      const staleLockPid = await this.acquireLock();
+      const staleLockPid = await this.lock.acquire();
       try {
         const truncated = await this.load();
         this.state = 'open';
@@ -212,7 +175,7 @@ export class AuditSpool {
       } catch (error) {
         await this.file?.fd.close().catch(() => undefined);
         this.file = undefined;
-        await this.releaseLock();
+        await this.lock.release();
         throw error;
       }
     } catch (error) {
@@ -296,7 +259,7 @@ export class AuditSpool {
       this.file = undefined;
       this.head = this.end = FILE_HEADER_BYTES;
       this.pendingEvents = this.pendingFrames = 0;
-      await this.releaseLock();
+      await this.lock.release();
       this.state = 'closed';
     }
   }
@@ -550,91 +513,6 @@ export class AuditSpool {
     await rename(temporary, this.headPath);
     await syncDirectory(dirname(this.headPath));
   }
-
-  /** Creates the lock file; resolves with the pid of a stale lock it replaced, if any. */
-  private async acquireLock(): Promise<number | undefined> {
-    const content = `${process.pid}\n`;
-    let staleLockPid: number | undefined;
-    // Retries only when the lock changed under us (another process racing for the same path).
-    for (let attempt = 0; attempt < 5; attempt += 1) {
-      let fd: FileHandle | undefined;
-      try {
-        fd = await open(this.lockPath, 'wx', this.fileMode);
-      } catch (error) {
-        if (errorCode(error) !== 'EEXIST') throw error;
-      }
-      if (fd) {
-        try {
-          await fd.writeFile(content);
-        } catch (error) {
-          await fd.close().catch(() => undefined);
-          await unlink(this.lockPath).catch(() => undefined);
-          throw error;
-        }
-        await fd.close();
-        this.lockContent = content;
-        return staleLockPid;
-      }
-      const holder = await readLock(this.lockPath);
-      if (holder === undefined) continue;
-      if (isLockAlive(holder)) throw new SpoolLockedError(this.path, this.lockPath, holder.pid);
-      if (await unlinkIfUnchanged(this.lockPath, holder.content)) staleLockPid = holder.pid;
-    }
-    const holder = await readLock(this.lockPath);
-    throw new SpoolLockedError(this.path, this.lockPath, holder?.pid);
-  }
-
-  private async releaseLock(): Promise<void> {
-    if (this.lockContent === undefined) return;
-    const content = this.lockContent;
-    this.lockContent = undefined;
-    await unlinkIfUnchanged(this.lockPath, content);
-  }
-}
-
-interface LockHolder {
-  pid: number | undefined;
-  content: string;
-  mtimeMs: number;
-}
-
-async function readLock(lockPath: string): Promise<LockHolder | undefined> {
-  try {
-    const [content, info] = await Promise.all([readFile(lockPath, 'utf8'), stat(lockPath)]);
-    const pid = /^\d+$/.test(content.trim()) ? Number(content.trim()) : undefined;
-    return { pid: pid !== undefined && pid > 0 ? pid : undefined, content, mtimeMs: info.mtimeMs };
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
-function isLockAlive(holder: LockHolder): boolean {
-  if (holder.pid === undefined) return Date.now() - holder.mtimeMs < EMPTY_LOCK_GRACE_MS;
-  if (holder.pid === process.pid) {
-    // Our own pid is either another instance in this process or, after a container restart
-    // (pid 1 again), the previous incarnation's: only a lock written since we started is ours.
-    return holder.mtimeMs >= performance.timeOrigin - OWN_LOCK_CLOCK_SLACK_MS;
-  }
-  try {
-    process.kill(holder.pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user.
-    return errorCode(error) !== 'ESRCH';
-  }
-}
-
-/** Removes the file only if it still holds `content`; resolves whether it was removed. */
-async function unlinkIfUnchanged(path: string, content: string): Promise<boolean> {
-  try {
-    if ((await readFile(path, 'utf8')) !== content) return false;
-    await unlink(path);
-    return true;
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return false;
-    throw error;
-  }
 }
 
 function encodeFrame(events: readonly AuditEvent[], alarms: readonly AlarmOutboxEntry[]): Buffer {
@@ -737,54 +615,6 @@ class FrameReader {
     this.windowStart = position;
     return window.subarray(0, length);
   }
-}
-
-async function writeFully(fd: FileHandle, data: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await fd.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
-  }
-}
-
-async function readFully(fd: FileHandle, into: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < into.length) {
-    const { bytesRead } = await fd.read(into, done, into.length - done, position + done);
-    if (bytesRead === 0) {
-      throw new Error(
-        'AuditSpool: the spool file is shorter than expected; another program changed it.',
-      );
-    }
-    done += bytesRead;
-  }
-}
-
-/** `mkdir -p` whose new entries survive power loss, like the files later renamed into it. */
-async function createDirectory(directory: string): Promise<void> {
-  const first = await mkdir(directory, { recursive: true });
-  if (first === undefined) return;
-  const created: string[] = [];
-  for (let current = directory; current !== dirname(first); current = dirname(current)) {
-    created.push(current);
-  }
-  for (const path of [dirname(first), ...created.reverse()]) await syncDirectory(path);
-}
-
-async function syncDirectory(directory: string): Promise<void> {
-  // Windows cannot open a directory for fsync; NTFS journals the rename on its own.
-  if (process.platform === 'win32') return;
-  const fd = await open(directory, 'r');
-  try {
-    await fd.sync();
-  } finally {
-    await fd.close();
-  }
-}
-
-function errorCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
-  return typeof error.code === 'string' ? error.code : undefined;
 }
 
 function errorMessage(error: unknown): string {
