@@ -1,38 +1,22 @@
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
-import { createExclusive } from '../common/file-mode';
 import { dirname } from 'node:path';
-import { crc32 } from 'node:zlib';
 import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import type { AuditEvent } from '../event/audit-event';
-import { eventJson } from '../event/event-json';
-import { createDirectory, errorCode, readFully, syncDirectory, writeFully } from './spool-fs';
+import { createDataFile, FILE_HEADER_BYTES, openDataFile, type DataFile } from './spool-data-file';
+import { decodePayload, encodeFrame, FrameReader } from './spool-frame';
+import { createDirectory, writeFully } from './spool-fs';
+import { SpoolHeadFile } from './spool-head';
 import { SpoolLock } from './spool-lock';
 import type { SpoolAckToken, SpoolBatch, SpoolOpenReport, SpoolStats } from './spool.contract';
 import { resolveSpoolOptions, show, type AuditSpoolOptions } from './spool.options';
 
 /*
- * On-disk layout
+ * On-disk layout, one file per concern:
  *
- * <path>       file header: 'AUDSPL01' (8 bytes) + epoch (8 random bytes), then frames.
- *              frame: magic u32 | payload length u32 | event count u32 | crc32 u32 (all big
- *              endian), then the payload: UTF-8 JSON of the appended event array. The CRC covers
- *              the first 12 header bytes and the payload, so a damaged length or count is caught
- *              as surely as a damaged payload.
- * <path>.head  JSON { epoch, offset }: byte offset of the first unacknowledged frame. It only
- *              counts when its epoch equals the data file's: emptying the spool replaces the data
- *              file (new epoch) with one atomic rename, so a crash at any point of a reset can
- *              never leave a head offset pointing into unrelated, newer frames.
+ * <path>       the data file: a header with the file's epoch, then one frame per append
+ *              (spool-data-file.ts, spool-frame.ts).
+ * <path>.head  where the replay resumes in the data file of that epoch (spool-head.ts).
  * <path>.lock  pid of the process that owns the spool (spool-lock.ts).
  */
-
-const FILE_MAGIC = Buffer.from('AUDSPL01', 'latin1');
-const FILE_HEADER_BYTES = 16;
-const FRAME_MAGIC = 0xa7d15f01;
-const FRAME_HEADER_BYTES = 16;
-const MAX_PAYLOAD_BYTES = 0xffffffff;
-// Big enough to read many small frames per system call, small enough to stay negligible in memory.
-const READ_CHUNK_BYTES = 64 * 1024;
 
 /**
  * Rejection of {@link AuditSpool.append} when the events would grow the spool past `maxBytes`.
@@ -62,11 +46,6 @@ export class SpoolFullError extends Error {
   }
 }
 
-interface DataFile {
-  fd: FileHandle;
-  epoch: Buffer;
-}
-
 interface FrameRef {
   end: number;
   events: number;
@@ -79,10 +58,6 @@ class AckToken {
     readonly frames: readonly FrameRef[],
   ) {}
 }
-
-type FrameRead =
-  | { ok: true; count: number; end: number; payload: Buffer }
-  | { ok: false; reason: 'incomplete' | 'invalid' };
 
 /**
  * A local, append-only, crash-safe file for events the pipeline could not commit to the store,
@@ -123,7 +98,7 @@ export class AuditSpool {
   readonly path: string;
   /** Cap on the data file size, see {@link AuditSpoolOptions.maxBytes}. */
   readonly maxBytes: number;
-  private readonly headPath: string;
+  private readonly headFile: SpoolHeadFile;
   private readonly fileMode: number;
   private readonly lock: SpoolLock;
   private state: 'closed' | 'opening' | 'open' | 'closing' = 'closed';
@@ -144,7 +119,7 @@ export class AuditSpool {
     this.maxBytes = maxBytes;
     this.fileMode = fileMode;
     this.lock = new SpoolLock(path, `${path}.lock`, fileMode);
-    this.headPath = `${this.path}.head`;
+    this.headFile = new SpoolHeadFile(`${path}.head`, fileMode);
   }
 
   /**
@@ -350,7 +325,7 @@ export class AuditSpool {
       events += frame.events;
     }
     if (head === this.head) return;
-    await this.writeHead(file.epoch, head);
+    await this.headFile.write(file.epoch, head);
     this.head = head;
     this.pendingFrames -= frames;
     this.pendingEvents -= events;
@@ -368,58 +343,30 @@ export class AuditSpool {
 
   private async reset(): Promise<void> {
     const previous = this.dataFile();
-    const fresh = await this.createDataFile();
+    const fresh = await createDataFile(this.path, this.fileMode);
     this.file = fresh;
     this.head = this.end = FILE_HEADER_BYTES;
     this.pendingEvents = this.pendingFrames = 0;
     await previous.fd.close().catch(() => undefined);
-    await this.writeHead(fresh.epoch, FILE_HEADER_BYTES);
+    await this.headFile.write(fresh.epoch, FILE_HEADER_BYTES);
   }
 
   /** Opens or creates the data file, validates it and positions head and end. */
   private async load(): Promise<SpoolOpenReport['truncated']> {
-    let fd: FileHandle;
-    try {
-      fd = await open(this.path, 'r+');
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw error;
-      this.file = await this.createDataFile();
+    const existing = await openDataFile(this.path);
+    if (!existing) {
+      this.file = await createDataFile(this.path, this.fileMode);
       this.head = this.end = FILE_HEADER_BYTES;
       this.pendingEvents = this.pendingFrames = 0;
       return undefined;
     }
-    let size: number;
-    const fileHeader = Buffer.alloc(FILE_HEADER_BYTES);
-    try {
-      size = (await fd.stat()).size;
-      if (size > 0 && size >= FILE_HEADER_BYTES) await readFully(fd, fileHeader, 0);
-    } catch (error) {
-      await fd.close();
-      throw error;
-    }
-    if (size === 0) {
-      // An empty file holds nothing to lose (a spool file is never empty once created).
-      await fd.close();
-      this.file = await this.createDataFile();
-      this.head = this.end = FILE_HEADER_BYTES;
-      this.pendingEvents = this.pendingFrames = 0;
-      return undefined;
-    }
-    if (size < FILE_HEADER_BYTES || !fileHeader.subarray(0, FILE_MAGIC.length).equals(FILE_MAGIC)) {
-      await fd.close();
-      throw new Error(
-        `${this.path} is not an nestjs-audit spool file (its first bytes are not a spool ` +
-          `header), so it was left untouched. Point the spool path at a file only the spool ` +
-          `uses, or delete this file if it is a leftover.`,
-      );
-    }
-    this.file = { fd, epoch: Buffer.from(fileHeader.subarray(FILE_MAGIC.length)) };
-    return this.scan(size);
+    this.file = existing.file;
+    return this.scan(existing.size);
   }
 
   private async scan(size: number): Promise<SpoolOpenReport['truncated']> {
     const file = this.dataFile();
-    const stored = await this.readHead(file.epoch);
+    const stored = await this.headFile.read(file.epoch);
     let head = stored ?? FILE_HEADER_BYTES;
     let events = 0;
     let frames = 0;
@@ -457,163 +404,9 @@ export class AuditSpool {
       await this.reset();
     } else if (stored !== undefined && stored !== head) {
       // Frames appended from now on would otherwise start below the stale head and be skipped.
-      await this.writeHead(file.epoch, head);
+      await this.headFile.write(file.epoch, head);
     }
     return truncated;
-  }
-
-  /** Writes a new, empty data file with a fresh epoch and atomically puts it in place. */
-  private async createDataFile(): Promise<DataFile> {
-    const epoch = randomBytes(FILE_HEADER_BYTES - FILE_MAGIC.length);
-    const temporary = `${this.path}.new`;
-    const fd = await createExclusive(temporary, this.fileMode, 'wx+');
-    try {
-      await writeFully(fd, Buffer.concat([FILE_MAGIC, epoch]), 0);
-      await fd.datasync();
-      await rename(temporary, this.path);
-      // Without this the rename itself could be lost on power failure, and with it later appends.
-      await syncDirectory(dirname(this.path));
-    } catch (error) {
-      await fd.close().catch(() => undefined);
-      throw error;
-    }
-    return { fd, epoch };
-  }
-
-  private async readHead(epoch: Buffer): Promise<number | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.headPath, 'utf8');
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return undefined;
-      throw error;
-    }
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (typeof parsed !== 'object' || parsed === null) return undefined;
-      const { epoch: storedEpoch, offset } = parsed as { epoch?: unknown; offset?: unknown };
-      if (storedEpoch !== epoch.toString('hex')) return undefined;
-      if (!Number.isSafeInteger(offset) || (offset as number) < FILE_HEADER_BYTES) return undefined;
-      return offset as number;
-    } catch {
-      // Written by rename only, so unreadable means edited by hand: replaying everything is safe.
-      return undefined;
-    }
-  }
-
-  private async writeHead(epoch: Buffer, offset: number): Promise<void> {
-    const temporary = `${this.headPath}.new`;
-    const fd = await createExclusive(temporary, this.fileMode);
-    try {
-      await fd.writeFile(`${JSON.stringify({ epoch: epoch.toString('hex'), offset })}\n`);
-      await fd.datasync();
-    } finally {
-      await fd.close();
-    }
-    await rename(temporary, this.headPath);
-    await syncDirectory(dirname(this.headPath));
-  }
-}
-
-function encodeFrame(events: readonly AuditEvent[], alarms: readonly AlarmOutboxEntry[]): Buffer {
-  // A frame without alarms keeps the original payload (a bare array), so spools written by an
-  // earlier version replay unchanged.
-  const eventsJson = `[${events.map(eventJson).join(',')}]`;
-  const body =
-    alarms.length > 0 ? `{"events":${eventsJson},"alarms":${JSON.stringify(alarms)}}` : eventsJson;
-  const payload = Buffer.from(body, 'utf8');
-  if (payload.length > MAX_PAYLOAD_BYTES) {
-    throw new RangeError(
-      `AuditSpool.append: ${events.length} events serialise to ${payload.length} bytes, more ` +
-        `than one frame can hold (${MAX_PAYLOAD_BYTES}); append them in smaller batches.`,
-    );
-  }
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
-  frame.writeUInt32BE(FRAME_MAGIC, 0);
-  frame.writeUInt32BE(payload.length, 4);
-  frame.writeUInt32BE(events.length, 8);
-  payload.copy(frame, FRAME_HEADER_BYTES);
-  frame.writeUInt32BE(frameChecksum(frame.subarray(0, 12), payload), 12);
-  return frame;
-}
-
-function frameChecksum(header: Buffer, payload: Buffer): number {
-  return crc32(payload, crc32(header));
-}
-
-function decodePayload(
-  payload: Buffer,
-  count: number,
-): { events: AuditEvent[]; alarms: AlarmOutboxEntry[] } {
-  const parsed: unknown = JSON.parse(payload.toString('utf8'));
-  const body = Array.isArray(parsed)
-    ? { events: parsed as unknown, alarms: [] as unknown }
-    : (parsed as { events?: unknown; alarms?: unknown } | null);
-  // The CRC matched, so a mismatch here is a bug in the writer, not damage: fail loudly.
-  if (
-    !body ||
-    !Array.isArray(body.events) ||
-    body.events.length !== count ||
-    !Array.isArray(body.alarms)
-  ) {
-    throw new Error(
-      `AuditSpool: a frame's payload does not hold the ${count} events it announces.`,
-    );
-  }
-  return { events: body.events as AuditEvent[], alarms: body.alarms as AlarmOutboxEntry[] };
-}
-
-/**
- * Reads frames at given offsets through one reusable window, so consecutive small frames cost one
- * system call per window instead of two per frame, and a large file is never loaded whole.
- */
-class FrameReader {
-  private window = Buffer.alloc(0);
-  private windowStart = 0;
-
-  constructor(
-    private readonly fd: FileHandle,
-    private readonly limit: number,
-  ) {}
-
-  async header(
-    position: number,
-  ): Promise<
-    { ok: true; count: number; end: number } | { ok: false; reason: 'incomplete' | 'invalid' }
-  > {
-    const header = await this.bytes(position, FRAME_HEADER_BYTES);
-    if (!header) return { ok: false, reason: 'incomplete' };
-    if (header.readUInt32BE(0) !== FRAME_MAGIC) return { ok: false, reason: 'invalid' };
-    const count = header.readUInt32BE(8);
-    if (count === 0) return { ok: false, reason: 'invalid' };
-    return { ok: true, count, end: position + FRAME_HEADER_BYTES + header.readUInt32BE(4) };
-  }
-
-  async frame(position: number): Promise<FrameRead> {
-    const header = await this.header(position);
-    if (!header.ok) return header;
-    const bytes = await this.bytes(position, header.end - position);
-    if (!bytes) return { ok: false, reason: 'incomplete' };
-    const payload = bytes.subarray(FRAME_HEADER_BYTES);
-    if (frameChecksum(bytes.subarray(0, 12), payload) !== bytes.readUInt32BE(12)) {
-      return { ok: false, reason: 'invalid' };
-    }
-    return { ok: true, count: header.count, end: header.end, payload };
-  }
-
-  /** `length` bytes at `position`, or `undefined` when they extend past the limit. */
-  private async bytes(position: number, length: number): Promise<Buffer | undefined> {
-    if (position + length > this.limit) return undefined;
-    const offset = position - this.windowStart;
-    if (offset >= 0 && offset + length <= this.window.length) {
-      return this.window.subarray(offset, offset + length);
-    }
-    const size = Math.max(length, Math.min(READ_CHUNK_BYTES, this.limit - position));
-    const window = Buffer.allocUnsafe(size);
-    await readFully(this.fd, window, position);
-    this.window = window;
-    this.windowStart = position;
-    return window.subarray(0, length);
   }
 }
 
