@@ -554,14 +554,18 @@ describe('AuditSpool crash safety (SIGKILL)', () => {
     for (const file of [
       'src/pipeline/spool.ts',
       'src/pipeline/spool.contract.ts',
+      'src/pipeline/spool-batch.ts',
       'src/pipeline/spool.options.ts',
       'src/pipeline/spool-data-file.ts',
       'src/pipeline/spool-frame.ts',
       'src/pipeline/spool-fs.ts',
       'src/pipeline/spool-head.ts',
       'src/pipeline/spool-lock.ts',
+      'src/pipeline/spool-recovery.ts',
+      'src/pipeline/spool-state.ts',
       'src/event/event-json.ts',
       'src/common/file-mode.ts',
+      'src/common/message-of.ts',
       'test/fixtures/spool/append-child.ts',
     ]) {
       const { code } = await transformFile(join(root, file), {

@@ -1,11 +1,22 @@
 import { dirname } from 'node:path';
 import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
+import { messageOf } from '../common/message-of';
 import type { AuditEvent } from '../event/audit-event';
 import { createDataFile, FILE_HEADER_BYTES, openDataFile, type DataFile } from './spool-data-file';
-import { decodePayload, encodeFrame, FrameReader } from './spool-frame';
+import { readPendingFrames } from './spool-batch';
+import { encodeFrame } from './spool-frame';
 import { createDirectory, writeFully } from './spool-fs';
 import { SpoolHeadFile } from './spool-head';
 import { SpoolLock } from './spool-lock';
+import { recoverPending } from './spool-recovery';
+import {
+  EMPTY_PENDING,
+  pendingStats,
+  withAppendedFrame,
+  withoutAcknowledged,
+  type FrameRef,
+  type PendingRange,
+} from './spool-state';
 import type { SpoolAckToken, SpoolBatch, SpoolOpenReport, SpoolStats } from './spool.contract';
 import { resolveSpoolOptions, show, type AuditSpoolOptions } from './spool.options';
 
@@ -44,11 +55,6 @@ export class SpoolFullError extends Error {
         `store so the spool can be replayed and emptied, or raise the spool size limit.`,
     );
   }
-}
-
-interface FrameRef {
-  end: number;
-  events: number;
 }
 
 class AckToken {
@@ -98,15 +104,12 @@ export class AuditSpool {
   readonly path: string;
   /** Cap on the data file size, see {@link AuditSpoolOptions.maxBytes}. */
   readonly maxBytes: number;
-  private readonly headFile: SpoolHeadFile;
   private readonly fileMode: number;
   private readonly lock: SpoolLock;
+  private readonly headFile: SpoolHeadFile;
   private state: 'closed' | 'opening' | 'open' | 'closing' = 'closed';
   private file: DataFile | undefined;
-  private head = FILE_HEADER_BYTES;
-  private end = FILE_HEADER_BYTES;
-  private pendingEvents = 0;
-  private pendingFrames = 0;
+  private pending: PendingRange = EMPTY_PENDING;
   private queue: Promise<unknown> = Promise.resolve();
 
   /**
@@ -217,7 +220,7 @@ export class AuditSpool {
 
   /** What is pending right now (zeros when the spool is not open). */
   stats(): SpoolStats {
-    return { bytes: this.end - this.head, events: this.pendingEvents, frames: this.pendingFrames };
+    return pendingStats(this.pending);
   }
 
   /**
@@ -232,8 +235,7 @@ export class AuditSpool {
       await this.file?.fd.close();
     } finally {
       this.file = undefined;
-      this.head = this.end = FILE_HEADER_BYTES;
-      this.pendingEvents = this.pendingFrames = 0;
+      this.pending = EMPTY_PENDING;
       await this.lock.release();
       this.state = 'closed';
     }
@@ -261,81 +263,46 @@ export class AuditSpool {
 
   private async writeFrame(frame: Buffer, events: number): Promise<void> {
     const { fd } = this.dataFile();
-    if (this.end + frame.length > this.maxBytes) {
-      throw new SpoolFullError(this.path, this.end, frame.length, this.maxBytes);
+    const { end } = this.pending;
+    if (end + frame.length > this.maxBytes) {
+      throw new SpoolFullError(this.path, end, frame.length, this.maxBytes);
     }
     try {
-      await writeFully(fd, frame, this.end);
+      await writeFully(fd, frame, end);
       await fd.datasync();
     } catch (error) {
       // The caller is told these events were not spooled, so they must not be replayed if the
       // bytes did land. Should this truncate fail too, the next append overwrites them and open()
       // cuts whatever is left as an invalid tail.
-      await fd.truncate(this.end).catch(() => undefined);
+      await fd.truncate(end).catch(() => undefined);
       throw error;
     }
-    this.end += frame.length;
-    this.pendingFrames += 1;
-    this.pendingEvents += events;
+    this.pending = withAppendedFrame(this.pending, frame.length, events);
   }
 
   private async readPending(maxEvents: number): Promise<SpoolBatch | undefined> {
     const file = this.dataFile();
-    if (this.head >= this.end) return undefined;
-    const reader = new FrameReader(file.fd, this.end);
-    const events: AuditEvent[] = [];
-    const alarms: AlarmOutboxEntry[] = [];
-    const frames: FrameRef[] = [];
-    let position = this.head;
-    while (position < this.end && events.length < maxEvents) {
-      const header = await reader.header(position);
-      if (!header.ok) throw this.damaged(position, header.reason);
-      if (frames.length > 0 && events.length + header.count > maxEvents) break;
-      const frame = await reader.frame(position);
-      if (!frame.ok) throw this.damaged(position, frame.reason);
-      const decoded = decodePayload(frame.payload, frame.count);
-      for (const event of decoded.events) events.push(event);
-      for (const alarm of decoded.alarms) alarms.push(alarm);
-      frames.push({ end: frame.end, events: frame.count });
-      position = frame.end;
-    }
-    const token = new AckToken(this, file.epoch, frames) as unknown as SpoolAckToken;
-    return { events, alarms, token };
-  }
-
-  private damaged(position: number, reason: string): Error {
-    return new Error(
-      `Audit spool ${this.path}: the pending frame at byte ${position} is ${reason} although it ` +
-        `was valid when the spool was opened, so the disk or another program changed the file. ` +
-        `Events from there on cannot be replayed; reopening the spool discards the damaged part.`,
-    );
+    if (this.pending.head >= this.pending.end) return undefined;
+    const read = await readPendingFrames(file.fd, this.pending, maxEvents, this.path);
+    const token = new AckToken(this, file.epoch, read.frames) as unknown as SpoolAckToken;
+    return { events: read.events, alarms: read.alarms, token };
   }
 
   private async advanceHead(token: AckToken): Promise<void> {
     const file = this.dataFile();
     // The spool was emptied since that peek, which needed everything in the token acknowledged.
     if (!token.epoch.equals(file.epoch)) return;
-    let head = this.head;
-    let frames = 0;
-    let events = 0;
-    for (const frame of token.frames) {
-      if (frame.end <= this.head) continue;
-      head = frame.end;
-      frames += 1;
-      events += frame.events;
-    }
-    if (head === this.head) return;
-    await this.headFile.write(file.epoch, head);
-    this.head = head;
-    this.pendingFrames -= frames;
-    this.pendingEvents -= events;
-    if (this.head < this.end) return;
+    const next = withoutAcknowledged(this.pending, token.frames);
+    if (!next) return;
+    await this.headFile.write(file.epoch, next.head);
+    this.pending = next;
+    if (next.head < next.end) return;
     try {
       await this.reset();
     } catch (error) {
       throw new Error(
         `Audit spool ${this.path}: the replayed events were acknowledged, but emptying the spool ` +
-          `file failed (${errorMessage(error)}); it is tried again the next time the spool drains.`,
+          `file failed (${messageOf(error)}); it is tried again the next time the spool drains.`,
         { cause: error },
       );
     }
@@ -345,8 +312,7 @@ export class AuditSpool {
     const previous = this.dataFile();
     const fresh = await createDataFile(this.path, this.fileMode);
     this.file = fresh;
-    this.head = this.end = FILE_HEADER_BYTES;
-    this.pendingEvents = this.pendingFrames = 0;
+    this.pending = EMPTY_PENDING;
     await previous.fd.close().catch(() => undefined);
     await this.headFile.write(fresh.epoch, FILE_HEADER_BYTES);
   }
@@ -356,60 +322,19 @@ export class AuditSpool {
     const existing = await openDataFile(this.path);
     if (!existing) {
       this.file = await createDataFile(this.path, this.fileMode);
-      this.head = this.end = FILE_HEADER_BYTES;
-      this.pendingEvents = this.pendingFrames = 0;
+      this.pending = EMPTY_PENDING;
       return undefined;
     }
     this.file = existing.file;
-    return this.scan(existing.size);
-  }
-
-  private async scan(size: number): Promise<SpoolOpenReport['truncated']> {
-    const file = this.dataFile();
-    const stored = await this.headFile.read(file.epoch);
-    let head = stored ?? FILE_HEADER_BYTES;
-    let events = 0;
-    let frames = 0;
-    let failure: 'incomplete' | 'invalid' | undefined;
-    const reader = new FrameReader(file.fd, size);
-    let position = FILE_HEADER_BYTES;
-    while (position < size) {
-      const frame = await reader.frame(position);
-      if (!frame.ok) {
-        failure = frame.reason;
-        break;
-      }
-      // A head inside a frame cannot come from acknowledge(); replaying that frame again is the
-      // safe reading (duplicates are ignored by stores, lost events are not recoverable).
-      if (head > position && head < frame.end) head = position;
-      if (position >= head) {
-        events += frame.count;
-        frames += 1;
-      }
-      position = frame.end;
-    }
-    // Everything before a head past the last valid frame was acknowledged: nothing is pending.
-    if (head > position) head = position;
-    let truncated: SpoolOpenReport['truncated'];
-    if (failure) {
-      await file.fd.truncate(position);
-      await file.fd.datasync();
-      truncated = { offset: position, bytes: size - position, reason: failure };
-    }
-    this.head = head;
-    this.end = position;
-    this.pendingEvents = events;
-    this.pendingFrames = frames;
-    if (this.end > FILE_HEADER_BYTES && this.head === this.end) {
+    const stored = await this.headFile.read(existing.file.epoch);
+    const { pending, truncated } = await recoverPending(existing.file, existing.size, stored);
+    this.pending = pending;
+    if (pending.end > FILE_HEADER_BYTES && pending.head === pending.end) {
       await this.reset();
-    } else if (stored !== undefined && stored !== head) {
+    } else if (stored !== undefined && stored !== pending.head) {
       // Frames appended from now on would otherwise start below the stale head and be skipped.
-      await this.headFile.write(file.epoch, head);
+      await this.headFile.write(existing.file.epoch, pending.head);
     }
     return truncated;
   }
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
