@@ -20,7 +20,9 @@ import fc from 'fast-check';
 import { makeEvent } from '../../test/fixtures/events';
 import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import type { AuditEvent } from '../event/audit-event';
-import { AuditSpool, SpoolFullError, SpoolLockedError, type SpoolAckToken } from './spool';
+import { AuditSpool, SpoolFullError } from './spool';
+import { SpoolLockedError } from './spool-lock';
+import type { SpoolAckToken } from './spool.contract';
 
 const FILE_HEADER_BYTES = 16;
 const FRAME_HEADER_BYTES = 16;
@@ -551,8 +553,19 @@ describe('AuditSpool crash safety (SIGKILL)', () => {
     const build = await mkdtemp(join(tmpdir(), 'audit-spool-build-'));
     for (const file of [
       'src/pipeline/spool.ts',
+      'src/pipeline/spool.contract.ts',
+      'src/pipeline/spool-batch.ts',
+      'src/pipeline/spool.options.ts',
+      'src/pipeline/spool-data-file.ts',
+      'src/pipeline/spool-frame.ts',
+      'src/pipeline/spool-fs.ts',
+      'src/pipeline/spool-head.ts',
+      'src/pipeline/spool-lock.ts',
+      'src/pipeline/spool-recovery.ts',
+      'src/pipeline/spool-state.ts',
       'src/event/event-json.ts',
       'src/common/file-mode.ts',
+      'src/common/message-of.ts',
       'test/fixtures/spool/append-child.ts',
     ]) {
       const { code } = await transformFile(join(root, file), {

@@ -1,114 +1,33 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { createExclusive, DEFAULT_FILE_MODE, fileModeProblem } from '../common/file-mode';
-import { dirname, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { crc32 } from 'node:zlib';
+import { dirname } from 'node:path';
 import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
+import { messageOf } from '../common/message-of';
 import type { AuditEvent } from '../event/audit-event';
-import { eventJson } from '../event/event-json';
+import { createDataFile, FILE_HEADER_BYTES, openDataFile, type DataFile } from './spool-data-file';
+import { readPendingFrames } from './spool-batch';
+import { encodeFrame } from './spool-frame';
+import { createDirectory, writeFully } from './spool-fs';
+import { SpoolHeadFile } from './spool-head';
+import { SpoolLock } from './spool-lock';
+import { recoverPending } from './spool-recovery';
+import {
+  EMPTY_PENDING,
+  pendingStats,
+  withAppendedFrame,
+  withoutAcknowledged,
+  type FrameRef,
+  type PendingRange,
+} from './spool-state';
+import type { SpoolAckToken, SpoolBatch, SpoolOpenReport, SpoolStats } from './spool.contract';
+import { resolveSpoolOptions, show, type AuditSpoolOptions } from './spool.options';
 
 /*
- * On-disk layout
+ * On-disk layout, one file per concern:
  *
- * <path>       file header: 'AUDSPL01' (8 bytes) + epoch (8 random bytes), then frames.
- *              frame: magic u32 | payload length u32 | event count u32 | crc32 u32 (all big
- *              endian), then the payload: UTF-8 JSON of the appended event array. The CRC covers
- *              the first 12 header bytes and the payload, so a damaged length or count is caught
- *              as surely as a damaged payload.
- * <path>.head  JSON { epoch, offset }: byte offset of the first unacknowledged frame. It only
- *              counts when its epoch equals the data file's: emptying the spool replaces the data
- *              file (new epoch) with one atomic rename, so a crash at any point of a reset can
- *              never leave a head offset pointing into unrelated, newer frames.
- * <path>.lock  pid of the process that owns the spool.
+ * <path>       the data file: a header with the file's epoch, then one frame per append
+ *              (spool-data-file.ts, spool-frame.ts).
+ * <path>.head  where the replay resumes in the data file of that epoch (spool-head.ts).
+ * <path>.lock  pid of the process that owns the spool (spool-lock.ts).
  */
-
-const FILE_MAGIC = Buffer.from('AUDSPL01', 'latin1');
-const FILE_HEADER_BYTES = 16;
-const FRAME_MAGIC = 0xa7d15f01;
-const FRAME_HEADER_BYTES = 16;
-const MAX_PAYLOAD_BYTES = 0xffffffff;
-const MIN_MAX_BYTES = 1024;
-// Big enough to read many small frames per system call, small enough to stay negligible in memory.
-const READ_CHUNK_BYTES = 64 * 1024;
-// A lock file without a pid is normally a creator between its open() and write(); only after this
-// long is it taken to be the leftover of a process that died in between.
-const EMPTY_LOCK_GRACE_MS = 2_000;
-// Coarse file-system timestamps can date a lock written by this process slightly before its start.
-const OWN_LOCK_CLOCK_SLACK_MS = 2_000;
-
-/** Options of {@link AuditSpool}. */
-export interface AuditSpoolOptions {
-  /**
-   * Path of the spool data file. Its directory is created when missing. Two more files live beside
-   * it: `<path>.lock` (the owning pid) and `<path>.head` (the replay position). Every application
-   * instance needs its own path: a spool is never shared between processes.
-   *
-   * Required; there is no default.
-   */
-  path: string;
-  /**
-   * Largest size the spool data file may reach, in bytes (file and frame headers included, and
-   * replayed frames too until the spool has been fully replayed and is emptied). An append that
-   * would grow the file past it rejects with {@link SpoolFullError} and writes nothing.
-   * At least 1024.
-   *
-   * Required; there is no default.
-   */
-  maxBytes: number;
-  /**
-   * Permissions of the files the spool creates (data, head and lock files). Temporary files are
-   * created exclusively, so a link planted at their name is never followed.
-   * @default 0o600
-   */
-  fileMode?: number;
-}
-
-/** What is pending in the spool: appended and not yet acknowledged. */
-export interface SpoolStats {
-  /** Bytes of the pending frames (headers included). */
-  bytes: number;
-  /** Number of pending events. */
-  events: number;
-  /** Number of pending frames (one per successful {@link AuditSpool.append}). */
-  frames: number;
-}
-
-/** What {@link AuditSpool.open} found and repaired; the caller should log anything present here. */
-export interface SpoolOpenReport {
-  /** Events left to replay from a previous run. */
-  pending: SpoolStats;
-  /**
-   * Present when the end of the file held no whole, valid frame and was cut off. `incomplete`: the
-   * last frame ends past the end of the file, the trace of a crash in the middle of an append,
-   * which had therefore not resolved. `invalid`: a frame has a bad magic number or checksum, which
-   * a crash can also leave behind on some file systems but may mean disk damage; frames after it
-   * are discarded with it.
-   */
-  truncated?: { offset: number; bytes: number; reason: 'incomplete' | 'invalid' };
-  /** Pid of a lock file whose process was no longer running; that lock was taken over. */
-  staleLockPid?: number;
-}
-
-declare const ackTokenBrand: unique symbol;
-
-/**
- * Opaque receipt of {@link AuditSpool.peek}, to give back to {@link AuditSpool.acknowledge} once
- * the events have been committed to the store.
- */
-export interface SpoolAckToken {
-  readonly [ackTokenBrand]: true;
-}
-
-/** The oldest pending events, returned by {@link AuditSpool.peek}. */
-export interface SpoolBatch {
-  /** Events in the order they were appended. */
-  events: AuditEvent[];
-  /** Alarm outbox entries appended with those events (they commit together). */
-  alarms: AlarmOutboxEntry[];
-  /** Pass to {@link AuditSpool.acknowledge} after the events were committed. */
-  token: SpoolAckToken;
-}
 
 /**
  * Rejection of {@link AuditSpool.append} when the events would grow the spool past `maxBytes`.
@@ -138,48 +57,6 @@ export class SpoolFullError extends Error {
   }
 }
 
-/**
- * Rejection of {@link AuditSpool.open} when another live process (or another spool instance in
- * this process) holds the spool's lock file.
- */
-export class SpoolLockedError extends Error {
-  override readonly name = 'SpoolLockedError';
-
-  /**
-   * @param path Spool data file.
-   * @param lockPath The lock file.
-   * @param pid Pid written in the lock file, when it holds one.
-   */
-  constructor(
-    readonly path: string,
-    readonly lockPath: string,
-    readonly pid: number | undefined,
-  ) {
-    const holder =
-      pid === undefined
-        ? 'another process'
-        : pid === process.pid
-          ? `this process (pid ${pid}) through another AuditSpool instance`
-          : `another process (pid ${pid})`;
-    super(
-      `Audit spool ${path} is in use by ${holder}: its lock file ${lockPath} is held. Processes ` +
-        `must never share a spool; give each application instance its own spool path (for ` +
-        `example one that includes the host name or instance id). If no such process is running, ` +
-        `delete the lock file.`,
-    );
-  }
-}
-
-interface DataFile {
-  fd: FileHandle;
-  epoch: Buffer;
-}
-
-interface FrameRef {
-  end: number;
-  events: number;
-}
-
 class AckToken {
   constructor(
     readonly spool: AuditSpool,
@@ -187,10 +64,6 @@ class AckToken {
     readonly frames: readonly FrameRef[],
   ) {}
 }
-
-type FrameRead =
-  | { ok: true; count: number; end: number; payload: Buffer }
-  | { ok: false; reason: 'incomplete' | 'invalid' };
 
 /**
  * A local, append-only, crash-safe file for events the pipeline could not commit to the store,
@@ -231,16 +104,12 @@ export class AuditSpool {
   readonly path: string;
   /** Cap on the data file size, see {@link AuditSpoolOptions.maxBytes}. */
   readonly maxBytes: number;
-  private readonly lockPath: string;
-  private readonly headPath: string;
   private readonly fileMode: number;
+  private readonly lock: SpoolLock;
+  private readonly headFile: SpoolHeadFile;
   private state: 'closed' | 'opening' | 'open' | 'closing' = 'closed';
   private file: DataFile | undefined;
-  private lockContent: string | undefined;
-  private head = FILE_HEADER_BYTES;
-  private end = FILE_HEADER_BYTES;
-  private pendingEvents = 0;
-  private pendingFrames = 0;
+  private pending: PendingRange = EMPTY_PENDING;
   private queue: Promise<unknown> = Promise.resolve();
 
   /**
@@ -248,30 +117,12 @@ export class AuditSpool {
    * @throws TypeError when an option is missing or invalid.
    */
   constructor(options: AuditSpoolOptions) {
-    const given: unknown = options;
-    if (typeof given !== 'object' || given === null) {
-      throw new TypeError('AuditSpool: options { path, maxBytes } are required.');
-    }
-    if (typeof options.path !== 'string' || options.path.trim() === '') {
-      throw new TypeError(
-        `AuditSpool: "path" must be a non-empty string naming the spool file (for example ` +
-          `'./var/audit.spool'); got ${show(options.path)}.`,
-      );
-    }
-    if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < MIN_MAX_BYTES) {
-      throw new TypeError(
-        `AuditSpool: "maxBytes" must be an integer number of bytes of at least ${MIN_MAX_BYTES} ` +
-          `(for example 268435456 for 256 MiB); got ${show(options.maxBytes)}.`,
-      );
-    }
-    const modeProblem =
-      options.fileMode === undefined ? undefined : fileModeProblem(options.fileMode);
-    if (modeProblem !== undefined) throw new TypeError(`AuditSpool: "fileMode": ${modeProblem}.`);
-    this.path = resolve(options.path);
-    this.maxBytes = options.maxBytes;
-    this.fileMode = options.fileMode ?? DEFAULT_FILE_MODE;
-    this.lockPath = `${this.path}.lock`;
-    this.headPath = `${this.path}.head`;
+    const { path, maxBytes, fileMode } = resolveSpoolOptions(options);
+    this.path = path;
+    this.maxBytes = maxBytes;
+    this.fileMode = fileMode;
+    this.lock = new SpoolLock(path, `${path}.lock`, fileMode);
+    this.headFile = new SpoolHeadFile(`${path}.head`, fileMode);
   }
 
   /**
@@ -290,7 +141,7 @@ export class AuditSpool {
     this.state = 'opening';
     try {
       await createDirectory(dirname(this.path));
-      const staleLockPid = await this.acquireLock();
+      const staleLockPid = await this.lock.acquire();
       try {
         const truncated = await this.load();
         this.state = 'open';
@@ -302,7 +153,7 @@ export class AuditSpool {
       } catch (error) {
         await this.file?.fd.close().catch(() => undefined);
         this.file = undefined;
-        await this.releaseLock();
+        await this.lock.release();
         throw error;
       }
     } catch (error) {
@@ -369,7 +220,7 @@ export class AuditSpool {
 
   /** What is pending right now (zeros when the spool is not open). */
   stats(): SpoolStats {
-    return { bytes: this.end - this.head, events: this.pendingEvents, frames: this.pendingFrames };
+    return pendingStats(this.pending);
   }
 
   /**
@@ -384,9 +235,8 @@ export class AuditSpool {
       await this.file?.fd.close();
     } finally {
       this.file = undefined;
-      this.head = this.end = FILE_HEADER_BYTES;
-      this.pendingEvents = this.pendingFrames = 0;
-      await this.releaseLock();
+      this.pending = EMPTY_PENDING;
+      await this.lock.release();
       this.state = 'closed';
     }
   }
@@ -413,81 +263,46 @@ export class AuditSpool {
 
   private async writeFrame(frame: Buffer, events: number): Promise<void> {
     const { fd } = this.dataFile();
-    if (this.end + frame.length > this.maxBytes) {
-      throw new SpoolFullError(this.path, this.end, frame.length, this.maxBytes);
+    const { end } = this.pending;
+    if (end + frame.length > this.maxBytes) {
+      throw new SpoolFullError(this.path, end, frame.length, this.maxBytes);
     }
     try {
-      await writeFully(fd, frame, this.end);
+      await writeFully(fd, frame, end);
       await fd.datasync();
     } catch (error) {
       // The caller is told these events were not spooled, so they must not be replayed if the
       // bytes did land. Should this truncate fail too, the next append overwrites them and open()
       // cuts whatever is left as an invalid tail.
-      await fd.truncate(this.end).catch(() => undefined);
+      await fd.truncate(end).catch(() => undefined);
       throw error;
     }
-    this.end += frame.length;
-    this.pendingFrames += 1;
-    this.pendingEvents += events;
+    this.pending = withAppendedFrame(this.pending, frame.length, events);
   }
 
   private async readPending(maxEvents: number): Promise<SpoolBatch | undefined> {
     const file = this.dataFile();
-    if (this.head >= this.end) return undefined;
-    const reader = new FrameReader(file.fd, this.end);
-    const events: AuditEvent[] = [];
-    const alarms: AlarmOutboxEntry[] = [];
-    const frames: FrameRef[] = [];
-    let position = this.head;
-    while (position < this.end && events.length < maxEvents) {
-      const header = await reader.header(position);
-      if (!header.ok) throw this.damaged(position, header.reason);
-      if (frames.length > 0 && events.length + header.count > maxEvents) break;
-      const frame = await reader.frame(position);
-      if (!frame.ok) throw this.damaged(position, frame.reason);
-      const decoded = decodePayload(frame.payload, frame.count);
-      for (const event of decoded.events) events.push(event);
-      for (const alarm of decoded.alarms) alarms.push(alarm);
-      frames.push({ end: frame.end, events: frame.count });
-      position = frame.end;
-    }
-    const token = new AckToken(this, file.epoch, frames) as unknown as SpoolAckToken;
-    return { events, alarms, token };
-  }
-
-  private damaged(position: number, reason: string): Error {
-    return new Error(
-      `Audit spool ${this.path}: the pending frame at byte ${position} is ${reason} although it ` +
-        `was valid when the spool was opened, so the disk or another program changed the file. ` +
-        `Events from there on cannot be replayed; reopening the spool discards the damaged part.`,
-    );
+    if (this.pending.head >= this.pending.end) return undefined;
+    const read = await readPendingFrames(file.fd, this.pending, maxEvents, this.path);
+    const token = new AckToken(this, file.epoch, read.frames) as unknown as SpoolAckToken;
+    return { events: read.events, alarms: read.alarms, token };
   }
 
   private async advanceHead(token: AckToken): Promise<void> {
     const file = this.dataFile();
     // The spool was emptied since that peek, which needed everything in the token acknowledged.
     if (!token.epoch.equals(file.epoch)) return;
-    let head = this.head;
-    let frames = 0;
-    let events = 0;
-    for (const frame of token.frames) {
-      if (frame.end <= this.head) continue;
-      head = frame.end;
-      frames += 1;
-      events += frame.events;
-    }
-    if (head === this.head) return;
-    await this.writeHead(file.epoch, head);
-    this.head = head;
-    this.pendingFrames -= frames;
-    this.pendingEvents -= events;
-    if (this.head < this.end) return;
+    const next = withoutAcknowledged(this.pending, token.frames);
+    if (!next) return;
+    await this.headFile.write(file.epoch, next.head);
+    this.pending = next;
+    if (next.head < next.end) return;
     try {
       await this.reset();
     } catch (error) {
       throw new Error(
         `Audit spool ${this.path}: the replayed events were acknowledged, but emptying the spool ` +
-          `file failed (${errorMessage(error)}); it is tried again the next time the spool drains.`,
+          `file failed (${messageOf(error)}); it is tried again the next time the spool drains.`,
         { cause: error },
       );
     }
@@ -495,392 +310,31 @@ export class AuditSpool {
 
   private async reset(): Promise<void> {
     const previous = this.dataFile();
-    const fresh = await this.createDataFile();
+    const fresh = await createDataFile(this.path, this.fileMode);
     this.file = fresh;
-    this.head = this.end = FILE_HEADER_BYTES;
-    this.pendingEvents = this.pendingFrames = 0;
+    this.pending = EMPTY_PENDING;
     await previous.fd.close().catch(() => undefined);
-    await this.writeHead(fresh.epoch, FILE_HEADER_BYTES);
+    await this.headFile.write(fresh.epoch, FILE_HEADER_BYTES);
   }
 
   /** Opens or creates the data file, validates it and positions head and end. */
   private async load(): Promise<SpoolOpenReport['truncated']> {
-    let fd: FileHandle;
-    try {
-      fd = await open(this.path, 'r+');
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw error;
-      this.file = await this.createDataFile();
-      this.head = this.end = FILE_HEADER_BYTES;
-      this.pendingEvents = this.pendingFrames = 0;
+    const existing = await openDataFile(this.path);
+    if (!existing) {
+      this.file = await createDataFile(this.path, this.fileMode);
+      this.pending = EMPTY_PENDING;
       return undefined;
     }
-    let size: number;
-    const fileHeader = Buffer.alloc(FILE_HEADER_BYTES);
-    try {
-      size = (await fd.stat()).size;
-      if (size > 0 && size >= FILE_HEADER_BYTES) await readFully(fd, fileHeader, 0);
-    } catch (error) {
-      await fd.close();
-      throw error;
-    }
-    if (size === 0) {
-      // An empty file holds nothing to lose (a spool file is never empty once created).
-      await fd.close();
-      this.file = await this.createDataFile();
-      this.head = this.end = FILE_HEADER_BYTES;
-      this.pendingEvents = this.pendingFrames = 0;
-      return undefined;
-    }
-    if (size < FILE_HEADER_BYTES || !fileHeader.subarray(0, FILE_MAGIC.length).equals(FILE_MAGIC)) {
-      await fd.close();
-      throw new Error(
-        `${this.path} is not an nestjs-audit spool file (its first bytes are not a spool ` +
-          `header), so it was left untouched. Point the spool path at a file only the spool ` +
-          `uses, or delete this file if it is a leftover.`,
-      );
-    }
-    this.file = { fd, epoch: Buffer.from(fileHeader.subarray(FILE_MAGIC.length)) };
-    return this.scan(size);
-  }
-
-  private async scan(size: number): Promise<SpoolOpenReport['truncated']> {
-    const file = this.dataFile();
-    const stored = await this.readHead(file.epoch);
-    let head = stored ?? FILE_HEADER_BYTES;
-    let events = 0;
-    let frames = 0;
-    let failure: 'incomplete' | 'invalid' | undefined;
-    const reader = new FrameReader(file.fd, size);
-    let position = FILE_HEADER_BYTES;
-    while (position < size) {
-      const frame = await reader.frame(position);
-      if (!frame.ok) {
-        failure = frame.reason;
-        break;
-      }
-      // A head inside a frame cannot come from acknowledge(); replaying that frame again is the
-      // safe reading (duplicates are ignored by stores, lost events are not recoverable).
-      if (head > position && head < frame.end) head = position;
-      if (position >= head) {
-        events += frame.count;
-        frames += 1;
-      }
-      position = frame.end;
-    }
-    // Everything before a head past the last valid frame was acknowledged: nothing is pending.
-    if (head > position) head = position;
-    let truncated: SpoolOpenReport['truncated'];
-    if (failure) {
-      await file.fd.truncate(position);
-      await file.fd.datasync();
-      truncated = { offset: position, bytes: size - position, reason: failure };
-    }
-    this.head = head;
-    this.end = position;
-    this.pendingEvents = events;
-    this.pendingFrames = frames;
-    if (this.end > FILE_HEADER_BYTES && this.head === this.end) {
+    this.file = existing.file;
+    const stored = await this.headFile.read(existing.file.epoch);
+    const { pending, truncated } = await recoverPending(existing.file, existing.size, stored);
+    this.pending = pending;
+    if (pending.end > FILE_HEADER_BYTES && pending.head === pending.end) {
       await this.reset();
-    } else if (stored !== undefined && stored !== head) {
+    } else if (stored !== undefined && stored !== pending.head) {
       // Frames appended from now on would otherwise start below the stale head and be skipped.
-      await this.writeHead(file.epoch, head);
+      await this.headFile.write(existing.file.epoch, pending.head);
     }
     return truncated;
   }
-
-  /** Writes a new, empty data file with a fresh epoch and atomically puts it in place. */
-  private async createDataFile(): Promise<DataFile> {
-    const epoch = randomBytes(FILE_HEADER_BYTES - FILE_MAGIC.length);
-    const temporary = `${this.path}.new`;
-    const fd = await createExclusive(temporary, this.fileMode, 'wx+');
-    try {
-      await writeFully(fd, Buffer.concat([FILE_MAGIC, epoch]), 0);
-      await fd.datasync();
-      await rename(temporary, this.path);
-      // Without this the rename itself could be lost on power failure, and with it later appends.
-      await syncDirectory(dirname(this.path));
-    } catch (error) {
-      await fd.close().catch(() => undefined);
-      throw error;
-    }
-    return { fd, epoch };
-  }
-
-  private async readHead(epoch: Buffer): Promise<number | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.headPath, 'utf8');
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return undefined;
-      throw error;
-    }
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (typeof parsed !== 'object' || parsed === null) return undefined;
-      const { epoch: storedEpoch, offset } = parsed as { epoch?: unknown; offset?: unknown };
-      if (storedEpoch !== epoch.toString('hex')) return undefined;
-      if (!Number.isSafeInteger(offset) || (offset as number) < FILE_HEADER_BYTES) return undefined;
-      return offset as number;
-    } catch {
-      // Written by rename only, so unreadable means edited by hand: replaying everything is safe.
-      return undefined;
-    }
-  }
-
-  private async writeHead(epoch: Buffer, offset: number): Promise<void> {
-    const temporary = `${this.headPath}.new`;
-    const fd = await createExclusive(temporary, this.fileMode);
-    try {
-      await fd.writeFile(`${JSON.stringify({ epoch: epoch.toString('hex'), offset })}\n`);
-      await fd.datasync();
-    } finally {
-      await fd.close();
-    }
-    await rename(temporary, this.headPath);
-    await syncDirectory(dirname(this.headPath));
-  }
-
-  /** Creates the lock file; resolves with the pid of a stale lock it replaced, if any. */
-  private async acquireLock(): Promise<number | undefined> {
-    const content = `${process.pid}\n`;
-    let staleLockPid: number | undefined;
-    // Retries only when the lock changed under us (another process racing for the same path).
-    for (let attempt = 0; attempt < 5; attempt += 1) {
-      let fd: FileHandle | undefined;
-      try {
-        fd = await open(this.lockPath, 'wx', this.fileMode);
-      } catch (error) {
-        if (errorCode(error) !== 'EEXIST') throw error;
-      }
-      if (fd) {
-        try {
-          await fd.writeFile(content);
-        } catch (error) {
-          await fd.close().catch(() => undefined);
-          await unlink(this.lockPath).catch(() => undefined);
-          throw error;
-        }
-        await fd.close();
-        this.lockContent = content;
-        return staleLockPid;
-      }
-      const holder = await readLock(this.lockPath);
-      if (holder === undefined) continue;
-      if (isLockAlive(holder)) throw new SpoolLockedError(this.path, this.lockPath, holder.pid);
-      if (await unlinkIfUnchanged(this.lockPath, holder.content)) staleLockPid = holder.pid;
-    }
-    const holder = await readLock(this.lockPath);
-    throw new SpoolLockedError(this.path, this.lockPath, holder?.pid);
-  }
-
-  private async releaseLock(): Promise<void> {
-    if (this.lockContent === undefined) return;
-    const content = this.lockContent;
-    this.lockContent = undefined;
-    await unlinkIfUnchanged(this.lockPath, content);
-  }
-}
-
-interface LockHolder {
-  pid: number | undefined;
-  content: string;
-  mtimeMs: number;
-}
-
-async function readLock(lockPath: string): Promise<LockHolder | undefined> {
-  try {
-    const [content, info] = await Promise.all([readFile(lockPath, 'utf8'), stat(lockPath)]);
-    const pid = /^\d+$/.test(content.trim()) ? Number(content.trim()) : undefined;
-    return { pid: pid !== undefined && pid > 0 ? pid : undefined, content, mtimeMs: info.mtimeMs };
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
-function isLockAlive(holder: LockHolder): boolean {
-  if (holder.pid === undefined) return Date.now() - holder.mtimeMs < EMPTY_LOCK_GRACE_MS;
-  if (holder.pid === process.pid) {
-    // Our own pid is either another instance in this process or, after a container restart
-    // (pid 1 again), the previous incarnation's: only a lock written since we started is ours.
-    return holder.mtimeMs >= performance.timeOrigin - OWN_LOCK_CLOCK_SLACK_MS;
-  }
-  try {
-    process.kill(holder.pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user.
-    return errorCode(error) !== 'ESRCH';
-  }
-}
-
-/** Removes the file only if it still holds `content`; resolves whether it was removed. */
-async function unlinkIfUnchanged(path: string, content: string): Promise<boolean> {
-  try {
-    if ((await readFile(path, 'utf8')) !== content) return false;
-    await unlink(path);
-    return true;
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return false;
-    throw error;
-  }
-}
-
-function encodeFrame(events: readonly AuditEvent[], alarms: readonly AlarmOutboxEntry[]): Buffer {
-  // A frame without alarms keeps the original payload (a bare array), so spools written by an
-  // earlier version replay unchanged.
-  const eventsJson = `[${events.map(eventJson).join(',')}]`;
-  const body =
-    alarms.length > 0 ? `{"events":${eventsJson},"alarms":${JSON.stringify(alarms)}}` : eventsJson;
-  const payload = Buffer.from(body, 'utf8');
-  if (payload.length > MAX_PAYLOAD_BYTES) {
-    throw new RangeError(
-      `AuditSpool.append: ${events.length} events serialise to ${payload.length} bytes, more ` +
-        `than one frame can hold (${MAX_PAYLOAD_BYTES}); append them in smaller batches.`,
-    );
-  }
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
-  frame.writeUInt32BE(FRAME_MAGIC, 0);
-  frame.writeUInt32BE(payload.length, 4);
-  frame.writeUInt32BE(events.length, 8);
-  payload.copy(frame, FRAME_HEADER_BYTES);
-  frame.writeUInt32BE(frameChecksum(frame.subarray(0, 12), payload), 12);
-  return frame;
-}
-
-function frameChecksum(header: Buffer, payload: Buffer): number {
-  return crc32(payload, crc32(header));
-}
-
-function decodePayload(
-  payload: Buffer,
-  count: number,
-): { events: AuditEvent[]; alarms: AlarmOutboxEntry[] } {
-  const parsed: unknown = JSON.parse(payload.toString('utf8'));
-  const body = Array.isArray(parsed)
-    ? { events: parsed as unknown, alarms: [] as unknown }
-    : (parsed as { events?: unknown; alarms?: unknown } | null);
-  // The CRC matched, so a mismatch here is a bug in the writer, not damage: fail loudly.
-  if (
-    !body ||
-    !Array.isArray(body.events) ||
-    body.events.length !== count ||
-    !Array.isArray(body.alarms)
-  ) {
-    throw new Error(
-      `AuditSpool: a frame's payload does not hold the ${count} events it announces.`,
-    );
-  }
-  return { events: body.events as AuditEvent[], alarms: body.alarms as AlarmOutboxEntry[] };
-}
-
-/**
- * Reads frames at given offsets through one reusable window, so consecutive small frames cost one
- * system call per window instead of two per frame, and a large file is never loaded whole.
- */
-class FrameReader {
-  private window = Buffer.alloc(0);
-  private windowStart = 0;
-
-  constructor(
-    private readonly fd: FileHandle,
-    private readonly limit: number,
-  ) {}
-
-  async header(
-    position: number,
-  ): Promise<
-    { ok: true; count: number; end: number } | { ok: false; reason: 'incomplete' | 'invalid' }
-  > {
-    const header = await this.bytes(position, FRAME_HEADER_BYTES);
-    if (!header) return { ok: false, reason: 'incomplete' };
-    if (header.readUInt32BE(0) !== FRAME_MAGIC) return { ok: false, reason: 'invalid' };
-    const count = header.readUInt32BE(8);
-    if (count === 0) return { ok: false, reason: 'invalid' };
-    return { ok: true, count, end: position + FRAME_HEADER_BYTES + header.readUInt32BE(4) };
-  }
-
-  async frame(position: number): Promise<FrameRead> {
-    const header = await this.header(position);
-    if (!header.ok) return header;
-    const bytes = await this.bytes(position, header.end - position);
-    if (!bytes) return { ok: false, reason: 'incomplete' };
-    const payload = bytes.subarray(FRAME_HEADER_BYTES);
-    if (frameChecksum(bytes.subarray(0, 12), payload) !== bytes.readUInt32BE(12)) {
-      return { ok: false, reason: 'invalid' };
-    }
-    return { ok: true, count: header.count, end: header.end, payload };
-  }
-
-  /** `length` bytes at `position`, or `undefined` when they extend past the limit. */
-  private async bytes(position: number, length: number): Promise<Buffer | undefined> {
-    if (position + length > this.limit) return undefined;
-    const offset = position - this.windowStart;
-    if (offset >= 0 && offset + length <= this.window.length) {
-      return this.window.subarray(offset, offset + length);
-    }
-    const size = Math.max(length, Math.min(READ_CHUNK_BYTES, this.limit - position));
-    const window = Buffer.allocUnsafe(size);
-    await readFully(this.fd, window, position);
-    this.window = window;
-    this.windowStart = position;
-    return window.subarray(0, length);
-  }
-}
-
-async function writeFully(fd: FileHandle, data: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await fd.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
-  }
-}
-
-async function readFully(fd: FileHandle, into: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < into.length) {
-    const { bytesRead } = await fd.read(into, done, into.length - done, position + done);
-    if (bytesRead === 0) {
-      throw new Error(
-        'AuditSpool: the spool file is shorter than expected; another program changed it.',
-      );
-    }
-    done += bytesRead;
-  }
-}
-
-/** `mkdir -p` whose new entries survive power loss, like the files later renamed into it. */
-async function createDirectory(directory: string): Promise<void> {
-  const first = await mkdir(directory, { recursive: true });
-  if (first === undefined) return;
-  const created: string[] = [];
-  for (let current = directory; current !== dirname(first); current = dirname(current)) {
-    created.push(current);
-  }
-  for (const path of [dirname(first), ...created.reverse()]) await syncDirectory(path);
-}
-
-async function syncDirectory(directory: string): Promise<void> {
-  // Windows cannot open a directory for fsync; NTFS journals the rename on its own.
-  if (process.platform === 'win32') return;
-  const fd = await open(directory, 'r');
-  try {
-    await fd.sync();
-  } finally {
-    await fd.close();
-  }
-}
-
-function errorCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
-  return typeof error.code === 'string' ? error.code : undefined;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function show(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
