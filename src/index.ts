@@ -31,7 +31,7 @@ export type {
   StoredAlarm,
 } from './alarms/alarm-outbox';
 export type { AlarmTransition, AlarmTransitionValue } from './alarms/alarm-rule';
-export type { AlarmDispatcherStats } from './alarms/alarm.dispatcher';
+export type { AlarmDispatcherStats } from './alarms/alarm-dispatcher-stats';
 export { AlarmInputError, type ManualAlarmInput } from './alarms/alarm.engine';
 export type { AuditAlarmHealth } from './alarms/audit-alarms';
 export {

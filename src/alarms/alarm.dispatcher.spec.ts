@@ -7,11 +7,9 @@ import type { AuditQueryResult } from '../query/audit-query';
 import { AuditStore } from '../stores/audit-store';
 import { InMemoryAuditStore } from '../stores/memory/memory-audit.store';
 import { SqliteAuditStore } from '../stores/sqlite/sqlite-audit.store';
-import {
-  AlarmDispatcher,
-  type AlarmDigestFold,
-  type AlarmDispatcherSettings,
-} from './alarm.dispatcher';
+import type { AlarmDigestFold } from './alarm-claim-message';
+import type { AlarmDispatcherSettings } from './alarm-dispatcher-settings';
+import { AlarmDispatcher } from './alarm.dispatcher';
 import type { AlarmMessage } from './alarm-message';
 import type { AlarmClaim, AlarmClaimRequest, AlarmOutboxEntry } from './alarm-outbox';
 import {

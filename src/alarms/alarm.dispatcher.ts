@@ -1,207 +1,35 @@
-import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { messageOf } from '../common/message-of';
 import type { AuditStore } from '../stores/audit-store';
-import type { AlarmMessage } from './alarm-message';
-import type {
-  AlarmAttempt,
-  AlarmClaim,
-  AlarmClaimRequest,
-  AlarmOutboxEntry,
-  AlarmOutboxStats,
-  AlarmSettlement,
-} from './alarm-outbox';
-import { backoffDelay, type BackoffSettings } from './backoff';
+import { attemptOutcome, countOutcome } from './alarm-attempt-outcome';
+import { AlarmChannelSender } from './alarm-channel-sender';
+import { claimMessage, type AlarmDigestFold } from './alarm-claim-message';
+import {
+  resolveDispatcherSettings,
+  type AlarmDispatcherSettings,
+  type ResolvedDispatcherSettings,
+} from './alarm-dispatcher-settings';
+import {
+  AlarmOutboxCounts,
+  type AlarmDeliveryCounters,
+  type AlarmDispatcherStats,
+} from './alarm-dispatcher-stats';
+import type { AlarmClaim, AlarmClaimRequest } from './alarm-outbox';
+import { AlarmSendSlots, type AlarmSend } from './alarm-send-slots';
+import { AlarmSettlementWriter } from './alarm-settlement-writer';
 import type { AlarmNotifier } from './notifiers/alarm-notifier';
-
-/** Settings of {@link AlarmDispatcher}; most mirror the `alarms` module options. */
-export interface AlarmDispatcherSettings {
-  /** Attempts per message before it is dead-lettered (`alarms.maxAttempts`). */
-  maxAttempts: number;
-  /** Retry backoff (`alarms.backoff`). */
-  backoff: BackoffSettings;
-  /** Time between two looks at the outbox when nothing woke the dispatcher (`alarms.pollIntervalMs`). */
-  pollIntervalMs: number;
-  /** How many members a digest message lists (`alarms.digestListSize`). */
-  digestListSize: number;
-  /**
-   * Longest time one attempt may take on a channel without its own timeout, in milliseconds:
-   * the send's `AbortSignal` is aborted then and the attempt counts as failed.
-   * @default 10000
-   */
-  timeoutMs?: number;
-  /** Per-channel attempt timeouts (the channels' `timeoutMs`), overriding `timeoutMs`. */
-  channelTimeoutMs?: Readonly<Record<string, number>>;
-  /**
-   * How long a claimed message stays reserved for this dispatcher. Another instance sends it
-   * once the lease expired without a settlement (this one crashed or was stopped mid-send), so
-   * it must be longer than the longest attempt.
-   * @default the larger of 60000 and twice the longest timeout
-   */
-  leaseMs?: number;
-  /**
-   * Messages sent at the same time, over all channels.
-   * @default 4
-   */
-  concurrency?: number;
-  /**
-   * Messages sent at the same time on one channel. A slow or hanging channel holds at most this
-   * many of the `concurrency` slots, each for at most its timeout, and the others stay free for
-   * the other channels: the channels at this limit are left out of the next claims
-   * (`excludeChannels`) until one of their sends ends. A value of `concurrency` or more only
-   * limits by `concurrency`.
-   * @default half of `concurrency`, rounded down, at least 1 (2 for the default 4)
-   */
-  channelConcurrency?: number;
-  /**
-   * Most messages claimed in one look at the outbox (never more than the free send slots).
-   * @default 20
-   */
-  batchSize?: number;
-  /** Names this process in leases, for operators. @default `<hostname>:<pid>` */
-  owner?: string;
-  /**
-   * How often the outbox counts of {@link AlarmDispatcher.stats} are refreshed from the store.
-   * @default 5000
-   */
-  statsIntervalMs?: number;
-}
-
-/**
- * Builds the one message of a digest group from its oldest members (at most the digest list
- * size, oldest first) and the number of entries it stands for.
- */
-export type AlarmDigestFold = (members: readonly AlarmOutboxEntry[], total: number) => AlarmMessage;
 
 /** Where the dispatcher reports: dead letters as `error`, failed attempts as `warn`. */
 export type AlarmDispatcherLogger = (level: 'error' | 'warn' | 'log', message: string) => void;
 
-/** What {@link AlarmDispatcher.stats} reports, for `health()`. */
-export interface AlarmDispatcherStats {
-  /** Whether the delivery loop runs. */
-  running: boolean;
-  /** Messages delivered by this process. */
-  sent: number;
-  /** Outbox entries those messages stood for (a digest counts all its members). */
-  delivered: number;
-  /** Attempts that failed and will be retried. */
-  failedAttempts: number;
-  /** Messages this process dead-lettered. */
-  dead: number;
-  /** Messages being sent right now. */
-  inFlight: number;
-  /** Settlements not yet written because the store failed; retried at every poll. */
-  unsettled: number;
-  /** The last delivery or store error. */
-  lastError?: string;
-  /** When it happened (ISO-8601). */
-  lastErrorAt?: string;
-  /** The outbox counts of the store (all instances), refreshed every `statsIntervalMs`. */
-  outbox?: AlarmOutboxStats;
-  /** When those counts were read (ISO-8601). */
-  outboxCheckedAt?: string;
-}
-
-/** Attempt timeout of a channel that sets none, in milliseconds. */
-export const DEFAULT_ALARM_TIMEOUT_MS = 10_000;
-const DEFAULT_CONCURRENCY = 4;
-const DEFAULT_BATCH_SIZE = 20;
-const DEFAULT_STATS_INTERVAL_MS = 5_000;
 /** Longest wait between two claims while the store keeps failing. */
 const MAX_STORE_BACKOFF_MS = 30_000;
-/** Settlements kept in memory while the store fails; beyond, leases expiring resend them. */
-const MAX_UNSETTLED = 10_000;
 
 interface CycleResult {
   claimed: number;
   limit: number;
   failed: boolean;
   sends: Promise<void>[];
-}
-
-interface InFlight {
-  controller: AbortController;
-  /** Set when the send was aborted by `stop()`: it is not settled, its lease expires instead. */
-  shutdown: boolean;
-  done: Promise<void>;
-}
-
-/** The parts of an error a retry decision looks at (duck-typed: notifiers may be bundled apart). */
-interface DeliveryFailure {
-  message: string;
-  permanent: boolean;
-  retryAfterMs?: number;
-  statusCode?: number;
-}
-
-function failureOf(error: unknown): DeliveryFailure {
-  if (error === null || typeof error !== 'object') {
-    return { message: String(error), permanent: false };
-  }
-  const e = error as {
-    name?: unknown;
-    message?: unknown;
-    permanent?: unknown;
-    retryAfterMs?: unknown;
-    statusCode?: unknown;
-  };
-  const failure: DeliveryFailure = {
-    message:
-      typeof e.message === 'string' && e.message.length > 0
-        ? e.message
-        : (JSON.stringify(error) ?? 'unknown error'),
-    permanent: e.permanent === true,
-  };
-  if (typeof e.retryAfterMs === 'number' && Number.isFinite(e.retryAfterMs)) {
-    failure.retryAfterMs = e.retryAfterMs;
-  }
-  if (typeof e.statusCode === 'number' && Number.isInteger(e.statusCode)) {
-    failure.statusCode = e.statusCode;
-  }
-  return failure;
-}
-
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function settingError(name: string, problem: string): TypeError {
-  return new TypeError(`nestjs-audit: alarm dispatcher setting "${name}" ${problem}.`);
-}
-
-function positive(name: string, value: unknown, fallback?: number): number {
-  const v = value ?? fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw settingError(name, `must be a whole number above 0, got ${JSON.stringify(value)}`);
-  }
-  return v;
-}
-
-/** Rejects when `signal` aborts, with its reason. */
-function aborted(signal: AbortSignal): Promise<never> {
-  const reason = () =>
-    signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
-  return new Promise<never>((_resolve, reject) => {
-    if (signal.aborted) reject(reason());
-    else signal.addEventListener('abort', () => reject(reason()), { once: true });
-  });
-}
-
-/**
- * The longest time one attempt may take on any of `channels`: a channel's own timeout, else the
- * default. A lease must outlast it, or a second instance could send a message still in flight.
- */
-export function longestAttemptTimeout(
-  channels: Iterable<string>,
-  channelTimeoutMs: Readonly<Record<string, number>>,
-  defaultTimeoutMs: number,
-): { channel?: string; timeoutMs: number } {
-  let longest: { channel?: string; timeoutMs: number } = { timeoutMs: 0 };
-  for (const channel of channels) {
-    const timeoutMs = channelTimeoutMs[channel] ?? defaultTimeoutMs;
-    if (timeoutMs > longest.timeoutMs) longest = { channel, timeoutMs };
-  }
-  // With no channel (yet), the default is what any send would get.
-  return longest.channel === undefined ? { timeoutMs: defaultTimeoutMs } : longest;
 }
 
 /**
@@ -226,32 +54,26 @@ export function longestAttemptTimeout(
  * ```
  */
 export class AlarmDispatcher {
-  private readonly maxAttempts: number;
-  private readonly pollIntervalMs: number;
-  private readonly defaultTimeoutMs: number;
-  private readonly channelTimeoutMs: Readonly<Record<string, number>>;
-  private readonly leaseMs: number;
-  private readonly concurrency: number;
-  private readonly channelConcurrency: number;
-  private readonly batchSize: number;
-  private readonly owner: string;
-  private readonly statsIntervalMs: number;
+  private readonly settings: ResolvedDispatcherSettings;
+  private readonly sender: AlarmChannelSender;
+  private readonly slots: AlarmSendSlots;
+  private readonly settlements: AlarmSettlementWriter;
+  private readonly outbox: AlarmOutboxCounts;
 
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
-  private readonly inFlight = new Set<InFlight>();
-  /** Sends in flight per channel; a channel is absent while it has none. */
-  private readonly inFlightPerChannel = new Map<string, number>();
   private cycling: Promise<void> | undefined;
   /** The end of the last cycle started: each cycle waits for it (see `cycle()`). */
   private lastCycle: Promise<unknown> = Promise.resolve();
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private storeFailures = 0;
-  private unsettled: AlarmSettlement[] = [];
-  private readonly counters = { sent: 0, delivered: 0, failedAttempts: 0, dead: 0 };
+  private readonly counters: AlarmDeliveryCounters = {
+    sent: 0,
+    delivered: 0,
+    failedAttempts: 0,
+    dead: 0,
+  };
   private lastError: { message: string; at: string } | undefined;
-  private outbox: { stats: AlarmOutboxStats; at: number } | undefined;
-  private statsReadAt = Number.NEGATIVE_INFINITY;
 
   /**
    * @param store a store whose `supportsAlarms` is true.
@@ -264,8 +86,8 @@ export class AlarmDispatcher {
    */
   constructor(
     private readonly store: AuditStore,
-    private readonly notifiers: ReadonlyMap<string, AlarmNotifier>,
-    private readonly settings: AlarmDispatcherSettings,
+    notifiers: ReadonlyMap<string, AlarmNotifier>,
+    settings: AlarmDispatcherSettings,
     private readonly fold: AlarmDigestFold,
     private readonly log: AlarmDispatcherLogger = () => undefined,
     private readonly now: () => number = Date.now,
@@ -275,43 +97,11 @@ export class AlarmDispatcher {
         `nestjs-audit: alarms need a store that keeps the alarm outbox, and ${store.constructor.name} (engine "${store.engine}") does not. Use SqliteAuditStore, PostgresAuditStore or InMemoryAuditStore, or remove the "alarms" option.`,
       );
     }
-    this.maxAttempts = positive('maxAttempts', settings.maxAttempts);
-    this.pollIntervalMs = positive('pollIntervalMs', settings.pollIntervalMs);
-    positive('backoff.initialMs', settings.backoff?.initialMs);
-    positive('backoff.maxMs', settings.backoff?.maxMs);
-    if (!Number.isInteger(settings.digestListSize) || settings.digestListSize < 0) {
-      throw settingError('digestListSize', 'must be a whole number from 0');
-    }
-    this.defaultTimeoutMs = positive('timeoutMs', settings.timeoutMs, DEFAULT_ALARM_TIMEOUT_MS);
-    this.channelTimeoutMs = { ...settings.channelTimeoutMs };
-    for (const [channel, ms] of Object.entries(this.channelTimeoutMs)) {
-      positive(`channelTimeoutMs.${channel}`, ms);
-    }
-    const longest = longestAttemptTimeout(
-      new Set([...notifiers.keys(), ...Object.keys(this.channelTimeoutMs)]),
-      this.channelTimeoutMs,
-      this.defaultTimeoutMs,
-    ).timeoutMs;
-    this.leaseMs = positive('leaseMs', settings.leaseMs, Math.max(60_000, 2 * longest));
-    if (this.leaseMs <= longest) {
-      throw settingError(
-        'leaseMs',
-        `(${this.leaseMs}) must be longer than the longest channel timeout (${longest}), or another instance would send a message while this one still waits for it`,
-      );
-    }
-    this.concurrency = positive('concurrency', settings.concurrency, DEFAULT_CONCURRENCY);
-    this.channelConcurrency = positive(
-      'channelConcurrency',
-      settings.channelConcurrency,
-      Math.max(1, Math.floor(this.concurrency / 2)),
-    );
-    this.batchSize = positive('batchSize', settings.batchSize, DEFAULT_BATCH_SIZE);
-    this.owner = settings.owner ?? `${hostname()}:${process.pid}`;
-    this.statsIntervalMs = positive(
-      'statsIntervalMs',
-      settings.statsIntervalMs,
-      DEFAULT_STATS_INTERVAL_MS,
-    );
+    this.settings = resolveDispatcherSettings(settings, notifiers.keys());
+    this.sender = new AlarmChannelSender(notifiers, this.settings);
+    this.slots = new AlarmSendSlots(this.settings);
+    this.settlements = new AlarmSettlementWriter(store, (message) => this.noteError(message));
+    this.outbox = new AlarmOutboxCounts(store, this.settings.statsIntervalMs);
   }
 
   /** Starts the delivery loop; the first look at the outbox happens at once. */
@@ -344,22 +134,9 @@ export class AlarmDispatcher {
     this.state = 'stopping';
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const sends = () => Promise.allSettled([...this.inFlight].map((send) => send.done));
-    let deadline: NodeJS.Timeout | undefined;
-    await Promise.race([
-      sends(),
-      new Promise<void>((resolve) => {
-        deadline = setTimeout(resolve, deadlineMs);
-      }),
-    ]);
-    clearTimeout(deadline);
-    for (const send of this.inFlight) {
-      send.shutdown = true;
-      send.controller.abort(new Error('the application is shutting down'));
-    }
-    await sends();
+    await this.slots.drain(deadlineMs);
     await this.cycling?.catch(() => undefined);
-    await this.flushUnsettled();
+    await this.settlements.retryPending();
     this.state = 'stopped';
   }
 
@@ -381,17 +158,14 @@ export class AlarmDispatcher {
     const stats: AlarmDispatcherStats = {
       running: this.state === 'running',
       ...this.counters,
-      inFlight: this.inFlight.size,
-      unsettled: this.unsettled.length,
+      inFlight: this.slots.size,
+      unsettled: this.settlements.pending,
     };
     if (this.lastError) {
       stats.lastError = this.lastError.message;
       stats.lastErrorAt = this.lastError.at;
     }
-    if (this.outbox) {
-      stats.outbox = { ...this.outbox.stats };
-      stats.outboxCheckedAt = new Date(this.outbox.at).toISOString();
-    }
+    this.outbox.addTo(stats);
     return stats;
   }
 
@@ -414,13 +188,13 @@ export class AlarmDispatcher {
       return;
     }
     this.again = false;
-    let next = this.pollIntervalMs;
+    let next = this.settings.pollIntervalMs;
     this.cycling = this.cycle()
       .then(({ claimed, limit, failed }) => {
         if (failed) {
           next = Math.min(
             MAX_STORE_BACKOFF_MS,
-            this.pollIntervalMs * 2 ** (this.storeFailures - 1),
+            this.settings.pollIntervalMs * 2 ** (this.storeFailures - 1),
           );
         } else if (claimed > 0 && claimed === limit) {
           // A full batch: more may be due.
@@ -428,7 +202,7 @@ export class AlarmDispatcher {
         }
       })
       .catch((error: unknown) =>
-        this.noteError(`nestjs-audit: alarm delivery loop: ${reasonOf(error)}`),
+        this.noteError(`nestjs-audit: alarm delivery loop: ${messageOf(error)}`),
       )
       .finally(() => {
         this.cycling = undefined;
@@ -448,52 +222,14 @@ export class AlarmDispatcher {
     return run;
   }
 
-  /**
-   * What the next claim may take: at most the free slots, and for any one channel at most its
-   * free slots. Channels at their cap are excluded; the limit is the fewest free slots of any
-   * other channel (one with nothing in flight has them all), so that even a claim that returns
-   * only messages of one channel stays within that channel's cap.
-   */
-  private claimLimits(): { limit: number; excludeChannels: string[] } {
-    const excludeChannels: string[] = [];
-    let busiest = 0;
-    for (const [channel, count] of this.inFlightPerChannel) {
-      if (count >= this.channelConcurrency) excludeChannels.push(channel);
-      else busiest = Math.max(busiest, count);
-    }
-    const limit = Math.min(
-      this.batchSize,
-      this.concurrency - this.inFlight.size,
-      this.channelConcurrency - busiest,
-    );
-    return { limit, excludeChannels: excludeChannels.sort() };
-  }
-
   /** Retries pending settlements, refreshes counts, claims and starts the sends. */
   private async cycleNow(): Promise<CycleResult> {
-    await this.flushUnsettled();
-    await this.refreshStats();
-    const { limit, excludeChannels } = this.claimLimits();
+    await this.settlements.retryPending();
+    await this.outbox.refresh(this.now());
+    const { limit, excludeChannels } = this.slots.claimLimits();
     if (limit <= 0) return { claimed: 0, limit, failed: false, sends: [] };
-    let claims: AlarmClaim[];
-    try {
-      const request: AlarmClaimRequest = {
-        now: this.now(),
-        limit,
-        leaseMs: this.leaseMs,
-        owner: this.owner,
-        listSize: this.settings.digestListSize,
-      };
-      if (excludeChannels.length > 0) request.excludeChannels = excludeChannels;
-      claims = await this.store.claimAlarms(request);
-      this.storeFailures = 0;
-    } catch (error) {
-      this.storeFailures += 1;
-      const message = `nestjs-audit: could not claim alarms from the ${this.store.engine} store: ${reasonOf(error)}. Alarms stay in the outbox; trying again in a moment.`;
-      // One error per outage, then quieter: the store's own health reports the rest.
-      this.noteError(message, this.storeFailures === 1 ? 'error' : 'warn');
-      return { claimed: 0, limit, failed: true, sends: [] };
-    }
+    const claims = await this.claim(limit, excludeChannels);
+    if (claims === undefined) return { claimed: 0, limit, failed: true, sends: [] };
     // Claimed while stop() began: not sent now, the leases expire and they go out later.
     if (this.state === 'stopping' || this.state === 'stopped') {
       return { claimed: claims.length, limit, failed: false, sends: [] };
@@ -506,185 +242,67 @@ export class AlarmDispatcher {
     };
   }
 
-  private track(claim: AlarmClaim): Promise<void> {
-    const send: InFlight = {
-      controller: new AbortController(),
-      shutdown: false,
-      done: Promise.resolve(),
-    };
-    const { channel } = claim.alarm;
-    this.inFlight.add(send);
-    this.inFlightPerChannel.set(channel, (this.inFlightPerChannel.get(channel) ?? 0) + 1);
-    send.done = this.deliver(claim, send)
-      .catch((error: unknown) =>
-        this.noteError(
-          `nestjs-audit: alarm delivery of ${claim.alarm.dedupKey}: ${reasonOf(error)}`,
-        ),
-      )
-      .finally(() => {
-        this.inFlight.delete(send);
-        const left = (this.inFlightPerChannel.get(channel) ?? 1) - 1;
-        if (left > 0) this.inFlightPerChannel.set(channel, left);
-        else this.inFlightPerChannel.delete(channel);
-        // A slot is free (perhaps of a channel that was at its cap): more may be waiting.
-        this.wake();
-      });
-    return send.done;
+  /** Claims up to `limit` due messages. @returns undefined when the store failed (logged). */
+  private async claim(limit: number, excludeChannels: string[]): Promise<AlarmClaim[] | undefined> {
+    try {
+      const request: AlarmClaimRequest = {
+        now: this.now(),
+        limit,
+        leaseMs: this.settings.leaseMs,
+        owner: this.settings.owner,
+        listSize: this.settings.digestListSize,
+      };
+      if (excludeChannels.length > 0) request.excludeChannels = excludeChannels;
+      const claims = await this.store.claimAlarms(request);
+      this.storeFailures = 0;
+      return claims;
+    } catch (error) {
+      this.storeFailures += 1;
+      const message = `nestjs-audit: could not claim alarms from the ${this.store.engine} store: ${messageOf(error)}. Alarms stay in the outbox; trying again in a moment.`;
+      // One error per outage, then quieter: the store's own health reports the rest.
+      this.noteError(message, this.storeFailures === 1 ? 'error' : 'warn');
+      return undefined;
+    }
   }
 
-  private async deliver(claim: AlarmClaim, send: InFlight): Promise<void> {
-    const alarm = claim.alarm;
-    const attempt = alarm.attempts + 1;
+  private track(claim: AlarmClaim): Promise<void> {
+    return this.slots.run(
+      claim.alarm.channel,
+      (send) =>
+        this.deliver(claim, send).catch((error: unknown) =>
+          this.noteError(
+            `nestjs-audit: alarm delivery of ${claim.alarm.dedupKey}: ${messageOf(error)}`,
+          ),
+        ),
+      // A slot is free (perhaps of a channel that was at its cap): more may be waiting.
+      () => this.wake(),
+    );
+  }
+
+  private async deliver(claim: AlarmClaim, send: AlarmSend): Promise<void> {
+    const attempt = claim.alarm.attempts + 1;
     const at = this.now();
     const started = performance.now();
-    const notifier = this.notifiers.get(alarm.channel);
-    let failure: DeliveryFailure | undefined;
-    if (notifier === undefined) {
-      failure = {
-        message: `channel "${alarm.channel}" is not configured (it may have been removed or renamed since the alarm was raised). Known channels: ${[...this.notifiers.keys()].join(', ') || 'none'}`,
-        permanent: true,
-      };
-    } else {
-      failure = await this.attempt(notifier, claim, attempt, send);
-    }
+    const failure = await this.sender.send(
+      claim.alarm.channel,
+      () => claimMessage(claim, this.fold, (message) => this.noteError(message)),
+      attempt,
+      send.controller,
+    );
     // Aborted by stop(): not the alarm's fault, so no attempt is counted; the lease expires and
     // the message goes out later. A send that completed before the abort is settled as usual.
     if (send.shutdown && failure !== undefined) return;
-
-    const record: AlarmAttempt = {
-      alarmSeq: alarm.seq,
-      dedupKey: alarm.dedupKey,
-      channel: alarm.channel,
-      attempt,
-      at: new Date(at).toISOString(),
-      durationMs: Math.round(performance.now() - started),
-      result: 'delivered',
-      count: claim.count,
-    };
-    const settlement: AlarmSettlement = { lease: claim.lease, attempt: record };
-    if (failure === undefined) {
-      this.counters.sent += 1;
-      this.counters.delivered += claim.count;
-    } else {
-      if (failure.statusCode !== undefined) record.statusCode = failure.statusCode;
-      record.error = failure.message;
-      const what = `alarm of rule "${alarm.rule}" to channel "${alarm.channel}" (dedup key ${alarm.dedupKey}${claim.count > 1 ? `, ${claim.count} alarms` : ''})`;
-      if (failure.permanent || attempt >= this.maxAttempts) {
-        record.result = 'dead';
-        this.counters.dead += 1;
-        this.noteError(
-          `nestjs-audit: ${what} was dead-lettered after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${failure.message}. It stays in the outbox with status "dead" (store.listAlarms({ status: 'dead' })).`,
-        );
-      } else {
-        record.result = 'failed';
-        this.counters.failedAttempts += 1;
-        const delay = backoffDelay(attempt, this.settings.backoff, failure.retryAfterMs);
-        settlement.nextAttemptAt = new Date(this.now() + delay).toISOString();
-        this.noteError(
-          `nestjs-audit: attempt ${attempt} of ${this.maxAttempts} of ${what} failed: ${failure.message}. Next attempt in ${Math.ceil(delay / 1000)} s.`,
-          'warn',
-        );
-      }
-    }
-    await this.settle(settlement);
-  }
-
-  /** Sends once, bounded by the channel timeout. @returns the failure, or undefined when delivered. */
-  private async attempt(
-    notifier: AlarmNotifier,
-    claim: AlarmClaim,
-    attempt: number,
-    send: InFlight,
-  ): Promise<DeliveryFailure | undefined> {
-    const channel = claim.alarm.channel;
-    const timeoutMs = this.channelTimeoutMs[channel] ?? this.defaultTimeoutMs;
-    const { controller } = send;
-    const timer = setTimeout(
-      () =>
-        controller.abort(
-          new Error(
-            `no answer from channel "${channel}" within ${timeoutMs} ms (its timeoutMs); the attempt was aborted`,
-          ),
-        ),
-      timeoutMs,
+    const durationMs = Math.round(performance.now() - started);
+    const outcome = attemptOutcome(
+      claim,
+      { attempt, at, durationMs },
+      failure,
+      this.settings,
+      this.now(),
     );
-    try {
-      const message = this.messageOf(claim);
-      const sending = Promise.resolve().then(() =>
-        notifier.send(message, { signal: controller.signal, attempt, timeoutMs }),
-      );
-      // A notifier that ignores its signal must not hold the slot past the timeout; its late
-      // result is dropped.
-      sending.catch(() => undefined);
-      await Promise.race([sending, aborted(controller.signal)]);
-      return undefined;
-    } catch (error) {
-      return failureOf(controller.signal.aborted ? controller.signal.reason : error);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** The message to send: the entry's own, or the digest folded from its group. */
-  private messageOf(claim: AlarmClaim): AlarmMessage {
-    const head = claim.alarm;
-    // The dedup key of the head is the message id on every retry, so receivers can drop repeats.
-    const fixed = { id: head.dedupKey, channel: head.channel };
-    if (head.digestKey === undefined || claim.count <= 1) return { ...head.message, ...fixed };
-    try {
-      return { ...this.fold(claim.members, claim.count), ...fixed };
-    } catch (error) {
-      this.noteError(
-        `nestjs-audit: could not build the digest of rule "${head.rule}" (${claim.count} alarms): ${reasonOf(error)}. Sending a plain summary instead.`,
-      );
-      // The Slack text of the head would drop the note below: Slack neutralizes `text` instead.
-      const { slackText: _headOnly, ...plain } = head.message;
-      return {
-        ...plain,
-        ...fixed,
-        kind: 'digest',
-        count: claim.count,
-        text: `${head.message.text}\n\n… and ${claim.count - 1} more alarm(s) of rule "${head.rule}".`,
-      };
-    }
-  }
-
-  private async settle(settlement: AlarmSettlement): Promise<void> {
-    try {
-      await this.store.settleAlarms([settlement]);
-    } catch (error) {
-      this.keepUnsettled(settlement);
-      this.noteError(
-        `nestjs-audit: could not record the outcome of alarm ${settlement.attempt.dedupKey} in the ${this.store.engine} store: ${reasonOf(error)}. Retrying at the next poll; if the lease expires first, the alarm may be sent once more.`,
-      );
-    }
-  }
-
-  private keepUnsettled(settlement: AlarmSettlement): void {
-    this.unsettled.push(settlement);
-    if (this.unsettled.length > MAX_UNSETTLED) this.unsettled.shift();
-  }
-
-  private async flushUnsettled(): Promise<void> {
-    if (this.unsettled.length === 0) return;
-    const pending = this.unsettled;
-    this.unsettled = [];
-    try {
-      await this.store.settleAlarms(pending);
-    } catch {
-      for (const settlement of pending) this.keepUnsettled(settlement);
-    }
-  }
-
-  private async refreshStats(): Promise<void> {
-    const now = this.now();
-    if (now - this.statsReadAt < this.statsIntervalMs) return;
-    this.statsReadAt = now;
-    try {
-      this.outbox = { stats: await this.store.alarmStats(), at: now };
-    } catch {
-      // The claim right after reports the store failure; stale counts stay with their time.
-    }
+    countOutcome(this.counters, outcome);
+    if (outcome.note) this.noteError(outcome.note.message, outcome.note.level);
+    await this.settlements.write(outcome.settlement);
   }
 
   private noteError(message: string, level: 'error' | 'warn' = 'error'): void {

@@ -18,12 +18,9 @@ import { foldDigest } from './alarm-digest';
 import type { AlarmOutboxEntry } from './alarm-outbox';
 import { AlarmRateLimiter, type CompiledAlarmRateLimit } from './alarm-rate-limit';
 import { compileAlarmRules, type CompiledAlarmRules } from './alarm-rule';
-import {
-  AlarmDispatcher,
-  DEFAULT_ALARM_TIMEOUT_MS,
-  longestAttemptTimeout,
-  type AlarmDispatcherStats,
-} from './alarm.dispatcher';
+import { DEFAULT_ALARM_TIMEOUT_MS, longestAttemptTimeout } from './alarm-dispatcher-settings';
+import type { AlarmDispatcherStats } from './alarm-dispatcher-stats';
+import { AlarmDispatcher } from './alarm.dispatcher';
 import {
   AlarmEngine,
   AlarmInputError,

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
-import { AlarmDispatcher, type AlarmDigestFold } from '../../src/alarms/alarm.dispatcher';
+import type { AlarmDigestFold } from '../../src/alarms/alarm-claim-message';
+import { AlarmDispatcher } from '../../src/alarms/alarm.dispatcher';
 import type { AlarmMessage } from '../../src/alarms/alarm-message';
 import type { AlarmOutboxEntry } from '../../src/alarms/alarm-outbox';
 import { AlarmNotifier, type AlarmSendContext } from '../../src/alarms/notifiers/alarm-notifier';

@@ -5,10 +5,10 @@ import {
   createBuiltInNotifier,
   isBuiltInChannelConfig,
   isCustomNotifier,
-  isValidEmailAddress,
   validateChannelConfig,
 } from './create-notifier';
 import { destinationPolicy, type DestinationPolicy } from './destination-guard';
+import { isValidEmailAddress } from './email-address';
 import { EmailNotifier } from './email.notifier';
 import { SlackNotifier } from './slack.notifier';
 import { WebhookNotifier } from './webhook.notifier';

@@ -168,6 +168,94 @@ function refusal(error: unknown): string | undefined {
   return code === REFUSED_DESTINATION_CODE && typeof message === 'string' ? message : undefined;
 }
 
+/** How a failed POST is described: who was posted to, and how to fix a refused destination. */
+interface PostContext {
+  target: HttpPostTarget;
+  /** `Slack channel "ops" (https://hooks.slack.com/…)`. */
+  where: string;
+  /** The fix hint of a refused destination. */
+  fix: string;
+}
+
+/** The error of a request that got no response: refused, timed out, cancelled or unreachable. */
+function requestFailure(
+  error: unknown,
+  { target, where, fix }: PostContext,
+  timeout: AbortSignal,
+  context: AlarmSendContext,
+): AlarmDeliveryError {
+  const refused = refusal(error);
+  if (refused !== undefined) {
+    return new AlarmDeliveryError(
+      `${where} was not contacted: ${refused}; it will not be retried. ${fix}`,
+      { permanent: true, cause: error },
+    );
+  }
+  if (timeout.aborted && !context.signal.aborted) {
+    return new AlarmDeliveryError(
+      `${where} did not answer within ${context.timeoutMs} ms; the alarm will be retried. If the receiver is slow, raise the channel's timeoutMs.`,
+      { cause: error },
+    );
+  }
+  if (context.signal.aborted) {
+    return new AlarmDeliveryError(
+      `Delivery to ${where} was cancelled (${networkReason(context.signal.reason)}); the alarm will be retried.`,
+      { cause: error },
+    );
+  }
+  // Never quote the URL from the error: undici messages can contain it in full.
+  return new AlarmDeliveryError(
+    `Could not reach ${where}: ${networkReason(error).split(target.url).join(target.displayUrl)}; the alarm will be retried. Check that the host is reachable from this server.`,
+    { cause: error },
+  );
+}
+
+/** The error of a 3xx answer: permanent, naming where it pointed. */
+function redirectFailure(
+  response: IncomingMessage,
+  { target, where }: PostContext,
+): AlarmDeliveryError {
+  const location = headerText(response, 'location');
+  let to = '';
+  if (location) {
+    try {
+      to = ` to ${displayUrl(new URL(location, target.url).href, false)}`;
+    } catch {
+      // An unreadable Location says nothing useful; the status alone explains the failure.
+    }
+  }
+  return new AlarmDeliveryError(
+    `${where} answered with a redirect (${describeStatus(response, '')})${to}. Redirects are not followed: set ${target.urlOption} to the final URL.`,
+    { permanent: true, statusCode: response.statusCode ?? 0 },
+  );
+}
+
+/** The error of an answer other than 2xx, retried or not by its status. */
+async function responseFailure(
+  response: IncomingMessage,
+  post: PostContext,
+): Promise<AlarmDeliveryError> {
+  const { target, where } = post;
+  const status = response.statusCode ?? 0;
+  const snippet = await bodySnippet(response);
+  if (status >= 300 && status < 400) return redirectFailure(response, post);
+  if (isRetryableStatus(status)) {
+    const retryAfterMs = parseRetryAfter(headerText(response, 'retry-after'));
+    const wait = retryAfterMs === undefined ? '' : ` after ${Math.ceil(retryAfterMs / 1000)} s`;
+    return new AlarmDeliveryError(
+      `${where} answered ${describeStatus(response, snippet)}; the alarm will be retried${wait}.`,
+      {
+        statusCode: status,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      },
+    );
+  }
+  return new AlarmDeliveryError(
+    `${where} refused the alarm with ${describeStatus(response, snippet)}; it will not be retried. Check ${target.urlOption} and what the receiver expects.`,
+    { permanent: true, statusCode: status },
+  );
+}
+
 /**
  * POSTs a JSON body once and resolves when the receiver answered 2xx.
  *
@@ -191,8 +279,11 @@ export async function postJson(
 ): Promise<void> {
   const timeout = AbortSignal.timeout(context.timeoutMs);
   const signal = AbortSignal.any([context.signal, timeout]);
-  const where = `${target.label} (${target.displayUrl})`;
-  const fix = `Only public addresses are reached unless listed in alarms.allowPrivateNetworks; if this destination is intended, list it there, otherwise correct ${target.urlOption}.`;
+  const post: PostContext = {
+    target,
+    where: `${target.label} (${target.displayUrl})`,
+    fix: `Only public addresses are reached unless listed in alarms.allowPrivateNetworks; if this destination is intended, list it there, otherwise correct ${target.urlOption}.`,
+  };
   // The socket skips `lookup` for a literal address, so that is checked here.
   const literal = refusedLiteralHost(
     new URL(target.url),
@@ -200,7 +291,7 @@ export async function postJson(
   );
   if (literal !== undefined) {
     throw new AlarmDeliveryError(
-      `${where} was not contacted: its address is ${literal}; it will not be retried. ${fix}`,
+      `${post.where} was not contacted: its address is ${literal}; it will not be retried. ${post.fix}`,
       {
         permanent: true,
       },
@@ -210,66 +301,12 @@ export async function postJson(
   try {
     response = await send(target, body, headers, signal);
   } catch (error) {
-    const refused = refusal(error);
-    if (refused !== undefined) {
-      throw new AlarmDeliveryError(
-        `${where} was not contacted: ${refused}; it will not be retried. ${fix}`,
-        { permanent: true, cause: error },
-      );
-    }
-    if (timeout.aborted && !context.signal.aborted) {
-      throw new AlarmDeliveryError(
-        `${where} did not answer within ${context.timeoutMs} ms; the alarm will be retried. If the receiver is slow, raise the channel's timeoutMs.`,
-        { cause: error },
-      );
-    }
-    if (context.signal.aborted) {
-      throw new AlarmDeliveryError(
-        `Delivery to ${where} was cancelled (${networkReason(context.signal.reason)}); the alarm will be retried.`,
-        { cause: error },
-      );
-    }
-    // Never quote the URL from the error: undici messages can contain it in full.
-    throw new AlarmDeliveryError(
-      `Could not reach ${where}: ${networkReason(error).split(target.url).join(target.displayUrl)}; the alarm will be retried. Check that the host is reachable from this server.`,
-      { cause: error },
-    );
+    throw requestFailure(error, post, timeout, context);
   }
-
   const status = response.statusCode ?? 0;
   if (status >= 200 && status < 300) {
     response.resume();
     return;
   }
-  const snippet = await bodySnippet(response);
-  if (status >= 300 && status < 400) {
-    const location = headerText(response, 'location');
-    let to = '';
-    if (location) {
-      try {
-        to = ` to ${displayUrl(new URL(location, target.url).href, false)}`;
-      } catch {
-        // An unreadable Location says nothing useful; the status alone explains the failure.
-      }
-    }
-    throw new AlarmDeliveryError(
-      `${where} answered with a redirect (${describeStatus(response, '')})${to}. Redirects are not followed: set ${target.urlOption} to the final URL.`,
-      { permanent: true, statusCode: status },
-    );
-  }
-  if (isRetryableStatus(status)) {
-    const retryAfterMs = parseRetryAfter(headerText(response, 'retry-after'));
-    const wait = retryAfterMs === undefined ? '' : ` after ${Math.ceil(retryAfterMs / 1000)} s`;
-    throw new AlarmDeliveryError(
-      `${where} answered ${describeStatus(response, snippet)}; the alarm will be retried${wait}.`,
-      {
-        statusCode: status,
-        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-      },
-    );
-  }
-  throw new AlarmDeliveryError(
-    `${where} refused the alarm with ${describeStatus(response, snippet)}; it will not be retried. Check ${target.urlOption} and what the receiver expects.`,
-    { permanent: true, statusCode: status },
-  );
+  throw await responseFailure(response, post);
 }

@@ -121,18 +121,8 @@ function bodyMrkdwn(message: AlarmMessage): string {
   return neutralizeMrkdwn(showRedactions(message.text.trim()));
 }
 
-/**
- * The Slack message of an alarm: a header (the title), the text, who / what changed / when of
- * each listed event, a context line (severity, rule, count, service) and an "Open in audit
- * viewer" button when the message has a link. Within Block Kit's limits. Everything that can
- * hold user data (who, what, changes, group, the title in the notification text) goes through
- * {@link neutralizeMrkdwn}; the alarm text too, unless the message carries a `slackText` in which
- * only the values were neutralized and the rule author's own markup (`*bold*`, `<url|label>`)
- * is kept.
- */
-export function slackPayload(message: AlarmMessage): SlackPayload {
-  const title = showRedactions(message.title.trim()) || `Audit alarm: ${message.rule}`;
-  const text = message.text.trim() ? bodyMrkdwn(message) : '';
+/** The header (severity emoji and title), the alarm text and the digest line. */
+function headBlocks(message: AlarmMessage, title: string, text: string): SlackBlock[] {
   const head: SlackBlock[] = [
     {
       type: 'header',
@@ -148,7 +138,11 @@ export function slackPayload(message: AlarmMessage): SlackPayload {
   }
   const digest = digestHeader(message);
   if (digest) head.push({ type: 'section', text: mrkdwn(`*${neutralizeMrkdwn(digest)}*`) });
+  return head;
+}
 
+/** The context line (severity, rule, count, group, service) and the viewer button. */
+function tailBlocks(message: AlarmMessage): SlackBlock[] {
   const facts = [
     `${SEVERITY_EMOJI[message.severity]} *${severityLabel(message.severity)}*`,
     `Rule: ${escapeMrkdwn(message.rule)}`,
@@ -178,10 +172,16 @@ export function slackPayload(message: AlarmMessage): SlackPayload {
       ],
     });
   }
+  return tail;
+}
 
+/**
+ * One section per listed event, within `room` blocks: when they do not all fit, the last block
+ * says how many were left out.
+ */
+function eventBlocks(message: AlarmMessage, room: number): SlackBlock[] {
   const events = eventLines(message);
   const numbered = events.length > 1 || isMultiEvent(message);
-  let room = SLACK_LIMITS.blocks - head.length - tail.length;
   const body: SlackBlock[] = [];
   let shown = events.length;
   if (events.length > room) {
@@ -198,7 +198,24 @@ export function slackPayload(message: AlarmMessage): SlackPayload {
       text: mrkdwn(`…and ${more} more listed event${more === 1 ? '' : 's'} not shown here.`),
     });
   }
+  return body;
+}
 
+/**
+ * The Slack message of an alarm: a header (the title), the text, who / what changed / when of
+ * each listed event, a context line (severity, rule, count, service) and an "Open in audit
+ * viewer" button when the message has a link. Within Block Kit's limits. Everything that can
+ * hold user data (who, what, changes, group, the title in the notification text) goes through
+ * {@link neutralizeMrkdwn}; the alarm text too, unless the message carries a `slackText` in which
+ * only the values were neutralized and the rule author's own markup (`*bold*`, `<url|label>`)
+ * is kept.
+ */
+export function slackPayload(message: AlarmMessage): SlackPayload {
+  const title = showRedactions(message.title.trim()) || `Audit alarm: ${message.rule}`;
+  const text = message.text.trim() ? bodyMrkdwn(message) : '';
+  const head = headBlocks(message, title, text);
+  const tail = tailBlocks(message);
+  const body = eventBlocks(message, SLACK_LIMITS.blocks - head.length - tail.length);
   const heading = neutralizeMrkdwn(`${severityPrefix(message.severity)}${title}`);
   const fallback = text ? `${heading}: ${text}` : heading;
   return {
