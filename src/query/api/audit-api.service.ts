@@ -10,7 +10,8 @@ import {
 } from '@nestjs/common';
 import { AUDIT_RESOLVED_OPTIONS } from '../../audit.constants';
 import type { ResolvedAuditOptions } from '../../audit.options';
-import { AuditService, type AuditRecordInput } from '../../audit.service';
+import type { AuditRecordInput } from '../../audit-record.input';
+import { AuditService } from '../../audit.service';
 import { AuditContextStorage } from '../../capture/audit-context';
 import { setResponseHeader, type AuditHttpRequest } from '../../capture/http-adapter';
 import {
