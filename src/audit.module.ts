@@ -10,10 +10,10 @@ import {
 } from './audit.module-definition';
 import {
   AuditConfigurationError,
-  resolveAuditOptions,
   type AuditModuleOptions,
   type ResolvedAuditOptions,
 } from './audit.options';
+import { resolveAuditOptions } from './options/resolve-audit-options';
 import { AuditService } from './audit.service';
 import { AuditContextStorage } from './capture/audit-context';
 import { AuditLoaders } from './capture/audit-loaders';

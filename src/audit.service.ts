@@ -12,102 +12,27 @@ import type {
 } from './alarms/alarm-outbox';
 import { AUDIT_RESOLVED_OPTIONS } from './audit.constants';
 import type { ResolvedAuditOptions } from './audit.options';
-import { normaliseActor } from './capture/actor';
 import { AuditContext, AuditContextStorage } from './capture/audit-context';
 import { originOf } from './capture/request-facts';
-import type {
-  AuditActorInput,
-  AuditEvent,
-  AuditLevel,
-  AuditOutcome,
-  AuditSource,
-  EcsEventCategory,
-  EcsEventType,
-} from './event/audit-event';
-import { AUDIT_LEVELS, isAuditLevel, isAuditOutcome } from './event/audit-event';
+import type { AuditEvent } from './event/audit-event';
 import type { AuditEventDraft } from './event/build-event';
 import { changedFields } from './event/changed-fields';
 import { AuditPipeline, type AuditHealth } from './pipeline/audit-pipeline';
 import type { AuditWriterStats } from './pipeline/audit-writer';
 import { parseAuditQuery, type AuditQuery, type AuditQueryResult } from './query/audit-query';
 import { AuditStore } from './stores/audit-store';
+import { isResourceTypeName, quotedForError, RESOURCE_TYPE_RULE } from './event/action-name';
 import {
-  ACTION_RULE,
-  isActionName,
-  isResourceTypeName,
-  quotedForError,
-  RESOURCE_TYPE_RULE,
-} from './event/action-name';
-
-/** A manual audit entry for {@link AuditService.record}. Only `action` is required. */
-export interface AuditRecordInput {
-  /** `<resource>.<verb>`, e.g. `invoice.void`. */
-  action: string;
-  /** The resource acted upon. */
-  target?: { type: string; id?: string | number };
-  /**
-   * Outcome of the action.
-   * @default 'success'
-   */
-  outcome?: AuditOutcome;
-  /**
-   * Who did it.
-   * @default the current request's actor inside a request, else a service actor named after the service
-   */
-  actor?: AuditActorInput;
-  /** State before the change. */
-  before?: unknown;
-  /** State after the change. */
-  after?: unknown;
-  /** Human-readable description. */
-  message?: string;
-  /** Free-form labels (values become strings). */
-  labels?: Record<string, string | number | boolean>;
-  /** Tenant; defaults to the current request's. */
-  tenant?: string;
-  /** What was asked for (a read's criteria). */
-  filter?: unknown;
-  /** What was returned. */
-  results?: unknown;
-  /**
-   * Level of the ECS line.
-   * @default 'info' on success, 'warn' otherwise
-   */
-  level?: AuditLevel;
-  /** The error behind a failure (its type and message are recorded). */
-  error?: unknown;
-  /**
-   * When it happened (backfills, imports).
-   * @default now
-   */
-  timestamp?: Date | string | number;
-  /** Network origin; defaults to the current request's. */
-  source?: AuditSource;
-  /** ECS `event.category` override. */
-  category?: EcsEventCategory[];
-  /** ECS `event.type` override. */
-  type?: EcsEventType[];
-  /** Extra keys or dotted paths to redact in this entry. */
-  redact?: readonly string[];
-}
-
-/** Extra fields of {@link AuditService.recordUpdated}. */
-export type AuditUpdateExtra = Partial<Omit<AuditRecordInput, 'before' | 'after' | 'message'>> & {
-  /** Id of the updated record (`target.id`). @default `after.id ?? before.id` */
-  id?: string | number;
-};
-
-/** Thrown for a manual entry that cannot be recorded; the message says what to fix. */
-export class AuditRecordError extends TypeError {
-  override readonly name = 'AuditRecordError';
-}
+  AuditRecordError,
+  checkRecordInput,
+  draftOfRecord,
+  isPlainObject,
+  type AuditRecordInput,
+  type AuditUpdateExtra,
+} from './audit-record.input';
 
 function idOf(value: unknown): string | number | undefined {
   return typeof value === 'string' || typeof value === 'number' ? value : undefined;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /**
@@ -343,75 +268,8 @@ export class AuditService {
   }
 
   private draftOf(input: AuditRecordInput): AuditEventDraft {
-    if (!isPlainObject(input)) {
-      throw new AuditRecordError(
-        'record(input) expects an object such as { action: "invoice.void", target: { type: "invoice", id: 7 } }.',
-      );
-    }
-    if (typeof input.action !== 'string' || input.action.trim().length === 0) {
-      throw new AuditRecordError(
-        'record(): "action" is required, as "<resource>.<verb>", e.g. "invoice.void".',
-      );
-    }
-    if (!isActionName(input.action)) {
-      throw new AuditRecordError(
-        `record(): action ${quotedForError(input.action)} is refused: ${ACTION_RULE}.`,
-      );
-    }
-    if (input.target?.type !== undefined && !isResourceTypeName(input.target.type)) {
-      throw new AuditRecordError(
-        `record(): target.type ${quotedForError(input.target.type)} is refused: ${RESOURCE_TYPE_RULE}.`,
-      );
-    }
-    const outcome = input.outcome ?? 'success';
-    if (!isAuditOutcome(outcome)) {
-      throw new AuditRecordError(
-        `record(): "outcome" must be success, failure or unknown (got ${JSON.stringify(outcome)}).`,
-      );
-    }
-    if (input.level !== undefined && !isAuditLevel(input.level)) {
-      throw new AuditRecordError(
-        `record(): "level" must be one of ${AUDIT_LEVELS.join(', ')} (got ${JSON.stringify(input.level)}).`,
-      );
-    }
-    if (
-      input.target !== undefined &&
-      (!isPlainObject(input.target) || typeof input.target.type !== 'string' || !input.target.type)
-    ) {
-      throw new AuditRecordError(
-        'record(): "target" must be { type: string, id?: string | number }.',
-      );
-    }
-    const { actor: baseActor, facts } = originOf(this.contexts.current(), this.options);
-    const draft: AuditEventDraft = {
-      action: input.action,
-      outcome,
-      level: input.level ?? (outcome === 'success' ? 'info' : 'warn'),
-      actor: input.actor ? normaliseActor(input.actor) : baseActor,
-    };
-    const source = input.source ?? facts?.source;
-    if (source) draft.source = source;
-    if (facts) draft.request = facts.request;
-    const tenant = input.tenant ?? facts?.tenant;
-    if (tenant !== undefined) draft.tenant = tenant;
-    if (input.target) {
-      draft.target = {
-        type: input.target.type,
-        ...(input.target.id === undefined ? {} : { id: String(input.target.id) }),
-      };
-    }
-    if ('before' in input) draft.before = input.before;
-    if ('after' in input) draft.after = input.after;
-    if (input.message !== undefined) draft.message = input.message;
-    if (input.labels !== undefined) draft.labels = input.labels;
-    if (input.filter !== undefined) draft.filter = input.filter;
-    if (input.results !== undefined) draft.results = input.results;
-    if (input.error !== undefined) draft.error = input.error;
-    if (input.timestamp !== undefined) draft.timestamp = input.timestamp;
-    if (input.category !== undefined) draft.category = input.category;
-    if (input.type !== undefined) draft.type = input.type;
-    if (input.redact !== undefined) draft.redact = input.redact;
-    return draft;
+    checkRecordInput(input);
+    return draftOfRecord(input, originOf(this.contexts.current(), this.options));
   }
 }
 

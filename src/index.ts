@@ -59,13 +59,12 @@ export {
   type AuditRedactOptions,
   type AuditScope,
 } from './audit.options';
+export { AuditService, type AuditHistoryPageOptions } from './audit.service';
 export {
   AuditRecordError,
-  AuditService,
-  type AuditHistoryPageOptions,
   type AuditRecordInput,
   type AuditUpdateExtra,
-} from './audit.service';
+} from './audit-record.input';
 export { AuditContext } from './capture/audit-context';
 export { AuditChangeRecorder } from './orm/audit-change-recorder';
 export type { TransactionChanges } from './orm/transaction-changes';

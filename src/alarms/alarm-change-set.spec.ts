@@ -2,7 +2,7 @@
  * Alarm rules run on the complete change set, before the size caps cut anything: a watched
  * field cannot hide behind thousands of others, nor a watched value behind a truncated marker.
  */
-import { resolveAuditOptions } from '../audit.options';
+import { resolveAuditOptions } from '../options/resolve-audit-options';
 import type { AuditEvent } from '../event/audit-event';
 import { buildAuditEventWithChanges, type AuditEventDraft } from '../event/build-event';
 import { takeAuditChangeSet } from '../event/change-set';

@@ -2,7 +2,7 @@ import { Controller, Post, type CallHandler } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { concat, lastValueFrom, Observable, of, throwError, toArray } from 'rxjs';
 import { AuditAlarms } from '../alarms/audit-alarms';
-import { resolveAuditOptions } from '../audit.options';
+import { resolveAuditOptions } from '../options/resolve-audit-options';
 import { AuditStream } from '../ecs/audit-stream';
 import { AuditPipeline } from '../pipeline/audit-pipeline';
 import { InMemoryAuditStore } from '../stores/memory/memory-audit.store';

@@ -121,54 +121,10 @@ export async function openStore(selection: StoreSelection): Promise<OpenedStore>
 }
 
 async function openSqlite(path: string): Promise<OpenedStore> {
-  const file = resolve(path);
-  if (!existsSync(file)) {
-    throw new CliError(
-      `no such file "${path}" — pass the audit database with --db <file> (the "path" of SqliteAuditStore), or --pg <url> for PostgreSQL.`,
-    );
-  }
-  if (!statSync(file).isFile()) {
-    throw new CliError(
-      `"${path}" is not a file — pass the SQLite audit database with --db <file>.`,
-    );
-  }
-  const Driver = loadSqliteDriver() as unknown as new (
-    filename: string,
-    options: { fileMustExist: boolean; timeout: number },
-  ) => SqliteDatabase;
-  let db: SqliteDatabase;
-  try {
-    // Not `readonly: true`: SQLite cannot remove the -wal and -shm files of a WAL database when
-    // a read-only connection closes, so every run would leave them beside the file. query_only
-    // (below) keeps this connection from writing; closing as the last connection, it removes
-    // them as the application does. A file this user may not write SQLite opens read-only.
-    db = new Driver(file, { fileMustExist: true, timeout: SQLITE_BUSY_TIMEOUT_MS });
-  } catch (error) {
-    const addon = nativeAddonError(error);
-    if (addon !== undefined) throw new CliError(addon.message, undefined, { cause: error });
-    throw new CliError(
-      `cannot open "${path}": ${reasonOf(error)} — check the path and that you may read it.`,
-      undefined,
-      { cause: error },
-    );
-  }
+  const db = openSqliteFile(path);
   try {
     db.pragma('query_only = ON');
-    const table = db
-      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'")
-      .pluck()
-      .get();
-    if (table === undefined) {
-      throw new CliError(
-        `"${path}" is a SQLite database without audit events (no audit_events table) — pass the file your application's SqliteAuditStore writes with --db <file>.`,
-      );
-    }
-    const version = Number(db.pragma('user_version', { simple: true }));
-    // Opening it read-only, the store could not migrate it; and a reader must not change the
-    // schema under the application anyway.
-    if (version < SQLITE_SCHEMA_VERSION) {
-      throw olderSchema(`"${path}"`, version, SQLITE_SCHEMA_VERSION);
-    }
+    checkSqliteSchema(db, path);
   } catch (error) {
     db.close();
     if (error instanceof CliError) throw error;
@@ -188,10 +144,89 @@ async function openSqlite(path: string): Promise<OpenedStore> {
   return { store, label: path, close: () => store.close() };
 }
 
-async function openPostgres(
-  selection: Extract<StoreSelection, { kind: 'postgres' }>,
-): Promise<OpenedStore> {
+/** A connection to an existing SQLite file; never creates one. */
+function openSqliteFile(path: string): SqliteDatabase {
+  const file = resolve(path);
+  if (!existsSync(file)) {
+    throw new CliError(
+      `no such file "${path}" — pass the audit database with --db <file> (the "path" of SqliteAuditStore), or --pg <url> for PostgreSQL.`,
+    );
+  }
+  if (!statSync(file).isFile()) {
+    throw new CliError(
+      `"${path}" is not a file — pass the SQLite audit database with --db <file>.`,
+    );
+  }
+  const Driver = loadSqliteDriver() as unknown as new (
+    filename: string,
+    options: { fileMustExist: boolean; timeout: number },
+  ) => SqliteDatabase;
+  try {
+    // Not `readonly: true`: SQLite cannot remove the -wal and -shm files of a WAL database when
+    // a read-only connection closes, so every run would leave them beside the file. query_only
+    // (set by the caller) keeps this connection from writing; closing as the last connection, it
+    // removes them as the application does. A file this user may not write SQLite opens read-only.
+    return new Driver(file, { fileMustExist: true, timeout: SQLITE_BUSY_TIMEOUT_MS });
+  } catch (error) {
+    const addon = nativeAddonError(error);
+    if (addon !== undefined) throw new CliError(addon.message, undefined, { cause: error });
+    throw new CliError(
+      `cannot open "${path}": ${reasonOf(error)} — check the path and that you may read it.`,
+      undefined,
+      { cause: error },
+    );
+  }
+}
+
+/** Refuses a SQLite file without audit events, or with a schema older than this release's. */
+function checkSqliteSchema(db: SqliteDatabase, path: string): void {
+  const table = db
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_events'")
+    .pluck()
+    .get();
+  if (table === undefined) {
+    throw new CliError(
+      `"${path}" is a SQLite database without audit events (no audit_events table) — pass the file your application's SqliteAuditStore writes with --db <file>.`,
+    );
+  }
+  const version = Number(db.pragma('user_version', { simple: true }));
+  // Opening it read-only, the store could not migrate it; and a reader must not change the
+  // schema under the application anyway.
+  if (version < SQLITE_SCHEMA_VERSION) {
+    throw olderSchema(`"${path}"`, version, SQLITE_SCHEMA_VERSION);
+  }
+}
+
+type PostgresSelection = Extract<StoreSelection, { kind: 'postgres' }>;
+
+async function openPostgres(selection: PostgresSelection): Promise<OpenedStore> {
   const label = redactUrl(selection.url);
+  checkPostgresSelection(selection, label);
+  const pool = postgresPool(selection);
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await pool.end();
+  };
+  try {
+    const store = await postgresStore(pool, selection, label);
+    return {
+      store,
+      label,
+      close: async () => {
+        await store.close();
+        await close();
+      },
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** Refuses a URL that is not PostgreSQL's and schema or table names a store would refuse. */
+function checkPostgresSelection(selection: PostgresSelection, label: string): void {
   if (!/^(postgres|postgresql|socket):/i.test(selection.url)) {
     throw new CliError(
       `--pg ${JSON.stringify(label)} is not a PostgreSQL URL — write it as postgres://user:password@host:5432/database.`,
@@ -205,6 +240,10 @@ async function openPostgres(
     const problem = identifierProblem(kind, value, max);
     if (problem !== undefined) throw new CliError(`${option}: ${problem}.`, EXIT_USAGE);
   }
+}
+
+/** A small pool with short timeouts: the CLI reads a little and must never hang. */
+function postgresPool(selection: PostgresSelection): OwnedPostgresPool {
   let Pool;
   try {
     Pool = loadPostgresDriver();
@@ -223,53 +262,44 @@ async function openPostgres(
   });
   // An idle connection dropped by the server must not crash the CLI; the next read reports it.
   pool.on('error', () => undefined);
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await pool.end();
-  };
-  try {
-    const names = postgresNames(selection.schema, selection.table);
-    const layout = await tableLayout(pool, names.qualifiedTable, names.qualifiedMigrations, label);
-    if (layout === undefined) {
-      throw new CliError(
-        `no audit table ${names.qualifiedTable} at ${label} — pass the schema and table your application's PostgresAuditStore uses with --pg-schema and --pg-table.`,
-      );
-    }
-    if (layout.version < POSTGRES_SCHEMA_VERSION) {
-      throw olderSchema(
-        `${names.qualifiedTable} at ${label}`,
-        layout.version,
-        POSTGRES_SCHEMA_VERSION,
-      );
-    }
-    const store = new PostgresAuditStore({
-      pool,
-      schema: selection.schema,
-      table: selection.table,
-      partitioning: layout.partitioning,
-      connectionTimeoutMs: PG_CONNECT_TIMEOUT_MS,
-      statementTimeoutMs: PG_STATEMENT_TIMEOUT_MS,
-      readOnly: true,
-    });
-    try {
-      await store.init();
-    } catch (error) {
-      throw new CliError(reasonOf(error), undefined, { cause: error });
-    }
-    return {
-      store,
-      label,
-      close: async () => {
-        await store.close();
-        await close();
-      },
-    };
-  } catch (error) {
-    await close();
-    throw error;
+  return pool;
+}
+
+/** A read-only store on the selected table, once it is known to exist with a current schema. */
+async function postgresStore(
+  pool: OwnedPostgresPool,
+  selection: PostgresSelection,
+  label: string,
+): Promise<PostgresAuditStore> {
+  const names = postgresNames(selection.schema, selection.table);
+  const layout = await tableLayout(pool, names.qualifiedTable, names.qualifiedMigrations, label);
+  if (layout === undefined) {
+    throw new CliError(
+      `no audit table ${names.qualifiedTable} at ${label} — pass the schema and table your application's PostgresAuditStore uses with --pg-schema and --pg-table.`,
+    );
   }
+  if (layout.version < POSTGRES_SCHEMA_VERSION) {
+    throw olderSchema(
+      `${names.qualifiedTable} at ${label}`,
+      layout.version,
+      POSTGRES_SCHEMA_VERSION,
+    );
+  }
+  const store = new PostgresAuditStore({
+    pool,
+    schema: selection.schema,
+    table: selection.table,
+    partitioning: layout.partitioning,
+    connectionTimeoutMs: PG_CONNECT_TIMEOUT_MS,
+    statementTimeoutMs: PG_STATEMENT_TIMEOUT_MS,
+    readOnly: true,
+  });
+  try {
+    await store.init();
+  } catch (error) {
+    throw new CliError(reasonOf(error), undefined, { cause: error });
+  }
+  return store;
 }
 
 /** The error for a database the application has not migrated to this release's schema yet. */

@@ -1,4 +1,4 @@
-import { resolveAuditOptions } from '../audit.options';
+import { resolveAuditOptions } from '../options/resolve-audit-options';
 import { originOf } from '../capture/request-facts';
 import { rowChangeDraft } from './row-change-draft';
 

@@ -173,40 +173,45 @@ export function parseAuditQuery(input: unknown = {}): NormalizedAuditQuery {
     }
     query[key] = value;
   }
-  if (raw.outcome !== undefined) {
-    if (!isAuditOutcome(raw.outcome)) {
-      throw new AuditQueryError(
-        `Invalid "outcome" filter ${JSON.stringify(raw.outcome)}: use one of ${AUDIT_OUTCOMES.join(', ')}.`,
-      );
-    }
-    query.outcome = raw.outcome;
-  }
+  if (raw.outcome !== undefined) query.outcome = parseOutcome(raw.outcome);
   if (raw.from !== undefined) query.fromMs = parseInstant('from', raw.from);
   if (raw.to !== undefined) query.toMs = parseInstant('to', raw.to);
   if (query.fromMs !== undefined && query.toMs !== undefined && query.fromMs > query.toMs) {
     throw new AuditQueryError('"from" is after "to": swap them or widen the period.');
   }
-  if (raw.limit !== undefined) {
-    const limit = raw.limit;
-    if (
-      typeof limit !== 'number' ||
-      !Number.isInteger(limit) ||
-      limit < 1 ||
-      limit > MAX_QUERY_LIMIT
-    ) {
-      throw new AuditQueryError(
-        `Invalid "limit" ${JSON.stringify(limit)}: use a whole number from 1 to ${MAX_QUERY_LIMIT}, and page with nextCursor.`,
-      );
-    }
-    query.limit = limit;
-  }
-  if (raw.cursor !== undefined) {
-    if (typeof raw.cursor !== 'string') {
-      throw new AuditQueryError(
-        'Invalid "cursor": pass the nextCursor string of a previous query() result.',
-      );
-    }
-    query.before = decodeCursor(raw.cursor);
-  }
+  if (raw.limit !== undefined) query.limit = parseLimit(raw.limit);
+  if (raw.cursor !== undefined) query.before = parseCursor(raw.cursor);
   return query;
+}
+
+function parseOutcome(outcome: unknown): AuditOutcome {
+  if (!isAuditOutcome(outcome)) {
+    throw new AuditQueryError(
+      `Invalid "outcome" filter ${JSON.stringify(outcome)}: use one of ${AUDIT_OUTCOMES.join(', ')}.`,
+    );
+  }
+  return outcome;
+}
+
+function parseLimit(limit: unknown): number {
+  if (
+    typeof limit !== 'number' ||
+    !Number.isInteger(limit) ||
+    limit < 1 ||
+    limit > MAX_QUERY_LIMIT
+  ) {
+    throw new AuditQueryError(
+      `Invalid "limit" ${JSON.stringify(limit)}: use a whole number from 1 to ${MAX_QUERY_LIMIT}, and page with nextCursor.`,
+    );
+  }
+  return limit;
+}
+
+function parseCursor(cursor: unknown): AuditCursor {
+  if (typeof cursor !== 'string') {
+    throw new AuditQueryError(
+      'Invalid "cursor": pass the nextCursor string of a previous query() result.',
+    );
+  }
+  return decodeCursor(cursor);
 }

@@ -1,4 +1,5 @@
-import type { AuditRecordInput, AuditService } from '../audit.service';
+import type { AuditRecordInput } from '../audit-record.input';
+import type { AuditService } from '../audit.service';
 import { AuditContext, type AuditContextStorage } from '../capture/audit-context';
 import type { AuditHttpRequest } from '../capture/http-adapter';
 import type { AuditEvent } from '../event/audit-event';

@@ -79,7 +79,6 @@ export function auditQueryFromParams(
   now: number = Date.now(),
   ignore: readonly string[] = [],
 ): AuditQuery {
-  const query: AuditQuery = {};
   for (const key of Object.keys(params)) {
     if (!KNOWN.has(key) && !ignore.includes(key)) {
       throw new AuditQueryError(
@@ -87,29 +86,10 @@ export function auditQueryFromParams(
       );
     }
   }
+  const query: AuditQuery = {};
   const actor = text('actor', params.actor);
   if (actor !== undefined) query.actorId = actor;
-  const resource = text('resource', params.resource);
-  if (resource !== undefined) {
-    const colon = resource.indexOf(':');
-    if (colon === 0) {
-      throw new AuditQueryError(
-        `Invalid "resource" filter ${JSON.stringify(resource)}: write it as type or type:id, e.g. user:42.`,
-      );
-    }
-    query.resourceType = colon < 0 ? resource : resource.slice(0, colon);
-    const id = colon < 0 ? '' : resource.slice(colon + 1);
-    if (id !== '') query.resourceId = id;
-  }
-  const resourceType = text('resourceType', params.resourceType);
-  const resourceId = text('resourceId', params.resourceId);
-  if ((resourceType !== undefined || resourceId !== undefined) && resource !== undefined) {
-    throw new AuditQueryError(
-      'Give either "resource" (type:id) or "resourceType"/"resourceId", not both.',
-    );
-  }
-  if (resourceType !== undefined) query.resourceType = resourceType;
-  if (resourceId !== undefined) query.resourceId = resourceId;
+  Object.assign(query, resourceFilter(params));
   const action = text('action', params.action);
   if (action !== undefined) query.action = action;
   const outcome = text('outcome', params.outcome);
@@ -118,22 +98,7 @@ export function auditQueryFromParams(
   if (requestId !== undefined) query.requestId = requestId;
   const tenant = text('tenant', params.tenant);
   if (tenant !== undefined) query.tenant = tenant;
-  const since = text('since', params.since);
-  const from = text('from', params.from);
-  if (since !== undefined && from !== undefined) {
-    throw new AuditQueryError('Give either "since" (e.g. 24h) or "from" (a date), not both.');
-  }
-  if (since !== undefined) {
-    try {
-      query.from = new Date(now - parseDuration(since, 'Invalid "since" filter')).toISOString();
-    } catch (error) {
-      if (error instanceof DurationError) throw new AuditQueryError(error.message);
-      throw error;
-    }
-  }
-  if (from !== undefined) query.from = from;
-  const to = text('to', params.to);
-  if (to !== undefined) query.to = to;
+  Object.assign(query, periodFilter(params, now));
   const limit = text('limit', params.limit);
   if (limit !== undefined) {
     if (!/^\d{1,7}$/.test(limit)) {
@@ -146,4 +111,58 @@ export function auditQueryFromParams(
   const cursor = text('cursor', params.cursor);
   if (cursor !== undefined) query.cursor = cursor;
   return query;
+}
+
+/** The resource asked for, as `resource` (`type` or `type:id`) or as its two separate parameters. */
+function resourceFilter(
+  params: Readonly<Record<string, unknown>>,
+): Pick<AuditQuery, 'resourceType' | 'resourceId'> {
+  const filter: Pick<AuditQuery, 'resourceType' | 'resourceId'> = {};
+  const resource = text('resource', params.resource);
+  if (resource !== undefined) {
+    const colon = resource.indexOf(':');
+    if (colon === 0) {
+      throw new AuditQueryError(
+        `Invalid "resource" filter ${JSON.stringify(resource)}: write it as type or type:id, e.g. user:42.`,
+      );
+    }
+    filter.resourceType = colon < 0 ? resource : resource.slice(0, colon);
+    const id = colon < 0 ? '' : resource.slice(colon + 1);
+    if (id !== '') filter.resourceId = id;
+  }
+  const resourceType = text('resourceType', params.resourceType);
+  const resourceId = text('resourceId', params.resourceId);
+  if ((resourceType !== undefined || resourceId !== undefined) && resource !== undefined) {
+    throw new AuditQueryError(
+      'Give either "resource" (type:id) or "resourceType"/"resourceId", not both.',
+    );
+  }
+  if (resourceType !== undefined) filter.resourceType = resourceType;
+  if (resourceId !== undefined) filter.resourceId = resourceId;
+  return filter;
+}
+
+/** The period asked for: `since` (a duration back from `now`) or `from`, and `to`. */
+function periodFilter(
+  params: Readonly<Record<string, unknown>>,
+  now: number,
+): Pick<AuditQuery, 'from' | 'to'> {
+  const period: Pick<AuditQuery, 'from' | 'to'> = {};
+  const since = text('since', params.since);
+  const from = text('from', params.from);
+  if (since !== undefined && from !== undefined) {
+    throw new AuditQueryError('Give either "since" (e.g. 24h) or "from" (a date), not both.');
+  }
+  if (since !== undefined) {
+    try {
+      period.from = new Date(now - parseDuration(since, 'Invalid "since" filter')).toISOString();
+    } catch (error) {
+      if (error instanceof DurationError) throw new AuditQueryError(error.message);
+      throw error;
+    }
+  }
+  if (from !== undefined) period.from = from;
+  const to = text('to', params.to);
+  if (to !== undefined) period.to = to;
+  return period;
 }

@@ -3,8 +3,9 @@ import { SingleBar } from 'cli-progress';
 import { Option, type Command } from 'commander';
 import { createWriteStream, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { decodeCursor, MAX_QUERY_LIMIT } from '../../query/audit-query';
+import { decodeCursor, MAX_QUERY_LIMIT, type NormalizedAuditQuery } from '../../query/audit-query';
 import { csvHeader, csvRecord, ndjsonLine } from '../../query/export-format';
+import type { AuditStore } from '../../stores/audit-store';
 import { reasonOf } from '../../stores/postgres/postgres-errors';
 import { CliError, EXIT_INTERRUPTED } from '../cli-error';
 import { withStore, type CliContext } from '../cli-context';
@@ -103,8 +104,18 @@ async function openDestination(io: CliIo, out: string | undefined): Promise<Dest
   };
 }
 
+/** How far an export has gone, shown while it runs. */
+interface ExportProgress {
+  update(events: number, oldestTs: number | undefined): void;
+  stop(): void;
+}
+
 /** A progress bar on stderr, or nothing when stderr is not a terminal. */
-function progressBar(io: CliIo, enabled: boolean, span: { fromMs?: number; toMs: number }) {
+function progressBar(
+  io: CliIo,
+  enabled: boolean,
+  span: { fromMs?: number; toMs: number },
+): ExportProgress | undefined {
   if (!enabled) return undefined;
   const bounded = span.fromMs !== undefined && span.toMs > span.fromMs;
   const bar = new SingleBar({
@@ -149,53 +160,79 @@ export function registerExportCommand(program: Command, context: CliContext): Co
     );
   addFilterOptions(command);
   command.addHelpText('after', EXAMPLES);
-  command.action(async (options: ExportOptions, self: Command) => {
-    const { io } = context;
-    const startedAt = context.now();
-    const query = queryFromOptions(options, startedAt, { limit: MAX_QUERY_LIMIT });
-    const format = options.format ?? formatOfFile(options.out);
-    const toFile = options.out !== undefined && options.out !== '-';
-    const shown = toFile ? (options.out as string) : 'stdout';
-    const signal = context.interruptible();
-    await withStore(self, async ({ store }) => {
-      const destination = await openDestination(io, options.out);
-      const progress = progressBar(io, toFile && io.stderr.isTTY === true, {
-        fromMs: query.fromMs,
-        toMs: query.toMs ?? startedAt,
-      });
-      let written = 0;
-      try {
-        if (format === 'csv') await writeChunk(destination.stream, csvHeader());
-        const line = format === 'csv' ? csvRecord : ndjsonLine;
-        for (;;) {
-          if (signal.aborted) {
-            throw new CliError(
-              toFile
-                ? `export interrupted after ${written} events — "${shown}" was not written; run the command again.`
-                : `export interrupted after ${written} events — the output is incomplete.`,
-              EXIT_INTERRUPTED,
-            );
-          }
-          const page = await store.query(query);
-          // One write per page: few system calls, and at most one page is ever held in memory.
-          await writeChunk(destination.stream, page.items.map(line).join(''));
-          written += page.items.length;
-          const last = page.items[page.items.length - 1];
-          progress?.update(written, last === undefined ? undefined : Date.parse(last.timestamp));
-          if (page.nextCursor === undefined) break;
-          query.before = decodeCursor(page.nextCursor);
-        }
-        await destination.commit();
-      } catch (error) {
-        destination.abandon();
-        throw error;
-      } finally {
-        progress?.stop();
-      }
-      io.stderr.write(
-        `Exported ${written} event${written === 1 ? '' : 's'} (${format}, newest first) to ${shown}.\n`,
-      );
-    });
-  });
+  command.action((options: ExportOptions, self: Command) => runExport(context, options, self));
   return command;
+}
+
+async function runExport(
+  context: CliContext,
+  options: ExportOptions,
+  self: Command,
+): Promise<void> {
+  const { io } = context;
+  const startedAt = context.now();
+  const query = queryFromOptions(options, startedAt, { limit: MAX_QUERY_LIMIT });
+  const format = options.format ?? formatOfFile(options.out);
+  const toFile = options.out !== undefined && options.out !== '-';
+  const shown = toFile ? (options.out as string) : 'stdout';
+  const signal = context.interruptible();
+  const interrupted = (written: number) =>
+    new CliError(
+      toFile
+        ? `export interrupted after ${written} events — "${shown}" was not written; run the command again.`
+        : `export interrupted after ${written} events — the output is incomplete.`,
+      EXIT_INTERRUPTED,
+    );
+  await withStore(self, async ({ store }) => {
+    const destination = await openDestination(io, options.out);
+    const progress = progressBar(io, toFile && io.stderr.isTTY === true, {
+      fromMs: query.fromMs,
+      toMs: query.toMs ?? startedAt,
+    });
+    let written: number;
+    try {
+      written = await writePages(store, query, destination.stream, format, {
+        stopped: (count) => (signal.aborted ? interrupted(count) : undefined),
+        progress,
+      });
+      await destination.commit();
+    } catch (error) {
+      destination.abandon();
+      throw error;
+    } finally {
+      progress?.stop();
+    }
+    io.stderr.write(
+      `Exported ${written} event${written === 1 ? '' : 's'} (${format}, newest first) to ${shown}.\n`,
+    );
+  });
+}
+
+/**
+ * Writes every page of the query, newest first.
+ * @returns how many events were written.
+ * @throws the error `stopped` returns, checked before each page.
+ */
+async function writePages(
+  store: AuditStore,
+  query: NormalizedAuditQuery,
+  out: NodeJS.WritableStream,
+  format: ExportFormat,
+  hooks: { stopped: (written: number) => Error | undefined; progress?: ExportProgress },
+): Promise<number> {
+  let written = 0;
+  if (format === 'csv') await writeChunk(out, csvHeader());
+  const line = format === 'csv' ? csvRecord : ndjsonLine;
+  for (;;) {
+    const stop = hooks.stopped(written);
+    if (stop !== undefined) throw stop;
+    const page = await store.query(query);
+    // One write per page: few system calls, and at most one page is ever held in memory.
+    await writeChunk(out, page.items.map(line).join(''));
+    written += page.items.length;
+    const last = page.items[page.items.length - 1];
+    hooks.progress?.update(written, last === undefined ? undefined : Date.parse(last.timestamp));
+    if (page.nextCursor === undefined) return written;
+    query.before = decodeCursor(page.nextCursor);
+  }
 }

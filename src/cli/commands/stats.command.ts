@@ -1,10 +1,10 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { collectAuditStats, type AuditStatsCount } from '../../query/audit-stats';
+import { collectAuditStats, type AuditStats, type AuditStatsCount } from '../../query/audit-stats';
 import { withStore, type CliContext } from '../cli-context';
 import { addFilterOptions, queryFromOptions } from '../filter-options';
 import { outcomeStyle } from '../output/event-text';
 import { renderTable, type TableColumn } from '../output/table';
-import { colorEnabled, outputWidth, painter } from '../output/terminal';
+import { colorEnabled, outputWidth, painter, type CliIo } from '../output/terminal';
 import { writeChunk } from '../output/write';
 
 const EXAMPLES = `
@@ -60,64 +60,82 @@ export function registerStatsCommand(program: Command, context: CliContext): Com
     );
     await withStore(self, async ({ store }) => {
       const stats = await collectAuditStats(store, query);
-      const from = query.fromMs === undefined ? null : new Date(query.fromMs).toISOString();
-      const to = query.toMs === undefined ? null : new Date(query.toMs).toISOString();
-      if (options.format === 'json') {
-        const named = (name: string, counts: AuditStatsCount[]) =>
-          counts.map(({ key, count }) => ({ [name]: key, count }));
-        const doc = {
-          from,
-          to,
-          total: stats.total,
-          byOutcome: named('outcome', stats.byOutcome),
-          byAction: named('action', stats.byAction),
-          byActor: named('actor', stats.byActor),
-        };
-        await writeChunk(io.stdout, `${JSON.stringify(doc, null, 2)}\n`);
-        return;
-      }
-      const paint = painter(colorEnabled(io.stdout, io.env));
-      const width = outputWidth(io.stdout, io.env);
-      const period = `${from ?? 'the first event'} to ${to ?? 'now'}`;
-      const parts = [
-        paint('bold', `${stats.total} event${stats.total === 1 ? '' : 's'} from ${period}`),
-        '',
-      ];
-      const group = (
-        title: string,
-        noun: string,
-        counts: AuditStatsCount[],
-        style?: TableColumn['style'],
-      ) => {
-        const shown = options.top === 0 ? counts : counts.slice(0, options.top);
-        const columns: TableColumn[] = [
-          { header: title, minWidth: 12, style },
-          { header: 'EVENTS', shrink: false, align: 'right' },
-          { header: 'SHARE', shrink: false, align: 'right' },
-        ];
-        const rows = shown.map(({ key, count }) => [
-          key,
-          String(count),
-          `${((100 * count) / Math.max(1, stats.total)).toFixed(1)}%`,
-        ]);
-        parts.push(renderTable(columns, rows, { width, paint }).trimEnd());
-        if (shown.length < counts.length) {
-          parts.push(
-            paint(
-              'dim',
-              `… and ${counts.length - shown.length} more ${noun}${counts.length - shown.length === 1 ? '' : 's'} (--top 0 shows all)`,
-            ),
-          );
-        }
-        parts.push('');
+      const period = {
+        from: query.fromMs === undefined ? null : new Date(query.fromMs).toISOString(),
+        to: query.toMs === undefined ? null : new Date(query.toMs).toISOString(),
       };
-      if (stats.total > 0) {
-        group('OUTCOME', 'outcome', stats.byOutcome, outcomeStyle);
-        group('ACTION', 'action', stats.byAction);
-        group('ACTOR', 'actor', stats.byActor);
-      }
-      await writeChunk(io.stdout, `${parts.join('\n').trimEnd()}\n`);
+      const text =
+        options.format === 'json'
+          ? statsJson(stats, period)
+          : statsTables(stats, period, options.top, io);
+      await writeChunk(io.stdout, text);
     });
   });
   return command;
+}
+
+/** The period counted, as ISO timestamps; `null` for an open end. */
+interface StatsPeriod {
+  from: string | null;
+  to: string | null;
+}
+
+/** `--format json`: every count, each group named by what it counts. */
+function statsJson(stats: AuditStats, { from, to }: StatsPeriod): string {
+  const named = (name: string, counts: AuditStatsCount[]) =>
+    counts.map(({ key, count }) => ({ [name]: key, count }));
+  const doc = {
+    from,
+    to,
+    total: stats.total,
+    byOutcome: named('outcome', stats.byOutcome),
+    byAction: named('action', stats.byAction),
+    byActor: named('actor', stats.byActor),
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/** `--format table`: the total, then one table per group, each cut to `top` rows. */
+function statsTables(stats: AuditStats, { from, to }: StatsPeriod, top: number, io: CliIo): string {
+  const paint = painter(colorEnabled(io.stdout, io.env));
+  const width = outputWidth(io.stdout, io.env);
+  const period = `${from ?? 'the first event'} to ${to ?? 'now'}`;
+  const parts = [
+    paint('bold', `${stats.total} event${stats.total === 1 ? '' : 's'} from ${period}`),
+    '',
+  ];
+  const group = (
+    title: string,
+    noun: string,
+    counts: AuditStatsCount[],
+    style?: TableColumn['style'],
+  ) => {
+    const shown = top === 0 ? counts : counts.slice(0, top);
+    const columns: TableColumn[] = [
+      { header: title, minWidth: 12, style },
+      { header: 'EVENTS', shrink: false, align: 'right' },
+      { header: 'SHARE', shrink: false, align: 'right' },
+    ];
+    const rows = shown.map(({ key, count }) => [
+      key,
+      String(count),
+      `${((100 * count) / Math.max(1, stats.total)).toFixed(1)}%`,
+    ]);
+    parts.push(renderTable(columns, rows, { width, paint }).trimEnd());
+    if (shown.length < counts.length) {
+      parts.push(
+        paint(
+          'dim',
+          `… and ${counts.length - shown.length} more ${noun}${counts.length - shown.length === 1 ? '' : 's'} (--top 0 shows all)`,
+        ),
+      );
+    }
+    parts.push('');
+  };
+  if (stats.total > 0) {
+    group('OUTCOME', 'outcome', stats.byOutcome, outcomeStyle);
+    group('ACTION', 'action', stats.byAction);
+    group('ACTOR', 'actor', stats.byActor);
+  }
+  return `${parts.join('\n').trimEnd()}\n`;
 }

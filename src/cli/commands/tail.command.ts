@@ -122,30 +122,45 @@ export function registerTailCommand(program: Command, context: CliContext): Comm
         await writeChunk(io.stdout, `${formatRow(EVENT_TABLE_COLUMNS, widths, [], paint, true)}\n`);
       }
       await print(first);
-      let failing = false;
-      while (options.follow && !signal.aborted) {
-        await pause(options.interval, signal);
-        if (signal.aborted) break;
-        let fresh: AuditEvent[];
-        try {
-          fresh = await follower.poll(context.now());
-        } catch (error) {
-          // A database restarting or busy for a moment must not end a long-running tail.
-          if (!failing) {
-            io.stderr.write(
-              `nestjs-audit: ${reasonOf(error).split('\n', 1)[0]} — retrying every ${options.interval} ms (Ctrl-C to stop).\n`,
-            );
-          }
-          failing = true;
-          continue;
-        }
-        if (failing) io.stderr.write('nestjs-audit: reading again.\n');
-        failing = false;
-        await print(fresh);
-      }
+      if (options.follow) await followNewEvents(follower, options.interval, signal, context, print);
     });
   });
   return command;
+}
+
+/**
+ * Polls for new events every `intervalMs` and prints them, until `signal` is aborted. A failing
+ * read is reported once and retried: a database restarting or busy for a moment must not end a
+ * long-running tail.
+ */
+async function followNewEvents(
+  follower: EventFollower,
+  intervalMs: number,
+  signal: AbortSignal,
+  context: CliContext,
+  print: (events: readonly AuditEvent[]) => Promise<void>,
+): Promise<void> {
+  const { io } = context;
+  let failing = false;
+  while (!signal.aborted) {
+    await pause(intervalMs, signal);
+    if (signal.aborted) break;
+    let fresh: AuditEvent[];
+    try {
+      fresh = await follower.poll(context.now());
+    } catch (error) {
+      if (!failing) {
+        io.stderr.write(
+          `nestjs-audit: ${reasonOf(error).split('\n', 1)[0]} — retrying every ${intervalMs} ms (Ctrl-C to stop).\n`,
+        );
+      }
+      failing = true;
+      continue;
+    }
+    if (failing) io.stderr.write('nestjs-audit: reading again.\n');
+    failing = false;
+    await print(fresh);
+  }
 }
 
 function render(

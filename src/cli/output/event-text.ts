@@ -172,70 +172,87 @@ function actorFacts(actor: AuditActor): string[] {
   return lines;
 }
 
+/** A labelled fact of the detail view: its text, or `undefined` when the event has none. */
+type FactOf = (event: AuditEvent, paint: Paint) => string | string[] | undefined;
+
+/** The facts of the detail view, in the order shown. */
+const EVENT_FACTS: readonly (readonly [string, FactOf])[] = [
+  ['id', (event) => event.id],
+  ['time', (event) => event.timestamp],
+  [
+    'action',
+    (event) =>
+      joinDefined([
+        event.action,
+        event.category?.length ? `category ${event.category.join(', ')}` : undefined,
+        event.type?.length ? `type ${event.type.join(', ')}` : undefined,
+      ]),
+  ],
+  [
+    'outcome',
+    (event, paint) =>
+      joinDefined([
+        paint(outcomeStyle(event.outcome) ?? 'bold', sanitize(event.outcome)),
+        sanitize(`level ${event.level}`),
+      ]),
+  ],
+  ['actor', (event) => (event.actor ? actorFacts(event.actor) : 'anonymous')],
+  ['target', (event) => targetLabel(event.target) || undefined],
+  ['tenant', (event) => event.tenant],
+  [
+    'source',
+    ({ source }) => (source ? joinDefined([source.ip, source.userAgent]) || undefined : undefined),
+  ],
+  ['request', ({ request }) => (request ? requestFact(request) : undefined)],
+  [
+    'response',
+    ({ response }) =>
+      response?.statusCode === undefined ? undefined : `status ${response.statusCode}`,
+  ],
+  ['duration', ({ durationMs }) => (durationMs === undefined ? undefined : `${durationMs} ms`)],
+  ['error', ({ error }) => (error ? `${error.type}: ${error.message}` : undefined)],
+  ['message', (event) => event.message],
+  [
+    'labels',
+    ({ labels }) =>
+      labels && Object.keys(labels).length > 0
+        ? Object.entries(labels)
+            .map(([key, value]) => `${key}=${value}`)
+            .join(', ')
+        : undefined,
+  ],
+  ['filter', ({ filter }) => (filter === undefined ? undefined : compact(filter))],
+  ['results', ({ results }) => (results === undefined ? undefined : compact(results))],
+  ['body', ({ body }) => (body === undefined ? undefined : compact(body))],
+  [
+    'resp. body',
+    ({ response }) => (response?.body === undefined ? undefined : compact(response.body)),
+  ],
+];
+
+function requestFact(r: NonNullable<AuditEvent['request']>): string | undefined {
+  return (
+    joinDefined([
+      joinDefined([r.method, r.path], ' ') || undefined,
+      r.route === undefined ? undefined : `route ${r.route}`,
+      r.id === undefined ? undefined : `request id ${r.id}`,
+      r.traceId === undefined ? undefined : `trace ${r.traceId}`,
+    ]) || undefined
+  );
+}
+
 /**
  * The full layout of one event: facts (who, when, where, which request), then the changes.
  * @returns text ending with a newline.
  */
 export function eventDetails(event: AuditEvent, paint: Paint): string {
   const facts: [string, string[]][] = [];
-  const fact = (label: string, value: string | string[] | undefined) => {
-    if (value === undefined) return;
+  for (const [label, factOf] of EVENT_FACTS) {
+    const value = factOf(event, paint);
+    if (value === undefined) continue;
     const lines = Array.isArray(value) ? value : [value];
     if (lines.length > 0 && lines.some((line) => line !== '')) facts.push([label, lines]);
-  };
-  fact('id', event.id);
-  fact('time', event.timestamp);
-  fact(
-    'action',
-    joinDefined([
-      event.action,
-      event.category?.length ? `category ${event.category.join(', ')}` : undefined,
-      event.type?.length ? `type ${event.type.join(', ')}` : undefined,
-    ]),
-  );
-  fact(
-    'outcome',
-    joinDefined([
-      paint(outcomeStyle(event.outcome) ?? 'bold', sanitize(event.outcome)),
-      sanitize(`level ${event.level}`),
-    ]),
-  );
-  fact('actor', event.actor ? actorFacts(event.actor) : 'anonymous');
-  fact('target', targetLabel(event.target) || undefined);
-  fact('tenant', event.tenant);
-  if (event.source) {
-    fact('source', joinDefined([event.source.ip, event.source.userAgent]) || undefined);
   }
-  if (event.request) {
-    const r = event.request;
-    fact(
-      'request',
-      joinDefined([
-        joinDefined([r.method, r.path], ' ') || undefined,
-        r.route === undefined ? undefined : `route ${r.route}`,
-        r.id === undefined ? undefined : `request id ${r.id}`,
-        r.traceId === undefined ? undefined : `trace ${r.traceId}`,
-      ]) || undefined,
-    );
-  }
-  if (event.response?.statusCode !== undefined)
-    fact('response', `status ${event.response.statusCode}`);
-  if (event.durationMs !== undefined) fact('duration', `${event.durationMs} ms`);
-  if (event.error) fact('error', `${event.error.type}: ${event.error.message}`);
-  fact('message', event.message);
-  if (event.labels && Object.keys(event.labels).length > 0) {
-    fact(
-      'labels',
-      Object.entries(event.labels)
-        .map(([key, value]) => `${key}=${value}`)
-        .join(', '),
-    );
-  }
-  if (event.filter !== undefined) fact('filter', compact(event.filter));
-  if (event.results !== undefined) fact('results', compact(event.results));
-  if (event.body !== undefined) fact('body', compact(event.body));
-  if (event.response?.body !== undefined) fact('resp. body', compact(event.response.body));
-
   const labelWidth = Math.max('changes'.length, ...facts.map(([label]) => label.length));
   const out: string[] = [];
   for (const [label, lines] of facts) {
@@ -245,17 +262,25 @@ export function eventDetails(event: AuditEvent, paint: Paint): string {
       out.push(`${head}  ${label === 'outcome' ? line : sanitize(line)}`);
     });
   }
-  if (event.changes !== undefined) {
-    // `count` stays complete when the list of names was cut to fit the event.
-    const count = event.changes.count ?? event.changes.fields.length;
-    const unavailable = event.changes.unavailable;
-    let summary = count === 0 ? 'none' : `${count} field${count === 1 ? '' : 's'}`;
-    if (unavailable !== undefined) summary = `unknown (${sanitize(unavailable)})`;
-    out.push('');
-    out.push(`${paint('bold', 'changes'.padEnd(labelWidth))}  ${summary}`);
-    out.push(...diffLines(event.changes.diff, paint));
-  }
+  if (event.changes !== undefined) out.push('', ...changesLines(event.changes, labelWidth, paint));
   return `${out.join('\n')}\n`;
+}
+
+/** The `changes` section of the detail view: how many fields changed, then the diff. */
+function changesLines(
+  changes: NonNullable<AuditEvent['changes']>,
+  labelWidth: number,
+  paint: Paint,
+): string[] {
+  // `count` stays complete when the list of names was cut to fit the event.
+  const count = changes.count ?? changes.fields.length;
+  const unavailable = changes.unavailable;
+  let summary = count === 0 ? 'none' : `${count} field${count === 1 ? '' : 's'}`;
+  if (unavailable !== undefined) summary = `unknown (${sanitize(unavailable)})`;
+  return [
+    `${paint('bold', 'changes'.padEnd(labelWidth))}  ${summary}`,
+    ...diffLines(changes.diff, paint),
+  ];
 }
 
 /**

@@ -179,6 +179,22 @@ export function resolveAuditApiOptions(raw: unknown): ResolvedAuditApiOptions | 
     }
   }
   const path = resolvePath(options.path);
+  const { guards, isPublic } = resolveAccess(options);
+  const tenant = resolveTenant(options.tenant);
+  return {
+    path,
+    guards,
+    isPublic,
+    exportLimit: resolveExportLimit(options.exportLimit),
+    imports: resolveImports(options.imports),
+    ...(tenant !== undefined && { tenant }),
+  };
+}
+
+/** Who may read: a guard, or an explicit `public: true`, never neither nor both. */
+function resolveAccess(
+  options: Record<string, unknown>,
+): Pick<ResolvedAuditApiOptions, 'guards' | 'isPublic'> {
   const guards = resolveGuards(options.guard);
   if (options.public !== undefined && typeof options.public !== 'boolean') {
     fail(
@@ -202,19 +218,23 @@ export function resolveAuditApiOptions(raw: unknown): ResolvedAuditApiOptions | 
       'Give a guard, e.g. api: { guard: AdminGuard }, or set api: { public: true } if the app is only reachable by people allowed to read it.',
     );
   }
-  let exportLimit = DEFAULT_AUDIT_EXPORT_LIMIT;
-  if (options.exportLimit !== undefined) {
-    const value = options.exportLimit;
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-      fail(
-        'api.exportLimit',
-        `must be a whole number of at least 1 (got ${shown(value)})`,
-        `Remove it to use the default ${DEFAULT_AUDIT_EXPORT_LIMIT}.`,
-      );
-    }
-    exportLimit = value;
+  return { guards, isPublic };
+}
+
+function resolveExportLimit(value: unknown): number {
+  if (value === undefined) return DEFAULT_AUDIT_EXPORT_LIMIT;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    fail(
+      'api.exportLimit',
+      `must be a whole number of at least 1 (got ${shown(value)})`,
+      `Remove it to use the default ${DEFAULT_AUDIT_EXPORT_LIMIT}.`,
+    );
   }
-  const imports = options.imports ?? [];
+  return value;
+}
+
+function resolveImports(value: unknown): NonNullable<ModuleMetadata['imports']> {
+  const imports = value ?? [];
   if (!Array.isArray(imports)) {
     fail(
       'api.imports',
@@ -222,21 +242,19 @@ export function resolveAuditApiOptions(raw: unknown): ResolvedAuditApiOptions | 
       'Example: api: { guard: JwtAdminGuard, imports: [AuthModule] }.',
     );
   }
-  if (options.tenant !== undefined && typeof options.tenant !== 'function') {
+  return imports as NonNullable<ModuleMetadata['imports']>;
+}
+
+function resolveTenant(value: unknown): AuditApiTenantResolver | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') {
     fail(
       'api.tenant',
-      `must be a function of the request (got ${shown(options.tenant)})`,
+      `must be a function of the request (got ${shown(value)})`,
       'Example: api: { guard: AdminGuard, tenant: (req) => req.user?.tenantId }.',
     );
   }
-  return {
-    path,
-    guards,
-    isPublic,
-    exportLimit,
-    imports: imports as NonNullable<ModuleMetadata['imports']>,
-    ...(options.tenant !== undefined && { tenant: options.tenant as AuditApiTenantResolver }),
-  };
+  return value as AuditApiTenantResolver;
 }
 
 /** DI token of the {@link ResolvedAuditApiOptions} of the registration. */

@@ -1,16 +1,14 @@
 import { AuditLogger } from '../../common/audit-logger';
 import {
   BadRequestException,
-  HttpException,
   Inject,
   Injectable,
   NotFoundException,
-  ServiceUnavailableException,
   StreamableFile,
 } from '@nestjs/common';
 import { AUDIT_RESOLVED_OPTIONS } from '../../audit.constants';
 import type { ResolvedAuditOptions } from '../../audit.options';
-import { AuditService, type AuditRecordInput } from '../../audit.service';
+import { AuditService } from '../../audit.service';
 import { AuditContextStorage } from '../../capture/audit-context';
 import { setResponseHeader, type AuditHttpRequest } from '../../capture/http-adapter';
 import {
@@ -20,14 +18,13 @@ import {
   type AuditPageEvent,
 } from '../read-budget';
 import { readerTenantOf, tenantMaySee, type ReaderTenant } from './audit-api-tenant';
-import { requestIdOf, requestSource } from '../../capture/request-facts';
-import type { AuditEvent, AuditSource } from '../../event/audit-event';
-import { AuditCommitError } from '../../pipeline/audit-writer';
+import { messageOf } from '../../common/message-of';
+import type { AuditEvent } from '../../event/audit-event';
 import { AuditQueryError, parseAuditQuery, type AuditQuery } from '../audit-query';
 import { auditIntegrityStatus, type AuditIntegrityStatus } from '../audit-integrity';
-import { AUDIT_READ_ACTION, recordAuditRead } from '../audit-read';
 import { auditQueryFromParams } from '../query-params';
 import { AUDIT_API_OPTIONS, type ResolvedAuditApiOptions } from './audit-api.options';
+import { AuditApiReadRecorder, type ReadRecord } from './audit-api-read.recorder';
 import {
   AUDIT_EXPORT_FORMATS,
   auditExportStream,
@@ -54,30 +51,6 @@ export interface AuditApiHistory {
   nextCursor: string | null;
 }
 
-/** What an `audit.read` event says about one API call. */
-interface ReadRecord {
-  endpoint: 'events' | 'event' | 'history' | 'export' | 'integrity';
-  outcome: 'success' | 'failure';
-  filter: unknown;
-  results?: unknown;
-  error?: unknown;
-  message: string;
-  target?: AuditRecordInput['target'];
-  format?: string;
-}
-
-/** Facts about the request taken when it arrives, while its socket is still open. */
-interface RequestNote {
-  requestId: string;
-  source: AuditSource;
-  /** The reader's tenant once `api.tenant` resolved it: the read is recorded under it. */
-  tenant?: string;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 function today(): string {
   return new Date().toISOString().slice(0, 10);
 }
@@ -91,21 +64,23 @@ function today(): string {
 @Injectable()
 export class AuditApiService {
   private readonly logger = new AuditLogger();
-  private readonly notes = new WeakMap<object, RequestNote>();
+  private readonly reads: AuditApiReadRecorder;
 
   constructor(
     private readonly audit: AuditService,
-    private readonly contexts: AuditContextStorage,
+    contexts: AuditContextStorage,
     @Inject(AUDIT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditOptions,
     @Inject(AUDIT_API_OPTIONS) private readonly api: ResolvedAuditApiOptions,
-  ) {}
+  ) {
+    this.reads = new AuditApiReadRecorder(audit, contexts, options);
+  }
 
   /**
    * Runs first on every route (before the app's guards): marks the response uncacheable and
    * echoes the request id, so denied answers carry both too.
    */
   prepare(req: AuditHttpRequest, res: unknown): void {
-    const note = this.noteOf(req);
+    const note = this.reads.noteOf(req);
     setResponseHeader(res, 'Cache-Control', 'no-store');
     setResponseHeader(res, this.options.requestIdHeader, note.requestId);
   }
@@ -121,13 +96,13 @@ export class AuditApiService {
         query.cursor,
       );
     } catch (error) {
-      throw await this.failed(
+      throw await this.reads.failed(
         req,
         { endpoint: 'events', filter: query, message: 'Audit events query failed' },
         error,
       );
     }
-    await this.succeeded(req, {
+    await this.reads.succeeded(req, {
       endpoint: 'events',
       filter: query,
       results: { count: page.items.length, more: page.nextCursor !== undefined },
@@ -148,11 +123,11 @@ export class AuditApiService {
     try {
       event = await this.audit.get(id);
     } catch (error) {
-      throw await this.failed(req, { ...read, message: 'Audit event read failed' }, error);
+      throw await this.reads.failed(req, { ...read, message: 'Audit event read failed' }, error);
     }
     // Another tenant's event is answered like a missing one: its existence is not the reader's.
     if (event === undefined || !tenantMaySee(tenant, event)) {
-      throw await this.failed(
+      throw await this.reads.failed(
         req,
         { ...read, results: { count: 0 }, message: 'Audit event not found' },
         new NotFoundException(
@@ -160,7 +135,11 @@ export class AuditApiService {
         ),
       );
     }
-    await this.succeeded(req, { ...read, results: { count: 1 }, message: 'Read an audit event' });
+    await this.reads.succeeded(req, {
+      ...read,
+      results: { count: 1 },
+      message: 'Read an audit event',
+    });
     return event;
   }
 
@@ -185,9 +164,9 @@ export class AuditApiService {
         cursor,
       );
     } catch (error) {
-      throw await this.failed(req, { ...read, message: 'Audit history read failed' }, error);
+      throw await this.reads.failed(req, { ...read, message: 'Audit history read failed' }, error);
     }
-    await this.succeeded(req, {
+    await this.reads.succeeded(req, {
       ...read,
       results: { count: page.items.length, more: page.nextCursor !== undefined },
       message: `Read the audit history of ${type} ${id}`,
@@ -200,7 +179,7 @@ export class AuditApiService {
   async integrity(req: AuditHttpRequest): Promise<AuditIntegrityStatus> {
     const status = auditIntegrityStatus(this.audit.lastVerification());
     const { verified } = status;
-    await this.succeeded(req, {
+    await this.reads.succeeded(req, {
       endpoint: 'integrity',
       filter: {},
       results: verified
@@ -235,13 +214,13 @@ export class AuditApiService {
       // export over a small limit, else one slice, so the response starts at once.
       first = await page(firstReadSize(limit));
     } catch (error) {
-      throw await this.failed(req, { ...base, message: 'Audit export failed' }, error);
+      throw await this.reads.failed(req, { ...base, message: 'Audit export failed' }, error);
     }
     if (
       first.items.length > limit ||
       (first.items.length === limit && first.nextCursor !== undefined)
     ) {
-      throw await this.failed(
+      throw await this.reads.failed(
         req,
         { ...base, results: { count: 0 }, message: 'Audit export refused: too many events' },
         new BadRequestException(
@@ -281,7 +260,7 @@ export class AuditApiService {
     const results = { count: end.count };
     const what = `${end.count} audit events as ${base.format?.toUpperCase() ?? ''}`;
     if (end.status === 'complete') {
-      await this.recordQuietly(req, {
+      await this.reads.recordQuietly(req, {
         ...base,
         outcome: 'success',
         results,
@@ -292,16 +271,16 @@ export class AuditApiService {
     let error: unknown = end.error;
     if (end.status === 'failed') {
       this.logger.error(
-        `nestjs-audit: the audit export (request ${this.noteOf(req).requestId}) failed after ${end.count} events and was aborted: ${messageOf(end.error)}`,
+        `nestjs-audit: the audit export (request ${this.reads.noteOf(req).requestId}) failed after ${end.count} events and was aborted: ${messageOf(end.error)}`,
       );
     } else if (end.status === 'over-limit') {
       this.logger.warn(
-        `nestjs-audit: the audit export (request ${this.noteOf(req).requestId}) was aborted after ${end.count} events: ${messageOf(end.error)}. Narrow it with since, from, to or other filters, or raise api.exportLimit.`,
+        `nestjs-audit: the audit export (request ${this.reads.noteOf(req).requestId}) was aborted after ${end.count} events: ${messageOf(end.error)}. Narrow it with since, from, to or other filters, or raise api.exportLimit.`,
       );
     } else {
       error = new Error(`the client closed the connection after ${end.count} events`);
     }
-    await this.recordQuietly(req, {
+    await this.reads.recordQuietly(req, {
       ...base,
       outcome: 'failure',
       results,
@@ -317,11 +296,11 @@ export class AuditApiService {
   ): Promise<ReaderTenant> {
     try {
       const tenant = await readerTenantOf(this.api, req);
-      if (tenant !== undefined) this.noteOf(req).tenant = tenant;
+      if (tenant !== undefined) this.reads.noteOf(req).tenant = tenant;
       return tenant;
     } catch (error) {
       const message = 'Audit trail read refused: no tenant for the reader';
-      throw await this.failed(req, { ...read, message }, error);
+      throw await this.reads.failed(req, { ...read, message }, error);
     }
   }
 
@@ -353,7 +332,7 @@ export class AuditApiService {
       return tenant === undefined ? query : { ...query, tenant };
     } catch (error) {
       if (!(error instanceof AuditQueryError)) throw error;
-      throw await this.failed(
+      throw await this.reads.failed(
         req,
         {
           endpoint,
@@ -364,88 +343,6 @@ export class AuditApiService {
         new BadRequestException(error.message),
       );
     }
-  }
-
-  /**
-   * Records a successful read. The data is released only once that record is committed: when
-   * the store cannot commit it (policy `fail`), the caller gets 503, never an unaudited read.
-   */
-  private async succeeded(req: AuditHttpRequest, read: Omit<ReadRecord, 'outcome'>): Promise<void> {
-    try {
-      await this.record(req, { ...read, outcome: 'success' });
-    } catch (error) {
-      if (error instanceof AuditCommitError) {
-        throw new ServiceUnavailableException({
-          statusCode: 503,
-          error: 'Service Unavailable',
-          code: 'AUDIT_UNAVAILABLE',
-          message:
-            'The audit trail could not record this read, so its result is not returned. Retry later; if it persists, the audit store is down.',
-          requestId: this.noteOf(req).requestId,
-        });
-      }
-      this.logger.error(
-        `nestjs-audit: could not record ${AUDIT_READ_ACTION} for request ${this.noteOf(req).requestId}: ${messageOf(error)}`,
-      );
-    }
-  }
-
-  /** Records a failed read and returns the error to throw (a store error stays a 500). */
-  private async failed(
-    req: AuditHttpRequest,
-    read: Omit<ReadRecord, 'outcome' | 'error'>,
-    error: unknown,
-  ): Promise<unknown> {
-    if (!(error instanceof HttpException)) {
-      this.logger.error(
-        `nestjs-audit: reading the audit trail failed (request ${this.noteOf(req).requestId}): ${messageOf(error)}`,
-      );
-    }
-    await this.recordQuietly(req, { ...read, outcome: 'failure', error });
-    return error;
-  }
-
-  private async recordQuietly(req: AuditHttpRequest, read: ReadRecord): Promise<void> {
-    try {
-      await this.record(req, read);
-    } catch (error) {
-      this.logger.error(
-        `nestjs-audit: could not record ${AUDIT_READ_ACTION} (${read.outcome}) for request ${this.noteOf(req).requestId}: ${messageOf(error)}`,
-      );
-    }
-  }
-
-  private async record(req: AuditHttpRequest, read: ReadRecord): Promise<void> {
-    const note = this.noteOf(req);
-    // `via` tells API reads apart from viewer page views (labelled `via: 'viewer'`).
-    const labels: Record<string, string> = { via: 'api', endpoint: read.endpoint };
-    if (read.format !== undefined) labels.format = read.format;
-    // The source noted on arrival: an export is recorded when its stream ends, and by then the
-    // client may be gone with its socket's address.
-    const input: Omit<AuditRecordInput, 'action'> = {
-      outcome: read.outcome,
-      filter: read.filter,
-      message: read.message,
-      labels,
-      source: note.source,
-    };
-    if (read.results !== undefined) input.results = read.results;
-    if (read.error !== undefined) input.error = read.error;
-    if (read.target !== undefined) input.target = read.target;
-    if (note.tenant !== undefined) input.tenant = note.tenant;
-    await recordAuditRead(this.audit, this.contexts, req, note.requestId, input);
-  }
-
-  private noteOf(req: AuditHttpRequest): RequestNote {
-    let note = this.notes.get(req);
-    if (!note) {
-      note = {
-        requestId: requestIdOf(req, this.options),
-        source: requestSource(req, this.options.trustProxy),
-      };
-      this.notes.set(req, note);
-    }
-    return note;
   }
 }
 

@@ -1,5 +1,6 @@
-import { AuditConfigurationError, resolveAuditOptions } from './audit.options';
-import { InMemoryAuditStore } from './stores/memory/memory-audit.store';
+import { AuditConfigurationError } from '../audit-configuration.error';
+import { resolveAuditOptions } from './resolve-audit-options';
+import { InMemoryAuditStore } from '../stores/memory/memory-audit.store';
 
 describe('resolveAuditOptions', () => {
   afterEach(() => {
