@@ -5,7 +5,8 @@
  * values are not. The built-in denylist is always on; user paths only add to it.
  */
 import type { AuditFieldChange } from './audit-event';
-import { toJsonSafe, type JsonSafeOptions, type KeyGuard } from './json-safe';
+import { toJsonSafe } from './json-safe';
+import type { JsonSafeOptions, KeyGuard } from './json-safe-options';
 import { unredactedVisits } from './redact-scan';
 import { scrubSecretShapes } from './secret-shapes';
 import type { WalkBudget } from './walk-budget';
