@@ -17,7 +17,7 @@ import {
   type AuditTrustProxy,
   type AuditTrustProxyFunction,
 } from './capture/client-address';
-import { validateRedactPaths } from './event/redact';
+import { validateRedactPaths } from './event/redact-paths';
 import { resolvePrivacy, type AuditPrivacy, type AuditPrivacyOptions } from './event/privacy';
 import { AuditStore } from './stores/audit-store';
 
