@@ -7,22 +7,21 @@ import type {
   AlarmOutboxStats,
   StoredAlarm,
 } from '../../alarms/alarm-outbox';
+import { alarmAttemptOf, storedAlarmOf, type AlarmColumns, type AlarmRow } from '../alarm-columns';
 import {
-  alarmAttemptOf,
   byClaimOrder,
   excludedChannelsOf,
   newLeaseToken,
+  SEVERITY_RANK_SQL,
+  type SettlementColumns,
+} from '../alarm-leases';
+import {
   normalizeAlarmAttemptQuery,
   alarmAttemptEqualities,
   alarmListEqualities,
   normalizeAlarmListQuery,
   type AlarmColumnEquality,
-  SEVERITY_RANK_SQL,
-  storedAlarmOf,
-  type AlarmColumns,
-  type AlarmRow,
-  type SettlementColumns,
-} from '../alarm-columns';
+} from '../alarm-queries';
 import type { PostgresNames } from './postgres-names';
 import type { PostgresStatement } from './postgres-query';
 import type { PostgresSql } from './postgres-session';

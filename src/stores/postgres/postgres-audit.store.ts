@@ -26,13 +26,8 @@ import type {
 } from '../../alarms/alarm-outbox';
 import type { AuditEvent } from '../../event/audit-event';
 import type { AuditQueryResult, NormalizedAuditQuery } from '../../query/audit-query';
-import {
-  checkClaimRequest,
-  excludedChannelsOf,
-  toSettlementColumns,
-  uniqueAlarmColumns,
-  type AlarmColumns,
-} from '../alarm-columns';
+import { uniqueAlarmColumns, type AlarmColumns } from '../alarm-columns';
+import { checkClaimRequest, excludedChannelsOf, toSettlementColumns } from '../alarm-leases';
 import { AuditStore } from '../audit-store';
 import { pageOfPayloads, parsePayload } from '../payload-page';
 import type { AuditSqlStatement } from '../sql-append';
