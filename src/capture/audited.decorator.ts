@@ -1,7 +1,7 @@
 import { SetMetadata, type Type } from '@nestjs/common';
 import { AUDITED_METADATA } from '../audit.constants';
 import type { AuditLevel, EcsEventCategory } from '../event/audit-event';
-import { validateRedactPaths } from '../event/redact';
+import { validateRedactPaths } from '../event/redact-paths';
 import type { AuditHttpRequest } from './http-adapter';
 import {
   ACTION_RULE,

@@ -2,7 +2,8 @@
  * Redacts route parameters that name a secret (`/password-reset/:token`) in the stored request
  * path. The route pattern is kept as it is: it holds names, never values.
  */
-import { REDACTED, isSensitiveKey, normalizeKey } from '../event/redact';
+import { REDACTED } from '../event/redact';
+import { isSensitiveKey, normalizeKey } from '../event/sensitive-keys';
 
 /** What stands for a sensitive path segment: `[REDACTED]`, percent-encoded so the path stays a URL path. */
 export const PATH_REDACTED = encodeURIComponent(REDACTED);

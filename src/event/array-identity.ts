@@ -6,7 +6,7 @@
  */
 import type { AuditFieldChange } from './audit-event';
 import { sanitizeString } from './json-text';
-import { isSensitiveKey } from './redact';
+import { isSensitiveKey } from './sensitive-keys';
 
 /** Default of the keys that identify the items of an array (`arrayIdentityKeys`). */
 export const DEFAULT_ARRAY_IDENTITY_KEYS: readonly string[] = Object.freeze(['id']);

@@ -105,15 +105,7 @@ export function readChanges(draft: ChangesInput, context: ChangesContext): ReadC
   const after = readState(draft.after, reads);
   const beforePartial = reads.isPartial(before);
   const afterPartial = reads.isPartial(after);
-  const { changes: raw, cuts }: DetailedDiff =
-    unavailable === undefined
-      ? diffStatesDetailed(before, after, {
-          budget: work,
-          isPartial: (value) => reads.isPartial(value),
-          identityKeys: context.entities.identityKeys,
-          maxArrayChanges: context.maxArrayChanges,
-        })
-      : { changes: [], cuts: [] };
+  const { changes: raw, cuts } = diffOf(before, after, unavailable, context);
   const partialValues = raw.map(
     (change) => [reads.isPartial(change.before), reads.isPartial(change.after)] as const,
   );
@@ -142,6 +134,23 @@ export function readChanges(draft: ChangesInput, context: ChangesContext): ReadC
     unavailable,
     unserializable: [...unserializable],
   };
+}
+
+/** The diff of the states read, or none when they were not compared (`unavailable`). */
+function diffOf(
+  before: unknown,
+  after: unknown,
+  unavailable: string | undefined,
+  context: ChangesContext,
+): DetailedDiff {
+  if (unavailable !== undefined) return { changes: [], cuts: [] };
+  const { reads } = context;
+  return diffStatesDetailed(before, after, {
+    budget: context.work,
+    isPartial: (value) => reads.isPartial(value),
+    identityKeys: context.entities.identityKeys,
+    maxArrayChanges: context.maxArrayChanges,
+  });
 }
 
 function redactState(state: unknown, context: ChangesContext): unknown {

@@ -14,7 +14,8 @@ import {
 import { buildAuditEvent } from './build-event';
 import { eventJson } from './event-json';
 import { resolvePrivacy } from './privacy';
-import { BUILT_IN_SENSITIVE_FRAGMENTS, BUILT_IN_SENSITIVE_KEYS, Redactor } from './redact';
+import { Redactor } from './redact';
+import { BUILT_IN_SENSITIVE_FRAGMENTS, BUILT_IN_SENSITIVE_KEYS } from './sensitive-keys';
 import { toJsonSafe } from './serialize';
 import { formatEcs } from '../ecs/ecs.formatter';
 import { lineText } from '../ecs/ecs-line';

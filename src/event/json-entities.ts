@@ -1,7 +1,7 @@
 /**
  * How the JSON-safe walk reads the objects ORMs hand over: entity instances and their relations,
  * lazy relations (promises), and what it reports when a value cannot be read (a throwing
- * getter, a `toJSON` that throws or recurses without end). The walk itself is in `json-safe.ts`.
+ * getter, a `toJSON` that throws or recurses without end). The walk itself is in `json-safe.ts` and `json-copy.ts`.
  */
 import { types } from 'node:util';
 import { UNSERIALIZABLE_PREFIX } from './json-text';

@@ -1,6 +1,6 @@
 /**
  * What a JSON-safe walk is told: its limits, the markers it leaves where it stopped, and the
- * guard that redacts on the way. The walk itself is in `json-safe.ts`.
+ * guard that redacts on the way. The walk itself is in `json-safe.ts` and `json-copy.ts`.
  */
 import type { EntityReading, SerializationIssue } from './json-entities';
 import type { WalkBudget } from './walk-budget';

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { NODE_BUDGET_MARKER, toJsonSafe, type KeyGuard } from './json-safe';
+import { toJsonSafe } from './json-safe';
+import { NODE_BUDGET_MARKER, type KeyGuard } from './json-safe-options';
 import { WalkBudget } from './walk-budget';
 
 /** A guard that rejects the keys named, at any depth (as a redactor's key names do). */

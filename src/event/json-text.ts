@@ -106,3 +106,21 @@ export function setJsonProperty(
     target[key] = value;
   }
 }
+
+/**
+ * A key as the copy records it: cleaned, with any secret found by shape replaced, and numbered
+ * (`[REDACTED]#2`) when two keys become the same, so no entry overwrites another.
+ */
+export function shownKey(
+  rawKey: string,
+  scrub: ((text: string) => string) | undefined,
+  out: Record<string, unknown>,
+): string {
+  const clean = sanitizeString(rawKey);
+  if (scrub === undefined) return clean;
+  const key = scrub(clean);
+  if (key === clean || !Object.hasOwn(out, key)) return key;
+  let n = 2;
+  while (Object.hasOwn(out, `${key}#${n}`)) n += 1;
+  return `${key}#${n}`;
+}

@@ -2,15 +2,14 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import type { AuditFieldChange } from './audit-event';
 import { changedFieldPaths, diffStates } from './diff';
+import { REDACTED, Redactor } from './redact';
+import { validateRedactPaths } from './redact-paths';
 import {
   BUILT_IN_SENSITIVE_FRAGMENTS,
   BUILT_IN_SENSITIVE_KEYS,
-  REDACTED,
-  Redactor,
   isSensitiveKey,
   normalizeKey,
-  validateRedactPaths,
-} from './redact';
+} from './sensitive-keys';
 import { NODE_BUDGET_MARKER, toJsonSafe } from './serialize';
 import { WalkBudget } from './walk-budget';
 

@@ -5,9 +5,20 @@
  * values are not. The built-in denylist is always on; user paths only add to it.
  */
 import type { AuditFieldChange } from './audit-event';
-import { toJsonSafe, type JsonSafeOptions, type KeyGuard } from './json-safe';
+import { toJsonSafe } from './json-safe';
+import type { JsonSafeOptions, KeyGuard } from './json-safe-options';
 import { unredactedVisits } from './redact-scan';
+import {
+  NO_STATES,
+  STATE_STRIDE,
+  WILDCARD,
+  buildRuleSet,
+  parsePath,
+  validateRedactPaths,
+  type RuleSet,
+} from './redact-paths';
 import { scrubSecretShapes } from './secret-shapes';
+import { isBuiltInSensitive, normalizeKey } from './sensitive-keys';
 import type { WalkBudget } from './walk-budget';
 
 /** How {@link Redactor.redact} bounds its copy (see `toJsonSafe`). */
@@ -38,187 +49,12 @@ export interface RedactorOptions {
 /** What a redacted value is replaced with. */
 export const REDACTED = '[REDACTED]';
 
-/**
- * A key is sensitive when its normalised form contains one of these
- * (so `refresh_token`, `X-API-Key` and `clientSecret` all match).
- */
-export const BUILT_IN_SENSITIVE_FRAGMENTS: readonly string[] = Object.freeze([
-  'password',
-  'passwd',
-  'secret',
-  'token',
-  'authorization',
-  'cookie',
-  'apikey',
-  'privatekey',
-  'creditcard',
-  'cardnumber',
-  'accesskey',
-  'sessionid',
-  'sessionkey',
-  'credential',
-  'passphrase',
-  'passcode',
-  'privkey',
-  'signingkey',
-  'encryptionkey',
-  'recoverycode',
-  'backupcode',
-  'mfaseed',
-  'totpseed',
-  'seedphrase',
-]);
-
-/**
- * A key is sensitive when its normalised form is exactly one of these, or when one of the
- * words of the key is (see {@link keyWords}: `pinCode`, `otp_code`, `cvv2`, `mfa-seed`). They
- * are too short to match inside longer keys: `classname` contains `ssn`, `spinner` contains
- * `pin`, `passengers` contains `pass`; as words they do not.
- */
-export const BUILT_IN_SENSITIVE_KEYS: readonly string[] = Object.freeze([
-  'pw',
-  'pwd',
-  'pass',
-  'cvv',
-  'cvc',
-  'cvn',
-  'ssn',
-  'pin',
-  'otp',
-  'totp',
-  'iban',
-  'jwt',
-  'bearer',
-  'seed',
-]);
-
-const BUILT_IN_EXACT = new Set(BUILT_IN_SENSITIVE_KEYS);
-// Words of a key: an acronym run (`API` in `APIKey`), a capitalised or lower-case word, digits.
-const WORD = /[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+/g;
-
-/**
- * The words of a key in lower case, split at case changes, digits and separators:
- * `pinCode` -> `pin code`, `X-API-Key` -> `x api key`, `cvv2` -> `cvv 2`.
- *
- * @param key - a property name or path segment
- */
-export function keyWords(key: string): string[] {
-  return (key.match(WORD) ?? []).map((word) => word.toLowerCase());
-}
-const WILDCARD = '*';
-// Pattern states are packed as `patternIndex * STATE_STRIDE + segmentIndex`.
-const STATE_STRIDE = 4096;
 const MAX_CACHED_KEYS = 10_000;
 const MAX_CACHED_RULE_SETS = 256;
-const NO_STATES: readonly number[] = Object.freeze([]);
-
-/**
- * The form keys are compared in: lower case, with everything but `a-z` and `0-9` removed, so
- * `X-API-Key`, `x_api_key` and `xApiKey` are the same key.
- *
- * @param key - a property name or path segment
- */
-export function normalizeKey(key: string): string {
-  return key.toLowerCase().replace(/[^a-z0-9]/g, '');
-}
-
-function isBuiltInSensitive(normalized: string, key: string): boolean {
-  if (BUILT_IN_EXACT.has(normalized)) return true;
-  for (const fragment of BUILT_IN_SENSITIVE_FRAGMENTS) {
-    if (normalized.includes(fragment)) return true;
-  }
-  for (const word of keyWords(key)) {
-    if (BUILT_IN_EXACT.has(word)) return true;
-  }
-  return false;
-}
-
-/**
- * Whether the built-in denylist redacts the value under this key. For a redactor's own key
- * names too, use {@link Redactor.isSensitiveKey}.
- *
- * @param key - a property name, in any case or separator style
- */
-export function isSensitiveKey(key: string): boolean {
-  return isBuiltInSensitive(normalizeKey(key), key);
-}
-
-type ParsedPath = { kind: 'key'; key: string } | { kind: 'pattern'; segments: string[] };
-
-function parsePath(path: unknown, strict: boolean): ParsedPath | string {
-  if (typeof path !== 'string') return `expected a string, got ${typeof path}`;
-  const trimmed = path.trim();
-  if (trimmed === '') return 'the path is empty';
-  const raw = trimmed.split('.');
-  if (strict && raw.some((segment) => segment.trim() === '')) {
-    return 'it has an empty segment (two dots in a row, or a leading or trailing dot)';
-  }
-  const segments: string[] = [];
-  for (const segment of raw) {
-    const clean = segment.trim();
-    if (clean === '') continue;
-    if (clean === WILDCARD) {
-      segments.push(WILDCARD);
-      continue;
-    }
-    const normalized = normalizeKey(clean);
-    if (normalized === '') return `segment "${clean}" has no letter or digit`;
-    segments.push(normalized);
-  }
-  if (segments.length === 0) return 'the path has no segment';
-  if (segments.length >= STATE_STRIDE) return `the path has more than ${STATE_STRIDE - 1} segments`;
-  if (raw.length === 1 && segments[0] === WILDCARD) {
-    return '"*" alone would redact every value; name the keys or use a dotted path';
-  }
-  if (raw.length === 1) return { kind: 'key', key: segments[0] as string };
-  return { kind: 'pattern', segments };
-}
-
-/**
- * Checks redaction paths and throws a `TypeError` naming the first invalid one. Call it where
- * paths are declared (module options, decorators) so a typo fails at startup, not silently per
- * request.
- *
- * @param paths - key names (`'phone'`) and dotted paths (`'user.mfa.phone'`, `'items.*.card'`)
- * @throws TypeError when a path is not a non-empty string of non-empty segments
- */
-export function validateRedactPaths(paths: readonly unknown[]): void {
-  if (!Array.isArray(paths)) {
-    throw new TypeError(
-      'Redaction paths must be an array of strings, e.g. ["phone", "user.mfa.secret"].',
-    );
-  }
-  for (const path of paths) {
-    const parsed = parsePath(path, true);
-    if (typeof parsed === 'string') {
-      throw new TypeError(
-        `Invalid redaction path ${JSON.stringify(path) ?? String(path)}: ${parsed}. ` +
-          'Use a key name ("phone") or a dotted path from the root ("user.mfa.phone", "items.*.cardHolder").',
-      );
-    }
-  }
-}
-
-interface RuleSet {
-  /** Exact normalised key names beyond the built-in list and the redactor's own. */
-  readonly extraKeys: ReadonlySet<string>;
-  /** Normalised dotted paths; `*` matches any one key or index. */
-  readonly patterns: readonly (readonly string[])[];
-  /** Every pattern at its first segment: the states at the root of a value. */
-  readonly rootStates: readonly number[];
-}
 
 interface KeyInfo {
   readonly normalized: string;
   readonly sensitive: boolean;
-}
-
-function buildRuleSet(
-  extraKeys: ReadonlySet<string>,
-  patterns: readonly (readonly string[])[],
-): RuleSet {
-  const rootStates = patterns.length === 0 ? NO_STATES : patterns.map((_, i) => i * STATE_STRIDE);
-  return { extraKeys, patterns, rootStates };
 }
 
 /**

@@ -3,11 +3,11 @@
  * data that every store and sink can persist as is, and bounds its size: the markers that stand
  * for values too large to keep, and the caps that place them.
  *
- * The walk itself lives in `json-safe.ts` and the text primitives in `json-text.ts`; both are
- * re-exported here, the one module the rest of the library imports.
+ * The walk itself lives in `json-safe.ts` (its steps in `json-copy.ts`) and the text primitives
+ * in `json-text.ts`; both are re-exported here, the one module the rest of the library imports.
  */
 import { createHash } from 'node:crypto';
-import type { BinaryMarker } from './json-safe';
+import type { BinaryMarker } from './json-builtins';
 import { toJsonSafe } from './json-safe';
 import { AUDIT_MARKER_KEY } from './json-text';
 
@@ -19,17 +19,17 @@ export {
   setJsonProperty,
   unserializableMarker,
 } from './json-text';
+export type { BinaryMarker } from './json-builtins';
+export { toJsonSafe } from './json-safe';
 export {
   CIRCULAR_MARKER,
   MAX_DEPTH,
   MAX_DEPTH_MARKER,
   MAX_NODES,
   NODE_BUDGET_MARKER,
-  toJsonSafe,
-  type BinaryMarker,
   type JsonSafeOptions,
   type KeyGuard,
-} from './json-safe';
+} from './json-safe-options';
 
 /** Stands for a value too large to keep: the size and digest of its JSON. */
 export interface TruncatedMarker {

@@ -4,7 +4,7 @@ import type {
   ResolvedAuditOptions,
 } from '../audit.options';
 import { messageOf } from '../common/message-of';
-import { validateRedactPaths } from '../event/redact';
+import { validateRedactPaths } from '../event/redact-paths';
 import { fail, optionalBoolean } from './option-checks';
 
 /** The redaction settings every recorded value goes through. */

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ALARM_SEVERITIES } from '../../src/alarms/alarm-message';
-import { SEVERITY_RANK_SQL, severityRank } from '../../src/stores/alarm-columns';
+import { SEVERITY_RANK_SQL, severityRank } from '../../src/stores/alarm-leases';
 import { SqliteAuditStore } from '../../src/stores/sqlite/sqlite-audit.store';
 import {
   SQLITE_ALARM_ANY_DUE_EXCLUDING_SQL,

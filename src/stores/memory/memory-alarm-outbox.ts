@@ -11,17 +11,18 @@ import type {
 } from '../../alarms/alarm-outbox';
 import {
   alarmAttemptOf,
-  byClaimOrder,
-  checkClaimRequest,
-  newLeaseToken,
-  normalizeAlarmAttemptQuery,
-  normalizeAlarmListQuery,
   storedAlarmOf,
-  toSettlementColumns,
   uniqueAlarmColumns,
   type AlarmAttemptRow,
   type AlarmRow,
 } from '../alarm-columns';
+import {
+  byClaimOrder,
+  checkClaimRequest,
+  newLeaseToken,
+  toSettlementColumns,
+} from '../alarm-leases';
+import { normalizeAlarmAttemptQuery, normalizeAlarmListQuery } from '../alarm-queries';
 
 /**
  * The alarm outbox of the in-memory store: the same semantics as the SQL engines (see

@@ -1,19 +1,4 @@
 import type {
-  AuditChainSource,
-  ChainHead,
-  ChainRow,
-  UnchainedEvent,
-} from '../../integrity/chain-source';
-import {
-  postgresChainHeadOf,
-  postgresChainRowOf,
-  postgresChainStatements,
-  postgresUnchainedOf,
-  type PostgresChainStatements,
-} from './postgres-chain';
-import { PostgresChainSealer } from './postgres-chain-sealer';
-import { postgresSealing, type PostgresSealing } from './postgres-sealing';
-import type {
   AlarmAttempt,
   AlarmAttemptQuery,
   AlarmClaim,
@@ -25,50 +10,31 @@ import type {
   StoredAlarm,
 } from '../../alarms/alarm-outbox';
 import type { AuditEvent } from '../../event/audit-event';
+import type {
+  AuditChainSource,
+  ChainHead,
+  ChainRow,
+  UnchainedEvent,
+} from '../../integrity/chain-source';
 import type { AuditQueryResult, NormalizedAuditQuery } from '../../query/audit-query';
-import {
-  checkClaimRequest,
-  excludedChannelsOf,
-  toSettlementColumns,
-  uniqueAlarmColumns,
-  type AlarmColumns,
-} from '../alarm-columns';
+import { uniqueAlarmColumns } from '../alarm-columns';
+import { checkClaimRequest, toSettlementColumns } from '../alarm-leases';
 import { AuditStore } from '../audit-store';
 import { pageOfPayloads, parsePayload } from '../payload-page';
 import type { AuditSqlStatement } from '../sql-append';
-import { toEventColumns } from '../event-columns';
-import {
-  alarmAttemptsOf,
-  alarmStatsOf,
-  claimPostgresAlarms,
-  postgresAlarmStatements,
-  storedAlarmsOf,
-  type PostgresAlarmStatements,
-} from './postgres-alarm-outbox';
-import { PostgresConnections } from './postgres-connections';
-import { isMissingPartition, isUniqueViolation, reasonOf } from './postgres-errors';
-import {
-  postgresInsert,
-  toPostgresRow,
-  type PostgresEventRow,
-  type PostgresInsertMode,
-} from './postgres-insert';
+import { postgresAppendBatch, postgresAppendStatements } from './postgres-append-statements';
+import { postgresChainHeadOf, postgresChainRowOf, postgresUnchainedOf } from './postgres-chain';
+import { PostgresChainSealer } from './postgres-chain-sealer';
+import { PostgresConnections, readRows } from './postgres-connections';
+import { isMissingPartition, isUniqueViolation, postgresStoreError } from './postgres-errors';
+import { toPostgresRows } from './postgres-insert';
 import type { PostgresNames } from './postgres-names';
 import { resolvePostgresOptions, type PostgresAuditStoreOptions } from './postgres-options';
 import { PostgresMonthlyPartitions } from './postgres-partitions';
-import { postgresRelayStatements, type PostgresRelayStatements } from './postgres-stream-relay';
-import {
-  postgresEventOf,
-  postgresStatements,
-  type PostgresStatement,
-  type PostgresStatements,
-} from './postgres-query';
-import {
-  checkPostgresSchema,
-  migratePostgresSchema,
-  PostgresSchemaError,
-  type PostgresPartitioning,
-} from './postgres.schema';
+import { openPostgresStore, type PostgresOpenStore } from './postgres-open-store';
+import { postgresEventOf, type PostgresStatement } from './postgres-query';
+import { postgresSealing, type PostgresSealing } from './postgres-sealing';
+import type { PostgresPartitioning } from './postgres.schema';
 
 // The options live beside their validation; this path is where the rest of the code imports them.
 export type {
@@ -77,15 +43,6 @@ export type {
   PostgresAuditStoreOptions,
   PostgresAuditStorePoolOptions,
 } from './postgres-options';
-
-interface OpenState {
-  statements: PostgresStatements;
-  chain: PostgresChainStatements;
-  insert: ReturnType<typeof postgresInsert>;
-  alarms: PostgresAlarmStatements;
-  relay: PostgresRelayStatements;
-  partitions: PostgresMonthlyPartitions | undefined;
-}
 
 /**
  * The production {@link AuditStore}: one PostgreSQL table with the whole event as `json` plus
@@ -114,7 +71,7 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
   private readonly partitioning: PostgresPartitioning;
   private readonly connections: PostgresConnections;
   private readonly readOnly: boolean;
-  private state: 'new' | OpenState | 'closed' = 'new';
+  private state: 'new' | PostgresOpenStore | 'closed' = 'new';
   private opening: Promise<void> | undefined;
   /** Where seals run: in worker threads, so the event loop spends next to nothing on them. */
   private readonly sealing: PostgresSealing;
@@ -169,7 +126,7 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
    */
   async append(events: readonly AuditEvent[], alarms?: readonly AlarmOutboxEntry[]): Promise<void> {
     const state = this.writable('append');
-    const rows = PostgresAuditStore.rowsOf(events);
+    const rows = toPostgresRows(events);
     const alarmRows = uniqueAlarmColumns(alarms);
     if (rows.length === 0 && alarmRows.length === 0) return;
     const months = state.partitions
@@ -181,14 +138,14 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
         ? ''
         : ` and ${alarmRows.length} alarm${alarmRows.length === 1 ? '' : 's'}`);
     const write = async () => {
-      await this.ensurePartitions(state, months);
+      await state.partitions?.ensure(this.connections, months);
       try {
-        await this.connections.run(PostgresAuditStore.batch(state, rows, alarmRows, 'fast'));
+        await this.connections.run(postgresAppendBatch(state, rows, alarmRows, 'fast'));
       } catch (error) {
         // Some id is stored already (a retried batch): nothing was written, so write the batch
         // again, skipping what is there.
         if (!isUniqueViolation(error)) throw error;
-        await this.connections.run(PostgresAuditStore.batch(state, rows, alarmRows, 'idempotent'));
+        await this.connections.run(postgresAppendBatch(state, rows, alarmRows, 'idempotent'));
       }
     };
     try {
@@ -268,19 +225,13 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
     alarms?: readonly AlarmOutboxEntry[],
   ): Promise<AuditSqlStatement[]> {
     const state = this.writable('appendStatements');
-    const rows = PostgresAuditStore.rowsOf(events);
+    const rows = toPostgresRows(events);
     const alarmRows = uniqueAlarmColumns(alarms);
-    if (state.partitions) {
-      await this.ensurePartitions(
-        state,
-        rows.map((row) => PostgresMonthlyPartitions.monthOf(row.columns.ts)),
-      );
-    }
-    // Run in a transaction the application owns, which a unique violation would abort.
-    const statements = rows.length === 0 ? [] : state.insert(rows, 'idempotent');
-    if (rows.length > 0) statements.push(state.relay.insert(rows.map((row) => row.columns.id)));
-    if (alarmRows.length > 0) statements.push(...state.alarms.insert(alarmRows));
-    return statements.map((statement) => ({ text: statement.text, values: [...statement.values] }));
+    await state.partitions?.ensure(
+      this.connections,
+      rows.map((row) => PostgresMonthlyPartitions.monthOf(row.columns.ts)),
+    );
+    return postgresAppendStatements(state, rows, alarmRows);
   }
 
   /**
@@ -337,74 +288,28 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
    */
   override async claimAlarms(request: AlarmClaimRequest): Promise<AlarmClaim[]> {
     checkClaimRequest(request);
-    const state = this.ready('claimAlarms');
-    try {
-      const [[due] = []] = await this.connections.rows(
-        state.alarms.anyDue(request.now, excludedChannelsOf(request)),
-      );
-      if (due !== true) return [];
-      return await this.connections.withSession((session) =>
-        session.transaction((sql) => claimPostgresAlarms(sql, this.names, request)),
-      );
-    } catch (error) {
-      throw this.failure('claim alarms', error);
-    }
+    return this.ready('claimAlarms').outbox.claim(request);
   }
 
   /** Records attempts and settles their messages (see {@link AuditStore.settleAlarms}). */
   override async settleAlarms(settlements: readonly AlarmSettlement[]): Promise<boolean[]> {
     const all = settlements.map(toSettlementColumns);
-    const state = this.ready('settleAlarms');
-    if (all.length === 0) return [];
-    const statements = all.map((settlement) => state.alarms.settle(settlement));
-    try {
-      const results = await this.connections.withSession(async (session) => {
-        const [only] = statements;
-        if (this.connections.owned && statements.length === 1 && only) {
-          return [await session.sql(only.text, only.values)];
-        }
-        return session.transaction(async (sql) => {
-          const out: unknown[][][] = [];
-          for (const statement of statements) out.push(await sql(statement.text, statement.values));
-          return out;
-        });
-      });
-      return results.map((rows) => Number(rows[0]?.[0] ?? 0) > 0);
-    } catch (error) {
-      throw this.failure('settle alarms', error);
-    }
+    return this.ready('settleAlarms').outbox.settle(all);
   }
 
   /** Outbox entries, newest first. */
   override async listAlarms(query?: AlarmListQuery): Promise<StoredAlarm[]> {
-    const state = this.ready('listAlarms');
-    const statement = state.alarms.list(query);
-    try {
-      return storedAlarmsOf(await this.connections.rows(statement));
-    } catch (error) {
-      throw this.failure('list alarms', error);
-    }
+    return this.ready('listAlarms').outbox.list(query);
   }
 
   /** Recorded delivery attempts, newest first. */
   override async listAlarmAttempts(query?: AlarmAttemptQuery): Promise<AlarmAttempt[]> {
-    const state = this.ready('listAlarmAttempts');
-    const statement = state.alarms.listAttempts(query);
-    try {
-      return alarmAttemptsOf(await this.connections.rows(statement));
-    } catch (error) {
-      throw this.failure('list alarm attempts', error);
-    }
+    return this.ready('listAlarmAttempts').outbox.listAttempts(query);
   }
 
   /** Outbox entries per status. */
   override async alarmStats(): Promise<AlarmOutboxStats> {
-    const state = this.ready('alarmStats');
-    try {
-      return alarmStatsOf(await this.connections.rows(state.alarms.stats()));
-    } catch (error) {
-      throw this.failure('count alarms', error);
-    }
+    return this.ready('alarmStats').outbox.stats();
   }
 
   /**
@@ -427,116 +332,30 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
   }
 
   private async open(): Promise<void> {
-    // Loads pg when the store creates the pool: a missing driver says how to install it.
-    this.connections.pool();
-    const partitions =
-      this.partitioning === 'monthly' ? new PostgresMonthlyPartitions(this.names) : undefined;
-    try {
-      await this.connections.withSession(async (session) => {
-        await session.transaction((sql) =>
-          (this.readOnly ? checkPostgresSchema : migratePostgresSchema)(
-            sql,
-            this.names,
-            this.partitioning,
-          ),
-        );
-        if (partitions) await partitions.load(session.sql);
-      });
-    } catch (error) {
-      if (error instanceof PostgresSchemaError) throw error;
-      throw this.failure('initialise', error);
-    }
-    const state: OpenState = {
-      statements: postgresStatements(this.names),
-      chain: postgresChainStatements(this.names),
-      insert: postgresInsert(this.names),
-      alarms: postgresAlarmStatements(this.names),
-      relay: postgresRelayStatements(this.names),
-      partitions,
-    };
-    if (partitions && !this.readOnly) {
-      // This month and the next, so the first writes of a month seldom wait for DDL (creating
-      // a partition briefly locks the whole table).
-      const thisMonth = PostgresMonthlyPartitions.monthOf(Date.now());
-      try {
-        await this.ensurePartitions(state, [thisMonth, thisMonth + 1]);
-      } catch (error) {
-        throw this.failure('initialise', error);
-      }
-    }
+    const state = await openPostgresStore(
+      { names: this.names, partitioning: this.partitioning, readOnly: this.readOnly },
+      this.connections,
+    );
     if (this.state === 'closed') return;
     this.state = state;
     // Events a crashed instance (or a migration) left queued.
     if (!this.readOnly) this.sealer.request();
   }
 
-  private static rowsOf(events: readonly AuditEvent[]): PostgresEventRow[] {
-    const rows = new Map<string, PostgresEventRow>();
-    for (const event of events) {
-      const columns = toEventColumns(event);
-      // A statement may not insert the same key twice under ON CONFLICT; keep the first, as
-      // the other stores do.
-      if (!rows.has(columns.id)) rows.set(columns.id, toPostgresRow(columns, event));
-    }
-    // Two batches sharing ids (a retry racing the original) take their key locks in the same
-    // order, so they wait for each other instead of deadlocking.
-    return [...rows.values()].sort((a, b) =>
-      a.columns.id < b.columns.id ? -1 : a.columns.id > b.columns.id ? 1 : 0,
-    );
-  }
-
-  private async ensurePartitions(state: OpenState, months: readonly number[]): Promise<void> {
-    const missing = state.partitions?.missing(months) ?? [];
-    if (missing.length === 0 || !state.partitions) return;
-    const partitions = state.partitions;
-    await this.connections.withSession((session) =>
-      session.transaction((sql) => partitions.create(sql, missing)),
-    );
-  }
-
-  /** The statements of one batch: with alarms and up to 1000 events, one statement. */
-  private static batch(
-    state: OpenState,
-    rows: readonly PostgresEventRow[],
-    alarmRows: readonly AlarmColumns[],
-    mode: PostgresInsertMode,
-  ): PostgresStatement[] {
-    const eventInserts = rows.length === 0 ? [] : state.insert(rows, mode);
-    if (alarmRows.length === 0) return eventInserts;
-    const [onlyEvents] = eventInserts;
-    return eventInserts.length === 1 && onlyEvents
-      ? state.alarms.insert(alarmRows, onlyEvents)
-      : [...eventInserts, ...state.alarms.insert(alarmRows)];
-  }
-
   private async read(what: string, statement: PostgresStatement): Promise<unknown[]> {
     return (await this.rowsOf(what, statement)).map((row) => row[0]);
   }
 
-  private async rowsOf(what: string, statement: PostgresStatement): Promise<unknown[][]> {
-    try {
-      return await this.connections.rows(statement);
-    } catch (error) {
-      throw this.failure(what, error);
-    }
+  private rowsOf(what: string, statement: PostgresStatement): Promise<unknown[][]> {
+    return readRows(this.connections, this.names.qualifiedTable, what, statement);
   }
 
   private failure(what: string, error: unknown): Error {
-    const hint = what.startsWith('append')
-      ? `Retrying the batch is safe: appends are idempotent by event id${what.includes('alarm') ? ' and alarm dedup key' : ''}.`
-      : what.includes('alarm')
-        ? 'Check that PostgreSQL is reachable and answering; the alarm dispatcher tries again at its next poll.'
-        : what === 'initialise'
-          ? 'Check that PostgreSQL is reachable with the configured connection and that the role may create the schema and table, then call init() again.'
-          : 'Check that PostgreSQL is reachable and answering.';
-    return new Error(
-      `PostgresAuditStore could not ${what} (table ${this.names.qualifiedTable}): ${reasonOf(error)}. ${hint}`,
-      { cause: error },
-    );
+    return postgresStoreError(this.names.qualifiedTable, what, error);
   }
 
   /** {@link PostgresAuditStore.ready}, for an operation that writes. */
-  private writable(operation: string): OpenState {
+  private writable(operation: string): PostgresOpenStore {
     const state = this.ready(operation);
     if (this.readOnly) {
       throw new Error(
@@ -546,7 +365,7 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
     return state;
   }
 
-  private ready(operation: string): OpenState {
+  private ready(operation: string): PostgresOpenStore {
     if (this.state === 'new') {
       throw new Error(
         `PostgresAuditStore.${operation}() was called before init(): await store.init() first (AuditModule does it when the application starts).`,

@@ -1,4 +1,5 @@
 import { loadPostgresDriver, type PostgresPool, type PostgresPoolClient } from './postgres-driver';
+import { postgresStoreError } from './postgres-errors';
 import type { PostgresPoolSource } from './postgres-options';
 import type { PostgresStatement } from './postgres-query';
 import { PostgresSession, type PostgresTimeouts } from './postgres-session';
@@ -136,5 +137,22 @@ export class PostgresConnections {
         },
       );
     });
+  }
+}
+
+/**
+ * The rows of one read-only statement, or the store's error saying it could not do `what`.
+ * @param table the store's qualified table name, for the message.
+ */
+export async function readRows(
+  connections: PostgresConnections,
+  table: string,
+  what: string,
+  statement: PostgresStatement,
+): Promise<unknown[][]> {
+  try {
+    return await connections.rows(statement);
+  } catch (error) {
+    throw postgresStoreError(table, what, error);
   }
 }

@@ -56,3 +56,23 @@ export function isUniqueViolation(error: unknown): boolean {
     (error as { code?: unknown }).code === UNIQUE_VIOLATION
   );
 }
+
+/**
+ * The error a `PostgresAuditStore` operation rejects with: what it could not do, on which table,
+ * why, and what to do about it.
+ * @param table the store's qualified table name.
+ * @param what the operation, as in "could not <what>".
+ */
+export function postgresStoreError(table: string, what: string, error: unknown): Error {
+  const hint = what.startsWith('append')
+    ? `Retrying the batch is safe: appends are idempotent by event id${what.includes('alarm') ? ' and alarm dedup key' : ''}.`
+    : what.includes('alarm')
+      ? 'Check that PostgreSQL is reachable and answering; the alarm dispatcher tries again at its next poll.'
+      : what === 'initialise'
+        ? 'Check that PostgreSQL is reachable with the configured connection and that the role may create the schema and table, then call init() again.'
+        : 'Check that PostgreSQL is reachable and answering.';
+  return new Error(
+    `PostgresAuditStore could not ${what} (table ${table}): ${reasonOf(error)}. ${hint}`,
+    { cause: error },
+  );
+}

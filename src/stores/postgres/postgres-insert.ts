@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../../event/audit-event';
 import { eventJson } from '../../event/event-json';
-import type { AuditEventColumns } from '../event-columns';
+import { toEventColumns, type AuditEventColumns } from '../event-columns';
 import { queueInserted } from './postgres-chain';
 import type { PostgresNames } from './postgres-names';
 import type { PostgresStatement } from './postgres-query';
@@ -56,6 +56,25 @@ export function toPostgresRow(columns: AuditEventColumns, event: AuditEvent): Po
       ? json.replaceAll(PAYLOAD_SEPARATOR, '\\u001e')
       : json,
   };
+}
+
+/**
+ * The rows of a batch of events: one per id (the first wins), sorted by id.
+ * @throws TypeError when an event lacks a field the store needs.
+ */
+export function toPostgresRows(events: readonly AuditEvent[]): PostgresEventRow[] {
+  const rows = new Map<string, PostgresEventRow>();
+  for (const event of events) {
+    const columns = toEventColumns(event);
+    // A statement may not insert the same key twice under ON CONFLICT; keep the first, as
+    // the other stores do.
+    if (!rows.has(columns.id)) rows.set(columns.id, toPostgresRow(columns, event));
+  }
+  // Two batches sharing ids (a retry racing the original) take their key locks in the same
+  // order, so they wait for each other instead of deadlocking.
+  return [...rows.values()].sort((a, b) =>
+    a.columns.id < b.columns.id ? -1 : a.columns.id > b.columns.id ? 1 : 0,
+  );
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { PostgresConnections } from './postgres-connections';
 import type { PostgresNames } from './postgres-names';
 import { toPostgresTimestamp } from './postgres-timestamp';
 import type { PostgresSql } from './postgres-session';
@@ -82,6 +83,18 @@ export class PostgresMonthlyPartitions {
       );
     }
     for (const month of months) this.known.add(month);
+  }
+
+  /**
+   * Creates, in a transaction of its own on `connections`, the partitions of `months` that may
+   * still be missing (see {@link PostgresMonthlyPartitions.create}).
+   */
+  async ensure(connections: PostgresConnections, months: readonly number[]): Promise<void> {
+    const missing = this.missing(months);
+    if (missing.length === 0) return;
+    await connections.withSession((session) =>
+      session.transaction((sql) => this.create(sql, missing)),
+    );
   }
 
   private nameOf(month: number): string {

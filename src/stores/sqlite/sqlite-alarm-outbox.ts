@@ -10,23 +10,27 @@ import type {
 } from '../../alarms/alarm-outbox';
 import {
   alarmAttemptOf,
+  storedAlarmOf,
+  type AlarmAttemptRow,
+  type AlarmColumns,
+  type AlarmRow,
+} from '../alarm-columns';
+import {
   byClaimOrder,
   checkClaimRequest,
   excludedChannelsOf,
   newLeaseToken,
+  SEVERITY_RANK_SQL,
+  toSettlementColumns,
+  type SettlementColumns,
+} from '../alarm-leases';
+import {
   normalizeAlarmAttemptQuery,
   alarmAttemptEqualities,
   alarmListEqualities,
   normalizeAlarmListQuery,
   type AlarmColumnEquality,
-  SEVERITY_RANK_SQL,
-  storedAlarmOf,
-  toSettlementColumns,
-  type AlarmAttemptRow,
-  type AlarmColumns,
-  type AlarmRow,
-  type SettlementColumns,
-} from '../alarm-columns';
+} from '../alarm-queries';
 import type {
   SqliteDatabase,
   SqliteStatement,
