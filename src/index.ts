@@ -30,7 +30,7 @@ export type {
   AlarmStatus,
   StoredAlarm,
 } from './alarms/alarm-outbox';
-export type { AlarmTransition, AlarmTransitionValue } from './alarms/alarm-rule';
+export type { AlarmTransition, AlarmTransitionValue } from './alarms/alarm-rule-transition';
 export type { AlarmDispatcherStats } from './alarms/alarm-dispatcher-stats';
 export { AlarmInputError, type ManualAlarmInput } from './alarms/alarm.engine';
 export type { AuditAlarmHealth } from './alarms/audit-alarms';

@@ -15,13 +15,13 @@ import {
 } from './alarm-message';
 import type { AlarmOutboxEntry } from './alarm-outbox';
 import {
+  ALARM_RULE_NAME,
   DEFAULT_ALARM_MESSAGE,
   MANUAL_RULE_NAME,
-  type ChangeWatch,
   type CompiledAlarmRule,
   type CompiledAlarmRules,
-  type CompiledThreshold,
 } from './alarm-rule';
+import type { CompiledThreshold } from './alarm-rule-threshold';
 import { viewerEventUrl, viewerListUrl, type ViewerListFilter } from './alarm-rule-links';
 import {
   MAX_TEXT_CHARS,
@@ -35,6 +35,7 @@ import { alarmChanges, cutText, renderValue, singleLine } from './alarm-template
 import { DEFAULT_MAX_OPEN_WINDOWS, ThresholdWindows, type WindowState } from './threshold-windows';
 import { windowsDroppedEntries } from './windows-dropped';
 import { neutralizeMrkdwn } from './notifiers/slack-mrkdwn';
+import { watchedFirst } from './change-watch';
 
 /** Most changed fields an event summary lists (the `{changes}` text counts the rest). */
 export const MAX_SUMMARY_CHANGES = 50;
@@ -122,30 +123,6 @@ export function summarizeEvent(
   if (ip !== undefined) summary.sourceIp = ip;
   if (viewerUrl !== undefined) summary.url = viewerEventUrl(viewerUrl, event.id);
   return summary;
-}
-
-/**
- * The event with the changes a rule watches listed first (diff and field names), so its alarm
- * names the change it fired for even among thousands of others; the order is kept otherwise.
- */
-function watchedFirst(event: AuditEvent, watch: ChangeWatch): AuditEvent {
-  const changes = event.changes;
-  if (changes === undefined) return event;
-  const diff = partition(Array.isArray(changes.diff) ? changes.diff : [], watch.change);
-  const fields = partition(Array.isArray(changes.fields) ? changes.fields : [], watch.field);
-  if (diff === undefined && fields === undefined) return event;
-  return {
-    ...event,
-    changes: { ...changes, diff: diff ?? changes.diff, fields: fields ?? changes.fields },
-  };
-}
-
-/** The items that pass first, then the others, each in their order; `undefined` if none pass. */
-function partition<T>(items: readonly T[], first: (item: T) => boolean): T[] | undefined {
-  const front: T[] = [];
-  const back: T[] = [];
-  for (const item of items) (first(item) ? front : back).push(item);
-  return front.length === 0 ? undefined : [...front, ...back];
 }
 
 function groupText(value: unknown): string {
@@ -508,7 +485,6 @@ export interface ManualAlarmSettings {
 }
 
 const MANUAL_KEYS = ['title', 'message', 'severity', 'channels', 'rule', 'dedupKey', 'event'];
-const RULE_NAME = /^[A-Za-z0-9._-]{1,100}$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
@@ -576,7 +552,7 @@ export function manualAlarmEntries(
     }
     if (!unique.includes(channel)) unique.push(channel);
   }
-  if (typeof rule !== 'string' || !RULE_NAME.test(rule)) {
+  if (typeof rule !== 'string' || !ALARM_RULE_NAME.test(rule)) {
     invalid(`"rule" must be 1-100 letters, digits, ".", "_" or "-" (got ${JSON.stringify(rule)}).`);
   }
   if (
