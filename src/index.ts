@@ -32,7 +32,7 @@ export type {
 } from './alarms/alarm-outbox';
 export type { AlarmTransition, AlarmTransitionValue } from './alarms/alarm-rule-transition';
 export type { AlarmDispatcherStats } from './alarms/alarm-dispatcher-stats';
-export { AlarmInputError, type ManualAlarmInput } from './alarms/alarm.engine';
+export { AlarmInputError, type ManualAlarmInput } from './alarms/manual-alarm';
 export type { AuditAlarmHealth } from './alarms/audit-alarms';
 export {
   AlarmDeliveryError,

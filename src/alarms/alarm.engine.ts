@@ -4,41 +4,20 @@
  * pipeline can store the alarms in the same transaction as the events they are about.
  */
 import { createHash } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
 import type { AuditEvent } from '../event/audit-event';
 import { eventWithChangeSet, type AuditChangeSet } from '../event/change-set';
-import {
-  ALARM_SEVERITIES,
-  type AlarmEventSummary,
-  type AlarmMessage,
-  type AlarmSeverity,
-} from './alarm-message';
+import { summarizeEvent } from './alarm-event-summary';
+import type { AlarmEventSummary, AlarmMessage } from './alarm-message';
 import type { AlarmOutboxEntry } from './alarm-outbox';
-import {
-  ALARM_RULE_NAME,
-  DEFAULT_ALARM_MESSAGE,
-  MANUAL_RULE_NAME,
-  type CompiledAlarmRule,
-  type CompiledAlarmRules,
-} from './alarm-rule';
+import type { CompiledAlarmRule, CompiledAlarmRules } from './alarm-rule';
+import { viewerListUrl, type ViewerListFilter } from './alarm-rule-links';
 import type { CompiledThreshold } from './alarm-rule-threshold';
-import { viewerEventUrl, viewerListUrl, type ViewerListFilter } from './alarm-rule-links';
-import {
-  MAX_TEXT_CHARS,
-  MAX_TITLE_CHARS,
-  parseAlarmTemplate,
-  type AlarmTemplate,
-  type AlarmTemplateContext,
-  type RenderedAlarmText,
-} from './alarm-template';
-import { alarmChanges, cutText, renderValue, singleLine } from './alarm-template-values';
+import type { AlarmTemplateContext, RenderedAlarmText } from './alarm-template';
+import { renderValue } from './alarm-template-values';
+import { watchedFirst } from './change-watch';
 import { DEFAULT_MAX_OPEN_WINDOWS, ThresholdWindows, type WindowState } from './threshold-windows';
 import { windowsDroppedEntries } from './windows-dropped';
 import { neutralizeMrkdwn } from './notifiers/slack-mrkdwn';
-import { watchedFirst } from './change-watch';
-
-/** Most changed fields an event summary lists (the `{changes}` text counts the rest). */
-export const MAX_SUMMARY_CHANGES = 50;
 
 /** How the engine reports and bounds. */
 export interface AlarmEngineOptions {
@@ -63,15 +42,9 @@ const MAX_GROUP_KEY_CHARS = 128;
 const MAX_CACHED_ACTIONS = 1_000;
 const NO_GROUP = '*';
 
-const EVENT_LINE: AlarmTemplate = parseAlarmTemplate(DEFAULT_ALARM_MESSAGE, { multiline: true });
-
 function eventTimeMs(event: AuditEvent, now: number): number {
   const ms = typeof event.timestamp === 'string' ? Date.parse(event.timestamp) : Number.NaN;
   return Number.isNaN(ms) ? now : ms;
-}
-
-function optionalText(value: unknown): string | undefined {
-  return value === undefined || value === null || value === '' ? undefined : renderValue(value);
 }
 
 /**
@@ -82,47 +55,6 @@ function messageText(rendered: RenderedAlarmText): Pick<AlarmMessage, 'text' | '
   return rendered.slack === neutralizeMrkdwn(rendered.text)
     ? { text: rendered.text }
     : { text: rendered.text, slackText: rendered.slack };
-}
-
-/**
- * One event as an alarm lists it.
- *
- * @param event - the recorded (redacted) event
- * @param text - the rendered one-line text for it
- * @param viewerUrl - normalised `alarms.viewerUrl`, if set
- */
-export function summarizeEvent(
-  event: AuditEvent,
-  text: string,
-  viewerUrl: string | undefined,
-): AlarmEventSummary {
-  const actor = event.actor;
-  const summary: AlarmEventSummary = {
-    id: event.id,
-    timestamp: event.timestamp,
-    action: event.action,
-    outcome: event.outcome,
-    actor: { type: optionalText(actor?.type) ?? 'anonymous' },
-    changes: Array.isArray(event.changes?.diff)
-      ? alarmChanges(event.changes.diff, MAX_SUMMARY_CHANGES)
-      : [],
-    text,
-  };
-  const id = optionalText(actor?.id);
-  if (id !== undefined) summary.actor.id = id;
-  const name = optionalText(actor?.name);
-  if (name !== undefined) summary.actor.name = name;
-  const email = optionalText(actor?.email);
-  if (email !== undefined) summary.actor.email = email;
-  if (event.target && typeof event.target.type === 'string') {
-    summary.target = { type: renderValue(event.target.type) };
-    const targetId = optionalText(event.target.id);
-    if (targetId !== undefined) summary.target.id = targetId;
-  }
-  const ip = optionalText(event.source?.ip);
-  if (ip !== undefined) summary.sourceIp = ip;
-  if (viewerUrl !== undefined) summary.url = viewerEventUrl(viewerUrl, event.id);
-  return summary;
 }
 
 function groupText(value: unknown): string {
@@ -439,186 +371,4 @@ export class AlarmEngine {
       return this.entry(rule, channel, dedupKey, 'threshold', event.id, createdAt, message);
     });
   }
-}
-
-/** Thrown by {@link manualAlarmEntries} for invalid input; the message says how to fix it. */
-export class AlarmInputError extends TypeError {
-  override readonly name = 'AlarmInputError';
-}
-
-/** What application code passes to `AuditService.alarm()`. */
-export interface ManualAlarmInput {
-  /** One line: the e-mail subject, the Slack header. */
-  title: string;
-  /**
-   * Body text (line breaks allowed). Application text often carries user data (a customer's
-   * name, a reference typed in a form), and nothing here can tell it from your own words, so
-   * Slack shows all of it neutralized like event values (`*`, `_`, `~`, `` ` `` as look-alikes,
-   * links defanged); only the rule templates' own text keeps its Slack markup. @default the title
-   */
-  message?: string;
-  /** @default 'medium' */
-  severity?: AlarmSeverity;
-  /** Channel names from `alarms.channels` (at least one). */
-  channels: readonly string[];
-  /** Rule name shown in the message. @default 'manual' */
-  rule?: string;
-  /**
-   * Your key for this alarm: raising it again with the same key stores nothing new (the entry
-   * of each channel gets `manual:<channel>:<dedupKey>`). @default a new UUIDv7
-   */
-  dedupKey?: string;
-  /** The event the alarm is about, listed in the message (as recorded, already redacted). */
-  event?: AuditEvent;
-}
-
-/** Settings {@link manualAlarmEntries} needs. */
-export interface ManualAlarmSettings {
-  /** `serviceName`. */
-  serviceName: string;
-  /** Names of the configured channels. */
-  channels: readonly string[];
-  /** Normalised `alarms.viewerUrl`, if set. */
-  viewerUrl?: string;
-  /** Current time in ms. @default Date.now() */
-  now?: number;
-}
-
-const MANUAL_KEYS = ['title', 'message', 'severity', 'channels', 'rule', 'dedupKey', 'event'];
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-
-function invalid(problem: string): never {
-  throw new AlarmInputError(`AuditService.alarm(): ${problem}`);
-}
-
-function multiLine(text: string): string {
-  return cutText(
-    text
-      .split(/\r\n|\r|\n/)
-      .map(singleLine)
-      .join('\n'),
-    MAX_TEXT_CHARS,
-  );
-}
-
-/**
- * The outbox entries of an alarm raised by application code (`AuditService.alarm()`): one per
- * channel, kind `manual`.
- *
- * @throws AlarmInputError for a missing title, unknown channel, bad severity, rule name or key
- * @example manualAlarmEntries({ title: 'Refund above limit', channels: ['finance'] }, { serviceName: 'billing', channels: ['finance'] })
- */
-export function manualAlarmEntries(
-  input: ManualAlarmInput,
-  settings: ManualAlarmSettings,
-): AlarmOutboxEntry[] {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    invalid("expects an object such as { title: 'Refund above limit', channels: ['finance'] }.");
-  }
-  for (const key of Object.keys(input)) {
-    if (!MANUAL_KEYS.includes(key))
-      invalid(`"${key}" is not a field; known fields: ${MANUAL_KEYS.join(', ')}.`);
-  }
-  const {
-    title,
-    message,
-    severity = 'medium',
-    channels,
-    rule = MANUAL_RULE_NAME,
-    dedupKey,
-    event,
-  } = input;
-  if (typeof title !== 'string' || title.trim() === '') {
-    invalid('"title" must be a non-empty string, e.g. "Refund above limit".');
-  }
-  if (message !== undefined && typeof message !== 'string') invalid('"message" must be a string.');
-  if (!(ALARM_SEVERITIES as readonly unknown[]).includes(severity)) {
-    invalid(
-      `"severity" must be one of ${ALARM_SEVERITIES.join(', ')} (got ${JSON.stringify(severity)}).`,
-    );
-  }
-  const known =
-    settings.channels.length > 0
-      ? settings.channels.join(', ')
-      : 'none (declare them in alarms.channels)';
-  if (!Array.isArray(channels) || channels.length === 0) {
-    invalid(`"channels" must list at least one channel; known channels: ${known}.`);
-  }
-  const unique: string[] = [];
-  for (const channel of channels as readonly unknown[]) {
-    if (typeof channel !== 'string' || !settings.channels.includes(channel)) {
-      invalid(`unknown channel ${JSON.stringify(channel)}; known channels: ${known}.`);
-    }
-    if (!unique.includes(channel)) unique.push(channel);
-  }
-  if (typeof rule !== 'string' || !ALARM_RULE_NAME.test(rule)) {
-    invalid(`"rule" must be 1-100 letters, digits, ".", "_" or "-" (got ${JSON.stringify(rule)}).`);
-  }
-  if (
-    dedupKey !== undefined &&
-    (typeof dedupKey !== 'string' ||
-      dedupKey === '' ||
-      dedupKey.length > 200 ||
-      CONTROL.test(dedupKey))
-  ) {
-    invalid(
-      '"dedupKey" must be a string of 1-200 characters without control characters, e.g. "refund-4711".',
-    );
-  }
-  if (
-    event !== undefined &&
-    (typeof event !== 'object' ||
-      event === null ||
-      typeof event.id !== 'string' ||
-      typeof event.timestamp !== 'string')
-  ) {
-    invalid('"event" must be a recorded AuditEvent (with an id and a timestamp), or be left out.');
-  }
-
-  const now = settings.now ?? Date.now();
-  const nowIso = new Date(now).toISOString();
-  const cleanTitle = cutText(singleLine(title.trim()), MAX_TITLE_CHARS);
-  const text = message === undefined || message.trim() === '' ? cleanTitle : multiLine(message);
-  const key = dedupKey ?? uuidv7({ msecs: now });
-  let summary: AlarmEventSummary | undefined;
-  if (event !== undefined) {
-    const context: AlarmTemplateContext = {
-      event,
-      rule,
-      severity,
-      service: settings.serviceName,
-      count: 1,
-    };
-    summary = summarizeEvent(event, EVENT_LINE.render(context), settings.viewerUrl);
-  }
-  return unique.map((channel) => {
-    const entryKey = `${MANUAL_RULE_NAME}:${channel}:${key}`;
-    const alarm: AlarmMessage = {
-      id: entryKey,
-      rule,
-      channel,
-      kind: 'manual',
-      severity,
-      title: cleanTitle,
-      text,
-      count: 1,
-      events: summary === undefined ? [] : [summary],
-      firstAt: event?.timestamp ?? nowIso,
-      lastAt: event?.timestamp ?? nowIso,
-      service: settings.serviceName,
-    };
-    if (summary?.url !== undefined) alarm.url = summary.url;
-    const entry: AlarmOutboxEntry = {
-      dedupKey: entryKey,
-      rule,
-      channel,
-      kind: 'manual',
-      severity,
-      createdAt: nowIso,
-      message: alarm,
-    };
-    if (event !== undefined) entry.eventId = event.id;
-    return entry;
-  });
 }
