@@ -5,7 +5,7 @@
 import type { AuditEvent } from '../event/audit-event';
 import { isRecord } from '../event/json-equal';
 import { describeInput, type RuleChecker } from './alarm-rule-checker';
-import { ALARM_EVENT_PATHS, eventPathReader } from './alarm-template';
+import { ALARM_EVENT_PATHS, eventPathReader } from './alarm-event-paths';
 import { describeDuration } from './alarm-template-values';
 
 /** A threshold of a compiled rule. */
