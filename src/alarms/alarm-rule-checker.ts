@@ -4,6 +4,7 @@
  */
 import { AuditConfigurationError } from '../audit-configuration.error';
 import { DurationError, parseDuration } from '../common/duration';
+import { isRecord, type JsonRecord } from '../event/json-equal';
 import { AlarmTemplateError, parseAlarmTemplate, type AlarmTemplate } from './alarm-template';
 import { GlobError, compileGlob, type GlobMatcher } from './glob';
 
@@ -48,6 +49,19 @@ export class RuleChecker {
     throw new AuditConfigurationError(
       `nestjs-audit: alarm rule ${this.label} field "${field}": ${problem}`,
     );
+  }
+
+  /** Checks an object field (`threshold`, `transition`) holding known keys only. */
+  record(field: string, value: unknown, example: string, knownKeys: readonly string[]): JsonRecord {
+    if (!isRecord(value)) {
+      this.fail(field, `must be an object such as ${example} (got ${describeInput(value)}).`);
+    }
+    for (const key of Object.keys(value)) {
+      if (!knownKeys.includes(key)) {
+        this.fail(field, `has the unknown key "${key}"; known keys: ${knownKeys.join(', ')}.`);
+      }
+    }
+    return value;
   }
 
   /** Compiles a glob or a list of globs. */

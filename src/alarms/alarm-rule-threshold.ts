@@ -3,7 +3,6 @@
  * separately per `groupBy` value when it is set.
  */
 import type { AuditEvent } from '../event/audit-event';
-import { isRecord } from '../event/json-equal';
 import { describeInput, type RuleChecker } from './alarm-rule-checker';
 import { ALARM_EVENT_PATHS, eventPathReader } from './alarm-event-paths';
 import { describeDuration } from './alarm-template-values';
@@ -31,21 +30,13 @@ const KNOWN_THRESHOLD_KEYS: readonly string[] = ['count', 'window', 'groupBy'];
  * @param raw - the field as given
  * @throws AuditConfigurationError naming the rule and `threshold.<key>`
  */
-export function compileThreshold(check: RuleChecker, raw: unknown): CompiledThreshold {
-  if (!isRecord(raw)) {
-    check.fail(
-      'threshold',
-      `must be an object such as { count: 5, window: '1m', groupBy: 'source.ip' } (got ${describeInput(raw)}).`,
-    );
-  }
-  for (const key of Object.keys(raw)) {
-    if (!KNOWN_THRESHOLD_KEYS.includes(key)) {
-      check.fail(
-        'threshold',
-        `has the unknown key "${key}"; known keys: ${KNOWN_THRESHOLD_KEYS.join(', ')}.`,
-      );
-    }
-  }
+export function compileThreshold(check: RuleChecker, value: unknown): CompiledThreshold {
+  const raw = check.record(
+    'threshold',
+    value,
+    "{ count: 5, window: '1m', groupBy: 'source.ip' }",
+    KNOWN_THRESHOLD_KEYS,
+  );
   const count = raw.count;
   if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1) {
     check.fail(

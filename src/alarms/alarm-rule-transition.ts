@@ -38,21 +38,13 @@ const KNOWN_TRANSITION_KEYS: readonly string[] = ['field', 'from', 'to'];
  * @throws AuditConfigurationError naming the rule, for an unknown key, a field path with
  *   wildcards, a value that is not a JSON primitive, or neither `from` nor `to`
  */
-export function checkTransition(check: RuleChecker, raw: unknown): AlarmTransition {
-  if (!isRecord(raw)) {
-    check.fail(
-      'transition',
-      `must be an object such as { field: 'status', from: 'approved', to: 'void' } (got ${describeInput(raw)}).`,
-    );
-  }
-  for (const key of Object.keys(raw)) {
-    if (!KNOWN_TRANSITION_KEYS.includes(key)) {
-      check.fail(
-        'transition',
-        `has the unknown key "${key}"; known keys: ${KNOWN_TRANSITION_KEYS.join(', ')}.`,
-      );
-    }
-  }
+export function checkTransition(check: RuleChecker, value: unknown): AlarmTransition {
+  const raw = check.record(
+    'transition',
+    value,
+    "{ field: 'status', from: 'approved', to: 'void' }",
+    KNOWN_TRANSITION_KEYS,
+  );
   const field = raw.field;
   if (
     typeof field !== 'string' ||
