@@ -3,7 +3,7 @@ import { verifyChain, type ChainVerification, type VerifyChainOptions } from './
 import { Inject, Injectable } from '@nestjs/common';
 import { isDeepStrictEqual } from 'node:util';
 import { AuditAlarms } from './alarms/audit-alarms';
-import type { ManualAlarmInput } from './alarms/alarm.engine';
+import type { ManualAlarmInput } from './alarms/manual-alarm';
 import type {
   AlarmAttempt,
   AlarmAttemptQuery,

@@ -30,9 +30,9 @@ export type {
   AlarmStatus,
   StoredAlarm,
 } from './alarms/alarm-outbox';
-export type { AlarmTransition, AlarmTransitionValue } from './alarms/alarm-rule';
+export type { AlarmTransition, AlarmTransitionValue } from './alarms/alarm-rule-transition';
 export type { AlarmDispatcherStats } from './alarms/alarm-dispatcher-stats';
-export { AlarmInputError, type ManualAlarmInput } from './alarms/alarm.engine';
+export { AlarmInputError, type ManualAlarmInput } from './alarms/manual-alarm';
 export type { AuditAlarmHealth } from './alarms/audit-alarms';
 export {
   AlarmDeliveryError,

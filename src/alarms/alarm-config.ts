@@ -82,13 +82,8 @@ function wholeNumber(option: string, value: unknown, fallback: number, min: numb
   return value;
 }
 
-/**
- * Validates the shape and the numeric settings of the `alarms` option. Rules and channels are
- * checked in depth by the rule compiler and the notifier factory, at the same boot.
- * @returns undefined when alarms are not configured.
- */
-export function resolveAlarmOptions(input: unknown): ResolvedAlarmOptions | undefined {
-  if (input === undefined || input === null || input === false) return undefined;
+/** The `alarms` option is an object of known keys, with `rules` a list and `channels` a map. */
+function checkShape(input: unknown): asserts input is AuditAlarmOptions {
   if (!isRecord(input)) {
     fail(
       'alarms',
@@ -101,22 +96,24 @@ export function resolveAlarmOptions(input: unknown): ResolvedAlarmOptions | unde
       fail(`alarms.${key}`, 'is not a known option', `Known: ${[...KNOWN_KEYS].join(', ')}.`);
     }
   }
-  const options = input as AuditAlarmOptions;
-  if (options.rules !== undefined && !Array.isArray(options.rules)) {
+  if (input.rules !== undefined && !Array.isArray(input.rules)) {
     fail(
       'alarms.rules',
       'must be an array of rules',
       'Example: rules: [{ name, action, channels }].',
     );
   }
-  if (options.channels !== undefined && !isRecord(options.channels)) {
+  if (input.channels !== undefined && !isRecord(input.channels)) {
     fail(
       'alarms.channels',
       'must be an object of named channels',
       "Example: channels: { ops: { type: 'slack', webhookUrl } }.",
     );
   }
-  const backoff: unknown = options.backoff ?? {};
+}
+
+function resolveBackoff(value: unknown): ResolvedAlarmOptions['backoff'] {
+  const backoff: unknown = value ?? {};
   if (!isRecord(backoff)) {
     fail(
       'alarms.backoff',
@@ -134,31 +131,36 @@ export function resolveAlarmOptions(input: unknown): ResolvedAlarmOptions | unde
   if (maxMs < initialMs) {
     fail('alarms.backoff.maxMs', `(${maxMs}) is below initialMs (${initialMs})`, 'Raise maxMs.');
   }
-  let viewerUrl: string | undefined;
-  if (options.viewerUrl !== undefined) {
-    let parsed: URL | undefined;
-    try {
-      parsed = typeof options.viewerUrl === 'string' ? new URL(options.viewerUrl) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-      fail(
-        'alarms.viewerUrl',
-        `must be an absolute http(s) URL (got ${JSON.stringify(options.viewerUrl)})`,
-        "Example: viewerUrl: 'https://admin.example.com/audit/'.",
-      );
-    }
-    viewerUrl = parsed.href.endsWith('/') ? parsed.href : `${parsed.href}/`;
+  return { initialMs, maxMs };
+}
+
+/** An absolute http(s) URL, ending with `/` so the viewer's relative paths resolve under it. */
+function resolveViewerUrl(value: unknown): string {
+  let parsed: URL | undefined;
+  try {
+    parsed = typeof value === 'string' ? new URL(value) : undefined;
+  } catch {
+    parsed = undefined;
   }
-  if (options.dispatch !== undefined && typeof options.dispatch !== 'boolean') {
-    fail('alarms.dispatch', 'must be true or false', 'Remove it to dispatch in this process.');
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    fail(
+      'alarms.viewerUrl',
+      `must be an absolute http(s) URL (got ${JSON.stringify(value)})`,
+      "Example: viewerUrl: 'https://admin.example.com/audit/'.",
+    );
   }
+  return parsed.href.endsWith('/') ? parsed.href : `${parsed.href}/`;
+}
+
+/** The numeric settings of delivery and threshold windows, each with its default and range. */
+function resolveLimits(
+  options: AuditAlarmOptions,
+): Pick<
+  ResolvedAlarmOptions,
+  'maxAttempts' | 'pollIntervalMs' | 'digestListSize' | 'maxOpenWindowsPerRule'
+> {
   return {
-    rules: options.rules ?? [],
-    channels: options.channels ?? {},
     maxAttempts: wholeNumber('alarms.maxAttempts', options.maxAttempts, 8, 1, 1000),
-    backoff: { initialMs, maxMs },
     pollIntervalMs: wholeNumber(
       'alarms.pollIntervalMs',
       options.pollIntervalMs,
@@ -166,7 +168,6 @@ export function resolveAlarmOptions(input: unknown): ResolvedAlarmOptions | unde
       10,
       3_600_000,
     ),
-    ...(viewerUrl === undefined ? {} : { viewerUrl }),
     digestListSize: wholeNumber('alarms.digestListSize', options.digestListSize, 10, 1, 100),
     maxOpenWindowsPerRule: wholeNumber(
       'alarms.maxOpenWindowsPerRule',
@@ -175,14 +176,36 @@ export function resolveAlarmOptions(input: unknown): ResolvedAlarmOptions | unde
       1,
       10_000_000,
     ),
-    dispatch: options.dispatch ?? true,
+  };
+}
+
+/**
+ * Validates the shape and the numeric settings of the `alarms` option. Rules and channels are
+ * checked in depth by the rule compiler and the notifier factory, at the same boot.
+ * @returns undefined when alarms are not configured.
+ */
+export function resolveAlarmOptions(input: unknown): ResolvedAlarmOptions | undefined {
+  if (input === undefined || input === null || input === false) return undefined;
+  checkShape(input);
+  const backoff = resolveBackoff(input.backoff);
+  const viewerUrl = input.viewerUrl === undefined ? undefined : resolveViewerUrl(input.viewerUrl);
+  if (input.dispatch !== undefined && typeof input.dispatch !== 'boolean') {
+    fail('alarms.dispatch', 'must be true or false', 'Remove it to dispatch in this process.');
+  }
+  return {
+    rules: input.rules ?? [],
+    channels: input.channels ?? {},
+    backoff,
+    ...(viewerUrl === undefined ? {} : { viewerUrl }),
+    ...resolveLimits(input),
+    dispatch: input.dispatch ?? true,
     rateLimit:
-      options.rateLimit === undefined
+      input.rateLimit === undefined
         ? DEFAULT_ALARM_RATE_LIMIT
-        : compileAlarmRateLimit('option "alarms.rateLimit"', options.rateLimit),
-    destinations: resolveDestinations(options.allowPrivateNetworks),
-    ...(options.leaseMs === undefined
+        : compileAlarmRateLimit('option "alarms.rateLimit"', input.rateLimit),
+    destinations: resolveDestinations(input.allowPrivateNetworks),
+    ...(input.leaseMs === undefined
       ? {}
-      : { leaseMs: wholeNumber('alarms.leaseMs', options.leaseMs, 60_000, 100, 86_400_000) }),
+      : { leaseMs: wholeNumber('alarms.leaseMs', input.leaseMs, 60_000, 100, 86_400_000) }),
   };
 }

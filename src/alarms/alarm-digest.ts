@@ -39,6 +39,78 @@ function highest(severities: Iterable<AlarmSeverity>): AlarmSeverity {
   return ALARM_SEVERITIES[Math.max(rank, 0)] as AlarmSeverity;
 }
 
+/** What the members of a digest hold together: their period, titles and first events. */
+interface DigestMembers {
+  readonly firstAt: string;
+  readonly lastAt: string;
+  readonly titles: ReadonlySet<string>;
+  readonly events: AlarmEventSummary[];
+}
+
+function gatherMembers(
+  entries: readonly AlarmOutboxEntry[],
+  first: AlarmOutboxEntry,
+  listSize: number,
+): DigestMembers {
+  const events: AlarmEventSummary[] = [];
+  let firstAt = first.message.firstAt;
+  let lastAt = first.message.lastAt;
+  const titles = new Set<string>();
+  for (const entry of entries) {
+    const message = entry.message;
+    titles.add(message.title);
+    if (laterIso(firstAt, message.firstAt)) firstAt = message.firstAt;
+    if (laterIso(message.lastAt, lastAt)) lastAt = message.lastAt;
+    for (const summary of message.events) {
+      if (events.length >= listSize) break;
+      events.push(summary);
+    }
+  }
+  return { firstAt, lastAt, titles, events };
+}
+
+/** Title and text of a digest: how many, over which period, and one line per listed event. */
+function digestWording(
+  first: AlarmOutboxEntry,
+  count: number,
+  members: DigestMembers,
+): Pick<AlarmMessage, 'title' | 'text'> {
+  const { events } = members;
+  const base = members.titles.size === 1 ? first.message.title : first.rule;
+  // Past a rate limit, the rule's first alarms went out one by one: these are the rest.
+  const overLimit = isOverRateLimit(first.digestKey);
+  const counted = overLimit ? `${count} more like this` : `${count} times`;
+  const between = `between ${describeTime(members.firstAt)} and ${describeTime(members.lastAt)}`;
+  const period = overLimit
+    ? `${count} more like this ${between}, past the rule's rate limit`
+    : `${count} events ${between}`;
+  let header: string;
+  if (events.length === 0) header = `${period}.`;
+  else if (events.length < count) header = `${period}; the first ${events.length}:`;
+  else header = `${period}:`;
+  const lines = events.map((summary) => `- ${describeTime(summary.timestamp)}: ${summary.text}`);
+  return {
+    title: cutText(`${base} (${counted})`, MAX_TITLE_CHARS),
+    text: cutText([header, ...lines].join('\n'), MAX_TEXT_CHARS),
+  };
+}
+
+/** The viewer's list of the digest's period, narrowed to its action when all share one. */
+function digestUrl(viewerUrl: string, members: DigestMembers): string {
+  const { firstAt, lastAt, events } = members;
+  const lastMs = Date.parse(lastAt);
+  const filter: ViewerListFilter = {
+    from: firstAt,
+    // The viewer's `to` is exclusive: one millisecond past the last event keeps it listed.
+    to: Number.isNaN(lastMs) ? lastAt : new Date(lastMs + 1).toISOString(),
+  };
+  const action = events[0]?.action;
+  if (action !== undefined && events.every((summary) => summary.action === action)) {
+    filter.action = action;
+  }
+  return viewerListUrl(viewerUrl, filter);
+}
+
 /**
  * Folds the pending entries of one digest key (oldest first) into one message.
  *
@@ -72,35 +144,7 @@ export function foldDigest(
   const count = Math.max(Number.isFinite(total) ? Math.floor(total) : 0, memberCount);
   if (entries.length === 1 && count <= first.message.count) return first.message;
 
-  const listSize = Math.max(1, Math.floor(options.digestListSize));
-  const events: AlarmEventSummary[] = [];
-  let firstAt = first.message.firstAt;
-  let lastAt = first.message.lastAt;
-  const titles = new Set<string>();
-  for (const entry of entries) {
-    const message = entry.message;
-    titles.add(message.title);
-    if (laterIso(firstAt, message.firstAt)) firstAt = message.firstAt;
-    if (laterIso(message.lastAt, lastAt)) lastAt = message.lastAt;
-    for (const summary of message.events) {
-      if (events.length >= listSize) break;
-      events.push(summary);
-    }
-  }
-  const base = titles.size === 1 ? first.message.title : first.rule;
-  // Past a rate limit, the rule's first alarms went out one by one: these are the rest.
-  const overLimit = isOverRateLimit(first.digestKey);
-  const counted = overLimit ? `${count} more like this` : `${count} times`;
-  const title = cutText(`${base} (${counted})`, MAX_TITLE_CHARS);
-  const between = `between ${describeTime(firstAt)} and ${describeTime(lastAt)}`;
-  const period = overLimit
-    ? `${count} more like this ${between}, past the rule's rate limit`
-    : `${count} events ${between}`;
-  let header: string;
-  if (events.length === 0) header = `${period}.`;
-  else if (events.length < count) header = `${period}; the first ${events.length}:`;
-  else header = `${period}:`;
-  const lines = events.map((summary) => `- ${describeTime(summary.timestamp)}: ${summary.text}`);
+  const members = gatherMembers(entries, first, Math.max(1, Math.floor(options.digestListSize)));
   const digestKey = first.digestKey ?? `${first.rule}:${first.channel}`;
   const message: AlarmMessage = {
     id: `${digestKey}:${first.dedupKey}`,
@@ -108,26 +152,13 @@ export function foldDigest(
     channel: first.channel,
     kind: 'digest',
     severity: highest(entries.map((entry) => entry.severity)),
-    title,
-    text: cutText([header, ...lines].join('\n'), MAX_TEXT_CHARS),
+    ...digestWording(first, count, members),
     count,
-    events,
-    firstAt,
-    lastAt,
+    events: members.events,
+    firstAt: members.firstAt,
+    lastAt: members.lastAt,
     service: first.message.service,
   };
-  if (options.viewerUrl !== undefined) {
-    const lastMs = Date.parse(lastAt);
-    const filter: ViewerListFilter = {
-      from: firstAt,
-      // The viewer's `to` is exclusive: one millisecond past the last event keeps it listed.
-      to: Number.isNaN(lastMs) ? lastAt : new Date(lastMs + 1).toISOString(),
-    };
-    const action = events[0]?.action;
-    if (action !== undefined && events.every((summary) => summary.action === action)) {
-      filter.action = action;
-    }
-    message.url = viewerListUrl(options.viewerUrl, filter);
-  }
+  if (options.viewerUrl !== undefined) message.url = digestUrl(options.viewerUrl, members);
   return message;
 }

@@ -2,8 +2,8 @@ import { makeEvent } from '../../test/fixtures/events';
 import type { AuditEvent } from '../event/audit-event';
 import { diffTruncationEntry } from '../event/diff';
 import { REDACTED } from '../event/redact';
+import { ALARM_EVENT_PATHS } from './alarm-event-paths';
 import {
-  ALARM_EVENT_PATHS,
   ALARM_TEMPLATE_FIELDS,
   AlarmTemplateError,
   MAX_TITLE_CHARS,

@@ -7,6 +7,7 @@
  */
 import type { AuditEvent } from '../event/audit-event';
 import { changedFieldPaths } from '../event/diff';
+import { ALARM_EVENT_PATHS, eventPathReader } from './alarm-event-paths';
 import type { AlarmSeverity } from './alarm-message';
 import {
   MISSING_VALUE,
@@ -41,43 +42,6 @@ export interface AlarmTemplateContext {
   readonly group?: string;
 }
 
-type EventReader = (event: AuditEvent) => unknown;
-
-/**
- * Event paths whose value a template can show and a threshold can group by, and how to read
- * each. `labels.<name>` is accepted besides these.
- */
-const EVENT_READERS: Readonly<Record<string, EventReader>> = {
-  id: (e) => e.id,
-  timestamp: (e) => e.timestamp,
-  action: (e) => e.action,
-  outcome: (e) => e.outcome,
-  level: (e) => e.level,
-  message: (e) => e.message,
-  tenant: (e) => e.tenant,
-  durationMs: (e) => e.durationMs,
-  'actor.id': (e) => e.actor?.id,
-  'actor.name': (e) => e.actor?.name,
-  'actor.email': (e) => e.actor?.email,
-  'actor.type': (e) => e.actor?.type,
-  'actor.roles': (e) => e.actor?.roles,
-  'target.type': (e) => e.target?.type,
-  'target.id': (e) => e.target?.id,
-  'source.ip': (e) => e.source?.ip,
-  'source.userAgent': (e) => e.source?.userAgent,
-  'request.method': (e) => e.request?.method,
-  'request.path': (e) => e.request?.path,
-  'request.route': (e) => e.request?.route,
-  'request.id': (e) => e.request?.id,
-  'request.traceId': (e) => e.request?.traceId,
-  'response.statusCode': (e) => e.response?.statusCode,
-  'error.type': (e) => e.error?.type,
-  'error.message': (e) => e.error?.message,
-};
-
-/** Event paths a threshold may group by (besides `labels.<name>`). */
-export const ALARM_EVENT_PATHS: readonly string[] = Object.freeze(Object.keys(EVENT_READERS));
-
 /** Fields every template may use (besides `labels.<name>`). */
 export const ALARM_TEMPLATE_FIELDS: readonly string[] = Object.freeze([
   ...ALARM_EVENT_PATHS,
@@ -96,29 +60,6 @@ export const THRESHOLD_TEMPLATE_FIELDS: readonly string[] = Object.freeze(['wind
 export const MAX_TITLE_CHARS = 300;
 /** Longest rendered message body, in characters. */
 export const MAX_TEXT_CHARS = 4000;
-
-const LABEL_PREFIX = 'labels.';
-const LABEL_NAME = /^[A-Za-z0-9_.:@/-]{1,100}$/;
-
-/**
- * A reader for an event path (`actor.id`, `labels.region`), or `undefined` for an unknown one.
- *
- * @param path - a name from {@link ALARM_EVENT_PATHS} or `labels.<name>`
- */
-export function eventPathReader(path: string): EventReader | undefined {
-  if (Object.prototype.hasOwnProperty.call(EVENT_READERS, path)) return EVENT_READERS[path];
-  if (path.startsWith(LABEL_PREFIX)) {
-    const name = path.slice(LABEL_PREFIX.length);
-    if (!LABEL_NAME.test(name)) return undefined;
-    return (event) => {
-      const labels = event.labels;
-      return labels !== undefined && Object.prototype.hasOwnProperty.call(labels, name)
-        ? labels[name]
-        : undefined;
-    };
-  }
-  return undefined;
-}
 
 type Reader = (context: AlarmTemplateContext) => string | undefined;
 
@@ -221,26 +162,7 @@ function knownFieldsText(threshold: boolean): string {
   return `${fields.join(', ')}, labels.<name>`;
 }
 
-/**
- * Parses a template once. `{field}` is replaced by the event's value, `{{` and `}}` stand for
- * literal braces. A value the event lacks renders as {@link MISSING_VALUE} (`—`).
- *
- * @param source - e.g. `'{actor.email} changed {target.type} {target.id}: {changes}'`
- * @throws AlarmTemplateError for an unknown field, an empty or unclosed brace, a lone `}`, or
- *   a control character (a line break is allowed in multi-line templates only)
- * @example parseAlarmTemplate('{actor.name} voided invoice {target.id}').render(context)
- */
-export function parseAlarmTemplate(
-  source: string,
-  options: AlarmTemplateOptions = {},
-): AlarmTemplate {
-  if (typeof source !== 'string') {
-    throw new AlarmTemplateError(
-      `must be a string such as "{actor.name} changed {target.type} {target.id}" (got ${typeof source}).`,
-    );
-  }
-  const multiline = options.multiline === true;
-  const threshold = options.threshold === true;
+function checkControlCharacters(source: string, multiline: boolean): void {
   const control = (multiline ? CONTROL_MULTI : CONTROL_SINGLE).exec(source);
   if (control) {
     const code = control[0].charCodeAt(0).toString(16).padStart(4, '0');
@@ -251,6 +173,50 @@ export function parseAlarmTemplate(
           : 'a title must be one line of text.'),
     );
   }
+}
+
+/** One `{field}` of a template: its name, how to read it, and where the template goes on. */
+interface TemplateField {
+  readonly name: string;
+  readonly reader: Reader;
+  /** Index just past the closing brace. */
+  readonly end: number;
+}
+
+/** Reads the field whose `{` is at `open`. */
+function readField(source: string, open: number, threshold: boolean): TemplateField {
+  const close = source.indexOf('}', open + 1);
+  const nestedOpen = source.indexOf('{', open + 1);
+  if (close < 0 || (nestedOpen >= 0 && nestedOpen < close)) {
+    throw new AlarmTemplateError(
+      `has an unclosed "{" at position ${open + 1}; close the field with "}" or write "{{" for a literal brace.`,
+    );
+  }
+  const name = source.slice(open + 1, close).trim();
+  if (name === '') {
+    throw new AlarmTemplateError(
+      `has an empty field "{}" at position ${open + 1}; name a field such as {actor.email}, or write "{{}}" for literal braces.`,
+    );
+  }
+  const reader = fieldReader(name, threshold);
+  if (reader === undefined) {
+    const onlyThreshold = THRESHOLD_TEMPLATE_FIELDS.includes(name);
+    throw new AlarmTemplateError(
+      onlyThreshold
+        ? `uses {${name}}, which exists only in rules with a threshold.`
+        : `uses the unknown field {${name}} at position ${open + 1}; known fields: ${knownFieldsText(threshold)}.`,
+    );
+  }
+  return { name, reader, end: close + 1 };
+}
+
+/** A template split into literal text and field readers, with the field names in order. */
+interface TemplateParts {
+  readonly parts: readonly (string | Reader)[];
+  readonly fields: readonly string[];
+}
+
+function splitTemplate(source: string, threshold: boolean): TemplateParts {
   const parts: (string | Reader)[] = [];
   const fields: string[] = [];
   let literal = '';
@@ -258,13 +224,8 @@ export function parseAlarmTemplate(
   while (i < source.length) {
     const char = source[i] as string;
     const next = source[i + 1];
-    if (char === '{' && next === '{') {
-      literal += '{';
-      i += 2;
-      continue;
-    }
-    if (char === '}' && next === '}') {
-      literal += '}';
+    if ((char === '{' || char === '}') && next === char) {
+      literal += char;
       i += 2;
       continue;
     }
@@ -278,36 +239,19 @@ export function parseAlarmTemplate(
       i += 1;
       continue;
     }
-    const close = source.indexOf('}', i + 1);
-    const nestedOpen = source.indexOf('{', i + 1);
-    if (close < 0 || (nestedOpen >= 0 && nestedOpen < close)) {
-      throw new AlarmTemplateError(
-        `has an unclosed "{" at position ${i + 1}; close the field with "}" or write "{{" for a literal brace.`,
-      );
-    }
-    const name = source.slice(i + 1, close).trim();
-    if (name === '') {
-      throw new AlarmTemplateError(
-        `has an empty field "{}" at position ${i + 1}; name a field such as {actor.email}, or write "{{}}" for literal braces.`,
-      );
-    }
-    const reader = fieldReader(name, threshold);
-    if (reader === undefined) {
-      const onlyThreshold = THRESHOLD_TEMPLATE_FIELDS.includes(name);
-      throw new AlarmTemplateError(
-        onlyThreshold
-          ? `uses {${name}}, which exists only in rules with a threshold.`
-          : `uses the unknown field {${name}} at position ${i + 1}; known fields: ${knownFieldsText(threshold)}.`,
-      );
-    }
+    const field = readField(source, i, threshold);
     if (literal !== '') parts.push(literal);
     literal = '';
-    parts.push(reader);
-    fields.push(name);
-    i = close + 1;
+    parts.push(field.reader);
+    fields.push(field.name);
+    i = field.end;
   }
   if (literal !== '') parts.push(literal);
-  const max = multiline ? MAX_TEXT_CHARS : MAX_TITLE_CHARS;
+  return { parts, fields };
+}
+
+/** The template's render functions, cutting at `max` characters. */
+function templateOf(source: string, { parts, fields }: TemplateParts, max: number): AlarmTemplate {
   const pieces = (context: AlarmTemplateContext): AlarmTextPiece[] =>
     parts.map((part) =>
       typeof part === 'string'
@@ -330,6 +274,30 @@ export function parseAlarmTemplate(
       return { text, slack: truncateMrkdwn(slack, max) };
     },
   };
+}
+
+/**
+ * Parses a template once. `{field}` is replaced by the event's value, `{{` and `}}` stand for
+ * literal braces. A value the event lacks renders as {@link MISSING_VALUE} (`—`).
+ *
+ * @param source - e.g. `'{actor.email} changed {target.type} {target.id}: {changes}'`
+ * @throws AlarmTemplateError for an unknown field, an empty or unclosed brace, a lone `}`, or
+ *   a control character (a line break is allowed in multi-line templates only)
+ * @example parseAlarmTemplate('{actor.name} voided invoice {target.id}').render(context)
+ */
+export function parseAlarmTemplate(
+  source: string,
+  options: AlarmTemplateOptions = {},
+): AlarmTemplate {
+  if (typeof source !== 'string') {
+    throw new AlarmTemplateError(
+      `must be a string such as "{actor.name} changed {target.type} {target.id}" (got ${typeof source}).`,
+    );
+  }
+  const multiline = options.multiline === true;
+  checkControlCharacters(source, multiline);
+  const parts = splitTemplate(source, options.threshold === true);
+  return templateOf(source, parts, multiline ? MAX_TEXT_CHARS : MAX_TITLE_CHARS);
 }
 
 function valueOf(reader: Reader, context: AlarmTemplateContext): string {

@@ -3,41 +3,20 @@
  * message. Pure and synchronous: it runs inside the write path of every recorded event, so the
  * pipeline can store the alarms in the same transaction as the events they are about.
  */
-import { createHash } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
 import type { AuditEvent } from '../event/audit-event';
 import { eventWithChangeSet, type AuditChangeSet } from '../event/change-set';
-import {
-  ALARM_SEVERITIES,
-  type AlarmEventSummary,
-  type AlarmMessage,
-  type AlarmSeverity,
-} from './alarm-message';
+import { summarizeEvent } from './alarm-event-summary';
 import type { AlarmOutboxEntry } from './alarm-outbox';
+import type { CompiledAlarmRule, CompiledAlarmRules } from './alarm-rule';
+import { watchedFirst } from './change-watch';
 import {
-  DEFAULT_ALARM_MESSAGE,
-  MANUAL_RULE_NAME,
-  type ChangeWatch,
-  type CompiledAlarmRule,
-  type CompiledAlarmRules,
-  type CompiledThreshold,
-} from './alarm-rule';
-import { viewerEventUrl, viewerListUrl, type ViewerListFilter } from './alarm-rule-links';
-import {
-  MAX_TEXT_CHARS,
-  MAX_TITLE_CHARS,
-  parseAlarmTemplate,
-  type AlarmTemplate,
-  type AlarmTemplateContext,
-  type RenderedAlarmText,
-} from './alarm-template';
-import { alarmChanges, cutText, renderValue, singleLine } from './alarm-template-values';
-import { DEFAULT_MAX_OPEN_WINDOWS, ThresholdWindows, type WindowState } from './threshold-windows';
-import { windowsDroppedEntries } from './windows-dropped';
-import { neutralizeMrkdwn } from './notifiers/slack-mrkdwn';
-
-/** Most changed fields an event summary lists (the `{changes}` text counts the rest). */
-export const MAX_SUMMARY_CHANGES = 50;
+  renderRuleText,
+  ruleAlarmEntries,
+  ruleContext,
+  type RuleAlarmSettings,
+} from './rule-alarm';
+import { ThresholdAlarms } from './threshold-alarms';
+import { DEFAULT_MAX_OPEN_WINDOWS } from './threshold-windows';
 
 /** How the engine reports and bounds. */
 export interface AlarmEngineOptions {
@@ -56,119 +35,8 @@ export interface AlarmEngineOptions {
   maxOpenWindowsPerRule?: number;
 }
 
-/** Longest `groupBy` value kept as it is in a dedup key; longer ones are hashed. */
-const MAX_GROUP_KEY_CHARS = 128;
 /** Distinct actions whose candidate rules are remembered (actions come from code: few). */
 const MAX_CACHED_ACTIONS = 1_000;
-const NO_GROUP = '*';
-
-const EVENT_LINE: AlarmTemplate = parseAlarmTemplate(DEFAULT_ALARM_MESSAGE, { multiline: true });
-
-function eventTimeMs(event: AuditEvent, now: number): number {
-  const ms = typeof event.timestamp === 'string' ? Date.parse(event.timestamp) : Number.NaN;
-  return Number.isNaN(ms) ? now : ms;
-}
-
-function optionalText(value: unknown): string | undefined {
-  return value === undefined || value === null || value === '' ? undefined : renderValue(value);
-}
-
-/**
- * The `text` and `slackText` of a message rendered from a rule's template; `slackText` only when
- * the template's own markup makes it differ from the neutralized text the notifier would send.
- */
-function messageText(rendered: RenderedAlarmText): Pick<AlarmMessage, 'text' | 'slackText'> {
-  return rendered.slack === neutralizeMrkdwn(rendered.text)
-    ? { text: rendered.text }
-    : { text: rendered.text, slackText: rendered.slack };
-}
-
-/**
- * One event as an alarm lists it.
- *
- * @param event - the recorded (redacted) event
- * @param text - the rendered one-line text for it
- * @param viewerUrl - normalised `alarms.viewerUrl`, if set
- */
-export function summarizeEvent(
-  event: AuditEvent,
-  text: string,
-  viewerUrl: string | undefined,
-): AlarmEventSummary {
-  const actor = event.actor;
-  const summary: AlarmEventSummary = {
-    id: event.id,
-    timestamp: event.timestamp,
-    action: event.action,
-    outcome: event.outcome,
-    actor: { type: optionalText(actor?.type) ?? 'anonymous' },
-    changes: Array.isArray(event.changes?.diff)
-      ? alarmChanges(event.changes.diff, MAX_SUMMARY_CHANGES)
-      : [],
-    text,
-  };
-  const id = optionalText(actor?.id);
-  if (id !== undefined) summary.actor.id = id;
-  const name = optionalText(actor?.name);
-  if (name !== undefined) summary.actor.name = name;
-  const email = optionalText(actor?.email);
-  if (email !== undefined) summary.actor.email = email;
-  if (event.target && typeof event.target.type === 'string') {
-    summary.target = { type: renderValue(event.target.type) };
-    const targetId = optionalText(event.target.id);
-    if (targetId !== undefined) summary.target.id = targetId;
-  }
-  const ip = optionalText(event.source?.ip);
-  if (ip !== undefined) summary.sourceIp = ip;
-  if (viewerUrl !== undefined) summary.url = viewerEventUrl(viewerUrl, event.id);
-  return summary;
-}
-
-/**
- * The event with the changes a rule watches listed first (diff and field names), so its alarm
- * names the change it fired for even among thousands of others; the order is kept otherwise.
- */
-function watchedFirst(event: AuditEvent, watch: ChangeWatch): AuditEvent {
-  const changes = event.changes;
-  if (changes === undefined) return event;
-  const diff = partition(Array.isArray(changes.diff) ? changes.diff : [], watch.change);
-  const fields = partition(Array.isArray(changes.fields) ? changes.fields : [], watch.field);
-  if (diff === undefined && fields === undefined) return event;
-  return {
-    ...event,
-    changes: { ...changes, diff: diff ?? changes.diff, fields: fields ?? changes.fields },
-  };
-}
-
-/** The items that pass first, then the others, each in their order; `undefined` if none pass. */
-function partition<T>(items: readonly T[], first: (item: T) => boolean): T[] | undefined {
-  const front: T[] = [];
-  const back: T[] = [];
-  for (const item of items) (first(item) ? front : back).push(item);
-  return front.length === 0 ? undefined : [...front, ...back];
-}
-
-function groupText(value: unknown): string {
-  if (value === undefined || value === null) return '';
-  if (Array.isArray(value)) return value.map((item) => groupText(item)).join(',');
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return JSON.stringify(value) ?? '';
-}
-
-/** A group value safe to put in a dedup key: as it is when short, else a hash of it. */
-function groupDedupPart(group: string): string {
-  if (group === '') return '-';
-  if (group.length <= MAX_GROUP_KEY_CHARS) return group;
-  return `sha256:${createHash('sha256').update(group).digest('hex').slice(0, 32)}`;
-}
-
-function oldestFirst(events: readonly AlarmEventSummary[]): AlarmEventSummary[] {
-  return events
-    .map((summary, index) => ({ summary, index, ms: Date.parse(summary.timestamp) }))
-    .sort((a, b) => (a.ms === b.ms || Number.isNaN(a.ms - b.ms) ? a.index - b.index : a.ms - b.ms))
-    .map(({ summary }) => summary);
-}
 
 /**
  * Evaluates the compiled rules against each recorded event and returns the outbox entries to
@@ -201,14 +69,11 @@ function oldestFirst(events: readonly AlarmEventSummary[]): AlarmEventSummary[] 
  */
 export class AlarmEngine {
   private readonly rules: readonly CompiledAlarmRule[];
-  private readonly serviceName: string;
-  private readonly viewerUrl: string | undefined;
-  private readonly digestListSize: number;
+  private readonly settings: RuleAlarmSettings;
   private readonly onRuleError: ((rule: string, error: unknown) => void) | undefined;
-  private readonly maxOpenWindows: number;
   /** Rules whose action matcher accepts an action, in rule order; computed once per action. */
   private readonly candidatesByAction = new Map<string, readonly CompiledAlarmRule[]>();
-  private readonly windows = new Map<CompiledAlarmRule, ThresholdWindows>();
+  private readonly thresholds: ThresholdAlarms;
 
   /**
    * @param compiled - output of `compileAlarmRules`
@@ -216,9 +81,11 @@ export class AlarmEngine {
    */
   constructor(compiled: CompiledAlarmRules, options: AlarmEngineOptions = {}) {
     this.rules = compiled.rules;
-    this.serviceName = compiled.serviceName;
-    this.viewerUrl = compiled.viewerUrl;
-    this.digestListSize = compiled.digestListSize;
+    this.settings = {
+      serviceName: compiled.serviceName,
+      viewerUrl: compiled.viewerUrl,
+      digestListSize: compiled.digestListSize,
+    };
     this.onRuleError = options.onRuleError;
     const max = options.maxOpenWindowsPerRule ?? DEFAULT_MAX_OPEN_WINDOWS;
     if (!Number.isSafeInteger(max) || max < 1) {
@@ -226,11 +93,7 @@ export class AlarmEngine {
         `AlarmEngine: maxOpenWindowsPerRule must be a whole number of at least 1 (got ${String(max)}).`,
       );
     }
-    this.maxOpenWindows = max;
-    for (const rule of this.rules) {
-      if (rule.threshold)
-        this.windows.set(rule, new ThresholdWindows(rule.threshold.windowMs, max));
-    }
+    this.thresholds = new ThresholdAlarms(this.rules, { ...this.settings, maxOpenWindows: max });
   }
 
   /** Number of rules. */
@@ -240,9 +103,7 @@ export class AlarmEngine {
 
   /** Open threshold windows held in memory, all rules together (for health and metrics). */
   openThresholdWindows(): number {
-    let total = 0;
-    for (const windows of this.windows.values()) total += windows.size;
-    return total;
+    return this.thresholds.openWindows;
   }
 
   /**
@@ -272,7 +133,7 @@ export class AlarmEngine {
         time ??= Date.now();
         const shown = rule.watches === undefined ? subject : watchedFirst(subject, rule.watches);
         const entries = rule.threshold
-          ? this.thresholdEntries(rule, rule.threshold, shown, time)
+          ? this.thresholds.entries(rule, rule.threshold, shown, time)
           : this.eventEntries(rule, shown, time);
         if (entries.length > 0) (out ??= []).push(...entries);
       } catch (error) {
@@ -301,348 +162,29 @@ export class AlarmEngine {
     }
   }
 
-  private context(rule: CompiledAlarmRule, event: AuditEvent, count: number): AlarmTemplateContext {
-    return { event, rule: rule.name, severity: rule.severity, service: this.serviceName, count };
-  }
-
   private eventEntries(
     rule: CompiledAlarmRule,
     event: AuditEvent,
     now: number,
   ): AlarmOutboxEntry[] {
-    const context = this.context(rule, event, 1);
-    const title = rule.title.render(context);
-    const body = messageText(rule.message.renderMarkup(context));
-    const summary = summarizeEvent(event, body.text, this.viewerUrl);
-    const createdAt = new Date(now).toISOString();
-    return rule.channels.map((channel) => {
-      const dedupKey = `${rule.name}:${channel}:${event.id}`;
-      const message: AlarmMessage = {
-        id: dedupKey,
-        rule: rule.name,
-        channel,
+    const { serviceName, viewerUrl } = this.settings;
+    const text = renderRuleText(rule, ruleContext(rule, event, 1, serviceName));
+    const summary = summarizeEvent(event, text.body.text, viewerUrl);
+    return ruleAlarmEntries(
+      rule,
+      {
         kind: 'event',
-        severity: rule.severity,
-        title,
-        ...body,
+        ...text,
         count: 1,
         events: [summary],
         firstAt: event.timestamp,
         lastAt: event.timestamp,
-        service: this.serviceName,
-      };
-      if (summary.url !== undefined) message.url = summary.url;
-      return this.entry(rule, channel, dedupKey, 'event', event.id, createdAt, message);
-    });
-  }
-
-  private entry(
-    rule: CompiledAlarmRule,
-    channel: string,
-    dedupKey: string,
-    kind: 'event' | 'threshold',
-    eventId: string,
-    createdAt: string,
-    message: AlarmMessage,
-  ): AlarmOutboxEntry {
-    const entry: AlarmOutboxEntry = {
-      dedupKey,
-      rule: rule.name,
-      channel,
-      kind,
-      severity: rule.severity,
-      eventId,
-      createdAt,
-      message,
-    };
-    if (rule.throttleMs !== undefined) {
-      entry.digestKey = `${rule.name}:${channel}`;
-      entry.throttleMs = rule.throttleMs;
-    }
-    return entry;
-  }
-
-  private thresholdEntries(
-    rule: CompiledAlarmRule,
-    threshold: CompiledThreshold,
-    event: AuditEvent,
-    now: number,
-  ): AlarmOutboxEntry[] {
-    const windows = this.windows.get(rule) as ThresholdWindows;
-    const eventMs = eventTimeMs(event, now);
-    const start = Math.floor(eventMs / threshold.windowMs) * threshold.windowMs;
-    const group = threshold.readGroup ? groupText(threshold.readGroup(event)) : '';
-    const key = `${group}\u0000${start}`;
-    const state = windows.count(key, start, now, () => ({
-      key,
-      start,
-      count: 0,
-      fired: false,
-      events: [],
-      firstAt: event.timestamp,
-      firstMs: eventMs,
-      lastAt: event.timestamp,
-      lastMs: eventMs,
-    }));
-    const dropped = windows.takeDropReport(now);
-    const report =
-      dropped === undefined
-        ? []
-        : windowsDroppedEntries(rule, threshold, dropped, {
-            maxOpenWindows: this.maxOpenWindows,
-            serviceName: this.serviceName,
-            now,
-          });
-    if (eventMs < state.firstMs) {
-      state.firstMs = eventMs;
-      state.firstAt = event.timestamp;
-    }
-    if (eventMs >= state.lastMs) {
-      state.lastMs = eventMs;
-      state.lastAt = event.timestamp;
-    }
-    if (state.events.length < this.digestListSize) {
-      const eventContext = this.context(rule, event, 1);
-      state.events.push(summarizeEvent(event, rule.eventText.render(eventContext), this.viewerUrl));
-    }
-    if (state.fired || state.count < threshold.count) return report;
-    windows.fire(state);
-    return [...report, ...this.crossedEntries(rule, threshold, event, state, group, now)];
-  }
-
-  private crossedEntries(
-    rule: CompiledAlarmRule,
-    threshold: CompiledThreshold,
-    event: AuditEvent,
-    state: WindowState,
-    group: string,
-    now: number,
-  ): AlarmOutboxEntry[] {
-    const start = state.start;
-    const window = threshold.window;
-    const context: AlarmTemplateContext = {
-      ...this.context(rule, event, state.count),
-      window,
-      ...(threshold.groupBy === undefined ? {} : { group }),
-    };
-    const title = rule.title.render(context);
-    const body = messageText(rule.message.renderMarkup(context));
-    const events = oldestFirst(state.events);
-    const createdAt = new Date(now).toISOString();
-    const groupPart = threshold.groupBy === undefined ? NO_GROUP : groupDedupPart(group);
-    let url: string | undefined;
-    if (this.viewerUrl !== undefined) {
-      const filter: ViewerListFilter = {
-        from: new Date(start).toISOString(),
-        to: new Date(start + threshold.windowMs).toISOString(),
-      };
-      if (events.every((summary) => summary.action === event.action)) filter.action = event.action;
-      if (threshold.groupBy === 'actor.id' && group !== '') filter.actor = group;
-      url = viewerListUrl(this.viewerUrl, filter);
-    }
-    return rule.channels.map((channel) => {
-      const dedupKey = `${rule.name}:${channel}:${groupPart}:${start}`;
-      const message: AlarmMessage = {
-        id: dedupKey,
-        rule: rule.name,
-        channel,
-        kind: 'threshold',
-        severity: rule.severity,
-        title,
-        ...body,
-        count: state.count,
-        events,
-        firstAt: state.firstAt,
-        lastAt: state.lastAt,
-        service: this.serviceName,
-      };
-      if (threshold.groupBy !== undefined)
-        message.groupKey = renderValue(group === '' ? undefined : group);
-      if (url !== undefined) message.url = url;
-      return this.entry(rule, channel, dedupKey, 'threshold', event.id, createdAt, message);
-    });
-  }
-}
-
-/** Thrown by {@link manualAlarmEntries} for invalid input; the message says how to fix it. */
-export class AlarmInputError extends TypeError {
-  override readonly name = 'AlarmInputError';
-}
-
-/** What application code passes to `AuditService.alarm()`. */
-export interface ManualAlarmInput {
-  /** One line: the e-mail subject, the Slack header. */
-  title: string;
-  /**
-   * Body text (line breaks allowed). Application text often carries user data (a customer's
-   * name, a reference typed in a form), and nothing here can tell it from your own words, so
-   * Slack shows all of it neutralized like event values (`*`, `_`, `~`, `` ` `` as look-alikes,
-   * links defanged); only the rule templates' own text keeps its Slack markup. @default the title
-   */
-  message?: string;
-  /** @default 'medium' */
-  severity?: AlarmSeverity;
-  /** Channel names from `alarms.channels` (at least one). */
-  channels: readonly string[];
-  /** Rule name shown in the message. @default 'manual' */
-  rule?: string;
-  /**
-   * Your key for this alarm: raising it again with the same key stores nothing new (the entry
-   * of each channel gets `manual:<channel>:<dedupKey>`). @default a new UUIDv7
-   */
-  dedupKey?: string;
-  /** The event the alarm is about, listed in the message (as recorded, already redacted). */
-  event?: AuditEvent;
-}
-
-/** Settings {@link manualAlarmEntries} needs. */
-export interface ManualAlarmSettings {
-  /** `serviceName`. */
-  serviceName: string;
-  /** Names of the configured channels. */
-  channels: readonly string[];
-  /** Normalised `alarms.viewerUrl`, if set. */
-  viewerUrl?: string;
-  /** Current time in ms. @default Date.now() */
-  now?: number;
-}
-
-const MANUAL_KEYS = ['title', 'message', 'severity', 'channels', 'rule', 'dedupKey', 'event'];
-const RULE_NAME = /^[A-Za-z0-9._-]{1,100}$/;
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-
-function invalid(problem: string): never {
-  throw new AlarmInputError(`AuditService.alarm(): ${problem}`);
-}
-
-function multiLine(text: string): string {
-  return cutText(
-    text
-      .split(/\r\n|\r|\n/)
-      .map(singleLine)
-      .join('\n'),
-    MAX_TEXT_CHARS,
-  );
-}
-
-/**
- * The outbox entries of an alarm raised by application code (`AuditService.alarm()`): one per
- * channel, kind `manual`.
- *
- * @throws AlarmInputError for a missing title, unknown channel, bad severity, rule name or key
- * @example manualAlarmEntries({ title: 'Refund above limit', channels: ['finance'] }, { serviceName: 'billing', channels: ['finance'] })
- */
-export function manualAlarmEntries(
-  input: ManualAlarmInput,
-  settings: ManualAlarmSettings,
-): AlarmOutboxEntry[] {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    invalid("expects an object such as { title: 'Refund above limit', channels: ['finance'] }.");
-  }
-  for (const key of Object.keys(input)) {
-    if (!MANUAL_KEYS.includes(key))
-      invalid(`"${key}" is not a field; known fields: ${MANUAL_KEYS.join(', ')}.`);
-  }
-  const {
-    title,
-    message,
-    severity = 'medium',
-    channels,
-    rule = MANUAL_RULE_NAME,
-    dedupKey,
-    event,
-  } = input;
-  if (typeof title !== 'string' || title.trim() === '') {
-    invalid('"title" must be a non-empty string, e.g. "Refund above limit".');
-  }
-  if (message !== undefined && typeof message !== 'string') invalid('"message" must be a string.');
-  if (!(ALARM_SEVERITIES as readonly unknown[]).includes(severity)) {
-    invalid(
-      `"severity" must be one of ${ALARM_SEVERITIES.join(', ')} (got ${JSON.stringify(severity)}).`,
+        url: summary.url,
+        eventId: event.id,
+        createdAt: new Date(now).toISOString(),
+        service: serviceName,
+      },
+      (channel) => `${rule.name}:${channel}:${event.id}`,
     );
   }
-  const known =
-    settings.channels.length > 0
-      ? settings.channels.join(', ')
-      : 'none (declare them in alarms.channels)';
-  if (!Array.isArray(channels) || channels.length === 0) {
-    invalid(`"channels" must list at least one channel; known channels: ${known}.`);
-  }
-  const unique: string[] = [];
-  for (const channel of channels as readonly unknown[]) {
-    if (typeof channel !== 'string' || !settings.channels.includes(channel)) {
-      invalid(`unknown channel ${JSON.stringify(channel)}; known channels: ${known}.`);
-    }
-    if (!unique.includes(channel)) unique.push(channel);
-  }
-  if (typeof rule !== 'string' || !RULE_NAME.test(rule)) {
-    invalid(`"rule" must be 1-100 letters, digits, ".", "_" or "-" (got ${JSON.stringify(rule)}).`);
-  }
-  if (
-    dedupKey !== undefined &&
-    (typeof dedupKey !== 'string' ||
-      dedupKey === '' ||
-      dedupKey.length > 200 ||
-      CONTROL.test(dedupKey))
-  ) {
-    invalid(
-      '"dedupKey" must be a string of 1-200 characters without control characters, e.g. "refund-4711".',
-    );
-  }
-  if (
-    event !== undefined &&
-    (typeof event !== 'object' ||
-      event === null ||
-      typeof event.id !== 'string' ||
-      typeof event.timestamp !== 'string')
-  ) {
-    invalid('"event" must be a recorded AuditEvent (with an id and a timestamp), or be left out.');
-  }
-
-  const now = settings.now ?? Date.now();
-  const nowIso = new Date(now).toISOString();
-  const cleanTitle = cutText(singleLine(title.trim()), MAX_TITLE_CHARS);
-  const text = message === undefined || message.trim() === '' ? cleanTitle : multiLine(message);
-  const key = dedupKey ?? uuidv7({ msecs: now });
-  let summary: AlarmEventSummary | undefined;
-  if (event !== undefined) {
-    const context: AlarmTemplateContext = {
-      event,
-      rule,
-      severity,
-      service: settings.serviceName,
-      count: 1,
-    };
-    summary = summarizeEvent(event, EVENT_LINE.render(context), settings.viewerUrl);
-  }
-  return unique.map((channel) => {
-    const entryKey = `${MANUAL_RULE_NAME}:${channel}:${key}`;
-    const alarm: AlarmMessage = {
-      id: entryKey,
-      rule,
-      channel,
-      kind: 'manual',
-      severity,
-      title: cleanTitle,
-      text,
-      count: 1,
-      events: summary === undefined ? [] : [summary],
-      firstAt: event?.timestamp ?? nowIso,
-      lastAt: event?.timestamp ?? nowIso,
-      service: settings.serviceName,
-    };
-    if (summary?.url !== undefined) alarm.url = summary.url;
-    const entry: AlarmOutboxEntry = {
-      dedupKey: entryKey,
-      rule,
-      channel,
-      kind: 'manual',
-      severity,
-      createdAt: nowIso,
-      message: alarm,
-    };
-    if (event !== undefined) entry.eventId = event.id;
-    return entry;
-  });
 }

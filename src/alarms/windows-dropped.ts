@@ -4,7 +4,8 @@
  */
 import { ALARM_SEVERITIES, type AlarmMessage, type AlarmSeverity } from './alarm-message';
 import type { AlarmOutboxEntry } from './alarm-outbox';
-import type { CompiledAlarmRule, CompiledThreshold } from './alarm-rule';
+import type { CompiledAlarmRule } from './alarm-rule';
+import type { CompiledThreshold } from './alarm-rule-threshold';
 import type { DroppedWindows } from './threshold-windows';
 
 /** Kind (and dedup key part) of the alarm a rule raises when it dropped open windows. */
