@@ -18,7 +18,7 @@ import type { AuditEvent } from './event/audit-event';
 import type { AuditEventDraft } from './event/build-event';
 import { changedFields } from './event/changed-fields';
 import { AuditPipeline, type AuditHealth } from './pipeline/audit-pipeline';
-import type { AuditWriterStats } from './pipeline/audit-writer';
+import type { AuditWriterStats } from './pipeline/audit-writer.contract';
 import { parseAuditQuery, type AuditQuery, type AuditQueryResult } from './query/audit-query';
 import { AuditStore } from './stores/audit-store';
 import { isResourceTypeName, quotedForError, RESOURCE_TYPE_RULE } from './event/action-name';

@@ -118,7 +118,7 @@ export {
   AuditCommitError,
   type AuditWriteReceipt,
   type AuditWriterStats,
-} from './pipeline/audit-writer';
+} from './pipeline/audit-writer.contract';
 export {
   AuditQueryError,
   MAX_QUERY_LIMIT,

@@ -12,7 +12,7 @@ import { finalize } from 'rxjs/operators';
 import { AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
 import type { ResolvedAuditOptions } from '../audit.options';
 import { AuditPipeline, AuditShutdownError } from '../pipeline/audit-pipeline';
-import { AuditCommitError } from '../pipeline/audit-writer';
+import { AuditCommitError } from '../pipeline/audit-writer.contract';
 import type { AuditRowChange } from '../event/row-change';
 import { AuditContextStorage, type AuditContext } from './audit-context';
 import { attemptDraft } from './attempt-draft';

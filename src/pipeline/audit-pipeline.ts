@@ -22,7 +22,8 @@ import { Redactor } from '../event/redact';
 import { SerializationWarnings } from '../event/serialization-warnings';
 import { AuditStore } from '../stores/audit-store';
 import { sqlAppendOf } from '../stores/sql-append';
-import { AuditWriter, type AuditWriteReceipt, type AuditWriterStats } from './audit-writer';
+import { AuditWriter } from './audit-writer';
+import type { AuditWriteReceipt, AuditWriterStats } from './audit-writer.contract';
 import { AuditSpool } from './spool';
 import { StreamRelay } from './stream-relay';
 

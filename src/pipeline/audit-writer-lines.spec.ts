@@ -7,12 +7,12 @@ import { makeEvent } from '../../test/fixtures/events';
 import { PinoAuditSink } from '../ecs/pino.sink';
 import type { AuditEvent } from '../event/audit-event';
 import { InMemoryAuditStore } from '../stores/memory/memory-audit.store';
+import { AuditWriter } from './audit-writer';
 import {
   AuditCommitError,
-  AuditWriter,
   type AuditLinePort,
   type AuditWriterSettings,
-} from './audit-writer';
+} from './audit-writer.contract';
 import { AuditSpool } from './spool';
 
 /** The real in-memory store, able to fail, or to hold commits until `release()`. */

@@ -8,7 +8,8 @@ import { Gate, turn, until, fakeOnly } from '../../test/utils/until';
 import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import type { AuditEvent } from '../event/audit-event';
 import { InMemoryAuditStore } from '../stores/memory/memory-audit.store';
-import { AuditCommitError, AuditWriter, type AuditWriterSettings } from './audit-writer';
+import { AuditWriter } from './audit-writer';
+import { AuditCommitError, type AuditWriterSettings } from './audit-writer.contract';
 import { AuditSpool } from './spool';
 
 /** The real in-memory store, recording each transaction and able to fail or stall on demand. */

@@ -12,19 +12,10 @@ import {
   type AuditWriterStats,
 } from './audit-writer.contract';
 import { messageOf } from '../common/message-of';
+import { AuditWriterCounters } from './audit-writer-counters';
 import { lossOf, shownIds } from './lost-events';
 import type { AuditSpool } from './spool';
 import { SpoolReplay, type SpoolReplayHost } from './spool-replay';
-
-// The writer's types live beside it; these paths are where the rest of the code imports them.
-export {
-  AuditCommitError,
-  type AuditLinePort,
-  type AuditWriteReceipt,
-  type AuditWriterHooks,
-  type AuditWriterSettings,
-  type AuditWriterStats,
-} from './audit-writer.contract';
 
 interface PendingWrite {
   event: AuditEvent;
@@ -68,17 +59,7 @@ export class AuditWriter {
   private readonly replay: SpoolReplay | undefined;
   private degraded = false;
   private closing = false;
-  private readonly counters = {
-    committed: 0,
-    failed: 0,
-    commits: 0,
-    dropped: 0,
-    lost: 0,
-    spooled: 0,
-    replayed: 0,
-  };
-  private lastError: { message: string; at: string } | undefined;
-  private lastCommitAt: string | undefined;
+  private readonly counters = new AuditWriterCounters();
   private readonly report: NonNullable<AuditWriterHooks['report']>;
   private readonly onAlarmsStored: () => void;
   private readonly lines: AuditLinePort;
@@ -125,15 +106,10 @@ export class AuditWriter {
 
   /** Current counters and state. */
   stats(): AuditWriterStats {
-    return {
-      ...this.counters,
-      pending: this.queue.length + this.inFlight,
-      degraded: this.degraded || this.retryTimer !== undefined,
-      ...(this.lastError
-        ? { lastError: this.lastError.message, lastErrorAt: this.lastError.at }
-        : {}),
-      ...(this.lastCommitAt ? { lastCommitAt: this.lastCommitAt } : {}),
-    };
+    return this.counters.stats(
+      this.queue.length + this.inFlight,
+      this.degraded || this.retryTimer !== undefined,
+    );
   }
 
   /** Pending spool content, when a spool is configured. */
@@ -279,10 +255,10 @@ export class AuditWriter {
     try {
       await this.appendToStore(events, alarms);
     } catch (error) {
-      this.noteFailure(error, events.length);
+      this.counters.failure(error, events.length);
       return { error };
     }
-    this.noteCommit(events.length);
+    this.counters.commit(events.length);
     return true;
   }
 
@@ -295,7 +271,7 @@ export class AuditWriter {
     try {
       await this.spool?.append(events, alarms);
     } catch (error) {
-      this.noteFailure(error, 0);
+      this.counters.failure(error, 0);
       return { error };
     }
     this.counters.spooled += events.length;
@@ -388,10 +364,10 @@ export class AuditWriter {
       closing: () => this.closing,
       store: (events, alarms) => this.appendToStore(events, alarms),
       stored: (events) => {
-        this.noteCommit(events);
+        this.counters.commit(events);
         this.counters.replayed += events;
       },
-      failed: (error, events) => this.noteFailure(error, events),
+      failed: (error, events) => this.counters.failure(error, events),
       emptied: () => {
         if (!this.degraded) return;
         this.degraded = false;
@@ -402,17 +378,6 @@ export class AuditWriter {
       },
       report: (level, message) => this.report(level, message),
     };
-  }
-
-  private noteCommit(events: number): void {
-    this.lastCommitAt = new Date().toISOString();
-    this.counters.commits += 1;
-    this.counters.committed += events;
-  }
-
-  private noteFailure(error: unknown, events: number): void {
-    this.counters.failed += events;
-    this.lastError = { message: messageOf(error), at: new Date().toISOString() };
   }
 
   private clearTimers(): void {

@@ -8,7 +8,7 @@ import { requestIdOf, requestSource } from '../../capture/request-facts';
 import { AuditLogger } from '../../common/audit-logger';
 import { messageOf } from '../../common/message-of';
 import type { AuditSource } from '../../event/audit-event';
-import { AuditCommitError } from '../../pipeline/audit-writer';
+import { AuditCommitError } from '../../pipeline/audit-writer.contract';
 import { AUDIT_READ_ACTION, recordAuditRead } from '../audit-read';
 
 /** What an `audit.read` event says about one API call. */
