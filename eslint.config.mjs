@@ -30,6 +30,16 @@ export default tseslint.config(
     },
   },
   {
+    // Small rooms (DESIGN.md): a file holds one concept, a function does one step. Tests are
+    // excepted: a describe block is as long as the behaviour it covers.
+    files: ['src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'max-lines': ['error', { max: 400 }],
+      'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
     files: ['**/*.spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
