@@ -45,6 +45,20 @@ afterAll(async () => {
 });
 
 /**
+ * Makes the audit table in `schema` with the default timeouts, so that a store with a statement
+ * timeout of a few hundred milliseconds opens it without migrating: on a loaded machine the
+ * migration's DDL alone took longer than that, and these tests are about the statements after it.
+ */
+async function prepareSchema(schema: string): Promise<void> {
+  const store = new PostgresAuditStore({ connectionString: CONNECTION, schema });
+  try {
+    await store.init();
+  } finally {
+    await store.close();
+  }
+}
+
+/**
  * Fakes `setTimeout` and `clearTimeout` only: the store's and the driver's timeouts then fire
  * when the test moves the fake clock (`jest.advanceTimersByTime`), never on their own. Sockets,
  * `setImmediate` and the real clock go on as usual.
@@ -261,9 +275,10 @@ describe('PostgresAuditStore failures', () => {
     it.each([false, true])(
       'rejects within the timeouts when the server stops answering mid-session (pool passed in: %s)',
       async (external) => {
-        // Every timer of the driver and the store is fake from the start: only the test moves them.
-        fakeTimeouts();
         const schema = uniqueSchema();
+        await prepareSchema(schema);
+        // Every timer of the driver and the store is fake from here: only the test moves them.
+        fakeTimeouts();
         const pool = external ? new Pool({ connectionString: url, max: 2 }) : undefined;
         const store = track({
           ...(pool ? { pool } : { connectionString: url, poolSize: 2 }),
@@ -316,6 +331,7 @@ describe('PostgresAuditStore failures', () => {
     'cancels a statement that waits past statementTimeoutMs (pool passed in: %s)',
     async (external) => {
       const schema = uniqueSchema();
+      await prepareSchema(schema);
       const pool = external ? new Pool({ connectionString: CONNECTION, max: 1 }) : undefined;
       const store = track({
         ...(pool ? { pool } : { connectionString: CONNECTION }),
