@@ -9,40 +9,46 @@ import { resolveOutputOptions } from './output-options';
 import { resolveRedactOptions } from './redact-options';
 import { resolveWriterOptions } from './writer-options';
 
-const KNOWN_OPTIONS = new Set([
-  'serviceName',
-  'store',
-  'stream',
-  'interceptor',
-  'scope',
-  'exclude',
-  'actor',
-  'tenant',
-  'trustProxy',
-  'redact',
-  'maxValueBytes',
-  'maxEventBytes',
-  'arrayIdentityKeys',
-  'maxArrayChanges',
-  'entityRelations',
-  'shutdownTimeoutMs',
-  'checkpoints',
-  'requestIdHeader',
-  'trustRequestId',
-  'maxBatch',
-  'durability',
-  'flushIntervalMs',
-  'maxQueue',
-  'onQueueFull',
-  'onStoreFailure',
-  'spoolPath',
-  'spoolMaxBytes',
-  'fileMode',
-  'retryIntervalMs',
-  'alarms',
-  'privacy',
-  'isGlobal',
-]);
+/**
+ * Every option forRoot() accepts: `satisfies` makes an option added to {@link AuditModuleOptions}
+ * without being listed here a compile error, and a listed key that is not an option one too.
+ */
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(
+  Object.keys({
+    serviceName: true,
+    store: true,
+    stream: true,
+    interceptor: true,
+    scope: true,
+    exclude: true,
+    actor: true,
+    tenant: true,
+    trustProxy: true,
+    redact: true,
+    maxValueBytes: true,
+    maxEventBytes: true,
+    arrayIdentityKeys: true,
+    maxArrayChanges: true,
+    entityRelations: true,
+    shutdownTimeoutMs: true,
+    checkpoints: true,
+    requestIdHeader: true,
+    trustRequestId: true,
+    maxBatch: true,
+    durability: true,
+    flushIntervalMs: true,
+    maxQueue: true,
+    onQueueFull: true,
+    onStoreFailure: true,
+    spoolPath: true,
+    spoolMaxBytes: true,
+    fileMode: true,
+    retryIntervalMs: true,
+    alarms: true,
+    privacy: true,
+    isGlobal: true,
+  } satisfies Record<keyof AuditModuleOptions | 'isGlobal', true>),
+);
 
 /**
  * Validates module options and fills in defaults, one option group at a time.
