@@ -22,6 +22,7 @@ import { checkClaimRequest, toSettlementColumns } from '../alarm-leases';
 import { AuditStore } from '../audit-store';
 import { pageOfPayloads, parsePayload } from '../payload-page';
 import type { AuditSqlStatement } from '../sql-append';
+import { StoreLifeCycle } from '../store-life-cycle';
 import { postgresAppendBatch, postgresAppendStatements } from './postgres-append-statements';
 import { postgresChainHeadOf, postgresChainRowOf, postgresUnchainedOf } from './postgres-chain';
 import { PostgresChainSealer } from './postgres-chain-sealer';
@@ -71,8 +72,8 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
   private readonly partitioning: PostgresPartitioning;
   private readonly connections: PostgresConnections;
   private readonly readOnly: boolean;
-  private state: 'new' | PostgresOpenStore | 'closed' = 'new';
-  private opening: Promise<void> | undefined;
+  /** New, then open on its migrated table, then closed. */
+  private readonly life: StoreLifeCycle<PostgresOpenStore>;
   /** Where seals run: in worker threads, so the event loop spends next to nothing on them. */
   private readonly sealing: PostgresSealing;
   private readonly sealer = new PostgresChainSealer((batch) => this.sealing.sealBatch(batch));
@@ -93,6 +94,17 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
       settings.connectionTimeoutMs,
     );
     this.sealing = postgresSealing(settings, this.connections);
+    this.life = new StoreLifeCycle(
+      { store: 'PostgresAuditStore', place: () => `table ${this.names.qualifiedTable}` },
+      {
+        open: () => this.open(),
+        opened: () => {
+          // Events a crashed instance (or a migration) left queued.
+          if (!this.readOnly) this.sealer.request();
+        },
+        close: (_state, wasOpen) => this.release(wasOpen),
+      },
+    );
   }
 
   /**
@@ -102,17 +114,8 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
    * @throws Error when `pg` is missing, PostgreSQL cannot be reached, the table was written by
    *   a newer release, or it has another layout than configured.
    */
-  override async init(): Promise<void> {
-    if (this.state === 'closed') {
-      throw new Error(
-        `PostgresAuditStore.init() was called after close() (table ${this.names.qualifiedTable}): create a new PostgresAuditStore instead.`,
-      );
-    }
-    if (this.state !== 'new') return;
-    this.opening ??= this.open().finally(() => {
-      this.opening = undefined;
-    });
-    return this.opening;
+  override init(): Promise<void> {
+    return this.life.init();
   }
 
   /**
@@ -314,32 +317,30 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
 
   /**
    * Ends the pool when the store created it; a pool passed in as `pool` is left open.
-   * Calling it again does nothing.
+   * Calling it again waits for the first call to end.
    */
-  override async close(): Promise<void> {
-    if (this.state === 'closed') return;
-    const opening = this.opening;
-    const wasOpen = this.state !== 'new' && !this.readOnly;
-    // What this instance queued is chained before its pool ends (a failure leaves it queued for
-    // the next seal of any instance).
-    if (wasOpen) await this.sealer.sealAll();
-    this.state = 'closed';
-    // An init() still running would otherwise check connections out of an ended pool.
-    await opening?.catch(() => undefined);
-    await this.sealer.idle();
-    await this.sealing.close();
-    await this.connections.end();
+  override close(): Promise<void> {
+    return this.life.close();
   }
 
-  private async open(): Promise<void> {
-    const state = await openPostgresStore(
+  private open(): Promise<PostgresOpenStore> {
+    return openPostgresStore(
       { names: this.names, partitioning: this.partitioning, readOnly: this.readOnly },
       this.connections,
     );
-    if (this.state === 'closed') return;
-    this.state = state;
-    // Events a crashed instance (or a migration) left queued.
-    if (!this.readOnly) this.sealer.request();
+  }
+
+  /**
+   * Ends what the store holds; runs once an init() in progress has ended, which would otherwise
+   * check connections out of an ended pool.
+   */
+  private async release(wasOpen: boolean): Promise<void> {
+    // What this instance queued is chained before its pool ends (a failure leaves it queued for
+    // the next seal of any instance).
+    if (wasOpen && !this.readOnly) await this.sealer.sealAll();
+    await this.sealer.idle();
+    await this.sealing.close();
+    await this.connections.end();
   }
 
   private async read(what: string, statement: PostgresStatement): Promise<unknown[]> {
@@ -365,17 +366,8 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
     return state;
   }
 
+  /** The open store, for `operation`: it fails before init() and after close(). */
   private ready(operation: string): PostgresOpenStore {
-    if (this.state === 'new') {
-      throw new Error(
-        `PostgresAuditStore.${operation}() was called before init(): await store.init() first (AuditModule does it when the application starts).`,
-      );
-    }
-    if (this.state === 'closed') {
-      throw new Error(
-        `PostgresAuditStore.${operation}() was called after close() (table ${this.names.qualifiedTable}). Create a new PostgresAuditStore to use it again.`,
-      );
-    }
-    return this.state;
+    return this.life.ready(operation);
   }
 }

@@ -24,6 +24,7 @@ import { pageOfPayloads, parsePayload } from '../payload-page';
 import { toEventColumns } from '../event-columns';
 import { settle } from '../settle';
 import type { AuditSqlAppend, AuditSqlStatement } from '../sql-append';
+import { StoreLifeCycle } from '../store-life-cycle';
 import { sqliteAppendStatements } from './sqlite-append-statements';
 import { SqliteConnection } from './sqlite-connection';
 import { InThreadBackend } from './sqlite-in-thread';
@@ -92,10 +93,8 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, Audi
   /** The application's database the store runs on, once open (`undefined` in a worker). */
   private inThreadDb: SqliteDatabase | undefined;
   private location: string;
-  /** Set by `init()`: the connection being opened, then open. */
-  private opening: Promise<SqliteBackend> | undefined;
-  private backend: SqliteBackend | undefined;
-  private closed = false;
+  /** New, then open on its connection (a worker or the calling thread), then closed. */
+  private readonly life: StoreLifeCycle<SqliteBackend>;
 
   /**
    * Validates the options; nothing is opened before `init()`.
@@ -110,6 +109,15 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, Audi
     this.busyTimeoutMs = resolved.busyTimeoutMs;
     this.fileMode = resolved.fileMode;
     this.closesDatabase = resolved.closesDatabase;
+    this.life = new StoreLifeCycle(
+      {
+        store: 'SqliteAuditStore',
+        place: () => `database "${this.location}"`,
+        usedAfterClose: (operation) =>
+          `SqliteAuditStore.${operation}() was called after close(): the database "${this.location}" is closed. Create a new SqliteAuditStore to use it again.`,
+      },
+      { open: () => this.openBackend(), close: (backend) => this.closeBackend(backend) },
+    );
   }
 
   /**
@@ -118,20 +126,8 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, Audi
    * @throws Error when better-sqlite3 is missing, the file is not a usable SQLite database,
    *   or its schema is newer than this release.
    */
-  override async init(): Promise<void> {
-    if (this.closed) {
-      throw new Error(
-        `SqliteAuditStore.init() was called after close() (database "${this.location}"): create a new SqliteAuditStore instead.`,
-      );
-    }
-    this.opening ??= this.openBackend().then(
-      (backend) => (this.backend = backend),
-      (error: unknown) => {
-        this.opening = undefined;
-        throw error;
-      },
-    );
-    await this.opening;
+  override init(): Promise<void> {
+    return this.life.init();
   }
 
   /**
@@ -171,7 +167,7 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, Audi
     alarms?: readonly AlarmOutboxEntry[],
   ): Promise<AuditSqlStatement[]> {
     return settle(() => {
-      if (this.sqlConnection === undefined || this.backend === undefined) {
+      if (this.sqlConnection === undefined || this.life.current === undefined) {
         throw new Error(
           `SqliteAuditStore.appendStatements(): the store ("${this.location}") does not share an open connection of the application. Give it that connection: database plus closeDatabase: false (sqliteAuditStoreFor(dataSource) in nestjs-audit/typeorm), and await init().`,
         );
@@ -275,17 +271,16 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, Audi
 
   /**
    * Closes the database (and its worker thread), after the calls already made. Calling it again
-   * does nothing.
+   * waits for the first call to end.
    */
-  override async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const opening = this.opening;
-    this.opening = undefined;
-    this.backend = undefined;
-    if (opening !== undefined) {
-      const backend = await opening.catch(() => undefined);
-      await backend?.close();
+  override close(): Promise<void> {
+    return this.life.close();
+  }
+
+  /** Closes the open connection, or a database the store was given to close but never opened. */
+  private async closeBackend(backend: SqliteBackend | undefined): Promise<void> {
+    if (backend !== undefined) {
+      await backend.close();
     } else if (this.source.kind === 'instance' && this.source.db.open && this.closesDatabase) {
       this.source.db.close();
     }
@@ -337,25 +332,7 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, Audi
     operation: string,
     build: () => R,
   ): Promise<SqliteResult<R>> {
-    const backend = this.backend ?? (await this.whenOpen(operation));
+    const backend = this.life.current ?? (await this.life.whenReady(operation));
     return backend.call(build());
-  }
-
-  private whenOpen(operation: string): Promise<SqliteBackend> {
-    if (this.closed) {
-      return Promise.reject(
-        new Error(
-          `SqliteAuditStore.${operation}() was called after close(): the database "${this.location}" is closed. Create a new SqliteAuditStore to use it again.`,
-        ),
-      );
-    }
-    if (this.opening === undefined) {
-      return Promise.reject(
-        new Error(
-          `SqliteAuditStore.${operation}() was called before init(): await store.init() first (AuditModule does it when the application starts).`,
-        ),
-      );
-    }
-    return this.opening;
   }
 }
