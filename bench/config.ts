@@ -75,8 +75,6 @@ export interface ServerEnv {
   BENCH_NAIVE_TABLE: string;
   /** SQLite file of configurations (c) and (d). */
   BENCH_SQLITE_PATH: string;
-  /** Spool file path; the spool is not used ('fail' policy) but the path must be private. */
-  BENCH_SPOOL_PATH: string;
 }
 
 /** Messages from the driver to the served app. */

@@ -10,8 +10,13 @@ import type { AuditHttpRequest } from './capture/http-adapter';
 import type { AuditTrustProxy, AuditTrustProxyFunction } from './capture/client-address';
 import type { AuditPrivacy, AuditPrivacyOptions } from './event/privacy';
 import type { AuditStore } from './stores/audit-store';
+import type {
+  AuditAsyncDurabilityOptions,
+  AuditSpoolPolicyOptions,
+} from './options/write-modes.options';
 
 export { AuditConfigurationError };
+export type { AuditAsyncDurabilityOptions, AuditSpoolPolicyOptions };
 
 /** The object form of the `redact` module option. */
 export interface AuditRedactOptions {
@@ -200,45 +205,62 @@ export interface AuditModuleOptions {
    */
   maxBatch?: number;
   /**
-   * - `ack`: an audited response is released only once its event is committed (group commit);
+   * How an event reaches the store.
+   * - `'ack'`: an audited response is released only once its event is committed (group commit);
    *   `record()` resolves on commit.
-   * - `async`: events go to a bounded in-memory queue flushed in batches; responses do not wait.
-   *   Queued events are flushed on shutdown (call `app.enableShutdownHooks()`), but a crash loses them.
+   * - `'async'`, or `{ mode: 'async', flushIntervalMs, maxQueue, onQueueFull }` to tune it (see
+   *   {@link AuditAsyncDurabilityOptions}): events go to a bounded in-memory queue flushed in
+   *   batches; responses do not wait. Queued events are flushed on shutdown (call
+   *   `app.enableShutdownHooks()`), but a crash loses them.
    * @default 'ack'
+   * @example durability: { mode: 'async', flushIntervalMs: 50, onQueueFull: 'drop' }
    */
-  durability?: 'ack' | 'async';
+  durability?: 'ack' | 'async' | AuditAsyncDurabilityOptions;
   /**
    * `async` only: flush the queue at least this often, in milliseconds.
    * @default 100
+   * @deprecated Write `durability: { mode: 'async', flushIntervalMs }`; the flat form is accepted,
+   * with a warning at boot, until the next minor version.
    */
   flushIntervalMs?: number;
   /**
    * `async` only: most events waiting in memory.
    * @default 10000
+   * @deprecated Write `durability: { mode: 'async', maxQueue }`; the flat form is accepted, with a
+   * warning at boot, until the next minor version.
    */
   maxQueue?: number;
   /**
    * `async` only: what a write does when the queue is full: `block` waits for room, `drop`
    * discards the event (counted in `health().dropped` and logged, never silently).
    * @default 'block'
+   * @deprecated Write `durability: { mode: 'async', onQueueFull }`; the flat form is accepted,
+   * with a warning at boot, until the next minor version.
    */
   onQueueFull?: 'block' | 'drop';
   /**
    * What happens when the store cannot commit.
-   * - `fail`: an audited request answers 503 instead of its 2xx (`ack`); `record()` rejects.
-   * - `spool`: the events are appended and fsynced to a local spool file, the request proceeds,
-   *   and a background task replays the spool into the store once it answers again.
+   * - `'fail'`: an audited request answers 503 instead of its 2xx (`ack`); `record()` rejects.
+   * - `'spool'`, or `{ policy: 'spool', path, maxBytes }` to place and cap the spool (see
+   *   {@link AuditSpoolPolicyOptions}): the events are appended and fsynced to a local spool
+   *   file, the request proceeds, and a background task replays the spool into the store once it
+   *   answers again.
    * @default 'fail'
+   * @example onStoreFailure: { policy: 'spool', path: '/var/lib/billing/audit.spool' }
    */
-  onStoreFailure?: 'fail' | 'spool';
+  onStoreFailure?: 'fail' | 'spool' | AuditSpoolPolicyOptions;
   /**
    * Spool file of the `spool` policy. Give each app instance on a host its own path.
    * @default './audit.spool'
+   * @deprecated Write `onStoreFailure: { policy: 'spool', path }`; the flat form is accepted,
+   * with a warning at boot, until the next minor version.
    */
   spoolPath?: string;
   /**
    * Largest spool file in bytes; past it the `spool` policy falls back to `fail`.
    * @default 268435456 (256 MiB)
+   * @deprecated Write `onStoreFailure: { policy: 'spool', maxBytes }`; the flat form is accepted,
+   * with a warning at boot, until the next minor version.
    */
   spoolMaxBytes?: number;
   /**

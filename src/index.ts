@@ -54,10 +54,12 @@ export { AuditModule } from './audit.module';
 export type { AuditModuleExtras, AuditOptionsFactory } from './audit.module-definition';
 export {
   AuditConfigurationError,
+  type AuditAsyncDurabilityOptions,
   type AuditLineDestination,
   type AuditModuleOptions,
   type AuditRedactOptions,
   type AuditScope,
+  type AuditSpoolPolicyOptions,
 } from './audit.options';
 export { AuditService, type AuditHistoryPageOptions } from './audit.service';
 export {

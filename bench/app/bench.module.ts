@@ -22,7 +22,6 @@ function auditOptions(config: 'c' | 'd' | 'e', env: ServerEnv): AuditModuleOptio
     stream: LINE_SINK,
     // The load generator sends unique ids and checks each one reaches the trail (an edge that sets ids).
     trustRequestId: true,
-    spoolPath: env.BENCH_SPOOL_PATH,
   };
   if (config === 'c') return { ...common, durability: 'async', store: env.BENCH_SQLITE_PATH };
   if (config === 'd') return { ...common, durability: 'ack', store: env.BENCH_SQLITE_PATH };

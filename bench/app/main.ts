@@ -63,7 +63,6 @@ function readEnv(): ServerEnv {
     BENCH_PG_TABLE: required('BENCH_PG_TABLE'),
     BENCH_NAIVE_TABLE: required('BENCH_NAIVE_TABLE'),
     BENCH_SQLITE_PATH: required('BENCH_SQLITE_PATH'),
-    BENCH_SPOOL_PATH: required('BENCH_SPOOL_PATH'),
   };
 }
 

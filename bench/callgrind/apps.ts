@@ -64,7 +64,6 @@ export class GateItemsController {
 /** Paths the gate app needs: its SQLite file (audit app only). */
 export interface GateAppPaths {
   sqlitePath: string;
-  spoolPath: string;
 }
 
 /** The root module of one gate app. */
@@ -76,7 +75,6 @@ export function gateModule(app: GateApp, paths: GateAppPaths): DynamicModule {
         serviceName: 'bench',
         durability: 'ack',
         store: paths.sqlitePath,
-        spoolPath: paths.spoolPath,
         stream: LINE_SINK,
         // Checkpoints every 1,000 events as by default, but no wall-clock heartbeat: under
         // callgrind a run lasts minutes, and a timer would land in the measured window in some

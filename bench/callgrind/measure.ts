@@ -107,7 +107,6 @@ async function measureApp(
       CG_GET_REQUESTS: String(settings.getRequests),
       CG_WINDOWS: String(settings.windows),
       CG_SQLITE_PATH: join(storeDir, `${app}-${process.hrtime.bigint()}.db`),
-      CG_SPOOL_PATH: join(storeDir, `${app}-${process.hrtime.bigint()}.spool`),
     },
     dir,
     app,

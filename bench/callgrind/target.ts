@@ -59,7 +59,6 @@ async function main(): Promise<void> {
   const windows = count('CG_WINDOWS');
   const module = gateModule(app, {
     sqlitePath: env('CG_SQLITE_PATH'),
-    spoolPath: env('CG_SPOOL_PATH'),
   });
   const nest = await NestFactory.create(module, new FastifyAdapter(), { logger: false });
   await nest.init();

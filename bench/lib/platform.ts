@@ -41,7 +41,6 @@ function serverEnv(platform: Platform, config: ConfigId, ctx: PlatformContext): 
     BENCH_PG_TABLE: tables.audit,
     BENCH_NAIVE_TABLE: tables.naive,
     BENCH_SQLITE_PATH: join(ctx.dir, `${platform}-${config}.db`),
-    BENCH_SPOOL_PATH: join(ctx.dir, `${platform}-${config}.spool`),
   };
 }
 

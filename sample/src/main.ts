@@ -15,8 +15,9 @@ import { AppModule } from './app.module';
  * - `AUDIT_STORE`: a SQLite file path (default `./audit.db`), `memory`, a `postgres://` URL
  *   (`AUDIT_PG_SCHEMA`, `AUDIT_PG_TABLE` optional), or `shop-db`: the shop's own SQLite
  *   connection (`SHOP_DB` a SQLite file)
- * - `AUDIT_DURABILITY` (`ack` | `async`), `AUDIT_ON_STORE_FAILURE` (`fail` | `spool`),
- *   `AUDIT_SPOOL_PATH`, `AUDIT_RETRY_MS`, `AUDIT_MAX_QUEUE`, `AUDIT_ON_QUEUE_FULL` (`block` | `drop`),
+ * - `AUDIT_DURABILITY` (`ack` | `async`; with `async`, `AUDIT_MAX_QUEUE` and `AUDIT_ON_QUEUE_FULL`
+ *   (`block` | `drop`)), `AUDIT_ON_STORE_FAILURE` (`fail` | `spool`; with `spool`,
+ *   `AUDIT_SPOOL_PATH`), `AUDIT_RETRY_MS`,
  *   `AUDIT_STREAM` (`off`, `stdout` or a file path); `AUDIT_TRUST_REQUEST_ID=1` reuses an incoming
  *   `x-request-id` (an edge that sets it; off by default)
  * - `SHOP_DB`: the shop's own database (orders, through TypeORM): a SQLite file or a
@@ -44,14 +45,8 @@ async function main(): Promise<void> {
       ...(env.AUDIT_PG_TABLE ? { table: env.AUDIT_PG_TABLE } : {}),
     });
   }
-  const audit: AuditModuleOptions = { store };
-  if (env.AUDIT_DURABILITY) audit.durability = env.AUDIT_DURABILITY as 'ack' | 'async';
-  if (env.AUDIT_ON_STORE_FAILURE)
-    audit.onStoreFailure = env.AUDIT_ON_STORE_FAILURE as 'fail' | 'spool';
-  if (env.AUDIT_SPOOL_PATH) audit.spoolPath = env.AUDIT_SPOOL_PATH;
+  const audit: AuditModuleOptions = { store, ...writeModes(env) };
   if (env.AUDIT_RETRY_MS) audit.retryIntervalMs = Number(env.AUDIT_RETRY_MS);
-  if (env.AUDIT_MAX_QUEUE) audit.maxQueue = Number(env.AUDIT_MAX_QUEUE);
-  if (env.AUDIT_ON_QUEUE_FULL) audit.onQueueFull = env.AUDIT_ON_QUEUE_FULL as 'block' | 'drop';
   if (env.AUDIT_STREAM) audit.stream = env.AUDIT_STREAM === 'off' ? false : env.AUDIT_STREAM;
   if (env.AUDIT_TRUST_REQUEST_ID === '1') audit.trustRequestId = true;
   const alarms = sampleAlarms(
@@ -90,6 +85,33 @@ async function main(): Promise<void> {
   await app.listen(port, env.HOST ?? '127.0.0.1');
   const address = (app.getHttpServer() as Server).address() as AddressInfo;
   process.stderr.write(`${JSON.stringify({ listening: address.port })}\n`);
+}
+
+/**
+ * `durability` and `onStoreFailure` from the environment: the queue settings go with `async` and
+ * the spool's path with `spool` (other modes have no such settings).
+ */
+function writeModes(
+  env: NodeJS.ProcessEnv,
+): Pick<AuditModuleOptions, 'durability' | 'onStoreFailure'> {
+  const modes: Pick<AuditModuleOptions, 'durability' | 'onStoreFailure'> = {};
+  if (env.AUDIT_DURABILITY === 'async') {
+    modes.durability = {
+      mode: 'async',
+      ...(env.AUDIT_MAX_QUEUE ? { maxQueue: Number(env.AUDIT_MAX_QUEUE) } : {}),
+      ...(env.AUDIT_ON_QUEUE_FULL
+        ? { onQueueFull: env.AUDIT_ON_QUEUE_FULL as 'block' | 'drop' }
+        : {}),
+    };
+  } else if (env.AUDIT_DURABILITY) modes.durability = env.AUDIT_DURABILITY as 'ack';
+  if (env.AUDIT_ON_STORE_FAILURE === 'spool') {
+    modes.onStoreFailure = {
+      policy: 'spool',
+      ...(env.AUDIT_SPOOL_PATH ? { path: env.AUDIT_SPOOL_PATH } : {}),
+    };
+  } else if (env.AUDIT_ON_STORE_FAILURE)
+    modes.onStoreFailure = env.AUDIT_ON_STORE_FAILURE as 'fail';
+  return modes;
 }
 
 main().catch((error: unknown) => {

@@ -1,6 +1,7 @@
 import { resolveAlarmOptions } from '../alarms/alarm-config';
 import { AuditConfigurationError } from '../audit-configuration.error';
 import type { AuditModuleOptions, ResolvedAuditOptions } from '../audit.options';
+import { AuditLogger } from '../common/audit-logger';
 import { resolvePrivacy } from '../event/privacy';
 import { resolveRequestOptions, resolveRouteOptions } from './capture-options';
 import { resolveEventOptions } from './event-options';
@@ -52,23 +53,29 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set(
 
 /**
  * Validates module options and fills in defaults, one option group at a time.
+ * @param warn receives the boot warnings (a deprecated option in use), once the options are
+ * valid; by default the module's logger.
  * @throws AuditConfigurationError naming the option and how to fix it.
  */
 export function resolveAuditOptions(
   input: AuditModuleOptions | undefined | null,
+  warn: (message: string) => void = (message) => new AuditLogger().warn(message),
 ): ResolvedAuditOptions {
   const options = input ?? {};
   checkOptionsShape(options);
+  // Held until every option is checked: a boot that fails shows its error, not warnings first.
+  const warnings: string[] = [];
   const resolved: ResolvedAuditOptions = {
     ...resolveOutputOptions(options),
     ...resolveRouteOptions(options),
     ...resolveRequestOptions(options),
     ...resolveRedactOptions(options),
     ...resolveEventOptions(options),
-    ...resolveWriterOptions(options),
+    ...resolveWriterOptions(options, (message) => warnings.push(message)),
   };
   const alarms = resolveAlarmOptions(options.alarms);
   const privacy = resolvePrivacy(options.privacy);
+  for (const message of warnings) warn(message);
   return { ...resolved, ...(alarms ? { alarms } : {}), ...(privacy ? { privacy } : {}) };
 }
 

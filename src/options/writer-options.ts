@@ -1,4 +1,5 @@
 import type { AuditModuleOptions, ResolvedAuditOptions } from '../audit.options';
+import { readNestedGroup, type GivenSetting, type NestedOptionGroup } from './nested-option';
 import { fail, oneOf, positiveInteger } from './option-checks';
 
 /** The options of the write path: commits, the async queue, the spool and shutdown. */
@@ -16,53 +17,86 @@ export type ResolvedWriterOptions = Pick<
   | 'shutdownTimeoutMs'
 >;
 
-/** Validates how events reach the store and what happens when it cannot take them. */
-export function resolveWriterOptions(options: AuditModuleOptions): ResolvedWriterOptions {
+/** `durability`, whose `'async'` mode alone has settings. */
+const DURABILITY: NestedOptionGroup = {
+  option: 'durability',
+  key: 'mode',
+  modes: ['ack', 'async'],
+  mode: 'async',
+  settings: {
+    flushIntervalMs: 'flushIntervalMs',
+    maxQueue: 'maxQueue',
+    onQueueFull: 'onQueueFull',
+  },
+  example: "{ mode: 'async', flushIntervalMs: 100, maxQueue: 10000, onQueueFull: 'block' }",
+};
+
+/** `onStoreFailure`, whose `'spool'` policy alone has settings. */
+const STORE_FAILURE: NestedOptionGroup = {
+  option: 'onStoreFailure',
+  key: 'policy',
+  modes: ['fail', 'spool'],
+  mode: 'spool',
+  settings: { path: 'spoolPath', maxBytes: 'spoolMaxBytes' },
+  example: "{ policy: 'spool', path: './audit.spool', maxBytes: 268435456 }",
+};
+
+/**
+ * Validates how events reach the store and what happens when it cannot take them.
+ * @param warn receives one warning per deprecated flat option used (`maxQueue`, `spoolPath`, …).
+ */
+export function resolveWriterOptions(
+  options: AuditModuleOptions,
+  warn: (message: string) => void,
+): ResolvedWriterOptions {
+  const given = options as Readonly<Record<string, unknown>>;
+  const durability = readNestedGroup(given, DURABILITY, warn);
   const maxBatch = positiveInteger('maxBatch', options.maxBatch, 100, 1);
-  const maxQueue = positiveInteger('maxQueue', options.maxQueue, 10_000, 1);
+  const queue = durability.settings.maxQueue as GivenSetting;
+  const maxQueue = positiveInteger(queue.option, queue.value, 10_000, 1);
   if (maxQueue < maxBatch) {
     fail(
-      'maxQueue',
+      queue.option,
       `(${maxQueue}) is smaller than maxBatch (${maxBatch})`,
-      'Raise maxQueue or lower maxBatch.',
+      `Raise ${queue.option} or lower maxBatch.`,
     );
   }
+  const flush = durability.settings.flushIntervalMs as GivenSetting;
+  const full = durability.settings.onQueueFull as GivenSetting;
   return {
-    durability: oneOf('durability', options.durability, ['ack', 'async'] as const, 'ack'),
+    durability: oneOf('durability', durability.mode, ['ack', 'async'] as const, 'ack'),
     maxBatch,
-    flushIntervalMs: positiveInteger('flushIntervalMs', options.flushIntervalMs, 100, 1),
+    flushIntervalMs: positiveInteger(flush.option, flush.value, 100, 1),
     maxQueue,
-    onQueueFull: oneOf('onQueueFull', options.onQueueFull, ['block', 'drop'] as const, 'block'),
-    ...resolveFailureOptions(options),
+    onQueueFull: oneOf(full.option, full.value, ['block', 'drop'] as const, 'block'),
+    ...resolveFailureOptions(given, warn),
     shutdownTimeoutMs: positiveInteger('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000, 0),
   };
 }
 
 /** What happens when the store cannot commit: fail, or spool and retry. */
 function resolveFailureOptions(
-  options: AuditModuleOptions,
+  options: Readonly<Record<string, unknown>>,
+  warn: (message: string) => void,
 ): Pick<
   ResolvedWriterOptions,
   'onStoreFailure' | 'spoolPath' | 'spoolMaxBytes' | 'retryIntervalMs'
 > {
-  const spoolPath = options.spoolPath ?? './audit.spool';
+  const failure = readNestedGroup(options, STORE_FAILURE, warn);
+  const path = failure.settings.path as GivenSetting;
+  const spoolPath = path.value ?? './audit.spool';
   if (typeof spoolPath !== 'string' || spoolPath.trim() === '') {
-    fail('spoolPath', 'must be a file path', 'Example: spoolPath: "/var/lib/app/audit.spool".');
+    fail(
+      path.option,
+      'must be a file path',
+      `Example: onStoreFailure: { policy: 'spool', path: '/var/lib/app/audit.spool' }.`,
+    );
   }
+  const maxBytes = failure.settings.maxBytes as GivenSetting;
   return {
-    onStoreFailure: oneOf(
-      'onStoreFailure',
-      options.onStoreFailure,
-      ['fail', 'spool'] as const,
-      'fail',
-    ),
+    onStoreFailure: oneOf('onStoreFailure', failure.mode, ['fail', 'spool'] as const, 'fail'),
     spoolPath,
-    spoolMaxBytes: positiveInteger(
-      'spoolMaxBytes',
-      options.spoolMaxBytes,
-      256 * 1024 * 1024,
-      64 * 1024,
-    ),
+    spoolMaxBytes: positiveInteger(maxBytes.option, maxBytes.value, 256 * 1024 * 1024, 64 * 1024),
     retryIntervalMs: positiveInteger('retryIntervalMs', options.retryIntervalMs, 1000, 10),
   };
 }

@@ -148,7 +148,7 @@ export class AuditPipeline
     this.checkpoints?.start();
     if (this.options.durability === 'async' && process.listenerCount('SIGTERM') === 0) {
       this.logger.warn(
-        "nestjs-audit: durability 'async' keeps up to maxQueue events in memory, and shutdown hooks are off, so a SIGTERM would lose them. Call app.enableShutdownHooks() before app.listen().",
+        "nestjs-audit: durability 'async' keeps up to durability.maxQueue events in memory, and shutdown hooks are off, so a SIGTERM would lose them. Call app.enableShutdownHooks() before app.listen().",
       );
     }
   }

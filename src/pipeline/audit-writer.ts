@@ -161,7 +161,7 @@ export class AuditWriter {
 
   private drop(event: AuditEvent): void {
     this.counters.dropped += 1;
-    const message = `nestjs-audit: audit queue full (${this.settings.maxQueue} events): dropped event ${event.id} (${this.counters.dropped} dropped so far). Raise maxQueue, use onQueueFull: 'block', or fix the store.`;
+    const message = `nestjs-audit: audit queue full (${this.settings.maxQueue} events): dropped event ${event.id} (${this.counters.dropped} dropped so far). Raise durability.maxQueue, use durability.onQueueFull: 'block', or fix the store.`;
     // The log is rate-limited; the stream names every dropped event, as it would have its line.
     if (this.counters.dropped === 1 || this.counters.dropped % 1000 === 0) {
       this.report('error', message);

@@ -88,8 +88,7 @@ describe.each(PLATFORMS)('store failure policies on %s', (platform) => {
   it("'spool': requests proceed while the store is down and every record lands exactly once after", async () => {
     const tmp = tempDir();
     const ctx = await boot(platform, {
-      onStoreFailure: 'spool',
-      spoolPath: join(tmp.dir, 'audit.spool'),
+      onStoreFailure: { policy: 'spool', path: join(tmp.dir, 'audit.spool') },
       retryIntervalMs: 50,
     });
     try {
@@ -129,9 +128,7 @@ describe.each(PLATFORMS)('store failure policies on %s', (platform) => {
   it("'spool' falls back to 'fail' once the spool is full", async () => {
     const tmp = tempDir();
     const ctx = await boot(platform, {
-      onStoreFailure: 'spool',
-      spoolPath: join(tmp.dir, 'audit.spool'),
-      spoolMaxBytes: 64 * 1024,
+      onStoreFailure: { policy: 'spool', path: join(tmp.dir, 'audit.spool'), maxBytes: 64 * 1024 },
       retryIntervalMs: 10_000,
     });
     try {
@@ -152,7 +149,7 @@ describe.each(PLATFORMS)('store failure policies on %s', (platform) => {
   });
 
   it("'async': responses do not wait for a slow store, and shutdown flushes the queue", async () => {
-    const ctx = await boot(platform, { durability: 'async', flushIntervalMs: 20 });
+    const ctx = await boot(platform, { durability: { mode: 'async', flushIntervalMs: 20 } });
     // The store commits nothing until released: every answer below came without it.
     const release = ctx.store.holdCommits();
     try {

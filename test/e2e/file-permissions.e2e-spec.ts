@@ -16,8 +16,7 @@ function filesIn(dir: string) {
   const options = {
     store: files.database,
     stream: files.stream,
-    onStoreFailure: 'spool' as const,
-    spoolPath: files.spool,
+    onStoreFailure: { policy: 'spool' as const, path: files.spool },
     checkpoints: { everyEvents: 2, file: files.checkpoints },
   };
   const paths = [

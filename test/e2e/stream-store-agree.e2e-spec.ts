@@ -115,11 +115,8 @@ describe.each(PLATFORMS)('stream and store agree on %s', (platform) => {
         AuditModule.forRoot({
           store,
           stream: lines,
-          durability: 'async',
-          onQueueFull: 'drop',
+          durability: { mode: 'async', onQueueFull: 'drop', maxQueue: 2, flushIntervalMs: 1 },
           maxBatch: 1,
-          maxQueue: 2,
-          flushIntervalMs: 1,
         }),
       ],
       controllers: [AccountsController],
