@@ -23,6 +23,8 @@ export const PRELOADS = {
   peakPending: join(CLI_BUILD_DIR, 'preload-peak-pending.js'),
   /** Makes `require('pg')` fail as it does when the package is not installed. */
   withoutPg: join(CLI_BUILD_DIR, 'preload-without-pg.js'),
+  /** Makes `require('better-sqlite3')` fail as it does when the package is not installed. */
+  withoutSqlite: join(CLI_BUILD_DIR, 'preload-without-sqlite.js'),
   /**
    * Makes better-sqlite3's native addon fail to load as one built for another Node.js version
    * does: its loader (`bindings`) throws Node's error, with its text and code.

@@ -3,6 +3,23 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI_BUILD_DIR, CLI_MAIN, PRELOADS, REPO_ROOT } from './cli-build';
 
+/** A preload that makes `require(name)` fail as it does when the package is not installed. */
+function missingModule(name: string): string[] {
+  return [
+    "const Module = require('node:module');",
+    'const resolve = Module._resolveFilename;',
+    'Module._resolveFilename = function (request, ...rest) {',
+    `  if (request === ${JSON.stringify(name)}) {`,
+    `    const error = new Error(${JSON.stringify(`Cannot find module '${name}'`)});`,
+    "    error.code = 'MODULE_NOT_FOUND';",
+    '    throw error;',
+    '  }',
+    '  return resolve.call(this, request, ...rest);',
+    '};',
+    '',
+  ];
+}
+
 /** The preload scripts of {@link PRELOADS}, line by line. */
 const PRELOAD_SOURCES: Record<keyof typeof PRELOADS, string[]> = {
   peakPending: [
@@ -17,19 +34,8 @@ const PRELOAD_SOURCES: Record<keyof typeof PRELOADS, string[]> = {
     "process.on('exit', () => { process.stderr.write('peak-pending-bytes=' + peak + '\\n'); });",
     '',
   ],
-  withoutPg: [
-    "const Module = require('node:module');",
-    'const resolve = Module._resolveFilename;',
-    'Module._resolveFilename = function (request, ...rest) {',
-    "  if (request === 'pg') {",
-    '    const error = new Error("Cannot find module \'pg\'");',
-    "    error.code = 'MODULE_NOT_FOUND';",
-    '    throw error;',
-    '  }',
-    '  return resolve.call(this, request, ...rest);',
-    '};',
-    '',
-  ],
+  withoutPg: missingModule('pg'),
+  withoutSqlite: missingModule('better-sqlite3'),
   foreignAddon: [
     "const Module = require('node:module');",
     'const load = Module._load;',

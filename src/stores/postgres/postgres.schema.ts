@@ -1,10 +1,10 @@
 import { chainMigration } from './postgres-chain';
 import { reasonOf } from './postgres-errors';
+import { PostgresInspector, type PostgresPartitioning } from './postgres-inspector';
 import type { PostgresNames } from './postgres-names';
 import type { PostgresSql } from './postgres-session';
 
-/** How the events table is laid out. */
-export type PostgresPartitioning = 'none' | 'monthly';
+export type { PostgresPartitioning } from './postgres-inspector';
 
 /** One step of the PostgreSQL schema; steps run in order. */
 export interface PostgresMigration {
@@ -248,13 +248,6 @@ export class PostgresSchemaError extends Error {
   override readonly name = 'PostgresSchemaError';
 }
 
-async function currentVersion(sql: PostgresSql, names: PostgresNames): Promise<number> {
-  const [exists] = await sql('SELECT to_regclass($1) IS NOT NULL', [names.qualifiedMigrations]);
-  if (exists?.[0] !== true) return 0;
-  const [row] = await sql(`SELECT coalesce(max(version), 0) FROM ${names.qualifiedMigrations}`);
-  return Number(row?.[0] ?? 0);
-}
-
 function tooNew(version: number, names: PostgresNames): PostgresSchemaError {
   return new PostgresSchemaError(
     `The audit table ${names.qualifiedTable} has schema version ${version}, but this nestjs-audit supports up to version ${POSTGRES_SCHEMA_VERSION}: it was migrated by a newer release. Upgrade nestjs-audit (npm install nestjs-audit@latest), or configure another "schema" or "table".`,
@@ -262,26 +255,22 @@ function tooNew(version: number, names: PostgresNames): PostgresSchemaError {
 }
 
 async function checkLayout(
-  sql: PostgresSql,
+  inspector: PostgresInspector,
   names: PostgresNames,
   partitioning: PostgresPartitioning,
 ): Promise<void> {
-  const [row] = await sql('SELECT relkind FROM pg_class WHERE oid = to_regclass($1)', [
-    names.qualifiedTable,
-  ]);
-  const kind = row?.[0];
-  if (kind === undefined) {
+  const layout = await inspector.layout();
+  if (layout === undefined) {
     throw new PostgresSchemaError(
       `The audit table ${names.qualifiedTable} is missing although ${names.qualifiedMigrations} records its migrations. Drop ${names.qualifiedMigrations} so that the store creates the table again, or restore the table.`,
     );
   }
-  const partitioned = kind === 'p';
-  if (partitioned && partitioning === 'none') {
+  if (layout === 'monthly' && partitioning === 'none') {
     throw new PostgresSchemaError(
       `The audit table ${names.qualifiedTable} is partitioned by month, but the store is configured with partitioning: 'none'. Set partitioning: 'monthly' to keep using it.`,
     );
   }
-  if (!partitioned && partitioning === 'monthly') {
+  if (layout === 'none' && partitioning === 'monthly') {
     throw new PostgresSchemaError(
       `The audit table ${names.qualifiedTable} is not partitioned, but the store is configured with partitioning: 'monthly'. PostgreSQL cannot partition an existing table in place: keep partitioning: 'none', or set "table" to a new name and copy the rows into it.`,
     );
@@ -303,13 +292,15 @@ export async function migratePostgresSchema(
   partitioning: PostgresPartitioning,
 ): Promise<void> {
   await sql('SELECT pg_advisory_xact_lock($1::bigint)', [names.lockKey]);
-  let version = await currentVersion(sql, names);
+  const inspector = new PostgresInspector(sql, names);
+  let version = await inspector.schemaVersion();
   if (version > POSTGRES_SCHEMA_VERSION) throw tooNew(version, names);
   if (version < POSTGRES_SCHEMA_VERSION) {
-    const [schema] = await sql('SELECT 1 FROM pg_namespace WHERE nspname = $1', [names.schema]);
     // CREATE SCHEMA checks the database privilege even with IF NOT EXISTS, so only ask for it
     // when the schema is really missing.
-    if (schema === undefined) await sql(`CREATE SCHEMA IF NOT EXISTS ${names.quotedSchema}`);
+    if (!(await inspector.hasSchema())) {
+      await sql(`CREATE SCHEMA IF NOT EXISTS ${names.quotedSchema}`);
+    }
     await sql(
       `CREATE TABLE IF NOT EXISTS ${names.qualifiedMigrations} (
         version integer PRIMARY KEY,
@@ -334,7 +325,7 @@ export async function migratePostgresSchema(
       version = step.version;
     }
   }
-  await checkLayout(sql, names, partitioning);
+  await checkLayout(inspector, names, partitioning);
 }
 
 /**
@@ -348,7 +339,8 @@ export async function checkPostgresSchema(
   names: PostgresNames,
   partitioning: PostgresPartitioning,
 ): Promise<void> {
-  const version = await currentVersion(sql, names);
+  const inspector = new PostgresInspector(sql, names);
+  const version = await inspector.schemaVersion();
   if (version > POSTGRES_SCHEMA_VERSION) throw tooNew(version, names);
   if (version < POSTGRES_SCHEMA_VERSION) {
     const found =
@@ -359,5 +351,5 @@ export async function checkPostgresSchema(
       `The audit table ${names.qualifiedTable} ${found}, but this nestjs-audit reads version ${POSTGRES_SCHEMA_VERSION}, and a store opened readOnly migrates nothing. Start the application once (with a role that may migrate it), or check the "schema" and "table" options.`,
     );
   }
-  await checkLayout(sql, names, partitioning);
+  await checkLayout(inspector, names, partitioning);
 }

@@ -1,5 +1,6 @@
 import { migrateToChain } from './sqlite-chain';
 import type { SqliteDatabase } from './sqlite-driver';
+import { SqliteInspector } from './sqlite-inspector';
 
 /** One step of the SQLite schema; steps run in order, each in its own transaction. */
 export interface SqliteMigration {
@@ -215,10 +216,6 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
 /** The schema version this release of nestjs-audit writes. */
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.length;
 
-function userVersion(db: SqliteDatabase): number {
-  return Number(db.pragma('user_version', { simple: true }));
-}
-
 class SchemaTooNewError extends Error {}
 
 function tooNew(version: number, location: string): Error {
@@ -235,12 +232,13 @@ function tooNew(version: number, location: string): Error {
  * @throws Error when the database is newer than this release, or when a step fails.
  */
 export function migrateSqliteSchema(db: SqliteDatabase, location: string): void {
-  const current = userVersion(db);
+  const inspector = new SqliteInspector(db);
+  const current = inspector.schemaVersion();
   if (current > SQLITE_SCHEMA_VERSION) throw tooNew(current, location);
   for (const step of SQLITE_MIGRATIONS) {
     if (step.version <= current) continue;
     const run = db.transaction(() => {
-      const version = userVersion(db);
+      const version = inspector.schemaVersion();
       if (version > SQLITE_SCHEMA_VERSION) throw tooNew(version, location);
       if (version >= step.version) return;
       if (step.sql !== undefined) db.exec(step.sql);
