@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ALARM_SEVERITIES } from '../alarms/alarm-message';
-import type { AlarmAttempt, AlarmClaimRequest, AlarmSettlement } from '../alarms/alarm-outbox';
+import { ALARM_SEVERITIES } from './alarm-message';
+import type { AlarmAttempt, AlarmClaimRequest, AlarmSettlement } from './alarm-outbox-model';
 import type { AlarmRow } from './alarm-columns';
 import { ATTEMPT_RESULTS, MAX_ALARM_LIST_LIMIT } from './alarm-queries';
 

@@ -84,7 +84,7 @@ export interface AlarmAttempt {
   error?: string;
 }
 
-/** Filters of `AuditStore.listAlarms()`; all optional, combined with AND. */
+/** Filters of `AlarmOutbox.list()`; all optional, combined with AND. */
 export interface AlarmListQuery {
   status?: AlarmStatus;
   rule?: string;
@@ -97,7 +97,7 @@ export interface AlarmListQuery {
   limit?: number;
 }
 
-/** Filters of `AuditStore.listAlarmAttempts()`; all optional, combined with AND. */
+/** Filters of `AlarmOutbox.listAttempts()`; all optional, combined with AND. */
 export interface AlarmAttemptQuery {
   /** Attempts of the message with this dedup key (a digest's head key). */
   dedupKey?: string;
@@ -109,7 +109,7 @@ export interface AlarmAttemptQuery {
   limit?: number;
 }
 
-/** What a dispatcher asks `AuditStore.claimAlarms()` for. */
+/** What a dispatcher asks `AlarmOutbox.claim()` for. */
 export interface AlarmClaimRequest {
   /** The dispatcher's current time, epoch milliseconds: what is due at or before it is claimed. */
   now: number;
