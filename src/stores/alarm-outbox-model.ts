@@ -137,7 +137,7 @@ export interface AlarmClaimRequest {
 export interface AlarmClaim {
   /** The entry whose message is sent: a single alarm, or the head of a digest group. */
   alarm: StoredAlarm;
-  /** The lease token, unique per claim: hand it back to `settleAlarms()`. */
+  /** The lease token, unique per claim: hand it back to `AlarmOutbox.settle()`. */
   lease: string;
   /**
    * Digest entries: the oldest `listSize` members of the group, oldest first, head included.
@@ -148,7 +148,7 @@ export interface AlarmClaim {
   count: number;
 }
 
-/** The outcome of one delivery attempt, as a dispatcher reports it to `settleAlarms()`. */
+/** The outcome of one delivery attempt, as a dispatcher reports it to `AlarmOutbox.settle()`. */
 export interface AlarmSettlement {
   /** The lease token of the claim. */
   lease: string;

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { Test } from '@nestjs/testing';
 import {
   AuditConfigurationError,
   AuditModule,
@@ -257,24 +258,44 @@ describe('alarm configuration is checked at boot', () => {
     expect((error as Error).message).toMatch(message);
   });
 
-  it('rejects a store that keeps no outbox', async () => {
-    class LogOnlyStore extends AuditStore {
-      readonly engine = 'log-only';
-      append(): Promise<void> {
-        return Promise.resolve();
-      }
-      query(): Promise<AuditQueryResult> {
-        return Promise.resolve({ items: [] });
-      }
-      history(): Promise<AuditEvent[]> {
-        return Promise.resolve([]);
-      }
-      get(): Promise<AuditEvent | undefined> {
-        return Promise.resolve(undefined);
-      }
+  class LogOnlyStore extends AuditStore {
+    readonly engine = 'log-only';
+    append(): Promise<void> {
+      return Promise.resolve();
     }
+    query(): Promise<AuditQueryResult> {
+      return Promise.resolve({ items: [] });
+    }
+    history(): Promise<AuditEvent[]> {
+      return Promise.resolve([]);
+    }
+    get(): Promise<AuditEvent | undefined> {
+      return Promise.resolve(undefined);
+    }
+  }
+
+  it('rejects a store that keeps no outbox, saying how to get one', async () => {
     const error = await boot({ channels: slack, rules: [] }, new LogOnlyStore());
     expect(error).toBeInstanceOf(AuditConfigurationError);
-    expect((error as Error).message).toMatch(/alarm outbox, and LogOnlyStore/);
+    expect((error as Error).message).toBe(
+      'nestjs-audit: option "alarms" needs a store that keeps the alarm outbox, and LogOnlyStore (engine "log-only") does not (its alarmOutbox is undefined). Use the SQLite default, PostgresAuditStore or InMemoryAuditStore, or give LogOnlyStore an alarmOutbox (implement AlarmOutbox from nestjs-audit/store, and store the alarms its append() receives).',
+    );
+  });
+
+  it('answers listAlarms() without an outbox with the same advice', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [AuditModule.forRoot({ store: new LogOnlyStore(), stream: false })],
+    }).compile();
+    try {
+      const audit = moduleRef.get(AuditService);
+      await expect(audit.listAlarms()).rejects.toThrow(
+        /^nestjs-audit: listAlarms\(\) needs a store that keeps the alarm outbox, and LogOnlyStore .*give LogOnlyStore an alarmOutbox/,
+      );
+      await expect(audit.listAlarmAttempts()).rejects.toThrow(
+        /^nestjs-audit: listAlarmAttempts\(\)/,
+      );
+    } finally {
+      await moduleRef.close();
+    }
   });
 });

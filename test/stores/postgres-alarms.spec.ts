@@ -54,6 +54,25 @@ async function column<T>(sql: string, values: unknown[] = []): Promise<T[]> {
 }
 
 describe('PostgresAuditStore alarm outbox', () => {
+  it('refuses outbox work before init() and after close(), naming the operation', async () => {
+    const store = new PostgresAuditStore({ connectionString: CONNECTION, schema: uniqueSchema() });
+    opened.push(store);
+    const outbox = store.alarmOutbox;
+    await expect(outbox.claim(claimAt(T0))).rejects.toThrow(
+      'PostgresAuditStore.alarmOutbox.claim() was called before init(): await store.init() first',
+    );
+    await expect(outbox.settle([])).rejects.toThrow(
+      /alarmOutbox\.settle\(\) was called before init/,
+    );
+    await store.init();
+    expect(store.alarmOutbox).toBe(outbox);
+    await expect(outbox.stats()).resolves.toEqual({ pending: 0, delivered: 0, dead: 0 });
+    await store.close();
+    await expect(outbox.list()).rejects.toThrow(
+      /^PostgresAuditStore\.alarmOutbox\.list\(\) was called after close\(\)/,
+    );
+  });
+
   describe('schema', () => {
     it.each(['none', 'monthly'] as const)(
       'creates unpartitioned outbox tables next to the events (partitioning: %s)',

@@ -44,6 +44,22 @@ async function openStore(path: string): Promise<SqliteAuditStore> {
 }
 
 describe('SqliteAuditStore alarm outbox', () => {
+  it('refuses outbox work before init() and after close(), naming the operation', async () => {
+    const store = new SqliteAuditStore({ path: join(tempDir(), 'audit.db') });
+    const outbox = store.alarmOutbox;
+    await expect(outbox.claim(claimAt(T0))).rejects.toThrow(
+      'SqliteAuditStore.alarmOutbox.claim() was called before init(): await store.init() first',
+    );
+    await expect(outbox.stats()).rejects.toThrow(/alarmOutbox\.stats\(\) was called before init/);
+    await store.init();
+    expect(store.alarmOutbox).toBe(outbox);
+    await expect(outbox.stats()).resolves.toEqual({ pending: 0, delivered: 0, dead: 0 });
+    await store.close();
+    await expect(outbox.list()).rejects.toThrow(
+      /^SqliteAuditStore\.alarmOutbox\.list\(\) was called after close\(\)/,
+    );
+  });
+
   it('migrates a database written by schema version 1, keeping its events', async () => {
     const path = join(tempDir(), 'audit.db');
     // The database as the previous release left it: step 1 only, with one event.
