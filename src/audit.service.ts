@@ -9,7 +9,8 @@ import type {
   AlarmAttemptQuery,
   AlarmListQuery,
   StoredAlarm,
-} from './alarms/alarm-outbox';
+} from './stores/alarm-outbox-model';
+import { requireAlarmOutbox } from './stores/alarm-outbox';
 import { AUDIT_RESOLVED_OPTIONS } from './audit.constants';
 import type { ResolvedAuditOptions } from './audit.options';
 import { AuditContext, AuditContextStorage } from './capture/audit-context';
@@ -205,12 +206,15 @@ export class AuditService {
    * @throws Error when the store keeps no alarm outbox.
    */
   async listAlarms(query: AlarmListQuery = {}): Promise<StoredAlarm[]> {
-    return this.store.listAlarms(query);
+    return requireAlarmOutbox(this.store, 'listAlarms()').list(query);
   }
 
-  /** Every delivery attempt recorded (when, channel, result, status, error), newest first. */
+  /**
+   * Every delivery attempt recorded (when, channel, result, status, error), newest first.
+   * @throws Error when the store keeps no alarm outbox.
+   */
   async listAlarmAttempts(query: AlarmAttemptQuery = {}): Promise<AlarmAttempt[]> {
-    return this.store.listAlarmAttempts(query);
+    return requireAlarmOutbox(this.store, 'listAlarmAttempts()').listAttempts(query);
   }
 
   /** Write-path counters: committed, failed, pending, last error. */

@@ -1,4 +1,18 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as api from './index';
+import * as storeApi from './store';
+
+/** The names an entry file exports, types included (`export { a, type B } from '...'`). */
+function exportedNames(entry: string): string[] {
+  const text = readFileSync(join(__dirname, entry), 'utf8');
+  return [...text.matchAll(/export (?:type )?\{([^}]*)\}/g)].flatMap((match) =>
+    (match[1] as string)
+      .split(',')
+      .map((name) => name.replace(/^\s*type\s+/, '').trim())
+      .filter((name) => name.length > 0),
+  );
+}
 
 describe('public API', () => {
   it('exports exactly the documented runtime values', () => {
@@ -41,5 +55,31 @@ describe('public API', () => {
         'parseCheckpointLines',
       ].sort(),
     );
+  });
+
+  it('leaves what only a store implementation needs to nestjs-audit/store', () => {
+    const root = exportedNames('index.ts');
+    const store = exportedNames('store.ts');
+    const implementerOnly = [
+      'AlarmOutbox',
+      'AlarmClaim',
+      'AlarmClaimRequest',
+      'AlarmOutboxEntry',
+      'AlarmSettlement',
+      'AuditCursor',
+      'AuditQueryFilters',
+      'NormalizedAuditQuery',
+      'encodeCursor',
+    ];
+    expect(root.filter((name) => implementerOnly.includes(name))).toEqual([]);
+    expect(store).toEqual(expect.arrayContaining([...implementerOnly, 'AuditStore', 'AuditEvent']));
+    expect(root).toHaveLength(128);
+  });
+});
+
+describe('nestjs-audit/store', () => {
+  it('exports the contracts and the cursor encoding, the same AuditStore as the root', () => {
+    expect(Object.keys(storeApi).sort()).toEqual(['AlarmOutbox', 'AuditStore', 'encodeCursor']);
+    expect(storeApi.AuditStore).toBe(api.AuditStore);
   });
 });

@@ -1,5 +1,7 @@
-// The public API. Explicit named exports only: a test checks this list, so nothing internal
-// leaks by accident and nothing public disappears silently.
+// The public API of an application. Explicit named exports only: a test checks this list, so
+// nothing internal leaks by accident and nothing public disappears silently. What writing a
+// store takes (the outbox contract, claims, settlements, the normalized query) is in
+// `nestjs-audit/store` (src/store.ts).
 export {
   ALARM_SEVERITIES,
   type AlarmChange,
@@ -7,7 +9,7 @@ export {
   type AlarmKind,
   type AlarmMessage,
   type AlarmSeverity,
-} from './alarms/alarm-message';
+} from './stores/alarm-message';
 export type {
   AlarmChannelCommon,
   AlarmChannelConfig,
@@ -21,15 +23,11 @@ export type { AlarmRateLimit } from './alarms/alarm-rate-limit';
 export type {
   AlarmAttempt,
   AlarmAttemptQuery,
-  AlarmClaim,
-  AlarmClaimRequest,
   AlarmListQuery,
-  AlarmOutboxEntry,
   AlarmOutboxStats,
-  AlarmSettlement,
   AlarmStatus,
   StoredAlarm,
-} from './alarms/alarm-outbox';
+} from './stores/alarm-outbox-model';
 export type { AlarmTransition, AlarmTransitionValue } from './alarms/alarm-rule-transition';
 export type { AlarmDispatcherStats } from './alarms/alarm-dispatcher-stats';
 export { AlarmInputError, type ManualAlarmInput } from './alarms/manual-alarm';

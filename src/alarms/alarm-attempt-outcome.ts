@@ -1,5 +1,5 @@
 import type { AlarmDeliveryCounters } from './alarm-dispatcher-stats';
-import type { AlarmAttempt, AlarmClaim, AlarmSettlement } from './alarm-outbox';
+import type { AlarmAttempt, AlarmClaim, AlarmSettlement } from '../stores/alarm-outbox-model';
 import type { DeliveryFailure } from './alarm-channel-sender';
 import { backoffDelay, type BackoffSettings } from './backoff';
 
@@ -58,7 +58,7 @@ export function attemptOutcome(
   const what = `alarm of rule "${alarm.rule}" to channel "${alarm.channel}" (dedup key ${alarm.dedupKey}${claim.count > 1 ? `, ${claim.count} alarms` : ''})`;
   if (failure.permanent || attempt >= policy.maxAttempts) {
     record.result = 'dead';
-    const message = `nestjs-audit: ${what} was dead-lettered after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${failure.message}. It stays in the outbox with status "dead" (store.listAlarms({ status: 'dead' })).`;
+    const message = `nestjs-audit: ${what} was dead-lettered after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${failure.message}. It stays in the outbox with status "dead" (AuditService.listAlarms({ status: 'dead' })).`;
     return { settlement, note: { level: 'error', message } };
   }
   record.result = 'failed';

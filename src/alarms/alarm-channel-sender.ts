@@ -1,4 +1,4 @@
-import type { AlarmMessage } from './alarm-message';
+import type { AlarmMessage } from '../stores/alarm-message';
 import { attemptTimeoutOf, type AttemptTimeouts } from './alarm-dispatcher-settings';
 import type { AlarmNotifier } from './notifiers/alarm-notifier';
 

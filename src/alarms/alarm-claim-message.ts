@@ -1,6 +1,6 @@
 import { messageOf } from '../common/message-of';
-import type { AlarmMessage } from './alarm-message';
-import type { AlarmClaim, AlarmOutboxEntry } from './alarm-outbox';
+import type { AlarmMessage } from '../stores/alarm-message';
+import type { AlarmClaim, AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 
 /**
  * Builds the one message of a digest group from its oldest members (at most the digest list

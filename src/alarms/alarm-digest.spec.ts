@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { makeEvent } from '../../test/fixtures/events';
 import { diffStates } from '../event/diff';
 import { foldDigest } from './alarm-digest';
-import type { AlarmOutboxEntry } from './alarm-outbox';
+import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import { compileAlarmRules } from './alarm-rule';
 import { AlarmEngine } from './alarm.engine';
 

@@ -8,8 +8,8 @@ import {
   type AlarmEventSummary,
   type AlarmMessage,
   type AlarmSeverity,
-} from './alarm-message';
-import type { AlarmOutboxEntry } from './alarm-outbox';
+} from '../stores/alarm-message';
+import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import { isOverRateLimit } from './alarm-rate-limit';
 import { viewerListUrl, type ViewerListFilter } from './alarm-rule-links';
 import { MAX_TEXT_CHARS, MAX_TITLE_CHARS } from './alarm-template';

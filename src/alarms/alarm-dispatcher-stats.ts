@@ -1,5 +1,5 @@
-import type { AuditStore } from '../stores/audit-store';
-import type { AlarmOutboxStats } from './alarm-outbox';
+import type { AlarmOutbox } from '../stores/alarm-outbox';
+import type { AlarmOutboxStats } from '../stores/alarm-outbox-model';
 
 /** What the dispatcher counts of its own deliveries. */
 export interface AlarmDeliveryCounters {
@@ -40,11 +40,11 @@ export class AlarmOutboxCounts {
   private readAt = Number.NEGATIVE_INFINITY;
 
   /**
-   * @param store a store whose `supportsAlarms` is true.
+   * @param outbox the store's alarm outbox.
    * @param intervalMs the least time between two reads.
    */
   constructor(
-    private readonly store: AuditStore,
+    private readonly outbox: AlarmOutbox,
     private readonly intervalMs: number,
   ) {}
 
@@ -53,7 +53,7 @@ export class AlarmOutboxCounts {
     if (now - this.readAt < this.intervalMs) return;
     this.readAt = now;
     try {
-      this.last = { stats: await this.store.alarmStats(), at: now };
+      this.last = { stats: await this.outbox.stats(), at: now };
     } catch {
       // The claim right after reports the store failure; stale counts stay with their time.
     }

@@ -3,7 +3,7 @@
  * to the event in the viewer.
  */
 import type { AuditEvent } from '../event/audit-event';
-import type { AlarmEventSummary } from './alarm-message';
+import type { AlarmEventSummary } from '../stores/alarm-message';
 import { viewerEventUrl } from './alarm-rule-links';
 import { alarmChanges, renderValue } from './alarm-template-values';
 

@@ -1,6 +1,6 @@
 import type { Type } from '@nestjs/common';
 import type { AuditEvent, AuditOutcome } from '../event/audit-event';
-import type { AlarmSeverity } from './alarm-message';
+import type { AlarmSeverity } from '../stores/alarm-message';
 import type { AlarmRateLimit } from './alarm-rate-limit';
 import type { AlarmTransition } from './alarm-rule-transition';
 import type { AlarmNotifier } from './notifiers/alarm-notifier';

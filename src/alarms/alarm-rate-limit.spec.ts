@@ -2,8 +2,8 @@ import { AuditConfigurationError } from '../audit-configuration.error';
 import { InMemoryAuditStore } from '../stores/memory/memory-audit.store';
 import { resolveAlarmOptions } from './alarm-config';
 import { foldDigest } from './alarm-digest';
-import type { AlarmMessage, AlarmSeverity } from './alarm-message';
-import type { AlarmOutboxEntry } from './alarm-outbox';
+import type { AlarmMessage, AlarmSeverity } from '../stores/alarm-message';
+import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import {
   AlarmRateLimiter,
   compileAlarmRateLimit,
@@ -233,7 +233,7 @@ describe('a rate-limited flood through the outbox and the dispatcher', () => {
     expect(digest.text).toMatch(
       /^90 more like this between .*, past the rule's rate limit; the first 5:/,
     );
-    expect((await store.alarmStats()).delivered).toBe(101);
+    expect((await store.alarmOutbox.stats()).delivered).toBe(101);
     await dispatcher.stop();
   });
 });

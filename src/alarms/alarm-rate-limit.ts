@@ -6,7 +6,7 @@
  */
 import { AuditConfigurationError } from '../audit-configuration.error';
 import { DurationError, parseDuration } from '../common/duration';
-import type { AlarmOutboxEntry } from './alarm-outbox';
+import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 
 /**
  * At most `count` separate messages per rule and channel within `per`; the alarms past that

@@ -6,7 +6,7 @@
 import { AuditConfigurationError } from '../audit-configuration.error';
 import type { AuditEvent } from '../event/audit-event';
 import { isRecord, type JsonRecord } from '../event/json-equal';
-import { ALARM_SEVERITIES, type AlarmSeverity } from './alarm-message';
+import { ALARM_SEVERITIES, type AlarmSeverity } from '../stores/alarm-message';
 import type { AlarmRule } from './alarm-options';
 import { compileAlarmRateLimit, type CompiledAlarmRateLimit } from './alarm-rate-limit';
 import { describeInput, RuleChecker } from './alarm-rule-checker';

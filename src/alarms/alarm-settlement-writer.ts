@@ -1,6 +1,6 @@
 import { messageOf } from '../common/message-of';
-import type { AuditStore } from '../stores/audit-store';
-import type { AlarmSettlement } from './alarm-outbox';
+import type { AlarmOutbox } from '../stores/alarm-outbox';
+import type { AlarmSettlement } from '../stores/alarm-outbox-model';
 
 /** Settlements kept in memory while the store fails; beyond, leases expiring resend them. */
 const MAX_UNSETTLED = 10_000;
@@ -14,11 +14,13 @@ export class AlarmSettlementWriter {
   private unsettled: AlarmSettlement[] = [];
 
   /**
-   * @param store a store whose `supportsAlarms` is true.
+   * @param outbox the store's alarm outbox.
+   * @param engine the store's engine name, for messages.
    * @param report hears each settlement the store refused.
    */
   constructor(
-    private readonly store: AuditStore,
+    private readonly outbox: AlarmOutbox,
+    private readonly engine: string,
     private readonly report: (message: string) => void,
   ) {}
 
@@ -30,11 +32,11 @@ export class AlarmSettlementWriter {
   /** Writes one settlement; keeps it for later when the store fails. Never rejects. */
   async write(settlement: AlarmSettlement): Promise<void> {
     try {
-      await this.store.settleAlarms([settlement]);
+      await this.outbox.settle([settlement]);
     } catch (error) {
       this.keep(settlement);
       this.report(
-        `nestjs-audit: could not record the outcome of alarm ${settlement.attempt.dedupKey} in the ${this.store.engine} store: ${messageOf(error)}. Retrying at the next poll; if the lease expires first, the alarm may be sent once more.`,
+        `nestjs-audit: could not record the outcome of alarm ${settlement.attempt.dedupKey} in the ${this.engine} store: ${messageOf(error)}. Retrying at the next poll; if the lease expires first, the alarm may be sent once more.`,
       );
     }
   }
@@ -45,7 +47,7 @@ export class AlarmSettlementWriter {
     const pending = this.unsettled;
     this.unsettled = [];
     try {
-      await this.store.settleAlarms(pending);
+      await this.outbox.settle(pending);
     } catch {
       for (const settlement of pending) this.keep(settlement);
     }

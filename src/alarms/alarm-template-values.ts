@@ -6,7 +6,7 @@
 import type { AuditFieldChange } from '../event/audit-event';
 import { isDiffTruncationEntry } from '../event/diff';
 import { isTruncatedMarker, sanitizeString } from '../event/serialize';
-import type { AlarmChange } from './alarm-message';
+import type { AlarmChange } from '../stores/alarm-message';
 
 /** What a template shows for a value the event does not have. */
 export const MISSING_VALUE = '—';

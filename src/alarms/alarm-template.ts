@@ -8,7 +8,7 @@
 import type { AuditEvent } from '../event/audit-event';
 import { changedFieldPaths } from '../event/diff';
 import { ALARM_EVENT_PATHS, eventPathReader } from './alarm-event-paths';
-import type { AlarmSeverity } from './alarm-message';
+import type { AlarmSeverity } from '../stores/alarm-message';
 import {
   MISSING_VALUE,
   cutText,

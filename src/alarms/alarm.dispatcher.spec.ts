@@ -10,8 +10,8 @@ import { SqliteAuditStore } from '../stores/sqlite/sqlite-audit.store';
 import type { AlarmDigestFold } from './alarm-claim-message';
 import type { AlarmDispatcherSettings } from './alarm-dispatcher-settings';
 import { AlarmDispatcher } from './alarm.dispatcher';
-import type { AlarmMessage } from './alarm-message';
-import type { AlarmClaim, AlarmClaimRequest, AlarmOutboxEntry } from './alarm-outbox';
+import type { AlarmMessage } from '../stores/alarm-message';
+import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import {
   AlarmDeliveryError,
   AlarmNotifier,
@@ -123,7 +123,10 @@ interface Logged {
   message: string;
 }
 
-const engines: [string, () => Promise<{ store: AuditStore; cleanup: () => Promise<void> }>][] = [
+const engines: [
+  string,
+  () => Promise<{ store: InMemoryAuditStore | SqliteAuditStore; cleanup: () => Promise<void> }>,
+][] = [
   [
     'memory',
     () => {
@@ -149,7 +152,7 @@ const engines: [string, () => Promise<{ store: AuditStore; cleanup: () => Promis
 ];
 
 describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
-  let store: AuditStore;
+  let store: InMemoryAuditStore | SqliteAuditStore;
   let cleanup: () => Promise<void>;
   let clock: number;
   let logged: Logged[];
@@ -186,7 +189,7 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
     return created;
   }
 
-  const stored = async (dedupKey: string) => (await store.listAlarms({ dedupKey }))[0];
+  const stored = async (dedupKey: string) => (await store.alarmOutbox.list({ dedupKey }))[0];
 
   it('delivers a due alarm once, with its dedup key as message id, and records the attempt', async () => {
     const ops = new ScriptedNotifier();
@@ -199,7 +202,7 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
     expect(ops.calls[0]?.context).toMatchObject({ attempt: 1, timeoutMs: 2000 });
     expect(ops.calls[0]?.context.signal.aborted).toBe(false);
     expect(await stored(alarm.dedupKey)).toMatchObject({ status: 'delivered', attempts: 1 });
-    const [attempt] = await store.listAlarmAttempts({ dedupKey: alarm.dedupKey });
+    const [attempt] = await store.alarmOutbox.listAttempts({ dedupKey: alarm.dedupKey });
     expect(attempt).toMatchObject({
       result: 'delivered',
       attempt: 1,
@@ -236,7 +239,7 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
     expect(await d.runOnce()).toBe(1);
     expect(ops.calls.map((c) => c.context.attempt)).toEqual([1, 2, 3, 4]);
     expect(await stored(alarm.dedupKey)).toMatchObject({ status: 'delivered', attempts: 4 });
-    const attempts = await store.listAlarmAttempts({ dedupKey: alarm.dedupKey });
+    const attempts = await store.alarmOutbox.listAttempts({ dedupKey: alarm.dedupKey });
     expect(attempts.map((a) => a.result)).toEqual(['delivered', 'failed', 'failed', 'failed']);
     expect(d.stats()).toMatchObject({ sent: 1, failedAttempts: 3, dead: 0 });
     expect(logged.filter((l) => l.level === 'warn')).toHaveLength(3);
@@ -266,9 +269,9 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
     const errors = logged.filter((l) => l.level === 'error');
     expect(errors).toHaveLength(1);
     expect(errors[0]?.message).toBe(
-      `nestjs-audit: alarm of rule "rule-a" to channel "ops" (dedup key ${alarm.dedupKey}) was dead-lettered after 3 attempts: HTTP 503 from receiver. It stays in the outbox with status "dead" (store.listAlarms({ status: 'dead' })).`,
+      `nestjs-audit: alarm of rule "rule-a" to channel "ops" (dedup key ${alarm.dedupKey}) was dead-lettered after 3 attempts: HTTP 503 from receiver. It stays in the outbox with status "dead" (AuditService.listAlarms({ status: 'dead' })).`,
     );
-    const [last] = await store.listAlarmAttempts({ dedupKey: alarm.dedupKey });
+    const [last] = await store.alarmOutbox.listAttempts({ dedupKey: alarm.dedupKey });
     expect(last).toMatchObject({ result: 'dead', attempt: 3, statusCode: 503 });
     expect(d.stats()).toMatchObject({ dead: 1, failedAttempts: 2 });
     expect(d.stats().lastError).toContain('dead-lettered');
@@ -292,7 +295,7 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
     clock = T0 + 120_000;
     expect(await d.runOnce()).toBe(1);
     expect(await stored(alarm.dedupKey)).toMatchObject({ status: 'delivered', attempts: 2 });
-    const attempts = await store.listAlarmAttempts({ dedupKey: alarm.dedupKey });
+    const attempts = await store.alarmOutbox.listAttempts({ dedupKey: alarm.dedupKey });
     expect(attempts[1]).toMatchObject({ result: 'failed', statusCode: 429, error: 'HTTP 429' });
   });
 
@@ -488,8 +491,9 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
       Array.from({ length: 12 }, () => entry(T0, { channel: 'slow' })),
     );
     let answered = 0;
-    const claim = store.claimAlarms.bind(store);
-    jest.spyOn(store, 'claimAlarms').mockImplementation(async (request) => {
+    const outbox = store.alarmOutbox;
+    const claim = outbox.claim.bind(outbox);
+    jest.spyOn(outbox, 'claim').mockImplementation(async (request) => {
       const claims = await claim(request);
       answered += 1;
       return claims;
@@ -534,7 +538,7 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
     await d.runOnce();
     const perKey = new Map<string, AlarmMessage[]>();
     for (const { message } of messages.calls) {
-      const key = (await store.listAlarms({ dedupKey: message.id }))[0]?.digestKey as string;
+      const key = (await store.alarmOutbox.list({ dedupKey: message.id }))[0]?.digestKey as string;
       perKey.set(key, [...(perKey.get(key) ?? []), message]);
     }
     expect([...perKey.keys()].sort()).toEqual(keys);
@@ -552,7 +556,7 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
       expect(sent.every((m) => m.kind === 'digest' && m.count > 1)).toBe(true);
     }
     expect(Math.max(...folds)).toBe(3);
-    expect(await store.alarmStats()).toEqual({ pending: 0, delivered: 10_000, dead: 0 });
+    expect(await store.alarmOutbox.stats()).toEqual({ pending: 0, delivered: 10_000, dead: 0 });
   }, 60_000);
 
   it('sends a plain summary when the digest fold throws', async () => {
@@ -602,7 +606,7 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
     expect(d.stats()).toMatchObject({ running: false, inFlight: 0 });
     // Not settled: still pending and leased, no attempt recorded.
     expect(await stored(alarm.dedupKey)).toMatchObject({ status: 'pending', attempts: 0 });
-    expect(await store.listAlarmAttempts()).toEqual([]);
+    expect(await store.alarmOutbox.listAttempts()).toEqual([]);
     expect(await d.runOnce()).toBe(0);
 
     const ops = new ScriptedNotifier();
@@ -617,7 +621,7 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
 
   it('starts delivering at once when woken after a commit', async () => {
     const ops = new ScriptedNotifier();
-    const claims = jest.spyOn(store, 'claimAlarms');
+    const claims = jest.spyOn(store.alarmOutbox, 'claim');
     // Polls an hour apart: a delivery within the test can only come from the wake-up.
     const d = dispatcher({ ops }, { pollIntervalMs: 3_600_000 });
     d.start();
@@ -633,14 +637,8 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
   });
 
   it('keeps the outcome of a send whose settlement failed, and writes it at the next poll', async () => {
-    class SettleOnceFails extends InMemoryAuditStore {
-      failures = 1;
-      override async settleAlarms(...args: Parameters<AuditStore['settleAlarms']>) {
-        if (this.failures-- > 0) throw new Error('database is locked');
-        return super.settleAlarms(...args);
-      }
-    }
-    const flaky = new SettleOnceFails();
+    const flaky = new InMemoryAuditStore();
+    jest.spyOn(flaky.alarmOutbox, 'settle').mockRejectedValueOnce(new Error('database is locked'));
     const ops = new ScriptedNotifier();
     const d = dispatcher({ ops }, {}, flaky);
     const alarm = entry(T0);
@@ -652,7 +650,7 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
     );
     await d.runOnce();
     expect(d.stats().unsettled).toBe(0);
-    expect((await flaky.listAlarms())[0]).toMatchObject({ status: 'delivered' });
+    expect((await flaky.alarmOutbox.list())[0]).toMatchObject({ status: 'delivered' });
     expect(ops.calls).toHaveLength(1);
   });
 
@@ -676,11 +674,16 @@ describe('AlarmDispatcher loop resilience', () => {
     claims = 0;
     /** When each claim came, in the fake time of the test's timers. */
     readonly claimedAt: number[] = [];
-    override async claimAlarms(request: AlarmClaimRequest): Promise<AlarmClaim[]> {
-      this.claims += 1;
-      this.claimedAt.push(jest.now());
-      if (this.failing) throw new Error('connection refused');
-      return super.claimAlarms(request);
+    constructor() {
+      super();
+      const outbox = this.alarmOutbox;
+      const claim = outbox.claim.bind(outbox);
+      jest.spyOn(outbox, 'claim').mockImplementation(async (request) => {
+        this.claims += 1;
+        this.claimedAt.push(jest.now());
+        if (this.failing) throw new Error('connection refused');
+        return claim(request);
+      });
     }
   }
 
@@ -747,13 +750,9 @@ describe('AlarmDispatcher loop resilience', () => {
     }
     const store = new Plain();
     expect(() => new AlarmDispatcher(store, new Map(), BASE, testFold)).toThrow(
-      'nestjs-audit: alarms need a store that keeps the alarm outbox, and Plain (engine "plain") does not. Use SqliteAuditStore, PostgresAuditStore or InMemoryAuditStore, or remove the "alarms" option.',
+      'nestjs-audit: alarms need a store that keeps the alarm outbox, and Plain (engine "plain") does not (its alarmOutbox is undefined). Use the SQLite default, PostgresAuditStore or InMemoryAuditStore, or give Plain an alarmOutbox (implement AlarmOutbox from nestjs-audit/store, and store the alarms its append() receives). Or remove the "alarms" option.',
     );
-    return expect(
-      store.claimAlarms({ now: 0, limit: 1, leaseMs: 1, owner: 'x', listSize: 0 }),
-    ).rejects.toThrow(
-      /^nestjs-audit: Plain \(engine "plain"\) keeps no alarm outbox, so claimAlarms\(\) is not available\. Use SqliteAuditStore, PostgresAuditStore or InMemoryAuditStore for alarms, or implement supportsAlarms/,
-    );
+    expect(store.alarmOutbox).toBeUndefined();
   });
 
   it('rejects a lease no longer than the longest timeout', () => {
@@ -791,7 +790,7 @@ describe('AlarmDispatcher loop resilience', () => {
   it('does nothing when woken before start or after stop', async () => {
     fakeTimeouts();
     const store = new InMemoryAuditStore();
-    const claims = jest.spyOn(store, 'claimAlarms');
+    const claims = jest.spyOn(store.alarmOutbox, 'claim');
     const ops = new ScriptedNotifier();
     const d = new AlarmDispatcher(
       store,

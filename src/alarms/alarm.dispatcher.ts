@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { messageOf } from '../common/message-of';
+import { noAlarmOutboxFix, type AlarmOutbox } from '../stores/alarm-outbox';
 import type { AuditStore } from '../stores/audit-store';
 import { attemptOutcome, countOutcome } from './alarm-attempt-outcome';
 import { AlarmChannelSender } from './alarm-channel-sender';
@@ -14,7 +15,7 @@ import {
   type AlarmDeliveryCounters,
   type AlarmDispatcherStats,
 } from './alarm-dispatcher-stats';
-import type { AlarmClaim, AlarmClaimRequest } from './alarm-outbox';
+import type { AlarmClaim, AlarmClaimRequest } from '../stores/alarm-outbox-model';
 import { AlarmSendSlots, type AlarmSend } from './alarm-send-slots';
 import { AlarmSettlementWriter } from './alarm-settlement-writer';
 import type { AlarmNotifier } from './notifiers/alarm-notifier';
@@ -59,6 +60,7 @@ export class AlarmDispatcher {
   private readonly slots: AlarmSendSlots;
   private readonly settlements: AlarmSettlementWriter;
   private readonly outbox: AlarmOutboxCounts;
+  private readonly alarmOutbox: AlarmOutbox;
 
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private cycling: Promise<void> | undefined;
@@ -76,7 +78,7 @@ export class AlarmDispatcher {
   private lastError: { message: string; at: string } | undefined;
 
   /**
-   * @param store a store whose `supportsAlarms` is true.
+   * @param store a store whose `alarmOutbox` is defined.
    * @param notifiers the notifier of each channel name.
    * @param settings delivery settings.
    * @param fold builds a digest message from the oldest members of a group and its size.
@@ -92,16 +94,20 @@ export class AlarmDispatcher {
     private readonly log: AlarmDispatcherLogger = () => undefined,
     private readonly now: () => number = Date.now,
   ) {
-    if (!store.supportsAlarms) {
+    const alarmOutbox = store.alarmOutbox;
+    if (alarmOutbox === undefined) {
       throw new TypeError(
-        `nestjs-audit: alarms need a store that keeps the alarm outbox, and ${store.constructor.name} (engine "${store.engine}") does not. Use SqliteAuditStore, PostgresAuditStore or InMemoryAuditStore, or remove the "alarms" option.`,
+        `nestjs-audit: alarms need ${noAlarmOutboxFix(store)} Or remove the "alarms" option.`,
       );
     }
+    this.alarmOutbox = alarmOutbox;
     this.settings = resolveDispatcherSettings(settings, notifiers.keys());
     this.sender = new AlarmChannelSender(notifiers, this.settings);
     this.slots = new AlarmSendSlots(this.settings);
-    this.settlements = new AlarmSettlementWriter(store, (message) => this.noteError(message));
-    this.outbox = new AlarmOutboxCounts(store, this.settings.statsIntervalMs);
+    this.settlements = new AlarmSettlementWriter(alarmOutbox, store.engine, (message) =>
+      this.noteError(message),
+    );
+    this.outbox = new AlarmOutboxCounts(alarmOutbox, this.settings.statsIntervalMs);
   }
 
   /** Starts the delivery loop; the first look at the outbox happens at once. */
@@ -253,7 +259,7 @@ export class AlarmDispatcher {
         listSize: this.settings.digestListSize,
       };
       if (excludeChannels.length > 0) request.excludeChannels = excludeChannels;
-      const claims = await this.store.claimAlarms(request);
+      const claims = await this.alarmOutbox.claim(request);
       this.storeFailures = 0;
       return claims;
     } catch (error) {

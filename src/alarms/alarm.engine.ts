@@ -6,7 +6,7 @@
 import type { AuditEvent } from '../event/audit-event';
 import { eventWithChangeSet, type AuditChangeSet } from '../event/change-set';
 import { summarizeEvent } from './alarm-event-summary';
-import type { AlarmOutboxEntry } from './alarm-outbox';
+import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import type { CompiledAlarmRule, CompiledAlarmRules } from './alarm-rule';
 import { watchedFirst } from './change-watch';
 import {

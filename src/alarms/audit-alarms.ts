@@ -12,10 +12,11 @@ import { AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
 import type { ResolvedAuditOptions } from '../audit.options';
 import type { AuditEvent } from '../event/audit-event';
 import type { AuditChangeSet } from '../event/change-set';
+import { noAlarmOutboxFix } from '../stores/alarm-outbox';
 import { AuditStore } from '../stores/audit-store';
 import type { ResolvedAlarmOptions } from './alarm-config';
 import { foldDigest } from './alarm-digest';
-import type { AlarmOutboxEntry } from './alarm-outbox';
+import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import { AlarmRateLimiter, type CompiledAlarmRateLimit } from './alarm-rate-limit';
 import { compileAlarmRules, type CompiledAlarmRules } from './alarm-rule';
 import { DEFAULT_ALARM_TIMEOUT_MS, longestAttemptTimeout } from './alarm-dispatcher-settings';
@@ -68,9 +69,9 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
   ) {
     this.settings = options.alarms;
     if (!this.settings) return;
-    if (!store.supportsAlarms) {
+    if (store.alarmOutbox === undefined) {
       throw new AuditConfigurationError(
-        `nestjs-audit: option "alarms" needs a store that keeps the alarm outbox, and ${store.constructor.name} (engine "${store.engine}") does not. Use the SQLite default, PostgresAuditStore or InMemoryAuditStore.`,
+        `nestjs-audit: option "alarms" needs ${noAlarmOutboxFix(store)}`,
       );
     }
     for (const [name, config] of Object.entries(this.settings.channels)) {

@@ -10,8 +10,8 @@ import {
   type AlarmEventSummary,
   type AlarmMessage,
   type AlarmSeverity,
-} from './alarm-message';
-import type { AlarmOutboxEntry } from './alarm-outbox';
+} from '../stores/alarm-message';
+import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import { ALARM_RULE_NAME, DEFAULT_ALARM_MESSAGE, MANUAL_RULE_NAME } from './alarm-rule';
 import {
   MAX_TEXT_CHARS,

@@ -3,8 +3,8 @@
  * event alarm and a threshold alarm but for their keys, counts and listed events.
  */
 import type { AuditEvent } from '../event/audit-event';
-import type { AlarmEventSummary, AlarmMessage } from './alarm-message';
-import type { AlarmOutboxEntry } from './alarm-outbox';
+import type { AlarmEventSummary, AlarmMessage } from '../stores/alarm-message';
+import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import type { CompiledAlarmRule } from './alarm-rule';
 import type { AlarmTemplateContext } from './alarm-template';
 import { neutralizeMrkdwn } from './notifiers/slack-mrkdwn';

@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import type { AuditEvent } from '../event/audit-event';
 import { summarizeEvent } from './alarm-event-summary';
-import type { AlarmEventSummary } from './alarm-message';
-import type { AlarmOutboxEntry } from './alarm-outbox';
+import type { AlarmEventSummary } from '../stores/alarm-message';
+import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import type { CompiledAlarmRule } from './alarm-rule';
 import { viewerListUrl, type ViewerListFilter } from './alarm-rule-links';
 import type { CompiledThreshold } from './alarm-rule-threshold';

@@ -1,6 +1,6 @@
 import { makeEvent } from '../../test/fixtures/events';
 import type { AlarmRule } from './alarm-options';
-import type { AlarmOutboxEntry } from './alarm-outbox';
+import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import { compileAlarmRules } from './alarm-rule';
 import { AlarmEngine } from './alarm.engine';
 import { DEFAULT_MAX_OPEN_WINDOWS } from './threshold-windows';

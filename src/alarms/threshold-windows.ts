@@ -2,7 +2,7 @@
  * The open windows of one threshold rule, bounded in memory without a blind spot an attacker can
  * steer: see {@link ThresholdWindows}.
  */
-import type { AlarmEventSummary } from './alarm-message';
+import type { AlarmEventSummary } from '../stores/alarm-message';
 
 /** Default of `alarms.maxOpenWindowsPerRule`. */
 export const DEFAULT_MAX_OPEN_WINDOWS = 10_000;

@@ -2,8 +2,8 @@
  * The alarm a threshold rule raises on its own channels when memory forced it to drop open
  * windows: a threshold it may have missed is a blind spot its readers must hear about.
  */
-import { ALARM_SEVERITIES, type AlarmMessage, type AlarmSeverity } from './alarm-message';
-import type { AlarmOutboxEntry } from './alarm-outbox';
+import { ALARM_SEVERITIES, type AlarmMessage, type AlarmSeverity } from '../stores/alarm-message';
+import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import type { CompiledAlarmRule } from './alarm-rule';
 import type { CompiledThreshold } from './alarm-rule-threshold';
 import type { DroppedWindows } from './threshold-windows';

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { makeAlarmMessage } from '../../test/fixtures/alarm-messages';
 import { makeEvent } from '../../test/fixtures/events';
 import { Gate, turn, until, fakeOnly } from '../../test/utils/until';
-import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
+import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import type { AuditEvent } from '../event/audit-event';
 import { InMemoryAuditStore } from '../stores/memory/memory-audit.store';
 import { AuditWriter } from './audit-writer';
@@ -330,11 +330,11 @@ describe('AuditWriter with a spool', () => {
     expect(woken).toHaveLength(1);
     store.failing = true;
     await expect(writer.write(spooled, [alarmOf(spooled)])).resolves.toBe('spooled');
-    expect((await store.listAlarms()).map((a) => a.eventId)).toEqual([committed.id]);
+    expect((await store.alarmOutbox.list()).map((a) => a.eventId)).toEqual([committed.id]);
     store.failing = false;
     await writer.write(plain); // no alarms: the store sees a one-argument append
     await until(() => !writer.stats().degraded);
-    const stored = await store.listAlarms();
+    const stored = await store.alarmOutbox.list();
     expect(stored.map((a) => a.eventId).sort()).toEqual([committed.id, spooled.id].sort());
     expect(woken).toHaveLength(2);
     await writer.close();

@@ -1,5 +1,5 @@
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
-import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
+import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import type { AuditEvent } from '../event/audit-event';
 import type { AuditStore } from '../stores/audit-store';
 import {

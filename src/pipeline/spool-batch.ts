@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
+import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import type { AuditEvent } from '../event/audit-event';
 import { decodePayload, FrameReader } from './spool-frame';
 import type { FrameRef, PendingRange } from './spool-state';

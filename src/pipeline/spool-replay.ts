@@ -1,4 +1,4 @@
-import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
+import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import type { AuditEvent } from '../event/audit-event';
 import { messageOf } from '../common/message-of';
 import type { AuditSpool } from './spool';

@@ -1,4 +1,4 @@
-import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
+import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import type { AuditEvent } from '../event/audit-event';
 
 /** What is pending in the spool: appended and not yet acknowledged. */

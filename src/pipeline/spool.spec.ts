@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { transformFile } from '@swc/core';
 import fc from 'fast-check';
 import { makeEvent } from '../../test/fixtures/events';
-import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
+import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import type { AuditEvent } from '../event/audit-event';
 import { AuditSpool, SpoolFullError } from './spool';
 import { SpoolLockedError } from './spool-lock';

@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
+import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import { messageOf } from '../common/message-of';
 import type { AuditEvent } from '../event/audit-event';
 import { createDataFile, FILE_HEADER_BYTES, openDataFile, type DataFile } from './spool-data-file';

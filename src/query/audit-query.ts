@@ -1,29 +1,20 @@
+import { AUDIT_OUTCOMES, isAuditOutcome, type AuditOutcome } from '../event/audit-event';
 import {
-  AUDIT_OUTCOMES,
-  isAuditOutcome,
-  type AuditEvent,
-  type AuditOutcome,
-} from '../event/audit-event';
+  encodeCursor,
+  type AuditCursor,
+  type AuditQueryFilters,
+  type AuditQueryResult,
+  type NormalizedAuditQuery,
+} from '../stores/audit-query-model';
+
+// The store-facing model is defined below the stores; the query API hands it on from here.
+export { encodeCursor, type AuditCursor, type AuditQueryResult, type NormalizedAuditQuery };
 
 /**
  * Filters accepted by `AuditService.query()` (and, later, the HTTP API and CLI).
  * Every filter is optional; they combine with AND.
  */
-export interface AuditQuery {
-  /** Only events by this actor id. */
-  actorId?: string;
-  /** Only events on this resource type (`target.type`). */
-  resourceType?: string;
-  /** Only events on this resource id (`target.id`); usually with `resourceType`. */
-  resourceId?: string;
-  /** Only this exact action, e.g. `user.update`. */
-  action?: string;
-  /** Only this outcome. */
-  outcome?: AuditOutcome;
-  /** Only events of this request id. */
-  requestId?: string;
-  /** Only events of this tenant. */
-  tenant?: string;
+export interface AuditQuery extends AuditQueryFilters {
   /**
    * Events at or after this instant (inclusive). A `Date` or an ISO-8601 string; a string
    * without a zone is read as UTC.
@@ -38,37 +29,6 @@ export interface AuditQuery {
   limit?: number;
   /** `nextCursor` of the previous page, to continue after it. */
   cursor?: string;
-}
-
-/** One page of events, newest first. */
-export interface AuditQueryResult {
-  /** Events, newest first. */
-  items: AuditEvent[];
-  /** Pass as `cursor` to get the next page; absent on the last page. */
-  nextCursor?: string;
-}
-
-/** Position of an event in the (timestamp, id) order used by keyset paging. */
-export interface AuditCursor {
-  /** Event time in epoch milliseconds. */
-  ts: number;
-  /** Event id (tie-breaker for equal timestamps). */
-  id: string;
-}
-
-/** A validated query, as stores receive it: the equality filters as given, bounds as epoch ms. */
-export interface NormalizedAuditQuery extends Pick<
-  AuditQuery,
-  'actorId' | 'resourceType' | 'resourceId' | 'action' | 'outcome' | 'requestId' | 'tenant'
-> {
-  /** Inclusive lower bound, epoch ms. */
-  fromMs?: number;
-  /** Exclusive upper bound, epoch ms. */
-  toMs?: number;
-  /** Page size, 1..1000. */
-  limit: number;
-  /** Return only events strictly older than this position in (ts, id) order. */
-  before?: AuditCursor;
 }
 
 /** Thrown for a query filter that cannot be used; the message says which and how to fix it. */
@@ -92,11 +52,6 @@ const STRING_FILTERS = [
 const KNOWN_KEYS = new Set<string>([...STRING_FILTERS, 'outcome', 'from', 'to', 'limit', 'cursor']);
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 const MAX_FILTER_LENGTH = 512;
-
-/** Encodes a keyset position as an opaque, URL-safe cursor string. */
-export function encodeCursor(cursor: AuditCursor): string {
-  return Buffer.from(JSON.stringify([cursor.ts, cursor.id]), 'utf8').toString('base64url');
-}
 
 /** Decodes a cursor made by {@link encodeCursor}; throws {@link AuditQueryError} when malformed. */
 export function decodeCursor(cursor: string): AuditCursor {

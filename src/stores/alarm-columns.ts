@@ -1,10 +1,10 @@
-import { ALARM_SEVERITIES } from '../alarms/alarm-message';
+import { ALARM_SEVERITIES } from './alarm-message';
 import type {
   AlarmAttempt,
   AlarmOutboxEntry,
   AlarmStatus,
   StoredAlarm,
-} from '../alarms/alarm-outbox';
+} from './alarm-outbox-model';
 
 /*
  * What every engine's alarm outbox shares: validation of the entries callers hand in (so a bad

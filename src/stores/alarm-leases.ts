@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ALARM_SEVERITIES } from '../alarms/alarm-message';
-import type { AlarmAttempt, AlarmClaimRequest, AlarmSettlement } from '../alarms/alarm-outbox';
+import { ALARM_SEVERITIES } from './alarm-message';
+import type { AlarmAttempt, AlarmClaimRequest, AlarmSettlement } from './alarm-outbox-model';
 import type { AlarmRow } from './alarm-columns';
 import { ATTEMPT_RESULTS, MAX_ALARM_LIST_LIMIT } from './alarm-queries';
 
@@ -18,7 +18,9 @@ const MAX_ERROR_LENGTH = 2000;
  */
 export function checkClaimRequest(request: AlarmClaimRequest): void {
   const problem = (name: string, expected: string, value: unknown) =>
-    new TypeError(`claimAlarms(): "${name}" must be ${expected}, got ${JSON.stringify(value)}.`);
+    new TypeError(
+      `AlarmOutbox.claim(): "${name}" must be ${expected}, got ${JSON.stringify(value)}.`,
+    );
   if (request === null || typeof request !== 'object')
     throw problem('request', 'an object', request);
   const { now, limit, leaseMs, owner, listSize } = request;
@@ -112,7 +114,9 @@ export interface SettlementColumns {
  */
 export function toSettlementColumns(settlement: AlarmSettlement): SettlementColumns {
   const problem = (name: string, expected: string, value: unknown) =>
-    new TypeError(`settleAlarms(): "${name}" must be ${expected}, got ${JSON.stringify(value)}.`);
+    new TypeError(
+      `AlarmOutbox.settle(): "${name}" must be ${expected}, got ${JSON.stringify(value)}.`,
+    );
   const a = settlement?.attempt;
   if (a === null || typeof a !== 'object') throw problem('attempt', 'an AlarmAttempt', a);
   if (typeof settlement.lease !== 'string' || settlement.lease.length === 0) {

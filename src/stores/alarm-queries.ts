@@ -3,7 +3,7 @@ import type {
   AlarmAttemptQuery,
   AlarmListQuery,
   AlarmStatus,
-} from '../alarms/alarm-outbox';
+} from './alarm-outbox-model';
 
 /*
  * The filters of the alarm outbox's listings (`listAlarms()`, `listAlarmAttempts()`), validated

@@ -1,5 +1,5 @@
 import { isAuditOutcome, type AuditEvent } from '../event/audit-event';
-import type { NormalizedAuditQuery } from '../query/audit-query';
+import type { NormalizedAuditQuery } from './audit-query-model';
 
 /**
  * The fields of an event that stores index and filter on, extracted once so that every engine

@@ -1,5 +1,5 @@
 import type { AuditEvent } from '../event/audit-event';
-import { encodeCursor, type AuditQueryResult } from '../query/audit-query';
+import { encodeCursor, type AuditQueryResult } from './audit-query-model';
 
 /** An event from the JSON text a SQL store keeps it as. */
 export function parsePayload(payload: unknown): AuditEvent {

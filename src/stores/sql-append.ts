@@ -1,4 +1,4 @@
-import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
+import type { AlarmOutboxEntry } from './alarm-outbox-model';
 import type { AuditEvent } from '../event/audit-event';
 import type { AuditStore } from './audit-store';
 

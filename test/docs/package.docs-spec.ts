@@ -36,7 +36,14 @@ describe('the published package (npm pack --dry-run)', () => {
       'LICENSE',
       ...filesUnder(path.join(ROOT, 'docs')).map((file) => `docs/${file}`),
     ];
-    expect(required).toEqual(expect.arrayContaining(['dist/terminus.js', 'dist/cli/main.js']));
+    expect(required).toEqual(
+      expect.arrayContaining([
+        'dist/terminus.js',
+        'dist/store.js',
+        'dist/store.d.ts',
+        'dist/cli/main.js',
+      ]),
+    );
     expect(required.filter((file) => !packed.includes(file))).toEqual([]);
   });
 

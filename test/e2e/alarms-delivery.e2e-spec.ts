@@ -7,6 +7,7 @@ import { eventually, Inbox, InboxNotifier } from '../utils/alarm-inbox';
 import { HttpReceiver } from '../utils/http-receiver';
 import { SmtpReceiver } from '../utils/smtp-receiver';
 import { asUser, fixtureApp } from '../utils/users-app';
+import { outboxOf } from '../utils/outbox-of';
 
 const SECRET = 'webhook-secret-0123456789';
 const CANARY = 'CANARY-PHONE-7f3a9c';
@@ -106,7 +107,10 @@ describe.each(PLATFORMS)('alarms delivered to real receivers on %s', (platform) 
     await slack.waitForRequests(1);
     await hook.waitForRequests(1);
     await eventually(() => running.app.get(Inbox).messages.length === 1, 'the creation alarm');
-    await eventually(async () => (await store.listAlarmAttempts({})).length === 4, 'attempt rows');
+    await eventually(
+      async () => (await outboxOf(store).listAttempts({})).length === 4,
+      'attempt rows',
+    );
     smtp.messages.length = 0;
     slack.requests.length = 0;
     hook.requests.length = 0;
@@ -172,7 +176,7 @@ describe.each(PLATFORMS)('alarms delivered to real receivers on %s', (platform) 
 
     // Every attempt is recorded and queryable, one delivered attempt per channel.
     const ofThisAlarm = async () =>
-      (await store.listAlarmAttempts({})).filter((a) =>
+      (await outboxOf(store).listAttempts({})).filter((a) =>
         a.dedupKey.endsWith(payload.events[0]?.id ?? '-'),
       );
     await eventually(async () => (await ofThisAlarm()).length === 4, 'attempt rows');
@@ -214,7 +218,7 @@ describe.each(PLATFORMS)('alarms delivered to real receivers on %s', (platform) 
     // The other channels get the plain text; wait for them so the next test starts clean.
     const id = String(post?.headers['x-audit-alarm-id']).split(':').at(-1) ?? '-';
     const attempts = async () =>
-      (await store.listAlarmAttempts({})).filter((a) => a.dedupKey.endsWith(id));
+      (await outboxOf(store).listAttempts({})).filter((a) => a.dedupKey.endsWith(id));
     await eventually(async () => (await attempts()).length === 4, 'attempt rows');
     const [mail] = await smtp.waitForMessages(1);
     expect(mail?.text).toContain(`${MALLORY.name} changed the MFA phone of user 1`);

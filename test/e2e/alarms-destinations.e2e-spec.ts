@@ -10,6 +10,7 @@ import { bootError } from '../utils/alarm-app';
 import { eventually } from '../utils/alarm-inbox';
 import { startApp, type RunningApp } from '../utils/apps';
 import { HttpReceiver } from '../utils/http-receiver';
+import { outboxOf } from '../utils/outbox-of';
 
 // Channels are built by the module, not per request: the boot path is the same on both
 // platforms, so Express alone is used here.
@@ -96,7 +97,7 @@ describe('alarm destinations: only public addresses unless allowed', () => {
       const audit = await raise(['localhost']);
       const store = running!.app.get(AuditStore);
       await eventually(
-        async () => (await store.listAlarms({ status: 'dead' })).length === 1,
+        async () => (await outboxOf(store).list({ status: 'dead' })).length === 1,
         'the refused alarm to be dead-lettered',
       );
       const [dead] = await audit.listAlarms({ status: 'dead' });

@@ -5,6 +5,7 @@ import { startWebhookAlarmApp, type WebhookAlarmApp } from '../utils/alarm-app';
 import { PLATFORMS, type RunningApp } from '../utils/apps';
 import { eventually } from '../utils/alarm-inbox';
 import type { HttpReceiver, RecordedRequest } from '../utils/http-receiver';
+import { outboxOf } from '../utils/outbox-of';
 
 const SECRET = 'webhook-secret-0123456789';
 const FLOOD = 100;
@@ -101,7 +102,7 @@ describe.each(PLATFORMS)('alarm priority and flood control on %s', (platform) =>
     await request(running.url).post('/login').send({ password: 'guess' }).expect(401);
     const store = running.app.get(AuditStore);
     await eventually(
-      async () => (await store.listAlarms({ rule: 'failed-login' })).length === 1,
+      async () => (await outboxOf(store).list({ rule: 'failed-login' })).length === 1,
       'the failed-login alarm in the outbox',
     );
     // Everything is queued behind the two sends in flight when the critical alarm is raised.
@@ -131,9 +132,9 @@ describe.each(PLATFORMS)('alarm priority and flood control on %s', (platform) =>
     // The dispatcher settles a message after its receiver answered, so the last settlement (the
     // digest's, which settles every row it folded) can still be on its way here.
     await eventually(
-      async () => (await store.alarmStats()).pending === 0,
+      async () => (await outboxOf(store).stats()).pending === 0,
       'every outbox row settled',
     );
-    expect(await store.alarmStats()).toMatchObject({ pending: 0, dead: 0 });
+    expect(await outboxOf(store).stats()).toMatchObject({ pending: 0, dead: 0 });
   });
 });

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { Test } from '@nestjs/testing';
 import {
   AuditConfigurationError,
   AuditModule,
@@ -14,6 +15,7 @@ import { startApp, tempDir, type RunningApp } from '../utils/apps';
 import { Inbox, InboxNotifier } from '../utils/alarm-inbox';
 import { HttpReceiver } from '../utils/http-receiver';
 import { until, fakeOnly } from '../utils/until';
+import { outboxOf } from '../utils/outbox-of';
 
 async function appWith(alarms: AuditAlarmOptions, store: string | AuditStore): Promise<RunningApp> {
   return startApp('express', {
@@ -57,7 +59,7 @@ describe('digests: a throttled rule folds bursts into a few messages', () => {
   it('10,000 matching events give a bounded number of messages that count every one of them', async () => {
     const audit = running.app.get(AuditService);
     const store = running.app.get(AuditStore);
-    const claims = jest.spyOn(store, 'claimAlarms');
+    const claims = jest.spyOn(outboxOf(store), 'claim');
     for (let batch = 0; batch < 20; batch += 1) {
       await Promise.all(
         Array.from({ length: 500 }, (_, i) =>
@@ -115,8 +117,8 @@ describe('digests: a throttled rule folds bursts into a few messages', () => {
     expect(payloads.some((p) => p.kind === 'digest' && p.count > 100)).toBe(true);
     // Nothing is left behind in the outbox: the last sends are marked delivered once their
     // receiver answered, which can come after it counted them.
-    await until(async () => (await store.alarmStats()).pending === 0);
-    expect((await store.alarmStats()).pending).toBe(0);
+    await until(async () => (await outboxOf(store).stats()).pending === 0);
+    expect((await outboxOf(store).stats()).pending).toBe(0);
   }, 120_000);
 });
 
@@ -165,8 +167,8 @@ describe('threshold rules: fire once per window per key', () => {
     // Every alarm the rules raised was committed with its event: once the outbox holds none
     // pending, nothing more can arrive.
     const store = running.app.get(AuditStore);
-    await until(async () => (await store.alarmStats()).pending === 0);
-    expect(await store.alarmStats()).toEqual({ pending: 0, delivered: 3, dead: 0 });
+    await until(async () => (await outboxOf(store).stats()).pending === 0);
+    expect(await outboxOf(store).stats()).toEqual({ pending: 0, delivered: 3, dead: 0 });
     const fired = inbox.messages.map((m) => [m.groupKey, m.firstAt.slice(11, 16), m.count]).sort();
     expect(fired).toEqual([
       ['10.0.0.7', '10:00', 5],
@@ -198,8 +200,8 @@ describe('dead letters', () => {
       const audit = running.app.get(AuditService);
       await audit.record({ action: 'invoice.void', target: { type: 'invoice', id: 9 } });
       const store = running.app.get(AuditStore);
-      await until(async () => (await store.listAlarms({ status: 'dead' })).length === 1);
-      const [dead] = await store.listAlarms({ status: 'dead' });
+      await until(async () => (await outboxOf(store).list({ status: 'dead' })).length === 1);
+      const [dead] = await outboxOf(store).list({ status: 'dead' });
       expect(dead).toMatchObject({ rule: 'any-void', channel: 'siem', attempts: 3 });
       expect(dead?.lastError).toMatch(/500/);
       expect(hook.requests).toHaveLength(3);
@@ -256,24 +258,44 @@ describe('alarm configuration is checked at boot', () => {
     expect((error as Error).message).toMatch(message);
   });
 
-  it('rejects a store that keeps no outbox', async () => {
-    class LogOnlyStore extends AuditStore {
-      readonly engine = 'log-only';
-      append(): Promise<void> {
-        return Promise.resolve();
-      }
-      query(): Promise<AuditQueryResult> {
-        return Promise.resolve({ items: [] });
-      }
-      history(): Promise<AuditEvent[]> {
-        return Promise.resolve([]);
-      }
-      get(): Promise<AuditEvent | undefined> {
-        return Promise.resolve(undefined);
-      }
+  class LogOnlyStore extends AuditStore {
+    readonly engine = 'log-only';
+    append(): Promise<void> {
+      return Promise.resolve();
     }
+    query(): Promise<AuditQueryResult> {
+      return Promise.resolve({ items: [] });
+    }
+    history(): Promise<AuditEvent[]> {
+      return Promise.resolve([]);
+    }
+    get(): Promise<AuditEvent | undefined> {
+      return Promise.resolve(undefined);
+    }
+  }
+
+  it('rejects a store that keeps no outbox, saying how to get one', async () => {
     const error = await boot({ channels: slack, rules: [] }, new LogOnlyStore());
     expect(error).toBeInstanceOf(AuditConfigurationError);
-    expect((error as Error).message).toMatch(/alarm outbox, and LogOnlyStore/);
+    expect((error as Error).message).toBe(
+      'nestjs-audit: option "alarms" needs a store that keeps the alarm outbox, and LogOnlyStore (engine "log-only") does not (its alarmOutbox is undefined). Use the SQLite default, PostgresAuditStore or InMemoryAuditStore, or give LogOnlyStore an alarmOutbox (implement AlarmOutbox from nestjs-audit/store, and store the alarms its append() receives).',
+    );
+  });
+
+  it('answers listAlarms() without an outbox with the same advice', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [AuditModule.forRoot({ store: new LogOnlyStore(), stream: false })],
+    }).compile();
+    try {
+      const audit = moduleRef.get(AuditService);
+      await expect(audit.listAlarms()).rejects.toThrow(
+        /^nestjs-audit: listAlarms\(\) needs a store that keeps the alarm outbox, and LogOnlyStore .*give LogOnlyStore an alarmOutbox/,
+      );
+      await expect(audit.listAlarmAttempts()).rejects.toThrow(
+        /^nestjs-audit: listAlarmAttempts\(\)/,
+      );
+    } finally {
+      await moduleRef.close();
+    }
   });
 });

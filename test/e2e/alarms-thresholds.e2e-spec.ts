@@ -4,6 +4,7 @@ import { startWebhookAlarmApp, type WebhookAlarmApp } from '../utils/alarm-app';
 import { PLATFORMS, type RunningApp } from '../utils/apps';
 import { eventually } from '../utils/alarm-inbox';
 import type { HttpReceiver } from '../utils/http-receiver';
+import { outboxOf } from '../utils/outbox-of';
 
 /** Every login fails, as under a password-guessing attack. */
 @Controller('session')
@@ -104,7 +105,10 @@ describe.each(PLATFORMS)(
         'the windows-dropped alarm',
       );
       const store = running.app.get(AuditStore);
-      await eventually(async () => (await store.alarmStats()).pending === 0, 'an empty outbox');
+      await eventually(
+        async () => (await outboxOf(store).stats()).pending === 0,
+        'an empty outbox',
+      );
 
       const threshold = payloads().filter((p) => p.kind === 'threshold');
       expect(threshold.map((p) => [p.rule, p.groupKey, p.count])).toEqual([

@@ -1,11 +1,11 @@
-import type { AlarmMessage } from '../../src/alarms/alarm-message';
+import type { AlarmMessage } from '../../src/stores/alarm-message';
 import type {
   AlarmAttempt,
   AlarmClaim,
   AlarmClaimRequest,
   AlarmOutboxEntry,
   AlarmSettlement,
-} from '../../src/alarms/alarm-outbox';
+} from '../../src/stores/alarm-outbox-model';
 
 let counter = 0;
 

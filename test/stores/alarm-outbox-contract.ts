@@ -1,4 +1,9 @@
-import type { AlarmClaim, AlarmOutboxEntry, StoredAlarm } from '../../src/alarms/alarm-outbox';
+import type {
+  AlarmClaim,
+  AlarmOutboxEntry,
+  StoredAlarm,
+} from '../../src/stores/alarm-outbox-model';
+import { AlarmOutbox } from '../../src/stores/alarm-outbox';
 import type { AuditStore } from '../../src/stores/audit-store';
 import { makeEvent, withoutSequence } from '../fixtures/events';
 import { claimAt, makeAlarm, makeDigestAlarms, settlementOf } from './alarm-fixtures';
@@ -15,7 +20,7 @@ function claimKeys(claims: readonly AlarmClaim[]): string[] {
 }
 
 /**
- * The alarm outbox part of the store contract (see `AuditStore`): atomic appends with events,
+ * The alarm outbox part of the store contract (see `AlarmOutbox`): atomic appends with events,
  * dedup keys, claims and leases, retries, dead letters, digest groups and their throttle,
  * listings and counts.
  *
@@ -24,18 +29,23 @@ function claimKeys(claims: readonly AlarmClaim[]): string[] {
 export function describeAlarmOutboxContract(current: () => AuditStore): void {
   describe('alarm outbox', () => {
     let store: AuditStore;
+    let outbox: AlarmOutbox;
     beforeEach(() => {
       store = current();
+      const kept = store.alarmOutbox;
+      if (kept === undefined) throw new Error(`${store.engine} store has no alarmOutbox`);
+      outbox = kept;
     });
 
     const byKey = async (dedupKey: string): Promise<StoredAlarm> => {
-      const [alarm] = await store.listAlarms({ dedupKey });
+      const [alarm] = await outbox.list({ dedupKey });
       if (!alarm) throw new Error(`no alarm ${dedupKey}`);
       return alarm;
     };
 
-    it('says it keeps the outbox', () => {
-      expect(store.supportsAlarms).toBe(true);
+    it('exposes one outbox, the same object at every read', () => {
+      expect(store.alarmOutbox).toBeInstanceOf(AlarmOutbox);
+      expect(store.alarmOutbox).toBe(outbox);
     });
 
     describe('append', () => {
@@ -61,7 +71,7 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         await store.append([], [marked, plain]);
         expect((await byKey(marked.dedupKey)).message).toStrictEqual(marked.message);
         expect((await byKey(plain.dedupKey)).message).not.toHaveProperty('slackText');
-        const claims = await store.claimAlarms(claimAt(T0 + 1));
+        const claims = await outbox.claim(claimAt(T0 + 1));
         expect(claims.map((claim) => claim.alarm.message.slackText)).toStrictEqual([
           marked.message.slackText,
           undefined,
@@ -71,7 +81,7 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
       it('stores alarms without events', async () => {
         const alarm = makeAlarm(T0, { kind: 'manual' });
         await store.append([], [alarm]);
-        expect(keys(await store.listAlarms())).toEqual([alarm.dedupKey]);
+        expect(keys(await outbox.list())).toEqual([alarm.dedupKey]);
       });
 
       it('stores a dedup key once, keeping the first entry, within and across batches', async () => {
@@ -80,7 +90,7 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         const other = makeAlarm(T0);
         await store.append([makeEvent()], [first, again]);
         await store.append([makeEvent()], [{ ...first, channel: 'retry' }, other]);
-        const all = await store.listAlarms();
+        const all = await outbox.list();
         expect(all).toHaveLength(2);
         expect((await byKey(first.dedupKey)).rule).toBe('r');
         expect((await byKey(first.dedupKey)).channel).toBe('ops');
@@ -91,7 +101,7 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         await expect(
           store.append([makeEvent(), makeEvent({ timestamp: 'soon' })], [alarm]),
         ).rejects.toThrow(/timestamp/);
-        expect(await store.listAlarms()).toEqual([]);
+        expect(await outbox.list()).toEqual([]);
       });
 
       it('stores nothing when an alarm of the batch is invalid', async () => {
@@ -101,7 +111,7 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
           /Cannot store alarm .*a digest entry needs "throttleMs"/,
         );
         expect(await store.get(event.id)).toBeUndefined();
-        expect(await store.listAlarms()).toEqual([]);
+        expect(await outbox.list()).toEqual([]);
       });
 
       it.each<[string, Partial<AlarmOutboxEntry>, RegExp]>([
@@ -120,7 +130,7 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
       it('leases due messages oldest first, up to the limit, and skips leased ones', async () => {
         const alarms = [makeAlarm(T0 + 3), makeAlarm(T0 + 1), makeAlarm(T0 + 2), makeAlarm(T0 + 9)];
         await store.append([], alarms);
-        const first = await store.claimAlarms(claimAt(T0 + 5, { limit: 2, owner: 'host-a' }));
+        const first = await outbox.claim(claimAt(T0 + 5, { limit: 2, owner: 'host-a' }));
         expect(claimKeys(first)).toEqual(keys([alarms[1]!, alarms[2]!]));
         for (const claim of first) {
           expect(claim.count).toBe(1);
@@ -129,12 +139,12 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
           expect(claim.alarm.leaseUntil).toBe(iso(T0 + 5 + 30_000));
           expect(claim.alarm.leasedBy).toBe(claim.lease);
         }
-        const second = await store.claimAlarms(claimAt(T0 + 5));
+        const second = await outbox.claim(claimAt(T0 + 5));
         expect(claimKeys(second)).toEqual([alarms[0]!.dedupKey]);
         expect(second[0]?.lease).not.toBe(first[0]?.lease);
         // The fourth is not due yet; the others are leased.
-        expect(await store.claimAlarms(claimAt(T0 + 6))).toEqual([]);
-        expect(claimKeys(await store.claimAlarms(claimAt(T0 + 9)))).toEqual([alarms[3]!.dedupKey]);
+        expect(await outbox.claim(claimAt(T0 + 6))).toEqual([]);
+        expect(claimKeys(await outbox.claim(claimAt(T0 + 9)))).toEqual([alarms[3]!.dedupKey]);
       });
 
       it('leases the most severe due messages first, then the oldest, per channel', async () => {
@@ -147,13 +157,13 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         const otherCritical = makeAlarm(T0 + 25, { severity: 'critical', channel: 'sms' });
         const notDue = makeAlarm(T0 + 99, { severity: 'critical' });
         await store.append([], [info, low, ...flood, high, critical, otherCritical, notDue]);
-        const first = await store.claimAlarms(claimAt(T0 + 50, { limit: 3 }));
+        const first = await outbox.claim(claimAt(T0 + 50, { limit: 3 }));
         expect(claimKeys(first)).toEqual(keys([otherCritical, critical, high]));
-        const excluding = await store.claimAlarms(
+        const excluding = await outbox.claim(
           claimAt(T0 + 50, { limit: 2, excludeChannels: ['sms'] }),
         );
         expect(claimKeys(excluding)).toEqual(keys([flood[0]!, flood[1]!]));
-        const rest = await store.claimAlarms(claimAt(T0 + 50));
+        const rest = await outbox.claim(claimAt(T0 + 50));
         expect(claimKeys(rest)).toEqual(keys([...flood.slice(2), low, info]));
       });
 
@@ -163,38 +173,36 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
           (alarm) => ({ ...alarm, severity: 'critical' as const }),
         );
         await store.append([], [lesser, ...digest]);
-        const first = await store.claimAlarms(claimAt(T0 + 10, { limit: 1 }));
+        const first = await outbox.claim(claimAt(T0 + 10, { limit: 1 }));
         expect(claimKeys(first)).toEqual([digest[0]!.dedupKey]);
         expect(first[0]?.count).toBe(3);
-        expect(claimKeys(await store.claimAlarms(claimAt(T0 + 10)))).toEqual([lesser.dedupKey]);
+        expect(claimKeys(await outbox.claim(claimAt(T0 + 10)))).toEqual([lesser.dedupKey]);
       });
 
       it('hands a message out again once its lease expired, with a new lease', async () => {
         const alarm = makeAlarm(T0);
         await store.append([], [alarm]);
-        const [first] = await store.claimAlarms(claimAt(T0, { leaseMs: 1000 }));
-        expect(await store.claimAlarms(claimAt(T0 + 999))).toEqual([]);
-        const [again] = await store.claimAlarms(claimAt(T0 + 1000, { owner: 'other' }));
+        const [first] = await outbox.claim(claimAt(T0, { leaseMs: 1000 }));
+        expect(await outbox.claim(claimAt(T0 + 999))).toEqual([]);
+        const [again] = await outbox.claim(claimAt(T0 + 1000, { owner: 'other' }));
         expect(again?.alarm.dedupKey).toBe(alarm.dedupKey);
         expect(again?.lease).not.toBe(first?.lease);
         // The first claimer lost its lease: it cannot fail or dead-letter the entry any more.
         expect(
-          await store.settleAlarms([
+          await outbox.settle([
             settlementOf(first!, T0 + 1001, 'failed', { nextAttemptAt: T0 + 5000, error: 'x' }),
           ]),
         ).toEqual([false]);
-        expect(await store.settleAlarms([settlementOf(first!, T0 + 1001, 'dead')])).toEqual([
-          false,
-        ]);
+        expect(await outbox.settle([settlementOf(first!, T0 + 1001, 'dead')])).toEqual([false]);
         const stored = await byKey(alarm.dedupKey);
         expect(stored.attempts).toBe(0);
         expect(stored.leasedBy).toBe(again?.lease);
         // Its attempts are still on record.
-        expect(await store.listAlarmAttempts({ dedupKey: alarm.dedupKey })).toHaveLength(2);
+        expect(await outbox.listAttempts({ dedupKey: alarm.dedupKey })).toHaveLength(2);
       });
 
       it('returns nothing from an empty outbox', async () => {
-        expect(await store.claimAlarms(claimAt(T0))).toEqual([]);
+        expect(await outbox.claim(claimAt(T0))).toEqual([]);
       });
 
       it('claims each message once under 10 concurrent claims', async () => {
@@ -202,7 +210,7 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         await store.append([], alarms);
         const claims = await Promise.all(
           Array.from({ length: 10 }, (_, i) =>
-            store.claimAlarms(claimAt(T0 + 1000, { limit: 30, owner: `c${i}` })),
+            outbox.claim(claimAt(T0 + 1000, { limit: 30, owner: `c${i}` })),
           ),
         );
         const claimed = claims.flat().map((claim) => claim.alarm.dedupKey);
@@ -218,13 +226,11 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
           makeAlarm(T0 + 3, { channel: 'slack' }),
         ];
         await store.append([], [slack1, mail, chat, slack2]);
-        const first = await store.claimAlarms(
-          claimAt(T0 + 10, { excludeChannels: ['slack', 'chat'] }),
-        );
+        const first = await outbox.claim(claimAt(T0 + 10, { excludeChannels: ['slack', 'chat'] }));
         expect(claimKeys(first)).toEqual([mail.dedupKey]);
         // Only excluded channels are due: nothing, and nothing of theirs is touched.
         expect(
-          await store.claimAlarms(claimAt(T0 + 10, { excludeChannels: ['chat', 'slack'] })),
+          await outbox.claim(claimAt(T0 + 10, { excludeChannels: ['chat', 'slack'] })),
         ).toEqual([]);
         for (const alarm of [slack1, chat, slack2]) {
           const stored = await byKey(alarm.dedupKey);
@@ -236,11 +242,11 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
           });
         }
         expect(
-          claimKeys(await store.claimAlarms(claimAt(T0 + 10, { excludeChannels: ['slack'] }))),
+          claimKeys(await outbox.claim(claimAt(T0 + 10, { excludeChannels: ['slack'] }))),
         ).toEqual([chat.dedupKey]);
-        expect(
-          claimKeys(await store.claimAlarms(claimAt(T0 + 10, { excludeChannels: [] }))),
-        ).toEqual(keys([slack1, slack2]));
+        expect(claimKeys(await outbox.claim(claimAt(T0 + 10, { excludeChannels: [] })))).toEqual(
+          keys([slack1, slack2]),
+        );
       });
 
       it.each<[string, object, RegExp]>([
@@ -259,13 +265,13 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
           /"excludeChannels\[1\]" must be a channel name \(a string\), got 5/,
         ],
       ])('rejects a claim with %s', async (_label, overrides, message) => {
-        await expect(store.claimAlarms(claimAt(T0, overrides))).rejects.toThrow(message);
+        await expect(outbox.claim(claimAt(T0, overrides))).rejects.toThrow(message);
       });
     });
 
     describe('settling', () => {
       async function claimOne(now: number): Promise<AlarmClaim> {
-        const [claim] = await store.claimAlarms(claimAt(now));
+        const [claim] = await outbox.claim(claimAt(now));
         if (!claim) throw new Error('nothing claimed');
         return claim;
       }
@@ -275,16 +281,14 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         await store.append([], [alarm]);
         const claim = await claimOne(T0);
         expect(
-          await store.settleAlarms([
-            settlementOf(claim, T0 + 50, 'delivered', { statusCode: 200 }),
-          ]),
+          await outbox.settle([settlementOf(claim, T0 + 50, 'delivered', { statusCode: 200 })]),
         ).toEqual([true]);
         const stored = await byKey(alarm.dedupKey);
         expect(stored).toMatchObject({ status: 'delivered', attempts: 1, settledAt: iso(T0 + 50) });
         expect(stored.nextAttemptAt).toBeUndefined();
         expect(stored.leaseUntil).toBeUndefined();
         expect(stored.deliveredWith).toBeUndefined();
-        expect(await store.listAlarmAttempts({ dedupKey: alarm.dedupKey })).toEqual([
+        expect(await outbox.listAttempts({ dedupKey: alarm.dedupKey })).toEqual([
           {
             alarmSeq: stored.seq,
             dedupKey: alarm.dedupKey,
@@ -297,11 +301,9 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
             statusCode: 200,
           },
         ]);
-        expect(await store.claimAlarms(claimAt(T0 + 100_000))).toEqual([]);
+        expect(await outbox.claim(claimAt(T0 + 100_000))).toEqual([]);
         // Settled already: a second settlement changes nothing.
-        expect(await store.settleAlarms([settlementOf(claim, T0 + 60, 'delivered')])).toEqual([
-          false,
-        ]);
+        expect(await outbox.settle([settlementOf(claim, T0 + 60, 'delivered')])).toEqual([false]);
       });
 
       it('schedules the next attempt of a failed message and releases its lease', async () => {
@@ -311,7 +313,7 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         const schedule = [T0 + 1_000, T0 + 3_000, T0 + 7_000];
         for (const [i, next] of schedule.entries()) {
           expect(
-            await store.settleAlarms([
+            await outbox.settle([
               settlementOf(claim, next - 500, 'failed', {
                 nextAttemptAt: next,
                 error: `boom ${i + 1}`,
@@ -327,11 +329,11 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
             lastError: `boom ${i + 1}`,
           });
           expect(stored.leaseUntil).toBeUndefined();
-          expect(await store.claimAlarms(claimAt(next - 1))).toEqual([]);
+          expect(await outbox.claim(claimAt(next - 1))).toEqual([]);
           claim = await claimOne(next);
           expect(claim.alarm.attempts).toBe(i + 1);
         }
-        const attempts = await store.listAlarmAttempts({ dedupKey: alarm.dedupKey });
+        const attempts = await outbox.listAttempts({ dedupKey: alarm.dedupKey });
         expect(attempts.map((a) => [a.attempt, a.result, a.error])).toEqual([
           [3, 'failed', 'boom 3'],
           [2, 'failed', 'boom 2'],
@@ -344,7 +346,7 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         await store.append([], [alarm]);
         const claim = await claimOne(T0);
         expect(
-          await store.settleAlarms([
+          await outbox.settle([
             settlementOf(claim, T0 + 5, 'dead', { error: 'HTTP 404', statusCode: 404 }),
           ]),
         ).toEqual([true]);
@@ -354,14 +356,14 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
           lastError: 'HTTP 404',
           settledAt: iso(T0 + 5),
         });
-        expect(await store.claimAlarms(claimAt(T0 + 1_000_000))).toEqual([]);
-        expect(await store.alarmStats()).toEqual({ pending: 0, delivered: 0, dead: 1 });
+        expect(await outbox.claim(claimAt(T0 + 1_000_000))).toEqual([]);
+        expect(await outbox.stats()).toEqual({ pending: 0, delivered: 0, dead: 1 });
       });
 
       it('rejects a failed settlement without its next attempt time', async () => {
         await store.append([], [makeAlarm(T0)]);
         const claim = await claimOne(T0);
-        await expect(store.settleAlarms([settlementOf(claim, T0, 'failed')])).rejects.toThrow(
+        await expect(outbox.settle([settlementOf(claim, T0, 'failed')])).rejects.toThrow(
           /"nextAttemptAt" must be an ISO-8601 instant for a failed attempt/,
         );
       });
@@ -374,18 +376,18 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
       it('sends the first entry of a key at once and folds later ones, each counted once', async () => {
         const [a1] = makeDigestAlarms(1, KEY, THROTTLE, () => T0);
         await store.append([], [a1!]);
-        const [lead] = await store.claimAlarms(claimAt(T0));
+        const [lead] = await outbox.claim(claimAt(T0));
         expect(lead?.alarm.dedupKey).toBe(a1!.dedupKey);
         expect(lead?.count).toBe(1);
         expect(keys(lead!.members)).toEqual([a1!.dedupKey]);
-        await store.settleAlarms([settlementOf(lead!, T0 + 10, 'delivered')]);
+        await outbox.settle([settlementOf(lead!, T0 + 10, 'delivered')]);
 
         // Three more within the throttle period: they wait for its end.
         const burst = makeDigestAlarms(3, KEY, THROTTLE, (i) => T0 + 1_000 + i);
         await store.append([], burst);
-        expect(await store.claimAlarms(claimAt(T0 + 1_000))).toEqual([]);
-        expect(await store.claimAlarms(claimAt(T0 + THROTTLE - 1))).toEqual([]);
-        const [digest] = await store.claimAlarms(claimAt(T0 + THROTTLE, { listSize: 2 }));
+        expect(await outbox.claim(claimAt(T0 + 1_000))).toEqual([]);
+        expect(await outbox.claim(claimAt(T0 + THROTTLE - 1))).toEqual([]);
+        const [digest] = await outbox.claim(claimAt(T0 + THROTTLE, { listSize: 2 }));
         expect(digest?.alarm.dedupKey).toBe(burst[0]!.dedupKey);
         expect(digest?.count).toBe(3);
         expect(keys(digest!.members)).toEqual(keys(burst.slice(0, 2)));
@@ -394,18 +396,18 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         // Raised while the digest is out: not part of it, even when it is retried.
         const late = makeAlarm(T0 + THROTTLE + 500, { digestKey: KEY, throttleMs: THROTTLE });
         await store.append([], [late]);
-        await store.settleAlarms([
+        await outbox.settle([
           settlementOf(digest!, T0 + THROTTLE + 600, 'failed', {
             nextAttemptAt: T0 + THROTTLE + 2_000,
             error: 'timeout',
           }),
         ]);
-        expect(await store.claimAlarms(claimAt(T0 + THROTTLE + 1_000))).toEqual([]);
-        const [retry] = await store.claimAlarms(claimAt(T0 + THROTTLE + 2_000));
+        expect(await outbox.claim(claimAt(T0 + THROTTLE + 1_000))).toEqual([]);
+        const [retry] = await outbox.claim(claimAt(T0 + THROTTLE + 2_000));
         expect(retry?.alarm.dedupKey).toBe(burst[0]!.dedupKey);
         expect(retry?.count).toBe(3);
         expect(retry?.alarm.attempts).toBe(1);
-        await store.settleAlarms([settlementOf(retry!, T0 + THROTTLE + 2_100, 'delivered')]);
+        await outbox.settle([settlementOf(retry!, T0 + THROTTLE + 2_100, 'delivered')]);
         for (const member of burst) {
           expect(await byKey(member.dedupKey)).toMatchObject({
             status: 'delivered',
@@ -415,8 +417,8 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         }
 
         // The late one opens the next period.
-        expect(await store.claimAlarms(claimAt(2 * THROTTLE + T0 - 1))).toEqual([]);
-        const [next] = await store.claimAlarms(claimAt(T0 + 2 * THROTTLE));
+        expect(await outbox.claim(claimAt(2 * THROTTLE + T0 - 1))).toEqual([]);
+        const [next] = await outbox.claim(claimAt(T0 + 2 * THROTTLE));
         expect(next?.alarm.dedupKey).toBe(late.dedupKey);
         expect(next?.count).toBe(1);
       });
@@ -426,7 +428,7 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         const b = makeDigestAlarms(2, 'key-b', THROTTLE, () => T0);
         const single = makeAlarm(T0);
         await store.append([], [...a, ...b, single]);
-        const claims = await store.claimAlarms(claimAt(T0));
+        const claims = await outbox.claim(claimAt(T0));
         expect(claims.map((c) => [c.alarm.dedupKey, c.count]).sort()).toEqual(
           [
             [a[0]!.dedupKey, 2],
@@ -442,7 +444,7 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         );
         const mail = makeAlarm(T0 + 2, { channel: 'mail' });
         await store.append([], [...slack, mail]);
-        const first = await store.claimAlarms(claimAt(T0 + 10, { excludeChannels: ['slack'] }));
+        const first = await outbox.claim(claimAt(T0 + 10, { excludeChannels: ['slack'] }));
         expect(claimKeys(first)).toEqual([mail.dedupKey]);
         for (const alarm of slack) {
           const stored = await byKey(alarm.dedupKey);
@@ -456,19 +458,17 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
           throttleMs: THROTTLE,
         });
         await store.append([], [later]);
-        const [digest] = await store.claimAlarms(claimAt(T0 + 30, { listSize: 5 }));
+        const [digest] = await outbox.claim(claimAt(T0 + 30, { listSize: 5 }));
         expect(digest?.alarm.dedupKey).toBe(slack[0]!.dedupKey);
         expect(digest?.count).toBe(3);
         expect(keys(digest!.members)).toEqual(keys([...slack, later]));
 
         // A formed group whose head is due again is left out the same way.
-        await store.settleAlarms([
+        await outbox.settle([
           settlementOf(digest!, T0 + 40, 'failed', { nextAttemptAt: T0 + 50, error: 'timeout' }),
         ]);
-        expect(await store.claimAlarms(claimAt(T0 + 50, { excludeChannels: ['slack'] }))).toEqual(
-          [],
-        );
-        const [retry] = await store.claimAlarms(claimAt(T0 + 50, { excludeChannels: ['mail'] }));
+        expect(await outbox.claim(claimAt(T0 + 50, { excludeChannels: ['slack'] }))).toEqual([]);
+        const [retry] = await outbox.claim(claimAt(T0 + 50, { excludeChannels: ['mail'] }));
         expect(retry?.alarm.dedupKey).toBe(slack[0]!.dedupKey);
         expect(retry?.count).toBe(3);
       });
@@ -476,16 +476,16 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
       it('dead-letters every member with its group', async () => {
         const burst = makeDigestAlarms(4, KEY, THROTTLE, (i) => T0 + i);
         await store.append([], burst);
-        const [claim] = await store.claimAlarms(claimAt(T0 + 10));
+        const [claim] = await outbox.claim(claimAt(T0 + 10));
         expect(claim?.count).toBe(4);
-        await store.settleAlarms([settlementOf(claim!, T0 + 20, 'dead', { error: 'HTTP 410' })]);
+        await outbox.settle([settlementOf(claim!, T0 + 20, 'dead', { error: 'HTTP 410' })]);
         for (const member of burst) {
           expect(await byKey(member.dedupKey)).toMatchObject({
             status: 'dead',
             lastError: 'HTTP 410',
           });
         }
-        expect(await store.alarmStats()).toEqual({ pending: 0, delivered: 0, dead: 4 });
+        expect(await outbox.stats()).toEqual({ pending: 0, delivered: 0, dead: 4 });
       });
 
       it('sends at most one message per throttle period and counts every entry once', async () => {
@@ -503,16 +503,16 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
             await store.append([], due);
             appended += due.length;
           }
-          for (const claim of await store.claimAlarms(claimAt(now))) {
+          for (const claim of await outbox.claim(claimAt(now))) {
             sends += 1;
             if (claim.alarm.attempts === 0) formed.push(now);
             if (claim.alarm.attempts === 0 && sends % 2 === 0) {
-              await store.settleAlarms([
+              await outbox.settle([
                 settlementOf(claim, now, 'failed', { nextAttemptAt: now + 3_000 }),
               ]);
             } else {
               counted += claim.count;
-              await store.settleAlarms([settlementOf(claim, now, 'delivered')]);
+              await outbox.settle([settlementOf(claim, now, 'delivered')]);
             }
           }
         }
@@ -524,7 +524,7 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
           );
         }
         expect(formed.length).toBeLessThanOrEqual(Math.ceil((last - T0) / THROTTLE) + 1);
-        expect(await store.alarmStats()).toEqual({ pending: 0, delivered: 600, dead: 0 });
+        expect(await outbox.stats()).toEqual({ pending: 0, delivered: 600, dead: 0 });
       });
     });
 
@@ -537,57 +537,57 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
           makeAlarm(T0 + 3, { rule: 'a', channel: 'chat', digestKey: 'dk', throttleMs: 60_000 }),
         ];
         await store.append([], alarms);
-        expect(keys(await store.listAlarms())).toEqual(keys([...alarms].reverse()));
-        expect(keys(await store.listAlarms({ rule: 'a', channel: 'chat' }))).toEqual(
+        expect(keys(await outbox.list())).toEqual(keys([...alarms].reverse()));
+        expect(keys(await outbox.list({ rule: 'a', channel: 'chat' }))).toEqual(
           keys([alarms[3]!, alarms[2]!]),
         );
-        expect(keys(await store.listAlarms({ digestKey: 'dk' }))).toEqual([alarms[3]!.dedupKey]);
-        expect(keys(await store.listAlarms({ limit: 1 }))).toEqual([alarms[3]!.dedupKey]);
+        expect(keys(await outbox.list({ digestKey: 'dk' }))).toEqual([alarms[3]!.dedupKey]);
+        expect(keys(await outbox.list({ limit: 1 }))).toEqual([alarms[3]!.dedupKey]);
 
-        const claims = await store.claimAlarms(claimAt(T0 + 10));
+        const claims = await outbox.claim(claimAt(T0 + 10));
         expect(claims).toHaveLength(4);
         const [c0, c1, c2, c3] = claims;
-        await store.settleAlarms([
+        await outbox.settle([
           settlementOf(c0!, T0 + 20, 'delivered'),
           settlementOf(c1!, T0 + 21, 'dead', { error: 'HTTP 400' }),
           settlementOf(c2!, T0 + 22, 'failed', { nextAttemptAt: T0 + 99, error: 'slow' }),
           settlementOf(c3!, T0 + 23, 'delivered'),
         ]);
-        expect(keys(await store.listAlarms({ status: 'pending' }))).toEqual([alarms[2]!.dedupKey]);
-        expect(keys(await store.listAlarms({ status: 'dead' }))).toEqual([alarms[1]!.dedupKey]);
-        expect(keys(await store.listAlarms({ status: 'delivered', rule: 'a' }))).toEqual(
+        expect(keys(await outbox.list({ status: 'pending' }))).toEqual([alarms[2]!.dedupKey]);
+        expect(keys(await outbox.list({ status: 'dead' }))).toEqual([alarms[1]!.dedupKey]);
+        expect(keys(await outbox.list({ status: 'delivered', rule: 'a' }))).toEqual(
           keys([alarms[3]!, alarms[0]!]),
         );
-        expect(await store.alarmStats()).toEqual({
+        expect(await outbox.stats()).toEqual({
           pending: 1,
           delivered: 2,
           dead: 1,
           oldestPendingAt: iso(T0 + 2),
         });
 
-        const attempts = await store.listAlarmAttempts();
+        const attempts = await outbox.listAttempts();
         expect(attempts.map((a) => a.dedupKey)).toEqual(keys([...alarms].reverse()));
-        expect(keys(await store.listAlarmAttempts({ channel: 'mail' }))).toEqual(
+        expect(keys(await outbox.listAttempts({ channel: 'mail' }))).toEqual(
           keys([alarms[1]!, alarms[0]!]),
         );
-        expect(keys(await store.listAlarmAttempts({ result: 'failed' }))).toEqual([
+        expect(keys(await outbox.listAttempts({ result: 'failed' }))).toEqual([
           alarms[2]!.dedupKey,
         ]);
-        expect(await store.listAlarmAttempts({ limit: 2 })).toHaveLength(2);
+        expect(await outbox.listAttempts({ limit: 2 })).toHaveLength(2);
       });
 
       it('counts nothing in an empty outbox', async () => {
-        expect(await store.alarmStats()).toEqual({ pending: 0, delivered: 0, dead: 0 });
-        expect(await store.listAlarms()).toEqual([]);
-        expect(await store.listAlarmAttempts()).toEqual([]);
+        expect(await outbox.stats()).toEqual({ pending: 0, delivered: 0, dead: 0 });
+        expect(await outbox.list()).toEqual([]);
+        expect(await outbox.listAttempts()).toEqual([]);
       });
 
       it('rejects bad list filters', async () => {
-        await expect(store.listAlarms({ status: 'lost' as never })).rejects.toThrow(
+        await expect(outbox.list({ status: 'lost' as never })).rejects.toThrow(
           /"status" must be pending, delivered or dead/,
         );
-        await expect(store.listAlarms({ limit: 0 })).rejects.toThrow(/"limit" must be a whole/);
-        await expect(store.listAlarmAttempts({ limit: 5000 })).rejects.toThrow(/1 to 1000/);
+        await expect(outbox.list({ limit: 0 })).rejects.toThrow(/"limit" must be a whole/);
+        await expect(outbox.listAttempts({ limit: 5000 })).rejects.toThrow(/1 to 1000/);
       });
     });
   });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Pool, type PoolClient } from 'pg';
-import type { AlarmClaim } from '../../src/alarms/alarm-outbox';
+import type { AlarmClaim } from '../../src/stores/alarm-outbox-model';
 import type { PostgresPool } from '../../src/stores/postgres/postgres-driver';
 import {
   PostgresAuditStore,
@@ -54,6 +54,25 @@ async function column<T>(sql: string, values: unknown[] = []): Promise<T[]> {
 }
 
 describe('PostgresAuditStore alarm outbox', () => {
+  it('refuses outbox work before init() and after close(), naming the operation', async () => {
+    const store = new PostgresAuditStore({ connectionString: CONNECTION, schema: uniqueSchema() });
+    opened.push(store);
+    const outbox = store.alarmOutbox;
+    await expect(outbox.claim(claimAt(T0))).rejects.toThrow(
+      'PostgresAuditStore.alarmOutbox.claim() was called before init(): await store.init() first',
+    );
+    await expect(outbox.settle([])).rejects.toThrow(
+      /alarmOutbox\.settle\(\) was called before init/,
+    );
+    await store.init();
+    expect(store.alarmOutbox).toBe(outbox);
+    await expect(outbox.stats()).resolves.toEqual({ pending: 0, delivered: 0, dead: 0 });
+    await store.close();
+    await expect(outbox.list()).rejects.toThrow(
+      /^PostgresAuditStore\.alarmOutbox\.list\(\) was called after close\(\)/,
+    );
+  });
+
   describe('schema', () => {
     it.each(['none', 'monthly'] as const)(
       'creates unpartitioned outbox tables next to the events (partitioning: %s)',
@@ -127,7 +146,7 @@ describe('PostgresAuditStore alarm outbox', () => {
         expect(await store.get(old.id)).toStrictEqual(old);
         const alarm = makeAlarm(T0, { eventId: old.id });
         await store.append([makeEvent()], [alarm]);
-        const [claim] = await store.claimAlarms(claimAt(T0));
+        const [claim] = await store.alarmOutbox.claim(claimAt(T0));
         expect(claim?.alarm.dedupKey).toBe(alarm.dedupKey);
       },
     );
@@ -154,7 +173,7 @@ describe('PostgresAuditStore alarm outbox', () => {
       expect(await column<number>(`SELECT count(*)::int FROM "${schema}".audit_events`)).toEqual([
         0,
       ]);
-      expect(await store.listAlarms()).toEqual([]);
+      expect(await store.alarmOutbox.list()).toEqual([]);
     });
 
     it('rolls the alarms back when an event insert fails, also across several statements', async () => {
@@ -167,7 +186,7 @@ describe('PostgresAuditStore alarm outbox', () => {
         }));
         const alarms = Array.from({ length: 1200 }, (_, i) => makeAlarm(T0 + i));
         await expect(store.append(events, alarms)).rejects.toThrow(/refused by test trigger/);
-        expect(await store.listAlarms()).toEqual([]);
+        expect(await store.alarmOutbox.list()).toEqual([]);
         expect(await column<number>(`SELECT count(*)::int FROM "${schema}".audit_events`)).toEqual([
           0,
         ]);
@@ -232,7 +251,7 @@ describe('PostgresAuditStore alarm outbox', () => {
       );
       await store.seal();
       expect(sent.length).toBe(eventsOnly);
-      expect(await store.listAlarms({ limit: 1000 })).toHaveLength(30);
+      expect(await store.alarmOutbox.list({ limit: 1000 })).toHaveLength(30);
     } finally {
       await store.close();
       await real.end();
@@ -242,12 +261,12 @@ describe('PostgresAuditStore alarm outbox', () => {
   it('claims nothing and takes no lock while nothing is due', async () => {
     const { store, schema } = await open();
     await store.append([], [makeAlarm(T0 + 60_000)]);
-    expect(await store.claimAlarms(claimAt(T0))).toEqual([]);
+    expect(await store.alarmOutbox.claim(claimAt(T0))).toEqual([]);
     // Nothing was written by the idle claim: no digest period rows, no lease.
     expect(
       await column<number>(`SELECT count(*)::int FROM "${schema}".audit_events_alarm_keys`),
     ).toEqual([0]);
-    expect((await store.listAlarms())[0]?.leaseUntil).toBeUndefined();
+    expect((await store.alarmOutbox.list())[0]?.leaseUntil).toBeUndefined();
   });
 
   it('takes no lock for a claim whose only due entries are of excluded channels', async () => {
@@ -261,7 +280,7 @@ describe('PostgresAuditStore alarm outbox', () => {
       await locker.query('BEGIN');
       // Plain reads pass this lock; a claim transaction (FOR UPDATE, UPDATE) would wait for it.
       await locker.query(`LOCK TABLE "${schema}".audit_events_alarms IN EXCLUSIVE MODE`);
-      const claim = store.claimAlarms(claimAt(T0 + 10, { excludeChannels: ['slack'] }));
+      const claim = store.alarmOutbox.claim(claimAt(T0 + 10, { excludeChannels: ['slack'] }));
       let timer: NodeJS.Timeout | undefined;
       const blocked = new Promise<'blocked'>((resolve) => {
         timer = setTimeout(() => resolve('blocked'), 2000);
@@ -274,7 +293,7 @@ describe('PostgresAuditStore alarm outbox', () => {
     } finally {
       locker.release();
     }
-    expect(await store.claimAlarms(claimAt(T0 + 10))).toHaveLength(2);
+    expect(await store.alarmOutbox.claim(claimAt(T0 + 10))).toHaveLength(2);
   });
 
   describe('two instances on one schema', () => {
@@ -288,10 +307,10 @@ describe('PostgresAuditStore alarm outbox', () => {
       const claimed: AlarmClaim[] = [];
       const claimer = async (store: PostgresAuditStore, owner: string) => {
         for (;;) {
-          const claims = await store.claimAlarms(claimAt(T0 + 100, { limit: 25, owner }));
+          const claims = await store.alarmOutbox.claim(claimAt(T0 + 100, { limit: 25, owner }));
           if (claims.length === 0) return;
           claimed.push(...claims);
-          await store.settleAlarms(
+          await store.alarmOutbox.settle(
             claims.map((claim) => settlementOf(claim, T0 + 200, 'delivered')),
           );
         }
@@ -302,7 +321,7 @@ describe('PostgresAuditStore alarm outbox', () => {
       const keys = claimed.map((claim) => claim.alarm.dedupKey);
       expect(keys).toHaveLength(2000);
       expect(new Set(keys).size).toBe(2000);
-      expect(await first.alarmStats()).toEqual({ pending: 0, delivered: 2000, dead: 0 });
+      expect(await first.alarmOutbox.stats()).toEqual({ pending: 0, delivered: 2000, dead: 0 });
       expect(
         await column<number>(`SELECT count(*)::int FROM "${schema}".audit_events_alarm_tries`),
       ).toEqual([2000]);
@@ -329,14 +348,14 @@ describe('PostgresAuditStore alarm outbox', () => {
         const claims = (
           await Promise.all(
             [first, second, first, second].map((store, i) =>
-              store.claimAlarms(claimAt(now, { owner: `i${i}` })),
+              store.alarmOutbox.claim(claimAt(now, { owner: `i${i}` })),
             ),
           )
         ).flat();
         for (const claim of claims) {
           formed.push(now);
           counted += claim.count;
-          await first.settleAlarms([settlementOf(claim, now, 'delivered')]);
+          await first.alarmOutbox.settle([settlementOf(claim, now, 'delivered')]);
         }
       }
       expect(counted).toBe(1000);
@@ -355,8 +374,8 @@ describe('PostgresAuditStore alarm outbox', () => {
     const { store, schema } = await open();
     const alarms = Array.from({ length: 3000 }, (_, i) => makeAlarm(T0 + i));
     for (let i = 0; i < alarms.length; i += 1000) await store.append([], alarms.slice(i, i + 1000));
-    for (const claim of await store.claimAlarms(claimAt(T0 + 5000, { limit: 1000 }))) {
-      await store.settleAlarms([settlementOf(claim, T0 + 5000, 'delivered')]);
+    for (const claim of await store.alarmOutbox.claim(claimAt(T0 + 5000, { limit: 1000 }))) {
+      await store.alarmOutbox.settle([settlementOf(claim, T0 + 5000, 'delivered')]);
     }
     await store.append([], [makeAlarm(T0 + 4000)]);
     await admin.query(`ANALYZE "${schema}".audit_events_alarms`);

@@ -3,8 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import type { AlarmDigestFold } from '../../src/alarms/alarm-claim-message';
 import { AlarmDispatcher } from '../../src/alarms/alarm.dispatcher';
-import type { AlarmMessage } from '../../src/alarms/alarm-message';
-import type { AlarmOutboxEntry } from '../../src/alarms/alarm-outbox';
+import type { AlarmMessage } from '../../src/stores/alarm-message';
+import type { AlarmOutboxEntry } from '../../src/stores/alarm-outbox-model';
 import { AlarmNotifier, type AlarmSendContext } from '../../src/alarms/notifiers/alarm-notifier';
 import { PostgresAuditStore } from '../../src/stores/postgres/postgres-audit.store';
 import { makeEvent } from '../fixtures/events';
@@ -165,7 +165,7 @@ describe('two AlarmDispatchers on one PostgreSQL schema', () => {
           clock += 60_000;
           b.wake();
         }
-        return (await storeB.alarmStats()).pending === 0;
+        return (await storeB.alarmOutbox.stats()).pending === 0;
       }, 20);
       const ids = delivered.map((d) => d.id);
       expect(new Set(ids).size).toBe(ids.length);
@@ -175,7 +175,7 @@ describe('two AlarmDispatchers on one PostgreSQL schema', () => {
         .filter((d) => !singleIds.has(d.id))
         .reduce((sum, d) => sum + d.count, 0);
       expect(digestCount).toBe(digestEntries);
-      expect(await storeB.alarmStats()).toEqual({
+      expect(await storeB.alarmOutbox.stats()).toEqual({
         pending: 0,
         delivered: singles.length + digestEntries,
         dead: 0,
@@ -188,7 +188,7 @@ describe('two AlarmDispatchers on one PostgreSQL schema', () => {
           expect.objectContaining({ by: 'b' }),
         ]);
       }
-      const attempts = await storeB.listAlarmAttempts({ limit: 1000 });
+      const attempts = await storeB.alarmOutbox.listAttempts({ limit: 1000 });
       expect(attempts.filter((t) => t.result === 'delivered')).toHaveLength(delivered.length);
     } finally {
       await a.stop(0);

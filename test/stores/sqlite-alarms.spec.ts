@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ALARM_SEVERITIES } from '../../src/alarms/alarm-message';
+import { ALARM_SEVERITIES } from '../../src/stores/alarm-message';
 import { SEVERITY_RANK_SQL, severityRank } from '../../src/stores/alarm-leases';
 import { SqliteAuditStore } from '../../src/stores/sqlite/sqlite-audit.store';
 import {
@@ -44,6 +44,22 @@ async function openStore(path: string): Promise<SqliteAuditStore> {
 }
 
 describe('SqliteAuditStore alarm outbox', () => {
+  it('refuses outbox work before init() and after close(), naming the operation', async () => {
+    const store = new SqliteAuditStore({ path: join(tempDir(), 'audit.db') });
+    const outbox = store.alarmOutbox;
+    await expect(outbox.claim(claimAt(T0))).rejects.toThrow(
+      'SqliteAuditStore.alarmOutbox.claim() was called before init(): await store.init() first',
+    );
+    await expect(outbox.stats()).rejects.toThrow(/alarmOutbox\.stats\(\) was called before init/);
+    await store.init();
+    expect(store.alarmOutbox).toBe(outbox);
+    await expect(outbox.stats()).resolves.toEqual({ pending: 0, delivered: 0, dead: 0 });
+    await store.close();
+    await expect(outbox.list()).rejects.toThrow(
+      /^SqliteAuditStore\.alarmOutbox\.list\(\) was called after close\(\)/,
+    );
+  });
+
   it('migrates a database written by schema version 1, keeping its events', async () => {
     const path = join(tempDir(), 'audit.db');
     // The database as the previous release left it: step 1 only, with one event.
@@ -74,7 +90,7 @@ describe('SqliteAuditStore alarm outbox', () => {
       expect(await store.get(old.id)).toStrictEqual({ ...old, sequence: 1 });
       const alarm = makeAlarm(T0, { eventId: old.id });
       await store.append([makeEvent()], [alarm]);
-      const [claim] = await store.claimAlarms(claimAt(T0));
+      const [claim] = await store.alarmOutbox.claim(claimAt(T0));
       expect(claim?.alarm.dedupKey).toBe(alarm.dedupKey);
     } finally {
       await store.close();
@@ -122,7 +138,7 @@ describe('SqliteAuditStore alarm outbox', () => {
           store.append(events, [makeAlarm(T0), makeAlarm(T0, { rule: 'explode' })]),
         ).rejects.toMatchObject({ message: 'refused by test trigger' });
         for (const event of events) expect(await store.get(event.id)).toBeUndefined();
-        expect(await store.listAlarms()).toEqual([]);
+        expect(await store.alarmOutbox.list()).toEqual([]);
       } finally {
         await store.close();
       }
@@ -137,7 +153,7 @@ describe('SqliteAuditStore alarm outbox', () => {
         await expect(
           store.append([makeEvent(), makeEvent({ action: 'explode' })], [makeAlarm(T0)]),
         ).rejects.toMatchObject({ message: 'refused by test trigger' });
-        expect(await store.listAlarms()).toEqual([]);
+        expect(await store.alarmOutbox.list()).toEqual([]);
       } finally {
         await store.close();
       }
@@ -153,14 +169,14 @@ describe('SqliteAuditStore alarm outbox', () => {
         [],
         Array.from({ length: 50 }, (_, i) => makeAlarm(T0 + i)),
       );
-      const a = await first.claimAlarms(claimAt(T0 + 100, { limit: 30 }));
-      const b = await second.claimAlarms(claimAt(T0 + 100, { limit: 30 }));
+      const a = await first.alarmOutbox.claim(claimAt(T0 + 100, { limit: 30 }));
+      const b = await second.alarmOutbox.claim(claimAt(T0 + 100, { limit: 30 }));
       expect(a).toHaveLength(30);
       expect(b).toHaveLength(20);
       const keys = [...a, ...b].map((c) => c.alarm.dedupKey);
       expect(new Set(keys).size).toBe(50);
-      await second.settleAlarms(a.map((c) => settlementOf(c, T0 + 200, 'delivered')));
-      expect((await first.alarmStats()).delivered).toBe(30);
+      await second.alarmOutbox.settle(a.map((c) => settlementOf(c, T0 + 200, 'delivered')));
+      expect((await first.alarmOutbox.stats()).delivered).toBe(30);
     } finally {
       await first.close();
       await second.close();
@@ -178,14 +194,16 @@ describe('SqliteAuditStore alarm outbox', () => {
         [makeAlarm(T0, { channel: 'slack' }), makeAlarm(T0 + 1, { channel: 'slack' })],
       );
       writer.exec('BEGIN IMMEDIATE');
-      expect(await store.claimAlarms(claimAt(T0 + 10, { excludeChannels: ['slack'] }))).toEqual([]);
+      expect(
+        await store.alarmOutbox.claim(claimAt(T0 + 10, { excludeChannels: ['slack'] })),
+      ).toEqual([]);
       // Matched on the message: better-sqlite3's error class can come from another module
       // registry of the same worker, which toThrow() does not recognise as an Error.
-      await expect(store.claimAlarms(claimAt(T0 + 10))).rejects.toMatchObject({
+      await expect(store.alarmOutbox.claim(claimAt(T0 + 10))).rejects.toMatchObject({
         message: expect.stringMatching(/locked|busy/i) as unknown,
       });
       writer.exec('ROLLBACK');
-      expect(await store.claimAlarms(claimAt(T0 + 10))).toHaveLength(2);
+      expect(await store.alarmOutbox.claim(claimAt(T0 + 10))).toHaveLength(2);
     } finally {
       writer.close();
       await store.close();
@@ -249,8 +267,8 @@ describe('SqliteAuditStore alarm outbox', () => {
 
       const check = await openStore(path);
       try {
-        expect(await check.alarmStats()).toEqual({ pending: 0, delivered: 600, dead: 0 });
-        expect(await check.listAlarmAttempts({ limit: 1000 })).toHaveLength(600);
+        expect(await check.alarmOutbox.stats()).toEqual({ pending: 0, delivered: 600, dead: 0 });
+        expect(await check.alarmOutbox.listAttempts({ limit: 1000 })).toHaveLength(600);
       } finally {
         await check.close();
       }

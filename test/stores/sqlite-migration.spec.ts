@@ -150,7 +150,7 @@ describe('SqliteAuditStore schema migration to version 3', () => {
       const next = makeEvent({ timestamp: new Date(T0 + 10_000_000).toISOString() });
       await store.append([next, events[0] as AuditEvent], [makeAlarm(T0)]);
       expect((await store.query(parseAuditQuery({ limit: 1000 }))).items).toHaveLength(241);
-      expect(await store.listAlarms()).toHaveLength(1);
+      expect(await store.alarmOutbox.list()).toHaveLength(1);
       // The migrated events are chained in the order they were stored, the new one after them.
       expect(await verifyChain(store)).toMatchObject({ intact: true, verifiedTo: 241 });
     } finally {

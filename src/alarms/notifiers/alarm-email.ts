@@ -2,7 +2,7 @@
  * The e-mail form of an alarm: subject, plain text and a simple HTML body. The HTML uses inline
  * styles only (mail clients drop style sheets) and escapes every value.
  */
-import type { AlarmMessage, AlarmSeverity } from '../alarm-message';
+import type { AlarmMessage, AlarmSeverity } from '../../stores/alarm-message';
 import {
   countSummary,
   digestHeader,

@@ -1,4 +1,4 @@
-import type { AlarmMessage } from '../alarm-message';
+import type { AlarmMessage } from '../../stores/alarm-message';
 
 /** What the dispatcher tells a notifier about the attempt in progress. */
 export interface AlarmSendContext {

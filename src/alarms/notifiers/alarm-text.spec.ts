@@ -1,5 +1,5 @@
 import { REDACTED } from '../../event/redact';
-import type { AlarmEventSummary, AlarmMessage } from '../alarm-message';
+import type { AlarmEventSummary, AlarmMessage } from '../../stores/alarm-message';
 import {
   countSummary,
   describeActor,

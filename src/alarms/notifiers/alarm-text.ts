@@ -5,7 +5,12 @@
  */
 import { escapeControlCharacters } from '../../common/control-characters';
 import { REDACTED } from '../../event/redact';
-import type { AlarmChange, AlarmEventSummary, AlarmMessage, AlarmSeverity } from '../alarm-message';
+import type {
+  AlarmChange,
+  AlarmEventSummary,
+  AlarmMessage,
+  AlarmSeverity,
+} from '../../stores/alarm-message';
 
 /** How a value removed by redaction is shown to people. */
 export const REDACTED_LABEL = '[redacted]';

@@ -1,5 +1,5 @@
 import { AuditConfigurationError } from '../../audit-configuration.error';
-import type { AlarmMessage } from '../alarm-message';
+import type { AlarmMessage } from '../../stores/alarm-message';
 import { AlarmNotifier } from './alarm-notifier';
 import {
   createBuiltInNotifier,

@@ -1,7 +1,7 @@
 import { closedPort, SmtpReceiver, startSilentServer } from '../../../test/utils/smtp-receiver';
 import { betweenMarkers, settlement, turn, until } from '../../../test/utils/until';
 import { Redactor, REDACTED } from '../../event/redact';
-import type { AlarmChange, AlarmEventSummary, AlarmMessage } from '../alarm-message';
+import type { AlarmChange, AlarmEventSummary, AlarmMessage } from '../../stores/alarm-message';
 import type { EmailChannelConfig } from '../alarm-options';
 import { createBuiltInNotifier } from './create-notifier';
 import { alarmMessageId, EmailNotifier } from './email.notifier';

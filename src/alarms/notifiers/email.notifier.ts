@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AlarmMessage } from '../alarm-message';
+import type { AlarmMessage } from '../../stores/alarm-message';
 import type { EmailChannelConfig } from '../alarm-options';
 import { renderAlarmEmail } from './alarm-email';
 import { AlarmDeliveryError, AlarmNotifier, type AlarmSendContext } from './alarm-notifier';

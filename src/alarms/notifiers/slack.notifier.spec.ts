@@ -1,6 +1,6 @@
 import { HttpReceiver } from '../../../test/utils/http-receiver';
 import { closedPort } from '../../../test/utils/smtp-receiver';
-import type { AlarmMessage } from '../alarm-message';
+import type { AlarmMessage } from '../../stores/alarm-message';
 import { createBuiltInNotifier } from './create-notifier';
 import { destinationPolicy, type DestinationPolicy } from './destination-guard';
 import {

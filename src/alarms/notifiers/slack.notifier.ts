@@ -1,4 +1,4 @@
-import type { AlarmMessage, AlarmSeverity } from '../alarm-message';
+import type { AlarmMessage, AlarmSeverity } from '../../stores/alarm-message';
 import type { SlackChannelConfig } from '../alarm-options';
 import {
   countSummary,

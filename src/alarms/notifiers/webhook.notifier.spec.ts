@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { HttpReceiver, type RecordedRequest } from '../../../test/utils/http-receiver';
 import { betweenMarkers, settlement, turn, until } from '../../../test/utils/until';
-import type { AlarmMessage } from '../alarm-message';
+import type { AlarmMessage } from '../../stores/alarm-message';
 import type { WebhookChannelConfig } from '../alarm-options';
 import { createBuiltInNotifier } from './create-notifier';
 import { destinationPolicy, type DestinationPolicy } from './destination-guard';

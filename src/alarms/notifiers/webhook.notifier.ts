@@ -1,4 +1,9 @@
-import type { AlarmEventSummary, AlarmKind, AlarmMessage, AlarmSeverity } from '../alarm-message';
+import type {
+  AlarmEventSummary,
+  AlarmKind,
+  AlarmMessage,
+  AlarmSeverity,
+} from '../../stores/alarm-message';
 import type { WebhookChannelConfig } from '../alarm-options';
 import { STRICT_DESTINATIONS, type DestinationPolicy } from './destination-guard';
 import { AlarmNotifier, type AlarmSendContext } from './alarm-notifier';

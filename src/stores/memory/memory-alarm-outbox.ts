@@ -8,7 +8,7 @@ import type {
   AlarmOutboxStats,
   AlarmSettlement,
   StoredAlarm,
-} from '../../alarms/alarm-outbox';
+} from '../alarm-outbox-model';
 import {
   alarmAttemptOf,
   storedAlarmOf,
@@ -22,14 +22,16 @@ import {
   newLeaseToken,
   toSettlementColumns,
 } from '../alarm-leases';
+import { AlarmOutbox } from '../alarm-outbox';
 import { normalizeAlarmAttemptQuery, normalizeAlarmListQuery } from '../alarm-queries';
+import { settle } from '../settle';
 
 /**
  * The alarm outbox of the in-memory store: the same semantics as the SQL engines (see
- * `AuditStore`), kept in maps indexed the way claims read them so that a test with thousands
- * of entries stays fast. Everything handed out is a fresh copy.
+ * {@link AlarmOutbox}), kept in maps indexed the way claims read them so that a test with
+ * thousands of entries stays fast. Everything handed out is a fresh copy.
  */
-export class MemoryAlarmOutbox {
+export class MemoryAlarmOutbox extends AlarmOutbox {
   /** Every entry, by seq (seq - 1 is the index). */
   private rows: AlarmRow[] = [];
   private readonly byKey = new Map<string, AlarmRow>();
@@ -78,108 +80,118 @@ export class MemoryAlarmOutbox {
     };
   }
 
-  /** See `AuditStore.claimAlarms`. */
-  claim(request: AlarmClaimRequest): AlarmClaim[] {
-    checkClaimRequest(request);
-    const { now } = request;
-    const excluded = new Set(request.excludeChannels);
-    this.formGroups(now, request.limit, excluded);
-    const units = [...this.due]
-      .filter(
-        (row) =>
-          (row.nextAttemptAt as number) <= now &&
-          (row.leaseUntil === null || row.leaseUntil <= now) &&
-          (row.digestKey === null || row.groupHead === row.seq) &&
-          !excluded.has(row.channel),
-      )
-      .sort(byClaimOrder)
-      .slice(0, request.limit);
-    const lease = newLeaseToken(request.owner);
-    return units.map((row) => {
-      row.leaseUntil = now + request.leaseMs;
-      row.leaseOwner = lease;
-      const group = row.digestKey === null ? undefined : this.groups.get(row.seq);
-      return {
-        alarm: storedAlarmOf(row),
-        lease,
-        members: (group ?? []).slice(0, request.listSize).map(storedAlarmOf),
-        count: group?.length ?? 1,
-      };
+  /** See `AlarmOutbox.claim`. */
+  claim(request: AlarmClaimRequest): Promise<AlarmClaim[]> {
+    return settle(() => {
+      checkClaimRequest(request);
+      const { now } = request;
+      const excluded = new Set(request.excludeChannels);
+      this.formGroups(now, request.limit, excluded);
+      const units = [...this.due]
+        .filter(
+          (row) =>
+            (row.nextAttemptAt as number) <= now &&
+            (row.leaseUntil === null || row.leaseUntil <= now) &&
+            (row.digestKey === null || row.groupHead === row.seq) &&
+            !excluded.has(row.channel),
+        )
+        .sort(byClaimOrder)
+        .slice(0, request.limit);
+      const lease = newLeaseToken(request.owner);
+      return units.map((row) => {
+        row.leaseUntil = now + request.leaseMs;
+        row.leaseOwner = lease;
+        const group = row.digestKey === null ? undefined : this.groups.get(row.seq);
+        return {
+          alarm: storedAlarmOf(row),
+          lease,
+          members: (group ?? []).slice(0, request.listSize).map(storedAlarmOf),
+          count: group?.length ?? 1,
+        };
+      });
     });
   }
 
-  /** See `AuditStore.settleAlarms`. */
-  settle(settlements: readonly AlarmSettlement[]): boolean[] {
-    const all = settlements.map(toSettlementColumns);
-    return all.map((s) => {
-      this.attempts.push({ alarmSeq: s.seq, ...s.attempt });
-      const row = this.rows[s.seq - 1];
-      if (row === undefined || row.status !== 'pending') return false;
-      if (s.result !== 'delivered' && row.leaseOwner !== s.lease) return false;
-      row.attempts += 1;
-      row.leaseUntil = null;
-      row.leaseOwner = null;
-      if (s.error !== null) row.lastError = s.error;
-      if (s.result === 'failed') {
-        row.nextAttemptAt = s.nextAttemptAt;
+  /** See `AlarmOutbox.settle`. */
+  settle(settlements: readonly AlarmSettlement[]): Promise<boolean[]> {
+    return settle(() => {
+      const all = settlements.map(toSettlementColumns);
+      return all.map((s) => {
+        this.attempts.push({ alarmSeq: s.seq, ...s.attempt });
+        const row = this.rows[s.seq - 1];
+        if (row === undefined || row.status !== 'pending') return false;
+        if (s.result !== 'delivered' && row.leaseOwner !== s.lease) return false;
+        row.attempts += 1;
+        row.leaseUntil = null;
+        row.leaseOwner = null;
+        if (s.error !== null) row.lastError = s.error;
+        if (s.result === 'failed') {
+          row.nextAttemptAt = s.nextAttemptAt;
+          return true;
+        }
+        const members = row.groupHead === row.seq ? (this.groups.get(row.seq) ?? [row]) : [row];
+        for (const member of members) {
+          if (member.status !== 'pending') continue;
+          member.status = s.result;
+          member.settledAt = s.at;
+          member.nextAttemptAt = null;
+          if (s.result === 'delivered' && member.groupHead !== null) member.deliveredWith = row.seq;
+          if (s.result === 'dead' && s.error !== null) member.lastError = s.error;
+          this.due.delete(member);
+        }
         return true;
-      }
-      const members = row.groupHead === row.seq ? (this.groups.get(row.seq) ?? [row]) : [row];
-      for (const member of members) {
-        if (member.status !== 'pending') continue;
-        member.status = s.result;
-        member.settledAt = s.at;
-        member.nextAttemptAt = null;
-        if (s.result === 'delivered' && member.groupHead !== null) member.deliveredWith = row.seq;
-        if (s.result === 'dead' && s.error !== null) member.lastError = s.error;
-        this.due.delete(member);
-      }
-      return true;
+      });
     });
   }
 
-  /** See `AuditStore.listAlarms`. */
-  list(query?: AlarmListQuery): StoredAlarm[] {
-    const q = normalizeAlarmListQuery(query);
-    const out: StoredAlarm[] = [];
-    for (let i = this.rows.length - 1; i >= 0 && out.length < q.limit; i--) {
-      const row = this.rows[i] as AlarmRow;
-      if (q.status !== undefined && row.status !== q.status) continue;
-      if (q.rule !== undefined && row.rule !== q.rule) continue;
-      if (q.channel !== undefined && row.channel !== q.channel) continue;
-      if (q.dedupKey !== undefined && row.dedupKey !== q.dedupKey) continue;
-      if (q.digestKey !== undefined && row.digestKey !== q.digestKey) continue;
-      out.push(storedAlarmOf(row));
-    }
-    return out;
-  }
-
-  /** See `AuditStore.listAlarmAttempts`. */
-  listAttempts(query?: AlarmAttemptQuery): AlarmAttempt[] {
-    const q = normalizeAlarmAttemptQuery(query);
-    const out: AlarmAttempt[] = [];
-    for (let i = this.attempts.length - 1; i >= 0 && out.length < q.limit; i--) {
-      const row = this.attempts[i] as AlarmAttemptRow;
-      if (q.dedupKey !== undefined && row.dedupKey !== q.dedupKey) continue;
-      if (q.channel !== undefined && row.channel !== q.channel) continue;
-      if (q.result !== undefined && row.result !== q.result) continue;
-      out.push(alarmAttemptOf(row));
-    }
-    return out;
-  }
-
-  /** See `AuditStore.alarmStats`. */
-  stats(): AlarmOutboxStats {
-    const stats: AlarmOutboxStats = { pending: 0, delivered: 0, dead: 0 };
-    let oldest: number | undefined;
-    for (const row of this.rows) {
-      stats[row.status as 'pending' | 'delivered' | 'dead'] += 1;
-      if (row.status === 'pending' && (oldest === undefined || row.createdAt < oldest)) {
-        oldest = row.createdAt;
+  /** See `AlarmOutbox.list`. */
+  list(query?: AlarmListQuery): Promise<StoredAlarm[]> {
+    return settle(() => {
+      const q = normalizeAlarmListQuery(query);
+      const out: StoredAlarm[] = [];
+      for (let i = this.rows.length - 1; i >= 0 && out.length < q.limit; i--) {
+        const row = this.rows[i] as AlarmRow;
+        if (q.status !== undefined && row.status !== q.status) continue;
+        if (q.rule !== undefined && row.rule !== q.rule) continue;
+        if (q.channel !== undefined && row.channel !== q.channel) continue;
+        if (q.dedupKey !== undefined && row.dedupKey !== q.dedupKey) continue;
+        if (q.digestKey !== undefined && row.digestKey !== q.digestKey) continue;
+        out.push(storedAlarmOf(row));
       }
-    }
-    if (oldest !== undefined) stats.oldestPendingAt = new Date(oldest).toISOString();
-    return stats;
+      return out;
+    });
+  }
+
+  /** See `AlarmOutbox.listAttempts`. */
+  listAttempts(query?: AlarmAttemptQuery): Promise<AlarmAttempt[]> {
+    return settle(() => {
+      const q = normalizeAlarmAttemptQuery(query);
+      const out: AlarmAttempt[] = [];
+      for (let i = this.attempts.length - 1; i >= 0 && out.length < q.limit; i--) {
+        const row = this.attempts[i] as AlarmAttemptRow;
+        if (q.dedupKey !== undefined && row.dedupKey !== q.dedupKey) continue;
+        if (q.channel !== undefined && row.channel !== q.channel) continue;
+        if (q.result !== undefined && row.result !== q.result) continue;
+        out.push(alarmAttemptOf(row));
+      }
+      return out;
+    });
+  }
+
+  /** See `AlarmOutbox.stats`. */
+  stats(): Promise<AlarmOutboxStats> {
+    return settle(() => {
+      const stats: AlarmOutboxStats = { pending: 0, delivered: 0, dead: 0 };
+      let oldest: number | undefined;
+      for (const row of this.rows) {
+        stats[row.status as 'pending' | 'delivered' | 'dead'] += 1;
+        if (row.status === 'pending' && (oldest === undefined || row.createdAt < oldest)) {
+          oldest = row.createdAt;
+        }
+      }
+      if (oldest !== undefined) stats.oldestPendingAt = new Date(oldest).toISOString();
+      return stats;
+    });
   }
 
   /** Forgets every entry, attempt and throttle period. */

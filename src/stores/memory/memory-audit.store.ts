@@ -1,21 +1,12 @@
-import type {
-  AlarmAttempt,
-  AlarmAttemptQuery,
-  AlarmClaim,
-  AlarmClaimRequest,
-  AlarmListQuery,
-  AlarmOutboxEntry,
-  AlarmOutboxStats,
-  AlarmSettlement,
-  StoredAlarm,
-} from '../../alarms/alarm-outbox';
+import type { AlarmOutbox } from '../alarm-outbox';
+import type { AlarmOutboxEntry } from '../alarm-outbox-model';
 import type { AuditEvent } from '../../event/audit-event';
 import {
   encodeCursor,
   type AuditCursor,
   type AuditQueryResult,
   type NormalizedAuditQuery,
-} from '../../query/audit-query';
+} from '../audit-query-model';
 import { eventJson } from '../../event/event-json';
 import { AuditStore } from '../audit-store';
 import {
@@ -138,34 +129,9 @@ export class InMemoryAuditStore extends AuditStore {
     return this.records.map(read);
   }
 
-  /** Keeps the alarm outbox. */
-  override get supportsAlarms(): boolean {
-    return true;
-  }
-
-  /** Leases due alarm messages to a dispatcher (see {@link AuditStore.claimAlarms}). */
-  override claimAlarms(request: AlarmClaimRequest): Promise<AlarmClaim[]> {
-    return settle(() => this.outbox.claim(request));
-  }
-
-  /** Records attempts and settles their messages (see {@link AuditStore.settleAlarms}). */
-  override settleAlarms(settlements: readonly AlarmSettlement[]): Promise<boolean[]> {
-    return settle(() => this.outbox.settle(settlements));
-  }
-
-  /** Outbox entries, newest first. */
-  override listAlarms(query?: AlarmListQuery): Promise<StoredAlarm[]> {
-    return settle(() => this.outbox.list(query));
-  }
-
-  /** Recorded delivery attempts, newest first. */
-  override listAlarmAttempts(query?: AlarmAttemptQuery): Promise<AlarmAttempt[]> {
-    return settle(() => this.outbox.listAttempts(query));
-  }
-
-  /** Outbox entries per status. */
-  override alarmStats(): Promise<AlarmOutboxStats> {
-    return settle(() => this.outbox.stats());
+  /** The outbox of the alarms stored by `append()`, kept in memory like the events. */
+  override get alarmOutbox(): AlarmOutbox {
+    return this.outbox;
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { AlarmClaim, AlarmClaimRequest, StoredAlarm } from '../../alarms/alarm-outbox';
+import type { AlarmClaim, AlarmClaimRequest, StoredAlarm } from '../alarm-outbox-model';
 import { storedAlarmOf, type AlarmRow } from '../alarm-columns';
 import {
   byClaimOrder,
@@ -18,7 +18,7 @@ interface DigestGroup {
 }
 
 /**
- * The claim of `AuditStore.claimAlarms`, run inside one transaction:
+ * The claim of `AlarmOutbox.claim`, run inside one transaction:
  * 1. digest keys with a due entry in no group yet (of a channel not excluded) have their period
  *    row locked with
  *    `FOR UPDATE SKIP LOCKED` (a key another instance is grouping right now is left to it);

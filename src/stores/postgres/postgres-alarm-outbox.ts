@@ -5,9 +5,11 @@ import type {
   AlarmClaimRequest,
   AlarmListQuery,
   AlarmOutboxStats,
+  AlarmSettlement,
   StoredAlarm,
-} from '../../alarms/alarm-outbox';
-import { excludedChannelsOf, type SettlementColumns } from '../alarm-leases';
+} from '../alarm-outbox-model';
+import { AlarmOutbox } from '../alarm-outbox';
+import { checkClaimRequest, excludedChannelsOf, toSettlementColumns } from '../alarm-leases';
 import { claimPostgresAlarms } from './postgres-alarm-claim';
 import { alarmAttemptsOf, alarmStatsOf, storedAlarmsOf } from './postgres-alarm-rows';
 import type { PostgresAlarmStatements } from './postgres-alarm-statements';
@@ -18,30 +20,35 @@ import type { PostgresStatement } from './postgres-query';
 
 /**
  * The alarm outbox of the PostgreSQL store (tables `<table>_alarms`, `<table>_alarm_tries`,
- * `<table>_alarm_keys`): what `claimAlarms()`, `settleAlarms()` and the listings run, on the
- * store's connections, once the store is open. Requests come validated by the store.
+ * `<table>_alarm_keys`), on the store's connections. Each operation asks the store for the
+ * statements of its tables first, which fails while the store is not open.
  */
-export class PostgresAlarmOutbox {
+export class PostgresAlarmOutbox extends AlarmOutbox {
   /**
    * @param connections the store's connections.
    * @param names the store's tables, for the claim and error messages.
-   * @param statements the outbox statements of those tables.
+   * @param statements the outbox statements of those tables, once the store is open; throws
+   *   naming `operation` before `init()` and after `close()`.
    */
   constructor(
     private readonly connections: PostgresConnections,
     private readonly names: PostgresNames,
-    private readonly statements: PostgresAlarmStatements,
-  ) {}
+    private readonly statements: (operation: string) => PostgresAlarmStatements,
+  ) {
+    super();
+  }
 
   /**
-   * Leases due alarm messages (see `AuditStore.claimAlarms`). Several instances may claim at
+   * Leases due alarm messages (see `AlarmOutbox.claim`). Several instances may claim at
    * once: rows are picked with `FOR UPDATE SKIP LOCKED`, so each message goes to one of them.
    * When nothing is due this is one read and takes no lock.
    */
   async claim(request: AlarmClaimRequest): Promise<AlarmClaim[]> {
+    checkClaimRequest(request);
+    const statements = this.statements('claim');
     try {
       const [[due] = []] = await this.connections.rows(
-        this.statements.anyDue(request.now, excludedChannelsOf(request)),
+        statements.anyDue(request.now, excludedChannelsOf(request)),
       );
       if (due !== true) return [];
       return await this.connections.withSession((session) =>
@@ -52,10 +59,12 @@ export class PostgresAlarmOutbox {
     }
   }
 
-  /** Records attempts and settles their messages (see `AuditStore.settleAlarms`). */
-  async settle(all: readonly SettlementColumns[]): Promise<boolean[]> {
+  /** Records attempts and settles their messages (see `AlarmOutbox.settle`). */
+  async settle(settlements: readonly AlarmSettlement[]): Promise<boolean[]> {
+    const all = settlements.map(toSettlementColumns);
+    const outbox = this.statements('settle');
     if (all.length === 0) return [];
-    const statements = all.map((settlement) => this.statements.settle(settlement));
+    const statements = all.map((settlement) => outbox.settle(settlement));
     try {
       const results = await this.connections.withSession(async (session) => {
         const [only] = statements;
@@ -76,18 +85,19 @@ export class PostgresAlarmOutbox {
 
   /** Outbox entries, newest first. */
   async list(query?: AlarmListQuery): Promise<StoredAlarm[]> {
-    return storedAlarmsOf(await this.rows('list alarms', this.statements.list(query)));
+    const statement = this.statements('list').list(query);
+    return storedAlarmsOf(await this.rows('list alarms', statement));
   }
 
   /** Recorded delivery attempts, newest first. */
   async listAttempts(query?: AlarmAttemptQuery): Promise<AlarmAttempt[]> {
-    const statement = this.statements.listAttempts(query);
+    const statement = this.statements('listAttempts').listAttempts(query);
     return alarmAttemptsOf(await this.rows('list alarm attempts', statement));
   }
 
   /** Outbox entries per status. */
   async stats(): Promise<AlarmOutboxStats> {
-    return alarmStatsOf(await this.rows('count alarms', this.statements.stats()));
+    return alarmStatsOf(await this.rows('count alarms', this.statements('stats').stats()));
   }
 
   private rows(what: string, statement: PostgresStatement): Promise<unknown[][]> {

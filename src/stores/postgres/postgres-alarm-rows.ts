@@ -1,4 +1,4 @@
-import type { AlarmAttempt, AlarmOutboxStats, StoredAlarm } from '../../alarms/alarm-outbox';
+import type { AlarmAttempt, AlarmOutboxStats, StoredAlarm } from '../alarm-outbox-model';
 import { alarmAttemptOf, storedAlarmOf, type AlarmRow } from '../alarm-columns';
 
 /*

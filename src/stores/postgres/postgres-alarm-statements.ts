@@ -1,4 +1,4 @@
-import type { AlarmAttemptQuery, AlarmListQuery } from '../../alarms/alarm-outbox';
+import type { AlarmAttemptQuery, AlarmListQuery } from '../alarm-outbox-model';
 import type { AlarmColumns } from '../alarm-columns';
 import type { SettlementColumns } from '../alarm-leases';
 import {

@@ -1,14 +1,5 @@
-import type {
-  AlarmAttempt,
-  AlarmAttemptQuery,
-  AlarmClaim,
-  AlarmClaimRequest,
-  AlarmListQuery,
-  AlarmOutboxEntry,
-  AlarmOutboxStats,
-  AlarmSettlement,
-  StoredAlarm,
-} from '../../alarms/alarm-outbox';
+import type { AlarmOutbox } from '../alarm-outbox';
+import type { AlarmOutboxEntry } from '../alarm-outbox-model';
 import type { AuditEvent } from '../../event/audit-event';
 import type {
   AuditChainSource,
@@ -16,13 +7,13 @@ import type {
   ChainRow,
   UnchainedEvent,
 } from '../../integrity/chain-source';
-import type { AuditQueryResult, NormalizedAuditQuery } from '../../query/audit-query';
+import type { AuditQueryResult, NormalizedAuditQuery } from '../audit-query-model';
 import { uniqueAlarmColumns } from '../alarm-columns';
-import { checkClaimRequest, toSettlementColumns } from '../alarm-leases';
 import { AuditStore } from '../audit-store';
 import { pageOfPayloads, parsePayload } from '../payload-page';
 import type { AuditSqlStatement } from '../sql-append';
 import { StoreLifeCycle } from '../store-life-cycle';
+import { PostgresAlarmOutbox } from './postgres-alarm-outbox';
 import { postgresAppendBatch, postgresAppendStatements } from './postgres-append-statements';
 import { postgresChainHeadOf, postgresChainRowOf, postgresUnchainedOf } from './postgres-chain';
 import { PostgresChainSealer } from './postgres-chain-sealer';
@@ -74,6 +65,7 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
   private readonly readOnly: boolean;
   /** New, then open on its migrated table, then closed. */
   private readonly life: StoreLifeCycle<PostgresOpenStore>;
+  private outbox: PostgresAlarmOutbox | undefined;
   /** Where seals run: in worker threads, so the event loop spends next to nothing on them. */
   private readonly sealing: PostgresSealing;
   private readonly sealer = new PostgresChainSealer((batch) => this.sealing.sealBatch(batch));
@@ -279,40 +271,18 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
     return row === undefined ? undefined : postgresEventOf(row);
   }
 
-  /** Keeps the alarm outbox (tables `<table>_alarms`, `<table>_alarm_tries`, `<table>_alarm_keys`). */
-  override get supportsAlarms(): boolean {
-    return true;
-  }
-
   /**
-   * Leases due alarm messages to a dispatcher (see {@link AuditStore.claimAlarms}). Several
-   * instances may claim at once: rows are picked with `FOR UPDATE SKIP LOCKED`, so each message
-   * goes to one of them. When nothing is due this is one read and takes no lock.
+   * The alarm outbox (tables `<table>_alarms`, `<table>_alarm_tries`, `<table>_alarm_keys`).
+   * Several instances may claim at once: rows are picked with `FOR UPDATE SKIP LOCKED`, so each
+   * message goes to one of them; when nothing is due, a claim is one read and takes no lock.
    */
-  override async claimAlarms(request: AlarmClaimRequest): Promise<AlarmClaim[]> {
-    checkClaimRequest(request);
-    return this.ready('claimAlarms').outbox.claim(request);
-  }
-
-  /** Records attempts and settles their messages (see {@link AuditStore.settleAlarms}). */
-  override async settleAlarms(settlements: readonly AlarmSettlement[]): Promise<boolean[]> {
-    const all = settlements.map(toSettlementColumns);
-    return this.ready('settleAlarms').outbox.settle(all);
-  }
-
-  /** Outbox entries, newest first. */
-  override async listAlarms(query?: AlarmListQuery): Promise<StoredAlarm[]> {
-    return this.ready('listAlarms').outbox.list(query);
-  }
-
-  /** Recorded delivery attempts, newest first. */
-  override async listAlarmAttempts(query?: AlarmAttemptQuery): Promise<AlarmAttempt[]> {
-    return this.ready('listAlarmAttempts').outbox.listAttempts(query);
-  }
-
-  /** Outbox entries per status. */
-  override async alarmStats(): Promise<AlarmOutboxStats> {
-    return this.ready('alarmStats').outbox.stats();
+  override get alarmOutbox(): AlarmOutbox {
+    this.outbox ??= new PostgresAlarmOutbox(
+      this.connections,
+      this.names,
+      (operation) => this.ready(`alarmOutbox.${operation}`).alarms,
+    );
+    return this.outbox;
   }
 
   /**

@@ -1,4 +1,3 @@
-import { PostgresAlarmOutbox } from './postgres-alarm-outbox';
 import { postgresAlarmStatements } from './postgres-alarm-statements';
 import type { PostgresAppendSql } from './postgres-append-statements';
 import { postgresChainStatements, type PostgresChainStatements } from './postgres-chain';
@@ -17,8 +16,6 @@ export interface PostgresOpenStore extends PostgresAppendSql {
   statements: PostgresStatements;
   /** The reads of the hash chain. */
   chain: PostgresChainStatements;
-  /** The alarm outbox's operations. */
-  outbox: PostgresAlarmOutbox;
   /** The monthly partitions known to exist, with monthly partitioning. */
   partitions: PostgresMonthlyPartitions | undefined;
 }
@@ -55,7 +52,6 @@ export async function openPostgresStore(
     insert: postgresInsert(names),
     alarms,
     relay: postgresRelayStatements(names),
-    outbox: new PostgresAlarmOutbox(connections, names, alarms),
     partitions,
   };
   if (partitions && !readOnly) {

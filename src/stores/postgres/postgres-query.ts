@@ -1,4 +1,4 @@
-import type { NormalizedAuditQuery } from '../../query/audit-query';
+import type { NormalizedAuditQuery } from '../audit-query-model';
 import { isAuditOutcome, type AuditEvent } from '../../event/audit-event';
 import { EQUALITY_FILTER_COLUMNS } from '../event-columns';
 import { parsePayload, withSequence } from '../payload-page';

@@ -7,7 +7,7 @@ import type {
   AlarmOutboxStats,
   AlarmSettlement,
   StoredAlarm,
-} from '../../alarms/alarm-outbox';
+} from '../alarm-outbox-model';
 import {
   alarmAttemptOf,
   storedAlarmOf,
@@ -141,7 +141,7 @@ export class SqliteAlarmOutbox {
     for (const columns of alarms) this.insertStatement.run(...alarmRowOf(columns));
   }
 
-  /** See `AuditStore.claimAlarms`. */
+  /** See `AlarmOutbox.claim`. */
   claim(request: AlarmClaimRequest): AlarmClaim[] {
     checkClaimRequest(request);
     const { now } = request;
@@ -160,14 +160,14 @@ export class SqliteAlarmOutbox {
     return this.claimTransaction.immediate(request);
   }
 
-  /** See `AuditStore.settleAlarms`. */
+  /** See `AlarmOutbox.settle`. */
   settle(settlements: readonly AlarmSettlement[]): boolean[] {
     const all = settlements.map(toSettlementColumns);
     if (all.length === 0) return [];
     return this.settleTransaction.immediate(all);
   }
 
-  /** See `AuditStore.listAlarms`. */
+  /** See `AlarmOutbox.list`. */
   list(query?: AlarmListQuery): StoredAlarm[] {
     const q = normalizeAlarmListQuery(query);
     const { filter, params } = whereEqual(alarmListEqualities(q));
@@ -175,7 +175,7 @@ export class SqliteAlarmOutbox {
     return (this.statement(sql).all(...params, q.limit) as AlarmRow[]).map(storedAlarmOf);
   }
 
-  /** See `AuditStore.listAlarmAttempts`. */
+  /** See `AlarmOutbox.listAttempts`. */
   listAttempts(query?: AlarmAttemptQuery): AlarmAttempt[] {
     const q = normalizeAlarmAttemptQuery(query);
     const { filter, params } = whereEqual(alarmAttemptEqualities(q));
@@ -183,7 +183,7 @@ export class SqliteAlarmOutbox {
     return (this.statement(sql).all(...params, q.limit) as AlarmAttemptRow[]).map(alarmAttemptOf);
   }
 
-  /** See `AuditStore.alarmStats`. */
+  /** See `AlarmOutbox.stats`. */
   stats(): AlarmOutboxStats {
     const counts = this.statement(
       'SELECT status, count(*) AS n FROM audit_alarms GROUP BY status',

@@ -1,14 +1,5 @@
-import type {
-  AlarmAttempt,
-  AlarmAttemptQuery,
-  AlarmClaim,
-  AlarmClaimRequest,
-  AlarmListQuery,
-  AlarmOutboxEntry,
-  AlarmOutboxStats,
-  AlarmSettlement,
-  StoredAlarm,
-} from '../../alarms/alarm-outbox';
+import type { AlarmOutbox } from '../alarm-outbox';
+import type { AlarmOutboxEntry } from '../alarm-outbox-model';
 import type { AuditEvent } from '../../event/audit-event';
 import { eventJson } from '../../event/event-json';
 import type {
@@ -17,7 +8,7 @@ import type {
   ChainRow,
   UnchainedEvent,
 } from '../../integrity/chain-source';
-import type { AuditQueryResult, NormalizedAuditQuery } from '../../query/audit-query';
+import type { AuditQueryResult, NormalizedAuditQuery } from '../audit-query-model';
 import { uniqueAlarmColumns } from '../alarm-columns';
 import { AuditStore } from '../audit-store';
 import { pageOfPayloads, parsePayload } from '../payload-page';
@@ -25,6 +16,7 @@ import { toEventColumns } from '../event-columns';
 import { settle } from '../settle';
 import type { AuditSqlAppend, AuditSqlStatement } from '../sql-append';
 import { StoreLifeCycle } from '../store-life-cycle';
+import { SqliteAlarmOutboxClient } from './sqlite-alarm-outbox-client';
 import { sqliteAppendStatements } from './sqlite-append-statements';
 import { SqliteConnection } from './sqlite-connection';
 import { InThreadBackend } from './sqlite-in-thread';
@@ -95,6 +87,7 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, Audi
   private location: string;
   /** New, then open on its connection (a worker or the calling thread), then closed. */
   private readonly life: StoreLifeCycle<SqliteBackend>;
+  private outbox: SqliteAlarmOutboxClient | undefined;
 
   /**
    * Validates the options; nothing is opened before `init()`.
@@ -194,37 +187,10 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, Audi
     return this.call('markStreamed', () => ({ op: 'markStreamed', ids }));
   }
 
-  /** Keeps the alarm outbox (tables `audit_alarms`, `audit_alarm_attempts`, `audit_alarm_digests`). */
-  override get supportsAlarms(): boolean {
-    return true;
-  }
-
-  /**
-   * Leases due alarm messages to a dispatcher (see {@link AuditStore.claimAlarms}), in one
-   * `BEGIN IMMEDIATE` transaction; when nothing is due, no lock is taken at all.
-   */
-  override claimAlarms(request: AlarmClaimRequest): Promise<AlarmClaim[]> {
-    return this.call('claimAlarms', () => ({ op: 'claimAlarms', request }));
-  }
-
-  /** Records attempts and settles their messages (see {@link AuditStore.settleAlarms}). */
-  override settleAlarms(settlements: readonly AlarmSettlement[]): Promise<boolean[]> {
-    return this.call('settleAlarms', () => ({ op: 'settleAlarms', settlements }));
-  }
-
-  /** Outbox entries, newest first. */
-  override listAlarms(query?: AlarmListQuery): Promise<StoredAlarm[]> {
-    return this.call('listAlarms', () => ({ op: 'listAlarms', query }));
-  }
-
-  /** Recorded delivery attempts, newest first. */
-  override listAlarmAttempts(query?: AlarmAttemptQuery): Promise<AlarmAttempt[]> {
-    return this.call('listAlarmAttempts', () => ({ op: 'listAlarmAttempts', query }));
-  }
-
-  /** Outbox entries per status. */
-  override alarmStats(): Promise<AlarmOutboxStats> {
-    return this.call('alarmStats', () => ({ op: 'alarmStats' }));
+  /** The alarm outbox (tables `audit_alarms`, `audit_alarm_attempts`, `audit_alarm_digests`). */
+  override get alarmOutbox(): AlarmOutbox {
+    this.outbox ??= new SqliteAlarmOutboxClient((operation, build) => this.call(operation, build));
+    return this.outbox;
   }
 
   /** Chain rows in storage order after `after`, for verification (see `AuditChainSource`). */

@@ -7,9 +7,9 @@ import type {
   AlarmOutboxStats,
   AlarmSettlement,
   StoredAlarm,
-} from '../../alarms/alarm-outbox';
+} from '../alarm-outbox-model';
 import type { ChainHead, ChainRow, UnchainedEvent } from '../../integrity/chain-source';
-import type { NormalizedAuditQuery } from '../../query/audit-query';
+import type { NormalizedAuditQuery } from '../audit-query-model';
 import type { AlarmColumns } from '../alarm-columns';
 
 /*

@@ -1,5 +1,5 @@
 import type { AuditEvent } from '../../event/audit-event';
-import type { NormalizedAuditQuery } from '../../query/audit-query';
+import type { NormalizedAuditQuery } from '../audit-query-model';
 import type { SqliteValue } from './sqlite-driver';
 import { EQUALITY_FILTER_COLUMNS } from '../event-columns';
 import { parsePayload, withSequence } from '../payload-page';

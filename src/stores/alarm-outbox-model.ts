@@ -84,7 +84,7 @@ export interface AlarmAttempt {
   error?: string;
 }
 
-/** Filters of `AuditStore.listAlarms()`; all optional, combined with AND. */
+/** Filters of `AlarmOutbox.list()`; all optional, combined with AND. */
 export interface AlarmListQuery {
   status?: AlarmStatus;
   rule?: string;
@@ -97,7 +97,7 @@ export interface AlarmListQuery {
   limit?: number;
 }
 
-/** Filters of `AuditStore.listAlarmAttempts()`; all optional, combined with AND. */
+/** Filters of `AlarmOutbox.listAttempts()`; all optional, combined with AND. */
 export interface AlarmAttemptQuery {
   /** Attempts of the message with this dedup key (a digest's head key). */
   dedupKey?: string;
@@ -109,7 +109,7 @@ export interface AlarmAttemptQuery {
   limit?: number;
 }
 
-/** What a dispatcher asks `AuditStore.claimAlarms()` for. */
+/** What a dispatcher asks `AlarmOutbox.claim()` for. */
 export interface AlarmClaimRequest {
   /** The dispatcher's current time, epoch milliseconds: what is due at or before it is claimed. */
   now: number;
@@ -137,7 +137,7 @@ export interface AlarmClaimRequest {
 export interface AlarmClaim {
   /** The entry whose message is sent: a single alarm, or the head of a digest group. */
   alarm: StoredAlarm;
-  /** The lease token, unique per claim: hand it back to `settleAlarms()`. */
+  /** The lease token, unique per claim: hand it back to `AlarmOutbox.settle()`. */
   lease: string;
   /**
    * Digest entries: the oldest `listSize` members of the group, oldest first, head included.
@@ -148,7 +148,7 @@ export interface AlarmClaim {
   count: number;
 }
 
-/** The outcome of one delivery attempt, as a dispatcher reports it to `settleAlarms()`. */
+/** The outcome of one delivery attempt, as a dispatcher reports it to `AlarmOutbox.settle()`. */
 export interface AlarmSettlement {
   /** The lease token of the claim. */
   lease: string;
