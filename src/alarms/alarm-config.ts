@@ -69,10 +69,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function wholeNumber(option: string, value: unknown, fallback: number, min: number, max: number) {
-  return check.wholeNumber(option, value, { fallback, min, max });
-}
-
 /** The `alarms` option is an object of known keys, with `rules` a list and `channels` a map. */
 function checkShape(input: unknown): asserts input is AuditAlarmOptions {
   if (!isRecord(input)) {
@@ -109,8 +105,16 @@ function resolveBackoff(value: unknown): ResolvedAlarmOptions['backoff'] {
     );
   }
   check.knownKeys(backoff, KNOWN_BACKOFF_KEYS, (key) => `alarms.backoff.${key}`);
-  const initialMs = wholeNumber('alarms.backoff.initialMs', backoff.initialMs, 1000, 1, 86_400_000);
-  const maxMs = wholeNumber('alarms.backoff.maxMs', backoff.maxMs, 300_000, 1, 86_400_000);
+  const initialMs = check.wholeNumber('alarms.backoff.initialMs', backoff.initialMs, {
+    fallback: 1000,
+    min: 1,
+    max: 86_400_000,
+  });
+  const maxMs = check.wholeNumber('alarms.backoff.maxMs', backoff.maxMs, {
+    fallback: 300_000,
+    min: 1,
+    max: 86_400_000,
+  });
   if (maxMs < initialMs) {
     check.fail(
       'alarms.backoff.maxMs',
@@ -148,21 +152,25 @@ function resolveLimits(
   'maxAttempts' | 'pollIntervalMs' | 'digestListSize' | 'maxOpenWindowsPerRule'
 > {
   return {
-    maxAttempts: wholeNumber('alarms.maxAttempts', options.maxAttempts, 8, 1, 1000),
-    pollIntervalMs: wholeNumber(
-      'alarms.pollIntervalMs',
-      options.pollIntervalMs,
-      1000,
-      10,
-      3_600_000,
-    ),
-    digestListSize: wholeNumber('alarms.digestListSize', options.digestListSize, 10, 1, 100),
-    maxOpenWindowsPerRule: wholeNumber(
+    maxAttempts: check.wholeNumber('alarms.maxAttempts', options.maxAttempts, {
+      fallback: 8,
+      min: 1,
+      max: 1000,
+    }),
+    pollIntervalMs: check.wholeNumber('alarms.pollIntervalMs', options.pollIntervalMs, {
+      fallback: 1000,
+      min: 10,
+      max: 3_600_000,
+    }),
+    digestListSize: check.wholeNumber('alarms.digestListSize', options.digestListSize, {
+      fallback: 10,
+      min: 1,
+      max: 100,
+    }),
+    maxOpenWindowsPerRule: check.wholeNumber(
       'alarms.maxOpenWindowsPerRule',
       options.maxOpenWindowsPerRule,
-      DEFAULT_MAX_OPEN_WINDOWS,
-      1,
-      10_000_000,
+      { fallback: DEFAULT_MAX_OPEN_WINDOWS, min: 1, max: 10_000_000 },
     ),
   };
 }
@@ -197,6 +205,12 @@ export function resolveAlarmOptions(input: unknown): ResolvedAlarmOptions | unde
     destinations: resolveDestinations(input.allowPrivateNetworks),
     ...(input.leaseMs === undefined
       ? {}
-      : { leaseMs: wholeNumber('alarms.leaseMs', input.leaseMs, 60_000, 100, 86_400_000) }),
+      : {
+          leaseMs: check.wholeNumber('alarms.leaseMs', input.leaseMs, {
+            fallback: 60_000,
+            min: 100,
+            max: 86_400_000,
+          }),
+        }),
   };
 }

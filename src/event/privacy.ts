@@ -204,10 +204,6 @@ const KNOWN_PREFIX_KEYS: KnownKeys = { v4: true, v6: true } satisfies Record<
   true
 >;
 
-function fail(option: string, problem: string, fix: string): never {
-  return check.fail(`privacy.${option}`, problem, fix);
-}
-
 /**
  * Checks the `privacy` option.
  *
@@ -233,14 +229,15 @@ export function resolvePrivacy(input: AuditPrivacyOptions | undefined): AuditPri
 
 function checkKey(key: unknown): Buffer {
   const generate = `Generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64'))", keep it in your secret store, and pass it as privacy.key`;
-  if (key === undefined) fail('key', 'is required by pseudonymize and hashFields', generate);
+  if (key === undefined)
+    check.fail('privacy.key', 'is required by pseudonymize and hashFields', generate);
   const bytes =
     typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.isBuffer(key) ? key : undefined;
   if (bytes === undefined)
-    fail('key', `must be a string or a Buffer (got ${typeof key})`, generate);
+    check.fail('privacy.key', `must be a string or a Buffer (got ${typeof key})`, generate);
   if (bytes.length < AUDIT_PRIVACY_MIN_KEY_BYTES) {
-    fail(
-      'key',
+    check.fail(
+      'privacy.key',
       `is too short (${bytes.length} byte${bytes.length === 1 ? '' : 's'}; at least ${AUDIT_PRIVACY_MIN_KEY_BYTES} are needed)`,
       generate,
     );

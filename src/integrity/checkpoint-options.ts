@@ -64,10 +64,6 @@ const check: OptionChecker = optionChecker({
   unknownKey: (field, known) => `${PREFIX} unknown field "${field}" (known: ${known.join(', ')}).`,
 });
 
-function fail(problem: string): never {
-  return check.fail('', problem);
-}
-
 /**
  * Validates the `checkpoints` option: `false` turns checkpoints off, `undefined` or `true`
  * takes the defaults.
@@ -77,7 +73,10 @@ export function resolveCheckpointOptions(raw: unknown): ResolvedCheckpointOption
   if (raw === false) return false;
   const options = (raw === undefined || raw === true ? {} : raw) as Record<string, unknown>;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    fail('use false, true, or an object such as { everyEvents: 1000, intervalMs: 60000 }');
+    check.fail(
+      '',
+      'use false, true, or an object such as { everyEvents: 1000, intervalMs: 60000 }',
+    );
   }
   check.knownKeys(options, KNOWN_FIELDS);
   const { file, signingKey, keyId = 'default' } = options;
@@ -92,7 +91,7 @@ export function resolveCheckpointOptions(raw: unknown): ResolvedCheckpointOption
     try {
       key = ed25519PrivateKey(signingKey as string | KeyObject, '"signingKey"');
     } catch (error) {
-      fail(error instanceof Error ? error.message.replace(/\.$/, '') : String(error));
+      check.fail('', error instanceof Error ? error.message.replace(/\.$/, '') : String(error));
     }
   }
   return {

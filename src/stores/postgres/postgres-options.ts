@@ -147,10 +147,6 @@ export interface PostgresStoreSettings {
   readOnly: boolean;
 }
 
-function positiveInteger(name: string, value: unknown, fallback: number, max: number): number {
-  return check.wholeNumber(name, value, { fallback, min: 1, max });
-}
-
 /**
  * Validates the options of {@link PostgresAuditStore} and applies their defaults.
  * @throws TypeError naming the invalid option and how to fix it.
@@ -175,23 +171,21 @@ export function resolvePostgresOptions(options: PostgresAuditStoreOptions): Post
   }
 
   const readOnly = check.optionalBoolean('readOnly', raw.readOnly, false);
-  const statementTimeoutMs = positiveInteger(
-    'statementTimeoutMs',
-    raw.statementTimeoutMs,
-    DEFAULT_STATEMENT_TIMEOUT_MS,
-    MAX_TIMER_MS,
-  );
+  const statementTimeoutMs = check.wholeNumber('statementTimeoutMs', raw.statementTimeoutMs, {
+    fallback: DEFAULT_STATEMENT_TIMEOUT_MS,
+    min: 1,
+    max: MAX_TIMER_MS,
+  });
   return {
     source,
     names,
     partitioning,
     timeouts: { statementTimeoutMs, queryTimeoutMs: statementTimeoutMs + CLIENT_TIMEOUT_GRACE_MS },
-    connectionTimeoutMs: positiveInteger(
-      'connectionTimeoutMs',
-      raw.connectionTimeoutMs,
-      DEFAULT_CONNECTION_TIMEOUT_MS,
-      MAX_TIMER_MS,
-    ),
+    connectionTimeoutMs: check.wholeNumber('connectionTimeoutMs', raw.connectionTimeoutMs, {
+      fallback: DEFAULT_CONNECTION_TIMEOUT_MS,
+      min: 1,
+      max: MAX_TIMER_MS,
+    }),
     readOnly,
   };
 }
@@ -239,6 +233,10 @@ function sourceOf(raw: Record<string, unknown>): PostgresPoolSource {
   return {
     kind: 'owned',
     connectionString,
-    size: positiveInteger('poolSize', poolSize, DEFAULT_POOL_SIZE, MAX_POOL_SIZE),
+    size: check.wholeNumber('poolSize', poolSize, {
+      fallback: DEFAULT_POOL_SIZE,
+      min: 1,
+      max: MAX_POOL_SIZE,
+    }),
   };
 }
