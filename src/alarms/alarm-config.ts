@@ -1,4 +1,5 @@
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { auditOptionChecks as check } from '../audit-configuration.checks';
+import type { KnownKeys } from '../common/option-checks';
 import {
   compileAlarmRateLimit,
   DEFAULT_ALARM_RATE_LIMIT,
@@ -26,34 +27,36 @@ export interface ResolvedAlarmOptions {
   destinations: DestinationPolicy;
 }
 
-const KNOWN_KEYS = new Set([
-  'rules',
-  'channels',
-  'maxAttempts',
-  'backoff',
-  'pollIntervalMs',
-  'viewerUrl',
-  'digestListSize',
-  'maxOpenWindowsPerRule',
-  'dispatch',
-  'leaseMs',
-  'rateLimit',
-  'allowPrivateNetworks',
-]);
+/** The keys of `alarms`: `satisfies` makes an option missing here a compile error. */
+const KNOWN_KEYS: KnownKeys = {
+  rules: true,
+  channels: true,
+  maxAttempts: true,
+  backoff: true,
+  pollIntervalMs: true,
+  viewerUrl: true,
+  digestListSize: true,
+  maxOpenWindowsPerRule: true,
+  dispatch: true,
+  leaseMs: true,
+  rateLimit: true,
+  allowPrivateNetworks: true,
+} satisfies Record<keyof AuditAlarmOptions, true>;
+
+const KNOWN_BACKOFF_KEYS: KnownKeys = {
+  initialMs: true,
+  maxMs: true,
+} satisfies Record<keyof NonNullable<AuditAlarmOptions['backoff']>, true>;
 
 function resolveDestinations(value: unknown): DestinationPolicy {
   const example =
     "Example: allowPrivateNetworks: ['10.20.0.0/16', 'fd00::/8', 'relay.internal'], or true to allow every destination.";
   if (value !== undefined && typeof value !== 'boolean' && !Array.isArray(value)) {
-    fail(
-      'alarms.allowPrivateNetworks',
-      `must be true, false or an array (got ${typeof value})`,
-      example,
-    );
+    check.mismatch('alarms.allowPrivateNetworks', 'true, false or an array', value, example);
   }
   const policy = destinationPolicy(value as boolean | readonly string[] | undefined);
   if ('invalid' in policy) {
-    fail(
+    check.fail(
       'alarms.allowPrivateNetworks',
       `has an entry that is neither an IP address, a CIDR range nor a host name (${policy.invalid})`,
       example,
@@ -62,49 +65,29 @@ function resolveDestinations(value: unknown): DestinationPolicy {
   return policy;
 }
 
-function fail(option: string, problem: string, fix: string): never {
-  throw new AuditConfigurationError(`nestjs-audit: option "${option}" ${problem}. ${fix}`);
-}
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function wholeNumber(option: string, value: unknown, fallback: number, min: number, max: number) {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    fail(
-      option,
-      `must be a whole number from ${min} to ${max} (got ${JSON.stringify(value) ?? typeof value})`,
-      `Remove it to use the default ${fallback}.`,
-    );
-  }
-  return value;
 }
 
 /** The `alarms` option is an object of known keys, with `rules` a list and `channels` a map. */
 function checkShape(input: unknown): asserts input is AuditAlarmOptions {
   if (!isRecord(input)) {
-    fail(
+    check.fail(
       'alarms',
       'must be an object',
       "Example: alarms: { channels: { ops: { type: 'slack', webhookUrl } }, rules: [{ name: 'invoice-void', action: 'invoice.void', channels: ['ops'] }] }.",
     );
   }
-  for (const key of Object.keys(input)) {
-    if (!KNOWN_KEYS.has(key)) {
-      fail(`alarms.${key}`, 'is not a known option', `Known: ${[...KNOWN_KEYS].join(', ')}.`);
-    }
-  }
+  check.knownKeys(input, KNOWN_KEYS, (key) => `alarms.${key}`);
   if (input.rules !== undefined && !Array.isArray(input.rules)) {
-    fail(
+    check.fail(
       'alarms.rules',
       'must be an array of rules',
       'Example: rules: [{ name, action, channels }].',
     );
   }
   if (input.channels !== undefined && !isRecord(input.channels)) {
-    fail(
+    check.fail(
       'alarms.channels',
       'must be an object of named channels',
       "Example: channels: { ops: { type: 'slack', webhookUrl } }.",
@@ -115,21 +98,29 @@ function checkShape(input: unknown): asserts input is AuditAlarmOptions {
 function resolveBackoff(value: unknown): ResolvedAlarmOptions['backoff'] {
   const backoff: unknown = value ?? {};
   if (!isRecord(backoff)) {
-    fail(
+    check.fail(
       'alarms.backoff',
       'must be an object',
       'Example: backoff: { initialMs: 1000, maxMs: 300000 }.',
     );
   }
-  for (const key of Object.keys(backoff)) {
-    if (key !== 'initialMs' && key !== 'maxMs') {
-      fail(`alarms.backoff.${key}`, 'is not a known option', 'Known: initialMs, maxMs.');
-    }
-  }
-  const initialMs = wholeNumber('alarms.backoff.initialMs', backoff.initialMs, 1000, 1, 86_400_000);
-  const maxMs = wholeNumber('alarms.backoff.maxMs', backoff.maxMs, 300_000, 1, 86_400_000);
+  check.knownKeys(backoff, KNOWN_BACKOFF_KEYS, (key) => `alarms.backoff.${key}`);
+  const initialMs = check.wholeNumber('alarms.backoff.initialMs', backoff.initialMs, {
+    fallback: 1000,
+    min: 1,
+    max: 86_400_000,
+  });
+  const maxMs = check.wholeNumber('alarms.backoff.maxMs', backoff.maxMs, {
+    fallback: 300_000,
+    min: 1,
+    max: 86_400_000,
+  });
   if (maxMs < initialMs) {
-    fail('alarms.backoff.maxMs', `(${maxMs}) is below initialMs (${initialMs})`, 'Raise maxMs.');
+    check.fail(
+      'alarms.backoff.maxMs',
+      `(${maxMs}) is below initialMs (${initialMs})`,
+      'Raise maxMs.',
+    );
   }
   return { initialMs, maxMs };
 }
@@ -143,9 +134,10 @@ function resolveViewerUrl(value: unknown): string {
     parsed = undefined;
   }
   if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-    fail(
+    check.mismatch(
       'alarms.viewerUrl',
-      `must be an absolute http(s) URL (got ${JSON.stringify(value)})`,
+      'an absolute http(s) URL',
+      value,
       "Example: viewerUrl: 'https://admin.example.com/audit/'.",
     );
   }
@@ -160,21 +152,25 @@ function resolveLimits(
   'maxAttempts' | 'pollIntervalMs' | 'digestListSize' | 'maxOpenWindowsPerRule'
 > {
   return {
-    maxAttempts: wholeNumber('alarms.maxAttempts', options.maxAttempts, 8, 1, 1000),
-    pollIntervalMs: wholeNumber(
-      'alarms.pollIntervalMs',
-      options.pollIntervalMs,
-      1000,
-      10,
-      3_600_000,
-    ),
-    digestListSize: wholeNumber('alarms.digestListSize', options.digestListSize, 10, 1, 100),
-    maxOpenWindowsPerRule: wholeNumber(
+    maxAttempts: check.wholeNumber('alarms.maxAttempts', options.maxAttempts, {
+      fallback: 8,
+      min: 1,
+      max: 1000,
+    }),
+    pollIntervalMs: check.wholeNumber('alarms.pollIntervalMs', options.pollIntervalMs, {
+      fallback: 1000,
+      min: 10,
+      max: 3_600_000,
+    }),
+    digestListSize: check.wholeNumber('alarms.digestListSize', options.digestListSize, {
+      fallback: 10,
+      min: 1,
+      max: 100,
+    }),
+    maxOpenWindowsPerRule: check.wholeNumber(
       'alarms.maxOpenWindowsPerRule',
       options.maxOpenWindowsPerRule,
-      DEFAULT_MAX_OPEN_WINDOWS,
-      1,
-      10_000_000,
+      { fallback: DEFAULT_MAX_OPEN_WINDOWS, min: 1, max: 10_000_000 },
     ),
   };
 }
@@ -189,16 +185,19 @@ export function resolveAlarmOptions(input: unknown): ResolvedAlarmOptions | unde
   checkShape(input);
   const backoff = resolveBackoff(input.backoff);
   const viewerUrl = input.viewerUrl === undefined ? undefined : resolveViewerUrl(input.viewerUrl);
-  if (input.dispatch !== undefined && typeof input.dispatch !== 'boolean') {
-    fail('alarms.dispatch', 'must be true or false', 'Remove it to dispatch in this process.');
-  }
+  const dispatch = check.optionalBoolean(
+    'alarms.dispatch',
+    input.dispatch,
+    true,
+    'Remove it to dispatch in this process.',
+  );
   return {
     rules: input.rules ?? [],
     channels: input.channels ?? {},
     backoff,
     ...(viewerUrl === undefined ? {} : { viewerUrl }),
     ...resolveLimits(input),
-    dispatch: input.dispatch ?? true,
+    dispatch,
     rateLimit:
       input.rateLimit === undefined
         ? DEFAULT_ALARM_RATE_LIMIT
@@ -206,6 +205,12 @@ export function resolveAlarmOptions(input: unknown): ResolvedAlarmOptions | unde
     destinations: resolveDestinations(input.allowPrivateNetworks),
     ...(input.leaseMs === undefined
       ? {}
-      : { leaseMs: wholeNumber('alarms.leaseMs', input.leaseMs, 60_000, 100, 86_400_000) }),
+      : {
+          leaseMs: check.wholeNumber('alarms.leaseMs', input.leaseMs, {
+            fallback: 60_000,
+            min: 100,
+            max: 86_400_000,
+          }),
+        }),
   };
 }

@@ -6,6 +6,7 @@
  */
 import { AuditConfigurationError } from '../audit-configuration.error';
 import { DurationError, parseDuration } from '../common/duration';
+import { describe, unknownKeyOf, type KnownKeys } from '../common/option-checks';
 import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 
 /**
@@ -37,10 +38,11 @@ export const DEFAULT_ALARM_RATE_LIMIT: CompiledAlarmRateLimit = Object.freeze({
 
 const MAX_RATE_LIMIT_COUNT = 10_000;
 
-function describe(value: unknown): string {
-  if (typeof value === 'function') return 'a function';
-  return JSON.stringify(value) ?? typeof value;
-}
+/** The keys of a `rateLimit`: `satisfies` makes a key missing here a compile error. */
+const KNOWN_KEYS: KnownKeys = { count: true, per: true } satisfies Record<
+  keyof AlarmRateLimit,
+  true
+>;
 
 /**
  * Reads a `rateLimit` option (`alarms.rateLimit` or a rule's).
@@ -63,8 +65,9 @@ export function compileAlarmRateLimit(
     return fail(`must be an object or false (got ${describe(raw)})`);
   }
   const record = raw as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
-    if (key !== 'count' && key !== 'per') fail(`has the unknown key "${key}"; known: count, per`);
+  const unknown = unknownKeyOf(record, KNOWN_KEYS);
+  if (unknown !== undefined) {
+    fail(`has the unknown key "${unknown}"; known: ${Object.keys(KNOWN_KEYS).join(', ')}`);
   }
   const count = record.count;
   if (

@@ -4,24 +4,10 @@
  */
 import { AuditConfigurationError } from '../audit-configuration.error';
 import { DurationError, parseDuration } from '../common/duration';
+import { describe, unknownKeyOf, type KnownKeys } from '../common/option-checks';
 import { isRecord, type JsonRecord } from '../event/json-equal';
 import { AlarmTemplateError, parseAlarmTemplate, type AlarmTemplate } from './alarm-template';
 import { GlobError, compileGlob, type GlobMatcher } from './glob';
-
-/**
- * A value as an error message shows it: JSON where possible, so `"1"` and `1` look different.
- *
- * @param value - any option value as given
- * @example describeInput('sec') // '"sec"'
- */
-export function describeInput(value: unknown): string {
-  if (typeof value === 'function') return 'a function';
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
 
 /** How a rule template is parsed and what it falls back to. */
 export interface RuleTemplateSpec {
@@ -52,14 +38,14 @@ export class RuleChecker {
   }
 
   /** Checks an object field (`threshold`, `transition`) holding known keys only. */
-  record(field: string, value: unknown, example: string, knownKeys: readonly string[]): JsonRecord {
+  record(field: string, value: unknown, example: string, knownKeys: KnownKeys): JsonRecord {
     if (!isRecord(value)) {
-      this.fail(field, `must be an object such as ${example} (got ${describeInput(value)}).`);
+      this.fail(field, `must be an object such as ${example} (got ${describe(value)}).`);
     }
-    for (const key of Object.keys(value)) {
-      if (!knownKeys.includes(key)) {
-        this.fail(field, `has the unknown key "${key}"; known keys: ${knownKeys.join(', ')}.`);
-      }
+    const key = unknownKeyOf(value, knownKeys);
+    if (key !== undefined) {
+      const known = Object.keys(knownKeys).join(', ');
+      this.fail(field, `has the unknown key "${key}"; known keys: ${known}.`);
     }
     return value;
   }
@@ -69,7 +55,7 @@ export class RuleChecker {
     if (typeof value !== 'string' && !Array.isArray(value)) {
       this.fail(
         field,
-        `must be a string or an array of strings, e.g. ${example} (got ${describeInput(value)}).`,
+        `must be a string or an array of strings, e.g. ${example} (got ${describe(value)}).`,
       );
     }
     try {
@@ -86,7 +72,7 @@ export class RuleChecker {
     if (typeof source !== 'string' || source.trim() === '') {
       this.fail(
         field,
-        `must be a non-empty template string, e.g. "${spec.fallback}" (got ${describeInput(value)}).`,
+        `must be a non-empty template string, e.g. "${spec.fallback}" (got ${describe(value)}).`,
       );
     }
     try {
@@ -105,7 +91,7 @@ export class RuleChecker {
       if (error instanceof DurationError) {
         this.fail(
           field,
-          `${describeInput(value)} is not a duration; use a number of milliseconds or a number with a unit: 500ms, 30s, 10m, 24h, 7d, 2w.`,
+          `${describe(value)} is not a duration; use a number of milliseconds or a number with a unit: 500ms, 30s, 10m, 24h, 7d, 2w.`,
         );
       }
       throw error;
@@ -117,14 +103,14 @@ export class RuleChecker {
     if (!Array.isArray(value) || value.length === 0) {
       this.fail(
         field,
-        `must be a non-empty array of strings, e.g. ${example}, or be left out (got ${describeInput(value)}).`,
+        `must be a non-empty array of strings, e.g. ${example}, or be left out (got ${describe(value)}).`,
       );
     }
     for (const item of value as unknown[]) {
       if (typeof item !== 'string' || item === '') {
         this.fail(
           field,
-          `must hold non-empty strings only, e.g. ${example} (got ${describeInput(item)}).`,
+          `must hold non-empty strings only, e.g. ${example} (got ${describe(item)}).`,
         );
       }
     }

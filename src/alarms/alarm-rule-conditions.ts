@@ -2,11 +2,12 @@
  * The conditions of an alarm rule besides `action` (which the engine indexes): one small
  * compiler per rule field, each checking its field and returning the test it stands for.
  */
+import { describe } from '../common/option-checks';
 import { AUDIT_OUTCOMES, type AuditEvent, type AuditOutcome } from '../event/audit-event';
 import { isRecord, type JsonRecord } from '../event/json-equal';
 import type { AlarmRule } from './alarm-options';
 import { changedMatcher, changedWatch } from './alarm-rule-changed';
-import { describeInput, type RuleChecker } from './alarm-rule-checker';
+import type { RuleChecker } from './alarm-rule-checker';
 import { checkTransition, transitionMatcher, transitionWatch } from './alarm-rule-transition';
 import { anyWatch, type ChangeWatch } from './change-watch';
 
@@ -32,7 +33,7 @@ function outcomeCondition(check: RuleChecker, value: unknown): AlarmCondition {
     if (!(AUDIT_OUTCOMES as readonly unknown[]).includes(outcome)) {
       check.fail(
         'outcome',
-        `unknown outcome ${describeInput(outcome)}; use ${AUDIT_OUTCOMES.join(', ')}.`,
+        `unknown outcome ${describe(outcome)}; use ${AUDIT_OUTCOMES.join(', ')}.`,
       );
     }
   }
@@ -61,13 +62,13 @@ function labelsCondition(check: RuleChecker, value: unknown): AlarmCondition {
   if (!isRecord(value) || Object.keys(value).length === 0) {
     check.fail(
       'labels',
-      `must be an object of label names and values, e.g. { region: 'eu' }, or be left out (got ${describeInput(value)}).`,
+      `must be an object of label names and values, e.g. { region: 'eu' }, or be left out (got ${describe(value)}).`,
     );
   }
   const wanted = Object.entries(value);
   for (const [key, label] of wanted) {
     if (typeof label !== 'string')
-      check.fail('labels', `the value of "${key}" must be a string (got ${describeInput(label)}).`);
+      check.fail('labels', `the value of "${key}" must be a string (got ${describe(label)}).`);
   }
   return {
     test: (event) => {
@@ -84,7 +85,7 @@ function changedCondition(check: RuleChecker, value: unknown): AlarmCondition {
   if (!Array.isArray(value) || value.length === 0) {
     check.fail(
       'changed',
-      `must be a non-empty array of field paths, e.g. ["phone", "mfa.*"] (got ${describeInput(value)}).`,
+      `must be a non-empty array of field paths, e.g. ["phone", "mfa.*"] (got ${describe(value)}).`,
     );
   }
   const globs = check.globs('changed', value, '["phone", "mfa.*"]');
@@ -98,7 +99,7 @@ function transitionCondition(check: RuleChecker, value: unknown): AlarmCondition
 
 function whenCondition(check: RuleChecker, value: unknown): AlarmCondition {
   if (typeof value !== 'function') {
-    check.fail('when', `must be a function (event) => boolean (got ${describeInput(value)}).`);
+    check.fail('when', `must be a function (event) => boolean (got ${describe(value)}).`);
   }
   const when = value as (event: AuditEvent) => unknown;
   return { test: (event) => Boolean(when(event)) };

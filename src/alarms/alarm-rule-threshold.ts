@@ -2,8 +2,10 @@
  * The `threshold` of an alarm rule: `count` matching events within one `window`, counted
  * separately per `groupBy` value when it is set.
  */
+import { describe, type KnownKeys } from '../common/option-checks';
 import type { AuditEvent } from '../event/audit-event';
-import { describeInput, type RuleChecker } from './alarm-rule-checker';
+import type { AlarmRule } from './alarm-options';
+import type { RuleChecker } from './alarm-rule-checker';
 import { ALARM_EVENT_PATHS, eventPathReader } from './alarm-event-paths';
 import { describeDuration } from './alarm-template-values';
 
@@ -21,7 +23,11 @@ export interface CompiledThreshold {
   readonly readGroup?: (event: AuditEvent) => unknown;
 }
 
-const KNOWN_THRESHOLD_KEYS: readonly string[] = ['count', 'window', 'groupBy'];
+const KNOWN_THRESHOLD_KEYS: KnownKeys = {
+  count: true,
+  window: true,
+  groupBy: true,
+} satisfies Record<keyof NonNullable<AlarmRule['threshold']>, true>;
 
 /**
  * Checks a rule's `threshold` field and reads its window.
@@ -39,10 +45,7 @@ export function compileThreshold(check: RuleChecker, value: unknown): CompiledTh
   );
   const count = raw.count;
   if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1) {
-    check.fail(
-      'threshold.count',
-      `must be a whole number of at least 1 (got ${describeInput(count)}).`,
-    );
+    check.fail('threshold.count', `must be a whole number of at least 1 (got ${describe(count)}).`);
   }
   const windowMs = check.duration('threshold.window', raw.window);
   const threshold: { -readonly [K in keyof CompiledThreshold]: CompiledThreshold[K] } = {
@@ -56,7 +59,7 @@ export function compileThreshold(check: RuleChecker, value: unknown): CompiledTh
     if (reader === undefined) {
       check.fail(
         'threshold.groupBy',
-        `${describeInput(groupBy)} is not an event path; use one of ${ALARM_EVENT_PATHS.join(', ')}, or labels.<name>.`,
+        `${describe(groupBy)} is not an event path; use one of ${ALARM_EVENT_PATHS.join(', ')}, or labels.<name>.`,
       );
     }
     threshold.groupBy = groupBy as string;

@@ -2,10 +2,11 @@
  * The `transition` condition of an alarm rule: a field going from one value to another, read
  * from the event's diff ("status went from `approved` to `void`").
  */
+import { describe, type KnownKeys } from '../common/option-checks';
 import type { AuditEvent, AuditFieldChange } from '../event/audit-event';
 import { isDiffTruncationEntry } from '../event/diff';
 import { isRecord, ownValue } from '../event/json-equal';
-import { describeInput, type RuleChecker } from './alarm-rule-checker';
+import type { RuleChecker } from './alarm-rule-checker';
 import type { ChangeWatch } from './change-watch';
 
 /** A value a {@link AlarmTransition} compares with (strict equality). */
@@ -28,7 +29,11 @@ export interface AlarmTransition {
 }
 
 const FIELD_PATH = /^[^.]+(\.[^.]+)*$/;
-const KNOWN_TRANSITION_KEYS: readonly string[] = ['field', 'from', 'to'];
+const KNOWN_TRANSITION_KEYS: KnownKeys = {
+  field: true,
+  from: true,
+  to: true,
+} satisfies Record<keyof AlarmTransition, true>;
 
 /**
  * Checks a rule's `transition` field.
@@ -54,7 +59,7 @@ export function checkTransition(check: RuleChecker, value: unknown): AlarmTransi
   ) {
     check.fail(
       'transition',
-      `"field" must be a dotted field path without wildcards, e.g. "status" or "billing.state" (got ${describeInput(field)}).`,
+      `"field" must be a dotted field path without wildcards, e.g. "status" or "billing.state" (got ${describe(field)}).`,
     );
   }
   checkSide(check, 'from', raw.from);
@@ -77,7 +82,7 @@ function checkSide(check: RuleChecker, side: 'from' | 'to', given: unknown): voi
   ) {
     check.fail(
       'transition',
-      `"${side}" must be a string, number, boolean or null, or a non-empty array of them (got ${describeInput(given)}).`,
+      `"${side}" must be a string, number, boolean or null, or a non-empty array of them (got ${describe(given)}).`,
     );
   }
 }

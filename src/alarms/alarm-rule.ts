@@ -3,13 +3,14 @@
  * that does not exist, a template field that does not exist) stops the application start with a
  * message naming the rule and the field, instead of silently never alarming in production.
  */
+import { describe, unknownKeyOf, type KnownKeys } from '../common/option-checks';
 import { AuditConfigurationError } from '../audit-configuration.error';
 import type { AuditEvent } from '../event/audit-event';
 import { isRecord, type JsonRecord } from '../event/json-equal';
 import { ALARM_SEVERITIES, type AlarmSeverity } from '../stores/alarm-message';
 import type { AlarmRule } from './alarm-options';
 import { compileAlarmRateLimit, type CompiledAlarmRateLimit } from './alarm-rate-limit';
-import { describeInput, RuleChecker } from './alarm-rule-checker';
+import { RuleChecker } from './alarm-rule-checker';
 import { compileConditions } from './alarm-rule-conditions';
 import { normalizeViewerUrl } from './alarm-rule-links';
 import { compileThreshold, type CompiledThreshold } from './alarm-rule-threshold';
@@ -99,24 +100,25 @@ export const DEFAULT_DIGEST_LIST_SIZE = 10;
 
 /** What a rule name may be: also the form of `rule` in `AuditService.alarm()`. */
 export const ALARM_RULE_NAME = /^[A-Za-z0-9._-]{1,100}$/;
-const KNOWN_RULE_KEYS: readonly string[] = [
-  'name',
-  'action',
-  'resourceType',
-  'outcome',
-  'changed',
-  'transition',
-  'actorRoles',
-  'labels',
-  'when',
-  'channels',
-  'severity',
-  'title',
-  'message',
-  'threshold',
-  'throttle',
-  'rateLimit',
-];
+/** Every rule field: `satisfies` makes a field missing here a compile error. */
+const KNOWN_RULE_KEYS: KnownKeys = {
+  name: true,
+  action: true,
+  resourceType: true,
+  outcome: true,
+  changed: true,
+  transition: true,
+  actorRoles: true,
+  labels: true,
+  when: true,
+  channels: true,
+  severity: true,
+  title: true,
+  message: true,
+  threshold: true,
+  throttle: true,
+  rateLimit: true,
+} satisfies Record<keyof AlarmRule, true>;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -131,7 +133,7 @@ interface RuleScope {
 function ruleRecord(raw: unknown, index: number): JsonRecord {
   if (!isRecord(raw)) {
     throw new AuditConfigurationError(
-      `nestjs-audit: alarm rule #${index + 1} must be an object such as { name: 'invoice-void', action: 'invoice.void', channels: ['ops'] } (got ${describeInput(raw)}).`,
+      `nestjs-audit: alarm rule #${index + 1} must be an object such as { name: 'invoice-void', action: 'invoice.void', channels: ['ops'] } (got ${describe(raw)}).`,
     );
   }
   return raw;
@@ -149,7 +151,7 @@ function claimName(
     const unnamed: RuleChecker = new RuleChecker(`#${index + 1}`);
     unnamed.fail(
       'name',
-      `must be 1-100 letters, digits, ".", "_" or "-", e.g. "mfa-phone-changed" (got ${describeInput(name)}).`,
+      `must be 1-100 letters, digits, ".", "_" or "-", e.g. "mfa-phone-changed" (got ${describe(name)}).`,
     );
   }
   const check: RuleChecker = new RuleChecker(`"${name}"`);
@@ -166,10 +168,10 @@ function claimName(
 }
 
 function checkRuleKeys(check: RuleChecker, rule: JsonRecord): void {
-  for (const key of Object.keys(rule)) {
-    if (!KNOWN_RULE_KEYS.includes(key)) {
-      check.fail(key, `is not a rule field; known fields: ${KNOWN_RULE_KEYS.join(', ')}.`);
-    }
+  const key = unknownKeyOf(rule, KNOWN_RULE_KEYS);
+  if (key !== undefined) {
+    const known = Object.keys(KNOWN_RULE_KEYS).join(', ');
+    check.fail(key, `is not a rule field; known fields: ${known}.`);
   }
 }
 
@@ -181,10 +183,7 @@ function compileChannels(check: RuleChecker, channels: unknown, scope: RuleScope
   const list: string[] = [];
   for (const channel of channels as unknown[]) {
     if (typeof channel !== 'string' || !scope.channels.has(channel)) {
-      check.fail(
-        'channels',
-        `unknown channel ${describeInput(channel)}; known channels: ${known}.`,
-      );
+      check.fail('channels', `unknown channel ${describe(channel)}; known channels: ${known}.`);
     }
     if (list.includes(channel)) check.fail('channels', `lists "${channel}" twice.`);
     list.push(channel);
@@ -197,7 +196,7 @@ function compileSeverity(check: RuleChecker, value: unknown): AlarmSeverity {
   if (!(ALARM_SEVERITIES as readonly unknown[]).includes(severity)) {
     check.fail(
       'severity',
-      `unknown severity ${describeInput(severity)}; use one of ${ALARM_SEVERITIES.join(', ')}.`,
+      `unknown severity ${describe(severity)}; use one of ${ALARM_SEVERITIES.join(', ')}.`,
     );
   }
   return severity as AlarmSeverity;
@@ -301,13 +300,13 @@ export function compileAlarmRules(
   const list: unknown = rules ?? [];
   if (!Array.isArray(list)) {
     throw new AuditConfigurationError(
-      `nestjs-audit: option "alarms.rules" must be an array of rules, e.g. [{ name: 'invoice-void', action: 'invoice.void', channels: ['ops'] }] (got ${describeInput(list)}).`,
+      `nestjs-audit: option "alarms.rules" must be an array of rules, e.g. [{ name: 'invoice-void', action: 'invoice.void', channels: ['ops'] }] (got ${describe(list)}).`,
     );
   }
   const digestListSize = settings.digestListSize ?? DEFAULT_DIGEST_LIST_SIZE;
   if (!Number.isSafeInteger(digestListSize) || digestListSize < 1 || digestListSize > 100) {
     throw new AuditConfigurationError(
-      `nestjs-audit: option "alarms.digestListSize" must be a whole number from 1 to 100 (got ${describeInput(digestListSize)}).`,
+      `nestjs-audit: option "alarms.digestListSize" must be a whole number from 1 to 100 (got ${describe(digestListSize)}).`,
     );
   }
   const scope: RuleScope = {

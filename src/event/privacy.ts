@@ -4,7 +4,9 @@
  * stores, streams, chains or alarms on it, so every sink sees the same data.
  */
 import { createHmac } from 'node:crypto';
+import { auditOptionChecks as check } from '../audit-configuration.checks';
 import { AuditConfigurationError } from '../audit-configuration.error';
+import type { KnownKeys } from '../common/option-checks';
 import type { AuditActor, AuditSource } from './audit-event';
 import { truncateIpAddress } from './ip-truncate';
 
@@ -190,11 +192,17 @@ export function isPseudonym(value: string): boolean {
 export const AUDIT_PRIVACY_MIN_KEY_BYTES = 32;
 
 const PSEUDONYM_FIELDS: readonly AuditPseudonymField[] = ['actor.id', 'actor.email', 'actor.name'];
-const KNOWN = new Set(['key', 'pseudonymize', 'truncateIp', 'hashFields']);
-
-function fail(option: string, problem: string, fix: string): never {
-  throw new AuditConfigurationError(`nestjs-audit: option "privacy.${option}" ${problem}. ${fix}`);
-}
+/** The keys of `privacy`: `satisfies` makes an option missing here a compile error. */
+const KNOWN_KEYS: KnownKeys = {
+  key: true,
+  pseudonymize: true,
+  truncateIp: true,
+  hashFields: true,
+} satisfies Record<keyof AuditPrivacyOptions, true>;
+const KNOWN_PREFIX_KEYS: KnownKeys = { v4: true, v6: true } satisfies Record<
+  keyof AuditIpPrefixes,
+  true
+>;
 
 /**
  * Checks the `privacy` option.
@@ -209,9 +217,7 @@ export function resolvePrivacy(input: AuditPrivacyOptions | undefined): AuditPri
       'nestjs-audit: option "privacy" must be an object, e.g. privacy: { key: process.env.AUDIT_PSEUDONYM_KEY, pseudonymize: true }.',
     );
   }
-  for (const name of Object.keys(input)) {
-    if (!KNOWN.has(name)) fail(name, 'is not a known option', `Known: ${[...KNOWN].join(', ')}.`);
-  }
+  check.knownKeys(input, KNOWN_KEYS, (key) => `privacy.${key}`);
   const pseudonymized = new Set(pseudonymFields(input.pseudonymize));
   const hashFields = hashPaths(input.hashFields);
   const ipPrefixes = prefixes(input.truncateIp);
@@ -223,14 +229,15 @@ export function resolvePrivacy(input: AuditPrivacyOptions | undefined): AuditPri
 
 function checkKey(key: unknown): Buffer {
   const generate = `Generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64'))", keep it in your secret store, and pass it as privacy.key`;
-  if (key === undefined) fail('key', 'is required by pseudonymize and hashFields', generate);
+  if (key === undefined)
+    check.fail('privacy.key', 'is required by pseudonymize and hashFields', generate);
   const bytes =
     typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.isBuffer(key) ? key : undefined;
   if (bytes === undefined)
-    fail('key', `must be a string or a Buffer (got ${typeof key})`, generate);
+    check.fail('privacy.key', `must be a string or a Buffer (got ${typeof key})`, generate);
   if (bytes.length < AUDIT_PRIVACY_MIN_KEY_BYTES) {
-    fail(
-      'key',
+    check.fail(
+      'privacy.key',
       `is too short (${bytes.length} byte${bytes.length === 1 ? '' : 's'}; at least ${AUDIT_PRIVACY_MIN_KEY_BYTES} are needed)`,
       generate,
     );
@@ -243,9 +250,10 @@ function pseudonymFields(value: unknown): readonly AuditPseudonymField[] {
   if (value === undefined || value === false) return [];
   if (value === true) return PSEUDONYM_FIELDS;
   if (!Array.isArray(value) || value.some((f) => !PSEUDONYM_FIELDS.includes(f as never))) {
-    fail(
-      'pseudonymize',
-      `must be true, false or a list of ${PSEUDONYM_FIELDS.map((f) => `'${f}'`).join(', ')} (got ${JSON.stringify(value)})`,
+    check.mismatch(
+      'privacy.pseudonymize',
+      `true, false or a list of ${PSEUDONYM_FIELDS.map((f) => `'${f}'`).join(', ')}`,
+      value,
       "Example: pseudonymize: ['actor.id', 'actor.email'].",
     );
   }
@@ -257,9 +265,10 @@ function hashPaths(value: unknown): string[] {
   const valid = (path: unknown): boolean =>
     typeof path === 'string' && path.split('.').every((segment) => segment !== '');
   if (!Array.isArray(value) || !value.every(valid)) {
-    fail(
-      'hashFields',
-      `must be a list of dotted paths without empty segments (got ${JSON.stringify(value)})`,
+    check.mismatch(
+      'privacy.hashFields',
+      'a list of dotted paths without empty segments',
+      value,
       "Example: hashFields: ['phone', 'mfa.phone', 'contacts.*.email'].",
     );
   }
@@ -271,18 +280,13 @@ function prefixes(value: unknown): Required<AuditIpPrefixes> | undefined {
   if (value === true) return { v4: 24, v6: 48 };
   const example = 'Example: truncateIp: { v4: 24, v6: 48 }.';
   if (typeof value !== 'object' || value === null) {
-    fail('truncateIp', `must be true, false or { v4, v6 } (got ${JSON.stringify(value)})`, example);
+    check.mismatch('privacy.truncateIp', 'true, false or { v4, v6 }', value, example);
   }
-  const { v4 = 24, v6 = 48, ...rest } = value as AuditIpPrefixes;
-  const unknown = Object.keys(rest)[0];
-  if (unknown !== undefined) fail(`truncateIp.${unknown}`, 'is not a known option', example);
+  check.knownKeys(value, KNOWN_PREFIX_KEYS, (key) => `privacy.truncateIp.${key}`, example);
+  const { v4 = 24, v6 = 48 } = value as AuditIpPrefixes;
   const bits = (name: string, n: unknown, max: number): number => {
     if (!Number.isInteger(n) || (n as number) < 0 || (n as number) > max) {
-      fail(
-        `truncateIp.${name}`,
-        `must be an integer from 0 to ${max} (got ${JSON.stringify(n)})`,
-        example,
-      );
+      check.mismatch(`privacy.truncateIp.${name}`, `an integer from 0 to ${max}`, n, example);
     }
     return n as number;
   };

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
+import { optionChecker, type KnownKeys, type OptionChecker } from '../common/option-checks';
 import { ed25519PrivateKey } from './checkpoint';
 
 /** The `checkpoints` option of `AuditModule.forRoot()`. */
@@ -44,20 +45,24 @@ export interface ResolvedCheckpointOptions {
   keyId: string;
 }
 
-const KNOWN = ['everyEvents', 'intervalMs', 'file', 'signingKey', 'keyId'];
+/** Every field: `satisfies` makes a field missing here a compile error. */
+const KNOWN_FIELDS: KnownKeys = {
+  everyEvents: true,
+  intervalMs: true,
+  file: true,
+  signingKey: true,
+  keyId: true,
+} satisfies Record<keyof AuditCheckpointOptions, true>;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const PREFIX = 'Invalid AuditModule option "checkpoints":';
 
-function fail(problem: string): never {
-  throw new TypeError(`Invalid AuditModule option "checkpoints": ${problem}.`);
-}
-
-function whole(name: string, value: unknown, fallback: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    fail(`"${name}" must be a whole number from 1 to ${max}, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
+/** The checks of the fields: `Invalid AuditModule option "checkpoints": "<field>" <problem>.` */
+const check: OptionChecker = optionChecker({
+  error: TypeError,
+  message: (field, problem) => `${PREFIX} ${field === '' ? '' : `"${field}" `}${problem}.`,
+  mismatch: (expected, given) => `must be ${expected}, got ${given}`,
+  unknownKey: (field, known) => `${PREFIX} unknown field "${field}" (known: ${known.join(', ')}).`,
+});
 
 /**
  * Validates the `checkpoints` option: `false` turns checkpoints off, `undefined` or `true`
@@ -68,28 +73,38 @@ export function resolveCheckpointOptions(raw: unknown): ResolvedCheckpointOption
   if (raw === false) return false;
   const options = (raw === undefined || raw === true ? {} : raw) as Record<string, unknown>;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    fail('use false, true, or an object such as { everyEvents: 1000, intervalMs: 60000 }');
+    check.fail(
+      '',
+      'use false, true, or an object such as { everyEvents: 1000, intervalMs: 60000 }',
+    );
   }
-  const unknown = Object.keys(options).find((key) => !KNOWN.includes(key));
-  if (unknown !== undefined) fail(`unknown field "${unknown}" (known: ${KNOWN.join(', ')})`);
+  check.knownKeys(options, KNOWN_FIELDS);
   const { file, signingKey, keyId = 'default' } = options;
   if (file !== undefined && (typeof file !== 'string' || file === '')) {
-    fail('"file" must be a path');
+    check.fail('file', 'must be a path');
   }
   if (typeof keyId !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(keyId)) {
-    fail('"keyId" must be 1 to 64 letters, digits, ".", "_" or "-"');
+    check.fail('keyId', 'must be 1 to 64 letters, digits, ".", "_" or "-"');
   }
   let key: KeyObject | undefined;
   if (signingKey !== undefined) {
     try {
       key = ed25519PrivateKey(signingKey as string | KeyObject, '"signingKey"');
     } catch (error) {
-      fail(error instanceof Error ? error.message.replace(/\.$/, '') : String(error));
+      check.fail('', error instanceof Error ? error.message.replace(/\.$/, '') : String(error));
     }
   }
   return {
-    everyEvents: whole('everyEvents', options.everyEvents, 1000, 1_000_000_000),
-    intervalMs: whole('intervalMs', options.intervalMs, 60_000, MAX_TIMER_MS),
+    everyEvents: check.wholeNumber('everyEvents', options.everyEvents, {
+      fallback: 1000,
+      min: 1,
+      max: 1_000_000_000,
+    }),
+    intervalMs: check.wholeNumber('intervalMs', options.intervalMs, {
+      fallback: 60_000,
+      min: 1,
+      max: MAX_TIMER_MS,
+    }),
     file: typeof file === 'string' ? (isAbsolute(file) ? file : resolve(file)) : undefined,
     signingKey: key,
     keyId,

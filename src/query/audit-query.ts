@@ -1,3 +1,4 @@
+import { unknownKeyOf, type KnownKeys } from '../common/option-checks';
 import { AUDIT_OUTCOMES, isAuditOutcome, type AuditOutcome } from '../event/audit-event';
 import {
   encodeCursor,
@@ -49,7 +50,20 @@ const STRING_FILTERS = [
   'requestId',
   'tenant',
 ] as const;
-const KNOWN_KEYS = new Set<string>([...STRING_FILTERS, 'outcome', 'from', 'to', 'limit', 'cursor']);
+/** Every filter: `satisfies` makes a filter missing here a compile error. */
+const KNOWN_FILTERS: KnownKeys = {
+  actorId: true,
+  resourceType: true,
+  resourceId: true,
+  action: true,
+  requestId: true,
+  tenant: true,
+  outcome: true,
+  from: true,
+  to: true,
+  limit: true,
+  cursor: true,
+} satisfies Record<keyof AuditQuery, true>;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 const MAX_FILTER_LENGTH = 512;
 
@@ -110,12 +124,11 @@ export function parseAuditQuery(input: unknown = {}): NormalizedAuditQuery {
     );
   }
   const raw = input as Record<string, unknown>;
-  for (const key of Object.keys(raw)) {
-    if (!KNOWN_KEYS.has(key)) {
-      throw new AuditQueryError(
-        `Unknown query filter "${key}". Known filters: ${[...KNOWN_KEYS].join(', ')}.`,
-      );
-    }
+  const unknown = unknownKeyOf(raw, KNOWN_FILTERS);
+  if (unknown !== undefined) {
+    throw new AuditQueryError(
+      `Unknown query filter "${unknown}". Known filters: ${Object.keys(KNOWN_FILTERS).join(', ')}.`,
+    );
   }
   const query: NormalizedAuditQuery = { limit: DEFAULT_QUERY_LIMIT };
   for (const key of STRING_FILTERS) {

@@ -3,7 +3,8 @@
  * timeouts, SMTP transport, headers). Each throws an AuditConfigurationError that names the
  * option and says how to fix it.
  */
-import { AuditConfigurationError } from '../../audit-configuration.error';
+import { auditOptionChecks as check } from '../../audit-configuration.checks';
+import { describe } from '../../common/option-checks';
 import { refusedUrlHost, type DestinationPolicy } from './destination-guard';
 import { isValidEmailAddress, splitAddresses } from './email-address';
 import { isReservedWebhookHeader } from './webhook.notifier';
@@ -11,28 +12,16 @@ import { isReservedWebhookHeader } from './webhook.notifier';
 /** Largest `timeoutMs` (the longest delay a Node.js timer supports). */
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
-/** Throws the boot error of one option: what is wrong with it and how to fix it. */
-export function fail(option: string, problem: string, fix: string): never {
-  throw new AuditConfigurationError(`nestjs-audit: option "${option}" ${problem}. ${fix}`);
-}
-
 /** Whether `value` is a plain object (not null, not an array). */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** `value` as quoted in an error message: JSON, long strings cut. */
-export function shown(value: unknown): string {
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  return JSON.stringify(value) ?? typeof value;
 }
 
 /** Checks one or more e-mail addresses (a string, comma-separated, or an array of them). */
 export function checkAddresses(option: string, value: unknown, required: boolean): void {
   const example = `Example: ${option.split('.').pop()}: 'security@example.com' or ['a@example.com', 'Ops Team <ops@example.com>'].`;
   if (value === undefined) {
-    if (required) fail(option, 'is missing', example);
+    if (required) check.fail(option, 'is missing', example);
     return;
   }
   let addresses: string[];
@@ -41,14 +30,14 @@ export function checkAddresses(option: string, value: unknown, required: boolean
   } else if (Array.isArray(value) && value.every((item) => typeof item === 'string')) {
     addresses = value.flatMap(splitAddresses);
   } else {
-    fail(option, `must be an e-mail address or an array of them (got ${shown(value)})`, example);
+    check.mismatch(option, 'an e-mail address or an array of them', value, example);
   }
   if (addresses.length === 0) {
-    fail(option, 'is empty', `Give at least one address. ${example}`);
+    check.fail(option, 'is empty', `Give at least one address. ${example}`);
   }
   for (const address of addresses) {
     if (!isValidEmailAddress(address)) {
-      fail(option, `contains an invalid e-mail address ${shown(address)}`, example);
+      check.fail(option, `contains an invalid e-mail address ${describe(address)}`, example);
     }
   }
 }
@@ -64,24 +53,28 @@ export function checkHttpUrl(
   example: string,
 ): URL {
   if (typeof value !== 'string' || value.trim() === '') {
-    fail(option, `must be a URL string (got ${secret ? typeof value : shown(value)})`, example);
+    check.fail(
+      option,
+      `must be a URL string (got ${secret ? typeof value : describe(value)})`,
+      example,
+    );
   }
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     // A Slack webhook URL is a secret: never echo it, not even when malformed.
-    fail(option, `is not a valid URL${secret ? '' : ` (got ${shown(value)})`}`, example);
+    check.fail(option, `is not a valid URL${secret ? '' : ` (got ${describe(value)})`}`, example);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    fail(
+    check.fail(
       option,
       `must start with https:// or http:// (got ${JSON.stringify(url.protocol)})`,
       example,
     );
   }
   if (url.username || url.password) {
-    fail(
+    check.fail(
       option,
       'must not contain a user name or password',
       'Put credentials in a header instead (webhook channels: the "headers" option).',
@@ -95,7 +88,7 @@ export function checkDestination(option: string, url: URL, policy: DestinationPo
   const refused = refusedUrlHost(url, policy);
   if (refused === undefined) return;
   const host = url.hostname;
-  fail(
+  check.fail(
     option,
     `points to ${host}, a non-public destination (${refused}), which is refused by default so an alarm cannot be aimed at internal services or cloud metadata`,
     `If this destination is intended (a relay on your network, a test receiver), list it: alarms.allowPrivateNetworks: [${JSON.stringify(host.replace(/^\[|\]$/g, ''))}] (or true to allow every destination).`,
@@ -104,19 +97,12 @@ export function checkDestination(option: string, url: URL, policy: DestinationPo
 
 /** Checks a channel's `timeoutMs`, when set. */
 export function checkTimeout(name: string, value: unknown): void {
-  if (value === undefined) return;
-  if (
-    typeof value !== 'number' ||
-    !Number.isInteger(value) ||
-    value < 1 ||
-    value > MAX_TIMEOUT_MS
-  ) {
-    fail(
-      `alarms.channels.${name}.timeoutMs`,
-      `must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS} (got ${shown(value)})`,
-      'Remove it to use the default 10000.',
-    );
-  }
+  check.wholeNumber(`alarms.channels.${name}.timeoutMs`, value, {
+    fallback: 10_000,
+    min: 1,
+    max: MAX_TIMEOUT_MS,
+    unit: 'milliseconds',
+  });
 }
 
 /** Checks an e-mail channel's `transport`: an smtp(s):// URL or options naming the server. */
@@ -132,17 +118,25 @@ export function checkTransport(option: string, value: unknown): void {
     }
     // The URL may hold the SMTP password: only its scheme is ever shown.
     if (!url || (url.protocol !== 'smtp:' && url.protocol !== 'smtps:')) {
-      fail(option, 'must be an smtp:// or smtps:// URL', example);
+      check.fail(option, 'must be an smtp:// or smtps:// URL', example);
     }
-    if (!url.hostname) fail(option, 'names no host', example);
+    if (!url.hostname) check.fail(option, 'names no host', example);
     return;
   }
   if (!isRecord(value)) {
-    fail(option, `must be an SMTP URL or nodemailer SMTP options (got ${typeof value})`, example);
+    check.fail(
+      option,
+      `must be an SMTP URL or nodemailer SMTP options (got ${typeof value})`,
+      example,
+    );
   }
   const { host, url, service } = value;
   if (typeof host !== 'string' && typeof url !== 'string' && typeof service !== 'string') {
-    fail(option, 'must say which server to use: "host" (with "port"), "url" or "service"', example);
+    check.fail(
+      option,
+      'must say which server to use: "host" (with "port"), "url" or "service"',
+      example,
+    );
   }
 }
 
@@ -150,20 +144,20 @@ export function checkTransport(option: string, value: unknown): void {
 export function checkHeaders(option: string, value: unknown): void {
   const example = "Example: headers: { Authorization: 'Bearer ' + process.env.ERP_TOKEN }.";
   if (value === undefined) return;
-  if (!isRecord(value)) fail(option, `must be an object of header names and values`, example);
+  if (!isRecord(value)) check.fail(option, `must be an object of header names and values`, example);
   for (const [name, headerValue] of Object.entries(value)) {
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
-      fail(`${option}.${name}`, 'is not a valid header name', example);
+      check.fail(`${option}.${name}`, 'is not a valid header name', example);
     }
     if (isReservedWebhookHeader(name)) {
-      fail(
+      check.fail(
         `${option}.${name}`,
         'is set by the notifier itself and cannot be configured',
         'Remove it; Content-Type and the X-Audit-* headers are always sent.',
       );
     }
     if (typeof headerValue !== 'string' || /[\r\n\0]/.test(headerValue)) {
-      fail(`${option}.${name}`, 'must be a string without line breaks', example);
+      check.fail(`${option}.${name}`, 'must be a string without line breaks', example);
     }
   }
 }

@@ -3,7 +3,9 @@
  * turns a valid one into its notifier. Custom notifiers (a class or an instance) are resolved by
  * the module through Nest's container and are not checked here.
  */
+import { auditOptionChecks as check } from '../../audit-configuration.checks';
 import { AuditConfigurationError } from '../../audit-configuration.error';
+import { unknownKeyOf, type KnownKeys } from '../../common/option-checks';
 import type {
   EmailChannelConfig,
   SlackChannelConfig,
@@ -17,9 +19,7 @@ import {
   checkHttpUrl,
   checkTimeout,
   checkTransport,
-  fail,
   isRecord,
-  shown,
 } from './channel-config-checks';
 import { STRICT_DESTINATIONS, type DestinationPolicy } from './destination-guard';
 import { EmailNotifier } from './email.notifier';
@@ -37,10 +37,27 @@ export const BUILT_IN_CHANNEL_TYPES = ['email', 'slack', 'webhook'] as const;
 /** Shortest webhook secret accepted: shorter ones can be guessed. */
 export const MIN_WEBHOOK_SECRET_LENGTH = 16;
 
-const KNOWN_KEYS: Record<BuiltInChannelConfig['type'], readonly string[]> = {
-  email: ['type', 'transport', 'from', 'to', 'cc', 'timeoutMs'],
-  slack: ['type', 'webhookUrl', 'timeoutMs'],
-  webhook: ['type', 'url', 'secret', 'headers', 'timeoutMs'],
+/** The keys of each built-in channel: `satisfies` makes an option missing here a compile error. */
+const KNOWN_KEYS: Record<BuiltInChannelConfig['type'], KnownKeys> = {
+  email: {
+    type: true,
+    transport: true,
+    from: true,
+    to: true,
+    cc: true,
+    timeoutMs: true,
+  } satisfies Record<keyof EmailChannelConfig, true>,
+  slack: { type: true, webhookUrl: true, timeoutMs: true } satisfies Record<
+    keyof SlackChannelConfig,
+    true
+  >,
+  webhook: {
+    type: true,
+    url: true,
+    secret: true,
+    headers: true,
+    timeoutMs: true,
+  } satisfies Record<keyof WebhookChannelConfig, true>,
 };
 
 const EXAMPLES: Record<BuiltInChannelConfig['type'], string> = {
@@ -91,11 +108,12 @@ function checkEmailChannel(
   { base, example }: ChannelCheckContext,
 ): void {
   checkTransport(`${base}.transport`, config.transport);
-  if (config.from === undefined) fail(`${base}.from`, 'is missing', example);
+  if (config.from === undefined) check.fail(`${base}.from`, 'is missing', example);
   if (typeof config.from !== 'string' || !isValidEmailAddress(config.from)) {
-    fail(
+    check.mismatch(
       `${base}.from`,
-      `must be one e-mail address (got ${shown(config.from)})`,
+      'one e-mail address',
+      config.from,
       "Example: from: 'Audit <audit@example.com>'.",
     );
   }
@@ -109,7 +127,7 @@ function checkSlackChannel(
 ): void {
   const url = checkHttpUrl(`${base}.webhookUrl`, config.webhookUrl, true, example);
   if (url.protocol === 'http:' && !LOOPBACK_HOSTS.test(url.hostname)) {
-    fail(
+    check.fail(
       `${base}.webhookUrl`,
       `must use https:// (got http:// to ${displayUrl(url.href, false)})`,
       'Use the https URL Slack gave you; plain http is only accepted for localhost, for tests.',
@@ -125,7 +143,7 @@ function checkWebhookChannel(
   checkDestination(`${base}.url`, checkHttpUrl(`${base}.url`, config.url, false, example), policy);
   const secret = config.secret;
   if (typeof secret !== 'string' || secret.length < MIN_WEBHOOK_SECRET_LENGTH) {
-    fail(
+    check.fail(
       `${base}.secret`,
       typeof secret === 'string'
         ? `is too short (${secret.length} characters; at least ${MIN_WEBHOOK_SECRET_LENGTH} are needed)`
@@ -149,9 +167,10 @@ const CHANNEL_CHECKS: Record<
 /** `type` as a built-in channel type, or a boot error saying which types there are. */
 function builtInTypeOf(base: string, type: unknown): BuiltInChannelConfig['type'] {
   if (typeof type !== 'string' || !(BUILT_IN_CHANNEL_TYPES as readonly string[]).includes(type)) {
-    fail(
+    check.mismatch(
       `${base}.type`,
-      `must be "email", "slack" or "webhook" (got ${shown(type)})`,
+      '"email", "slack" or "webhook"',
+      type,
       'For another kind of channel, pass a class extending AlarmNotifier instead of an object.',
     );
   }
@@ -164,15 +183,13 @@ function checkKnownKeys(
   channelType: BuiltInChannelConfig['type'],
   config: Record<string, unknown>,
 ): void {
-  const known = KNOWN_KEYS[channelType];
-  for (const key of Object.keys(config)) {
-    if (!known.includes(key)) {
-      fail(
-        `${base}.${key}`,
-        `is not an option of ${channelType} channels`,
-        `Known options: ${known.join(', ')}.`,
-      );
-    }
+  const key = unknownKeyOf(config, KNOWN_KEYS[channelType]);
+  if (key !== undefined) {
+    check.fail(
+      `${base}.${key}`,
+      `is not an option of ${channelType} channels`,
+      `Known options: ${Object.keys(KNOWN_KEYS[channelType]).join(', ')}.`,
+    );
   }
 }
 
@@ -202,7 +219,7 @@ export function validateChannelConfig(
   const base = `alarms.channels.${name}`;
   if (isCustomNotifier(config)) return;
   if (!isRecord(config)) {
-    fail(
+    check.fail(
       base,
       `must be a channel object, a notifier class or an AlarmNotifier instance (got ${config === null ? 'null' : typeof config})`,
       `Example: ${EXAMPLES.slack}.`,

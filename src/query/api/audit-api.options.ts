@@ -1,6 +1,7 @@
 import type { CanActivate, ModuleMetadata, Type } from '@nestjs/common';
-import { AuditConfigurationError } from '../../audit-configuration.error';
+import { auditOptionChecks as check } from '../../audit-configuration.checks';
 import type { AuditHttpRequest } from '../../capture/http-adapter';
+import type { KnownKeys } from '../../common/option-checks';
 
 /** A guard for the audit API: a guard class (resolved from DI, like `@UseGuards`) or an instance. */
 export type AuditApiGuard = Type<CanActivate> | CanActivate;
@@ -89,17 +90,16 @@ export const DEFAULT_AUDIT_API_PATH = 'audit';
 /** Default most events in one export. */
 export const DEFAULT_AUDIT_EXPORT_LIMIT = 1_000_000;
 
-const KNOWN_KEYS = ['path', 'guard', 'public', 'exportLimit', 'imports', 'tenant'];
+/** The keys of `api`: `satisfies` makes an option missing here a compile error. */
+const KNOWN_KEYS: KnownKeys = {
+  path: true,
+  guard: true,
+  public: true,
+  exportLimit: true,
+  imports: true,
+  tenant: true,
+} satisfies Record<keyof AuditApiOptions, true>;
 const PATH_SEGMENT = /^[A-Za-z0-9._~-]+$/;
-
-function fail(option: string, problem: string, fix: string): never {
-  throw new AuditConfigurationError(`nestjs-audit: option "${option}" ${problem}. ${fix}`);
-}
-
-function shown(value: unknown): string {
-  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
-  return JSON.stringify(value) ?? typeof value;
-}
 
 function isGuard(value: unknown): value is AuditApiGuard {
   if (typeof value === 'function') {
@@ -116,15 +116,11 @@ function isGuard(value: unknown): value is AuditApiGuard {
 function resolvePath(raw: unknown): string {
   if (raw === undefined) return DEFAULT_AUDIT_API_PATH;
   if (typeof raw !== 'string') {
-    fail(
-      'api.path',
-      `must be a string (got ${shown(raw)})`,
-      'Example: api: { path: "admin/audit" }.',
-    );
+    check.mismatch('api.path', 'a string', raw, 'Example: api: { path: "admin/audit" }.');
   }
   const path = raw.trim().replace(/^\/+|\/+$/g, '');
   if (path === '') {
-    fail(
+    check.fail(
       'api.path',
       'is empty',
       'Give a path such as "audit", so the API does not take over the root of the app.',
@@ -132,7 +128,7 @@ function resolvePath(raw: unknown): string {
   }
   for (const segment of path.split('/')) {
     if (!PATH_SEGMENT.test(segment)) {
-      fail(
+      check.fail(
         'api.path',
         `has an invalid segment ${JSON.stringify(segment)} in ${JSON.stringify(raw)}`,
         'Use segments of letters, digits, ".", "_", "~" or "-" separated by single slashes, e.g. "admin/audit" (no route parameters).',
@@ -147,9 +143,10 @@ function resolveGuards(raw: unknown): AuditApiGuard[] {
   const list: readonly unknown[] = Array.isArray(raw) ? raw : [raw];
   list.forEach((guard, index) => {
     if (!isGuard(guard)) {
-      fail(
+      check.mismatch(
         Array.isArray(raw) ? `api.guard[${index}]` : 'api.guard',
-        `must be a guard class or instance with a canActivate() method (got ${shown(guard)})`,
+        'a guard class or instance with a canActivate() method',
+        guard,
         'Example: api: { guard: AdminGuard } with @Injectable() class AdminGuard implements CanActivate.',
       );
     }
@@ -166,18 +163,15 @@ function resolveGuards(raw: unknown): AuditApiGuard[] {
 export function resolveAuditApiOptions(raw: unknown): ResolvedAuditApiOptions | undefined {
   if (raw === undefined || raw === null || raw === false) return undefined;
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    fail(
+    check.mismatch(
       'api',
-      `must be an object (got ${shown(raw)})`,
+      'an object',
+      raw,
       'Example: api: { path: "audit", guard: AdminGuard }, or api: { public: true } to mount it without a guard.',
     );
   }
   const options = raw as Record<string, unknown>;
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_KEYS.includes(key)) {
-      fail(`api.${key}`, 'is not a known option', `Known options: ${KNOWN_KEYS.join(', ')}.`);
-    }
-  }
+  check.knownKeys(options, KNOWN_KEYS, (key) => `api.${key}`);
   const path = resolvePath(options.path);
   const { guards, isPublic } = resolveAccess(options);
   const tenant = resolveTenant(options.tenant);
@@ -196,23 +190,21 @@ function resolveAccess(
   options: Record<string, unknown>,
 ): Pick<ResolvedAuditApiOptions, 'guards' | 'isPublic'> {
   const guards = resolveGuards(options.guard);
-  if (options.public !== undefined && typeof options.public !== 'boolean') {
-    fail(
-      'api.public',
-      `must be true or false (got ${shown(options.public)})`,
-      'Example: api: { public: true }.',
-    );
-  }
-  const isPublic = options.public === true;
+  const isPublic = check.optionalBoolean(
+    'api.public',
+    options.public,
+    false,
+    'Example: api: { public: true }.',
+  );
   if (isPublic && guards.length > 0) {
-    fail(
+    check.fail(
       'api.public',
       'is true while "api.guard" is set',
       'Remove "public: true" to protect the API with the guard, or remove the guard to make it public.',
     );
   }
   if (!isPublic && guards.length === 0) {
-    fail(
+    check.fail(
       'api.guard',
       'is missing: the audit API would let anyone read the whole trail',
       'Give a guard, e.g. api: { guard: AdminGuard }, or set api: { public: true } if the app is only reachable by people allowed to read it.',
@@ -222,23 +214,19 @@ function resolveAccess(
 }
 
 function resolveExportLimit(value: unknown): number {
-  if (value === undefined) return DEFAULT_AUDIT_EXPORT_LIMIT;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    fail(
-      'api.exportLimit',
-      `must be a whole number of at least 1 (got ${shown(value)})`,
-      `Remove it to use the default ${DEFAULT_AUDIT_EXPORT_LIMIT}.`,
-    );
-  }
-  return value;
+  return check.wholeNumber('api.exportLimit', value, {
+    fallback: DEFAULT_AUDIT_EXPORT_LIMIT,
+    min: 1,
+  });
 }
 
 function resolveImports(value: unknown): NonNullable<ModuleMetadata['imports']> {
   const imports = value ?? [];
   if (!Array.isArray(imports)) {
-    fail(
+    check.mismatch(
       'api.imports',
-      `must be an array of modules (got ${shown(imports)})`,
+      'an array of modules',
+      imports,
       'Example: api: { guard: JwtAdminGuard, imports: [AuthModule] }.',
     );
   }
@@ -248,9 +236,10 @@ function resolveImports(value: unknown): NonNullable<ModuleMetadata['imports']> 
 function resolveTenant(value: unknown): AuditApiTenantResolver | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'function') {
-    fail(
+    check.mismatch(
       'api.tenant',
-      `must be a function of the request (got ${shown(value)})`,
+      'a function of the request',
+      value,
       'Example: api: { guard: AdminGuard, tenant: (req) => req.user?.tenantId }.',
     );
   }

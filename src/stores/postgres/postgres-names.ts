@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { describe } from '../../common/option-checks';
 
 /**
  * Every database object name the PostgreSQL store uses, derived from the configured schema and
@@ -50,10 +51,6 @@ export const MAX_SCHEMA_NAME_LENGTH = MAX_IDENTIFIER_BYTES;
 /** Longest table name the store accepts. */
 export const MAX_TABLE_NAME_LENGTH = MAX_IDENTIFIER_BYTES - LONGEST_SUFFIX;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-function describe(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
-}
 
 function quote(name: string): string {
   // Validated names contain no double quote; quoting keeps reserved words and case intact.

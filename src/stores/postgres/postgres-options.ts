@@ -1,3 +1,5 @@
+import { describe, type KnownKeys, type OptionChecker } from '../../common/option-checks';
+import { storeOptionChecks } from '../store-option-checks';
 import { isPostgresPool, type PostgresPool } from './postgres-driver';
 import {
   identifierProblem,
@@ -107,17 +109,22 @@ const DEFAULT_CONNECTION_TIMEOUT_MS = 5_000;
 const CLIENT_TIMEOUT_GRACE_MS = 1_000;
 const MAX_TIMER_MS = 2 ** 31 - 1 - CLIENT_TIMEOUT_GRACE_MS;
 const MAX_POOL_SIZE = 1_000;
-const KNOWN_OPTIONS = new Set([
-  'connectionString',
-  'pool',
-  'schema',
-  'table',
-  'partitioning',
-  'poolSize',
-  'statementTimeoutMs',
-  'connectionTimeoutMs',
-  'readOnly',
-]);
+/** Every option: `satisfies` makes an option missing here a compile error. */
+const KNOWN_OPTIONS: KnownKeys = {
+  connectionString: true,
+  pool: true,
+  schema: true,
+  table: true,
+  partitioning: true,
+  poolSize: true,
+  statementTimeoutMs: true,
+  connectionTimeoutMs: true,
+  readOnly: true,
+} satisfies Record<
+  keyof PostgresAuditStoreConnectionOptions | keyof PostgresAuditStorePoolOptions,
+  true
+>;
+const check: OptionChecker = storeOptionChecks('PostgresAuditStore');
 
 /** Where the store's connections come from. */
 export type PostgresPoolSource =
@@ -140,24 +147,6 @@ export interface PostgresStoreSettings {
   readOnly: boolean;
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null || typeof value !== 'object') return String(value);
-  return `an object with keys ${JSON.stringify(Object.keys(value).slice(0, 10))}`;
-}
-
-function optionError(name: string, problem: string): TypeError {
-  return new TypeError(`Invalid PostgresAuditStore option "${name}": ${problem}.`);
-}
-
-function positiveInteger(name: string, value: unknown, fallback: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw optionError(name, `expected a whole number from 1 to ${max}, got ${describe(value)}`);
-  }
-  return value;
-}
-
 /**
  * Validates the options of {@link PostgresAuditStore} and applies their defaults.
  * @throws TypeError naming the invalid option and how to fix it.
@@ -168,56 +157,46 @@ export function resolvePostgresOptions(options: PostgresAuditStoreOptions): Post
       `PostgresAuditStore expects an options object such as { connectionString: 'postgres://user@host/db' } or { pool }, got ${describe(options)}.`,
     );
   }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      throw new TypeError(
-        `Unknown PostgresAuditStore option "${key}". Known options: ${[...KNOWN_OPTIONS].join(', ')}.`,
-      );
-    }
-  }
+  check.knownKeys(options, KNOWN_OPTIONS);
   const raw = options as Record<string, unknown>;
   const source = sourceOf(raw);
   const names = namesOf(raw);
 
   const partitioning = raw.partitioning ?? 'none';
   if (partitioning !== 'none' && partitioning !== 'monthly') {
-    throw optionError(
+    check.fail(
       'partitioning',
       `${describe(partitioning)} is not supported; use 'none' (one table) or 'monthly' (one partition per month, for retention by dropping partitions)`,
     );
   }
 
-  if (raw.readOnly !== undefined && typeof raw.readOnly !== 'boolean') {
-    throw optionError('readOnly', `expected true or false, got ${describe(raw.readOnly)}`);
-  }
-  const statementTimeoutMs = positiveInteger(
-    'statementTimeoutMs',
-    raw.statementTimeoutMs,
-    DEFAULT_STATEMENT_TIMEOUT_MS,
-    MAX_TIMER_MS,
-  );
+  const readOnly = check.optionalBoolean('readOnly', raw.readOnly, false);
+  const statementTimeoutMs = check.wholeNumber('statementTimeoutMs', raw.statementTimeoutMs, {
+    fallback: DEFAULT_STATEMENT_TIMEOUT_MS,
+    min: 1,
+    max: MAX_TIMER_MS,
+  });
   return {
     source,
     names,
     partitioning,
     timeouts: { statementTimeoutMs, queryTimeoutMs: statementTimeoutMs + CLIENT_TIMEOUT_GRACE_MS },
-    connectionTimeoutMs: positiveInteger(
-      'connectionTimeoutMs',
-      raw.connectionTimeoutMs,
-      DEFAULT_CONNECTION_TIMEOUT_MS,
-      MAX_TIMER_MS,
-    ),
-    readOnly: raw.readOnly === true,
+    connectionTimeoutMs: check.wholeNumber('connectionTimeoutMs', raw.connectionTimeoutMs, {
+      fallback: DEFAULT_CONNECTION_TIMEOUT_MS,
+      min: 1,
+      max: MAX_TIMER_MS,
+    }),
+    readOnly,
   };
 }
 
 function namesOf(raw: Record<string, unknown>): PostgresNames {
   const schema = raw.schema ?? DEFAULT_SCHEMA;
   const schemaProblem = identifierProblem('schema', schema, MAX_SCHEMA_NAME_LENGTH);
-  if (schemaProblem !== undefined) throw optionError('schema', schemaProblem);
+  if (schemaProblem !== undefined) check.fail('schema', schemaProblem);
   const table = raw.table ?? DEFAULT_TABLE;
   const tableProblem = identifierProblem('table', table, MAX_TABLE_NAME_LENGTH);
-  if (tableProblem !== undefined) throw optionError('table', tableProblem);
+  if (tableProblem !== undefined) check.fail('table', tableProblem);
   return postgresNames(schema as string, table as string);
 }
 
@@ -230,16 +209,13 @@ function sourceOf(raw: Record<string, unknown>): PostgresPoolSource {
       );
     }
     if (poolSize !== undefined) {
-      throw optionError(
+      check.fail(
         'poolSize',
         'it only sizes a pool the store creates; with "pool", set the size (max) where you create that pool',
       );
     }
     if (!isPostgresPool(pool)) {
-      throw optionError(
-        'pool',
-        `expected a pg Pool (an object with connect() and end()), got ${describe(pool)}`,
-      );
+      check.mismatch('pool', 'a pg Pool (an object with connect() and end())', pool);
     }
     return { kind: 'external', pool };
   }
@@ -247,14 +223,20 @@ function sourceOf(raw: Record<string, unknown>): PostgresPoolSource {
     connectionString !== undefined &&
     (typeof connectionString !== 'string' || connectionString.trim().length === 0)
   ) {
-    throw optionError(
+    check.mismatch(
       'connectionString',
-      `expected a URI such as 'postgres://user:password@host:5432/database', got ${describe(connectionString)}; omit it to use the PG* environment variables`,
+      "a URI such as 'postgres://user:password@host:5432/database'",
+      connectionString,
+      'omit it to use the PG* environment variables',
     );
   }
   return {
     kind: 'owned',
     connectionString,
-    size: positiveInteger('poolSize', poolSize, DEFAULT_POOL_SIZE, MAX_POOL_SIZE),
+    size: check.wholeNumber('poolSize', poolSize, {
+      fallback: DEFAULT_POOL_SIZE,
+      min: 1,
+      max: MAX_POOL_SIZE,
+    }),
   };
 }

@@ -1,4 +1,6 @@
 import { DEFAULT_FILE_MODE, fileModeProblem } from '../../common/file-mode';
+import { describe, type KnownKeys, type OptionChecker } from '../../common/option-checks';
+import { storeOptionChecks } from '../store-option-checks';
 import { isSqliteDatabase, type SqliteDatabase } from './sqlite-driver';
 
 /** Options of {@link SqliteAuditStore}. */
@@ -60,14 +62,16 @@ export interface SqliteAuditStoreOptions {
 const DEFAULT_PATH = './audit.db';
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 const MAX_BUSY_TIMEOUT_MS = 2 ** 31 - 1;
-const KNOWN_OPTIONS = new Set([
-  'path',
-  'database',
-  'closeDatabase',
-  'synchronous',
-  'busyTimeoutMs',
-  'fileMode',
-]);
+/** Every option: `satisfies` makes an option missing here a compile error. */
+const KNOWN_OPTIONS: KnownKeys = {
+  path: true,
+  database: true,
+  closeDatabase: true,
+  synchronous: true,
+  busyTimeoutMs: true,
+  fileMode: true,
+} satisfies Record<keyof SqliteAuditStoreOptions, true>;
+const check: OptionChecker = storeOptionChecks('SqliteAuditStore');
 
 /** Where the store's database comes from. */
 export type DatabaseSource =
@@ -75,16 +79,8 @@ export type DatabaseSource =
   | { kind: 'instance'; db: SqliteDatabase }
   | { kind: 'factory'; create: () => object };
 
-/** A value as an error message shows it. */
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null || typeof value !== 'object') return String(value);
-  return `an object with keys ${JSON.stringify(Object.keys(value).slice(0, 10))}`;
-}
-
-function optionError(name: string, problem: string): TypeError {
-  return new TypeError(`Invalid SqliteAuditStore option "${name}": ${problem}.`);
-}
+/** A value as an error message shows it (the store's messages use it beside these checks). */
+export { describe };
 
 /** {@link SqliteAuditStoreOptions}, checked, with their defaults. */
 export interface ResolvedSqliteOptions {
@@ -108,13 +104,7 @@ export function resolveSqliteOptions(options: SqliteAuditStoreOptions): Resolved
       `SqliteAuditStore expects an options object such as { path: './data/audit.db' }, got ${describe(options)}.`,
     );
   }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      throw new TypeError(
-        `Unknown SqliteAuditStore option "${key}". Known options: ${[...KNOWN_OPTIONS].join(', ')}.`,
-      );
-    }
-  }
+  check.knownKeys(options, KNOWN_OPTIONS);
   const { path, database, closeDatabase, synchronous = 'FULL', busyTimeoutMs, fileMode } = options;
   if (path !== undefined && database !== undefined) {
     throw new TypeError(
@@ -123,7 +113,7 @@ export function resolveSqliteOptions(options: SqliteAuditStoreOptions): Resolved
   }
   const source = sourceOf(path, database);
   if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
-    throw optionError(
+    check.fail(
       'synchronous',
       `${describe(synchronous)} is not supported; use 'FULL' (durable across power loss) or 'NORMAL' (faster, may lose the last commits on power loss)`,
     );
@@ -141,9 +131,9 @@ export function resolveSqliteOptions(options: SqliteAuditStoreOptions): Resolved
 function fileModeOf(fileMode: unknown, database: unknown): number {
   if (fileMode === undefined) return DEFAULT_FILE_MODE;
   const problem = fileModeProblem(fileMode);
-  if (problem !== undefined) throw optionError('fileMode', problem);
+  if (problem !== undefined) check.fail('fileMode', problem);
   if (database !== undefined) {
-    throw optionError(
+    check.fail(
       'fileMode',
       'it applies to a file the store creates from "path"; a "database" given is already open',
     );
@@ -157,43 +147,31 @@ function locationOf(source: DatabaseSource): string {
 }
 
 function busyTimeoutOf(busyTimeoutMs: unknown): number {
-  if (busyTimeoutMs === undefined) return DEFAULT_BUSY_TIMEOUT_MS;
-  if (
-    typeof busyTimeoutMs !== 'number' ||
-    !Number.isInteger(busyTimeoutMs) ||
-    busyTimeoutMs < 0 ||
-    busyTimeoutMs > MAX_BUSY_TIMEOUT_MS
-  ) {
-    throw optionError(
-      'busyTimeoutMs',
-      `expected a whole number of milliseconds from 0 to ${MAX_BUSY_TIMEOUT_MS}, got ${describe(busyTimeoutMs)}`,
-    );
-  }
-  return busyTimeoutMs;
+  return check.wholeNumber('busyTimeoutMs', busyTimeoutMs, {
+    fallback: DEFAULT_BUSY_TIMEOUT_MS,
+    min: 0,
+    max: MAX_BUSY_TIMEOUT_MS,
+    unit: 'milliseconds',
+  });
 }
 
 function closesDatabaseOf(closeDatabase: unknown, database: unknown): boolean {
   if (closeDatabase === undefined) return true;
-  if (typeof closeDatabase !== 'boolean') {
-    throw optionError('closeDatabase', `expected true or false, got ${describe(closeDatabase)}`);
-  }
+  check.optionalBoolean('closeDatabase', closeDatabase, true);
   if (database === undefined) {
-    throw optionError(
+    check.fail(
       'closeDatabase',
       'it applies to a "database" the application gives; a store opened from "path" always closes its own connection',
     );
   }
-  return closeDatabase;
+  return closeDatabase as boolean;
 }
 
 function sourceOf(path: unknown, database: unknown): DatabaseSource {
   if (database === undefined) {
     const file = path ?? DEFAULT_PATH;
     if (typeof file !== 'string' || file.length === 0 || file.includes('\0')) {
-      throw optionError(
-        'path',
-        `expected a file path such as './data/audit.db', or ':memory:', got ${describe(file)}`,
-      );
+      check.mismatch('path', "a file path such as './data/audit.db', or ':memory:'", file);
     }
     return { kind: 'path', path: file };
   }
@@ -201,13 +179,14 @@ function sourceOf(path: unknown, database: unknown): DatabaseSource {
     return { kind: 'factory', create: database as () => object };
   }
   if (!isSqliteDatabase(database)) {
-    throw optionError(
+    check.mismatch(
       'database',
-      `expected a better-sqlite3 Database instance or a function returning one, got ${describe(database)}`,
+      'a better-sqlite3 Database instance or a function returning one',
+      database,
     );
   }
   if (!database.open) {
-    throw optionError('database', 'the given database is already closed; pass an open one');
+    check.fail('database', 'the given database is already closed; pass an open one');
   }
   return { kind: 'instance', db: database };
 }
