@@ -73,7 +73,7 @@ describe('public API', () => {
     ];
     expect(root.filter((name) => implementerOnly.includes(name))).toEqual([]);
     expect(store).toEqual(expect.arrayContaining([...implementerOnly, 'AuditStore', 'AuditEvent']));
-    expect(root).toHaveLength(128);
+    expect(root).toHaveLength(130);
   });
 });
 
