@@ -5,7 +5,7 @@ import { AuditLogger } from '../common/audit-logger';
 import { resolvePrivacy } from '../event/privacy';
 import { resolveRequestOptions, resolveRouteOptions } from './capture-options';
 import { resolveEventOptions } from './event-options';
-import { fail } from './option-checks';
+import { auditOptionChecks } from '../audit-configuration.checks';
 import { resolveOutputOptions } from './output-options';
 import { resolveRedactOptions } from './redact-options';
 import { resolveWriterOptions } from './writer-options';
@@ -14,42 +14,40 @@ import { resolveWriterOptions } from './writer-options';
  * Every option forRoot() accepts: `satisfies` makes an option added to {@link AuditModuleOptions}
  * without being listed here a compile error, and a listed key that is not an option one too.
  */
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set(
-  Object.keys({
-    serviceName: true,
-    store: true,
-    stream: true,
-    interceptor: true,
-    scope: true,
-    exclude: true,
-    actor: true,
-    tenant: true,
-    trustProxy: true,
-    redact: true,
-    maxValueBytes: true,
-    maxEventBytes: true,
-    arrayIdentityKeys: true,
-    maxArrayChanges: true,
-    entityRelations: true,
-    shutdownTimeoutMs: true,
-    checkpoints: true,
-    requestIdHeader: true,
-    trustRequestId: true,
-    maxBatch: true,
-    durability: true,
-    flushIntervalMs: true,
-    maxQueue: true,
-    onQueueFull: true,
-    onStoreFailure: true,
-    spoolPath: true,
-    spoolMaxBytes: true,
-    fileMode: true,
-    retryIntervalMs: true,
-    alarms: true,
-    privacy: true,
-    isGlobal: true,
-  } satisfies Record<keyof AuditModuleOptions | 'isGlobal', true>),
-);
+const KNOWN_OPTIONS = {
+  serviceName: true,
+  store: true,
+  stream: true,
+  interceptor: true,
+  scope: true,
+  exclude: true,
+  actor: true,
+  tenant: true,
+  trustProxy: true,
+  redact: true,
+  maxValueBytes: true,
+  maxEventBytes: true,
+  arrayIdentityKeys: true,
+  maxArrayChanges: true,
+  entityRelations: true,
+  shutdownTimeoutMs: true,
+  checkpoints: true,
+  requestIdHeader: true,
+  trustRequestId: true,
+  maxBatch: true,
+  durability: true,
+  flushIntervalMs: true,
+  maxQueue: true,
+  onQueueFull: true,
+  onStoreFailure: true,
+  spoolPath: true,
+  spoolMaxBytes: true,
+  fileMode: true,
+  retryIntervalMs: true,
+  alarms: true,
+  privacy: true,
+  isGlobal: true,
+} satisfies Record<keyof AuditModuleOptions | 'isGlobal', true>;
 
 /**
  * Validates module options and fills in defaults, one option group at a time.
@@ -92,9 +90,5 @@ function checkOptionsShape(options: AuditModuleOptions): void {
       'nestjs-audit: option "api" was returned by the forRootAsync() factory, but the API is mounted when the module is built, before any factory runs. Pass it beside the factory: AuditModule.forRootAsync({ useFactory, inject, api: { guard: AdminGuard } }).',
     );
   }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      fail(key, 'is not a known option', `Known options: ${[...KNOWN_OPTIONS].join(', ')}.`);
-    }
-  }
+  auditOptionChecks.knownKeys(options, KNOWN_OPTIONS);
 }

@@ -1,6 +1,7 @@
 import type { AlarmOutbox } from '../alarm-outbox';
 import type { AlarmOutboxEntry } from '../alarm-outbox-model';
 import type { AuditEvent } from '../../event/audit-event';
+import { describe } from '../../common/option-checks';
 import { eventJson } from '../../event/event-json';
 import type {
   AuditChainSource,
@@ -21,7 +22,6 @@ import { sqliteAppendStatements } from './sqlite-append-statements';
 import { SqliteConnection } from './sqlite-connection';
 import { InThreadBackend } from './sqlite-in-thread';
 import {
-  describe,
   resolveSqliteOptions,
   type DatabaseSource,
   type SqliteAuditStoreOptions,

@@ -80,7 +80,6 @@ export type DatabaseSource =
   | { kind: 'factory'; create: () => object };
 
 /** A value as an error message shows it (the store's messages use it beside these checks). */
-export { describe };
 
 /** {@link SqliteAuditStoreOptions}, checked, with their defaults. */
 export interface ResolvedSqliteOptions {
