@@ -202,16 +202,13 @@ describe('StoreLifeCycle', () => {
     await expect(life.init()).rejects.toThrow(/init\(\) was called after close\(\)/);
   });
 
-  it('reads the place when a message is built, and keeps a store its own after-close wording', () => {
+  it('reads the place when a message is built', () => {
     let place = 'file "before.db"';
-    const { life } = harness({
-      place: () => place,
-      usedAfterClose: (operation) => `TestStore.${operation}() after close: ${place} is closed.`,
-    });
+    const { life } = harness({ place: () => place });
     place = 'file "resolved.db"';
     void life.close();
     expect(() => life.ready('query')).toThrow(
-      'TestStore.query() after close: file "resolved.db" is closed.',
+      'TestStore.query() was called after close() (file "resolved.db"). Create a new TestStore',
     );
     return expect(life.init()).rejects.toThrow('(file "resolved.db")');
   });

@@ -7,12 +7,6 @@ export interface StoreLifeCycleNames {
    * it): `database "./data/audit.db"`, `table "public"."audit_events"`.
    */
   readonly place: () => string;
-  /**
-   * The message for an operation called after `close()`, for a store that keeps its own wording;
-   * otherwise `<store>.<operation>() was called after close() (<place>). Create a new <store>
-   * to use it again.`
-   */
-  readonly usedAfterClose?: (operation: string) => string;
 }
 
 /** The store's own steps, which the life cycle runs at most once each per opening. */
@@ -140,15 +134,14 @@ export class StoreLifeCycle<T> {
   }
 
   private unusable(closed: boolean, operation: string): Error {
-    const { store, place, usedAfterClose } = this.names;
+    const { store, place } = this.names;
     if (!closed) {
       return new Error(
         `${store}.${operation}() was called before init(): await store.init() first (AuditModule does it when the application starts).`,
       );
     }
     return new Error(
-      usedAfterClose?.(operation) ??
-        `${store}.${operation}() was called after close() (${place()}). Create a new ${store} to use it again.`,
+      `${store}.${operation}() was called after close() (${place()}). Create a new ${store} to use it again.`,
     );
   }
 }

@@ -271,7 +271,7 @@ describe('SqliteAuditStore', () => {
       await store.close();
       await store.close();
       await expect(store.append([makeEvent()])).rejects.toThrow(
-        `SqliteAuditStore.append() was called after close(): the database "${path}" is closed`,
+        `SqliteAuditStore.append() was called after close() (database "${path}"). Create a new SqliteAuditStore`,
       );
       await expect(store.query(parseAuditQuery())).rejects.toThrow(/after close/);
       await expect(store.init()).rejects.toThrow(/init\(\) was called after close\(\)/);

@@ -106,8 +106,6 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, Audi
       {
         store: 'SqliteAuditStore',
         place: () => `database "${this.location}"`,
-        usedAfterClose: (operation) =>
-          `SqliteAuditStore.${operation}() was called after close(): the database "${this.location}" is closed. Create a new SqliteAuditStore to use it again.`,
       },
       { open: () => this.openBackend(), close: (backend) => this.closeBackend(backend) },
     );
