@@ -1,3 +1,4 @@
+import { AuditError } from './common/audit-error';
 import { normaliseActor } from './capture/actor';
 import type { AuditOrigin } from './capture/request-facts';
 import {
@@ -77,8 +78,9 @@ export type AuditUpdateExtra = Partial<Omit<AuditRecordInput, 'before' | 'after'
 };
 
 /** Thrown for a manual entry that cannot be recorded; the message says what to fix. */
-export class AuditRecordError extends TypeError {
+export class AuditRecordError extends AuditError {
   override readonly name = 'AuditRecordError';
+  override readonly code = 'AUDIT_RECORD_INVALID';
 }
 
 /** Whether a value is an object with keys (not null, not an array). */

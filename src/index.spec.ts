@@ -18,6 +18,7 @@ describe('public API', () => {
         'AuditCommitError',
         'AuditConfigurationError',
         'AuditContext',
+        'AuditError',
         'AuditExempt',
         'AuditInterceptor',
         'AuditModule',

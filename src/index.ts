@@ -66,6 +66,7 @@ export {
   type AuditUpdateExtra,
 } from './audit-record.input';
 export { AuditContext } from './capture/audit-context';
+export { AuditError, type AuditErrorCode } from './common/audit-error';
 export { AuditChangeRecorder } from './orm/audit-change-recorder';
 export type { TransactionChanges } from './orm/transaction-changes';
 export type { OrmAuditOptions } from './orm/orm-audit.options';

@@ -5,6 +5,7 @@
  * name fails the application start instead of producing a blank alarm in production. Values
  * come only from the event as the pipeline recorded it (already redacted).
  */
+import { AuditError } from '../common/audit-error';
 import type { AuditEvent } from '../event/audit-event';
 import { changedFieldPaths } from '../event/diff';
 import { ALARM_EVENT_PATHS, eventPathReader } from './alarm-event-paths';
@@ -20,8 +21,9 @@ import {
 import { toSlackMrkdwn, truncateMrkdwn, type AlarmTextPiece } from './notifiers/slack-mrkdwn';
 
 /** Thrown for a template that cannot be parsed; the message says where and how to fix it. */
-export class AlarmTemplateError extends Error {
+export class AlarmTemplateError extends AuditError {
   override readonly name = 'AlarmTemplateError';
+  override readonly code = 'AUDIT_ALARM_TEMPLATE_INVALID';
 }
 
 /** What a template is rendered with. */

@@ -2,6 +2,7 @@
  * Alarms raised by application code (`AuditService.alarm()`) rather than by a rule: the input
  * checked field by field, then one outbox entry per channel, kind `manual`.
  */
+import { AuditError } from '../common/audit-error';
 import { v7 as uuidv7 } from 'uuid';
 import type { AuditEvent } from '../event/audit-event';
 import { summarizeEvent } from './alarm-event-summary';
@@ -22,8 +23,9 @@ import {
 import { cutText, singleLine } from './alarm-template-values';
 
 /** Thrown by {@link manualAlarmEntries} for invalid input; the message says how to fix it. */
-export class AlarmInputError extends TypeError {
+export class AlarmInputError extends AuditError {
   override readonly name = 'AlarmInputError';
+  override readonly code = 'AUDIT_ALARM_INPUT_INVALID';
 }
 
 /** What application code passes to `AuditService.alarm()`. */

@@ -1,3 +1,4 @@
+import { AuditError } from '../common/audit-error';
 import { CommanderError } from 'commander';
 import { AuditQueryError } from '../query/audit-query';
 
@@ -12,8 +13,9 @@ export const EXIT_INTERRUPTED = 130;
  * An error the CLI reports as one line, `nestjs-audit: <message>`, before exiting with
  * `exitCode`. The message says what went wrong and how to fix it.
  */
-export class CliError extends Error {
+export class CliError extends AuditError {
   override readonly name = 'CliError';
+  override readonly code = 'AUDIT_CLI_FAILED';
 
   /**
    * @param message what went wrong and how to fix it, without the `nestjs-audit:` prefix.

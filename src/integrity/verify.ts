@@ -1,3 +1,4 @@
+import { AuditError } from '../common/audit-error';
 import type { KeyObject } from 'node:crypto';
 import type { AuditCheckpoint } from './checkpoint';
 import { checkpointBreak, type CheckpointBreak } from './verify-checkpoints';
@@ -71,8 +72,9 @@ export interface VerifyChainOptions {
 }
 
 /** A `from` / `to` that cannot be verified: the caller's mistake, not tampering. */
-export class ChainRangeError extends RangeError {
+export class ChainRangeError extends AuditError {
   override readonly name = 'ChainRangeError';
+  override readonly code = 'AUDIT_CHAIN_RANGE_INVALID';
 }
 
 const COLUMN_NAMES = [

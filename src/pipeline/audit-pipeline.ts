@@ -1,3 +1,4 @@
+import { AuditError } from '../common/audit-error';
 import { AuditLogger } from '../common/audit-logger';
 import { chainSourceOf } from '../integrity/chain-source';
 import { CheckpointWriter } from '../integrity/checkpoint-writer';
@@ -28,8 +29,9 @@ import { AuditSpool } from './spool';
 import { StreamRelay } from './stream-relay';
 
 /** Thrown by `record()` once the application has shut down. */
-export class AuditShutdownError extends Error {
+export class AuditShutdownError extends AuditError {
   override readonly name = 'AuditShutdownError';
+  override readonly code = 'AUDIT_SHUT_DOWN';
 }
 
 /** What `AuditService.health()` reports about the write path. */

@@ -1,3 +1,4 @@
+import { AuditError } from '../common/audit-error';
 import type { AuditPipelineFailure } from '../ecs/pipeline-failure.formatter';
 import type { AuditEvent } from '../event/audit-event';
 
@@ -43,8 +44,9 @@ export interface AuditWriterStats {
 }
 
 /** Thrown to the writer of an event that could neither be committed nor spooled. */
-export class AuditCommitError extends Error {
+export class AuditCommitError extends AuditError {
   override readonly name = 'AuditCommitError';
+  override readonly code = 'AUDIT_COMMIT_FAILED';
 
   constructor(
     message: string,

@@ -1,3 +1,4 @@
+import { AuditError } from '../common/audit-error';
 import { open, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { errorCode } from './spool-fs';
@@ -12,8 +13,9 @@ const OWN_LOCK_CLOCK_SLACK_MS = 2_000;
  * Rejection of {@link AuditSpool.open} when another live process (or another spool instance in
  * this process) holds the spool's lock file.
  */
-export class SpoolLockedError extends Error {
+export class SpoolLockedError extends AuditError {
   override readonly name = 'SpoolLockedError';
+  override readonly code = 'AUDIT_SPOOL_LOCKED';
 
   /**
    * @param path Spool data file.

@@ -566,6 +566,7 @@ describe('AuditSpool crash safety (SIGKILL)', () => {
       'src/pipeline/spool-recovery.ts',
       'src/pipeline/spool-state.ts',
       'src/event/event-json.ts',
+      'src/common/audit-error.ts',
       'src/common/file-mode.ts',
       'src/common/message-of.ts',
       'test/fixtures/spool/append-child.ts',

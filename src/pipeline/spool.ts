@@ -1,3 +1,4 @@
+import { AuditError } from '../common/audit-error';
 import { dirname } from 'node:path';
 import type { AlarmOutboxEntry } from '../alarms/alarm-outbox';
 import { messageOf } from '../common/message-of';
@@ -34,8 +35,9 @@ import { resolveSpoolOptions, show, type AuditSpoolOptions } from './spool.optio
  * Nothing was written: the events are not spooled, and the caller must treat them as not
  * recorded (the `'spool'` policy falls back to `'fail'`).
  */
-export class SpoolFullError extends Error {
+export class SpoolFullError extends AuditError {
   override readonly name = 'SpoolFullError';
+  override readonly code = 'AUDIT_SPOOL_FULL';
 
   /**
    * @param path Spool data file.

@@ -1,3 +1,4 @@
+import { AuditError } from '../common/audit-error';
 import {
   AUDIT_OUTCOMES,
   isAuditOutcome,
@@ -72,8 +73,9 @@ export interface NormalizedAuditQuery extends Pick<
 }
 
 /** Thrown for a query filter that cannot be used; the message says which and how to fix it. */
-export class AuditQueryError extends Error {
+export class AuditQueryError extends AuditError {
   override readonly name = 'AuditQueryError';
+  override readonly code = 'AUDIT_QUERY_INVALID';
 }
 
 /** Default page size of `query()`. */

@@ -1,3 +1,4 @@
+import { AuditError } from '../../common/audit-error';
 import type { AlarmMessage } from '../alarm-message';
 
 /** What the dispatcher tells a notifier about the attempt in progress. */
@@ -14,8 +15,9 @@ export interface AlarmSendContext {
  * Thrown by a notifier to say how a failed delivery should be retried. Any other error is
  * treated as a transient failure and retried with backoff.
  */
-export class AlarmDeliveryError extends Error {
+export class AlarmDeliveryError extends AuditError {
   override readonly name = 'AlarmDeliveryError';
+  override readonly code = 'AUDIT_ALARM_DELIVERY_FAILED';
   /** Wait at least this long before the next attempt (e.g. from HTTP 429 `Retry-After`). */
   readonly retryAfterMs?: number;
   /** The receiver will never accept this message (e.g. HTTP 400/404): dead-letter at once. */

@@ -1,3 +1,4 @@
+import { AuditError } from '../../common/audit-error';
 import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AuditEvent } from '../../event/audit-event';
@@ -57,8 +58,9 @@ export interface AuditExportEnd {
 }
 
 /** Thrown into an export stream that matches more events than the export limit allows. */
-export class AuditExportLimitError extends Error {
+export class AuditExportLimitError extends AuditError {
   override readonly name = 'AuditExportLimitError';
+  override readonly code = 'AUDIT_EXPORT_LIMIT_EXCEEDED';
 }
 
 /** Where an export reads its pages: the first one already read, the rest on demand. */

@@ -1,3 +1,4 @@
+import { AuditError } from '../../common/audit-error';
 import { chainMigration } from './postgres-chain';
 import { reasonOf } from './postgres-errors';
 import type { PostgresNames } from './postgres-names';
@@ -244,8 +245,9 @@ export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;
  * The table cannot be brought to the layout this release expects: it was migrated by a newer
  * release, it has another layout than configured, or a migration step failed.
  */
-export class PostgresSchemaError extends Error {
+export class PostgresSchemaError extends AuditError {
   override readonly name = 'PostgresSchemaError';
+  override readonly code = 'AUDIT_STORE_SCHEMA_INCOMPATIBLE';
 }
 
 async function currentVersion(sql: PostgresSql, names: PostgresNames): Promise<number> {

@@ -1,3 +1,4 @@
+import { AuditError } from '../../common/audit-error';
 import { migrateToChain } from './sqlite-chain';
 import type { SqliteDatabase } from './sqlite-driver';
 
@@ -219,7 +220,10 @@ function userVersion(db: SqliteDatabase): number {
   return Number(db.pragma('user_version', { simple: true }));
 }
 
-class SchemaTooNewError extends Error {}
+class SchemaTooNewError extends AuditError {
+  override readonly name = 'SchemaTooNewError';
+  override readonly code = 'AUDIT_STORE_SCHEMA_INCOMPATIBLE';
+}
 
 function tooNew(version: number, location: string): Error {
   return new SchemaTooNewError(
