@@ -1,4 +1,3 @@
-import { AuditError } from './common/audit-error';
 import { normaliseActor } from './capture/actor';
 import type { AuditOrigin } from './capture/request-facts';
 import {
@@ -18,6 +17,7 @@ import type {
 } from './event/audit-event';
 import { AUDIT_LEVELS, isAuditLevel, isAuditOutcome } from './event/audit-event';
 import type { AuditEventDraft } from './event/build-event';
+import { AuditRecordError } from './audit-record.error';
 
 /** A manual audit entry for {@link AuditService.record}. Only `action` is required. */
 export interface AuditRecordInput {
@@ -77,11 +77,8 @@ export type AuditUpdateExtra = Partial<Omit<AuditRecordInput, 'before' | 'after'
   id?: string | number;
 };
 
-/** Thrown for a manual entry that cannot be recorded; the message says what to fix. */
-export class AuditRecordError extends AuditError {
-  override readonly name = 'AuditRecordError';
-  override readonly code = 'AUDIT_RECORD_INVALID';
-}
+// Declared in a file of its own so the event checks can throw it too; exported here as before.
+export { AuditRecordError };
 
 /** Whether a value is an object with keys (not null, not an array). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

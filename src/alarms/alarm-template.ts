@@ -5,7 +5,6 @@
  * name fails the application start instead of producing a blank alarm in production. Values
  * come only from the event as the pipeline recorded it (already redacted).
  */
-import { AuditError } from '../common/audit-error';
 import type { AuditEvent } from '../event/audit-event';
 import { changedFieldPaths } from '../event/diff';
 import { ALARM_EVENT_PATHS, eventPathReader } from './alarm-event-paths';
@@ -19,6 +18,7 @@ import {
   renderValue,
 } from './alarm-template-values';
 import { toSlackMrkdwn, truncateMrkdwn, type AlarmTextPiece } from './notifiers/slack-mrkdwn';
+import { AuditError } from '../common/audit-error';
 
 /** Thrown for a template that cannot be parsed; the message says where and how to fix it. */
 export class AlarmTemplateError extends AuditError {

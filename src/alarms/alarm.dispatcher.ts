@@ -18,6 +18,7 @@ import type { AlarmClaim, AlarmClaimRequest } from './alarm-outbox';
 import { AlarmSendSlots, type AlarmSend } from './alarm-send-slots';
 import { AlarmSettlementWriter } from './alarm-settlement-writer';
 import type { AlarmNotifier } from './notifiers/alarm-notifier';
+import { AuditConfigurationError } from '../audit-configuration.error';
 
 /** Where the dispatcher reports: dead letters as `error`, failed attempts as `warn`. */
 export type AlarmDispatcherLogger = (level: 'error' | 'warn' | 'log', message: string) => void;
@@ -82,7 +83,7 @@ export class AlarmDispatcher {
    * @param fold builds a digest message from the oldest members of a group and its size.
    * @param log receives dead letters (`error`), failed attempts (`warn`) and store failures.
    * @param now the clock, epoch milliseconds (claims and schedules use it; tests pass a fake).
-   * @throws TypeError when the store keeps no outbox or a setting is out of range.
+   * @throws AuditConfigurationError when the store keeps no outbox or a setting is out of range.
    */
   constructor(
     private readonly store: AuditStore,
@@ -93,7 +94,7 @@ export class AlarmDispatcher {
     private readonly now: () => number = Date.now,
   ) {
     if (!store.supportsAlarms) {
-      throw new TypeError(
+      throw new AuditConfigurationError(
         `nestjs-audit: alarms need a store that keeps the alarm outbox, and ${store.constructor.name} (engine "${store.engine}") does not. Use SqliteAuditStore, PostgresAuditStore or InMemoryAuditStore, or remove the "alarms" option.`,
       );
     }

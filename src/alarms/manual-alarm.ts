@@ -2,7 +2,6 @@
  * Alarms raised by application code (`AuditService.alarm()`) rather than by a rule: the input
  * checked field by field, then one outbox entry per channel, kind `manual`.
  */
-import { AuditError } from '../common/audit-error';
 import { v7 as uuidv7 } from 'uuid';
 import type { AuditEvent } from '../event/audit-event';
 import { summarizeEvent } from './alarm-event-summary';
@@ -21,6 +20,7 @@ import {
   type AlarmTemplate,
 } from './alarm-template';
 import { cutText, singleLine } from './alarm-template-values';
+import { AuditError } from '../common/audit-error';
 
 /** Thrown by {@link manualAlarmEntries} for invalid input; the message says how to fix it. */
 export class AlarmInputError extends AuditError {

@@ -1,6 +1,6 @@
-import { AuditError } from '../common/audit-error';
 import { CommanderError } from 'commander';
 import { AuditQueryError } from '../query/audit-query';
+import { AuditError } from '../common/audit-error';
 
 /** Exit code of a run that failed at runtime (database unreachable, unknown event, ...). */
 export const EXIT_FAILURE = 1;

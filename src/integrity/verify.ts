@@ -1,4 +1,3 @@
-import { AuditError } from '../common/audit-error';
 import type { KeyObject } from 'node:crypto';
 import type { AuditCheckpoint } from './checkpoint';
 import { checkpointBreak, type CheckpointBreak } from './verify-checkpoints';
@@ -7,6 +6,7 @@ import { messageOf } from '../common/message-of';
 import { canonicalJson, CANONICAL_FORMAT } from './canonical';
 import { chainLink, sameHash } from './chain-link';
 import type { AuditChainSource, ChainRow } from './chain-source';
+import { AuditError } from '../common/audit-error';
 
 /**
  * How a chain was found broken:

@@ -1,6 +1,6 @@
-import { AuditError } from '../common/audit-error';
 import type { AuditPipelineFailure } from '../ecs/pipeline-failure.formatter';
 import type { AuditEvent } from '../event/audit-event';
+import { AuditError } from '../common/audit-error';
 
 /** How a write ended: committed to the store, fsynced to the spool, queued (async) or dropped. */
 export type AuditWriteReceipt = 'committed' | 'spooled' | 'queued' | 'dropped';

@@ -1,7 +1,7 @@
-import { AuditError } from '../common/audit-error';
 import { open, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { errorCode } from './spool-fs';
+import { AuditError } from '../common/audit-error';
 
 // A lock file without a pid is normally a creator between its open() and write(); only after this
 // long is it taken to be the leftover of a process that died in between.

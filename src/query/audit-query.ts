@@ -1,10 +1,10 @@
-import { AuditError } from '../common/audit-error';
 import {
   AUDIT_OUTCOMES,
   isAuditOutcome,
   type AuditEvent,
   type AuditOutcome,
 } from '../event/audit-event';
+import { AuditError } from '../common/audit-error';
 
 /**
  * Filters accepted by `AuditService.query()` (and, later, the HTTP API and CLI).

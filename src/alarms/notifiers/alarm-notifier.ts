@@ -1,5 +1,5 @@
-import { AuditError } from '../../common/audit-error';
 import type { AlarmMessage } from '../alarm-message';
+import { AuditError } from '../../common/audit-error';
 
 /** What the dispatcher tells a notifier about the attempt in progress. */
 export interface AlarmSendContext {
@@ -27,7 +27,12 @@ export class AlarmDeliveryError extends AuditError {
 
   constructor(
     message: string,
-    options: { retryAfterMs?: number; permanent?: boolean; statusCode?: number; cause?: unknown } = {},
+    options: {
+      retryAfterMs?: number;
+      permanent?: boolean;
+      statusCode?: number;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;

@@ -1,9 +1,9 @@
-import { AuditError } from '../../common/audit-error';
 import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AuditEvent } from '../../event/audit-event';
 import type { AuditQueryResult } from '../audit-query';
 import { csvHeader, csvRecord, ndjsonLine } from '../export-format';
+import { AuditError } from '../../common/audit-error';
 
 /** An export format of the HTTP API: how the file is named, typed and written. */
 export interface AuditExportFormat {

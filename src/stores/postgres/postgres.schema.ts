@@ -1,8 +1,8 @@
-import { AuditError } from '../../common/audit-error';
 import { chainMigration } from './postgres-chain';
 import { reasonOf } from './postgres-errors';
 import type { PostgresNames } from './postgres-names';
 import type { PostgresSql } from './postgres-session';
+import { AuditError } from '../../common/audit-error';
 
 /** How the events table is laid out. */
 export type PostgresPartitioning = 'none' | 'monthly';

@@ -1,6 +1,6 @@
-import { AuditError } from '../../common/audit-error';
 import { migrateToChain } from './sqlite-chain';
 import type { SqliteDatabase } from './sqlite-driver';
+import { AuditError } from '../../common/audit-error';
 
 /** One step of the SQLite schema; steps run in order, each in its own transaction. */
 export interface SqliteMigration {
