@@ -29,7 +29,7 @@ import { StreamRelay } from './stream-relay';
 import { toError } from '../common/message-of';
 import { AuditShutdownError } from '../common/audit-shutdown.error';
 
-// Declared below the pipeline (the alarm dispatcher uses it too); exported here as before.
+// Declared in src/common so the alarm dispatcher can use it too; exported here as before.
 export { AuditShutdownError };
 
 /** What `AuditService.health()` reports about the write path. */

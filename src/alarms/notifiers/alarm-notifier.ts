@@ -27,12 +27,7 @@ export class AlarmDeliveryError extends AuditError {
 
   constructor(
     message: string,
-    options: {
-      retryAfterMs?: number;
-      permanent?: boolean;
-      statusCode?: number;
-      cause?: unknown;
-    } = {},
+    options: { retryAfterMs?: number; permanent?: boolean; statusCode?: number; cause?: unknown } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
