@@ -17,6 +17,7 @@ import type {
 } from './event/audit-event';
 import { AUDIT_LEVELS, isAuditLevel, isAuditOutcome } from './event/audit-event';
 import type { AuditEventDraft } from './event/build-event';
+import { AuditRecordError } from './audit-record.error';
 
 /** A manual audit entry for {@link AuditService.record}. Only `action` is required. */
 export interface AuditRecordInput {
@@ -76,10 +77,8 @@ export type AuditUpdateExtra = Partial<Omit<AuditRecordInput, 'before' | 'after'
   id?: string | number;
 };
 
-/** Thrown for a manual entry that cannot be recorded; the message says what to fix. */
-export class AuditRecordError extends TypeError {
-  override readonly name = 'AuditRecordError';
-}
+// Declared in a file of its own so the event checks can throw it too; exported here as before.
+export { AuditRecordError };
 
 /** Whether a value is an object with keys (not null, not an array). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -31,6 +31,7 @@ import {
   type AuditRecordInput,
   type AuditUpdateExtra,
 } from './audit-record.input';
+import { AuditConfigurationError } from './audit-configuration.error';
 
 function idOf(value: unknown): string | number | undefined {
   return typeof value === 'string' || typeof value === 'number' ? value : undefined;
@@ -243,7 +244,8 @@ export class AuditService {
    * as chained, none removed, inserted or moved. Reads the chain in pages; on a large trail, run
    * it from a scheduled job rather than per request. The outcome is kept for {@link health}.
    * @throws ChainRangeError for a `from` / `to` outside the chain.
-   * @throws Error when the store keeps no hash chain (the in-memory store), or cannot be read.
+   * @throws AuditConfigurationError when the store keeps no hash chain (the in-memory store).
+   * @throws the store's error when it cannot be read.
    * @example
    * ```ts
    * const result = await audit.verify();
@@ -253,7 +255,7 @@ export class AuditService {
   async verify(options: VerifyChainOptions = {}): Promise<ChainVerification> {
     const source = chainSourceOf(this.store);
     if (source === undefined) {
-      throw new Error(
+      throw new AuditConfigurationError(
         `AuditService.verify(): the ${this.store.engine} store keeps no hash chain. Use the SQLite store (the default) or PostgresAuditStore to get a verifiable trail.`,
       );
     }

@@ -32,6 +32,10 @@ describe('public API', () => {
         'AuditCommitError',
         'AuditConfigurationError',
         'AuditContext',
+        'AuditError',
+        'AuditInternalError',
+        'AuditStateError',
+        'AuditStoreError',
         'AuditExempt',
         'AuditInterceptor',
         'AuditModule',
@@ -73,7 +77,7 @@ describe('public API', () => {
     ];
     expect(root.filter((name) => implementerOnly.includes(name))).toEqual([]);
     expect(store).toEqual(expect.arrayContaining([...implementerOnly, 'AuditStore', 'AuditEvent']));
-    expect(root).toHaveLength(130);
+    expect(root).toHaveLength(135);
   });
 });
 

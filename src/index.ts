@@ -66,6 +66,10 @@ export {
   type AuditUpdateExtra,
 } from './audit-record.input';
 export { AuditContext } from './capture/audit-context';
+export { AuditError, type AuditErrorCode } from './common/audit-error';
+export { AuditInternalError } from './common/audit-internal.error';
+export { AuditStateError } from './common/audit-state.error';
+export { AuditStoreError } from './common/audit-store.error';
 export { AuditChangeRecorder } from './orm/audit-change-recorder';
 export type { TransactionChanges } from './orm/transaction-changes';
 export type { OrmAuditOptions } from './orm/orm-audit.options';

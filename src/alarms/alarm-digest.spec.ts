@@ -5,6 +5,7 @@ import { foldDigest } from './alarm-digest';
 import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import { compileAlarmRules } from './alarm-rule';
 import { AlarmEngine } from './alarm.engine';
+import { AuditInternalError } from '../common/audit-internal.error';
 
 const T0 = Date.parse('2026-11-22T10:02:00.000Z');
 
@@ -164,7 +165,7 @@ describe('foldDigest', () => {
   });
 
   it('refuses an empty list', () => {
-    expect(() => foldDigest([], 0, { digestListSize: 10 })).toThrow(RangeError);
+    expect(() => foldDigest([], 0, { digestListSize: 10 })).toThrow(AuditInternalError);
   });
 
   it('10,000 matching events of one throttled rule share one digest key and fold to a count of 10,000', () => {

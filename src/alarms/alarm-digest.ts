@@ -14,6 +14,7 @@ import { isOverRateLimit } from './alarm-rate-limit';
 import { viewerListUrl, type ViewerListFilter } from './alarm-rule-links';
 import { MAX_TEXT_CHARS, MAX_TITLE_CHARS } from './alarm-template';
 import { cutText, describeTime } from './alarm-template-values';
+import { AuditInternalError } from '../common/audit-internal.error';
 
 /** Settings of {@link foldDigest}. */
 export interface FoldDigestOptions {
@@ -127,7 +128,7 @@ function digestUrl(viewerUrl: string, members: DigestMembers): string {
  *   first ones of a very large digest)
  * @param total - events the digest stands for: the sum of the counts of all its members
  * @param options - list size and viewer URL
- * @throws RangeError when `entries` is empty
+ * @throws AuditInternalError when `entries` is empty
  * @example foldDigest(pending, pendingCount, { digestListSize: 10 }).title // 'MFA phone changed (37 times)'
  */
 export function foldDigest(
@@ -137,7 +138,7 @@ export function foldDigest(
 ): AlarmMessage {
   const first = entries[0];
   if (first === undefined) {
-    throw new RangeError('foldDigest() needs at least one outbox entry to fold.');
+    throw new AuditInternalError('foldDigest() needs at least one outbox entry to fold.');
   }
   let memberCount = 0;
   for (const entry of entries) memberCount += entry.message.count;

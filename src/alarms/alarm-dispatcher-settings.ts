@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { BackoffSettings } from './backoff';
+import { AuditConfigurationError } from '../audit-configuration.error';
 
 /** Settings of the alarm dispatcher; most mirror the `alarms` module options. */
 export interface AlarmDispatcherSettings {
@@ -89,8 +90,10 @@ const DEFAULT_CONCURRENCY = 4;
 const DEFAULT_BATCH_SIZE = 20;
 const DEFAULT_STATS_INTERVAL_MS = 5_000;
 
-function settingError(name: string, problem: string): TypeError {
-  return new TypeError(`nestjs-audit: alarm dispatcher setting "${name}" ${problem}.`);
+function settingError(name: string, problem: string): AuditConfigurationError {
+  return new AuditConfigurationError(
+    `nestjs-audit: alarm dispatcher setting "${name}" ${problem}.`,
+  );
 }
 
 function positive(name: string, value: unknown, fallback?: number): number {
@@ -163,7 +166,7 @@ function resolveSlotLimits(settings: AlarmDispatcherSettings): SendSlotLimits {
 /**
  * Checks `settings` and fills in the defaults.
  * @param channels the configured channel names (their timeouts bound the lease).
- * @throws TypeError naming the first setting out of range.
+ * @throws AuditConfigurationError naming the first setting out of range.
  */
 export function resolveDispatcherSettings(
   settings: AlarmDispatcherSettings,

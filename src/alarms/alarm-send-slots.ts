@@ -1,4 +1,5 @@
 import type { SendSlotLimits } from './alarm-dispatcher-settings';
+import { AuditShutdownError } from '../common/audit-shutdown.error';
 
 /** One send in flight. */
 export interface AlarmSend {
@@ -99,7 +100,7 @@ export class AlarmSendSlots {
     clearTimeout(deadline);
     for (const send of this.inFlight) {
       send.shutdown = true;
-      send.controller.abort(new Error('the application is shutting down'));
+      send.controller.abort(new AuditShutdownError('the application is shutting down'));
     }
     await sends();
   }

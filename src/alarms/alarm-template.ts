@@ -18,10 +18,12 @@ import {
   renderValue,
 } from './alarm-template-values';
 import { toSlackMrkdwn, truncateMrkdwn, type AlarmTextPiece } from './notifiers/slack-mrkdwn';
+import { AuditError } from '../common/audit-error';
 
 /** Thrown for a template that cannot be parsed; the message says where and how to fix it. */
-export class AlarmTemplateError extends Error {
+export class AlarmTemplateError extends AuditError {
   override readonly name = 'AlarmTemplateError';
+  override readonly code = 'AUDIT_ALARM_TEMPLATE_INVALID';
 }
 
 /** What a template is rendered with. */

@@ -19,6 +19,7 @@ import type { AlarmClaim, AlarmClaimRequest } from '../stores/alarm-outbox-model
 import { AlarmSendSlots, type AlarmSend } from './alarm-send-slots';
 import { AlarmSettlementWriter } from './alarm-settlement-writer';
 import type { AlarmNotifier } from './notifiers/alarm-notifier';
+import { AuditConfigurationError } from '../audit-configuration.error';
 
 /** Where the dispatcher reports: dead letters as `error`, failed attempts as `warn`. */
 export type AlarmDispatcherLogger = (level: 'error' | 'warn' | 'log', message: string) => void;
@@ -84,7 +85,7 @@ export class AlarmDispatcher {
    * @param fold builds a digest message from the oldest members of a group and its size.
    * @param log receives dead letters (`error`), failed attempts (`warn`) and store failures.
    * @param now the clock, epoch milliseconds (claims and schedules use it; tests pass a fake).
-   * @throws TypeError when the store keeps no outbox or a setting is out of range.
+   * @throws AuditConfigurationError when the store keeps no outbox or a setting is out of range.
    */
   constructor(
     private readonly store: AuditStore,
@@ -96,7 +97,7 @@ export class AlarmDispatcher {
   ) {
     const alarmOutbox = store.alarmOutbox;
     if (alarmOutbox === undefined) {
-      throw new TypeError(
+      throw new AuditConfigurationError(
         `nestjs-audit: alarms need ${noAlarmOutboxFix(store)} Or remove the "alarms" option.`,
       );
     }

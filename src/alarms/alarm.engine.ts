@@ -17,6 +17,7 @@ import {
 } from './rule-alarm';
 import { ThresholdAlarms } from './threshold-alarms';
 import { DEFAULT_MAX_OPEN_WINDOWS } from './threshold-windows';
+import { AuditConfigurationError } from '../audit-configuration.error';
 
 /** How the engine reports and bounds. */
 export interface AlarmEngineOptions {
@@ -89,7 +90,7 @@ export class AlarmEngine {
     this.onRuleError = options.onRuleError;
     const max = options.maxOpenWindowsPerRule ?? DEFAULT_MAX_OPEN_WINDOWS;
     if (!Number.isSafeInteger(max) || max < 1) {
-      throw new RangeError(
+      throw new AuditConfigurationError(
         `AlarmEngine: maxOpenWindowsPerRule must be a whole number of at least 1 (got ${String(max)}).`,
       );
     }

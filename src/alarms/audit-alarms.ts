@@ -30,6 +30,7 @@ import {
   isBuiltInChannelConfig,
   validateChannelConfig,
 } from './notifiers/create-notifier';
+import { messageOf } from '../common/message-of';
 
 /** What `AuditService.health()` reports about alarms, when they are configured. */
 export interface AuditAlarmHealth extends AlarmDispatcherStats {
@@ -88,7 +89,7 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
       maxOpenWindowsPerRule: this.settings.maxOpenWindowsPerRule,
       onRuleError: (rule, error) =>
         this.logger.error(
-          `nestjs-audit: alarm rule "${rule}" failed on an event and was skipped for it: ${error instanceof Error ? error.message : String(error)}. Fix its "when" predicate.`,
+          `nestjs-audit: alarm rule "${rule}" failed on an event and was skipped for it: ${messageOf(error)}. Fix its "when" predicate.`,
         ),
     });
   }

@@ -12,9 +12,12 @@
  * O(input length × glob length).
  */
 
+import { AuditError } from '../common/audit-error';
+
 /** Thrown for a glob that cannot be compiled; the message says what to write instead. */
-export class GlobError extends Error {
+export class GlobError extends AuditError {
   override readonly name = 'GlobError';
+  override readonly code = 'AUDIT_GLOB_INVALID';
 }
 
 /** A compiled glob (or a union of globs). */

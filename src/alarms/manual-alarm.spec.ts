@@ -117,7 +117,7 @@ describe('manualAlarmEntries', () => {
       thrown = error;
     }
     expect(thrown).toBeInstanceOf(AlarmInputError);
-    expect(thrown).toBeInstanceOf(TypeError);
+    expect(thrown).toMatchObject({ code: 'AUDIT_ALARM_INPUT_INVALID' });
     expect((thrown as Error).message).toMatch(/^AuditService.alarm\(\): /);
     expect((thrown as Error).message).toMatch(message);
   });

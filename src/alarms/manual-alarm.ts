@@ -20,10 +20,12 @@ import {
   type AlarmTemplate,
 } from './alarm-template';
 import { cutText, singleLine } from './alarm-template-values';
+import { AuditError } from '../common/audit-error';
 
 /** Thrown by {@link manualAlarmEntries} for invalid input; the message says how to fix it. */
-export class AlarmInputError extends TypeError {
+export class AlarmInputError extends AuditError {
   override readonly name = 'AlarmInputError';
+  override readonly code = 'AUDIT_ALARM_INPUT_INVALID';
 }
 
 /** What application code passes to `AuditService.alarm()`. */

@@ -8,6 +8,7 @@ import {
   RESOURCE_TYPE_RULE,
 } from '../event/action-name';
 import type { AuditActorInput } from '../event/audit-event';
+import { AuditRecordError } from '../audit-record.error';
 
 /**
  * The audit event being built for the current request. Obtain it with `AuditService.current()`
@@ -96,7 +97,7 @@ export class AuditContext {
   /** Sets the target of the event (type and/or id), e.g. once a created id is known. */
   setTarget(target: { type?: string; id?: string | number }): this {
     if (target.type !== undefined && !isResourceTypeName(target.type)) {
-      throw new TypeError(
+      throw new AuditRecordError(
         `setTarget(): type ${quotedForError(target.type)} is refused: ${RESOURCE_TYPE_RULE}.`,
       );
     }
@@ -107,11 +108,14 @@ export class AuditContext {
 
   /**
    * Overrides the action (`<resource>.<verb>`).
-   * @throws TypeError when `action` is outside the documented set (1-128 of `A-Z a-z 0-9 _ . : - /`).
+   * @throws AuditRecordError when `action` is outside the documented set (1-128 of
+   *   `A-Z a-z 0-9 _ . : - /`).
    */
   setAction(action: string): this {
     if (!isActionName(action)) {
-      throw new TypeError(`setAction(${quotedForError(action)}) is refused: ${ACTION_RULE}.`);
+      throw new AuditRecordError(
+        `setAction(${quotedForError(action)}) is refused: ${ACTION_RULE}.`,
+      );
     }
     this.action = action;
     return this;

@@ -9,6 +9,7 @@ import {
   isResourceTypeName,
   quotedForError,
 } from '../event/action-name';
+import { AuditConfigurationError } from '../audit-configuration.error';
 
 /** What a loader is told about the call. */
 export interface AuditLoadContext {
@@ -137,17 +138,17 @@ export function Audited(
   options: AuditedOptions = {},
 ): MethodDecorator & ClassDecorator {
   if (!isResourceTypeName(resourceType)) {
-    throw new TypeError(
+    throw new AuditConfigurationError(
       `@Audited(${quotedForError(resourceType)}): the resource type must start with a letter and contain only letters, digits, '_' or '-' (max 64), e.g. @Audited('user').`,
     );
   }
   if (options.action !== undefined && !isActionName(options.action)) {
-    throw new TypeError(
+    throw new AuditConfigurationError(
       `@Audited('${resourceType}'): action ${quotedForError(options.action)} is refused: ${ACTION_RULE}.`,
     );
   }
   if (options.load !== undefined && typeof options.load !== 'function') {
-    throw new TypeError(
+    throw new AuditConfigurationError(
       `@Audited('${resourceType}'): "load" must be a function or an injectable class.`,
     );
   }
@@ -156,12 +157,12 @@ export function Audited(
     typeof options.id !== 'string' &&
     typeof options.id !== 'function'
   ) {
-    throw new TypeError(
+    throw new AuditConfigurationError(
       `@Audited('${resourceType}'): "id" must be a route parameter name or a function (req, result) => id.`,
     );
   }
   if (options.principal !== undefined && typeof options.principal !== 'function') {
-    throw new TypeError(
+    throw new AuditConfigurationError(
       `@Audited('${resourceType}'): "principal" must be a function of the request, e.g. (req) => req.body?.username.`,
     );
   }
@@ -169,7 +170,7 @@ export function Audited(
     try {
       validateRedactPaths(options.redact);
     } catch (error) {
-      throw new TypeError(
+      throw new AuditConfigurationError(
         `@Audited('${resourceType}'): option "redact": ${(error as Error).message}`,
       );
     }

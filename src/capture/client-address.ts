@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import proxyaddr from 'proxy-addr';
+import { AuditConfigurationError } from '../audit-configuration.error';
 
 /** Decides whether the hop at `addr` (the `i`-th from the socket, 0 = the socket peer) is trusted. */
 export type AuditTrustProxyFunction = (addr: string, i: number) => boolean;
@@ -40,7 +41,7 @@ export function compileTrustProxy(value: AuditTrustProxy): AuditTrustProxyFuncti
   if (value === false) return () => false;
   if (typeof value === 'number') {
     if (!Number.isInteger(value) || value < 0)
-      throw new Error('a hop count must be an integer >= 0');
+      throw new AuditConfigurationError('a hop count must be an integer >= 0');
     return (_addr, i) => i < value;
   }
   const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()) : [...value];

@@ -13,6 +13,7 @@ import {
   traceId,
   type AuditHttpRequest,
 } from './http-adapter';
+import { messageOf } from '../common/message-of';
 
 /** What an event records about the HTTP request it belongs to. */
 export interface RequestFacts {
@@ -44,7 +45,7 @@ function safeCall<T>(what: string, fn: () => T): T | undefined {
     return fn();
   } catch (error) {
     logger.warn(
-      `nestjs-audit: the "${what}" option threw (${error instanceof Error ? error.message : String(error)}); recording without it. Make the function total (return undefined instead of throwing).`,
+      `nestjs-audit: the "${what}" option threw (${messageOf(error)}); recording without it. Make the function total (return undefined instead of throwing).`,
     );
     return undefined;
   }

@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander';
 import { AuditQueryError } from '../query/audit-query';
+import { AuditError } from '../common/audit-error';
 
 /** Exit code of a run that failed at runtime (database unreachable, unknown event, ...). */
 export const EXIT_FAILURE = 1;
@@ -12,8 +13,9 @@ export const EXIT_INTERRUPTED = 130;
  * An error the CLI reports as one line, `nestjs-audit: <message>`, before exiting with
  * `exitCode`. The message says what went wrong and how to fix it.
  */
-export class CliError extends Error {
+export class CliError extends AuditError {
   override readonly name = 'CliError';
+  override readonly code = 'AUDIT_CLI_FAILED';
 
   /**
    * @param message what went wrong and how to fix it, without the `nestjs-audit:` prefix.

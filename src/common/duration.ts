@@ -3,6 +3,8 @@
  * `30s`, `10m`, `24h`, `7d`, `2w`, `500ms`, or a number of milliseconds.
  */
 
+import { AuditError } from './audit-error';
+
 const UNIT_MS: Readonly<Record<string, number>> = {
   ms: 1,
   s: 1_000,
@@ -15,8 +17,9 @@ const UNIT_MS: Readonly<Record<string, number>> = {
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$/;
 
 /** Thrown for a duration that cannot be read; the message shows the accepted forms. */
-export class DurationError extends Error {
+export class DurationError extends AuditError {
   override readonly name = 'DurationError';
+  override readonly code = 'AUDIT_DURATION_INVALID';
 }
 
 /**

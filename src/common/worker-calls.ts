@@ -1,5 +1,7 @@
 import type { MessagePort, Transferable, Worker } from 'node:worker_threads';
-import { messageOf } from './message-of';
+import { AuditStateError } from './audit-state.error';
+import { AuditStoreError } from './audit-store.error';
+import { messageOf, toError } from './message-of';
 
 /** A call as it travels to the worker. */
 interface CallMessage<Request> {
@@ -38,12 +40,13 @@ export class WorkerCalls<Request, Value> {
 
   /** Sends one call; resolves with the worker's value, rejects with its error. */
   call(request: Request): Promise<Value> {
-    if (this.closed) return Promise.reject(new Error(`the worker ${this.what} is closed`));
+    if (this.closed)
+      return Promise.reject(new AuditStateError(`the worker ${this.what} is closed`));
     let worker: Worker;
     try {
       worker = this.worker ?? this.started();
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(toError(error));
     }
     const message: CallMessage<Request> = { id: this.nextId++, request };
     return new Promise<Value>((resolve, reject) => {
@@ -58,7 +61,7 @@ export class WorkerCalls<Request, Value> {
     this.closed = true;
     const worker = this.worker;
     this.worker = undefined;
-    this.failAll(new Error(`the worker ${this.what} was closed before answering`));
+    this.failAll(new AuditStateError(`the worker ${this.what} was closed before answering`));
     await worker?.terminate();
   }
 
@@ -67,7 +70,7 @@ export class WorkerCalls<Request, Value> {
     worker.on('message', (reply: ReplyMessage<Value>) => this.settle(reply));
     const stopped = (reason: string) => {
       if (this.worker === worker) this.worker = undefined;
-      this.failAll(new Error(`the worker thread ${this.what} ${reason}`));
+      this.failAll(new AuditStoreError(`the worker thread ${this.what} ${reason}`));
     };
     worker.on('error', (error: Error) => stopped(`stopped on an error: ${error.message}`));
     worker.on('exit', (code: number) => stopped(`exited (code ${code})`));
@@ -82,7 +85,7 @@ export class WorkerCalls<Request, Value> {
     this.pending.delete(reply.id);
     if (this.pending.size === 0) this.worker?.unref();
     if (reply.ok) pending.resolve(reply.value);
-    else pending.reject(new Error(reply.message));
+    else pending.reject(new AuditStoreError(reply.message));
   }
 
   private failAll(error: Error): void {

@@ -4,6 +4,7 @@ import type { AuditLevel } from '../event/audit-event';
 import { AUDIT_LOGGER_NAME } from './ecs.formatter';
 import { escapeLineSeparators, type SinkLine } from './ecs-line';
 import { Waiters, type LineTarget, type TargetReport } from './sink-targets';
+import { AuditConfigurationError } from '../audit-configuration.error';
 
 /** One log method of a pino logger, as the sink calls it: merge object, then message. */
 export type AuditLogMethod = (obj: object, msg?: string) => void;
@@ -172,7 +173,7 @@ function levelMethod(logger: AuditParentLogger, level: AuditLevel): AuditLogMeth
   const method = logger[level] as AuditLogMethod | undefined;
   if (typeof method === 'function') return method;
   if (typeof logger.info === 'function') return logger.info;
-  throw new Error(
+  throw new AuditConfigurationError(
     `PinoAuditSink: the parent logger has no '${level}' or 'info' method; pass a pino logger ` +
       '(e.g. PinoLogger.root from nestjs-pino) as options.parent.',
   );

@@ -12,6 +12,9 @@ import {
   type LineTarget,
   type TargetReport,
 } from './sink-targets';
+import { toError } from '../common/message-of';
+import { AuditStateError } from '../common/audit-state.error';
+import { AuditConfigurationError } from '../audit-configuration.error';
 
 export type { AuditLogMethod, AuditParentLogger } from './parent-target';
 export type { AuditLineDestination } from './sink-targets';
@@ -116,19 +119,20 @@ export class PinoAuditSink {
   private closing: Promise<void> | undefined;
 
   /**
-   * @throws Error when an option is invalid (the message says which and how to fix it).
+   * @throws AuditConfigurationError when an option is invalid (the message says which and how to
+   *   fix it).
    */
   constructor(options: PinoAuditSinkOptions) {
     const { service } = options;
     if (!service || typeof service.name !== 'string' || service.name.length === 0) {
-      throw new Error(
+      throw new AuditConfigurationError(
         'PinoAuditSink: options.service.name must be a non-empty string (it names the ' +
           "`service.name` and `event.dataset` fields), e.g. { service: { name: 'billing-api' } }.",
       );
     }
     const maxBufferBytes = options.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
     if (!Number.isSafeInteger(maxBufferBytes) || maxBufferBytes <= 0) {
-      throw new Error(
+      throw new AuditConfigurationError(
         `PinoAuditSink: options.maxBufferBytes must be a positive integer number of bytes, got ` +
           `${String(options.maxBufferBytes)}; omit it for the default of 16 MiB.`,
       );
@@ -257,7 +261,7 @@ export class PinoAuditSink {
   private refuseAfterClose(): boolean {
     if (!this.closing) return false;
     this.recordError(
-      new Error(
+      new AuditStateError(
         'PinoAuditSink.write() was called after close(); the event was not written. ' +
           'Stop producing events before closing the sink.',
       ),
@@ -270,7 +274,7 @@ export class PinoAuditSink {
     // object may arrive twice.
     if (err === this.latestError) return;
     this.errorCount += 1;
-    this.latestError = err instanceof Error ? err : new Error(String(err));
+    this.latestError = toError(err);
   }
 
   private recordDrop(lines: number): void {

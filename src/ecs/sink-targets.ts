@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { resolve as resolvePath } from 'node:path';
 import pino from 'pino';
 import { lineText, type SinkLine } from './ecs-line';
+import { AuditConfigurationError } from '../audit-configuration.error';
 
 /** Anything with a `write(line)` method: a pino `DestinationStream`, a Node stream, a test double. */
 export interface AuditLineDestination {
@@ -89,7 +90,7 @@ export function createDestinationTarget(
     return new SonicTarget(stream, { owned: true, sync: false, maxBufferBytes }, report);
   }
   if (typeof destination?.write !== 'function') {
-    throw new Error(
+    throw new AuditConfigurationError(
       "PinoAuditSink: options.destination must be 'stdout', 'stderr', a file path, or an " +
         'object with a write(line) method (such as pino.destination()).',
     );

@@ -81,11 +81,12 @@ describe('buildAuditEvent', () => {
     });
 
     it.each([new Date(Number.NaN), 'yesterday-ish', Number.NaN, 1e20, {} as unknown as string])(
-      'rejects the invalid timestamp %p with a TypeError that says what to pass',
+      'rejects the invalid timestamp %p with an AuditRecordError that says what to pass',
       (timestamp) => {
         expect(() => buildAuditEvent(draft({ timestamp }), settings)).toThrow(
           expect.objectContaining({
-            name: 'TypeError',
+            name: 'AuditRecordError',
+            code: 'AUDIT_RECORD_INVALID',
             message: expect.stringMatching(
               /timestamp .* is not a valid date: pass a valid Date/,
             ) as unknown,

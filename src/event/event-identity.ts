@@ -6,15 +6,17 @@ import { types } from 'node:util';
 import { v7 as uuidv7 } from 'uuid';
 import { AUDIT_EVENT_LIMITS } from './event-fields';
 import { sanitizeString } from './serialize';
+import { AuditRecordError } from '../audit-record.error';
+import { AuditConfigurationError } from '../audit-configuration.error';
 
 /**
  * Checks that a size or work limit of the build settings is a positive whole number.
  *
- * @throws TypeError naming the setting
+ * @throws AuditConfigurationError naming the setting
  */
 export function assertLimit(name: string, value: unknown, unit = 'bytes'): void {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new TypeError(
+    throw new AuditConfigurationError(
       `buildAuditEvent: settings.${name} must be a positive integer number of ${unit}, got ${String(value)}.`,
     );
   }
@@ -30,21 +32,24 @@ function preview(value: unknown): string {
   return shown.length > 80 ? `${shown.slice(0, 80)}\u2026` : shown;
 }
 
-/** The action, trimmed and sanitised. @throws TypeError when it is not a 1-200 character string */
+/**
+ * The action, trimmed and sanitised.
+ * @throws AuditRecordError when it is not a 1-200 character string
+ */
 export function checkAction(value: unknown): string {
   if (typeof value !== 'string') {
-    throw new TypeError(
+    throw new AuditRecordError(
       `Audit event action must be a string like "user.update", got ${typeof value}.`,
     );
   }
   const action = sanitizeString(value.trim());
   if (action === '') {
-    throw new TypeError(
+    throw new AuditRecordError(
       'Audit event action is empty; name it "<resource>.<verb>", e.g. "user.update".',
     );
   }
   if (action.length > AUDIT_EVENT_LIMITS.actionChars) {
-    throw new TypeError(
+    throw new AuditRecordError(
       `Audit event action is ${action.length} characters long (${preview(action)}); ` +
         `the limit is ${AUDIT_EVENT_LIMITS.actionChars}: use a short "<resource>.<verb>" name ` +
         'and put details in message or labels.',
@@ -53,12 +58,15 @@ export function checkAction(value: unknown): string {
   return action;
 }
 
-/** The given id, or a new UUIDv7. @throws TypeError when it is not a 1-200 character string */
+/**
+ * The given id, or a new UUIDv7.
+ * @throws AuditRecordError when it is not a 1-200 character string
+ */
 export function checkId(value: unknown): string {
   if (value === undefined) return uuidv7();
   const id = typeof value === 'string' ? value.trim() : '';
   if (id === '' || id.length > AUDIT_EVENT_LIMITS.idChars) {
-    throw new TypeError(
+    throw new AuditRecordError(
       `Audit event id ${preview(value)} is invalid: give a non-empty string of at most ` +
         `${AUDIT_EVENT_LIMITS.idChars} characters, or leave it out to get a UUIDv7.`,
     );
@@ -66,7 +74,10 @@ export function checkId(value: unknown): string {
   return sanitizeString(id);
 }
 
-/** The time as a UTC ISO-8601 string, now by default. @throws TypeError for an invalid date */
+/**
+ * The time as a UTC ISO-8601 string, now by default.
+ * @throws AuditRecordError for an invalid date
+ */
 export function toTimestamp(value: unknown): string {
   if (value === undefined) return new Date().toISOString();
   let time = Number.NaN;
@@ -75,7 +86,7 @@ export function toTimestamp(value: unknown): string {
   else if (typeof value === 'number') time = value;
   const date = new Date(time);
   if (Number.isNaN(date.getTime())) {
-    throw new TypeError(
+    throw new AuditRecordError(
       `Audit event timestamp ${preview(value)} is not a valid date: pass a valid Date, an ` +
         'ISO-8601 string (e.g. "2025-01-31T12:00:00.000Z") or epoch milliseconds, or leave it out.',
     );

@@ -4,6 +4,7 @@
  * {@link Redactor} walks with.
  */
 import { normalizeKey } from './sensitive-keys';
+import { AuditConfigurationError } from '../audit-configuration.error';
 
 /** A path segment matching any one key or array index. */
 export const WILDCARD = '*';
@@ -49,23 +50,23 @@ export function parsePath(path: unknown, strict: boolean): ParsedPath | string {
 }
 
 /**
- * Checks redaction paths and throws a `TypeError` naming the first invalid one. Call it where
- * paths are declared (module options, decorators) so a typo fails at startup, not silently per
- * request.
+ * Checks redaction paths and throws an `AuditConfigurationError` naming the first invalid one.
+ * Call it where paths are declared (module options, decorators) so a typo fails at startup, not
+ * silently per request.
  *
  * @param paths - key names (`'phone'`) and dotted paths (`'user.mfa.phone'`, `'items.*.card'`)
- * @throws TypeError when a path is not a non-empty string of non-empty segments
+ * @throws AuditConfigurationError when a path is not a non-empty string of non-empty segments
  */
 export function validateRedactPaths(paths: readonly unknown[]): void {
   if (!Array.isArray(paths)) {
-    throw new TypeError(
+    throw new AuditConfigurationError(
       'Redaction paths must be an array of strings, e.g. ["phone", "user.mfa.secret"].',
     );
   }
   for (const path of paths) {
     const parsed = parsePath(path, true);
     if (typeof parsed === 'string') {
-      throw new TypeError(
+      throw new AuditConfigurationError(
         `Invalid redaction path ${JSON.stringify(path) ?? String(path)}: ${parsed}. ` +
           'Use a key name ("phone") or a dotted path from the root ("user.mfa.phone", "items.*.cardHolder").',
       );

@@ -12,6 +12,7 @@ import {
 } from './sensitive-keys';
 import { NODE_BUDGET_MARKER, toJsonSafe } from './serialize';
 import { WalkBudget } from './walk-budget';
+import { AuditConfigurationError } from '../audit-configuration.error';
 
 /** Asserts that neither the secret nor its base64 form appears anywhere in the value's JSON. */
 function expectNoLeak(value: unknown, secrets: readonly string[]): void {
@@ -255,7 +256,7 @@ describe('Redactor', () => {
     );
 
     it('rejects values that are not strings', () => {
-      expect(() => validateRedactPaths([1])).toThrow(TypeError);
+      expect(() => validateRedactPaths([1])).toThrow(AuditConfigurationError);
       expect(() => validateRedactPaths('a' as unknown as string[])).toThrow(/array of strings/);
     });
 

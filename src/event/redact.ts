@@ -89,7 +89,8 @@ export class Redactor {
   /**
    * @param paths - extra key names and dotted paths, added to the built-in denylist
    * @param options - key names exempt from the built-in vocabulary, and the shape scan switch
-   * @throws TypeError when a path or an allowed key is invalid (see {@link validateRedactPaths})
+   * @throws AuditConfigurationError when a path or an allowed key is invalid (see
+   *   {@link validateRedactPaths})
    */
   constructor(paths: readonly string[] = [], options: RedactorOptions = {}) {
     validateRedactPaths(paths);

@@ -1,6 +1,7 @@
 import { Redactor } from './redact';
 import { WalkBudget } from './walk-budget';
 import { SHAPE_REDACTED, isCardNumber, scrubSecretShapes } from './secret-shapes';
+import { AuditConfigurationError } from '../audit-configuration.error';
 
 const R = SHAPE_REDACTED;
 const JWT =
@@ -125,6 +126,6 @@ describe('key vocabulary', () => {
       pinHint: '[REDACTED]',
       token: '[REDACTED]',
     });
-    expect(() => new Redactor([], { allow: [''] })).toThrow(TypeError);
+    expect(() => new Redactor([], { allow: [''] })).toThrow(AuditConfigurationError);
   });
 });

@@ -1,4 +1,5 @@
 import { WalkBudget } from './walk-budget';
+import { AuditInternalError } from '../common/audit-internal.error';
 
 describe('WalkBudget', () => {
   it('gives as many visits as its limit, then refuses and stays exhausted', () => {
@@ -66,13 +67,13 @@ describe('WalkBudget', () => {
     expect(share.has(7)).toBe(false);
     share.takeMany(4);
     expect([share.left, parent.left, parent.visited]).toEqual([2, 5, 5]);
-    expect(() => share.takeMany(3)).toThrow(RangeError);
+    expect(() => share.takeMany(3)).toThrow(AuditInternalError);
     expect([share.left, parent.left, share.exhausted]).toEqual([2, 5, false]);
     parent.takeMany(4);
     expect(share.has(2)).toBe(false);
   });
 
   it.each([-1, 1.5, Number.NaN, '3'])('rejects the limit %p', (limit) => {
-    expect(() => new WalkBudget(limit as number)).toThrow(RangeError);
+    expect(() => new WalkBudget(limit as number)).toThrow(AuditInternalError);
   });
 });

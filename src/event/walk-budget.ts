@@ -1,3 +1,5 @@
+import { AuditInternalError } from '../common/audit-internal.error';
+
 /**
  * A bound on how much of a value a walk may read. Building an event must cost the same for a
  * 1 MB body as for a 100 MB one: every walk over application data (the JSON-safe copy, the diff,
@@ -27,14 +29,14 @@ export class WalkBudget {
   /**
    * @param limit - values the walks may visit in all; `Infinity` only counts
    * @param parent - a budget every visit is also taken from (see {@link WalkBudget.within})
-   * @throws RangeError when the limit is not a whole number >= 0 (or `Infinity`)
+   * @throws AuditInternalError when the limit is not a whole number >= 0 (or `Infinity`)
    */
   constructor(
     readonly limit: number,
     private readonly parent?: WalkBudget,
   ) {
     if (!(limit === Number.POSITIVE_INFINITY || (Number.isSafeInteger(limit) && limit >= 0))) {
-      throw new RangeError(
+      throw new AuditInternalError(
         `WalkBudget: the limit must be a whole number of values >= 0, or Infinity (got ${String(limit)}).`,
       );
     }
@@ -94,11 +96,11 @@ export class WalkBudget {
    * Takes `count` visits at once, for a walk whose visits were counted without taking them.
    *
    * @param count - visits, at most what {@link WalkBudget.has} accepted
-   * @throws RangeError when fewer are left: check with {@link WalkBudget.has} first
+   * @throws AuditInternalError when fewer are left: check with {@link WalkBudget.has} first
    */
   takeMany(count: number): void {
     if (!this.has(count)) {
-      throw new RangeError(`WalkBudget: ${count} visits asked, ${this.left} left.`);
+      throw new AuditInternalError(`WalkBudget: ${count} visits asked, ${this.left} left.`);
     }
     this.parent?.takeMany(count);
     this.remaining -= count;

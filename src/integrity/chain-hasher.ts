@@ -26,7 +26,7 @@ export class ChainHasher {
   /**
    * The links of events given as their stored JSON text, one after the other after `previous`
    * (`null`: the genesis), end to end in one buffer (32 bytes each).
-   * @throws Error when the worker cannot run or a payload is not JSON.
+   * @throws AuditStoreError when the worker cannot run or a payload is not JSON.
    */
   async link(previous: Uint8Array | null, payloads: readonly string[]): Promise<Uint8Array> {
     if (payloads.length === 0) return new Uint8Array(0);

@@ -4,6 +4,7 @@ import { CoalescedRun } from '../common/coalesced-run';
 import { signCheckpoint, type AuditCheckpoint } from './checkpoint';
 import type { ResolvedCheckpointOptions } from './checkpoint-options';
 import type { AuditChainSource } from './chain-source';
+import { messageOf } from '../common/message-of';
 
 /** Where checkpoints go besides the optional file, and where problems are told. */
 export interface CheckpointOutput {
@@ -66,7 +67,7 @@ export class CheckpointWriter {
       if (signingKey !== undefined) checkpoint = signCheckpoint(checkpoint, signingKey, keyId);
     } catch (error) {
       this.out.warn(
-        `could not take an audit checkpoint: ${reason(error)}; the next one tries again.`,
+        `could not take an audit checkpoint: ${messageOf(error)}; the next one tries again.`,
       );
       return;
     }
@@ -78,12 +79,8 @@ export class CheckpointWriter {
       });
     } catch (error) {
       this.out.warn(
-        `could not append an audit checkpoint to ${this.options.file}: ${reason(error)}.`,
+        `could not append an audit checkpoint to ${this.options.file}: ${messageOf(error)}.`,
       );
     }
   }
-}
-
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { canonicalize } from 'json-canonicalize';
+import { AuditConfigurationError } from '../audit-configuration.error';
 
 /** `event.action` of the ECS line that carries a checkpoint. */
 export const AUDIT_CHECKPOINT_ACTION = 'audit.checkpoint';
@@ -32,7 +33,7 @@ export function checkpointSigningText(checkpoint: AuditCheckpoint): string {
 export function ed25519PrivateKey(key: KeyObject | string, what: string): KeyObject {
   const object = typeof key === 'string' ? createPrivateKey(key) : key;
   if (object.type !== 'private' || object.asymmetricKeyType !== 'ed25519') {
-    throw new TypeError(
+    throw new AuditConfigurationError(
       `${what} must be an Ed25519 private key (PEM text or a KeyObject), got a ${object.asymmetricKeyType ?? 'symmetric'} ${object.type} key. Make one with: openssl genpkey -algorithm ed25519 -out checkpoint-key.pem`,
     );
   }
@@ -48,7 +49,7 @@ export function ed25519PublicKey(key: KeyObject | string, what: string): KeyObje
         ? createPublicKey(key)
         : key;
   if (object.asymmetricKeyType !== 'ed25519') {
-    throw new TypeError(
+    throw new AuditConfigurationError(
       `${what} must be an Ed25519 public key, got a ${object.asymmetricKeyType ?? 'symmetric'} key.`,
     );
   }

@@ -6,6 +6,7 @@ import { messageOf } from '../common/message-of';
 import { canonicalJson, CANONICAL_FORMAT } from './canonical';
 import { chainLink, sameHash } from './chain-link';
 import type { AuditChainSource, ChainRow } from './chain-source';
+import { AuditError } from '../common/audit-error';
 
 /**
  * How a chain was found broken:
@@ -71,8 +72,9 @@ export interface VerifyChainOptions {
 }
 
 /** A `from` / `to` that cannot be verified: the caller's mistake, not tampering. */
-export class ChainRangeError extends RangeError {
+export class ChainRangeError extends AuditError {
   override readonly name = 'ChainRangeError';
+  override readonly code = 'AUDIT_CHAIN_RANGE_INVALID';
 }
 
 const COLUMN_NAMES = [

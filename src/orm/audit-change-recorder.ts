@@ -14,6 +14,7 @@ import { sqlAppendOf, type AuditSqlDialect, type AuditSqlStatement } from '../st
 import { DEFAULT_RELAY_AFTER_MS, type OrmAuditOptions } from './orm-audit.options';
 import { rowChangeDraft } from './row-change-draft';
 import { TransactionChanges } from './transaction-changes';
+import { messageOf } from '../common/message-of';
 
 /** What an atomic transaction wrote for its changes, published once it committed. */
 interface Prepared {
@@ -82,8 +83,8 @@ export class AuditChangeRecorder {
    * Atomic mode: the statements that insert the events of `changes` (and the alarm entries they
    * raise), to run in the transaction itself, right before its commit. Every change is then an
    * event of its own, committed with the data; the request's event records the attempt.
-   * @throws Error when the store cannot write in the application's transaction, or in another
-   *   dialect than `dialect`.
+   * @throws AuditConfigurationError when the store cannot write in the application's transaction,
+   *   or in another dialect than `dialect`.
    */
   async atomicStatements(
     changes: TransactionChanges,
@@ -91,7 +92,7 @@ export class AuditChangeRecorder {
   ): Promise<AuditSqlStatement[]> {
     const append = sqlAppendOf(this.store);
     if (!append || append.sqlDialect !== dialect) {
-      throw new Error(
+      throw new AuditConfigurationError(
         `nestjs-audit: atomic ORM auditing needs the audit store in the ORM's own ${dialect} database, but the store is "${this.store.engine}". Use PostgresAuditStore on the same PostgreSQL database, or on SQLite a SqliteAuditStore on the ORM's own connection; or set atomic: false.`,
       );
     }
@@ -148,7 +149,7 @@ export class AuditChangeRecorder {
 
   private reportLoss(count: number, error: unknown): void {
     this.logger.error(
-      `nestjs-audit: ${count} committed row change(s) could not be recorded: ${error instanceof Error ? error.message : String(error)}`,
+      `nestjs-audit: ${count} committed row change(s) could not be recorded: ${messageOf(error)}`,
     );
   }
 }

@@ -26,11 +26,11 @@ import { AuditWriter } from './audit-writer';
 import type { AuditWriteReceipt, AuditWriterStats } from './audit-writer.contract';
 import { AuditSpool } from './spool';
 import { StreamRelay } from './stream-relay';
+import { toError } from '../common/message-of';
+import { AuditShutdownError } from '../common/audit-shutdown.error';
 
-/** Thrown by `record()` once the application has shut down. */
-export class AuditShutdownError extends Error {
-  override readonly name = 'AuditShutdownError';
-}
+// Declared in src/common so the alarm dispatcher can use it too; exported here as before.
+export { AuditShutdownError };
 
 /** What `AuditService.health()` reports about the write path. */
 export interface AuditHealth extends AuditWriterStats {
@@ -208,7 +208,7 @@ export class AuditPipeline
     try {
       event = this.build(draft);
     } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      return Promise.reject(toError(error));
     }
     return this.commit(event).then(() => event);
   }

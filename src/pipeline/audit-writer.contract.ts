@@ -1,5 +1,6 @@
 import type { AuditPipelineFailure } from '../ecs/pipeline-failure.formatter';
 import type { AuditEvent } from '../event/audit-event';
+import { AuditError } from '../common/audit-error';
 
 /** How a write ended: committed to the store, fsynced to the spool, queued (async) or dropped. */
 export type AuditWriteReceipt = 'committed' | 'spooled' | 'queued' | 'dropped';
@@ -43,8 +44,9 @@ export interface AuditWriterStats {
 }
 
 /** Thrown to the writer of an event that could neither be committed nor spooled. */
-export class AuditCommitError extends Error {
+export class AuditCommitError extends AuditError {
   override readonly name = 'AuditCommitError';
+  override readonly code = 'AUDIT_COMMIT_FAILED';
 
   constructor(
     message: string,

@@ -3,6 +3,7 @@ import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import type { AuditEvent } from '../event/audit-event';
 import { decodePayload, FrameReader } from './spool-frame';
 import type { FrameRef, PendingRange } from './spool-state';
+import { SpoolFileError } from './spool-file.error';
 
 /** The oldest pending frames, decoded: what one peek hands out. */
 export interface PendingFrames {
@@ -16,7 +17,7 @@ export interface PendingFrames {
  * always at least one frame, however large.
  *
  * @param path The spool data file, named in the error.
- * @throws Error when a pending frame was damaged on disk after the spool was opened.
+ * @throws SpoolFileError when a pending frame was damaged on disk after the spool was opened.
  */
 export async function readPendingFrames(
   fd: FileHandle,
@@ -42,8 +43,8 @@ export async function readPendingFrames(
   return read;
 }
 
-function damaged(path: string, position: number, reason: string): Error {
-  return new Error(
+function damaged(path: string, position: number, reason: string): SpoolFileError {
+  return new SpoolFileError(
     `Audit spool ${path}: the pending frame at byte ${position} is ${reason} although it ` +
       `was valid when the spool was opened, so the disk or another program changed the file. ` +
       `Events from there on cannot be replayed; reopening the spool discards the damaged part.`,

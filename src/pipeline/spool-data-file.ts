@@ -3,6 +3,7 @@ import { open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createExclusive } from '../common/file-mode';
 import { errorCode, readFully, syncDirectory, writeFully } from './spool-fs';
+import { SpoolFileError } from './spool-file.error';
 
 /*
  * <path>  file header: 'AUDSPL01' (8 bytes) + epoch (8 random bytes), then frames (see
@@ -43,7 +44,7 @@ export async function createDataFile(path: string, fileMode: number): Promise<Da
  * when there is none to keep: no file, or an empty one (a spool file is never empty once created,
  * so it holds nothing to lose).
  *
- * @throws Error when the file is not a spool file (it is left untouched).
+ * @throws SpoolFileError when the file is not a spool file (it is left untouched).
  */
 export async function openDataFile(
   path: string,
@@ -70,7 +71,7 @@ export async function openDataFile(
   }
   if (size < FILE_HEADER_BYTES || !fileHeader.subarray(0, FILE_MAGIC.length).equals(FILE_MAGIC)) {
     await fd.close();
-    throw new Error(
+    throw new SpoolFileError(
       `${path} is not an nestjs-audit spool file (its first bytes are not a spool ` +
         `header), so it was left untouched. Point the spool path at a file only the spool ` +
         `uses, or delete this file if it is a leftover.`,

@@ -4,6 +4,7 @@ import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import type { AuditEvent } from '../event/audit-event';
 import { eventJson } from '../event/event-json';
 import { readFully } from './spool-fs';
+import { AuditInternalError } from '../common/audit-internal.error';
 
 /*
  * frame: magic u32 | payload length u32 | event count u32 | crc32 u32 (all big endian), then the
@@ -32,7 +33,7 @@ export type FrameRead =
 /**
  * One append as a frame: header (magic, length, event count, CRC32) and the JSON payload.
  *
- * @throws RangeError when the payload is too large for one frame.
+ * @throws AuditInternalError when the payload is too large for one frame.
  */
 export function encodeFrame(
   events: readonly AuditEvent[],
@@ -45,7 +46,7 @@ export function encodeFrame(
     alarms.length > 0 ? `{"events":${eventsJson},"alarms":${JSON.stringify(alarms)}}` : eventsJson;
   const payload = Buffer.from(body, 'utf8');
   if (payload.length > MAX_PAYLOAD_BYTES) {
-    throw new RangeError(
+    throw new AuditInternalError(
       `AuditSpool.append: ${events.length} events serialise to ${payload.length} bytes, more ` +
         `than one frame can hold (${MAX_PAYLOAD_BYTES}); append them in smaller batches.`,
     );
@@ -66,7 +67,8 @@ function frameChecksum(header: Buffer, payload: Buffer): number {
 /**
  * The events and alarm outbox entries of a frame's payload (read by {@link FrameReader.frame}).
  *
- * @throws Error when the payload does not hold the `count` events its header announces.
+ * @throws AuditInternalError when the payload does not hold the `count` events its header
+ *   announces.
  */
 export function decodePayload(
   payload: Buffer,
@@ -83,7 +85,7 @@ export function decodePayload(
     body.events.length !== count ||
     !Array.isArray(body.alarms)
   ) {
-    throw new Error(
+    throw new AuditInternalError(
       `AuditSpool: a frame's payload does not hold the ${count} events it announces.`,
     );
   }

@@ -1,5 +1,6 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { SpoolFileError } from './spool-file.error';
 
 /**
  * Writes all of `data` at `position`: one `write` call may write less than it was given.
@@ -15,14 +16,14 @@ export async function writeFully(fd: FileHandle, data: Buffer, position: number)
 /**
  * Fills `into` from `position`: one `read` call may return less than asked.
  *
- * @throws Error when the file ends first (something else shortened the spool file).
+ * @throws SpoolFileError when the file ends first (something else shortened the spool file).
  */
 export async function readFully(fd: FileHandle, into: Buffer, position: number): Promise<void> {
   let done = 0;
   while (done < into.length) {
     const { bytesRead } = await fd.read(into, done, into.length - done, position + done);
     if (bytesRead === 0) {
-      throw new Error(
+      throw new SpoolFileError(
         'AuditSpool: the spool file is shorter than expected; another program changed it.',
       );
     }

@@ -1,6 +1,7 @@
 import { open, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { errorCode } from './spool-fs';
+import { AuditError } from '../common/audit-error';
 
 // A lock file without a pid is normally a creator between its open() and write(); only after this
 // long is it taken to be the leftover of a process that died in between.
@@ -12,8 +13,9 @@ const OWN_LOCK_CLOCK_SLACK_MS = 2_000;
  * Rejection of {@link AuditSpool.open} when another live process (or another spool instance in
  * this process) holds the spool's lock file.
  */
-export class SpoolLockedError extends Error {
+export class SpoolLockedError extends AuditError {
   override readonly name = 'SpoolLockedError';
+  override readonly code = 'AUDIT_SPOOL_LOCKED';
 
   /**
    * @param path Spool data file.

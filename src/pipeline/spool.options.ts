@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { DEFAULT_FILE_MODE, fileModeProblem } from '../common/file-mode';
+import { AuditConfigurationError } from '../audit-configuration.error';
 
 const MIN_MAX_BYTES = 1024;
 
@@ -40,28 +41,29 @@ export interface ResolvedSpoolOptions {
 /**
  * Checks the options of an {@link AuditSpool} and applies the default.
  *
- * @throws TypeError when an option is missing or invalid.
+ * @throws AuditConfigurationError when an option is missing or invalid.
  */
 export function resolveSpoolOptions(options: AuditSpoolOptions): ResolvedSpoolOptions {
   const given: unknown = options;
   if (typeof given !== 'object' || given === null) {
-    throw new TypeError('AuditSpool: options { path, maxBytes } are required.');
+    throw new AuditConfigurationError('AuditSpool: options { path, maxBytes } are required.');
   }
   if (typeof options.path !== 'string' || options.path.trim() === '') {
-    throw new TypeError(
+    throw new AuditConfigurationError(
       `AuditSpool: "path" must be a non-empty string naming the spool file (for example ` +
         `'./var/audit.spool'); got ${show(options.path)}.`,
     );
   }
   if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes < MIN_MAX_BYTES) {
-    throw new TypeError(
+    throw new AuditConfigurationError(
       `AuditSpool: "maxBytes" must be an integer number of bytes of at least ${MIN_MAX_BYTES} ` +
         `(for example 268435456 for 256 MiB); got ${show(options.maxBytes)}.`,
     );
   }
   const modeProblem =
     options.fileMode === undefined ? undefined : fileModeProblem(options.fileMode);
-  if (modeProblem !== undefined) throw new TypeError(`AuditSpool: "fileMode": ${modeProblem}.`);
+  if (modeProblem !== undefined)
+    throw new AuditConfigurationError(`AuditSpool: "fileMode": ${modeProblem}.`);
   return {
     path: resolve(options.path),
     maxBytes: options.maxBytes,

@@ -23,6 +23,8 @@ import type { AuditEvent } from '../event/audit-event';
 import { AuditSpool, SpoolFullError } from './spool';
 import { SpoolLockedError } from './spool-lock';
 import type { SpoolAckToken } from './spool.contract';
+import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditInternalError } from '../common/audit-internal.error';
 
 const FILE_HEADER_BYTES = 16;
 const FRAME_HEADER_BYTES = 16;
@@ -85,7 +87,9 @@ describe('AuditSpool options', () => {
   it('rejects a missing path or a too small maxBytes with a message that says what to pass', () => {
     expect(() => new AuditSpool({ path: '', maxBytes: MiB })).toThrow(/"path" must be a non-empty/);
     expect(() => new AuditSpool({ path: 'x', maxBytes: 10 })).toThrow(/"maxBytes" must be .* 1024/);
-    expect(() => new AuditSpool({ path: 'x', maxBytes: 1.5e3 + 0.5 })).toThrow(TypeError);
+    expect(() => new AuditSpool({ path: 'x', maxBytes: 1.5e3 + 0.5 })).toThrow(
+      AuditConfigurationError,
+    );
   });
 
   it('refuses every operation until opened and after closing', async () => {
@@ -163,7 +167,7 @@ describe('AuditSpool append / peek / acknowledge', () => {
     await expect(two.acknowledge(batch!.token)).rejects.toThrow(
       /returned by peek\(\) of this same/,
     );
-    await expect(two.acknowledge({} as SpoolAckToken)).rejects.toThrow(TypeError);
+    await expect(two.acknowledge({} as SpoolAckToken)).rejects.toThrow(AuditInternalError);
   });
 
   it('keeps pending events and the replay position across close and reopen', async () => {
@@ -560,12 +564,17 @@ describe('AuditSpool crash safety (SIGKILL)', () => {
       'src/pipeline/spool.options.ts',
       'src/pipeline/spool-data-file.ts',
       'src/pipeline/spool-frame.ts',
+      'src/pipeline/spool-file.error.ts',
       'src/pipeline/spool-fs.ts',
       'src/pipeline/spool-head.ts',
       'src/pipeline/spool-lock.ts',
       'src/pipeline/spool-recovery.ts',
       'src/pipeline/spool-state.ts',
       'src/event/event-json.ts',
+      'src/audit-configuration.error.ts',
+      'src/common/audit-error.ts',
+      'src/common/audit-internal.error.ts',
+      'src/common/audit-state.error.ts',
       'src/common/file-mode.ts',
       'src/common/message-of.ts',
       'test/fixtures/spool/append-child.ts',

@@ -19,6 +19,10 @@ import {
 } from './spool-state';
 import type { SpoolAckToken, SpoolBatch, SpoolOpenReport, SpoolStats } from './spool.contract';
 import { resolveSpoolOptions, show, type AuditSpoolOptions } from './spool.options';
+import { SpoolFileError } from './spool-file.error';
+import { AuditInternalError } from '../common/audit-internal.error';
+import { AuditStateError } from '../common/audit-state.error';
+import { AuditError } from '../common/audit-error';
 
 /*
  * On-disk layout, one file per concern:
@@ -34,8 +38,9 @@ import { resolveSpoolOptions, show, type AuditSpoolOptions } from './spool.optio
  * Nothing was written: the events are not spooled, and the caller must treat them as not
  * recorded (the `'spool'` policy falls back to `'fail'`).
  */
-export class SpoolFullError extends Error {
+export class SpoolFullError extends AuditError {
   override readonly name = 'SpoolFullError';
+  override readonly code = 'AUDIT_SPOOL_FULL';
 
   /**
    * @param path Spool data file.
@@ -114,7 +119,7 @@ export class AuditSpool {
 
   /**
    * @param options Where the spool lives and how large it may grow.
-   * @throws TypeError when an option is missing or invalid.
+   * @throws AuditConfigurationError when an option is missing or invalid.
    */
   constructor(options: AuditSpoolOptions) {
     const { path, maxBytes, fileMode } = resolveSpoolOptions(options);
@@ -130,11 +135,11 @@ export class AuditSpool {
    * off a torn tail. Resolves with what it found; log `truncated` and `staleLockPid` when present.
    *
    * @throws SpoolLockedError when another live process holds the spool.
-   * @throws Error when `path` exists but is not a spool file (it is left untouched).
+   * @throws SpoolFileError when `path` exists but is not a spool file (it is left untouched).
    */
   async open(): Promise<SpoolOpenReport> {
     if (this.state !== 'closed') {
-      throw new Error(
+      throw new AuditStateError(
         `AuditSpool ${this.path} is already open; call close() before opening again.`,
       );
     }
@@ -186,13 +191,13 @@ export class AuditSpool {
    * pending.
    *
    * @param maxEvents Positive integer.
-   * @throws Error when a pending frame was damaged on disk after {@link AuditSpool.open} checked
-   * it.
+   * @throws SpoolFileError when a pending frame was damaged on disk after {@link AuditSpool.open}
+   * checked it.
    */
   async peek(maxEvents: number): Promise<SpoolBatch | undefined> {
     this.assertOpen('peek');
     if (!Number.isSafeInteger(maxEvents) || maxEvents < 1) {
-      throw new TypeError(
+      throw new AuditInternalError(
         `AuditSpool.peek: maxEvents must be a positive integer; got ${show(maxEvents)}.`,
       );
     }
@@ -205,13 +210,14 @@ export class AuditSpool {
    * than a later acknowledged token, is a no-op. Once nothing is pending the spool file is
    * emptied (a new, empty data file replaces it atomically).
    *
-   * @throws TypeError when the token does not come from this spool's {@link AuditSpool.peek}.
+   * @throws AuditInternalError when the token does not come from this spool's
+   *   {@link AuditSpool.peek}.
    */
   async acknowledge(token: SpoolAckToken): Promise<void> {
     this.assertOpen('acknowledge');
     const given: unknown = token;
     if (!(given instanceof AckToken) || given.spool !== this) {
-      throw new TypeError(
+      throw new AuditInternalError(
         'AuditSpool.acknowledge: the token must be one returned by peek() of this same spool.',
       );
     }
@@ -243,7 +249,7 @@ export class AuditSpool {
 
   private assertOpen(operation: string): void {
     if (this.state !== 'open') {
-      throw new Error(
+      throw new AuditStateError(
         `AuditSpool.${operation}: the spool ${this.path} is not open; call open() first and do ` +
           `not use it after close().`,
       );
@@ -257,7 +263,8 @@ export class AuditSpool {
   }
 
   private dataFile(): DataFile {
-    if (!this.file) throw new Error(`AuditSpool ${this.path}: the data file is not open.`);
+    if (!this.file)
+      throw new AuditStateError(`AuditSpool ${this.path}: the data file is not open.`);
     return this.file;
   }
 
@@ -300,7 +307,7 @@ export class AuditSpool {
     try {
       await this.reset();
     } catch (error) {
-      throw new Error(
+      throw new SpoolFileError(
         `Audit spool ${this.path}: the replayed events were acknowledged, but emptying the spool ` +
           `file failed (${messageOf(error)}); it is tried again the next time the spool drains.`,
         { cause: error },

@@ -1,5 +1,6 @@
 import type { AuditEvent } from '../event/audit-event';
 import type { AuditSqlAppend } from '../stores/sql-append';
+import { messageOf } from '../common/message-of';
 
 /** Most events one confirmation or one sweep step handles. */
 const RELAY_BATCH = 500;
@@ -98,8 +99,4 @@ export class StreamRelay {
       if (events.length < RELAY_BATCH) return;
     }
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

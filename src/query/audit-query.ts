@@ -10,6 +10,7 @@ import {
 
 // The store-facing model is defined below the stores; the query API hands it on from here.
 export { encodeCursor, type AuditCursor, type AuditQueryResult, type NormalizedAuditQuery };
+import { AuditError } from '../common/audit-error';
 
 /**
  * Filters accepted by `AuditService.query()` (and, later, the HTTP API and CLI).
@@ -33,8 +34,9 @@ export interface AuditQuery extends AuditQueryFilters {
 }
 
 /** Thrown for a query filter that cannot be used; the message says which and how to fix it. */
-export class AuditQueryError extends Error {
+export class AuditQueryError extends AuditError {
   override readonly name = 'AuditQueryError';
+  override readonly code = 'AUDIT_QUERY_INVALID';
 }
 
 /** Default page size of `query()`. */

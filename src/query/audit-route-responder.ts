@@ -26,6 +26,7 @@
  */
 import { Injectable, type ArgumentsHost } from '@nestjs/common';
 import { BaseExceptionFilter, HttpAdapterHost } from '@nestjs/core';
+import { AuditInternalError } from '../common/audit-internal.error';
 
 /** What a route answers. */
 export interface AuditRouteAnswer {
@@ -49,7 +50,7 @@ function httpArgumentsHost(req: unknown, res: unknown): ArgumentsHost {
     getNext: <T>() => undefined as T,
   };
   const notHttp = (): never => {
-    throw new Error('nestjs-audit: the audit routes are HTTP routes only.');
+    throw new AuditInternalError('nestjs-audit: the audit routes are HTTP routes only.');
   };
   return {
     getArgs: <T extends unknown[]>() => args as T,

@@ -1,6 +1,11 @@
 import type { AuditEvent } from '../event/audit-event';
 import type { AuditStore } from '../stores/audit-store';
-import { decodeCursor, MAX_QUERY_LIMIT, type NormalizedAuditQuery } from './audit-query';
+import {
+  AuditQueryError,
+  decodeCursor,
+  MAX_QUERY_LIMIT,
+  type NormalizedAuditQuery,
+} from './audit-query';
 
 /** How many events of one group (one action, one actor or one outcome). */
 export interface AuditStatsCount {
@@ -69,7 +74,7 @@ export async function collectAuditStats(
 ): Promise<AuditStats> {
   const pageSize = options.pageSize ?? MAX_QUERY_LIMIT;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_QUERY_LIMIT) {
-    throw new RangeError(
+    throw new AuditQueryError(
       `collectAuditStats: pageSize must be a whole number from 1 to ${MAX_QUERY_LIMIT}, got ${pageSize}.`,
     );
   }

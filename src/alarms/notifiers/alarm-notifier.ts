@@ -1,4 +1,5 @@
 import type { AlarmMessage } from '../../stores/alarm-message';
+import { AuditError } from '../../common/audit-error';
 
 /** What the dispatcher tells a notifier about the attempt in progress. */
 export interface AlarmSendContext {
@@ -14,8 +15,9 @@ export interface AlarmSendContext {
  * Thrown by a notifier to say how a failed delivery should be retried. Any other error is
  * treated as a transient failure and retried with backoff.
  */
-export class AlarmDeliveryError extends Error {
+export class AlarmDeliveryError extends AuditError {
   override readonly name = 'AlarmDeliveryError';
+  override readonly code = 'AUDIT_ALARM_DELIVERY_FAILED';
   /** Wait at least this long before the next attempt (e.g. from HTTP 429 `Retry-After`). */
   readonly retryAfterMs?: number;
   /** The receiver will never accept this message (e.g. HTTP 400/404): dead-letter at once. */
@@ -25,7 +27,12 @@ export class AlarmDeliveryError extends Error {
 
   constructor(
     message: string,
-    options: { retryAfterMs?: number; permanent?: boolean; statusCode?: number; cause?: unknown } = {},
+    options: {
+      retryAfterMs?: number;
+      permanent?: boolean;
+      statusCode?: number;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;

@@ -1,3 +1,6 @@
+import { messageOf } from '../../common/message-of';
+import { AuditConfigurationError } from '../../audit-configuration.error';
+
 /**
  * The few shapes of nodemailer the e-mail notifier uses, declared structurally so that
  * nodemailer stays an optional dependency and its types never reach the public declarations.
@@ -19,14 +22,10 @@ export interface NodemailerModule {
 
 const DRIVER = 'nodemailer';
 
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** Whether `error` says that nodemailer itself (not one of its own dependencies) is missing. */
 function isMissingDriver(error: unknown): boolean {
   if ((error as { code?: unknown } | null)?.code !== 'MODULE_NOT_FOUND') return false;
-  const missing = /Cannot find module '([^']+)'/.exec(reasonOf(error))?.[1];
+  const missing = /Cannot find module '([^']+)'/.exec(messageOf(error))?.[1];
   return missing === DRIVER || missing?.endsWith(`/${DRIVER}`) === true;
 }
 
@@ -34,7 +33,7 @@ function isMissingDriver(error: unknown): boolean {
  * Loads nodemailer on first use of an e-mail channel.
  *
  * @param load - how to load a module by name (`require` unless a test says otherwise)
- * @throws Error naming `npm install nodemailer` when the package is missing.
+ * @throws AuditConfigurationError naming `npm install nodemailer` when the package is missing.
  */
 export function loadNodemailer(
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer must load only when an e-mail channel is configured
@@ -45,13 +44,13 @@ export function loadNodemailer(
     loaded = load(DRIVER);
   } catch (error) {
     if (isMissingDriver(error)) {
-      throw new Error(
+      throw new AuditConfigurationError(
         `nestjs-audit: e-mail alarm channels need the "${DRIVER}" package, which is not installed. Run \`npm install ${DRIVER}\`, or remove the channels with type "email".`,
         { cause: error },
       );
     }
-    throw new Error(
-      `nestjs-audit: the "${DRIVER}" package is installed but could not be loaded (${reasonOf(error)}). Reinstall it with \`npm install ${DRIVER}\`.`,
+    throw new AuditConfigurationError(
+      `nestjs-audit: the "${DRIVER}" package is installed but could not be loaded (${messageOf(error)}). Reinstall it with \`npm install ${DRIVER}\`.`,
       { cause: error },
     );
   }
@@ -61,7 +60,7 @@ export function loadNodemailer(
   } | null;
   const createTransport = exported?.createTransport ?? exported?.default?.createTransport;
   if (typeof createTransport !== 'function') {
-    throw new Error(
+    throw new AuditConfigurationError(
       `nestjs-audit: the "${DRIVER}" package did not export createTransport(). Reinstall it with \`npm install ${DRIVER}\` (versions 8 to 10 are supported).`,
     );
   }

@@ -1,4 +1,5 @@
 import type { AuditSqlStatement } from '../../stores/sql-append';
+import { AuditConfigurationError } from '../../audit-configuration.error';
 
 /** The part of a `pg` client the statements need. */
 interface PgClient {
@@ -35,7 +36,7 @@ export async function runAtomicStatements(
     ? await acquire.call((transaction as Required<KnexTransaction>).client)
     : undefined;
   if (!isPgClient(connection)) {
-    throw new Error(
+    throw new AuditConfigurationError(
       'nestjs-audit/mikro-orm: atomic mode could not reach the PostgreSQL connection of the transaction. It supports @mikro-orm/postgresql 6 (knex-based); use atomic: false with other drivers.',
     );
   }

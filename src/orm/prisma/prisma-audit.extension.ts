@@ -8,6 +8,7 @@ import { PrismaModelCatalog } from './prisma-model-catalog';
 import { call, delegateOf } from './prisma-row-state';
 import { PrismaTransactions } from './prisma-transactions';
 import { PrismaWriteCapture, WRITE_OPERATIONS } from './prisma-write-capture';
+import { AuditConfigurationError } from '../../audit-configuration.error';
 
 /**
  * A Prisma 7 client extension that records every write of the audited models where it happens:
@@ -28,8 +29,8 @@ import { PrismaWriteCapture, WRITE_OPERATIONS } from './prisma-write-capture';
  * @param recorder - `app.get(AuditChangeRecorder)` or an injected one
  * @param options - models, soft-delete convention, atomic mode
  * @returns an extension for `$extends()`
- * @throws Error with `atomic: true` when the audit store cannot write in the app's PostgreSQL
- *   transactions (it must be `PostgresAuditStore` on the same database)
+ * @throws AuditConfigurationError with `atomic: true` when the audit store cannot write in the
+ *   app's PostgreSQL transactions (it must be `PostgresAuditStore` on the same database)
  * @example
  * const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString }) })
  *   .$extends(auditExtension(app.get(AuditChangeRecorder), { softDelete: 'deletedAt' }));
@@ -39,7 +40,7 @@ export function auditExtension(
   options: PrismaAuditOptions = {},
 ): (client: unknown) => PrismaExtensionResult {
   if (options.atomic && recorder.atomicDialect !== 'postgres') {
-    throw new Error(
+    throw new AuditConfigurationError(
       `nestjs-audit/prisma: atomic: true needs PostgresAuditStore on the Prisma client's own database, but the audit store cannot write in another connection\u2019s transaction. Configure AuditModule.forRoot({ store: new PostgresAuditStore(...) }) on the same database, or leave atomic off.`,
     );
   }
@@ -108,7 +109,7 @@ class PrismaAuditBinding {
     }
     if (frame.kind === 'batch' || !frame.tx) {
       if (this.options.atomic) {
-        throw new Error(
+        throw new AuditConfigurationError(
           `nestjs-audit/prisma: atomic auditing cannot write events inside an array $transaction([...]) (${model.name}.${operation}). Use an interactive transaction: prisma.$transaction(async (tx) => ...).`,
         );
       }

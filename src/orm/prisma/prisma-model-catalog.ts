@@ -1,4 +1,5 @@
 import type { PrismaClientLike, PrismaInternals, RuntimeModel } from './prisma-client-shape';
+import { AuditConfigurationError } from '../../audit-configuration.error';
 
 /** What the integration knows of one model: its table, columns, fields and primary key. */
 export interface PrismaModelInfo {
@@ -48,19 +49,19 @@ export class PrismaModelCatalog {
 
   /**
    * Reads the catalog of a client.
-   * @throws Error when the client is not a Prisma 7 client on PostgreSQL.
+   * @throws AuditConfigurationError when the client is not a Prisma 7 client on PostgreSQL.
    */
   static of(client: PrismaClientLike, schema: string | undefined): PrismaModelCatalog {
     const internals = client as unknown as PrismaInternals;
     const models = internals._runtimeDataModel?.models;
     if (!models) {
-      throw new Error(
+      throw new AuditConfigurationError(
         'nestjs-audit/prisma: this client carries no runtime data model. Apply auditExtension() to a Prisma 7 client: new PrismaClient({ adapter }).$extends(auditExtension(recorder)).',
       );
     }
     const adapter = internals._engineConfig?.adapter;
     if (adapter?.provider !== undefined && adapter.provider !== 'postgres') {
-      throw new Error(
+      throw new AuditConfigurationError(
         `nestjs-audit/prisma: the client's adapter is "${adapter.provider}", but the Prisma integration supports PostgreSQL only (@prisma/adapter-pg).`,
       );
     }

@@ -1,6 +1,7 @@
 import { leafBuiltIn, NOT_LEAF } from '../../event/json-builtins';
 import type { PrismaClientLike, PrismaDelegate } from './prisma-client-shape';
 import { quoteIdent, type PrismaModelInfo } from './prisma-model-catalog';
+import { AuditInternalError } from '../../common/audit-internal.error';
 
 /** A row's recorded state: its columns by field name (foreign keys are columns: relations by id). */
 export type RowState = Record<string, unknown>;
@@ -64,7 +65,7 @@ export function keySelect(primaryKey: readonly string[]): Record<string, true> {
 export function delegateOf(db: PrismaClientLike, model: PrismaModelInfo): PrismaDelegate {
   const delegate = (db as unknown as Record<string, unknown>)[model.key];
   if (typeof delegate !== 'object' || delegate === null) {
-    throw new Error(`nestjs-audit/prisma: the client has no model "${model.name}".`);
+    throw new AuditInternalError(`nestjs-audit/prisma: the client has no model "${model.name}".`);
   }
   return delegate as PrismaDelegate;
 }
@@ -76,7 +77,8 @@ export async function call(
   args: unknown,
 ): Promise<unknown> {
   const method = delegate[operation];
-  if (!method) throw new Error(`nestjs-audit/prisma: the model has no operation "${operation}".`);
+  if (!method)
+    throw new AuditInternalError(`nestjs-audit/prisma: the model has no operation "${operation}".`);
   return method.call(delegate, args);
 }
 

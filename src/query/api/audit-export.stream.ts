@@ -3,6 +3,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AuditEvent } from '../../event/audit-event';
 import type { AuditQueryResult } from '../audit-query';
 import { csvHeader, csvRecord, ndjsonLine } from '../export-format';
+import { AuditError } from '../../common/audit-error';
 
 /** An export format of the HTTP API: how the file is named, typed and written. */
 export interface AuditExportFormat {
@@ -57,8 +58,9 @@ export interface AuditExportEnd {
 }
 
 /** Thrown into an export stream that matches more events than the export limit allows. */
-export class AuditExportLimitError extends Error {
+export class AuditExportLimitError extends AuditError {
   override readonly name = 'AuditExportLimitError';
+  override readonly code = 'AUDIT_EXPORT_LIMIT_EXCEEDED';
 }
 
 /** Where an export reads its pages: the first one already read, the rest on demand. */

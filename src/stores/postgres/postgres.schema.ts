@@ -3,6 +3,7 @@ import { reasonOf } from './postgres-errors';
 import { PostgresInspector, type PostgresPartitioning } from './postgres-inspector';
 import type { PostgresNames } from './postgres-names';
 import type { PostgresSql } from './postgres-session';
+import { AuditError } from '../../common/audit-error';
 
 export type { PostgresPartitioning } from './postgres-inspector';
 
@@ -244,8 +245,9 @@ export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;
  * The table cannot be brought to the layout this release expects: it was migrated by a newer
  * release, it has another layout than configured, or a migration step failed.
  */
-export class PostgresSchemaError extends Error {
+export class PostgresSchemaError extends AuditError {
   override readonly name = 'PostgresSchemaError';
+  override readonly code = 'AUDIT_STORE_SCHEMA_INCOMPATIBLE';
 }
 
 function tooNew(version: number, names: PostgresNames): PostgresSchemaError {

@@ -1,6 +1,7 @@
 import { migrateToChain } from './sqlite-chain';
 import type { SqliteDatabase } from './sqlite-driver';
 import { SqliteInspector } from './sqlite-inspector';
+import { AuditError } from '../../common/audit-error';
 
 /** One step of the SQLite schema; steps run in order, each in its own transaction. */
 export interface SqliteMigration {
@@ -216,7 +217,10 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
 /** The schema version this release of nestjs-audit writes. */
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.length;
 
-class SchemaTooNewError extends Error {}
+class SchemaTooNewError extends AuditError {
+  override readonly name = 'SchemaTooNewError';
+  override readonly code = 'AUDIT_STORE_SCHEMA_INCOMPATIBLE';
+}
 
 function tooNew(version: number, location: string): Error {
   return new SchemaTooNewError(
