@@ -1,6 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { AuditModuleOptions } from './audit.options';
-import { auditApiModuleParts } from './query/api/audit-api.mount';
+import { auditApiModuleParts } from './query/api/audit-api-mount';
 import { resolveAuditApiOptions, type AuditApiOptions } from './query/api/audit-api.options';
 
 /**

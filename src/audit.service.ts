@@ -30,7 +30,7 @@ import {
   isPlainObject,
   type AuditRecordInput,
   type AuditUpdateExtra,
-} from './audit-record.input';
+} from './audit-record-input';
 import { AuditConfigurationError } from './audit-configuration.error';
 
 function idOf(value: unknown): string | number | undefined {

@@ -64,7 +64,7 @@ export {
   AuditRecordError,
   type AuditRecordInput,
   type AuditUpdateExtra,
-} from './audit-record.input';
+} from './audit-record-input';
 export { AuditContext } from './capture/audit-context';
 export { AuditError, type AuditErrorCode } from './common/audit-error';
 export { AuditInternalError } from './common/audit-internal.error';

@@ -11,7 +11,7 @@ import { Redactor } from '../event/redact';
 import { isTruncatedMarker } from '../event/serialize';
 import type { AlarmRule } from './alarm-options';
 import { compileAlarmRules } from './alarm-rule';
-import { AlarmEngine } from './alarm.engine';
+import { AlarmEngine } from './alarm-engine';
 
 const T0 = Date.parse('2026-11-22T10:00:00.000Z');
 // The module's own defaults, so the test follows them if they ever change.

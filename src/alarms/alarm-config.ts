@@ -1,4 +1,4 @@
-import { auditOptionChecks as check } from '../audit-configuration.checks';
+import { auditOptionChecks as check } from '../audit-configuration-checks';
 import type { KnownKeys } from '../common/option-checks';
 import {
   compileAlarmRateLimit,

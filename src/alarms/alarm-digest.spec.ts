@@ -4,7 +4,7 @@ import { diffStates } from '../event/diff';
 import { foldDigest } from './alarm-digest';
 import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import { compileAlarmRules } from './alarm-rule';
-import { AlarmEngine } from './alarm.engine';
+import { AlarmEngine } from './alarm-engine';
 import { AuditInternalError } from '../common/audit-internal.error';
 
 const T0 = Date.parse('2026-11-22T10:02:00.000Z');

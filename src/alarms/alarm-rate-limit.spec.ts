@@ -11,7 +11,7 @@ import {
   type CompiledAlarmRateLimit,
 } from './alarm-rate-limit';
 import { compileAlarmRules } from './alarm-rule';
-import { AlarmDispatcher } from './alarm.dispatcher';
+import { AlarmDispatcher } from './alarm-dispatcher';
 import { AlarmNotifier } from './notifiers/alarm-notifier';
 
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');

@@ -12,7 +12,7 @@ import {
   compileAlarmRules,
 } from './alarm-rule';
 import { normalizeViewerUrl } from './alarm-rule-links';
-import { AlarmEngine } from './alarm.engine';
+import { AlarmEngine } from './alarm-engine';
 
 const CHANNELS = ['security', 'ops'];
 const SETTINGS = { serviceName: 'billing' };

@@ -2,7 +2,7 @@ import { makeEvent } from '../../test/fixtures/events';
 import type { AuditEvent } from '../event/audit-event';
 import type { AlarmRule } from './alarm-options';
 import { compileAlarmRules } from './alarm-rule';
-import { AlarmEngine } from './alarm.engine';
+import { AlarmEngine } from './alarm-engine';
 import { manualAlarmEntries } from './manual-alarm';
 import { slackPayload } from './notifiers/slack.notifier';
 

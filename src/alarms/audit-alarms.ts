@@ -21,8 +21,8 @@ import { AlarmRateLimiter, type CompiledAlarmRateLimit } from './alarm-rate-limi
 import { compileAlarmRules, type CompiledAlarmRules } from './alarm-rule';
 import { DEFAULT_ALARM_TIMEOUT_MS, longestAttemptTimeout } from './alarm-dispatcher-settings';
 import type { AlarmDispatcherStats } from './alarm-dispatcher-stats';
-import { AlarmDispatcher } from './alarm.dispatcher';
-import { AlarmEngine } from './alarm.engine';
+import { AlarmDispatcher } from './alarm-dispatcher';
+import { AlarmEngine } from './alarm-engine';
 import { AlarmInputError, manualAlarmEntries, type ManualAlarmInput } from './manual-alarm';
 import { AlarmNotifier } from './notifiers/alarm-notifier';
 import {

@@ -2,7 +2,7 @@ import { makeEvent } from '../../test/fixtures/events';
 import type { AlarmRule } from './alarm-options';
 import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import { compileAlarmRules } from './alarm-rule';
-import { AlarmEngine } from './alarm.engine';
+import { AlarmEngine } from './alarm-engine';
 import { DEFAULT_MAX_OPEN_WINDOWS } from './threshold-windows';
 
 const T0 = Date.parse('2026-11-22T10:00:00.000Z');

@@ -7,7 +7,7 @@ import * as api from '../index';
 import { SpoolFileError } from '../pipeline/spool-file.error';
 import { SpoolFullError } from '../pipeline/spool';
 import { SpoolLockedError } from '../pipeline/spool-lock';
-import { AuditExportLimitError } from '../query/api/audit-export.stream';
+import { AuditExportLimitError } from '../query/api/audit-export-stream';
 import { AuditError } from './audit-error';
 import { DurationError } from './duration';
 

@@ -4,7 +4,7 @@
  * stores, streams, chains or alarms on it, so every sink sees the same data.
  */
 import { createHmac } from 'node:crypto';
-import { auditOptionChecks as check } from '../audit-configuration.checks';
+import { auditOptionChecks as check } from '../audit-configuration-checks';
 import { AuditConfigurationError } from '../audit-configuration.error';
 import type { KnownKeys } from '../common/option-checks';
 import type { AuditActor, AuditSource } from './audit-event';

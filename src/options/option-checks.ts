@@ -1,4 +1,4 @@
-import { auditOptionChecks } from '../audit-configuration.checks';
+import { auditOptionChecks } from '../audit-configuration-checks';
 
 /**
  * The module options' checks: the shared ones of `common/option-checks`, bound to the module's

@@ -5,7 +5,7 @@ import { AuditLogger } from '../common/audit-logger';
 import { resolvePrivacy } from '../event/privacy';
 import { resolveRequestOptions, resolveRouteOptions } from './capture-options';
 import { resolveEventOptions } from './event-options';
-import { auditOptionChecks } from '../audit-configuration.checks';
+import { auditOptionChecks } from '../audit-configuration-checks';
 import { resolveOutputOptions } from './output-options';
 import { resolveRedactOptions } from './redact-options';
 import { resolveWriterOptions } from './writer-options';

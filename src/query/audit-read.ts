@@ -1,4 +1,4 @@
-import type { AuditRecordInput } from '../audit-record.input';
+import type { AuditRecordInput } from '../audit-record-input';
 import type { AuditService } from '../audit.service';
 import { AuditContext, type AuditContextStorage } from '../capture/audit-context';
 import type { AuditHttpRequest } from '../capture/http-adapter';

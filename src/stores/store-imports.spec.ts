@@ -55,7 +55,7 @@ describe('store imports', () => {
   });
 
   it('reports an import from a layer above the stores', () => {
-    const { upward } = upwardImports([join(SRC, 'alarms', 'alarm.dispatcher.ts')]);
-    expect(upward).toContain('alarms/alarm.dispatcher.ts imports alarms/alarm-channel-sender.ts');
+    const { upward } = upwardImports([join(SRC, 'alarms', 'alarm-dispatcher.ts')]);
+    expect(upward).toContain('alarms/alarm-dispatcher.ts imports alarms/alarm-channel-sender.ts');
   });
 });

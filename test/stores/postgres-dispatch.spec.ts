@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import type { AlarmDigestFold } from '../../src/alarms/alarm-claim-message';
-import { AlarmDispatcher } from '../../src/alarms/alarm.dispatcher';
+import { AlarmDispatcher } from '../../src/alarms/alarm-dispatcher';
 import type { AlarmMessage } from '../../src/stores/alarm-message';
 import type { AlarmOutboxEntry } from '../../src/stores/alarm-outbox-model';
 import { AlarmNotifier, type AlarmSendContext } from '../../src/alarms/notifiers/alarm-notifier';

@@ -3,7 +3,7 @@
  * timeouts, SMTP transport, headers). Each throws an AuditConfigurationError that names the
  * option and says how to fix it.
  */
-import { auditOptionChecks as check } from '../../audit-configuration.checks';
+import { auditOptionChecks as check } from '../../audit-configuration-checks';
 import { describe } from '../../common/option-checks';
 import { refusedUrlHost, type DestinationPolicy } from './destination-guard';
 import { isValidEmailAddress, splitAddresses } from './email-address';

@@ -3,7 +3,7 @@
  * turns a valid one into its notifier. Custom notifiers (a class or an instance) are resolved by
  * the module through Nest's container and are not checked here.
  */
-import { auditOptionChecks as check } from '../../audit-configuration.checks';
+import { auditOptionChecks as check } from '../../audit-configuration-checks';
 import { AuditConfigurationError } from '../../audit-configuration.error';
 import { unknownKeyOf, type KnownKeys } from '../../common/option-checks';
 import type {

@@ -1,5 +1,5 @@
 import type { CanActivate, ModuleMetadata, Type } from '@nestjs/common';
-import { auditOptionChecks as check } from '../../audit-configuration.checks';
+import { auditOptionChecks as check } from '../../audit-configuration-checks';
 import type { AuditHttpRequest } from '../../capture/http-adapter';
 import type { KnownKeys } from '../../common/option-checks';
 

@@ -24,13 +24,13 @@ import { AuditQueryError, parseAuditQuery, type AuditQuery } from '../audit-quer
 import { auditIntegrityStatus, type AuditIntegrityStatus } from '../audit-integrity';
 import { auditQueryFromParams } from '../query-params';
 import { AUDIT_API_OPTIONS, type ResolvedAuditApiOptions } from './audit-api.options';
-import { AuditApiReadRecorder, type ReadRecord } from './audit-api-read.recorder';
+import { AuditApiReadRecorder, type ReadRecord } from './audit-api-read-recorder';
 import {
   AUDIT_EXPORT_FORMATS,
   auditExportStream,
   EXPORT_PAGE_SIZE,
   type AuditExportEnd,
-} from './audit-export.stream';
+} from './audit-export-stream';
 
 /** The body of `GET /<path>/events`: one page of events, newest first. */
 export interface AuditApiPage {

@@ -3,7 +3,7 @@ import { messageOf } from '../../common/message-of';
 import { Get, HttpStatus, Inject, Req, Res, SetMetadata, UseFilters } from '@nestjs/common';
 import { AUDIT_RESOLVED_OPTIONS } from '../../audit.constants';
 import type { ResolvedAuditOptions } from '../../audit.options';
-import type { AuditRecordInput } from '../../audit-record.input';
+import type { AuditRecordInput } from '../../audit-record-input';
 import { AuditService } from '../../audit.service';
 import { AuditContextStorage } from '../../capture/audit-context';
 import { requestPath, type AuditHttpRequest } from '../../capture/http-adapter';

@@ -16,7 +16,7 @@ import {
   type AuditEventColumns,
 } from '../event-columns';
 import { settle } from '../settle';
-import { MemoryAlarmOutbox } from './memory-alarm-outbox';
+import { MemoryAlarmOutbox } from './memory-alarm.outbox';
 
 interface MemoryRecord {
   columns: AuditEventColumns;

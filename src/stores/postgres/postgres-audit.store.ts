@@ -13,7 +13,7 @@ import { AuditStore } from '../audit-store';
 import { pageOfPayloads, parsePayload } from '../payload-page';
 import type { AuditSqlStatement } from '../sql-append';
 import { StoreLifeCycle } from '../store-life-cycle';
-import { PostgresAlarmOutbox } from './postgres-alarm-outbox';
+import { PostgresAlarmOutbox } from './postgres-alarm.outbox';
 import { postgresAppendBatch, postgresAppendStatements } from './postgres-append-statements';
 import { postgresChainHeadOf, postgresChainRowOf, postgresUnchainedOf } from './postgres-chain';
 import { PostgresChainSealer } from './postgres-chain-sealer';

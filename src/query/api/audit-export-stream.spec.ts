@@ -5,7 +5,7 @@ import {
   auditExportStream,
   EXPORT_CHUNK_CHARS,
   type AuditExportEnd,
-} from './audit-export.stream';
+} from './audit-export-stream';
 
 const VALUE_CHARS = 100_000;
 const large = (i: number) => makeEvent({ labels: { text: `${'x'.repeat(VALUE_CHARS)}${i}` } });

@@ -4,7 +4,7 @@ import { diffStates } from '../event/diff';
 import { REDACTED } from '../event/redact';
 import type { AlarmRule } from './alarm-options';
 import { compileAlarmRules, type AlarmRuleSettings } from './alarm-rule';
-import { AlarmEngine, type AlarmEngineOptions } from './alarm.engine';
+import { AlarmEngine, type AlarmEngineOptions } from './alarm-engine';
 
 const CHANNELS = ['security', 'ops'];
 const T0 = Date.parse('2026-11-22T10:00:00.000Z');

@@ -15,7 +15,7 @@ import { AuditViewerController } from '../viewer/audit-viewer.controller';
 import { AuditViewerEntryModule } from '../viewer/viewer-entry.module';
 import { AuditApiExceptionFilter } from './audit-api-exception.filter';
 import { AuditApiHeadersGuard } from './audit-api-headers.guard';
-import { AuditApiPublicNotice } from './audit-api-public.notice';
+import { AuditApiPublicNotice } from './audit-api-public-notice';
 import { AuditApiRoutes } from './audit-api.controller';
 import { AUDIT_API_OPTIONS, type ResolvedAuditApiOptions } from './audit-api.options';
 import { AuditApiService } from './audit-api.service';

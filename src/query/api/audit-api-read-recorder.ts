@@ -1,6 +1,6 @@
 import { HttpException, ServiceUnavailableException } from '@nestjs/common';
 import type { ResolvedAuditOptions } from '../../audit.options';
-import type { AuditRecordInput } from '../../audit-record.input';
+import type { AuditRecordInput } from '../../audit-record-input';
 import type { AuditService } from '../../audit.service';
 import type { AuditContextStorage } from '../../capture/audit-context';
 import type { AuditHttpRequest } from '../../capture/http-adapter';

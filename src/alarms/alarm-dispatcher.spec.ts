@@ -9,7 +9,7 @@ import { InMemoryAuditStore } from '../stores/memory/memory-audit.store';
 import { SqliteAuditStore } from '../stores/sqlite/sqlite-audit.store';
 import type { AlarmDigestFold } from './alarm-claim-message';
 import type { AlarmDispatcherSettings } from './alarm-dispatcher-settings';
-import { AlarmDispatcher } from './alarm.dispatcher';
+import { AlarmDispatcher } from './alarm-dispatcher';
 import type { AlarmMessage } from '../stores/alarm-message';
 import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import {
