@@ -1,7 +1,8 @@
 import request from 'supertest';
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuditModule } from '../../src';
+import { eventually } from '../utils/alarm-inbox';
 import { PLATFORMS, startApp, tempDir } from '../utils/apps';
 import { NoteOrdersController } from '../utils/note-orders';
 
@@ -48,6 +49,8 @@ describe.each(PLATFORMS)('the files the module creates, on %s', (platform) => {
           .send({ note: `n${i}` })
           .expect(200);
       }
+      // The checkpoint is taken after the commit that reaches everyEvents, not within it.
+      await eventually(() => existsSync(paths[paths.length - 1] as string), 'the checkpoints file');
       // Checked while the app runs: the spool's lock and the -wal/-shm files exist until close.
       return Object.values(modes(paths));
     } finally {
