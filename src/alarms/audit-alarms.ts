@@ -201,7 +201,7 @@ export class AuditAlarms implements OnModuleInit, OnApplicationBootstrap {
     for (const result of await Promise.allSettled(closing)) {
       if (result.status === 'rejected') {
         this.logger.warn(
-          `nestjs-audit: closing an alarm notifier failed: ${result.reason instanceof Error ? result.reason.message : String(result.reason)}`,
+          `nestjs-audit: closing an alarm notifier failed: ${messageOf(result.reason)}`,
         );
       }
     }

@@ -8,6 +8,7 @@ import {
 } from '../integrity/checkpoint-options';
 import { AuditStore } from '../stores/audit-store';
 import { fail } from './option-checks';
+import { messageOf } from '../common/message-of';
 
 /** The options that say where the trail goes, and with which file permissions. */
 export type ResolvedOutputOptions = Pick<
@@ -98,7 +99,7 @@ function resolveCheckpoints(value: unknown): ResolvedCheckpointOptions | false {
   try {
     return resolveCheckpointOptions(value);
   } catch (error) {
-    const problem = error instanceof Error ? error.message : String(error);
+    const problem = messageOf(error);
     return fail(
       'checkpoints',
       problem.replace(/^Invalid AuditModule option "checkpoints": /, '').replace(/\.$/, ''),

@@ -13,6 +13,7 @@ import {
   STRICT_DESTINATIONS,
   type DestinationPolicy,
 } from './destination-guard';
+import { messageOf } from '../../common/message-of';
 
 /** Longest wait a `Retry-After` can ask for; a receiver asking for more is not believed. */
 export const MAX_RETRY_AFTER_MS = 3_600_000;
@@ -127,7 +128,7 @@ function networkReason(error: unknown): string {
     }
     current = cause;
   }
-  return error instanceof Error ? error.message : String(error);
+  return messageOf(error);
 }
 
 function describeStatus(response: IncomingMessage, snippet: string): string {
