@@ -1,7 +1,2 @@
-import { AuditError } from './common/audit-error';
-
-/** Thrown at boot for an invalid option; the message names the option and the fix. */
-export class AuditConfigurationError extends AuditError {
-  override readonly name = 'AuditConfigurationError';
-  override readonly code = 'AUDIT_CONFIGURATION_INVALID';
-}
+// Lives in common/ so the stores can throw it too; re-exported for the rest of the library.
+export { AuditConfigurationError } from './common/audit-configuration.error';

@@ -204,7 +204,7 @@ export class AuditService {
   /**
    * Alarms in the outbox, newest first: pending, delivered or dead (`{ status: 'dead' }` lists
    * what was given up on, with the last error).
-   * @throws Error when the store keeps no alarm outbox.
+   * @throws AuditConfigurationError when the store keeps no alarm outbox.
    */
   async listAlarms(query: AlarmListQuery = {}): Promise<StoredAlarm[]> {
     return requireAlarmOutbox(this.store, 'listAlarms()').list(query);
@@ -212,7 +212,7 @@ export class AuditService {
 
   /**
    * Every delivery attempt recorded (when, channel, result, status, error), newest first.
-   * @throws Error when the store keeps no alarm outbox.
+   * @throws AuditConfigurationError when the store keeps no alarm outbox.
    */
   async listAlarmAttempts(query: AlarmAttemptQuery = {}): Promise<AlarmAttempt[]> {
     return requireAlarmOutbox(this.store, 'listAlarmAttempts()').listAttempts(query);

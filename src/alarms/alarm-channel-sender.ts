@@ -1,6 +1,7 @@
 import type { AlarmMessage } from '../stores/alarm-message';
 import { attemptTimeoutOf, type AttemptTimeouts } from './alarm-dispatcher-settings';
 import type { AlarmNotifier } from './notifiers/alarm-notifier';
+import { AlarmDeliveryError } from './notifiers/alarm-notifier';
 
 /** The parts of an error a retry decision looks at (duck-typed: notifiers may be bundled apart). */
 export interface DeliveryFailure {
@@ -86,7 +87,7 @@ export class AlarmChannelSender {
     const timer = setTimeout(
       () =>
         controller.abort(
-          new Error(
+          new AlarmDeliveryError(
             `no answer from channel "${channel}" within ${timeoutMs} ms (its timeoutMs); the attempt was aborted`,
           ),
         ),

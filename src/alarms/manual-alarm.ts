@@ -20,13 +20,10 @@ import {
   type AlarmTemplate,
 } from './alarm-template';
 import { cutText, singleLine } from './alarm-template-values';
-import { AuditError } from '../common/audit-error';
+import { AlarmInputError } from '../common/alarm-input.error';
 
-/** Thrown by {@link manualAlarmEntries} for invalid input; the message says how to fix it. */
-export class AlarmInputError extends AuditError {
-  override readonly name = 'AlarmInputError';
-  override readonly code = 'AUDIT_ALARM_INPUT_INVALID';
-}
+// Thrown by manualAlarmEntries for invalid input; its own file, so the stores can throw it too.
+export { AlarmInputError };
 
 /** What application code passes to `AuditService.alarm()`. */
 export interface ManualAlarmInput {

@@ -26,6 +26,8 @@ export type AuditErrorCode =
   | 'AUDIT_GLOB_INVALID'
   /** A duration (`10m`, `24h`...) that cannot be read. */
   | 'AUDIT_DURATION_INVALID'
+  /** `parseCheckpointLines()` met a line that says it is a checkpoint but is malformed. */
+  | 'AUDIT_CHECKPOINT_INVALID'
   /** A call the component cannot take now: before `init()` / `open()`, or after `close()`. */
   | 'AUDIT_STATE_INVALID'
   /** `record()`, `alarm()` or an ORM write came after the application shut down. */

@@ -137,7 +137,7 @@ function wholeNumberForm({ min, max, unit }: WholeNumberRange): string {
  *
  * @example
  * const check = optionChecker({
- *   error: TypeError,
+ *   error: AuditConfigurationError,
  *   message: (option, problem) => `Invalid SqliteAuditStore option "${option}": ${problem}.`,
  *   mismatch: (expected, given) => `expected ${expected}, got ${given}`,
  * });

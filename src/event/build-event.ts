@@ -213,8 +213,9 @@ export interface BuiltAuditEvent {
  *
  * @param draft - the raw facts
  * @param settings - redactor and size limits
- * @throws TypeError when `action`, `id` or `timestamp` is invalid, or a limit is not a positive
- *   integer: these are programming errors, not data problems
+ * @throws AuditRecordError when `action`, `id` or `timestamp` is invalid;
+ *   AuditConfigurationError when a limit is not a positive integer: these are programming
+ *   errors, not data problems
  */
 export function buildAuditEvent(
   draft: AuditEventDraft,
@@ -228,7 +229,7 @@ export function buildAuditEvent(
  *
  * @param draft - the raw facts
  * @param settings - redactor, size limits and work budget
- * @throws TypeError as {@link buildAuditEvent}
+ * @throws as {@link buildAuditEvent}
  */
 export function buildAuditEventWithChanges(
   draft: AuditEventDraft,

@@ -1,3 +1,4 @@
+import { AuditConfigurationError } from '../audit-configuration.error';
 import { resolveCheckpointOptions } from './checkpoint-options';
 
 describe('resolveCheckpointOptions', () => {
@@ -33,6 +34,7 @@ describe('resolveCheckpointOptions', () => {
       'Invalid AuditModule option "checkpoints": "keyId" must be 1 to 64 letters, digits, ".", "_" or "-".',
     ],
   ])('rejects %p with the field and the fix', (raw, message) => {
-    expect(() => resolveCheckpointOptions(raw)).toThrow(new TypeError(message));
+    expect(() => resolveCheckpointOptions(raw)).toThrow(new AuditConfigurationError(message));
+    expect(() => resolveCheckpointOptions(raw)).toThrow(AuditConfigurationError);
   });
 });

@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
 import { optionChecker, type KnownKeys, type OptionChecker } from '../common/option-checks';
 import { ed25519PrivateKey } from './checkpoint';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 
 /** The `checkpoints` option of `AuditModule.forRoot()`. */
 export interface AuditCheckpointOptions {
@@ -58,7 +59,7 @@ const PREFIX = 'Invalid AuditModule option "checkpoints":';
 
 /** The checks of the fields: `Invalid AuditModule option "checkpoints": "<field>" <problem>.` */
 const check: OptionChecker = optionChecker({
-  error: TypeError,
+  error: AuditConfigurationError,
   message: (field, problem) => `${PREFIX} ${field === '' ? '' : `"${field}" `}${problem}.`,
   mismatch: (expected, given) => `must be ${expected}, got ${given}`,
   unknownKey: (field, known) => `${PREFIX} unknown field "${field}" (known: ${known.join(', ')}).`,
@@ -67,7 +68,7 @@ const check: OptionChecker = optionChecker({
 /**
  * Validates the `checkpoints` option: `false` turns checkpoints off, `undefined` or `true`
  * takes the defaults.
- * @throws TypeError naming the bad field and the fix.
+ * @throws AuditConfigurationError naming the bad field and the fix.
  */
 export function resolveCheckpointOptions(raw: unknown): ResolvedCheckpointOptions | false {
   if (raw === false) return false;

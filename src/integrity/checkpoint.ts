@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { canonicalize } from 'json-canonicalize';
 import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditCheckpointError } from './audit-checkpoint.error';
 
 /** `event.action` of the ECS line that carries a checkpoint. */
 export const AUDIT_CHECKPOINT_ACTION = 'audit.checkpoint';
@@ -112,7 +113,7 @@ function isCheckpoint(value: unknown): value is AuditCheckpoint {
 /**
  * The checkpoints in a text of lines: ECS lines of the audit stream (others are skipped) and
  * the lines of a checkpoint file. A line that says it is a checkpoint but is malformed throws.
- * @throws SyntaxError naming the line.
+ * @throws AuditCheckpointError (code `AUDIT_CHECKPOINT_INVALID`) naming the line.
  */
 export function parseCheckpointLines(text: string): AuditCheckpoint[] {
   const found: AuditCheckpoint[] = [];
@@ -132,7 +133,7 @@ export function parseCheckpointLines(text: string): AuditCheckpoint[] {
     const candidate =
       doc.event === undefined ? value : ecs && { ...ecs, keyId: ecs.key_id, key_id: undefined };
     if (!isCheckpoint(candidate)) {
-      throw new SyntaxError(`line ${index + 1} is not a valid audit checkpoint`);
+      throw new AuditCheckpointError(`line ${index + 1} is not a valid audit checkpoint`);
     }
     const { seq, hash, at, keyId, signature } = candidate;
     found.push({

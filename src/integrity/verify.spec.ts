@@ -6,6 +6,7 @@ import { toEventColumns } from '../stores/event-columns';
 import { canonicalEventJson, CANONICAL_FORMAT } from './canonical';
 import { chainLink } from './chain-link';
 import type { AuditChainSource, ChainRow, UnchainedEvent } from './chain-source';
+import { AuditCheckpointError } from './audit-checkpoint.error';
 import { parseCheckpointLines, signCheckpoint, type AuditCheckpoint } from './checkpoint';
 import { ChainRangeError, verifyChain, type ChainBreakKind } from './verify';
 
@@ -369,8 +370,11 @@ describe('verifyChain with checkpoints', () => {
       '',
     ].join('\n');
     expect(parseCheckpointLines(text)).toEqual([cp, checkpointAt(9)]);
-    expect(() => parseCheckpointLines(JSON.stringify({ seq: 'x', hash: '', at: '' }))).toThrow(
-      /line 1/,
+    const malformed = JSON.stringify({ seq: 'x', hash: '', at: '' });
+    expect(() => parseCheckpointLines(malformed)).toThrow(/line 1/);
+    expect(() => parseCheckpointLines(malformed)).toThrow(AuditCheckpointError);
+    expect(() => parseCheckpointLines(malformed)).toThrow(
+      expect.objectContaining({ code: 'AUDIT_CHECKPOINT_INVALID' }),
     );
   });
 });

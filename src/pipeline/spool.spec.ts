@@ -572,6 +572,7 @@ describe('AuditSpool crash safety (SIGKILL)', () => {
       'src/pipeline/spool-state.ts',
       'src/event/event-json.ts',
       'src/audit-configuration.error.ts',
+      'src/common/audit-configuration.error.ts',
       'src/common/audit-error.ts',
       'src/common/audit-internal.error.ts',
       'src/common/audit-state.error.ts',

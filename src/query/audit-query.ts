@@ -10,7 +10,7 @@ import {
 
 // The store-facing model is defined below the stores; the query API hands it on from here.
 export { encodeCursor, type AuditCursor, type AuditQueryResult, type NormalizedAuditQuery };
-import { AuditError } from '../common/audit-error';
+import { AuditQueryError } from '../common/audit-query.error';
 
 /**
  * Filters accepted by `AuditService.query()` (and, later, the HTTP API and CLI).
@@ -33,11 +33,8 @@ export interface AuditQuery extends AuditQueryFilters {
   cursor?: string;
 }
 
-/** Thrown for a query filter that cannot be used; the message says which and how to fix it. */
-export class AuditQueryError extends AuditError {
-  override readonly name = 'AuditQueryError';
-  override readonly code = 'AUDIT_QUERY_INVALID';
-}
+// Its own file, so the alarm outboxes' listings can throw it too.
+export { AuditQueryError };
 
 /** Default page size of `query()`. */
 export const DEFAULT_QUERY_LIMIT = 50;

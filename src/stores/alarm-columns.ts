@@ -5,6 +5,7 @@ import type {
   AlarmStatus,
   StoredAlarm,
 } from './alarm-outbox-model';
+import { AlarmInputError } from '../common/alarm-input.error';
 
 /*
  * What every engine's alarm outbox shares: validation of the entries callers hand in (so a bad
@@ -48,10 +49,10 @@ export const MAX_ALARM_KEY_LENGTH = 512;
 const KINDS = new Set(['event', 'digest', 'threshold', 'manual', 'windows-dropped']);
 const SEVERITIES = new Set<string>(ALARM_SEVERITIES);
 
-function invalidAlarm(entry: unknown, problem: string): TypeError {
+function invalidAlarm(entry: unknown, problem: string): AlarmInputError {
   const key = (entry as { dedupKey?: unknown } | null)?.dedupKey;
   const name = typeof key === 'string' ? ` ${JSON.stringify(key.slice(0, 80))}` : '';
-  return new TypeError(
+  return new AlarmInputError(
     `Cannot store alarm${name}: ${problem}. Alarms are built by the alarm engine; a custom caller must pass the full AlarmOutboxEntry shape.`,
   );
 }
@@ -65,7 +66,7 @@ function text(entry: unknown, name: string, value: unknown, max = MAX_ALARM_KEY_
 
 /**
  * Validates one entry and returns it in column form.
- * @throws TypeError naming the entry and the offending field.
+ * @throws AlarmInputError naming the entry and the offending field.
  */
 export function toAlarmColumns(entry: AlarmOutboxEntry): AlarmColumns {
   if (entry === null || typeof entry !== 'object') {
@@ -124,14 +125,16 @@ export function toAlarmColumns(entry: AlarmOutboxEntry): AlarmColumns {
  * Validates every entry, then drops repeated dedup keys (the first occurrence wins, as for
  * event ids), sorted by dedup key: two transactions inserting the same keys then lock them in
  * the same order and wait for each other instead of deadlocking.
- * @throws TypeError for the first invalid entry, before anything is written.
+ * @throws AlarmInputError for the first invalid entry, before anything is written.
  */
 export function uniqueAlarmColumns(
   entries: readonly AlarmOutboxEntry[] | undefined,
 ): AlarmColumns[] {
   if (entries === undefined) return [];
   if (!Array.isArray(entries)) {
-    throw new TypeError('Cannot store alarms: expected an array of AlarmOutboxEntry objects.');
+    throw new AlarmInputError(
+      'Cannot store alarms: expected an array of AlarmOutboxEntry objects.',
+    );
   }
   const byKey = new Map<string, AlarmColumns>();
   for (const entry of entries as readonly AlarmOutboxEntry[]) {

@@ -3,6 +3,7 @@ import { ALARM_SEVERITIES } from './alarm-message';
 import type { AlarmAttempt, AlarmClaimRequest, AlarmSettlement } from './alarm-outbox-model';
 import type { AlarmRow } from './alarm-columns';
 import { ATTEMPT_RESULTS, MAX_ALARM_LIST_LIMIT } from './alarm-queries';
+import { AlarmInputError } from '../common/alarm-input.error';
 
 /*
  * Leases on the alarm outbox, alike on every engine: the claim requests that take them (checked,
@@ -14,11 +15,11 @@ const MAX_ERROR_LENGTH = 2000;
 
 /**
  * Validates a claim request.
- * @throws TypeError naming the bad field.
+ * @throws AlarmInputError naming the bad field.
  */
 export function checkClaimRequest(request: AlarmClaimRequest): void {
   const problem = (name: string, expected: string, value: unknown) =>
-    new TypeError(
+    new AlarmInputError(
       `AlarmOutbox.claim(): "${name}" must be ${expected}, got ${JSON.stringify(value)}.`,
     );
   if (request === null || typeof request !== 'object')
@@ -110,11 +111,11 @@ export interface SettlementColumns {
 
 /**
  * Validates a settlement and returns it in column form.
- * @throws TypeError naming the bad field.
+ * @throws AlarmInputError naming the bad field.
  */
 export function toSettlementColumns(settlement: AlarmSettlement): SettlementColumns {
   const problem = (name: string, expected: string, value: unknown) =>
-    new TypeError(
+    new AlarmInputError(
       `AlarmOutbox.settle(): "${name}" must be ${expected}, got ${JSON.stringify(value)}.`,
     );
   const a = settlement?.attempt;

@@ -9,6 +9,7 @@ import type {
   StoredAlarm,
 } from './alarm-outbox-model';
 import type { AuditStore } from './audit-store';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 
 /**
  * The durable alarm outbox of a store: an optional capability, reached through
@@ -76,12 +77,12 @@ export abstract class AlarmOutbox {
 /**
  * The outbox of `store`, for a caller that needs one.
  * @param use what needs it, for the message, e.g. `listAlarms()`.
- * @throws Error naming the store and how to get an outbox, when it keeps none.
+ * @throws AuditConfigurationError naming the store and how to get an outbox, when it keeps none.
  */
 export function requireAlarmOutbox(store: AuditStore, use: string): AlarmOutbox {
   const outbox = store.alarmOutbox;
   if (outbox !== undefined) return outbox;
-  throw new Error(`nestjs-audit: ${use} needs ${noAlarmOutboxFix(store)}`);
+  throw new AuditConfigurationError(`nestjs-audit: ${use} needs ${noAlarmOutboxFix(store)}`);
 }
 
 /**

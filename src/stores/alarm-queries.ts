@@ -4,6 +4,7 @@ import type {
   AlarmListQuery,
   AlarmStatus,
 } from './alarm-outbox-model';
+import { AuditQueryError } from '../common/audit-query.error';
 
 /*
  * The filters of the alarm outbox's listings (`listAlarms()`, `listAlarmAttempts()`), validated
@@ -26,7 +27,7 @@ function listLimit(what: string, limit: unknown): number {
     limit < 1 ||
     limit > MAX_ALARM_LIST_LIMIT
   ) {
-    throw new TypeError(
+    throw new AuditQueryError(
       `${what}: "limit" must be a whole number from 1 to ${MAX_ALARM_LIST_LIMIT}, got ${JSON.stringify(limit)}.`,
     );
   }
@@ -36,7 +37,7 @@ function listLimit(what: string, limit: unknown): number {
 function optionalFilter(what: string, name: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') {
-    throw new TypeError(`${what}: "${name}" must be a string, got ${JSON.stringify(value)}.`);
+    throw new AuditQueryError(`${what}: "${name}" must be a string, got ${JSON.stringify(value)}.`);
   }
   return value;
 }
@@ -44,11 +45,11 @@ function optionalFilter(what: string, name: string, value: unknown): string | un
 /** {@link AlarmListQuery} with its limit resolved. */
 export type NormalizedAlarmListQuery = Omit<AlarmListQuery, 'limit'> & { limit: number };
 
-/** Validates the filters of `listAlarms()`. @throws TypeError naming the bad filter. */
+/** Validates the filters of `listAlarms()`. @throws AuditQueryError naming the bad filter. */
 export function normalizeAlarmListQuery(query: AlarmListQuery = {}): NormalizedAlarmListQuery {
   const what = 'listAlarms()';
   if (query.status !== undefined && !STATUSES.has(query.status)) {
-    throw new TypeError(
+    throw new AuditQueryError(
       `${what}: "status" must be pending, delivered or dead, got ${JSON.stringify(query.status)}.`,
     );
   }
@@ -64,13 +65,13 @@ export function normalizeAlarmListQuery(query: AlarmListQuery = {}): NormalizedA
 /** {@link AlarmAttemptQuery} with its limit resolved. */
 export type NormalizedAlarmAttemptQuery = Omit<AlarmAttemptQuery, 'limit'> & { limit: number };
 
-/** Validates the filters of `listAlarmAttempts()`. @throws TypeError naming the bad filter. */
+/** Validates the filters of `listAlarmAttempts()`. @throws AuditQueryError naming the bad filter. */
 export function normalizeAlarmAttemptQuery(
   query: AlarmAttemptQuery = {},
 ): NormalizedAlarmAttemptQuery {
   const what = 'listAlarmAttempts()';
   if (query.result !== undefined && !ATTEMPT_RESULTS.has(query.result)) {
-    throw new TypeError(
+    throw new AuditQueryError(
       `${what}: "result" must be delivered, failed or dead, got ${JSON.stringify(query.result)}.`,
     );
   }

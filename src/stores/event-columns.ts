@@ -1,5 +1,6 @@
 import { isAuditOutcome, type AuditEvent } from '../event/audit-event';
 import type { NormalizedAuditQuery } from './audit-query-model';
+import { AuditRecordError } from '../common/audit-record.error';
 
 /**
  * The fields of an event that stores index and filter on, extracted once so that every engine
@@ -45,9 +46,9 @@ export const EQUALITY_FILTER_COLUMNS = [
   string,
 ])[];
 
-function invalid(event: AuditEvent, problem: string): Error {
+function invalid(event: AuditEvent, problem: string): AuditRecordError {
   const id = typeof event?.id === 'string' ? ` ${JSON.stringify(event.id.slice(0, 64))}` : '';
-  return new TypeError(
+  return new AuditRecordError(
     `Cannot store audit event${id}: ${problem}. Record events through AuditService or build them with the full AuditEvent shape.`,
   );
 }
@@ -83,7 +84,7 @@ export function eventColumnsFrom(values: readonly unknown[], first: number): Aud
  * Validates the fields a store depends on and returns them in column form.
  * Checked before anything is written, so a bad event fails the whole batch instead of
  * being stored half-indexed.
- * @throws TypeError naming the event and the offending field.
+ * @throws AuditRecordError naming the event and the offending field.
  */
 export function toEventColumns(event: AuditEvent): AuditEventColumns {
   if (event === null || typeof event !== 'object') {

@@ -32,7 +32,7 @@ export interface AuditSqlAppend {
    * is a no-op, as with `append()`. They also put each event in the store's relay backlog, where
    * it stays until {@link AuditSqlAppend.markStreamed}: the application writes the ECS lines of
    * a transaction only after its commit, and a crash in between must not lose them.
-   * @throws TypeError when an event lacks a field the store needs.
+   * @throws AuditRecordError when an event lacks a field the store needs.
    */
   appendStatements(
     events: readonly AuditEvent[],

@@ -1,3 +1,4 @@
+import { AuditStateError } from '../common/audit-state.error';
 /** How a store names itself in the messages of its life cycle. */
 export interface StoreLifeCycleNames {
   /** The store's class name, which every message starts with: `SqliteAuditStore`. */
@@ -56,13 +57,13 @@ export class StoreLifeCycle<T> {
   /**
    * Opens the store, or waits for the open in progress; does nothing once open. After a failed
    * open the next call tries again.
-   * @throws Error when `close()` was called (the store cannot open again); the open's error.
+   * @throws AuditStateError when `close()` was called (the store cannot open again); the open's error.
    */
   async init(): Promise<void> {
     const phase = this.phase;
     if (phase.kind === 'closed') {
       const { store, place } = this.names;
-      throw new Error(
+      throw new AuditStateError(
         `${store}.init() was called after close() (${place()}): create a new ${store} instead.`,
       );
     }
@@ -72,7 +73,7 @@ export class StoreLifeCycle<T> {
 
   /**
    * What `operation` runs on, now: the store must be open.
-   * @throws Error when called before `init()` has opened the store, or after `close()`.
+   * @throws AuditStateError when called before `init()` has opened the store, or after `close()`.
    */
   ready(operation: string): T {
     const phase = this.phase;
@@ -133,14 +134,14 @@ export class StoreLifeCycle<T> {
     await this.steps.close(opened, false);
   }
 
-  private unusable(closed: boolean, operation: string): Error {
+  private unusable(closed: boolean, operation: string): AuditStateError {
     const { store, place } = this.names;
     if (!closed) {
-      return new Error(
+      return new AuditStateError(
         `${store}.${operation}() was called before init(): await store.init() first (AuditModule does it when the application starts).`,
       );
     }
-    return new Error(
+    return new AuditStateError(
       `${store}.${operation}() was called after close() (${place()}). Create a new ${store} to use it again.`,
     );
   }

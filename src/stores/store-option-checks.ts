@@ -1,7 +1,8 @@
 import { optionChecker, type OptionChecker } from '../common/option-checks';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 
 /**
- * The option checks of one store, throwing a TypeError that reads
+ * The option checks of one store, throwing an AuditConfigurationError that reads
  * `Invalid <Store> option "<name>": expected <form>, got <value>.` (an unknown key:
  * `Unknown <Store> option "<key>". Known options: <keys>.`).
  *
@@ -9,7 +10,7 @@ import { optionChecker, type OptionChecker } from '../common/option-checks';
  */
 export function storeOptionChecks(store: string): OptionChecker {
   return optionChecker({
-    error: TypeError,
+    error: AuditConfigurationError,
     message: (option, problem, fix) =>
       `Invalid ${store} option "${option}": ${problem}${fix === '' ? '' : `; ${fix}`}.`,
     mismatch: (expected, given) => `expected ${expected}, got ${given}`,

@@ -3,6 +3,8 @@ import type {
   AlarmOutboxEntry,
   StoredAlarm,
 } from '../../src/stores/alarm-outbox-model';
+import { AlarmInputError } from '../../src/common/alarm-input.error';
+import { AuditQueryError } from '../../src/common/audit-query.error';
 import { AlarmOutbox } from '../../src/stores/alarm-outbox';
 import type { AuditStore } from '../../src/stores/audit-store';
 import { makeEvent, withoutSequence } from '../fixtures/events';
@@ -110,6 +112,7 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         await expect(store.append([event], [makeAlarm(T0), bad])).rejects.toThrow(
           /Cannot store alarm .*a digest entry needs "throttleMs"/,
         );
+        await expect(store.append([event], [bad])).rejects.toBeInstanceOf(AlarmInputError);
         expect(await store.get(event.id)).toBeUndefined();
         expect(await outbox.list()).toEqual([]);
       });
@@ -266,6 +269,7 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         ],
       ])('rejects a claim with %s', async (_label, overrides, message) => {
         await expect(outbox.claim(claimAt(T0, overrides))).rejects.toThrow(message);
+        await expect(outbox.claim(claimAt(T0, overrides))).rejects.toBeInstanceOf(AlarmInputError);
       });
     });
 
@@ -588,6 +592,10 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         );
         await expect(outbox.list({ limit: 0 })).rejects.toThrow(/"limit" must be a whole/);
         await expect(outbox.listAttempts({ limit: 5000 })).rejects.toThrow(/1 to 1000/);
+        await expect(outbox.list({ limit: 0 })).rejects.toBeInstanceOf(AuditQueryError);
+        await expect(outbox.listAttempts({ limit: 5000 })).rejects.toMatchObject({
+          code: 'AUDIT_QUERY_INVALID',
+        });
       });
     });
   });

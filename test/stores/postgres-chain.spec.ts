@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Pool } from 'pg';
+import { AuditStateError } from '../../src/common/audit-state.error';
 import { verifyChain, type ChainBreakKind } from '../../src/integrity/verify';
 import { PostgresAuditStore } from '../../src/stores/postgres/postgres-audit.store';
 import { postgresNames } from '../../src/stores/postgres/postgres-names';
@@ -292,6 +293,7 @@ describe('PostgresAuditStore hash chain with several writers', () => {
     await reader.init();
     expect(await verifyChain(reader)).toMatchObject({ intact: true, events: 5 });
     await expect(reader.append(events(1, 50))).rejects.toThrow(/readOnly: true/);
+    await expect(reader.append(events(1, 50))).rejects.toBeInstanceOf(AuditStateError);
     await expect(reader.seal()).rejects.toThrow(/readOnly: true/);
   });
 

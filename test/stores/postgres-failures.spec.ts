@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Pool } from 'pg';
+import { AuditStateError } from '../../src/common/audit-state.error';
+import { AuditStoreError } from '../../src/common/audit-store.error';
 import { parseAuditQuery } from '../../src/query/audit-query';
 import type { PostgresPool } from '../../src/stores/postgres/postgres-driver';
 import {
@@ -162,7 +164,10 @@ describe('PostgresAuditStore failures', () => {
     expect(error.message).toMatch(
       /^PostgresAuditStore could not initialise \(table "public"\."audit_events"\): connect ECONNREFUSED 127\.0\.0\.1:1\. Check that PostgreSQL is reachable/,
     );
+    expect(error).toBeInstanceOf(AuditStoreError);
+    expect(error).toMatchObject({ code: 'AUDIT_STORE_FAILED' });
     await expect(store.append([makeEvent()])).rejects.toThrow(/called before init\(\)/);
+    await expect(store.append([makeEvent()])).rejects.toBeInstanceOf(AuditStateError);
   });
 
   it('rejects init() within connectionTimeoutMs when the server accepts but never answers', async () => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
+import { AuditConfigurationError } from '../../src/audit-configuration.error';
 import type { AuditEvent } from '../../src/event/audit-event';
 import { parseAuditQuery, type AuditQuery } from '../../src/query/audit-query';
 import type { PostgresPool } from '../../src/stores/postgres/postgres-driver';
@@ -770,7 +771,9 @@ describe('PostgresAuditStore', () => {
         /option "connectionTimeoutMs": expected a whole number/,
       ],
     ])('rejects %s', (_label, options, message) => {
-      expect(() => new PostgresAuditStore(options as PostgresAuditStoreOptions)).toThrow(message);
+      const create = () => new PostgresAuditStore(options as PostgresAuditStoreOptions);
+      expect(create).toThrow(message);
+      expect(create).toThrow(AuditConfigurationError);
     });
 
     it('accepts no options at all (the PG* environment variables then apply)', () => {

@@ -3,6 +3,9 @@ import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AuditError } from '../../src/common/audit-error';
+import { AuditStateError } from '../../src/common/audit-state.error';
+import { AuditStoreError } from '../../src/common/audit-store.error';
 import { parseAuditQuery, type AuditQuery } from '../../src/query/audit-query';
 import { SqliteAuditStore } from '../../src/stores/sqlite/sqlite-audit.store';
 import type { SqliteAuditStoreOptions } from '../../src/stores/sqlite/sqlite-options';
@@ -175,6 +178,13 @@ describe('SqliteAuditStore', () => {
       );
       await expect(init).rejects.toThrow(/Upgrade nestjs-audit/);
       await expect(init).rejects.toThrow(path);
+      // Thrown in the store's worker thread, and still an AuditError with its code here.
+      const error: unknown = await init.catch((thrown: unknown) => thrown);
+      expect(error).toBeInstanceOf(AuditError);
+      expect(error).toMatchObject({
+        name: 'SchemaTooNewError',
+        code: 'AUDIT_STORE_SCHEMA_INCOMPATIBLE',
+      });
       await store.close();
     });
 
@@ -185,6 +195,11 @@ describe('SqliteAuditStore', () => {
       const init = store.init();
       await expect(init).rejects.toThrow(`Cannot open the audit database "${path}"`);
       await expect(init).rejects.toThrow(/file is not a database/);
+      await expect(init).rejects.toBeInstanceOf(AuditStoreError);
+      await expect(init).rejects.toMatchObject({
+        code: 'AUDIT_STORE_FAILED',
+        cause: { code: 'SQLITE_NOTADB' },
+      });
       await store.close();
     });
 
@@ -275,6 +290,8 @@ describe('SqliteAuditStore', () => {
       );
       await expect(store.query(parseAuditQuery())).rejects.toThrow(/after close/);
       await expect(store.init()).rejects.toThrow(/init\(\) was called after close\(\)/);
+      await expect(store.append([makeEvent()])).rejects.toBeInstanceOf(AuditStateError);
+      await expect(store.init()).rejects.toMatchObject({ code: 'AUDIT_STATE_INVALID' });
     });
 
     it('closes a database given as an instance even when init() never ran', async () => {

@@ -1,4 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
+import { AuditRecordError } from '../../src/common/audit-record.error';
 import type { AuditEvent } from '../../src/event/audit-event';
 import { parseAuditQuery, type AuditQuery } from '../../src/query/audit-query';
 import type { AuditStore } from '../../src/stores/audit-store';
@@ -398,6 +399,7 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreUn
         const valid = makeEvent();
         const invalid = makeEvent({ timestamp: 'yesterday' });
         await expect(store.append([valid, invalid])).rejects.toThrow(/timestamp/);
+        await expect(store.append([valid, invalid])).rejects.toBeInstanceOf(AuditRecordError);
         expect(await get(valid.id)).toBeUndefined();
         expect((await query()).items).toEqual([]);
       });

@@ -90,7 +90,7 @@ export class EmailNotifier extends AlarmNotifier {
    * @param config - a validated e-mail channel config (see `validateChannelConfig`)
    * @param channelName - the channel's name, for error messages
    * @param nodemailer - the nodemailer module (loaded with `require` when not given)
-   * @throws Error naming `npm install nodemailer` when nodemailer is missing.
+   * @throws AuditConfigurationError naming `npm install nodemailer` when nodemailer is missing.
    */
   constructor(
     private readonly config: EmailChannelConfig,

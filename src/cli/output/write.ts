@@ -1,3 +1,4 @@
+import { CliError } from '../cli-error';
 /**
  * Writes `chunk` and, when the stream's buffer is full, waits until it drains, so that a fast
  * reader never piles up output in memory faster than a slow file or pipe takes it.
@@ -15,7 +16,7 @@ export function writeChunk(stream: NodeJS.WritableStream, chunk: string): Promis
     };
     const onDrain = () => done();
     const onError = (error: Error) => done(error);
-    const onClose = () => done(new Error('the output was closed before everything was written'));
+    const onClose = () => done(new CliError('the output was closed before everything was written'));
     stream.once('drain', onDrain);
     stream.once('error', onError);
     stream.once('close', onClose);

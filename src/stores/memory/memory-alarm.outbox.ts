@@ -48,7 +48,7 @@ export class MemoryAlarmOutbox extends AlarmOutbox {
   /**
    * Validates `entries` and returns the function that stores them, so the caller can validate
    * its events too before anything changes (all or none).
-   * @throws TypeError for the first invalid entry.
+   * @throws AlarmInputError for the first invalid entry.
    */
   prepare(entries: readonly AlarmOutboxEntry[] | undefined): () => void {
     const columns = uniqueAlarmColumns(entries);

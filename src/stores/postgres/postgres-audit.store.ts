@@ -27,6 +27,7 @@ import { openPostgresStore, type PostgresOpenStore } from './postgres-open-store
 import { postgresEventOf, type PostgresStatement } from './postgres-query';
 import { postgresSealing, type PostgresSealing } from './postgres-sealing';
 import type { PostgresPartitioning } from './postgres.schema';
+import { AuditStateError } from '../../common/audit-state.error';
 
 // The options live beside their validation; this path is where the rest of the code imports them.
 export type {
@@ -72,7 +73,7 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
 
   /**
    * Validates the options; nothing connects before `init()`.
-   * @throws TypeError naming the invalid option and how to fix it.
+   * @throws AuditConfigurationError naming the invalid option and how to fix it.
    */
   constructor(options: PostgresAuditStoreOptions = {}) {
     super();
@@ -103,8 +104,9 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
    * Connects, creates or migrates the table (once, even with several instances starting
    * together) and, with monthly partitioning, makes sure this month and the next have their
    * partitions. Calling it again after success does nothing; after a failure it can be retried.
-   * @throws Error when `pg` is missing, PostgreSQL cannot be reached, the table was written by
-   *   a newer release, or it has another layout than configured.
+   * @throws AuditConfigurationError when `pg` is missing; AuditStoreError when PostgreSQL
+   *   cannot be reached; PostgresSchemaError when the table was written by a newer release or
+   *   has another layout than configured.
    */
   override init(): Promise<void> {
     return this.life.init();
@@ -115,8 +117,8 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
    * dedup keys already stored (or repeated in the batch) are skipped, and the first occurrence
    * in the batch wins. A batch of up to 1000 events and 1000 alarms is one statement, so one
    * round trip with a pool the store created, alarms or not.
-   * @throws TypeError, before anything is sent, when an event lacks a field the store needs or
-   *   an alarm is malformed; Error naming the store and the cause when PostgreSQL does not
+   * @throws AuditRecordError, before anything is sent, when an event lacks a field the store
+   *   needs; AlarmInputError when an alarm is malformed; AuditStoreError naming the store and the cause when PostgreSQL does not
    *   commit the batch.
    */
   async append(events: readonly AuditEvent[], alarms?: readonly AlarmOutboxEntry[]): Promise<void> {
@@ -162,7 +164,7 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
    * Chains every event queued so far (appended, or committed by an application's transaction)
    * and resolves once they are chained. Appends start this on their own in the background; call
    * it before verifying what was just written.
-   * @throws Error naming the store and the cause when a seal fails (the events stay queued).
+   * @throws AuditStoreError naming the store and the cause when a seal fails (the events stay queued).
    */
   async seal(): Promise<void> {
     this.writable('seal');
@@ -213,7 +215,7 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
    * The statements `append()` would run, for a transaction on another connection to the same
    * database (the ORM integrations' atomic mode). Missing monthly partitions are created first,
    * on the store's own connection.
-   * @throws TypeError when an event lacks a field the store needs.
+   * @throws AuditRecordError when an event lacks a field the store needs.
    */
   async appendStatements(
     events: readonly AuditEvent[],
@@ -329,7 +331,7 @@ export class PostgresAuditStore extends AuditStore implements AuditChainSource {
   private writable(operation: string): PostgresOpenStore {
     const state = this.ready(operation);
     if (this.readOnly) {
-      throw new Error(
+      throw new AuditStateError(
         `PostgresAuditStore.${operation}() writes, but the store was opened with readOnly: true (table ${this.names.qualifiedTable}). Open another store without readOnly to write.`,
       );
     }

@@ -5,6 +5,7 @@ import type { ChainHead, ChainRow, UnchainedEvent } from '../../integrity/chain-
 import type { PostgresNames } from './postgres-names';
 import type { PostgresStatement } from './postgres-query';
 import type { PostgresSql } from './postgres-session';
+import { AuditStoreError } from '../../common/audit-store.error';
 
 /*
  * The hash chain of the PostgreSQL store. Appends never wait for it: each append (the store's
@@ -195,7 +196,7 @@ export async function sealQueued(
   const c = postgresChainNames(names);
   const [head] = await sql(`SELECT seq::float8, hash FROM ${c.head} FOR UPDATE`, []);
   if (head === undefined)
-    throw new Error(
+    throw new AuditStoreError(
       `the chain head ${c.head} has no row: restore it from the last row of ${c.chain}`,
     );
   // Read after the lock: a seal that held it before has taken its events out of the queue.
@@ -240,7 +241,7 @@ export async function sealQueued(
   if (chained !== queued.length) {
     // Only a seal, holding the head's lock, takes events out of the queue: this cannot happen
     // unless someone else edits it. Rolled back, so no sequence number is skipped.
-    throw new Error(
+    throw new AuditStoreError(
       `the seal queued ${queued.length} events but ${c.unsealed} held ${chained} of them`,
     );
   }

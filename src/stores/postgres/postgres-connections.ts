@@ -3,6 +3,7 @@ import { postgresStoreError } from './postgres-errors';
 import type { PostgresPoolSource } from './postgres-options';
 import type { PostgresStatement } from './postgres-query';
 import { PostgresSession, type PostgresTimeouts } from './postgres-session';
+import { AuditStoreError } from '../../common/audit-store.error';
 
 /**
  * The connections of one {@link PostgresAuditStore}: the pool (created on first use when the
@@ -30,7 +31,7 @@ export class PostgresConnections {
 
   /**
    * The pool, created on first call when the store owns it.
-   * @throws Error naming `npm install pg` when the store must create a pool and pg is missing.
+   * @throws AuditConfigurationError naming `npm install pg` when the store must create a pool and pg is missing.
    */
   pool(): PostgresPool {
     if (this.source.kind === 'external') return this.source.pool;
@@ -119,7 +120,7 @@ export class PostgresConnections {
       const timer = setTimeout(() => {
         timedOut = true;
         reject(
-          new Error(
+          new AuditStoreError(
             `no connection within ${this.connectionTimeoutMs} ms (connectionTimeoutMs): PostgreSQL is unreachable or the pool is exhausted`,
           ),
         );

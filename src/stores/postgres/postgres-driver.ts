@@ -1,4 +1,5 @@
 import { reasonOf } from './postgres-errors';
+import { AuditConfigurationError } from '../../common/audit-configuration.error';
 
 /**
  * The few shapes of the `pg` driver the PostgreSQL store relies on, declared structurally so
@@ -96,7 +97,7 @@ function isMissingDriver(error: unknown): boolean {
 
 /**
  * Loads the `pg` driver on first use.
- * @throws Error naming `npm install pg` when the package is missing.
+ * @throws AuditConfigurationError naming `npm install pg` when the package is missing.
  */
 export function loadPostgresDriver(): PostgresPoolConstructor {
   let loaded: unknown;
@@ -105,12 +106,12 @@ export function loadPostgresDriver(): PostgresPoolConstructor {
     loaded = require(DRIVER);
   } catch (error) {
     if (isMissingDriver(error)) {
-      throw new Error(
+      throw new AuditConfigurationError(
         `The PostgreSQL audit store needs the "${DRIVER}" package, which is not installed. Run \`npm install ${DRIVER}\`, or pass a pool of your own with the "pool" option.`,
         { cause: error },
       );
     }
-    throw new Error(
+    throw new AuditConfigurationError(
       `The "${DRIVER}" package is installed but could not be loaded (${reasonOf(error)}). Reinstall it with \`npm install ${DRIVER}\`.`,
       { cause: error },
     );
@@ -118,7 +119,7 @@ export function loadPostgresDriver(): PostgresPoolConstructor {
   const module = loaded as { Pool?: unknown; default?: { Pool?: unknown } } | null;
   const Pool = module?.Pool ?? module?.default?.Pool;
   if (typeof Pool !== 'function') {
-    throw new Error(
+    throw new AuditConfigurationError(
       `The "${DRIVER}" package did not export a Pool constructor. Reinstall it with \`npm install ${DRIVER}\`.`,
     );
   }

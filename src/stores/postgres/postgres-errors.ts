@@ -1,3 +1,4 @@
+import { AuditStoreError } from '../../common/audit-store.error';
 /*
  * Reading errors thrown by pg and Node.js. Everything here is duck-typed: network errors can
  * come from another realm (test runners, workers), where `instanceof Error` is false.
@@ -63,7 +64,7 @@ export function isUniqueViolation(error: unknown): boolean {
  * @param table the store's qualified table name.
  * @param what the operation, as in "could not <what>".
  */
-export function postgresStoreError(table: string, what: string, error: unknown): Error {
+export function postgresStoreError(table: string, what: string, error: unknown): AuditStoreError {
   const hint = what.startsWith('append')
     ? `Retrying the batch is safe: appends are idempotent by event id${what.includes('alarm') ? ' and alarm dedup key' : ''}.`
     : what.includes('alarm')
@@ -71,7 +72,7 @@ export function postgresStoreError(table: string, what: string, error: unknown):
       : what === 'initialise'
         ? 'Check that PostgreSQL is reachable with the configured connection and that the role may create the schema and table, then call init() again.'
         : 'Check that PostgreSQL is reachable and answering.';
-  return new Error(
+  return new AuditStoreError(
     `PostgresAuditStore could not ${what} (table ${table}): ${reasonOf(error)}. ${hint}`,
     { cause: error },
   );

@@ -60,7 +60,7 @@ export function toPostgresRow(columns: AuditEventColumns, event: AuditEvent): Po
 
 /**
  * The rows of a batch of events: one per id (the first wins), sorted by id.
- * @throws TypeError when an event lacks a field the store needs.
+ * @throws AuditRecordError when an event lacks a field the store needs.
  */
 export function toPostgresRows(events: readonly AuditEvent[]): PostgresEventRow[] {
   const rows = new Map<string, PostgresEventRow>();

@@ -10,6 +10,7 @@ import {
 } from './postgres-names';
 import type { PostgresTimeouts } from './postgres-session';
 import type { PostgresPartitioning } from './postgres.schema';
+import { AuditConfigurationError } from '../../common/audit-configuration.error';
 
 /** Settings of {@link PostgresAuditStore} that apply however it connects. */
 export interface PostgresAuditStoreCommonOptions {
@@ -149,11 +150,11 @@ export interface PostgresStoreSettings {
 
 /**
  * Validates the options of {@link PostgresAuditStore} and applies their defaults.
- * @throws TypeError naming the invalid option and how to fix it.
+ * @throws AuditConfigurationError naming the invalid option and how to fix it.
  */
 export function resolvePostgresOptions(options: PostgresAuditStoreOptions): PostgresStoreSettings {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError(
+    throw new AuditConfigurationError(
       `PostgresAuditStore expects an options object such as { connectionString: 'postgres://user@host/db' } or { pool }, got ${describe(options)}.`,
     );
   }
@@ -204,7 +205,7 @@ function sourceOf(raw: Record<string, unknown>): PostgresPoolSource {
   const { pool, connectionString, poolSize } = raw;
   if (pool !== undefined) {
     if (connectionString !== undefined) {
-      throw new TypeError(
+      throw new AuditConfigurationError(
         'PostgresAuditStore options "pool" and "connectionString" exclude each other: pass a connection string for the store to create its own pool, or a pool of yours, not both.',
       );
     }

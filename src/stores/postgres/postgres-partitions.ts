@@ -2,6 +2,8 @@ import type { PostgresConnections } from './postgres-connections';
 import type { PostgresNames } from './postgres-names';
 import { toPostgresTimestamp } from './postgres-timestamp';
 import type { PostgresSql } from './postgres-session';
+import { AuditRecordError } from '../../common/audit-record.error';
+import { AuditStoreError } from '../../common/audit-store.error';
 
 /**
  * Monthly partitions of the events table, one per UTC month, named `<table>_yYYYYmMM`.
@@ -27,13 +29,13 @@ export class PostgresMonthlyPartitions {
 
   /**
    * The UTC month of an instant, as `year * 12 + monthIndex`.
-   * @throws TypeError for instants before year 1 or after 9999, which have no partition name.
+   * @throws AuditRecordError for instants before year 1 or after 9999, which have no partition name.
    */
   static monthOf(ms: number): number {
     const date = new Date(ms);
     const year = date.getUTCFullYear();
     if (year < 1 || year > 9999) {
-      throw new TypeError(
+      throw new AuditRecordError(
         `Cannot store an audit event dated ${date.toISOString()} in a monthly-partitioned table: only years 1 to 9999 have partitions. Fix the event's timestamp.`,
       );
     }
@@ -59,7 +61,7 @@ export class PostgresMonthlyPartitions {
    * Creates the partitions of `months` that do not exist. Runs inside a transaction and takes
    * the table's advisory lock first: two sessions racing through `CREATE TABLE IF NOT EXISTS`
    * can otherwise both miss the other's table and one fails on a catalog unique key.
-   * @throws Error when a table with a partition's name exists but is not attached (e.g. detached
+   * @throws AuditStoreError when a table with a partition's name exists but is not attached (e.g. detached
    *   for archiving and not dropped), since rows of that month would have nowhere to go.
    */
   async create(sql: PostgresSql, months: readonly number[]): Promise<void> {
@@ -78,7 +80,7 @@ export class PostgresMonthlyPartitions {
     const detached = months.filter((month) => !attached.has(month));
     if (detached.length > 0) {
       const tables = detached.map((month) => this.names.qualified(this.nameOf(month)));
-      throw new Error(
+      throw new AuditStoreError(
         `Cannot store audit events in ${this.names.qualifiedTable}: ${tables.join(', ')} exist but are not partitions of it (detached for archiving?). Drop or rename them, or attach them again with ALTER TABLE ... ATTACH PARTITION.`,
       );
     }

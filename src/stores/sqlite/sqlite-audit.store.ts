@@ -41,6 +41,7 @@ import type {
 } from './sqlite-protocol';
 import { sqliteEventOf } from './sqlite-query';
 import { SqliteWorkerClient } from './sqlite-worker-client';
+import { AuditConfigurationError } from '../../common/audit-configuration.error';
 
 function toRow(event: AuditEvent): SqliteEventRow {
   const c = toEventColumns(event);
@@ -91,7 +92,7 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, Audi
 
   /**
    * Validates the options; nothing is opened before `init()`.
-   * @throws TypeError naming the invalid option and how to fix it.
+   * @throws AuditConfigurationError naming the invalid option and how to fix it.
    */
   constructor(options: SqliteAuditStoreOptions = {}) {
     super();
@@ -114,8 +115,9 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, Audi
   /**
    * Opens the database (creating the file and its directory if needed), switches it to WAL
    * mode and migrates the schema. Calling it again after success does nothing.
-   * @throws Error when better-sqlite3 is missing, the file is not a usable SQLite database,
-   *   or its schema is newer than this release.
+   * @throws AuditConfigurationError when better-sqlite3 is missing; AuditStoreError when the
+   *   file is not a usable SQLite database; an AuditError with code
+   *   AUDIT_STORE_SCHEMA_INCOMPATIBLE when its schema is newer than this release.
    */
   override init(): Promise<void> {
     return this.life.init();
@@ -150,8 +152,8 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, Audi
   /**
    * The statements `append()` would run, for a transaction the application runs on the shared
    * connection (the ORM integrations' atomic mode).
-   * @throws Error when the store does not share an open application connection.
-   * @throws TypeError when an event lacks a field the store needs.
+   * @throws AuditConfigurationError when the store does not share an open application connection.
+   * @throws AuditRecordError when an event lacks a field the store needs.
    */
   appendStatements(
     events: readonly AuditEvent[],
@@ -159,7 +161,7 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, Audi
   ): Promise<AuditSqlStatement[]> {
     return settle(() => {
       if (this.sqlConnection === undefined || this.life.current === undefined) {
-        throw new Error(
+        throw new AuditConfigurationError(
           `SqliteAuditStore.appendStatements(): the store ("${this.location}") does not share an open connection of the application. Give it that connection: database plus closeDatabase: false (sqliteAuditStoreFor(dataSource) in nestjs-audit/typeorm), and await init().`,
         );
       }
@@ -280,7 +282,7 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, Audi
       throw nativeAddonError(error) ?? error;
     }
     if (!isSqliteDatabase(db)) {
-      throw new TypeError(
+      throw new AuditConfigurationError(
         `The SqliteAuditStore "database" factory returned ${describe(db)}: return an open better-sqlite3 Database.`,
       );
     }

@@ -3,6 +3,7 @@ import { chainLink } from '../../integrity/chain-link';
 import type { ChainRow } from '../../integrity/chain-source';
 import { eventColumnsFrom } from '../event-columns';
 import type { SqliteDatabase } from './sqlite-driver';
+import { AuditStoreError } from '../../common/audit-store.error';
 
 /*
  * The hash chain of the SQLite store. Each payload row carries its event's place in the chain:
@@ -98,7 +99,7 @@ export function registerChainFunction(db: SqliteDatabase): void {
     { deterministic: true },
     (previous: unknown, payload: unknown) => {
       if (typeof payload !== 'string') {
-        throw new TypeError(`${SQLITE_CHAIN_LINK_FUNCTION}: the payload must be text`);
+        throw new AuditStoreError(`${SQLITE_CHAIN_LINK_FUNCTION}: the payload must be text`);
       }
       return chainLink(previous instanceof Uint8Array ? previous : null, payload);
     },

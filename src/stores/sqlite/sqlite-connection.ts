@@ -35,6 +35,7 @@ import {
 import { canonicalEventJson } from '../../integrity/canonical';
 import { SQLITE_RELAY_DELETE_SQL, SQLITE_RELAY_UNSTREAMED_SQL } from './sqlite-stream-relay';
 import { migrateSqliteSchema } from './sqlite.schema';
+import { AuditStoreError } from '../../common/audit-store.error';
 
 /** What a connection is opened on: a file the store opens itself, or the application's database. */
 export type SqliteConnectionTarget =
@@ -110,7 +111,7 @@ export class SqliteConnection {
    * Opens the target (creating the file and its directory if needed), switches it to WAL mode
    * and migrates the schema. On failure a database the connection opened or was given is closed,
    * unless it is shared with the application.
-   * @throws Error naming the location, the cause and what to do about it.
+   * @throws AuditError (AuditStoreError, AuditConfigurationError) naming the location, the cause and what to do about it.
    */
   static open(
     target: SqliteConnectionTarget,
@@ -265,7 +266,7 @@ function openFile(path: string, settings: SqliteConnectionSettings): SqliteDatab
     createIfMissing(file, settings.fileMode);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(
+    throw new AuditStoreError(
       `Cannot create the audit database "${file}" or its directory: ${reason}. Create the directory, or set "path" to a writable location.`,
       { cause: error },
     );
@@ -279,9 +280,9 @@ function openFile(path: string, settings: SqliteConnectionSettings): SqliteDatab
   }
 }
 
-function openError(location: string, error: unknown): Error {
+function openError(location: string, error: unknown): AuditStoreError {
   const reason = error instanceof Error ? error.message : String(error);
-  return new Error(
+  return new AuditStoreError(
     `Cannot open the audit database "${location}": ${reason}. Check that the path is a SQLite database written by nestjs-audit (or a new file) and that the process may read and write it.`,
     { cause: error },
   );

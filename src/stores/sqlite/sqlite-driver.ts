@@ -1,3 +1,4 @@
+import { AuditConfigurationError } from '../../common/audit-configuration.error';
 /**
  * The boundary to better-sqlite3. The store talks to the driver only through these minimal
  * structural types, so the driver's own types never reach the public declarations and the
@@ -117,7 +118,7 @@ export function nativeAddonError(error: unknown): Error | undefined {
   }
   // One line: the CLI prints the first line of a message, and Node's own text spans four.
   const reason = text.replace(/\s+/g, ' ').trim();
-  return new Error(
+  return new AuditConfigurationError(
     `The native module ${DRIVER} ${problem}; run \`npm rebuild ${DRIVER}\` with the Node.js that runs this process, then start again. Loading it failed with: ${reason}`,
     { cause: error },
   );
@@ -125,7 +126,7 @@ export function nativeAddonError(error: unknown): Error | undefined {
 
 /**
  * Loads better-sqlite3 on first use.
- * @throws Error naming `npm install better-sqlite3` when the package is missing, or
+ * @throws AuditConfigurationError naming `npm install better-sqlite3` when the package is missing, or
  *   `npm rebuild better-sqlite3` when its native addon does not load.
  */
 export function loadSqliteDriver(): SqliteDriver {
@@ -135,7 +136,7 @@ export function loadSqliteDriver(): SqliteDriver {
     loaded = require(DRIVER);
   } catch (error) {
     if (isMissingDriver(error)) {
-      throw new Error(
+      throw new AuditConfigurationError(
         `The SQLite audit store needs the "${DRIVER}" package, which is not installed. Run \`npm install ${DRIVER}\`, or configure another audit store.`,
         { cause: error },
       );
@@ -143,7 +144,7 @@ export function loadSqliteDriver(): SqliteDriver {
     const addon = nativeAddonError(error);
     if (addon !== undefined) throw addon;
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(
+    throw new AuditConfigurationError(
       `The "${DRIVER}" package is installed but could not be loaded (${reason}). Its native addon is built for one Node.js version: run \`npm rebuild ${DRIVER}\`.`,
       { cause: error },
     );
@@ -151,7 +152,7 @@ export function loadSqliteDriver(): SqliteDriver {
   const driver =
     typeof loaded === 'function' ? loaded : (loaded as { default?: unknown } | null)?.default;
   if (typeof driver !== 'function') {
-    throw new Error(
+    throw new AuditConfigurationError(
       `The "${DRIVER}" package did not export a Database constructor. Reinstall it with \`npm install ${DRIVER}\`.`,
     );
   }

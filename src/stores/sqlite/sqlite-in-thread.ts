@@ -2,6 +2,7 @@ import { settle } from '../settle';
 import type { SqliteConnection } from './sqlite-connection';
 import type { SqliteDatabase } from './sqlite-driver';
 import type { SqliteBackend, SqliteRequest, SqliteResult } from './sqlite-protocol';
+import { AuditStoreError } from '../../common/audit-store.error';
 
 /** How often a call waiting for the application's transaction looks again, in milliseconds. */
 const TRANSACTION_POLL_MS = 1;
@@ -37,7 +38,7 @@ export class InThreadBackend implements SqliteBackend {
     const deadline = Date.now() + this.busyTimeoutMs;
     while (this.db.inTransaction) {
       if (Date.now() >= deadline) {
-        throw new Error(
+        throw new AuditStoreError(
           `nestjs-audit: the SQLite audit store ("${this.connection.location}") could not run ${operation}: a transaction of the application stayed open on the shared connection for ${this.busyTimeoutMs} ms (busyTimeoutMs). Do not wait for an audit write inside a transaction on that connection.`,
         );
       }

@@ -2,6 +2,7 @@ import { DEFAULT_FILE_MODE, fileModeProblem } from '../../common/file-mode';
 import { describe, type KnownKeys, type OptionChecker } from '../../common/option-checks';
 import { storeOptionChecks } from '../store-option-checks';
 import { isSqliteDatabase, type SqliteDatabase } from './sqlite-driver';
+import { AuditConfigurationError } from '../../common/audit-configuration.error';
 
 /** Options of {@link SqliteAuditStore}. */
 export interface SqliteAuditStoreOptions {
@@ -95,18 +96,18 @@ export interface ResolvedSqliteOptions {
 
 /**
  * Checks the options of a {@link SqliteAuditStore}.
- * @throws TypeError naming the invalid option and how to fix it.
+ * @throws AuditConfigurationError naming the invalid option and how to fix it.
  */
 export function resolveSqliteOptions(options: SqliteAuditStoreOptions): ResolvedSqliteOptions {
   if (options === null || typeof options !== 'object') {
-    throw new TypeError(
+    throw new AuditConfigurationError(
       `SqliteAuditStore expects an options object such as { path: './data/audit.db' }, got ${describe(options)}.`,
     );
   }
   check.knownKeys(options, KNOWN_OPTIONS);
   const { path, database, closeDatabase, synchronous = 'FULL', busyTimeoutMs, fileMode } = options;
   if (path !== undefined && database !== undefined) {
-    throw new TypeError(
+    throw new AuditConfigurationError(
       'SqliteAuditStore options "path" and "database" exclude each other: pass a file path, or a database the store should use, not both.',
     );
   }

@@ -11,6 +11,7 @@ import type {
 import type { ChainHead, ChainRow, UnchainedEvent } from '../../integrity/chain-source';
 import type { NormalizedAuditQuery } from '../audit-query-model';
 import type { AlarmColumns } from '../alarm-columns';
+import { relayedAuditError } from './sqlite-relayed-error';
 
 /*
  * What the SQLite store asks of its connection, as plain data. The same requests are handled on
@@ -147,15 +148,18 @@ export function errorData(error: unknown, depth = 0): SqliteErrorData {
 
 /**
  * Rebuilds an error in the caller's realm, with the same message, name, code and cause, so
- * callers can match it exactly as if the driver had thrown it on their thread.
+ * callers can match it exactly as if it had been thrown on their thread: nestjs-audit's own as
+ * the AuditError of its code (`instanceof AuditError` and `code` hold), the driver's and Node's
+ * as the plain Error, TypeError or RangeError they were.
  */
 export function errorFromData(data: SqliteErrorData): Error {
   const error =
-    data.name === 'TypeError'
+    relayedAuditError(data.code, data.message) ??
+    (data.name === 'TypeError'
       ? new TypeError(data.message)
       : data.name === 'RangeError'
         ? new RangeError(data.message)
-        : new Error(data.message);
+        : new Error(data.message));
   if (error.name !== data.name) {
     Object.defineProperty(error, 'name', { value: data.name, configurable: true, writable: true });
   }

@@ -10,6 +10,8 @@ import {
   type SqliteWorkerReply,
 } from './sqlite-protocol';
 import { SQLITE_WORKER_ENTRY, type SqliteWorkerData } from './sqlite-worker';
+import { AuditStoreError } from '../../common/audit-store.error';
+import { AuditStateError } from '../../common/audit-state.error';
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -114,7 +116,7 @@ export class SqliteWorkerClient implements SqliteBackend {
         this.worker.postMessage({ ...call, id });
       } catch (error) {
         this.forget(id);
-        reject(error instanceof Error ? error : new Error(String(error)));
+        reject(error instanceof Error ? error : new AuditStoreError(String(error)));
       }
     });
   }
@@ -133,7 +135,7 @@ export class SqliteWorkerClient implements SqliteBackend {
   }
 
   private fail(reason: string): void {
-    this.down ??= new Error(
+    this.down ??= new AuditStoreError(
       `nestjs-audit: the worker thread of the SQLite audit store ("${this.location}") ${reason}. Pending and later calls of this store fail; restart the application (or create a new SqliteAuditStore) to open the database again.`,
     );
     const calls = [...this.pending.values()];
@@ -142,8 +144,8 @@ export class SqliteWorkerClient implements SqliteBackend {
     for (const call of calls) call.reject(this.down);
   }
 
-  private closedError(): Error {
-    return new Error(
+  private closedError(): AuditStateError {
+    return new AuditStateError(
       `nestjs-audit: the SQLite audit store ("${this.location}") is closed: create a new SqliteAuditStore to use the database again.`,
     );
   }

@@ -12,6 +12,7 @@ import {
   type SqliteWorkerCall,
   type SqliteWorkerReply,
 } from './sqlite-protocol';
+import { AuditInternalError } from '../../common/audit-internal.error';
 
 /*
  * The worker thread of a SqliteAuditStore opened from a `path`: it owns the connection, so
@@ -145,7 +146,8 @@ class SqliteWorkerServer {
       setImmediate(() => this.port.close());
       return undefined;
     }
-    if (this.connection === undefined) throw new Error('the SQLite worker has no open database');
+    if (this.connection === undefined)
+      throw new AuditInternalError('the SQLite worker has no open database');
     return this.connection.handle(call.request);
   }
 

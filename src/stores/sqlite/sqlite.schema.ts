@@ -2,6 +2,7 @@ import { migrateToChain } from './sqlite-chain';
 import type { SqliteDatabase } from './sqlite-driver';
 import { SqliteInspector } from './sqlite-inspector';
 import { AuditError } from '../../common/audit-error';
+import { AuditStoreError } from '../../common/audit-store.error';
 
 /** One step of the SQLite schema; steps run in order, each in its own transaction. */
 export interface SqliteMigration {
@@ -233,7 +234,8 @@ function tooNew(version: number, location: string): Error {
  * Steps take the write lock before re-reading the version, so two processes starting on
  * the same file never run a step twice.
  * @param location path or name of the database, for error messages.
- * @throws Error when the database is newer than this release, or when a step fails.
+ * @throws an AuditError with code AUDIT_STORE_SCHEMA_INCOMPATIBLE when the database is newer
+ *   than this release; AuditStoreError when a step fails.
  */
 export function migrateSqliteSchema(db: SqliteDatabase, location: string): void {
   const inspector = new SqliteInspector(db);
@@ -254,7 +256,7 @@ export function migrateSqliteSchema(db: SqliteDatabase, location: string): void 
     } catch (error) {
       if (error instanceof SchemaTooNewError) throw error;
       const reason = error instanceof Error ? error.message : String(error);
-      throw new Error(
+      throw new AuditStoreError(
         `Migrating the audit database at "${location}" to version ${step.version} (${step.description}) failed: ${reason}. Nothing of this step was applied; fix the cause and start the application again.`,
         { cause: error },
       );
