@@ -1,4 +1,4 @@
-import { AuditConfigurationError } from './audit-configuration.error';
+import { AuditConfigurationError } from './common/audit-configuration.error';
 import { optionChecker, type OptionChecker } from './common/option-checks';
 
 /**

@@ -17,7 +17,7 @@ import type {
 } from './event/audit-event';
 import { AUDIT_LEVELS, isAuditLevel, isAuditOutcome } from './event/audit-event';
 import type { AuditEventDraft } from './event/build-event';
-import { AuditRecordError } from './audit-record.error';
+import { AuditRecordError } from './common/audit-record.error';
 
 /** A manual audit entry for {@link AuditService.record}. Only `action` is required. */
 export interface AuditRecordInput {
@@ -78,7 +78,6 @@ export type AuditUpdateExtra = Partial<Omit<AuditRecordInput, 'before' | 'after'
 };
 
 // Declared in a file of its own so the event checks can throw it too; exported here as before.
-export { AuditRecordError };
 
 /** Whether a value is an object with keys (not null, not an array). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

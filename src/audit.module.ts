@@ -8,11 +8,8 @@ import {
   AUDIT_OPTIONS_TYPE,
   ConfigurableAuditModule,
 } from './audit.module-definition';
-import {
-  AuditConfigurationError,
-  type AuditModuleOptions,
-  type ResolvedAuditOptions,
-} from './audit.options';
+import { type AuditModuleOptions, type ResolvedAuditOptions } from './audit.options';
+import { AuditConfigurationError } from './common/audit-configuration.error';
 import { resolveAuditOptions } from './options/resolve-audit-options';
 import { AuditService } from './audit.service';
 import { AuditContextStorage } from './capture/audit-context';

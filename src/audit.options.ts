@@ -4,7 +4,6 @@ import type {
 } from './integrity/checkpoint-options';
 import type { ResolvedAlarmOptions } from './alarms/alarm-config';
 import type { AuditAlarmOptions } from './alarms/alarm-options';
-import { AuditConfigurationError } from './audit-configuration.error';
 import type { AuditActorInput } from './event/audit-event';
 import type { AuditHttpRequest } from './capture/http-adapter';
 import type { AuditTrustProxy, AuditTrustProxyFunction } from './capture/client-address';
@@ -15,7 +14,6 @@ import type {
   AuditSpoolPolicyOptions,
 } from './options/write-modes.options';
 
-export { AuditConfigurationError };
 export type { AuditAsyncDurabilityOptions, AuditSpoolPolicyOptions };
 
 /** The object form of the `redact` module option. */

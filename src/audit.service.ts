@@ -24,14 +24,14 @@ import { parseAuditQuery, type AuditQuery, type AuditQueryResult } from './query
 import { AuditStore } from './stores/audit-store';
 import { isResourceTypeName, quotedForError, RESOURCE_TYPE_RULE } from './event/action-name';
 import {
-  AuditRecordError,
   checkRecordInput,
   draftOfRecord,
   isPlainObject,
   type AuditRecordInput,
   type AuditUpdateExtra,
 } from './audit-record-input';
-import { AuditConfigurationError } from './audit-configuration.error';
+import { AuditRecordError } from './common/audit-record.error';
+import { AuditConfigurationError } from './common/audit-configuration.error';
 
 function idOf(value: unknown): string | number | undefined {
   return typeof value === 'string' || typeof value === 'number' ? value : undefined;

@@ -30,7 +30,7 @@ export type {
 } from './stores/alarm-outbox-model';
 export type { AlarmTransition, AlarmTransitionValue } from './alarms/alarm-rule-transition';
 export type { AlarmDispatcherStats } from './alarms/alarm-dispatcher-stats';
-export { AlarmInputError, type ManualAlarmInput } from './alarms/manual-alarm';
+export type { ManualAlarmInput } from './alarms/manual-alarm';
 export type { AuditAlarmHealth } from './alarms/audit-alarms';
 export {
   AlarmDeliveryError,
@@ -50,24 +50,24 @@ export {
 } from './alarms/notifiers/webhook-signature';
 export { AuditModule } from './audit.module';
 export type { AuditModuleExtras, AuditOptionsFactory } from './audit.module-definition';
-export {
-  AuditConfigurationError,
-  type AuditAsyncDurabilityOptions,
-  type AuditLineDestination,
-  type AuditModuleOptions,
-  type AuditRedactOptions,
-  type AuditScope,
-  type AuditSpoolPolicyOptions,
+export type {
+  AuditAsyncDurabilityOptions,
+  AuditLineDestination,
+  AuditModuleOptions,
+  AuditRedactOptions,
+  AuditScope,
+  AuditSpoolPolicyOptions,
 } from './audit.options';
 export { AuditService, type AuditHistoryPageOptions } from './audit.service';
-export {
-  AuditRecordError,
-  type AuditRecordInput,
-  type AuditUpdateExtra,
-} from './audit-record-input';
+export type { AuditRecordInput, AuditUpdateExtra } from './audit-record-input';
 export { AuditContext } from './capture/audit-context';
+export { AlarmInputError } from './common/alarm-input.error';
+export { AuditConfigurationError } from './common/audit-configuration.error';
 export { AuditError, type AuditErrorCode } from './common/audit-error';
 export { AuditInternalError } from './common/audit-internal.error';
+export { AuditQueryError } from './common/audit-query.error';
+export { AuditRecordError } from './common/audit-record.error';
+export { AuditShutdownError } from './common/audit-shutdown.error';
 export { AuditStateError } from './common/audit-state.error';
 export { AuditStoreError } from './common/audit-store.error';
 export { AuditChangeRecorder } from './orm/audit-change-recorder';
@@ -108,7 +108,7 @@ export { REDACTED } from './event/redact';
 export type { AuditIpPrefixes, AuditPrivacyOptions, AuditPseudonymField } from './event/privacy';
 export { ECS_VERSION, formatEcs, type EcsDocument } from './ecs/ecs.formatter';
 export type { EcsPipelineFailureDocument } from './ecs/pipeline-failure.formatter';
-export { AuditShutdownError, type AuditHealth } from './pipeline/audit-pipeline';
+export type { AuditHealth } from './pipeline/audit-pipeline';
 export { parseCheckpointLines, type AuditCheckpoint } from './integrity/checkpoint';
 export type { AuditCheckpointOptions } from './integrity/checkpoint-options';
 export {
@@ -123,12 +123,7 @@ export {
   type AuditWriteReceipt,
   type AuditWriterStats,
 } from './pipeline/audit-writer.contract';
-export {
-  AuditQueryError,
-  MAX_QUERY_LIMIT,
-  type AuditQuery,
-  type AuditQueryResult,
-} from './query/audit-query';
+export { MAX_QUERY_LIMIT, type AuditQuery, type AuditQueryResult } from './query/audit-query';
 export type { AuditApiGuard, AuditApiOptions } from './query/api/audit-api.options';
 export type { AuditApiHistory, AuditApiPage } from './query/api/audit-api.service';
 export type {

@@ -1,4 +1,4 @@
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 import { resolveAlarmOptions } from './alarm-config';
 import { DEFAULT_MAX_OPEN_WINDOWS } from './threshold-windows';
 

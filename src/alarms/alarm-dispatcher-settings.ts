@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { BackoffSettings } from './backoff';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 
 /** Settings of the alarm dispatcher; most mirror the `alarms` module options. */
 export interface AlarmDispatcherSettings {

@@ -19,7 +19,7 @@ import type { AlarmClaim, AlarmClaimRequest } from '../stores/alarm-outbox-model
 import { AlarmSendSlots, type AlarmSend } from './alarm-send-slots';
 import { AlarmSettlementWriter } from './alarm-settlement-writer';
 import type { AlarmNotifier } from './notifiers/alarm-notifier';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 
 /** Where the dispatcher reports: dead letters as `error`, failed attempts as `warn`. */
 export type AlarmDispatcherLogger = (level: 'error' | 'warn' | 'log', message: string) => void;

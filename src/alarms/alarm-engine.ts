@@ -17,7 +17,7 @@ import {
 } from './rule-alarm';
 import { ThresholdAlarms } from './threshold-alarms';
 import { DEFAULT_MAX_OPEN_WINDOWS } from './threshold-windows';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 
 /** How the engine reports and bounds. */
 export interface AlarmEngineOptions {

@@ -1,4 +1,4 @@
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 import { InMemoryAuditStore } from '../stores/memory/memory-audit.store';
 import { resolveAlarmOptions } from './alarm-config';
 import { foldDigest } from './alarm-digest';

@@ -4,7 +4,7 @@
  * machinery as a rule's `throttle`), so a flood reaches a person as a few messages that count
  * every alarm ("MFA phone changed (90 more like this)") instead of one message per event.
  */
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 import { DurationError, parseDuration } from '../common/duration';
 import { describe, unknownKeyOf, type KnownKeys } from '../common/option-checks';
 import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';

@@ -2,7 +2,7 @@
  * The checks shared by every field of an alarm rule, each failing with a message that names the
  * rule and the field, so a mistake stops the application start where it was made.
  */
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 import { DurationError, parseDuration } from '../common/duration';
 import { describe, unknownKeyOf, type KnownKeys } from '../common/option-checks';
 import { isRecord, type JsonRecord } from '../event/json-equal';

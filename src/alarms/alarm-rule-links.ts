@@ -2,7 +2,7 @@
  * Links from an alarm to the viewer page (`alarms.viewerUrl`), so a reader goes from the e-mail
  * or the Slack line to the event, or to the list of the events a digest counts, in one click.
  */
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 
 /**
  * Normalises `alarms.viewerUrl`: an absolute http(s) URL without query or fragment, ending with

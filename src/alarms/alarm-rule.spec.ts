@@ -1,5 +1,5 @@
 import { makeEvent } from '../../test/fixtures/events';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 import type { AuditEvent } from '../event/audit-event';
 import { diffStates, diffTruncationEntry } from '../event/diff';
 import { REDACTED } from '../event/redact';

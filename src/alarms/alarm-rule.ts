@@ -4,7 +4,7 @@
  * message naming the rule and the field, instead of silently never alarming in production.
  */
 import { describe, unknownKeyOf, type KnownKeys } from '../common/option-checks';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 import type { AuditEvent } from '../event/audit-event';
 import { isRecord, type JsonRecord } from '../event/json-equal';
 import { ALARM_SEVERITIES, type AlarmSeverity } from '../stores/alarm-message';

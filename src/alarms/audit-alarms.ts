@@ -7,7 +7,7 @@ import {
   type Type,
 } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 import { AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
 import type { ResolvedAuditOptions } from '../audit.options';
 import type { AuditEvent } from '../event/audit-event';
@@ -23,7 +23,8 @@ import { DEFAULT_ALARM_TIMEOUT_MS, longestAttemptTimeout } from './alarm-dispatc
 import type { AlarmDispatcherStats } from './alarm-dispatcher-stats';
 import { AlarmDispatcher } from './alarm-dispatcher';
 import { AlarmEngine } from './alarm-engine';
-import { AlarmInputError, manualAlarmEntries, type ManualAlarmInput } from './manual-alarm';
+import { manualAlarmEntries, type ManualAlarmInput } from './manual-alarm';
+import { AlarmInputError } from '../common/alarm-input.error';
 import { AlarmNotifier } from './notifiers/alarm-notifier';
 import {
   createBuiltInNotifier,

@@ -1,7 +1,8 @@
 import { makeEvent } from '../../test/fixtures/events';
 import type { AuditEvent } from '../event/audit-event';
 import { diffStates } from '../event/diff';
-import { AlarmInputError, manualAlarmEntries } from './manual-alarm';
+import { manualAlarmEntries } from './manual-alarm';
+import { AlarmInputError } from '../common/alarm-input.error';
 
 const CHANNELS = ['security', 'ops'];
 const T0 = Date.parse('2026-11-22T10:00:00.000Z');

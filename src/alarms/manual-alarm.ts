@@ -23,7 +23,6 @@ import { cutText, singleLine } from './alarm-template-values';
 import { AlarmInputError } from '../common/alarm-input.error';
 
 // Thrown by manualAlarmEntries for invalid input; its own file, so the stores can throw it too.
-export { AlarmInputError };
 
 /** What application code passes to `AuditService.alarm()`. */
 export interface ManualAlarmInput {

@@ -8,7 +8,7 @@ import {
   RESOURCE_TYPE_RULE,
 } from '../event/action-name';
 import type { AuditActorInput } from '../event/audit-event';
-import { AuditRecordError } from '../audit-record.error';
+import { AuditRecordError } from '../common/audit-record.error';
 
 /**
  * The audit event being built for the current request. Obtain it with `AuditService.current()`

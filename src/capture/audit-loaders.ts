@@ -2,7 +2,7 @@ import { AuditLogger } from '../common/audit-logger';
 import { Injectable, type Type } from '@nestjs/common';
 import { ModuleRef, type ModulesContainer } from '@nestjs/core';
 import { AUDITED_METADATA } from '../audit.constants';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 import type { AuditedMetadata, AuditLoader, AuditLoadFunction } from './audited.decorator';
 import { controllerMethodsOf, controllersOf } from './controller-methods';
 import type { AuditHttpRequest } from './http-adapter';

@@ -9,7 +9,7 @@ import {
   isResourceTypeName,
   quotedForError,
 } from '../event/action-name';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 
 /** What a loader is told about the call. */
 export interface AuditLoadContext {

@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import proxyaddr from 'proxy-addr';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 
 /** Decides whether the hop at `addr` (the `i`-th from the socket, 0 = the socket peer) is trusted. */
 export type AuditTrustProxyFunction = (addr: string, i: number) => boolean;

@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { AuditQueryError } from '../query/audit-query';
+import { AuditQueryError } from '../common/audit-query.error';
 import { AuditError } from '../common/audit-error';
 
 /** Exit code of a run that failed at runtime (database unreachable, unknown event, ...). */

@@ -4,7 +4,7 @@ import type { AuditLevel } from '../event/audit-event';
 import { AUDIT_LOGGER_NAME } from './ecs.formatter';
 import { escapeLineSeparators, type SinkLine } from './ecs-line';
 import { Waiters, type LineTarget, type TargetReport } from './sink-targets';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 
 /** One log method of a pino logger, as the sink calls it: merge object, then message. */
 export type AuditLogMethod = (obj: object, msg?: string) => void;

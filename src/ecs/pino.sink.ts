@@ -14,7 +14,7 @@ import {
 } from './sink-targets';
 import { toError } from '../common/message-of';
 import { AuditStateError } from '../common/audit-state.error';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 
 export type { AuditLogMethod, AuditParentLogger } from './parent-target';
 export type { AuditLineDestination } from './sink-targets';

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { resolve as resolvePath } from 'node:path';
 import pino from 'pino';
 import { lineText, type SinkLine } from './ecs-line';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 
 /** Anything with a `write(line)` method: a pino `DestinationStream`, a Node stream, a test double. */
 export interface AuditLineDestination {

@@ -6,8 +6,8 @@ import { types } from 'node:util';
 import { v7 as uuidv7 } from 'uuid';
 import { AUDIT_EVENT_LIMITS } from './event-fields';
 import { sanitizeString } from './serialize';
-import { AuditRecordError } from '../audit-record.error';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditRecordError } from '../common/audit-record.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 
 /**
  * Checks that a size or work limit of the build settings is a positive whole number.

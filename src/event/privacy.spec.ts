@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { isIP } from 'node:net';
 import fc from 'fast-check';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 import { buildAuditEvent, type AuditEventDraft } from './build-event';
 import { truncateIpAddress } from './ip-truncate';
 import { isPseudonym, resolvePrivacy, type AuditPrivacy } from './privacy';

@@ -5,7 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { auditOptionChecks as check } from '../audit-configuration-checks';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 import type { KnownKeys } from '../common/option-checks';
 import type { AuditActor, AuditSource } from './audit-event';
 import { truncateIpAddress } from './ip-truncate';

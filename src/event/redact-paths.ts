@@ -4,7 +4,7 @@
  * {@link Redactor} walks with.
  */
 import { normalizeKey } from './sensitive-keys';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 
 /** A path segment matching any one key or array index. */
 export const WILDCARD = '*';

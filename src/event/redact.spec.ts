@@ -12,7 +12,7 @@ import {
 } from './sensitive-keys';
 import { NODE_BUDGET_MARKER, toJsonSafe } from './serialize';
 import { WalkBudget } from './walk-budget';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 
 /** Asserts that neither the secret nor its base64 form appears anywhere in the value's JSON. */
 function expectNoLeak(value: unknown, secrets: readonly string[]): void {

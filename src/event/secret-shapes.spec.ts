@@ -1,7 +1,7 @@
 import { Redactor } from './redact';
 import { WalkBudget } from './walk-budget';
 import { SHAPE_REDACTED, isCardNumber, scrubSecretShapes } from './secret-shapes';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 
 const R = SHAPE_REDACTED;
 const JWT =

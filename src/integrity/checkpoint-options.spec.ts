@@ -1,4 +1,4 @@
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 import { resolveCheckpointOptions } from './checkpoint-options';
 
 describe('resolveCheckpointOptions', () => {

@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { canonicalize } from 'json-canonicalize';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 import { AuditCheckpointError } from './audit-checkpoint.error';
 
 /** `event.action` of the ECS line that carries a checkpoint. */

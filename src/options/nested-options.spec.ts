@@ -1,4 +1,4 @@
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 import type { AuditModuleOptions, ResolvedAuditOptions } from '../audit.options';
 import { resolveAuditOptions } from './resolve-audit-options';
 

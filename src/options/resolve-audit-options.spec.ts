@@ -1,4 +1,4 @@
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 import { resolveAuditOptions } from './resolve-audit-options';
 import { InMemoryAuditStore } from '../stores/memory/memory-audit.store';
 

@@ -1,5 +1,5 @@
 import { resolveAlarmOptions } from '../alarms/alarm-config';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 import type { AuditModuleOptions, ResolvedAuditOptions } from '../audit.options';
 import { AuditLogger } from '../common/audit-logger';
 import { resolvePrivacy } from '../event/privacy';

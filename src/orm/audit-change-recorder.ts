@@ -1,6 +1,6 @@
 import { AuditLogger } from '../common/audit-logger';
 import { Inject, Injectable } from '@nestjs/common';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 import { AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
 import type { ResolvedAuditOptions } from '../audit.options';
 import { AuditContextStorage } from '../capture/audit-context';

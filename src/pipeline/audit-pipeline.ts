@@ -30,7 +30,6 @@ import { toError } from '../common/message-of';
 import { AuditShutdownError } from '../common/audit-shutdown.error';
 
 // Declared in src/common so the alarm dispatcher can use it too; exported here as before.
-export { AuditShutdownError };
 
 /** What `AuditService.health()` reports about the write path. */
 export interface AuditHealth extends AuditWriterStats {

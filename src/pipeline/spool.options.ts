@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { DEFAULT_FILE_MODE, fileModeProblem } from '../common/file-mode';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 
 const MIN_MAX_BYTES = 1024;
 

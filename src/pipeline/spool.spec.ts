@@ -23,7 +23,7 @@ import type { AuditEvent } from '../event/audit-event';
 import { AuditSpool, SpoolFullError } from './spool';
 import { SpoolLockedError } from './spool-lock';
 import type { SpoolAckToken } from './spool.contract';
-import { AuditConfigurationError } from '../audit-configuration.error';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 import { AuditInternalError } from '../common/audit-internal.error';
 
 const FILE_HEADER_BYTES = 16;
@@ -571,7 +571,6 @@ describe('AuditSpool crash safety (SIGKILL)', () => {
       'src/pipeline/spool-recovery.ts',
       'src/pipeline/spool-state.ts',
       'src/event/event-json.ts',
-      'src/audit-configuration.error.ts',
       'src/common/audit-configuration.error.ts',
       'src/common/audit-error.ts',
       'src/common/audit-internal.error.ts',

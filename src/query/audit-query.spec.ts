@@ -1,11 +1,11 @@
 import {
-  AuditQueryError,
   decodeCursor,
   DEFAULT_QUERY_LIMIT,
   encodeCursor,
   MAX_QUERY_LIMIT,
   parseAuditQuery,
 } from './audit-query';
+import { AuditQueryError } from '../common/audit-query.error';
 
 function rejection(input: unknown): AuditQueryError {
   try {

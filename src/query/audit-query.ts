@@ -34,7 +34,6 @@ export interface AuditQuery extends AuditQueryFilters {
 }
 
 // Its own file, so the alarm outboxes' listings can throw it too.
-export { AuditQueryError };
 
 /** Default page size of `query()`. */
 export const DEFAULT_QUERY_LIMIT = 50;

@@ -1,11 +1,7 @@
 import type { AuditEvent } from '../event/audit-event';
 import type { AuditStore } from '../stores/audit-store';
-import {
-  AuditQueryError,
-  decodeCursor,
-  MAX_QUERY_LIMIT,
-  type NormalizedAuditQuery,
-} from './audit-query';
+import { decodeCursor, MAX_QUERY_LIMIT, type NormalizedAuditQuery } from './audit-query';
+import { AuditQueryError } from '../common/audit-query.error';
 
 /** How many events of one group (one action, one actor or one outcome). */
 export interface AuditStatsCount {

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { AuditQueryError, parseAuditQuery } from './audit-query';
+import { parseAuditQuery } from './audit-query';
+import { AuditQueryError } from '../common/audit-query.error';
 import { AUDIT_QUERY_PARAM_NAMES, auditQueryFromParams } from './query-params';
 
 const NOW = Date.parse('2026-03-10T12:00:00.000Z');

@@ -1,5 +1,6 @@
 import { parseDuration, DurationError } from '../common/duration';
-import { AuditQueryError, type AuditQuery } from './audit-query';
+import { type AuditQuery } from './audit-query';
+import { AuditQueryError } from '../common/audit-query.error';
 
 /**
  * Query filters as text, the way a URL query string or a command line carries them. The CLI, the

@@ -1,7 +1,8 @@
 import { makeEvent } from '../../test/fixtures/events';
 import { makeEvents } from '../../test/fixtures/events';
 import { InMemoryAuditStore } from '../stores/memory/memory-audit.store';
-import { AuditQueryError, parseAuditQuery } from './audit-query';
+import { parseAuditQuery } from './audit-query';
+import { AuditQueryError } from '../common/audit-query.error';
 import {
   INLINE_EVENT_BYTES,
   isCollapsed,

@@ -1,11 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AuditEvent } from '../event/audit-event';
-import {
-  AuditQueryError,
-  DEFAULT_QUERY_LIMIT,
-  MAX_QUERY_LIMIT,
-  type AuditQueryResult,
-} from './audit-query';
+import { DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT, type AuditQueryResult } from './audit-query';
+import { AuditQueryError } from '../common/audit-query.error';
 
 /**
  * Largest JSON size of one event drawn whole in a page of events (API list and history, viewer

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
-import { AuditConfigurationError } from '../../src/audit-configuration.error';
+import { AuditConfigurationError } from '../../src/common/audit-configuration.error';
 import type { AuditEvent } from '../../src/event/audit-event';
 import { parseAuditQuery, type AuditQuery } from '../../src/query/audit-query';
 import type { PostgresPool } from '../../src/stores/postgres/postgres-driver';

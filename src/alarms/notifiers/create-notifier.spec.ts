@@ -1,4 +1,4 @@
-import { AuditConfigurationError } from '../../audit-configuration.error';
+import { AuditConfigurationError } from '../../common/audit-configuration.error';
 import type { AlarmMessage } from '../../stores/alarm-message';
 import { AlarmNotifier } from './alarm-notifier';
 import {

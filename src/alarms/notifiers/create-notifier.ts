@@ -4,7 +4,7 @@
  * the module through Nest's container and are not checked here.
  */
 import { auditOptionChecks as check } from '../../audit-configuration-checks';
-import { AuditConfigurationError } from '../../audit-configuration.error';
+import { AuditConfigurationError } from '../../common/audit-configuration.error';
 import { unknownKeyOf, type KnownKeys } from '../../common/option-checks';
 import type {
   EmailChannelConfig,

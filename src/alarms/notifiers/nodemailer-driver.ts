@@ -1,5 +1,5 @@
 import { messageOf } from '../../common/message-of';
-import { AuditConfigurationError } from '../../audit-configuration.error';
+import { AuditConfigurationError } from '../../common/audit-configuration.error';
 
 /**
  * The few shapes of nodemailer the e-mail notifier uses, declared structurally so that

@@ -1,5 +1,5 @@
 import type { AuditSqlStatement } from '../../stores/sql-append';
-import { AuditConfigurationError } from '../../audit-configuration.error';
+import { AuditConfigurationError } from '../../common/audit-configuration.error';
 
 /** The part of a `pg` client the statements need. */
 interface PgClient {

@@ -8,7 +8,7 @@ import type {
   FlushEventArgs,
   TransactionEventArgs,
 } from '@mikro-orm/core';
-import { AuditConfigurationError } from '../../audit-configuration.error';
+import { AuditConfigurationError } from '../../common/audit-configuration.error';
 import type { AuditRowChange } from '../../event/row-change';
 import type { AuditChangeRecorder } from '../audit-change-recorder';
 import { auditsEntity } from '../orm-audit.options';

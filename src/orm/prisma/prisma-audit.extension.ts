@@ -8,7 +8,7 @@ import { PrismaModelCatalog } from './prisma-model-catalog';
 import { call, delegateOf } from './prisma-row-state';
 import { PrismaTransactions } from './prisma-transactions';
 import { PrismaWriteCapture, WRITE_OPERATIONS } from './prisma-write-capture';
-import { AuditConfigurationError } from '../../audit-configuration.error';
+import { AuditConfigurationError } from '../../common/audit-configuration.error';
 
 /**
  * A Prisma 7 client extension that records every write of the audited models where it happens:

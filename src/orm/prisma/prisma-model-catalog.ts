@@ -1,5 +1,5 @@
 import type { PrismaClientLike, PrismaInternals, RuntimeModel } from './prisma-client-shape';
-import { AuditConfigurationError } from '../../audit-configuration.error';
+import { AuditConfigurationError } from '../../common/audit-configuration.error';
 
 /** What the integration knows of one model: its table, columns, fields and primary key. */
 export interface PrismaModelInfo {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Module, type DynamicModule, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { DataSource } from 'typeorm';
-import { AuditConfigurationError } from '../../audit-configuration.error';
+import { AuditConfigurationError } from '../../common/audit-configuration.error';
 import { AuditChangeRecorder } from '../audit-change-recorder';
 import type { OrmAuditOptions } from '../orm-audit.options';
 import { closeAfterCaptures } from '../close-after-captures';

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { AuditConfigurationError } from '../../audit-configuration.error';
+import { AuditConfigurationError } from '../../common/audit-configuration.error';
 import { SqliteAuditStore } from '../../stores/sqlite/sqlite-audit.store';
 import type { SqliteAuditStoreOptions } from '../../stores/sqlite/sqlite-options';
 import { sqliteConnectionOf } from './typeorm-row-state';

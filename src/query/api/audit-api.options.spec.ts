@@ -1,5 +1,5 @@
 import { Injectable, type CanActivate } from '@nestjs/common';
-import { AuditConfigurationError } from '../../audit-configuration.error';
+import { AuditConfigurationError } from '../../common/audit-configuration.error';
 import {
   DEFAULT_AUDIT_API_PATH,
   DEFAULT_AUDIT_EXPORT_LIMIT,

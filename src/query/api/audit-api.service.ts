@@ -20,7 +20,8 @@ import {
 import { readerTenantOf, tenantMaySee, type ReaderTenant } from './audit-api-tenant';
 import { messageOf } from '../../common/message-of';
 import type { AuditEvent } from '../../event/audit-event';
-import { AuditQueryError, parseAuditQuery, type AuditQuery } from '../audit-query';
+import { parseAuditQuery, type AuditQuery } from '../audit-query';
+import { AuditQueryError } from '../../common/audit-query.error';
 import { auditIntegrityStatus, type AuditIntegrityStatus } from '../audit-integrity';
 import { auditQueryFromParams } from '../query-params';
 import { AUDIT_API_OPTIONS, type ResolvedAuditApiOptions } from './audit-api.options';

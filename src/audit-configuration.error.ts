@@ -1,2 +1,0 @@
-// Lives in common/ so the stores can throw it too; re-exported for the rest of the library.
-export { AuditConfigurationError } from './common/audit-configuration.error';
