@@ -1,6 +1,7 @@
 import { CommanderError } from 'commander';
 import { AuditQueryError } from '../common/audit-query.error';
 import { AuditError } from '../common/audit-error';
+import { messageOf } from '../common/message-of';
 
 /** Exit code of a run that failed at runtime (database unreachable, unknown event, ...). */
 export const EXIT_FAILURE = 1;
@@ -61,6 +62,6 @@ export function describeFailure(error: unknown): CliFailure {
   if (error instanceof AuditQueryError) {
     return { line: PREFIX + firstLine(error.message), exitCode: EXIT_USAGE };
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   return { line: PREFIX + firstLine(message || 'unexpected error'), exitCode: EXIT_FAILURE };
 }

@@ -13,6 +13,7 @@ import { CliError, EXIT_FAILURE, EXIT_USAGE } from '../cli-error';
 import { withStore, type CliContext } from '../cli-context';
 import { colorEnabled, painter, sanitize, type Paint } from '../output/terminal';
 import { writeChunk } from '../output/write';
+import { messageOf } from '../../common/message-of';
 
 const EXAMPLES = `
 Exit status: 0 when the trail is intact, 1 when it was tampered with, 2 when it could not be
@@ -145,7 +146,7 @@ async function verifyOrExplain(
     given = evidence(options);
   } catch (error) {
     if (error instanceof CliError) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     throw new CliError(`cannot use the checkpoints or keys given: ${reason}`, EXIT_USAGE, {
       cause: error,
     });
@@ -170,7 +171,7 @@ async function verifyOrExplain(
     if (error instanceof ChainRangeError) {
       throw new CliError(error.message.replace(/^verify: /, ''), EXIT_USAGE, { cause: error });
     }
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     throw new CliError(`could not read the trail: ${reason}`, EXIT_USAGE, { cause: error });
   }
 }

@@ -36,6 +36,7 @@ import { canonicalEventJson } from '../../integrity/canonical';
 import { SQLITE_RELAY_DELETE_SQL, SQLITE_RELAY_UNSTREAMED_SQL } from './sqlite-stream-relay';
 import { migrateSqliteSchema } from './sqlite.schema';
 import { AuditStoreError } from '../../common/audit-store.error';
+import { messageOf } from '../../common/message-of';
 
 /** What a connection is opened on: a file the store opens itself, or the application's database. */
 export type SqliteConnectionTarget =
@@ -265,7 +266,7 @@ function openFile(path: string, settings: SqliteConnectionSettings): SqliteDatab
     mkdirSync(dirname(file), { recursive: true });
     createIfMissing(file, settings.fileMode);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     throw new AuditStoreError(
       `Cannot create the audit database "${file}" or its directory: ${reason}. Create the directory, or set "path" to a writable location.`,
       { cause: error },
@@ -281,7 +282,7 @@ function openFile(path: string, settings: SqliteConnectionSettings): SqliteDatab
 }
 
 function openError(location: string, error: unknown): AuditStoreError {
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = messageOf(error);
   return new AuditStoreError(
     `Cannot open the audit database "${location}": ${reason}. Check that the path is a SQLite database written by nestjs-audit (or a new file) and that the process may read and write it.`,
     { cause: error },

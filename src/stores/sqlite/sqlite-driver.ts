@@ -1,4 +1,5 @@
 import { AuditConfigurationError } from '../../common/audit-configuration.error';
+import { messageOf } from '../../common/message-of';
 /**
  * The boundary to better-sqlite3. The store talks to the driver only through these minimal
  * structural types, so the driver's own types never reach the public declarations and the
@@ -143,7 +144,7 @@ export function loadSqliteDriver(): SqliteDriver {
     }
     const addon = nativeAddonError(error);
     if (addon !== undefined) throw addon;
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     throw new AuditConfigurationError(
       `The "${DRIVER}" package is installed but could not be loaded (${reason}). Its native addon is built for one Node.js version: run \`npm rebuild ${DRIVER}\`.`,
       { cause: error },

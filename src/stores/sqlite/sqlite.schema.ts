@@ -3,6 +3,7 @@ import type { SqliteDatabase } from './sqlite-driver';
 import { SqliteInspector } from './sqlite-inspector';
 import { AuditError } from '../../common/audit-error';
 import { AuditStoreError } from '../../common/audit-store.error';
+import { messageOf } from '../../common/message-of';
 
 /** One step of the SQLite schema; steps run in order, each in its own transaction. */
 export interface SqliteMigration {
@@ -255,7 +256,7 @@ export function migrateSqliteSchema(db: SqliteDatabase, location: string): void 
       run.immediate();
     } catch (error) {
       if (error instanceof SchemaTooNewError) throw error;
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = messageOf(error);
       throw new AuditStoreError(
         `Migrating the audit database at "${location}" to version ${step.version} (${step.description}) failed: ${reason}. Nothing of this step was applied; fix the cause and start the application again.`,
         { cause: error },
