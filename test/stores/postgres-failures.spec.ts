@@ -321,11 +321,13 @@ describe('PostgresAuditStore failures', () => {
           // Sealed in the background: numbered or not yet, the event is the same.
           expect(withoutSequence(await store.get(event.id))).toStrictEqual(event);
         } finally {
+          // A seal the background sealer sent into the outage waits on a timeout of the fake
+          // clock, which useRealTimers() drops, and close() waits for that seal; a pool without a
+          // connection timeout of its own waits for the connection attempt made during the
+          // outage. Cutting the proxy first ends both (a loaded run hung here for 30 s).
+          proxy.set('refuse');
           jest.useRealTimers();
           await store.close();
-          // A pool without a connection timeout of its own still waits for the connection
-          // attempt made during the outage; cutting the proxy ends it.
-          proxy.set('refuse');
           await pool?.end();
         }
       },
