@@ -1,7 +1,7 @@
 import type { AuditModuleOptions, AuditScope, ResolvedAuditOptions } from '../audit.options';
 import { compileTrustProxy, type AuditTrustProxyFunction } from '../capture/client-address';
 import { messageOf } from '../common/message-of';
-import { fail, optionalBoolean, optionalFunction } from './option-checks';
+import { auditOptionChecks as check } from '../audit-configuration-checks';
 
 const SCOPES: readonly AuditScope[] = ['mutations', 'all', 'decorated'];
 
@@ -16,7 +16,7 @@ export type ResolvedRequestOptions = Pick<
 
 /** Validates which requests are recorded (interceptor, scope, exclusions). */
 export function resolveRouteOptions(options: AuditModuleOptions): ResolvedRouteOptions {
-  const interceptor = optionalBoolean(
+  const interceptor = check.optionalBoolean(
     'interceptor',
     options.interceptor,
     true,
@@ -24,7 +24,7 @@ export function resolveRouteOptions(options: AuditModuleOptions): ResolvedRouteO
   );
   const scope = options.scope ?? 'mutations';
   if (!SCOPES.includes(scope)) {
-    fail(
+    check.fail(
       'scope',
       `must be one of ${SCOPES.map((s) => `'${s}'`).join(', ')} (got ${JSON.stringify(scope)})`,
       "The default 'mutations' audits POST/PUT/PATCH/DELETE and @Audited routes.",
@@ -36,14 +36,14 @@ export function resolveRouteOptions(options: AuditModuleOptions): ResolvedRouteO
 function excludeOf(value: AuditModuleOptions['exclude']): ReadonlyArray<string | RegExp> {
   const exclude = value ?? [];
   if (!Array.isArray(exclude))
-    fail(
+    check.fail(
       'exclude',
       'must be an array of strings or RegExps',
       'Example: exclude: ["/health", /^\\/metrics/].',
     );
   exclude.forEach((entry: unknown, index) => {
     if (!(entry instanceof RegExp) && !(typeof entry === 'string' && entry.startsWith('/'))) {
-      fail(
+      check.fail(
         `exclude[${index}]`,
         `must be a path starting with "/" or a RegExp (got ${JSON.stringify(entry)})`,
         'Example: exclude: ["/health", "/internal/*"].',
@@ -59,14 +59,18 @@ function excludeOf(value: AuditModuleOptions['exclude']): ReadonlyArray<string |
  */
 export function resolveRequestOptions(options: AuditModuleOptions): ResolvedRequestOptions {
   return {
-    actor: optionalFunction('actor', options.actor, 'actor: (req) => ({ id: req.user?.uid })'),
-    tenant: optionalFunction(
+    actor: check.optionalFunction(
+      'actor',
+      options.actor,
+      'actor: (req) => ({ id: req.user?.uid })',
+    ),
+    tenant: check.optionalFunction(
       'tenant',
       options.tenant,
       "tenant: (req) => req.headers['x-tenant-id']",
     ),
     trustProxy: trustProxyOf(options.trustProxy),
-    trustRequestId: optionalBoolean(
+    trustRequestId: check.optionalBoolean(
       'trustRequestId',
       options.trustRequestId,
       false,
@@ -83,7 +87,7 @@ function trustProxyOf(
   try {
     return compileTrustProxy(value);
   } catch (error) {
-    return fail(
+    return check.fail(
       'trustProxy',
       `is invalid (${messageOf(error)})`,
       'Use a hop count (1), addresses/CIDRs (["10.0.0.0/8"]), a function (addr, i) => boolean, or leave it unset to follow the platform.',
@@ -94,7 +98,7 @@ function trustProxyOf(
 function requestIdHeaderOf(value: unknown): string {
   const requestIdHeader = value ?? 'x-request-id';
   if (typeof requestIdHeader !== 'string' || !/^[A-Za-z0-9-]{1,64}$/.test(requestIdHeader)) {
-    fail(
+    check.fail(
       'requestIdHeader',
       `must be a header name (got ${JSON.stringify(requestIdHeader)})`,
       'Example: requestIdHeader: "x-correlation-id".',

@@ -1,5 +1,5 @@
 import type { AuditModuleOptions, ResolvedAuditOptions } from '../audit.options';
-import { fail, oneOf, positiveInteger } from './option-checks';
+import { auditOptionChecks as check } from '../audit-configuration-checks';
 
 /** The options that shape each event: its size caps and how states are diffed. */
 export type ResolvedEventOptions = Pick<
@@ -9,10 +9,16 @@ export type ResolvedEventOptions = Pick<
 
 /** Validates the size caps of an event and the settings of its diff. */
 export function resolveEventOptions(options: AuditModuleOptions): ResolvedEventOptions {
-  const maxValueBytes = positiveInteger('maxValueBytes', options.maxValueBytes, 65536, 256);
-  const maxEventBytes = positiveInteger('maxEventBytes', options.maxEventBytes, 262144, 4096);
+  const maxValueBytes = check.wholeNumber('maxValueBytes', options.maxValueBytes, {
+    fallback: 65536,
+    min: 256,
+  });
+  const maxEventBytes = check.wholeNumber('maxEventBytes', options.maxEventBytes, {
+    fallback: 262144,
+    min: 4096,
+  });
   if (maxEventBytes < maxValueBytes) {
-    fail(
+    check.fail(
       'maxEventBytes',
       `(${maxEventBytes}) is smaller than maxValueBytes (${maxValueBytes})`,
       'Raise maxEventBytes or lower maxValueBytes.',
@@ -22,8 +28,11 @@ export function resolveEventOptions(options: AuditModuleOptions): ResolvedEventO
     maxValueBytes,
     maxEventBytes,
     arrayIdentityKeys: arrayIdentityKeysOf(options.arrayIdentityKeys),
-    maxArrayChanges: positiveInteger('maxArrayChanges', options.maxArrayChanges, 100, 1),
-    entityRelations: oneOf(
+    maxArrayChanges: check.wholeNumber('maxArrayChanges', options.maxArrayChanges, {
+      fallback: 100,
+      min: 1,
+    }),
+    entityRelations: check.oneOf(
       'entityRelations',
       options.entityRelations,
       ['id', 'full'] as const,
@@ -41,7 +50,7 @@ function arrayIdentityKeysOf(value: unknown): readonly string[] {
       (key) => typeof key !== 'string' || key.trim() === '' || /[=\]]/.test(key),
     )
   ) {
-    fail(
+    check.fail(
       'arrayIdentityKeys',
       `must be a non-empty array of key names without "=" or "]" (got ${JSON.stringify(arrayIdentityKeys)})`,
       'Example: arrayIdentityKeys: ["id", "uuid"].',

@@ -7,7 +7,7 @@ import {
   type ResolvedCheckpointOptions,
 } from '../integrity/checkpoint-options';
 import { AuditStore } from '../stores/audit-store';
-import { fail } from './option-checks';
+import { auditOptionChecks as check } from '../audit-configuration-checks';
 import { messageOf } from '../common/message-of';
 
 /** The options that say where the trail goes, and with which file permissions. */
@@ -33,7 +33,7 @@ export function resolveOutputOptions(options: AuditModuleOptions): ResolvedOutpu
 function serviceNameOf(value: unknown): string {
   if (value === undefined) return defaultServiceName();
   if (typeof value !== 'string' || !/^[\w.@/-]{1,100}$/.test(value)) {
-    fail(
+    check.fail(
       'serviceName',
       `must be 1-100 characters of letters, digits, '.', '_', '-', '@' or '/' (got ${JSON.stringify(value)})`,
       'Example: serviceName: "billing-api".',
@@ -63,7 +63,7 @@ function storeOf(value: AuditModuleOptions['store']): ResolvedAuditOptions['stor
     !(store instanceof AuditStore) &&
     typeof store !== 'function'
   ) {
-    fail(
+    check.fail(
       'store',
       'must be a SQLite file path, an AuditStore instance or a factory returning one',
       'Example: store: "./audit.db" or store: new InMemoryAuditStore().',
@@ -77,7 +77,7 @@ function streamOf(rawStream: AuditModuleOptions['stream']): ResolvedAuditOptions
   if (rawStream === undefined || rawStream === true) return { kind: 'auto' };
   if (typeof rawStream === 'string') {
     if (rawStream.length === 0)
-      fail('stream', 'is an empty string', 'Use "stdout", "stderr", a file path, or false.');
+      check.fail('stream', 'is an empty string', 'Use "stdout", "stderr", a file path, or false.');
     return { kind: 'destination', destination: rawStream };
   }
   if (
@@ -87,7 +87,7 @@ function streamOf(rawStream: AuditModuleOptions['stream']): ResolvedAuditOptions
   ) {
     return { kind: 'destination', destination: rawStream };
   }
-  return fail(
+  return check.fail(
     'stream',
     `must be false, "stdout", "stderr", a file path or an object with write(line) (got ${typeof rawStream})`,
     'Example: stream: "./logs/audit.ndjson".',
@@ -100,7 +100,7 @@ function resolveCheckpoints(value: unknown): ResolvedCheckpointOptions | false {
     return resolveCheckpointOptions(value);
   } catch (error) {
     const problem = messageOf(error);
-    return fail(
+    return check.fail(
       'checkpoints',
       problem.replace(/^Invalid AuditModule option "checkpoints": /, '').replace(/\.$/, ''),
       'Use false, or { everyEvents?, intervalMs?, file?, signingKey?, keyId? }.',
@@ -112,7 +112,7 @@ function fileModeOf(mode: unknown): number {
   if (mode === undefined) return DEFAULT_FILE_MODE;
   const problem = fileModeProblem(mode);
   if (problem !== undefined) {
-    fail('fileMode', `is invalid: ${problem}`, 'Remove it for 0o600, or give e.g. 0o640.');
+    check.fail('fileMode', `is invalid: ${problem}`, 'Remove it for 0o600, or give e.g. 0o640.');
   }
   return mode as number;
 }

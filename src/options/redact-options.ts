@@ -5,7 +5,7 @@ import type {
 } from '../audit.options';
 import { messageOf } from '../common/message-of';
 import { validateRedactPaths } from '../event/redact-paths';
-import { fail, optionalBoolean } from './option-checks';
+import { auditOptionChecks as check } from '../audit-configuration-checks';
 
 /** The redaction settings every recorded value goes through. */
 export type ResolvedRedactOptions = Pick<
@@ -18,7 +18,7 @@ export function resolveRedactOptions(options: AuditModuleOptions): ResolvedRedac
   const redactForm = resolveRedactForm(options.redact);
   const redact = checkedRedactList(redactForm.paths ?? [], 'redact');
   const redactAllow = checkedRedactList(redactForm.allow ?? [], 'redact.allow');
-  const redactShapes = optionalBoolean(
+  const redactShapes = check.optionalBoolean(
     'redact.shapes',
     redactForm.shapes,
     true,
@@ -37,7 +37,7 @@ function resolveRedactForm(value: unknown): AuditRedactOptions {
   if (typeof value === 'object' && value !== null) {
     const unknownKey = Object.keys(value).find((k) => !['paths', 'allow', 'shapes'].includes(k));
     if (unknownKey !== undefined) {
-      fail(
+      check.fail(
         'redact',
         `has an unknown key "${unknownKey}"`,
         'Use { paths, allow, shapes }, e.g. redact: { paths: ["phone"], allow: ["tokenCount"] }.',
@@ -45,7 +45,7 @@ function resolveRedactForm(value: unknown): AuditRedactOptions {
     }
     return value;
   }
-  return fail(
+  return check.fail(
     'redact',
     'must be an array of key names or dotted paths, or { paths, allow, shapes }',
     'Example: redact: ["phone", "user.mfa.secret"].',
@@ -55,7 +55,7 @@ function resolveRedactForm(value: unknown): AuditRedactOptions {
 /** A list of key names or dotted paths, checked as redaction paths. */
 function checkedRedactList(list: unknown, option: string): readonly string[] {
   if (!Array.isArray(list) || list.some((p) => typeof p !== 'string' || p.trim() === '')) {
-    fail(
+    check.fail(
       option,
       'must be an array of non-empty key names or dotted paths',
       'Example: redact: ["phone", "user.mfa.secret"].',
@@ -64,7 +64,7 @@ function checkedRedactList(list: unknown, option: string): readonly string[] {
   try {
     validateRedactPaths(list);
   } catch (error) {
-    fail(option, `has an invalid entry: ${messageOf(error)}`, 'Fix or remove that entry.');
+    check.fail(option, `has an invalid entry: ${messageOf(error)}`, 'Fix or remove that entry.');
   }
   return list as readonly string[];
 }

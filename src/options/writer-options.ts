@@ -1,6 +1,6 @@
 import type { AuditModuleOptions, ResolvedAuditOptions } from '../audit.options';
 import { readNestedGroup, type GivenSetting, type NestedOptionGroup } from './nested-option';
-import { fail, oneOf, positiveInteger } from './option-checks';
+import { auditOptionChecks as check } from '../audit-configuration-checks';
 
 /** The options of the write path: commits, the async queue, the spool and shutdown. */
 export type ResolvedWriterOptions = Pick<
@@ -51,11 +51,11 @@ export function resolveWriterOptions(
 ): ResolvedWriterOptions {
   const given = options as Readonly<Record<string, unknown>>;
   const durability = readNestedGroup(given, DURABILITY, warn);
-  const maxBatch = positiveInteger('maxBatch', options.maxBatch, 100, 1);
+  const maxBatch = check.wholeNumber('maxBatch', options.maxBatch, { fallback: 100, min: 1 });
   const queue = durability.settings.maxQueue as GivenSetting;
-  const maxQueue = positiveInteger(queue.option, queue.value, 10_000, 1);
+  const maxQueue = check.wholeNumber(queue.option, queue.value, { fallback: 10_000, min: 1 });
   if (maxQueue < maxBatch) {
-    fail(
+    check.fail(
       queue.option,
       `(${maxQueue}) is smaller than maxBatch (${maxBatch})`,
       `Raise ${queue.option} or lower maxBatch.`,
@@ -64,13 +64,16 @@ export function resolveWriterOptions(
   const flush = durability.settings.flushIntervalMs as GivenSetting;
   const full = durability.settings.onQueueFull as GivenSetting;
   return {
-    durability: oneOf('durability', durability.mode, ['ack', 'async'] as const, 'ack'),
+    durability: check.oneOf('durability', durability.mode, ['ack', 'async'] as const, 'ack'),
     maxBatch,
-    flushIntervalMs: positiveInteger(flush.option, flush.value, 100, 1),
+    flushIntervalMs: check.wholeNumber(flush.option, flush.value, { fallback: 100, min: 1 }),
     maxQueue,
-    onQueueFull: oneOf(full.option, full.value, ['block', 'drop'] as const, 'block'),
+    onQueueFull: check.oneOf(full.option, full.value, ['block', 'drop'] as const, 'block'),
     ...resolveFailureOptions(given, warn),
-    shutdownTimeoutMs: positiveInteger('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000, 0),
+    shutdownTimeoutMs: check.wholeNumber('shutdownTimeoutMs', options.shutdownTimeoutMs, {
+      fallback: 10_000,
+      min: 0,
+    }),
   };
 }
 
@@ -86,7 +89,7 @@ function resolveFailureOptions(
   const path = failure.settings.path as GivenSetting;
   const spoolPath = path.value ?? './audit.spool';
   if (typeof spoolPath !== 'string' || spoolPath.trim() === '') {
-    fail(
+    check.fail(
       path.option,
       'must be a file path',
       `Example: onStoreFailure: { policy: 'spool', path: '/var/lib/app/audit.spool' }.`,
@@ -94,9 +97,15 @@ function resolveFailureOptions(
   }
   const maxBytes = failure.settings.maxBytes as GivenSetting;
   return {
-    onStoreFailure: oneOf('onStoreFailure', failure.mode, ['fail', 'spool'] as const, 'fail'),
+    onStoreFailure: check.oneOf('onStoreFailure', failure.mode, ['fail', 'spool'] as const, 'fail'),
     spoolPath,
-    spoolMaxBytes: positiveInteger(maxBytes.option, maxBytes.value, 256 * 1024 * 1024, 64 * 1024),
-    retryIntervalMs: positiveInteger('retryIntervalMs', options.retryIntervalMs, 1000, 10),
+    spoolMaxBytes: check.wholeNumber(maxBytes.option, maxBytes.value, {
+      fallback: 256 * 1024 * 1024,
+      min: 64 * 1024,
+    }),
+    retryIntervalMs: check.wholeNumber('retryIntervalMs', options.retryIntervalMs, {
+      fallback: 1000,
+      min: 10,
+    }),
   };
 }
