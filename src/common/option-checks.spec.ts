@@ -38,7 +38,7 @@ describe('describe', () => {
     [undefined, 'undefined'],
     [null, 'null'],
     [true, 'true'],
-    [10n, '10'],
+    [10n, '10n'],
     [[1, 'a'], '[1,"a"]'],
     [new Array(40).fill('abc'), 'an array of 40 items'],
     [{ host: 'db', password: 'secret' }, 'an object with keys ["host","password"]'],

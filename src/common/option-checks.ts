@@ -92,7 +92,7 @@ export interface OptionChecker {
 
 /**
  * A value as an error message shows it: strings quoted (long ones cut) so that `"1"` and `1`
- * look different, arrays as JSON when short, objects by their keys (never their values, which
+ * look different, bigints with their `n`, arrays as JSON when short, objects by their keys (never their values, which
  * may be secrets), functions by name.
  *
  * @example describe('sec') // '"sec"'
@@ -103,6 +103,7 @@ export function describe(value: unknown): string {
   if (typeof value === 'string') {
     return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
   }
+  if (typeof value === 'bigint') return `${value}n`;
   if (value === null || typeof value !== 'object') return String(value);
   if (Array.isArray(value)) {
     const json = jsonOf(value);
@@ -115,7 +116,7 @@ function jsonOf(value: unknown): string | undefined {
   try {
     return JSON.stringify(value);
   } catch {
-    // A cycle or a bigint: the caller falls back to a summary.
+    // A cycle or a bigint inside: the caller falls back to a summary.
     return undefined;
   }
 }

@@ -1,4 +1,5 @@
-import { fail } from './option-checks';
+import { auditOptionChecks as check } from '../audit-configuration-checks';
+import { describe } from '../common/option-checks';
 
 /** A setting as the user gave it: its value, and the option name an error about it quotes. */
 export interface GivenSetting {
@@ -74,7 +75,7 @@ function flatSetting(
   const nestedForm = `${group.option}: { ${group.key}: '${group.mode}', ${name}: ${literal(value)} }`;
   if (nested.value !== undefined) {
     if (nested.value !== value) {
-      fail(
+      check.fail(
         flat,
         `(${literal(value)}) disagrees with "${nested.option}" (${literal(nested.value)})`,
         `"${flat}" is the deprecated flat form of ${nested.option}: remove it and keep ${nested.option}.`,
@@ -101,7 +102,7 @@ function checkedObjectForm(
   const unknownKey = Object.keys(form).find((k) => k !== key && !names.includes(k));
   if (unknownKey !== undefined) {
     const renamed = names.find((n) => group.settings[n] === unknownKey);
-    fail(
+    check.fail(
       option,
       `has an unknown key "${unknownKey}"`,
       renamed === undefined
@@ -111,7 +112,7 @@ function checkedObjectForm(
   }
   const named = form[key];
   if (!group.modes.includes(named as string)) {
-    fail(
+    check.fail(
       `${option}.${key}`,
       `must be one of ${group.modes.map((m) => `'${m}'`).join(', ')} (got ${literal(named)})`,
       `Example: ${option}: ${group.example}.`,
@@ -119,7 +120,7 @@ function checkedObjectForm(
   }
   const misplaced = names.find((n) => form[n] !== undefined);
   if (named !== mode && misplaced !== undefined) {
-    fail(
+    check.fail(
       `${option}.${misplaced}`,
       `does not apply to ${key} '${String(named)}': only '${mode}' takes settings`,
       `Remove it, or use ${key}: '${mode}'.`,
@@ -133,8 +134,8 @@ function isObjectForm(value: unknown): value is Readonly<Record<string, unknown>
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A value as it would be written in the options: `'drop'`, `50`. */
+/** A value as it would be written in the options: `'drop'`, `50`, `10n`; anything else described. */
 function literal(value: unknown): string {
   if (typeof value === 'string') return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-  return JSON.stringify(value) ?? typeof value;
+  return describe(value);
 }

@@ -222,6 +222,40 @@ describe('deprecated flat write-mode options', () => {
   });
 });
 
+describe('deprecated flat write-mode options of the wrong type', () => {
+  // The warning is built before the value is checked (and held back when the boot fails): a
+  // value JSON cannot write must not turn into JSON's own TypeError there.
+  it('refuses a BigInt under its own name with a configuration error', () => {
+    const warnings: string[] = [];
+    const boot = () =>
+      resolveAuditOptions({ durability: 'async', maxQueue: 10n } as never, (m) => warnings.push(m));
+    expect(boot).toThrow(AuditConfigurationError);
+    expect(boot).toThrow(
+      /^nestjs-audit: option "maxQueue" must be a whole number of at least 1 \(got 10n\)/,
+    );
+    expect(warnings).toEqual([]);
+  });
+
+  it('names both values when a BigInt flat option disagrees with its nested form', () => {
+    expect(errorOf({ durability: { mode: 'async', maxQueue: 10 }, maxQueue: 10n })).toBe(
+      'nestjs-audit: option "maxQueue" (10n) disagrees with "durability.maxQueue" (10). "maxQueue" is the deprecated flat form of durability.maxQueue: remove it and keep durability.maxQueue.',
+    );
+  });
+
+  it('describes a circular object by its keys and refuses it as a path', () => {
+    const circular: Record<string, unknown> = { dir: '/tmp' };
+    circular.self = circular;
+    const warnings: string[] = [];
+    const boot = () =>
+      resolveAuditOptions({ onStoreFailure: 'spool', spoolPath: circular } as never, (m) =>
+        warnings.push(m),
+      );
+    expect(boot).toThrow(/^nestjs-audit: option "spoolPath" must be a file path/);
+    expect(boot).toThrow(AuditConfigurationError);
+    expect(warnings).toEqual([]);
+  });
+});
+
 describe('invalid nested write modes', () => {
   it.each([
     [
