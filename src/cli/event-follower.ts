@@ -1,7 +1,7 @@
 import type { AuditEvent } from '../event/audit-event';
 import { decodeCursor, type AuditCursor, type NormalizedAuditQuery } from '../query/audit-query';
 import type { AuditStore } from '../stores/audit-store';
-import { compareEventPosition } from '../stores/event-columns';
+import { compareEventPosition } from '../event/event-columns';
 
 /** Options of {@link EventFollower}. */
 export interface EventFollowerOptions {

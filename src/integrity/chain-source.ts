@@ -1,4 +1,4 @@
-import type { AuditEventColumns } from '../stores/event-columns';
+import type { AuditEventColumns } from '../event/event-columns';
 
 /** One stored event as the chain verifier reads it: its link, its JSON, its columns. */
 export interface ChainRow {

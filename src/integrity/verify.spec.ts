@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { generateKeyPairSync } from 'node:crypto';
 import { formatCheckpoint } from '../ecs/checkpoint.formatter';
 import { makeEvent } from '../../test/fixtures/events';
-import { toEventColumns } from '../stores/event-columns';
+import { toEventColumns } from '../event/event-columns';
 import { canonicalEventJson, CANONICAL_FORMAT } from './canonical';
 import { chainLink } from './chain-link';
 import type { AuditChainSource, ChainRow, UnchainedEvent } from './chain-source';

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { AuditCheckpoint } from './checkpoint';
 import { checkpointBreak, type CheckpointBreak } from './verify-checkpoints';
-import { toEventColumns, type AuditEventColumns } from '../stores/event-columns';
+import { toEventColumns, type AuditEventColumns } from '../event/event-columns';
 import { messageOf } from '../common/message-of';
 import { canonicalJson, CANONICAL_FORMAT } from './canonical';
 import { chainLink, sameHash } from './chain-link';

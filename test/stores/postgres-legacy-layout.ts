@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { AuditEvent } from '../../src/event/audit-event';
-import { toEventColumns } from '../../src/stores/event-columns';
+import { toEventColumns } from '../../src/event/event-columns';
 import type { PostgresNames } from '../../src/stores/postgres/postgres-names';
 import { toPostgresTimestamp } from '../../src/stores/postgres/postgres-timestamp';
 import {

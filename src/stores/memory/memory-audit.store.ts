@@ -11,10 +11,10 @@ import { eventJson } from '../../event/event-json';
 import { AuditStore } from '../audit-store';
 import {
   compareEventPosition,
-  EQUALITY_FILTER_COLUMNS,
   toEventColumns,
   type AuditEventColumns,
-} from '../event-columns';
+} from '../../event/event-columns';
+import { EQUALITY_FILTER_COLUMNS } from '../filter-columns';
 import { settle } from '../settle';
 import { MemoryAlarmOutbox } from './memory-alarm.outbox';
 

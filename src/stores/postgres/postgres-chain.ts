@@ -1,6 +1,6 @@
 import { CANONICAL_FORMAT } from '../../integrity/canonical';
 import { CHAIN_HASH_BYTES } from '../../integrity/chain-link';
-import { eventColumnsFrom } from '../event-columns';
+import { eventColumnsFrom } from '../../event/event-columns';
 import type { ChainHead, ChainRow, UnchainedEvent } from '../../integrity/chain-source';
 import type { PostgresNames } from './postgres-names';
 import type { PostgresStatement } from './postgres-query';

@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../../event/audit-event';
 import { eventJson } from '../../event/event-json';
-import { toEventColumns, type AuditEventColumns } from '../event-columns';
+import { toEventColumns, type AuditEventColumns } from '../../event/event-columns';
 import { queueInserted } from './postgres-chain';
 import type { PostgresNames } from './postgres-names';
 import type { PostgresStatement } from './postgres-query';

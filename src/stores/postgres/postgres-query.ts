@@ -1,6 +1,6 @@
 import type { NormalizedAuditQuery } from '../audit-query-model';
 import { isAuditOutcome, type AuditEvent } from '../../event/audit-event';
-import { EQUALITY_FILTER_COLUMNS } from '../event-columns';
+import { EQUALITY_FILTER_COLUMNS } from '../filter-columns';
 import { parsePayload, withSequence } from '../payload-page';
 import { postgresChainNames } from './postgres-chain';
 import type { PostgresNames } from './postgres-names';

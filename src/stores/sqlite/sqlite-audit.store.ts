@@ -13,7 +13,7 @@ import type { AuditQueryResult, NormalizedAuditQuery } from '../audit-query-mode
 import { uniqueAlarmColumns } from '../alarm-columns';
 import { AuditStore } from '../audit-store';
 import { pageOfPayloads, parsePayload } from '../payload-page';
-import { toEventColumns } from '../event-columns';
+import { toEventColumns } from '../../event/event-columns';
 import { settle } from '../settle';
 import type { AuditSqlAppend, AuditSqlStatement } from '../sql-append';
 import { StoreLifeCycle } from '../store-life-cycle';

@@ -1,7 +1,7 @@
 import { canonicalEventJson, CANONICAL_FORMAT } from '../../integrity/canonical';
 import { chainLink } from '../../integrity/chain-link';
 import type { ChainRow } from '../../integrity/chain-source';
-import { eventColumnsFrom } from '../event-columns';
+import { eventColumnsFrom } from '../../event/event-columns';
 import type { SqliteDatabase } from './sqlite-driver';
 import { AuditStoreError } from '../../common/audit-store.error';
 

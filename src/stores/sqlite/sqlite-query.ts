@@ -1,7 +1,7 @@
 import type { AuditEvent } from '../../event/audit-event';
 import type { NormalizedAuditQuery } from '../audit-query-model';
 import type { SqliteValue } from './sqlite-driver';
-import { EQUALITY_FILTER_COLUMNS } from '../event-columns';
+import { EQUALITY_FILTER_COLUMNS } from '../filter-columns';
 import { parsePayload, withSequence } from '../payload-page';
 
 /** A parameterised statement: SQL text with `?` placeholders and the values to bind. */
