@@ -83,7 +83,13 @@ describe('public API', () => {
 
 describe('nestjs-audit/store', () => {
   it('exports the contracts and the cursor encoding, the same AuditStore as the root', () => {
-    expect(Object.keys(storeApi).sort()).toEqual(['AlarmOutbox', 'AuditStore', 'encodeCursor']);
+    expect(Object.keys(storeApi).sort()).toEqual([
+      'AlarmOutbox',
+      'AuditRecordError',
+      'AuditStore',
+      'encodeCursor',
+    ]);
     expect(storeApi.AuditStore).toBe(api.AuditStore);
+    expect(storeApi.AuditRecordError).toBe(api.AuditRecordError);
   });
 });

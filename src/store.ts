@@ -24,3 +24,6 @@ export {
   type NormalizedAuditQuery,
 } from './stores/audit-query-model';
 export type { AuditEvent, AuditOutcome } from './event/audit-event';
+// The error the built-in stores reject a bad event with (`code` AUDIT_RECORD_INVALID), so that
+// a store of one's own can reject it the same way; the same class as the root export.
+export { AuditRecordError } from './common/audit-record.error';
