@@ -11,7 +11,7 @@ import type { AlarmDigestFold } from './alarm-claim-message';
 import type { AlarmDispatcherSettings } from './alarm-dispatcher-settings';
 import { AlarmDispatcher } from './alarm-dispatcher';
 import type { AlarmMessage } from '../stores/alarm-message';
-import type { AlarmOutboxEntry } from '../stores/alarm-outbox-model';
+import type { AlarmClaim, AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import {
   AlarmDeliveryError,
   AlarmNotifier,
@@ -633,7 +633,10 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
     d.wake();
     await until(() => ops.calls.length === 1);
     expect(ops.calls[0]?.message.id).toBe(alarm.dedupKey);
-    expect(claims).toHaveBeenCalledTimes(2);
+    // The claim right after the wake-up carried it. (A third claim may follow: a freed slot
+    // wakes the loop again, as soon as the send settles, so the count is not asserted.)
+    const woken = (await claims.mock.results[1]?.value) as AlarmClaim[];
+    expect(woken.map((c) => c.alarm.dedupKey)).toEqual([alarm.dedupKey]);
   });
 
   it('keeps the outcome of a send whose settlement failed, and writes it at the next poll', async () => {
