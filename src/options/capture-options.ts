@@ -2,6 +2,7 @@ import type { AuditModuleOptions, AuditScope, ResolvedAuditOptions } from '../au
 import { compileTrustProxy, type AuditTrustProxyFunction } from '../capture/client-address';
 import { messageOf } from '../common/message-of';
 import { auditOptionChecks as check } from '../audit-configuration-checks';
+import { describe } from '../common/option-checks';
 
 const SCOPES: readonly AuditScope[] = ['mutations', 'all', 'decorated'];
 
@@ -26,7 +27,7 @@ export function resolveRouteOptions(options: AuditModuleOptions): ResolvedRouteO
   if (!SCOPES.includes(scope)) {
     check.fail(
       'scope',
-      `must be one of ${SCOPES.map((s) => `'${s}'`).join(', ')} (got ${JSON.stringify(scope)})`,
+      `must be one of ${SCOPES.map((s) => `'${s}'`).join(', ')} (got ${describe(scope)})`,
       "The default 'mutations' audits POST/PUT/PATCH/DELETE and @Audited routes.",
     );
   }
@@ -45,7 +46,7 @@ function excludeOf(value: AuditModuleOptions['exclude']): ReadonlyArray<string |
     if (!(entry instanceof RegExp) && !(typeof entry === 'string' && entry.startsWith('/'))) {
       check.fail(
         `exclude[${index}]`,
-        `must be a path starting with "/" or a RegExp (got ${JSON.stringify(entry)})`,
+        `must be a path starting with "/" or a RegExp (got ${describe(entry)})`,
         'Example: exclude: ["/health", "/internal/*"].',
       );
     }
@@ -100,7 +101,7 @@ function requestIdHeaderOf(value: unknown): string {
   if (typeof requestIdHeader !== 'string' || !/^[A-Za-z0-9-]{1,64}$/.test(requestIdHeader)) {
     check.fail(
       'requestIdHeader',
-      `must be a header name (got ${JSON.stringify(requestIdHeader)})`,
+      `must be a header name (got ${describe(requestIdHeader)})`,
       'Example: requestIdHeader: "x-correlation-id".',
     );
   }

@@ -1,5 +1,6 @@
 import type { AuditModuleOptions, ResolvedAuditOptions } from '../audit.options';
 import { auditOptionChecks as check } from '../audit-configuration-checks';
+import { describe } from '../common/option-checks';
 
 /** The options that shape each event: its size caps and how states are diffed. */
 export type ResolvedEventOptions = Pick<
@@ -52,7 +53,7 @@ function arrayIdentityKeysOf(value: unknown): readonly string[] {
   ) {
     check.fail(
       'arrayIdentityKeys',
-      `must be a non-empty array of key names without "=" or "]" (got ${JSON.stringify(arrayIdentityKeys)})`,
+      `must be a non-empty array of key names without "=" or "]" (got ${describe(arrayIdentityKeys)})`,
       'Example: arrayIdentityKeys: ["id", "uuid"].',
     );
   }

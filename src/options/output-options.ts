@@ -8,6 +8,7 @@ import {
 } from '../integrity/checkpoint-options';
 import { AuditStore } from '../stores/audit-store';
 import { auditOptionChecks as check } from '../audit-configuration-checks';
+import { describe } from '../common/option-checks';
 import { messageOf } from '../common/message-of';
 
 /** The options that say where the trail goes, and with which file permissions. */
@@ -35,7 +36,7 @@ function serviceNameOf(value: unknown): string {
   if (typeof value !== 'string' || !/^[\w.@/-]{1,100}$/.test(value)) {
     check.fail(
       'serviceName',
-      `must be 1-100 characters of letters, digits, '.', '_', '-', '@' or '/' (got ${JSON.stringify(value)})`,
+      `must be 1-100 characters of letters, digits, '.', '_', '-', '@' or '/' (got ${describe(value)})`,
       'Example: serviceName: "billing-api".',
     );
   }

@@ -74,6 +74,15 @@ describe('resolveAuditOptions', () => {
     ],
     [{ maxBatch: 0 }, /"maxBatch" must be a whole number of at least 1/],
     [{ tenant: 'x-tenant' }, /"tenant" must be a function/],
+    // Values JSON cannot write are described, not handed to JSON.stringify (which throws).
+    [{ scope: 1n }, /"scope" must be one of .* \(got 1n\)/],
+    [{ serviceName: 1n }, /"serviceName" must be 1-100 characters.* \(got 1n\)/],
+    [{ exclude: [1n] }, /"exclude\[0\]" must be a path starting with "\/" or a RegExp \(got 1n\)/],
+    [{ requestIdHeader: 1n }, /"requestIdHeader" must be a header name \(got 1n\)/],
+    [
+      { arrayIdentityKeys: [1n] },
+      /"arrayIdentityKeys" must be a non-empty array .* \(got an array of 1 items\)/,
+    ],
   ])('rejects %p', (input, message) => {
     expect(() => resolveAuditOptions(input as never)).toThrow(AuditConfigurationError);
     expect(() => resolveAuditOptions(input as never)).toThrow(message);
