@@ -92,8 +92,8 @@ export interface OptionChecker {
 
 /**
  * A value as an error message shows it: strings quoted (long ones cut) so that `"1"` and `1`
- * look different, bigints with their `n`, arrays as JSON when short, objects by their keys (never their values, which
- * may be secrets), functions by name.
+ * look different, bigints with their `n`, arrays as JSON when short, objects by their keys
+ * (never their values, which may be secrets), functions by name.
  *
  * @example describe('sec') // '"sec"'
  * @example describe({ host: 'db' }) // 'an object with keys ["host"]'
