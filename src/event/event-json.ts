@@ -48,6 +48,24 @@ export function eventFragmentJson(event: AuditEvent, key: LargeEventKey): string
 }
 
 /**
+ * Gives the event the JSON of its large values, made by whoever built it (the same text as
+ * `JSON.stringify(event[key])`), so that the first writer does not make it again.
+ *
+ * @param json - the JSON of `event[key]` for each large key; `undefined` for an absent value
+ */
+export function shareFragmentJson(
+  event: AuditEvent,
+  json: (key: LargeEventKey) => string | undefined,
+): void {
+  const { fragments } = textsOf(event);
+  for (const key of LARGE_EVENT_KEYS) {
+    if (event[key] === undefined) continue;
+    const text = json(key);
+    if (text !== undefined) fragments[key] = text;
+  }
+}
+
+/**
  * `,"key":<fragment>` for each large value `present` says the text holds, in the order of
  * {@link LARGE_EVENT_KEYS}: the tail a writer appends before the closing brace of an object
  * whose large values it left out.

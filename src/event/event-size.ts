@@ -5,6 +5,8 @@
  */
 import type { AuditChanges, AuditEvent, AuditFieldChange, AuditTruncation } from './audit-event';
 import { diffTruncationEntry } from './diff';
+import { shareFragmentJson } from './event-json';
+import { PlacedJson } from './placed-json';
 import { truncatedMarker } from './serialize';
 
 type JsonRecord = Record<string, unknown>;
@@ -181,6 +183,17 @@ export class PayloadPlacer {
       this.cutFields(changes, total - maxEventBytes);
     }
     this.record(event);
+  }
+
+  /**
+   * Hands the event's large values' JSON to its writers (see `shareFragmentJson`), spliced from
+   * the JSON each placed value was measured by. Call it after {@link PayloadPlacer.fit}, once the
+   * event is no longer changed.
+   */
+  shareJson(event: AuditEvent): void {
+    const placed = new PlacedJson(this.slots);
+    const record = event as unknown as JsonRecord;
+    shareFragmentJson(event, (key) => placed.jsonAt(record, key));
   }
 
   private mark(slot: PayloadSlot, partial: boolean): void {

@@ -20,7 +20,7 @@ import {
 import type { AuditEvent } from './audit-event';
 import { buildAuditEvent, type AuditEventDraft } from './build-event';
 import { applyDiff, diffStates, jsonEqual } from './diff';
-import { eventJson } from './event-json';
+import { eventFragmentJson, eventJson, LARGE_EVENT_KEYS } from './event-json';
 import { resolvePrivacy } from './privacy';
 import { Redactor } from './redact';
 import { toJsonSafe } from './serialize';
@@ -139,13 +139,18 @@ describe('fuzz: event build and ECS line', () => {
         draft,
         fc.boolean(),
         fc.integer({ min: 256, max: 64 * 1024 }),
-        (input, private_, maxValueBytes) => {
+        fc.integer({ min: 512, max: 128 * 1024 }),
+        (input, private_, maxValueBytes, maxEventBytes) => {
           const event: AuditEvent = buildAuditEvent(input, {
             redactor: new Redactor(['phone']),
             maxValueBytes,
-            maxEventBytes: 128 * 1024,
+            maxEventBytes,
             ...(private_ && privacy ? { privacy } : {}),
           });
+          // The build hands its writers the JSON of the large values: it must be JSON's own.
+          for (const key of LARGE_EVENT_KEYS) {
+            expect(eventFragmentJson(event, key)).toBe(JSON.stringify(event[key]));
+          }
           const line = lineText({
             doc: formatEcs(event, { name: 'fuzz', version: '1.0.0' }),
             event,
