@@ -17,6 +17,9 @@ function rejection(input: unknown): AuditQueryError {
   throw new Error(`parseAuditQuery accepted ${JSON.stringify(input)}`);
 }
 
+const CIRCULAR: Record<string, unknown> = {};
+CIRCULAR.self = CIRCULAR;
+
 describe('parseAuditQuery', () => {
   it('defaults to the first page of 50 without filters', () => {
     expect(parseAuditQuery()).toStrictEqual({ limit: DEFAULT_QUERY_LIMIT });
@@ -143,6 +146,17 @@ describe('parseAuditQuery', () => {
     ['from', new Date('nope')],
   ])('rejects %s = %p', (key, value) => {
     expect(rejection({ [key]: value }).message).toMatch(new RegExp(`Invalid date for "${key}"`));
+  });
+
+  // Values JSON cannot write are described, not handed to JSON.stringify (which throws).
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ['a BigInt limit', { limit: 10n }, /^Invalid "limit" 10n: use a whole number/],
+    ['a BigInt actorId', { actorId: 1n }, /^Invalid "actorId" filter: .*, got 1n\.$/],
+    ['a BigInt outcome', { outcome: 1n }, /^Invalid "outcome" filter 1n: use one of/],
+    ['a BigInt from', { from: 1n }, /^Invalid date for "from": 1n\./],
+    ['a circular to', { to: CIRCULAR }, /^Invalid date for "to": an object with keys \["self"\]\./],
+  ])('rejects %s with an AuditQueryError naming the filter', (_label, input, message) => {
+    expect(rejection(input).message).toMatch(message);
   });
 
   it('rejects from after to', () => {

@@ -1,4 +1,4 @@
-import { unknownKeyOf, type KnownKeys } from '../common/option-checks';
+import { describe, unknownKeyOf, type KnownKeys } from '../common/option-checks';
 import { AUDIT_OUTCOMES, isAuditOutcome, type AuditOutcome } from '../event/audit-event';
 import {
   encodeCursor,
@@ -107,7 +107,7 @@ function parseInstant(key: 'from' | 'to', value: unknown): number {
     if (!Number.isNaN(ms)) return ms;
   }
   throw new AuditQueryError(
-    `Invalid date for "${key}": ${JSON.stringify(value)}. Use a Date or an ISO-8601 string such as "2026-01-31" or "2026-01-31T12:00:00Z".`,
+    `Invalid date for "${key}": ${describe(value)}. Use a Date or an ISO-8601 string such as "2026-01-31" or "2026-01-31T12:00:00Z".`,
   );
 }
 
@@ -134,7 +134,7 @@ export function parseAuditQuery(input: unknown = {}): NormalizedAuditQuery {
     if (value === undefined) continue;
     if (typeof value !== 'string' || value.length === 0 || value.length > MAX_FILTER_LENGTH) {
       throw new AuditQueryError(
-        `Invalid "${key}" filter: expected a non-empty string of at most ${MAX_FILTER_LENGTH} characters, got ${JSON.stringify(value)}.`,
+        `Invalid "${key}" filter: expected a non-empty string of at most ${MAX_FILTER_LENGTH} characters, got ${describe(value)}.`,
       );
     }
     query[key] = value;
@@ -153,7 +153,7 @@ export function parseAuditQuery(input: unknown = {}): NormalizedAuditQuery {
 function parseOutcome(outcome: unknown): AuditOutcome {
   if (!isAuditOutcome(outcome)) {
     throw new AuditQueryError(
-      `Invalid "outcome" filter ${JSON.stringify(outcome)}: use one of ${AUDIT_OUTCOMES.join(', ')}.`,
+      `Invalid "outcome" filter ${describe(outcome)}: use one of ${AUDIT_OUTCOMES.join(', ')}.`,
     );
   }
   return outcome;
@@ -167,7 +167,7 @@ function parseLimit(limit: unknown): number {
     limit > MAX_QUERY_LIMIT
   ) {
     throw new AuditQueryError(
-      `Invalid "limit" ${JSON.stringify(limit)}: use a whole number from 1 to ${MAX_QUERY_LIMIT}, and page with nextCursor.`,
+      `Invalid "limit" ${describe(limit)}: use a whole number from 1 to ${MAX_QUERY_LIMIT}, and page with nextCursor.`,
     );
   }
   return limit;

@@ -107,6 +107,15 @@ describe('auditQueryFromParams', () => {
     expect(rejection({ limit: 5 }).message).toMatch(
       /Invalid "limit" filter: give it once, as text/,
     );
+    // Values JSON cannot write are described, not handed to JSON.stringify (which throws).
+    expect(rejection({ tenant: 5n }).message).toBe(
+      'Invalid "tenant" filter: give it once, as text (got 5n).',
+    );
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    expect(rejection({ action: circular }).message).toBe(
+      'Invalid "action" filter: give it once, as text (got an object with keys ["self"]).',
+    );
   });
 
   it('rejects an unknown parameter, listing the known ones', () => {

@@ -1,6 +1,7 @@
 import { parseDuration, DurationError } from '../common/duration';
 import { type AuditQuery } from './audit-query';
 import { AuditQueryError } from '../common/audit-query.error';
+import { describe } from '../common/option-checks';
 
 /**
  * Query filters as text, the way a URL query string or a command line carries them. The CLI, the
@@ -59,7 +60,7 @@ function text(name: string, value: unknown): string | undefined {
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string') {
     throw new AuditQueryError(
-      `Invalid "${name}" filter: give it once, as text (got ${JSON.stringify(value)}).`,
+      `Invalid "${name}" filter: give it once, as text (got ${describe(value)}).`,
     );
   }
   return value;
