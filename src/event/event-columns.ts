@@ -1,5 +1,6 @@
 import { isAuditOutcome, type AuditEvent } from './audit-event';
 import { AuditRecordError } from '../common/audit-record.error';
+import { describe } from '../common/option-checks';
 
 /**
  * The fields of an event that stores index and filter on, extracted once so that every engine
@@ -79,7 +80,7 @@ export function toEventColumns(event: AuditEvent): AuditEventColumns {
   if (!Number.isSafeInteger(ts)) {
     throw invalid(
       event,
-      `"timestamp" ${JSON.stringify(event.timestamp)} is not an ISO-8601 instant such as "2026-01-31T12:00:00.000Z"`,
+      `"timestamp" ${describe(event.timestamp)} is not an ISO-8601 instant such as "2026-01-31T12:00:00.000Z"`,
     );
   }
   if (typeof event.action !== 'string' || event.action.length === 0) {

@@ -6,6 +6,7 @@ import type {
   StoredAlarm,
 } from './alarm-outbox-model';
 import { AlarmInputError } from '../common/alarm-input.error';
+import { describe } from '../common/option-checks';
 
 /*
  * What every engine's alarm outbox shares: validation of the entries callers hand in (so a bad
@@ -101,7 +102,7 @@ export function toAlarmColumns(entry: AlarmOutboxEntry): AlarmColumns {
   if (!Number.isSafeInteger(createdAt)) {
     throw invalidAlarm(
       entry,
-      `"createdAt" ${JSON.stringify(entry.createdAt)} is not an ISO-8601 instant`,
+      `"createdAt" ${describe(entry.createdAt)} is not an ISO-8601 instant`,
     );
   }
   if (entry.message === null || typeof entry.message !== 'object') {

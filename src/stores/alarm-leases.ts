@@ -4,6 +4,7 @@ import type { AlarmAttempt, AlarmClaimRequest, AlarmSettlement } from './alarm-o
 import type { AlarmRow } from './alarm-columns';
 import { ATTEMPT_RESULTS, MAX_ALARM_LIST_LIMIT } from './alarm-queries';
 import { AlarmInputError } from '../common/alarm-input.error';
+import { describe } from '../common/option-checks';
 
 /*
  * Leases on the alarm outbox, alike on every engine: the claim requests that take them (checked,
@@ -20,7 +21,7 @@ const MAX_ERROR_LENGTH = 2000;
 export function checkClaimRequest(request: AlarmClaimRequest): void {
   const problem = (name: string, expected: string, value: unknown) =>
     new AlarmInputError(
-      `AlarmOutbox.claim(): "${name}" must be ${expected}, got ${JSON.stringify(value)}.`,
+      `AlarmOutbox.claim(): "${name}" must be ${expected}, got ${describe(value)}.`,
     );
   if (request === null || typeof request !== 'object')
     throw problem('request', 'an object', request);
@@ -116,7 +117,7 @@ export interface SettlementColumns {
 export function toSettlementColumns(settlement: AlarmSettlement): SettlementColumns {
   const problem = (name: string, expected: string, value: unknown) =>
     new AlarmInputError(
-      `AlarmOutbox.settle(): "${name}" must be ${expected}, got ${JSON.stringify(value)}.`,
+      `AlarmOutbox.settle(): "${name}" must be ${expected}, got ${describe(value)}.`,
     );
   const a = settlement?.attempt;
   if (a === null || typeof a !== 'object') throw problem('attempt', 'an AlarmAttempt', a);

@@ -5,6 +5,7 @@ import type {
   AlarmStatus,
 } from './alarm-outbox-model';
 import { AuditQueryError } from '../common/audit-query.error';
+import { describe } from '../common/option-checks';
 
 /*
  * The filters of the alarm outbox's listings (`listAlarms()`, `listAlarmAttempts()`), validated
@@ -28,7 +29,7 @@ function listLimit(what: string, limit: unknown): number {
     limit > MAX_ALARM_LIST_LIMIT
   ) {
     throw new AuditQueryError(
-      `${what}: "limit" must be a whole number from 1 to ${MAX_ALARM_LIST_LIMIT}, got ${JSON.stringify(limit)}.`,
+      `${what}: "limit" must be a whole number from 1 to ${MAX_ALARM_LIST_LIMIT}, got ${describe(limit)}.`,
     );
   }
   return limit;
@@ -37,7 +38,7 @@ function listLimit(what: string, limit: unknown): number {
 function optionalFilter(what: string, name: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') {
-    throw new AuditQueryError(`${what}: "${name}" must be a string, got ${JSON.stringify(value)}.`);
+    throw new AuditQueryError(`${what}: "${name}" must be a string, got ${describe(value)}.`);
   }
   return value;
 }
@@ -50,7 +51,7 @@ export function normalizeAlarmListQuery(query: AlarmListQuery = {}): NormalizedA
   const what = 'listAlarms()';
   if (query.status !== undefined && !STATUSES.has(query.status)) {
     throw new AuditQueryError(
-      `${what}: "status" must be pending, delivered or dead, got ${JSON.stringify(query.status)}.`,
+      `${what}: "status" must be pending, delivered or dead, got ${describe(query.status)}.`,
     );
   }
   const out: NormalizedAlarmListQuery = { limit: listLimit(what, query.limit) };
@@ -72,7 +73,7 @@ export function normalizeAlarmAttemptQuery(
   const what = 'listAlarmAttempts()';
   if (query.result !== undefined && !ATTEMPT_RESULTS.has(query.result)) {
     throw new AuditQueryError(
-      `${what}: "result" must be delivered, failed or dead, got ${JSON.stringify(query.result)}.`,
+      `${what}: "result" must be delivered, failed or dead, got ${describe(query.result)}.`,
     );
   }
   const out: NormalizedAlarmAttemptQuery = { limit: listLimit(what, query.limit) };

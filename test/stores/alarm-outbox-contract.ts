@@ -12,6 +12,8 @@ import { claimAt, makeAlarm, makeDigestAlarms, settlementOf } from './alarm-fixt
 
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
+const CIRCULAR: Record<string, unknown> = {};
+CIRCULAR.self = CIRCULAR;
 
 function keys(items: readonly { dedupKey: string }[]): string[] {
   return items.map((item) => item.dedupKey);
@@ -122,10 +124,19 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         ['an unknown kind', { kind: 'loud' as never }, /"kind" must be one of/],
         ['an unknown severity', { severity: 'dire' as never }, /"severity" must be one of/],
         ['a bad createdAt', { createdAt: 'now' }, /"createdAt" "now" is not an ISO-8601 instant/],
+        // Values JSON cannot write are described, not handed to JSON.stringify (which throws).
+        [
+          'a BigInt createdAt',
+          { createdAt: 1n as never },
+          /"createdAt" 1n is not an ISO-8601 instant/,
+        ],
         ['a throttle without digest key', { throttleMs: 5 }, /only applies together with/],
         ['no message', { message: null as never }, /"message" must be the rendered/],
       ])('rejects an entry with %s', async (_label, overrides, message) => {
         await expect(store.append([], [makeAlarm(T0, overrides)])).rejects.toThrow(message);
+        await expect(store.append([], [makeAlarm(T0, overrides)])).rejects.toBeInstanceOf(
+          AlarmInputError,
+        );
       });
     });
 
@@ -267,6 +278,16 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
           { excludeChannels: ['slack', 5] },
           /"excludeChannels\[1\]" must be a channel name \(a string\), got 5/,
         ],
+        [
+          'a BigInt limit',
+          { limit: 10n },
+          /"limit" must be a whole number from 1 to 1000, got 10n\./,
+        ],
+        [
+          'an owner that is a circular object',
+          { owner: CIRCULAR },
+          /"owner" must be a non-empty string .*, got an object with keys \["self"\]\./,
+        ],
       ])('rejects a claim with %s', async (_label, overrides, message) => {
         await expect(outbox.claim(claimAt(T0, overrides))).rejects.toThrow(message);
         await expect(outbox.claim(claimAt(T0, overrides))).rejects.toBeInstanceOf(AlarmInputError);
@@ -362,6 +383,17 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         });
         expect(await outbox.claim(claimAt(T0 + 1_000_000))).toEqual([]);
         expect(await outbox.stats()).toEqual({ pending: 0, delivered: 0, dead: 1 });
+      });
+
+      it('rejects a settlement whose attempt count is a BigInt, naming the field', async () => {
+        await store.append([], [makeAlarm(T0)]);
+        const claim = await claimOne(T0);
+        const settlement = settlementOf(claim, T0, 'delivered');
+        const bad = { ...settlement, attempt: { ...settlement.attempt, count: 1n as never } };
+        await expect(outbox.settle([bad])).rejects.toThrow(
+          /^AlarmOutbox\.settle\(\): "attempt\.count" must be a whole number, got 1n\.$/,
+        );
+        await expect(outbox.settle([bad])).rejects.toBeInstanceOf(AlarmInputError);
       });
 
       it('rejects a failed settlement without its next attempt time', async () => {
@@ -596,6 +628,25 @@ export function describeAlarmOutboxContract(current: () => AuditStore): void {
         await expect(outbox.listAttempts({ limit: 5000 })).rejects.toMatchObject({
           code: 'AUDIT_QUERY_INVALID',
         });
+        // Values JSON cannot write are described, not handed to JSON.stringify (which throws).
+        const bad: [() => Promise<unknown>, RegExp][] = [
+          [() => outbox.list({ limit: 10n as never }), /"limit" must be a whole .*, got 10n\./],
+          [() => outbox.list({ status: 1n as never }), /"status" must be .*, got 1n\./],
+          [() => outbox.list({ rule: 1n as never }), /"rule" must be a string, got 1n\./],
+          [
+            () => outbox.list({ channel: CIRCULAR as never }),
+            /"channel" must be a string, got an object with keys \["self"\]\./,
+          ],
+          [() => outbox.listAttempts({ result: 1n as never }), /"result" must be .*, got 1n\./],
+        ];
+        for (const [list, message] of bad) {
+          const error = await list().then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(error).toBeInstanceOf(AuditQueryError);
+          expect((error as Error).message).toMatch(message);
+        }
       });
     });
   });

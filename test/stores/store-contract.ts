@@ -404,6 +404,14 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreUn
         expect((await query()).items).toEqual([]);
       });
 
+      it('refuses an event whose timestamp JSON cannot write, naming the field', async () => {
+        const invalid = makeEvent({ timestamp: 10n as never });
+        await expect(store.append([invalid])).rejects.toThrow(
+          /"timestamp" 10n is not an ISO-8601 instant/,
+        );
+        await expect(store.append([invalid])).rejects.toBeInstanceOf(AuditRecordError);
+      });
+
       it('keeps all events of 20 concurrent appends of 50', async () => {
         const batches = Array.from({ length: 20 }, (_, b) =>
           makeEvents(50, (i) => ({
