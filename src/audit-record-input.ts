@@ -18,6 +18,7 @@ import type {
 import { AUDIT_LEVELS, isAuditLevel, isAuditOutcome } from './event/audit-event';
 import type { AuditEventDraft } from './event/build-event';
 import { AuditRecordError } from './common/audit-record.error';
+import { describe } from './common/option-checks';
 
 /** A manual audit entry for {@link AuditService.record}. Only `action` is required. */
 export interface AuditRecordInput {
@@ -104,12 +105,12 @@ export function checkRecordInput(input: unknown): asserts input is AuditRecordIn
   const outcome = input.outcome ?? 'success';
   if (!isAuditOutcome(outcome)) {
     throw new AuditRecordError(
-      `record(): "outcome" must be success, failure or unknown (got ${JSON.stringify(outcome)}).`,
+      `record(): "outcome" must be success, failure or unknown (got ${describe(outcome)}).`,
     );
   }
   if (input.level !== undefined && !isAuditLevel(input.level)) {
     throw new AuditRecordError(
-      `record(): "level" must be one of ${AUDIT_LEVELS.join(', ')} (got ${JSON.stringify(input.level)}).`,
+      `record(): "level" must be one of ${AUDIT_LEVELS.join(', ')} (got ${describe(input.level)}).`,
     );
   }
   if (

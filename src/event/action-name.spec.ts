@@ -31,4 +31,11 @@ describe('action and resource type character sets', () => {
   it('quotes a refused value on one line', () => {
     expect(quotedForError('a\r\n\u2028b')).toBe('"a\\r\\n\\u2028b"');
   });
+
+  it('describes a refused value that JSON cannot write, instead of throwing', () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    expect(quotedForError(10n)).toBe('10n');
+    expect(quotedForError(circular)).toBe('an object with keys ["self"]');
+  });
 });
