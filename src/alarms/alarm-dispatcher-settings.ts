@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { BackoffSettings } from './backoff';
 import { AuditConfigurationError } from '../common/audit-configuration.error';
+import { describe } from '../common/option-checks';
 
 /** Settings of the alarm dispatcher; most mirror the `alarms` module options. */
 export interface AlarmDispatcherSettings {
@@ -99,7 +100,7 @@ function settingError(name: string, problem: string): AuditConfigurationError {
 function positive(name: string, value: unknown, fallback?: number): number {
   const v = value ?? fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw settingError(name, `must be a whole number above 0, got ${JSON.stringify(value)}`);
+    throw settingError(name, `must be a whole number above 0, got ${describe(value)}`);
   }
   return v;
 }

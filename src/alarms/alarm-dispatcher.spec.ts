@@ -10,6 +10,7 @@ import { SqliteAuditStore } from '../stores/sqlite/sqlite-audit.store';
 import type { AlarmDigestFold } from './alarm-claim-message';
 import type { AlarmDispatcherSettings } from './alarm-dispatcher-settings';
 import { AlarmDispatcher } from './alarm-dispatcher';
+import { AuditConfigurationError } from '../common/audit-configuration.error';
 import type { AlarmMessage } from '../stores/alarm-message';
 import type { AlarmClaim, AlarmOutboxEntry } from '../stores/alarm-outbox-model';
 import {
@@ -787,6 +788,20 @@ describe('AlarmDispatcher loop resilience', () => {
         ),
     ).toThrow(
       `nestjs-audit: alarm dispatcher setting "channelConcurrency" must be a whole number above 0, got ${JSON.stringify(value)}.`,
+    );
+  });
+
+  it('rejects a channelConcurrency that JSON cannot write with its own error', () => {
+    const create = () =>
+      new AlarmDispatcher(
+        new InMemoryAuditStore(),
+        new Map(),
+        { ...BASE, channelConcurrency: 2n as never },
+        testFold,
+      );
+    expect(create).toThrow(AuditConfigurationError);
+    expect(create).toThrow(
+      'nestjs-audit: alarm dispatcher setting "channelConcurrency" must be a whole number above 0, got 2n.',
     );
   });
 

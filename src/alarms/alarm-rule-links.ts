@@ -3,6 +3,7 @@
  * or the Slack line to the event, or to the list of the events a digest counts, in one click.
  */
 import { AuditConfigurationError } from '../common/audit-configuration.error';
+import { describe } from '../common/option-checks';
 
 /**
  * Normalises `alarms.viewerUrl`: an absolute http(s) URL without query or fragment, ending with
@@ -23,7 +24,7 @@ export function normalizeViewerUrl(value: unknown): string {
   }
   if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
     throw new AuditConfigurationError(
-      `nestjs-audit: option "alarms.viewerUrl" must be an absolute http(s) URL of the viewer page, e.g. "https://admin.example.com/audit/" (got ${JSON.stringify(value) ?? typeof value}).`,
+      `nestjs-audit: option "alarms.viewerUrl" must be an absolute http(s) URL of the viewer page, e.g. "https://admin.example.com/audit/" (got ${describe(value)}).`,
     );
   }
   url.search = '';

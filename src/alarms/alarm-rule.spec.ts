@@ -106,6 +106,8 @@ describe('compileAlarmRules: validation at boot', () => {
     );
     rejects([rule({ action: 42 })], /field "action": must be a string or an array of strings/);
     rejects([rule({ action: [] })], /field "action": Give at least one glob/);
+    // Values JSON cannot write are described, not handed to JSON.stringify (which throws).
+    rejects([rule({ action: ['user.*', 10n] })], /field "action": 10n is not a glob/);
   });
 
   it('rejects a bad resource type glob', () => {
@@ -165,6 +167,7 @@ describe('compileAlarmRules: validation at boot', () => {
       /field "throttle": "10 minutes" is not a duration; use/,
     );
     rejects([rule({ throttle: 0 })], /field "throttle": 0 is not a duration/);
+    rejects([rule({ throttle: 10n })], /field "throttle": 10n is not a duration/);
   });
 
   it('rejects a bad threshold count', () => {
@@ -240,6 +243,10 @@ describe('compileAlarmRules: validation at boot', () => {
     rejects([], /option "alarms.viewerUrl" must be an absolute http\(s\) URL/, {
       ...SETTINGS,
       viewerUrl: 'ftp://x',
+    } as never);
+    rejects([], /option "alarms.viewerUrl" must be an absolute http\(s\) URL.* \(got 10n\)/, {
+      ...SETTINGS,
+      viewerUrl: 10n,
     } as never);
     expect(() => compileAlarmRules({} as never, CHANNELS, SETTINGS)).toThrow(
       /option "alarms.rules" must be an array/,

@@ -105,6 +105,8 @@ describe('compileGlob', () => {
   it('rejects an empty list and non-strings', () => {
     expect(() => compileGlob([])).toThrow(/at least one glob/);
     expect(() => compileGlob([7 as unknown as string])).toThrow(/7 is not a glob/);
+    expect(() => compileGlob([7n as unknown as string])).toThrow(GlobError);
+    expect(() => compileGlob([7n as unknown as string])).toThrow(/^7n is not a glob/);
     expect(() => compileGlob('a'.repeat(501))).toThrow(/longer than 500/);
   });
 

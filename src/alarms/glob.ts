@@ -13,6 +13,7 @@
  */
 
 import { AuditError } from '../common/audit-error';
+import { describe as describeValue } from '../common/option-checks';
 
 /** Thrown for a glob that cannot be compiled; the message says what to write instead. */
 export class GlobError extends AuditError {
@@ -58,7 +59,7 @@ interface CompiledGlob {
 }
 
 function describe(glob: unknown): string {
-  return JSON.stringify(glob) ?? String(glob);
+  return typeof glob === 'string' ? JSON.stringify(glob) : describeValue(glob);
 }
 
 /**

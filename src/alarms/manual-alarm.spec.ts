@@ -5,6 +5,8 @@ import { manualAlarmEntries } from './manual-alarm';
 import { AlarmInputError } from '../common/alarm-input.error';
 
 const CHANNELS = ['security', 'ops'];
+const CIRCULAR: Record<string, unknown> = {};
+CIRCULAR.self = CIRCULAR;
 const T0 = Date.parse('2026-11-22T10:00:00.000Z');
 
 function phoneChange(): AuditEvent {
@@ -120,6 +122,27 @@ describe('manualAlarmEntries', () => {
     expect(thrown).toBeInstanceOf(AlarmInputError);
     expect(thrown).toMatchObject({ code: 'AUDIT_ALARM_INPUT_INVALID' });
     expect((thrown as Error).message).toMatch(/^AuditService.alarm\(\): /);
+    expect((thrown as Error).message).toMatch(message);
+  });
+
+  // Values JSON cannot write are described, not handed to JSON.stringify (which throws).
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ['a BigInt severity', { severity: 1n }, /"severity" must be one of .* \(got 1n\)/],
+    [
+      'a circular severity',
+      { severity: CIRCULAR },
+      /"severity" must be one of .* \(got an object with keys \["self"\]\)/,
+    ],
+    ['a BigInt channel', { channels: [1n] }, /unknown channel 1n; known channels/],
+    ['a BigInt rule', { rule: 1n }, /"rule" must be 1-100 letters.* \(got 1n\)/],
+  ])('refuses %s with an AlarmInputError naming the field', (_label, fields, message) => {
+    let thrown: unknown;
+    try {
+      manualAlarmEntries({ title: 'x', channels: ['ops'], ...fields }, settings);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(AlarmInputError);
     expect((thrown as Error).message).toMatch(message);
   });
 });

@@ -21,6 +21,7 @@ import {
 } from './alarm-template';
 import { cutText, singleLine } from './alarm-template-values';
 import { AlarmInputError } from '../common/alarm-input.error';
+import { describe } from '../common/option-checks';
 
 // Thrown by manualAlarmEntries for invalid input; its own file, so the stores can throw it too.
 
@@ -103,7 +104,7 @@ function checkText(title: unknown, message: unknown): void {
 function checkSeverity(severity: unknown): void {
   if (!(ALARM_SEVERITIES as readonly unknown[]).includes(severity)) {
     invalid(
-      `"severity" must be one of ${ALARM_SEVERITIES.join(', ')} (got ${JSON.stringify(severity)}).`,
+      `"severity" must be one of ${ALARM_SEVERITIES.join(', ')} (got ${describe(severity)}).`,
     );
   }
 }
@@ -118,7 +119,7 @@ function checkChannels(channels: unknown, configured: readonly string[]): string
   const unique: string[] = [];
   for (const channel of channels as readonly unknown[]) {
     if (typeof channel !== 'string' || !configured.includes(channel)) {
-      invalid(`unknown channel ${JSON.stringify(channel)}; known channels: ${known}.`);
+      invalid(`unknown channel ${describe(channel)}; known channels: ${known}.`);
     }
     if (!unique.includes(channel)) unique.push(channel);
   }
@@ -128,7 +129,7 @@ function checkChannels(channels: unknown, configured: readonly string[]): string
 /** Rule name, dedup key and event: what identifies the alarm and what it is about. */
 function checkIdentity(rule: unknown, dedupKey: unknown, event: unknown): void {
   if (typeof rule !== 'string' || !ALARM_RULE_NAME.test(rule)) {
-    invalid(`"rule" must be 1-100 letters, digits, ".", "_" or "-" (got ${JSON.stringify(rule)}).`);
+    invalid(`"rule" must be 1-100 letters, digits, ".", "_" or "-" (got ${describe(rule)}).`);
   }
   if (
     dedupKey !== undefined &&

@@ -4,6 +4,7 @@
  */
 
 import { AuditError } from './audit-error';
+import { describe } from './option-checks';
 
 const UNIT_MS: Readonly<Record<string, number>> = {
   ms: 1,
@@ -37,7 +38,7 @@ export function parseDuration(value: unknown, what: string): number {
   }
   if (ms === undefined || !Number.isFinite(ms) || ms <= 0 || ms > Number.MAX_SAFE_INTEGER) {
     throw new DurationError(
-      `${what}: ${JSON.stringify(value)} is not a duration. Use a positive number of milliseconds or a number with a unit: 500ms, 30s, 10m, 24h, 7d, 2w.`,
+      `${what}: ${describe(value)} is not a duration. Use a positive number of milliseconds or a number with a unit: 500ms, 30s, 10m, 24h, 7d, 2w.`,
     );
   }
   return Math.round(ms);
