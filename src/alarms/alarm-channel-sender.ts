@@ -1,3 +1,4 @@
+import { stringifyJson } from '../event/serialize';
 import type { AlarmMessage } from '../stores/alarm-message';
 import { attemptTimeoutOf, type AttemptTimeouts } from './alarm-dispatcher-settings';
 import type { AlarmNotifier } from './notifiers/alarm-notifier';
@@ -26,7 +27,7 @@ function failureOf(error: unknown): DeliveryFailure {
     message:
       typeof e.message === 'string' && e.message.length > 0
         ? e.message
-        : (JSON.stringify(error) ?? 'unknown error'),
+        : (stringifyJson(error) ?? 'unknown error'),
     permanent: e.permanent === true,
   };
   if (typeof e.retryAfterMs === 'number' && Number.isFinite(e.retryAfterMs)) {

@@ -317,6 +317,26 @@ describe.each(engines)('AlarmDispatcher on the %s store', (_name, open) => {
     );
   });
 
+  it('records the attempt of a notifier that throws an object JSON cannot write', async () => {
+    const circular: Record<string, unknown> = { reason: 'loop' };
+    circular.self = circular;
+    const ops = new ScriptedNotifier((_m, _c, call) => {
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- a third-party notifier may throw anything
+      throw call === 1 ? { code: 10n } : circular;
+    });
+    const d = dispatcher({ ops }, { backoff: { initialMs: 10, maxMs: 10 } });
+    const alarm = entry(T0);
+    await store.append([], [alarm]);
+    expect(await d.runOnce()).toBe(1);
+    expect(await stored(alarm.dedupKey)).toMatchObject({ attempts: 1, lastError: '{"code":"10"}' });
+    clock += 10;
+    expect(await d.runOnce()).toBe(1);
+    expect(await stored(alarm.dedupKey)).toMatchObject({
+      attempts: 2,
+      lastError: '{"reason":"loop","self":"[Circular]"}',
+    });
+  });
+
   it('dead-letters an alarm for a channel that is no longer configured, and goes on', async () => {
     const ops = new ScriptedNotifier();
     const d = dispatcher({ ops });
