@@ -1,5 +1,6 @@
 import { closeSync, fchmodSync, openSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { describe } from './option-checks';
 
 /**
  * Permissions of the files the library creates (database, spool, stream, checkpoints): the
@@ -14,7 +15,7 @@ export const DEFAULT_FILE_MODE = 0o600;
  */
 export function fileModeProblem(mode: unknown): string | undefined {
   if (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0 || mode > 0o777) {
-    return `expected permission bits such as 0o600 or 0o640, got ${typeof mode === 'number' ? `0o${mode.toString(8)}` : (JSON.stringify(mode) ?? String(mode))}`;
+    return `expected permission bits such as 0o600 or 0o640, got ${typeof mode === 'number' ? `0o${mode.toString(8)}` : describe(mode)}`;
   }
   if ((mode & 0o600) !== 0o600) {
     return `0o${mode.toString(8)} does not let the owner (the application) read and write the file`;

@@ -5,6 +5,7 @@
  */
 import { normalizeKey } from './sensitive-keys';
 import { AuditConfigurationError } from '../common/audit-configuration.error';
+import { describe } from '../common/option-checks';
 
 /** A path segment matching any one key or array index. */
 export const WILDCARD = '*';
@@ -67,7 +68,7 @@ export function validateRedactPaths(paths: readonly unknown[]): void {
     const parsed = parsePath(path, true);
     if (typeof parsed === 'string') {
       throw new AuditConfigurationError(
-        `Invalid redaction path ${JSON.stringify(path) ?? String(path)}: ${parsed}. ` +
+        `Invalid redaction path ${describe(path)}: ${parsed}. ` +
           'Use a key name ("phone") or a dotted path from the root ("user.mfa.phone", "items.*.cardHolder").',
       );
     }

@@ -257,6 +257,8 @@ describe('Redactor', () => {
 
     it('rejects values that are not strings', () => {
       expect(() => validateRedactPaths([1])).toThrow(AuditConfigurationError);
+      expect(() => validateRedactPaths([1n])).toThrow(AuditConfigurationError);
+      expect(() => validateRedactPaths([1n])).toThrow(/^Invalid redaction path 1n: /);
       expect(() => validateRedactPaths('a' as unknown as string[])).toThrow(/array of strings/);
     });
 

@@ -104,6 +104,13 @@ describe('option fileMode', () => {
     expect(() => resolveAuditOptions({ fileMode: '0600' as never })).toThrow(
       /expected permission bits such as 0o600/,
     );
+    // Values JSON cannot write are described, not handed to JSON.stringify (which throws).
+    expect(() => resolveAuditOptions({ fileMode: 0o600n as never })).toThrow(
+      AuditConfigurationError,
+    );
+    expect(() => resolveAuditOptions({ fileMode: 0o600n as never })).toThrow(
+      /option "fileMode" is invalid: expected permission bits such as 0o600 or 0o640, got 384n/,
+    );
   });
 });
 

@@ -577,6 +577,7 @@ describe('AuditSpool crash safety (SIGKILL)', () => {
       'src/common/audit-state.error.ts',
       'src/common/file-mode.ts',
       'src/common/message-of.ts',
+      'src/common/option-checks.ts',
       'test/fixtures/spool/append-child.ts',
     ]) {
       const { code } = await transformFile(join(root, file), {
