@@ -196,6 +196,17 @@ describe('verifyChain', () => {
     expect(await breakOf(rows)).toMatchObject({ kind, seq });
   });
 
+  it("names a column that a driver read as a BigInt, instead of throwing JSON's TypeError", async () => {
+    // A pg type parser that turns integer columns into BigInts (schema_version is an integer).
+    const rows = copyOf(intact);
+    rows[9]!.columns!.schemaVersion = 1n as never;
+    expect(await breakOf(rows)).toMatchObject({
+      kind: 'modified',
+      seq: 10,
+      message: '#10 was modified: its column schemaVersion holds 1n where the chained event says 1',
+    });
+  });
+
   it('names an event stored outside the chain', async () => {
     const found = await breakOf(copyOf(intact), [{ position: 41, id: 'forged' }]);
     expect(found).toMatchObject({ kind: 'inserted', eventId: 'forged' });
