@@ -1,18 +1,54 @@
 import { clearTimeout as stopTimer, setTimeout as startTimer } from 'node:timers';
 import { setImmediate as nextTurn, setTimeout as pause } from 'node:timers/promises';
 
+/** Options of {@link until}. */
+export interface UntilOptions {
+  /**
+   * Pause between two looks, in milliseconds.
+   * @default 2
+   */
+  pauseMs?: number;
+  /**
+   * Looks before `until` gives up and throws.
+   * @default 25_000 (with the default pause, at least 50 s of pauses)
+   */
+  maxLooks?: number;
+}
+
+/** Default bound of {@link until}: far above what any condition that will come needs. */
+const MAX_LOOKS = 25_000;
+/** How much of the condition's source the error quotes. */
+const SOURCE_CHARS = 200;
+
 /**
- * Resolves once `check` holds, looking again after a short pause. There is no deadline: a
- * condition that never comes fails the test at Jest's test timeout, so how fast a loaded machine
- * gets there never decides the outcome. The pause comes from `node:timers/promises`, which Jest's
- * fake timers leave alone, so it also works in a test that fakes `setTimeout`.
+ * Resolves once `check` holds, looking again after a short pause. The bound is a number of looks,
+ * not a deadline, so how fast a loaded machine gets there never decides the outcome; a condition
+ * that never comes fails with an error quoting it, instead of being looked at forever (which, in a
+ * test that fakes timers, has held a Jest worker for more than ten minutes). The pause comes from
+ * `node:timers/promises`, which Jest's fake timers leave alone, so it also works in a test that
+ * fakes `setTimeout`.
  *
  * @param check - the condition; may be async (a store read)
- * @param pauseMs - pause between two looks
+ * @param options - the pause between two looks in ms (a number, as before), or {@link UntilOptions}
+ * @throws Error when `check` still fails after `maxLooks` looks, quoting its source
  * @example await until(() => receiver.requests.length === 1);
+ * @example await until(async () => (await store.stats()).pending === 0, { pauseMs: 20 });
  */
-export async function until(check: () => boolean | Promise<boolean>, pauseMs = 2): Promise<void> {
-  while (!(await check())) await pause(pauseMs);
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  options: number | UntilOptions = {},
+): Promise<void> {
+  const { pauseMs = 2, maxLooks = MAX_LOOKS } =
+    typeof options === 'number' ? { pauseMs: options } : options;
+  for (let looks = 1; !(await check()); looks++) {
+    if (looks >= maxLooks) {
+      const source = check.toString().replace(/\s+/g, ' ');
+      const shown =
+        source.length > SOURCE_CHARS ? `${source.slice(0, SOURCE_CHARS - 3)}...` : source;
+      throw new Error(`until(): the condition was not met after ${looks} looks: ${shown}`);
+    }
+    await pause(pauseMs);
+  }
 }
 
 /**
