@@ -10,13 +10,17 @@ export interface UntilOptions {
   pauseMs?: number;
   /**
    * Looks before `until` gives up and throws.
-   * @default 25_000 (with the default pause, at least 50 s of pauses)
+   * @default 60_000 (with the default pause, at least 120 s of pauses: Jest's test timeout)
    */
   maxLooks?: number;
 }
 
-/** Default bound of {@link until}: far above what any condition that will come needs. */
-const MAX_LOOKS = 25_000;
+/**
+ * Default bound of {@link until}: at least the suite's 120 s test timeout in pauses alone, so on a
+ * loaded machine Jest's timeout, not this bound, ends a slow test; the bound ends only a wait
+ * that Jest's timeout cannot (a test that fakes its timers).
+ */
+const MAX_LOOKS = 60_000;
 /** How much of the condition's source the error quotes. */
 const SOURCE_CHARS = 200;
 
