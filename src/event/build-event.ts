@@ -272,8 +272,6 @@ export function buildAuditEventWithChanges(
   if (read !== undefined) event.changes = placeChanges(read, placer);
   addFacts(event, draft, redactor, paths, payloads, placer);
   placer.fit(event, read?.recorded ?? [], maxEventBytes);
-  // The stored payload and the ECS line splice in the JSON the caps measured.
-  placer.shareJson(event);
   if (read !== undefined) attachAuditChangeSet(event, read.changeSet);
   return { event, changes: read?.changeSet, visited: reads.visited + work.visited };
 }

@@ -47,22 +47,40 @@ export function eventFragmentJson(event: AuditEvent, key: LargeEventKey): string
   return (fragments[key] ??= JSON.stringify(value));
 }
 
+/** The JSON of an event's large values, by key (absent: the event has no such value). */
+export type LargeValueJson = Partial<Record<LargeEventKey, string>>;
+
 /**
- * Gives the event the JSON of its large values, made by whoever built it (the same text as
- * `JSON.stringify(event[key])`), so that the first writer does not make it again.
+ * The text {@link eventJson} makes, from the given JSON of the event's large values, without
+ * keeping it: what the event's builder measures before it knows the event is final.
  *
- * @param json - the JSON of `event[key]` for each large key; `undefined` for an absent value
+ * @param fragments - `JSON.stringify(event[key])` for each large value the event has
  */
-export function shareFragmentJson(
-  event: AuditEvent,
-  json: (key: LargeEventKey) => string | undefined,
-): void {
-  const { fragments } = textsOf(event);
+export function composeEventJson(event: AuditEvent, fragments: LargeValueJson): string {
+  const { changes: _c, body: _b, filter: _f, results: _r, sequence: _s, ...small } = event;
+  let tail = '';
   for (const key of LARGE_EVENT_KEYS) {
-    if (event[key] === undefined) continue;
-    const text = json(key);
-    if (text !== undefined) fragments[key] = text;
+    const fragment = event[key] === undefined ? undefined : fragments[key];
+    if (fragment !== undefined) tail += MEMBER_PREFIXES[key] + fragment;
   }
+  return withTail(JSON.stringify(small), tail);
+}
+
+/**
+ * Gives the event the texts its builder made (the same as {@link eventJson} and
+ * `JSON.stringify(event[key])` would make), so that its writers do not make them again. The
+ * event must not change afterwards.
+ *
+ * @param fragments - the JSON of each large value the event has
+ * @param whole - {@link composeEventJson} of the final event, when it was made
+ */
+export function keepEventJson(event: AuditEvent, fragments: LargeValueJson, whole?: string): void {
+  const texts = textsOf(event);
+  for (const key of LARGE_EVENT_KEYS) {
+    const fragment = fragments[key];
+    if (event[key] !== undefined && fragment !== undefined) texts.fragments[key] = fragment;
+  }
+  if (whole !== undefined) texts.whole = whole;
 }
 
 /**
@@ -99,10 +117,8 @@ export function withTail(objectJson: string, tail: string): string {
 export function eventJson(event: AuditEvent): string {
   const entry = textsOf(event);
   if (entry.whole !== undefined) return entry.whole;
-  const { changes: _c, body: _b, filter: _f, results: _r, sequence: _s, ...small } = event;
-  entry.whole = withTail(
-    JSON.stringify(small),
-    largeValuesTail(event, (key) => event[key] !== undefined),
-  );
+  const fragments: LargeValueJson = {};
+  for (const key of LARGE_EVENT_KEYS) fragments[key] = eventFragmentJson(event, key);
+  entry.whole = composeEventJson(event, fragments);
   return entry.whole;
 }

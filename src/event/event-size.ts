@@ -5,7 +5,12 @@
  */
 import type { AuditChanges, AuditEvent, AuditFieldChange, AuditTruncation } from './audit-event';
 import { diffTruncationEntry } from './diff';
-import { shareFragmentJson } from './event-json';
+import {
+  composeEventJson,
+  keepEventJson,
+  LARGE_EVENT_KEYS,
+  type LargeValueJson,
+} from './event-json';
 import { PlacedJson } from './placed-json';
 import { truncatedMarker } from './serialize';
 
@@ -23,7 +28,6 @@ export const PAYLOAD_LOCATIONS = [
 /** One of {@link PAYLOAD_LOCATIONS}. */
 export type PayloadLocation = (typeof PAYLOAD_LOCATIONS)[number];
 
-const NULL_JSON_BYTES = 4;
 // The largest the entry that marks a cut diff can be, so the cut is sized before it is made.
 const DIFF_TRUNCATION_ENTRY_MAX_BYTES = jsonBytes({
   path: ['$audit'],
@@ -156,7 +160,8 @@ export class PayloadPlacer {
    * values (payloads or diff values) become markers, then diff entries are left out from the
    * end (the last entry stands for them, with the size and digest of the original entries),
    * then, only if the names alone do not fit, field paths from the end. Records every cut in
-   * `event.truncated` and the `changes` flags.
+   * `event.truncated` and the `changes` flags, and gives the event the JSON its writers use
+   * (see `keepEventJson`): the event must not change afterwards.
    *
    * @param event - the event, with every other field set
    * @param original - the complete redacted diff with whole values (the change set's), which
@@ -165,14 +170,16 @@ export class PayloadPlacer {
    */
   fit(event: AuditEvent, original: readonly AuditFieldChange[], maxEventBytes: number): void {
     this.record(event);
-    // One serialisation of the skeleton plus the sizes measured per value gives the exact size
-    // without serialising the whole event again.
-    let total = jsonBytes(event);
-    for (const slot of this.slots) {
-      slot.holder[slot.key] = slot.value;
-      total += slot.bytes - NULL_JSON_BYTES;
+    for (const slot of this.slots) slot.holder[slot.key] = slot.value;
+    // The event's JSON, spliced from the values' measured JSON, gives its exact size; when it
+    // fits (the common case), it is the text its writers use.
+    const fragments = this.largeValueJson(event);
+    const whole = composeEventJson(event, fragments);
+    let total = Buffer.byteLength(whole, 'utf8');
+    if (total <= maxEventBytes) {
+      keepEventJson(event, fragments, whole);
+      return;
     }
-    if (total <= maxEventBytes) return;
     total += CUT_RECORD_MAX_BYTES;
     total = this.truncateLargest(total, maxEventBytes);
     const changes = event.changes;
@@ -183,17 +190,16 @@ export class PayloadPlacer {
       this.cutFields(changes, total - maxEventBytes);
     }
     this.record(event);
+    keepEventJson(event, this.largeValueJson(event));
   }
 
-  /**
-   * Hands the event's large values' JSON to its writers (see `shareFragmentJson`), spliced from
-   * the JSON each placed value was measured by. Call it after {@link PayloadPlacer.fit}, once the
-   * event is no longer changed.
-   */
-  shareJson(event: AuditEvent): void {
+  /** The JSON of the event's large values, spliced from the JSON each value was measured by. */
+  private largeValueJson(event: AuditEvent): LargeValueJson {
     const placed = new PlacedJson(this.slots);
     const record = event as unknown as JsonRecord;
-    shareFragmentJson(event, (key) => placed.jsonAt(record, key));
+    const fragments: LargeValueJson = {};
+    for (const key of LARGE_EVENT_KEYS) fragments[key] = placed.jsonAt(record, key);
+    return fragments;
   }
 
   private mark(slot: PayloadSlot, partial: boolean): void {
