@@ -247,6 +247,22 @@ describe('SqliteAuditStore hash chain', () => {
     }
   });
 
+  it('verifies the chain on an application connection that reads integers as BigInt', async () => {
+    const db = new Database(join(tempDir(), 'app.db'));
+    db.defaultSafeIntegers(true);
+    const store = new SqliteAuditStore({ database: db, closeDatabase: false });
+    await store.init();
+    try {
+      await store.append(events(3));
+      await store.append(events(2, 3));
+      expect(await verifyChain(store)).toMatchObject({ intact: true, verifiedTo: 5, events: 5 });
+      expect(await store.chainHead()).toMatchObject({ seq: 5 });
+    } finally {
+      await store.close();
+      db.close();
+    }
+  });
+
   it('chains the events an application transaction appends on the shared connection', async () => {
     const db = new Database(join(tempDir(), 'app.db'));
     const store = new SqliteAuditStore({ database: db, closeDatabase: false });

@@ -44,6 +44,23 @@ describeStoreContract('sqlite', async () => {
   };
 });
 
+// An application's connection may read integers as BigInt (`defaultSafeIntegers(true)`, for
+// 64-bit ids): the store's own statements still read numbers.
+describeStoreContract('sqlite on a connection with safe integers on', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nestjs-audit-contract-'));
+  const db = new Database(join(dir, 'app.db'));
+  db.defaultSafeIntegers(true);
+  const store = new SqliteAuditStore({ database: db });
+  await store.init();
+  return {
+    store,
+    teardown: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
 describe('SqliteAuditStore', () => {
   it('names its engine', () => {
     expect(new SqliteAuditStore({ path: ':memory:' }).engine).toBe('sqlite');

@@ -31,11 +31,12 @@ import {
   normalizeAlarmListQuery,
   type AlarmColumnEquality,
 } from '../alarm-queries';
-import type {
-  SqliteDatabase,
-  SqliteStatement,
-  SqliteTransaction,
-  SqliteValue,
+import {
+  prepareStatement,
+  type SqliteDatabase,
+  type SqliteStatement,
+  type SqliteTransaction,
+  type SqliteValue,
 } from './sqlite-driver';
 
 /** Columns of `audit_alarms` named as {@link AlarmRow} fields. */
@@ -129,7 +130,7 @@ export class SqliteAlarmOutbox {
 
   /** @param db an open connection whose schema is migrated. */
   constructor(private readonly db: SqliteDatabase) {
-    this.insertStatement = db.prepare(SQLITE_ALARM_INSERT_SQL);
+    this.insertStatement = prepareStatement(db, SQLITE_ALARM_INSERT_SQL);
     this.claimTransaction = db.transaction((request: AlarmClaimRequest) => this.claimNow(request));
     this.settleTransaction = db.transaction((all: SettlementColumns[]) =>
       all.map((s) => this.settleOne(s)),
@@ -321,7 +322,7 @@ export class SqliteAlarmOutbox {
     const key = `${mode}:${sql}`;
     let statement = this.statements.get(key);
     if (statement === undefined) {
-      statement = this.db.prepare(sql);
+      statement = prepareStatement(this.db, sql);
       if (mode === 'pluck') statement.pluck();
       this.statements.set(key, statement);
     }

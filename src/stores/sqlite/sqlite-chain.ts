@@ -2,7 +2,7 @@ import { canonicalEventJson, CANONICAL_FORMAT } from '../../integrity/canonical'
 import { chainLink } from '../../integrity/chain-link';
 import type { ChainRow } from '../../integrity/chain-source';
 import { eventColumnsFrom } from '../../event/event-columns';
-import type { SqliteDatabase } from './sqlite-driver';
+import { prepareStatement, type SqliteDatabase } from './sqlite-driver';
 import { AuditStoreError } from '../../common/audit-store.error';
 
 /*
@@ -120,10 +120,12 @@ export function migrateToChain(db: SqliteDatabase): void {
     ALTER TABLE audit_payloads ADD COLUMN hash BLOB;
     ALTER TABLE audit_payloads ADD COLUMN format INTEGER;
   `);
-  const page = db.prepare(
+  const page = prepareStatement(
+    db,
     'SELECT event, payload FROM audit_payloads WHERE event > ? ORDER BY event LIMIT ?',
   );
-  const update = db.prepare(
+  const update = prepareStatement(
+    db,
     'UPDATE audit_payloads SET payload = ?, seq = ?, hash = ?, format = ? WHERE event = ?',
   );
   let previous: Buffer | null = null;

@@ -5,6 +5,7 @@ import { SqliteAlarmOutbox } from './sqlite-alarm-outbox';
 import {
   loadSqliteDriver,
   nativeAddonError,
+  prepareStatement,
   type SqliteDatabase,
   type SqliteStatement,
   type SqliteTransaction,
@@ -89,10 +90,10 @@ export class SqliteConnection {
     /** The resolved file (or database name), for messages. */
     readonly location: string,
   ) {
-    const insertEvent = db.prepare(SQLITE_INSERT_SQL);
-    const insertPayload = db.prepare(SQLITE_INSERT_CHAINED_PAYLOAD_SQL);
+    const insertEvent = prepareStatement(db, SQLITE_INSERT_SQL);
+    const insertPayload = prepareStatement(db, SQLITE_INSERT_CHAINED_PAYLOAD_SQL);
     this.outbox = new SqliteAlarmOutbox(db);
-    this.deleteStreamed = db.prepare(SQLITE_RELAY_DELETE_SQL);
+    this.deleteStreamed = prepareStatement(db, SQLITE_RELAY_DELETE_SQL);
     this.insertBatches = db.transaction((batches: readonly SqliteAppend[]) => {
       for (const { rows, alarms } of batches) {
         for (const row of rows) {
@@ -218,7 +219,7 @@ export class SqliteConnection {
   private statement(sql: string, rows: 'pluck' | 'raw' = 'pluck'): SqliteStatement {
     let statement = this.statements.get(sql);
     if (statement === undefined) {
-      const prepared = this.db.prepare(sql);
+      const prepared = prepareStatement(this.db, sql);
       statement = rows === 'raw' ? prepared.raw() : prepared.pluck();
       this.statements.set(sql, statement);
     }
@@ -238,7 +239,7 @@ function configure(db: SqliteDatabase, settings: SqliteConnectionSettings, locat
     // stop a switch to WAL, which would rewrite a database kept in another journal mode.
     if (Number(db.pragma('query_only', { simple: true })) !== 1) {
       // Only before the first table exists, and before WAL mode, which fixes the page size.
-      if (db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get() === 0) {
+      if (prepareStatement(db, 'SELECT count(*) FROM sqlite_schema').pluck().get() === 0) {
         db.pragma(`page_size = ${NEW_DATABASE_PAGE_SIZE}`);
       }
       db.pragma('journal_mode = WAL');

@@ -27,6 +27,18 @@ export interface SqliteStatement {
   pluck(toggle?: boolean): SqliteStatement;
   /** Makes reads return each row as an array of column values. */
   raw(toggle?: boolean): SqliteStatement;
+  /** Makes integer columns read as `bigint` (`true`) or as numbers (`false`). */
+  safeIntegers(toggle?: boolean): SqliteStatement;
+}
+
+/**
+ * Compiles one of the store's statements, reading integers as numbers whatever the connection's
+ * default: an application's connection may read them as `bigint` (`defaultSafeIntegers(true)`),
+ * which would turn the chain's sequence numbers and the outbox's counters into values the store
+ * does not expect (a verified chain would read as broken).
+ */
+export function prepareStatement(db: SqliteDatabase, sql: string): SqliteStatement {
+  return db.prepare(sql).safeIntegers(false);
 }
 
 /** A function wrapped in a transaction by better-sqlite3's `db.transaction()`. */

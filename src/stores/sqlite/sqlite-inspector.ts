@@ -1,4 +1,4 @@
-import type { SqliteDatabase } from './sqlite-driver';
+import { prepareStatement, type SqliteDatabase } from './sqlite-driver';
 
 /** The table holding the audit events, in every schema version. */
 const EVENTS_TABLE = 'audit_events';
@@ -28,8 +28,7 @@ export class SqliteInspector {
    */
   hasTable(name: string): boolean {
     return (
-      this.db
-        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
+      prepareStatement(this.db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
         .pluck()
         .get(name) !== undefined
     );
