@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Pool } from 'pg';
+import { Pool, types } from 'pg';
 import { AuditConfigurationError } from '../../src/common/audit-configuration.error';
 import type { AuditEvent } from '../../src/event/audit-event';
 import { parseAuditQuery, type AuditQuery } from '../../src/query/audit-query';
@@ -67,6 +67,32 @@ for (const partitioning of ['none', 'monthly'] as const) {
     };
   });
 }
+
+// An application's pool may read integers as BigInt (int4 and int8 here): the store's own
+// statements still read int4 as numbers.
+describeStoreContract('postgres on a pool that reads int4 and int8 as BigInt', async () => {
+  const schema = uniqueSchema();
+  const bigints = new Pool({
+    connectionString: CONNECTION,
+    max: 4,
+    types: {
+      getTypeParser: (oid: number, format?: string) =>
+        oid === 20 || oid === 23
+          ? (text: string) => BigInt(text)
+          : types.getTypeParser(oid, format as 'text'),
+    },
+  });
+  const store = new PostgresAuditStore({ pool: bigints, schema });
+  await store.init();
+  return {
+    store,
+    teardown: async () => {
+      await store.close();
+      await dropSchema(schema);
+      await bigints.end();
+    },
+  };
+});
 
 async function column<T>(sql: string, values: unknown[] = []): Promise<T[]> {
   const result = await admin.query({ text: sql, values, rowMode: 'array' });

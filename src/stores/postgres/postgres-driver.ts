@@ -1,4 +1,5 @@
 import { reasonOf } from './postgres-errors';
+import type { PostgresTypes } from './postgres-types';
 import { AuditConfigurationError } from '../../common/audit-configuration.error';
 
 /**
@@ -17,6 +18,8 @@ export interface PostgresQueryConfig {
   rowMode?: 'array';
   /** Client-side limit in milliseconds, after which the query is failed locally. */
   query_timeout?: number;
+  /** Type parsers for this statement only, instead of the pool's. */
+  types?: PostgresTypes;
 }
 
 /** What a statement returns. */

@@ -1,5 +1,6 @@
 import type { PostgresPoolClient } from './postgres-driver';
 import { isStatementError } from './postgres-errors';
+import { storeTypes } from './postgres-types';
 
 /** Runs one parameterised statement and returns its rows as arrays of column values. */
 export type PostgresSql = (text: string, values?: unknown[]) => Promise<unknown[][]>;
@@ -62,10 +63,12 @@ export class PostgresSession {
 
   private async run(text: string, values?: unknown[]): Promise<unknown[][]> {
     try {
+      const types = storeTypes();
       const result = await this.client.query({
         text,
         ...(values === undefined ? {} : { values, rowMode: 'array' as const }),
         query_timeout: this.timeouts.queryTimeoutMs,
+        ...(types === undefined ? {} : { types }),
       });
       // Several commands in one simple query answer with one result each, without rows here.
       return (result.rows as unknown[][] | undefined) ?? [];
