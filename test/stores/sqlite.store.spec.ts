@@ -31,9 +31,10 @@ afterAll(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-describeStoreContract('sqlite', async () => {
+/** A store for the contract suite in a directory of its own, removed with it. */
+async function contractStore(open: (dir: string) => SqliteAuditStore) {
   const dir = mkdtempSync(join(tmpdir(), 'nestjs-audit-contract-'));
-  const store = new SqliteAuditStore({ path: join(dir, 'audit.db') });
+  const store = open(dir);
   await store.init();
   return {
     store,
@@ -42,24 +43,21 @@ describeStoreContract('sqlite', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-});
+}
+
+describeStoreContract('sqlite', () =>
+  contractStore((dir) => new SqliteAuditStore({ path: join(dir, 'audit.db') })),
+);
 
 // An application's connection may read integers as BigInt (`defaultSafeIntegers(true)`, for
 // 64-bit ids): the store's own statements still read numbers.
-describeStoreContract('sqlite on a connection with safe integers on', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'nestjs-audit-contract-'));
-  const db = new Database(join(dir, 'app.db'));
-  db.defaultSafeIntegers(true);
-  const store = new SqliteAuditStore({ database: db });
-  await store.init();
-  return {
-    store,
-    teardown: async () => {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
+describeStoreContract('sqlite on a connection with safe integers on', () =>
+  contractStore((dir) => {
+    const db = new Database(join(dir, 'app.db'));
+    db.defaultSafeIntegers(true);
+    return new SqliteAuditStore({ database: db });
+  }),
+);
 
 describe('SqliteAuditStore', () => {
   it('names its engine', () => {
