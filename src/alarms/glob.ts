@@ -13,7 +13,7 @@
  */
 
 import { AuditError } from '../common/audit-error';
-import { describe as describeValue } from '../common/option-checks';
+import { quotedWhole } from '../common/option-checks';
 
 /** Thrown for a glob that cannot be compiled; the message says what to write instead. */
 export class GlobError extends AuditError {
@@ -58,10 +58,6 @@ interface CompiledGlob {
   readonly anyDepth: boolean;
 }
 
-function describe(glob: unknown): string {
-  return typeof glob === 'string' ? JSON.stringify(glob) : describeValue(glob);
-}
-
 /**
  * Expands `{a,b}` alternatives (nested ones too) into plain globs.
  *
@@ -77,7 +73,7 @@ function expandAlternatives(glob: string): string[] {
       if (char === '}' || char === ',') {
         if (!nested) {
           throw new GlobError(
-            `${describe(glob)} has "${char}" outside braces at position ${position + 1}; alternatives are written {a,b}.`,
+            `${quotedWhole(glob)} has "${char}" outside braces at position ${position + 1}; alternatives are written {a,b}.`,
           );
         }
         return results;
@@ -90,13 +86,13 @@ function expandAlternatives(glob: string): string[] {
           const option = parseSequence(true);
           if (option.length === 1 && option[0] === '') {
             throw new GlobError(
-              `${describe(glob)} has an empty alternative in the braces at position ${open + 1}; remove the extra comma or fill it in.`,
+              `${quotedWhole(glob)} has an empty alternative in the braces at position ${open + 1}; remove the extra comma or fill it in.`,
             );
           }
           options.push(...option);
           if (position >= glob.length) {
             throw new GlobError(
-              `${describe(glob)} has an unclosed "{" at position ${open + 1}; close it with "}".`,
+              `${quotedWhole(glob)} has an unclosed "{" at position ${open + 1}; close it with "}".`,
             );
           }
           const separator = glob[position];
@@ -109,7 +105,7 @@ function expandAlternatives(glob: string): string[] {
         }
         if (next.length > MAX_ALTERNATIVES) {
           throw new GlobError(
-            `${describe(glob)} expands to more than ${MAX_ALTERNATIVES} alternatives; split it into several globs.`,
+            `${quotedWhole(glob)} expands to more than ${MAX_ALTERNATIVES} alternatives; split it into several globs.`,
           );
         }
         results = next;
@@ -132,7 +128,7 @@ function compilePlain(original: string, glob: string): CompiledGlob {
   for (const segment of segments) {
     if (segment === '') {
       throw new GlobError(
-        `${describe(original)} has an empty segment (two dots in a row, or a dot at the start or end); write names like "user.update" or "mfa.*".`,
+        `${quotedWhole(original)} has an empty segment (two dots in a row, or a dot at the start or end); write names like "user.update" or "mfa.*".`,
       );
     }
     if (segment === '**') {
@@ -142,7 +138,7 @@ function compilePlain(original: string, glob: string): CompiledGlob {
     }
     if (segment.includes('**')) {
       throw new GlobError(
-        `${describe(original)} uses "**" inside the segment ${describe(segment)}; "**" must be a whole segment (e.g. "mfa.**"), "*" matches within one segment.`,
+        `${quotedWhole(original)} uses "**" inside the segment ${quotedWhole(segment)}; "**" must be a whole segment (e.g. "mfa.**"), "*" matches within one segment.`,
       );
     }
     items.push(segment.split('*'));
@@ -254,7 +250,7 @@ export function compileGlob(globs: string | readonly string[]): GlobMatcher {
   for (const glob of list) {
     if (typeof glob !== 'string' || glob === '') {
       throw new GlobError(
-        `${describe(glob)} is not a glob; write a name such as "user.update" or "user.*".`,
+        `${quotedWhole(glob)} is not a glob; write a name such as "user.update" or "user.*".`,
       );
     }
     if (glob.length > MAX_GLOB_LENGTH) {
@@ -263,7 +259,7 @@ export function compileGlob(globs: string | readonly string[]): GlobMatcher {
     if (!SAFE_GLOB.test(glob)) {
       const bad = Array.from(glob).find((char) => !SAFE_GLOB.test(char)) ?? '';
       throw new GlobError(
-        `${describe(glob)} contains ${describe(bad)}; globs may hold letters, digits, "_", "-", ".", ":", "/", "@", "$", and the wildcards "*", "**" and {a,b}.`,
+        `${quotedWhole(glob)} contains ${quotedWhole(bad)}; globs may hold letters, digits, "_", "-", ".", ":", "/", "@", "$", and the wildcards "*", "**" and {a,b}.`,
       );
     }
     for (const plain of expandAlternatives(glob)) {

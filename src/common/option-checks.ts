@@ -112,6 +112,14 @@ export function describe(value: unknown): string {
   return `an object with keys ${JSON.stringify(Object.keys(value).slice(0, 10))}`;
 }
 
+/**
+ * A value as an error message shows it when a string must be seen whole (a glob, a tampered
+ * column): a string in full, as JSON text; anything else as {@link describe} shows it.
+ */
+export function quotedWhole(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : describe(value);
+}
+
 function jsonOf(value: unknown): string | undefined {
   try {
     return JSON.stringify(value);

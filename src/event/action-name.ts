@@ -4,7 +4,7 @@
  * or a space in them could forge a line or dodge a rule, so every entry point checks them.
  */
 
-import { describe } from '../common/option-checks';
+import { quotedWhole } from '../common/option-checks';
 
 /**
  * An action: 1-128 characters of `A-Z a-z 0-9 _ . : - /`, not starting with a separator,
@@ -35,7 +35,7 @@ export function isResourceTypeName(value: unknown): value is string {
 
 /** `value` quoted for an error message, control characters and all, cut to 80 characters. */
 export function quotedForError(value: unknown): string {
-  const text = typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : describe(value);
+  const text = quotedWhole(typeof value === 'string' ? value.slice(0, 80) : value);
   return text.replace(
     /[\u0085\u2028\u2029]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,

@@ -3,7 +3,7 @@ import type { AuditCheckpoint } from './checkpoint';
 import { checkpointBreak, type CheckpointBreak } from './verify-checkpoints';
 import { toEventColumns, type AuditEventColumns } from '../event/event-columns';
 import { messageOf } from '../common/message-of';
-import { describe } from '../common/option-checks';
+import { quotedWhole } from '../common/option-checks';
 import { canonicalJson, CANONICAL_FORMAT } from './canonical';
 import { chainLink, sameHash } from './chain-link';
 import type { AuditChainSource, ChainRow } from './chain-source';
@@ -128,14 +128,6 @@ function storedEventOf(row: ChainRow): StoredEvent {
   return { event, linked: row.canonical ? row.payload : canonicalJson(event) };
 }
 
-/**
- * A column value for a break message: text in full, in JSON quotes (the difference may lie past
- * any cut); anything else described, as a driver's parser may hand over a BigInt.
- */
-function columnText(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : describe(value);
-}
-
 /** Why a row's indexed columns disagree with the event it stores, or `undefined`. */
 function columnMismatch(stored: StoredEvent, columns: AuditEventColumns): string | undefined {
   let chained: AuditEventColumns;
@@ -147,7 +139,8 @@ function columnMismatch(stored: StoredEvent, columns: AuditEventColumns): string
   }
   for (const name of COLUMN_NAMES) {
     if (chained[name] !== columns[name]) {
-      return `its column ${name} holds ${columnText(columns[name])} where the chained event says ${columnText(chained[name])}`;
+      // Text in full (the difference may lie past any cut); a driver may hand over a BigInt.
+      return `its column ${name} holds ${quotedWhole(columns[name])} where the chained event says ${quotedWhole(chained[name])}`;
     }
   }
   return undefined;
