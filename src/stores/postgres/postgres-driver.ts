@@ -1,5 +1,4 @@
 import { reasonOf } from './postgres-errors';
-import type { PostgresTypes } from './postgres-types';
 import { AuditConfigurationError } from '../../common/audit-configuration.error';
 
 /**
@@ -20,6 +19,12 @@ export interface PostgresQueryConfig {
   query_timeout?: number;
   /** Type parsers for this statement only, instead of the pool's. */
   types?: PostgresTypes;
+}
+
+/** The type parsers a statement of `pg` may carry, for that statement only. */
+export interface PostgresTypes {
+  /** The parser of one column type (`oid`) in one format (`'text'` or `'binary'`). */
+  getTypeParser(oid: number, format?: string): (value: string) => unknown;
 }
 
 /** What a statement returns. */
@@ -98,6 +103,23 @@ function isMissingDriver(error: unknown): boolean {
   return code === 'MODULE_NOT_FOUND' && reasonOf(error).includes(`'${DRIVER}'`);
 }
 
+function requireDriver(): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional driver must load only when this store is used
+  return require(DRIVER);
+}
+
+/** The driver's type parsers (`pg.types`), or `undefined` when `pg` cannot be loaded here. */
+export function postgresDriverTypes(): PostgresTypes | undefined {
+  let types: unknown;
+  try {
+    types = (requireDriver() as { types?: unknown } | null)?.types;
+  } catch {
+    return undefined;
+  }
+  const parsers = types as Partial<PostgresTypes> | undefined;
+  return typeof parsers?.getTypeParser === 'function' ? (parsers as PostgresTypes) : undefined;
+}
+
 /**
  * Loads the `pg` driver on first use.
  * @throws AuditConfigurationError naming `npm install pg` when the package is missing.
@@ -105,8 +127,7 @@ function isMissingDriver(error: unknown): boolean {
 export function loadPostgresDriver(): PostgresPoolConstructor {
   let loaded: unknown;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional driver must load only when this store is used
-    loaded = require(DRIVER);
+    loaded = requireDriver();
   } catch (error) {
     if (isMissingDriver(error)) {
       throw new AuditConfigurationError(

@@ -1,8 +1,4 @@
-/** The type parsers a statement of `pg` may carry, for that statement only. */
-export interface PostgresTypes {
-  /** The parser of one column type (`oid`) in one format (`'text'` or `'binary'`). */
-  getTypeParser(oid: number, format?: string): (value: string) => unknown;
-}
+import { postgresDriverTypes, type PostgresTypes } from './postgres-driver';
 
 // Column types whose text the store reads as a JavaScript number: int2, int4 and oid.
 const NUMBER_OIDS: ReadonlySet<number> = new Set([21, 23, 26]);
@@ -22,15 +18,8 @@ export function storeTypes(): PostgresTypes | undefined {
 }
 
 function loadStoreTypes(): PostgresTypes | undefined {
-  let driverTypes: PostgresTypes | undefined;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- pg is an optional peer, loaded only by this store
-    driverTypes = (require('pg') as { types?: PostgresTypes }).types;
-  } catch {
-    return undefined;
-  }
-  if (typeof driverTypes?.getTypeParser !== 'function') return undefined;
-  const fallback = driverTypes;
+  const fallback = postgresDriverTypes();
+  if (fallback === undefined) return undefined;
   return {
     getTypeParser: (oid, format) =>
       format !== 'binary' && NUMBER_OIDS.has(oid) ? toNumber : fallback.getTypeParser(oid, format),
