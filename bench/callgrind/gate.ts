@@ -4,7 +4,8 @@
  *
  * Counts the main thread's instructions per request under valgrind's callgrind, in-process on
  * Fastify through `inject()`, for the apps of `apps.ts`, compares the unaudited and the audited
- * request (outside V8's garbage collector, whose share is shown beside: see collector-share.ts)
+ * request (outside V8's garbage collector and compilers, whose shares are shown beside: see
+ * collector-share.ts)
  * against `budgets.json` and exits 1 above budget × 1.05. Instruction counts do not
  * depend on how busy the machine is, unlike wall-clock figures (±40% here).
  *
@@ -46,11 +47,12 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'nestjs-audit-callgrind-'));
   const started = Date.now();
   try {
-    const { runs, collector } = await measureAll(settings, dir);
+    const { runs, collector, compiler } = await measureAll(settings, dir);
     const budgets = readBudgets();
     const { text, failed, measured } = renderGate({
       runs,
       collector,
+      compiler,
       budgets,
       update: settings.update,
       facts: `${valgrind}, Node ${process.version} ${settings.nodeFlags.join(' ')}, ${settings.requests} measured updates and ${settings.getRequests} reads after 2 × ${settings.warmup} of warm-up per case, ${((Date.now() - started) / 1000).toFixed(0)} s`,

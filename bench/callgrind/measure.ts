@@ -74,10 +74,14 @@ export function readGateSettings(argv: readonly string[]): GateSettings {
   };
 }
 
-/** Instructions per request of each run: outside the collector (gated), and in it. */
+/**
+ * Instructions per request of each run: outside V8's collector and compilers (gated), and in
+ * each of them.
+ */
 export interface GateRuns {
   runs: Counts[];
   collector: Counts[];
+  compiler: Counts[];
 }
 
 /**
@@ -95,7 +99,7 @@ async function measureApp(
   app: GateApp,
   settings: GateSettings,
   dir: string,
-): Promise<{ counts: Counts; collector: Counts }> {
+): Promise<{ counts: Counts; collector: Counts; compiler: Counts }> {
   const storeDir = storeDirFor(dir);
   const proc = CallgrindProcess.start(
     TARGET,
@@ -114,6 +118,7 @@ async function measureApp(
   const timer = setTimeout(() => proc.kill(), APP_TIMEOUT_MS);
   const counts: Counts = {};
   const collector: Counts = {};
+  const compiler: Counts = {};
   const t0 = Date.now();
   const trace = (what: string): void => {
     if (process.env.CG_VERBOSE) {
@@ -130,13 +135,14 @@ async function measureApp(
         proc.send('GO');
         await proc.expectLine(`DONE ${phase}`);
         const share = await proc.stopCounting();
-        const outside = (share.total - share.collector) / requests;
+        const outside = (share.total - share.collector - share.compiler) / requests;
         trace(
-          `${phase} window ${w}: ${Math.round(outside).toLocaleString('en-US')} outside the collector`,
+          `${phase} window ${w}: ${Math.round(outside).toLocaleString('en-US')} outside the collector and compilers`,
         );
         if (counts[id] === undefined || outside < counts[id]) {
           counts[id] = outside;
           collector[id] = share.collector / requests;
+          compiler[id] = share.compiler / requests;
         }
         proc.send('NEXT');
       }
@@ -148,7 +154,7 @@ async function measureApp(
     proc.kill();
     if (storeDir !== dir) rmSync(storeDir, { recursive: true, force: true });
   }
-  return { counts, collector };
+  return { counts, collector, compiler };
 }
 
 /** Runs every app `runs` times, `jobs` processes at a time; one Counts per run and share. */
@@ -164,21 +170,23 @@ export async function measureAll(
   const results: GateRuns = {
     runs: Array.from({ length: settings.runs }, () => ({})),
     collector: Array.from({ length: settings.runs }, () => ({})),
+    compiler: Array.from({ length: settings.runs }, () => ({})),
   };
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < tasks.length) {
       const task = tasks[next++]!;
       const started = Date.now();
-      const { counts, collector } = await measureApp(task.app, settings, dir);
+      const { counts, collector, compiler } = await measureApp(task.app, settings, dir);
       Object.assign(results.runs[task.run]!, counts);
       Object.assign(results.collector[task.run]!, collector);
+      Object.assign(results.compiler[task.run]!, compiler);
       log(
         `callgrind run ${task.run + 1} ${task.app}: ${Object.entries(counts)
           .map(([k, v]) => `${k} ${Math.round(v).toLocaleString('en-US')}`)
           .join(
             ', ',
-          )} instructions/request outside the collector (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+          )} instructions/request outside the collector and compilers (${((Date.now() - started) / 1000).toFixed(0)} s)`,
       );
     }
   };
