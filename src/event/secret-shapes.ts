@@ -51,31 +51,56 @@ export function scrubSecretShapes(text: string): string {
   return spans.length === 0 ? text : replaceSpans(text, spans);
 }
 
+// What a character means to mayHoldShape:
+/** Ends a digit run and starts no shape. */
+const PLAIN = 0;
+/** A decimal digit. */
+const DIGIT = 1;
+/** Space: a digit run goes on across it. */
+const RUN_SEPARATOR = 2;
+/** May begin (or, `_`, end the prefix of) a shape: {@link startsShapeAt} decides. */
+const CANDIDATE = 3;
+
+/** What each ASCII character is (see above); characters above ASCII are plain. */
+const GLYPHS = new Uint8Array(128);
+for (let c = 48; c <= 57; c += 1) GLYPHS[c] = DIGIT;
+GLYPHS[32] = RUN_SEPARATOR;
+for (const candidate of ':-_xeAbBtT') GLYPHS[candidate.charCodeAt(0)] = CANDIDATE;
+
 /**
  * One pass over the characters: could a shape start here? Each test below is the first step of
  * one scan, so plain words, numbers, ids, ISO times and UUIDs are answered here without any regex
- * or allocation (they hold ':' and '-', which alone prove nothing).
+ * or allocation (they hold ':' and '-', which alone prove nothing). A table says what each
+ * character is, so the common plain letter costs one lookup.
  */
 function mayHoldShape(text: string): boolean {
   // Digits of a card-like run: digits that only spaces and dashes separate.
   let run = 0;
   for (let i = 0; i < text.length; i += 1) {
     const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
+    const glyph = c < 128 ? GLYPHS[c] : PLAIN;
+    if (glyph === DIGIT) {
       if (++run >= 13) return true;
-      continue;
+    } else if (glyph === PLAIN) {
+      run = 0;
+    } else if (glyph === CANDIDATE) {
+      // A dash separates digit runs like a space and may also open PEM armour.
+      if (c !== 45) run = 0;
+      if (startsShapeAt(text, i, c)) return true;
     }
-    if (c !== 32 && c !== 45) run = 0;
-    if (startsShapeAt(text, i, c)) return true;
   }
   return false;
 }
 
-/** Whether the character `c` at `i` begins (or, for `_`, ends the prefix of) a shape. */
+/**
+ * Whether the character `c` at `i` begins (or, for `_`, ends the prefix of) a shape. Letters that
+ * are common in prose (`e`, `t`, `b`, `x`, `A`) first compare the next character, so that plain
+ * text does not pay a string search per letter.
+ */
 function startsShapeAt(text: string, i: number, c: number): boolean {
   switch (c) {
     case 58 /* : */:
-      return text.startsWith('//', i + 1); // scheme://user:password@host
+      return text.charCodeAt(i + 1) === 47 && text.charCodeAt(i + 2) === 47; // scheme://user:password@host
     case 45 /* - */:
       return text.startsWith('----', i + 1); // PEM armour
     case 95 /* _ */:
@@ -84,23 +109,36 @@ function startsShapeAt(text: string, i: number, c: number): boolean {
         text.startsWith('gh', i - 3) || text.startsWith('github', i - 6) || isStripeAt(text, i)
       );
     case 120 /* x */:
-      return text.startsWith('ox', i + 1); // Slack xox?-
+      return text.charCodeAt(i + 1) === 111 && text.charCodeAt(i + 2) === 120; // Slack xox?-
     case 101 /* e */:
-      return text.startsWith('yJ', i + 1); // JWT
+      return text.charCodeAt(i + 1) === 121 && text.charCodeAt(i + 2) === 74; // JWT (eyJ)
     case 65 /* A */:
-      return (
-        text.startsWith('KIA', i + 1) ||
-        text.startsWith('SIA', i + 1) ||
-        text.startsWith('Iza', i + 1)
-      );
+      return startsCloudKeyAt(text, i);
     default: {
       const lower = c | 32;
       if (lower === 98 /* b */) {
-        return hasWordAt(text, i + 1, 'earer') || hasWordAt(text, i + 1, 'asic');
+        const next = text.charCodeAt(i + 1) | 32;
+        return (
+          (next === 101 && hasWordAt(text, i + 1, 'earer')) ||
+          (next === 97 && hasWordAt(text, i + 1, 'asic'))
+        );
       }
-      return lower === 116 /* t */ && hasWordAt(text, i + 1, 'oken');
+      return (
+        lower === 116 /* t */ &&
+        (text.charCodeAt(i + 1) | 32) === 111 &&
+        hasWordAt(text, i + 1, 'oken')
+      );
     }
   }
+}
+
+/** AKIA, ASIA (AWS) or AIza (Google) at `i`, where an `A` is. */
+function startsCloudKeyAt(text: string, i: number): boolean {
+  const next = text.charCodeAt(i + 1);
+  if (next === 75 /* K */ || next === 83 /* S */) {
+    return text.charCodeAt(i + 2) === 73 /* I */ && text.charCodeAt(i + 3) === 65; /* A */
+  }
+  return next === 73 /* I */ && text.charCodeAt(i + 2) === 122 && text.charCodeAt(i + 3) === 97; // za
 }
 
 function isStripeAt(text: string, underscore: number): boolean {
