@@ -1,6 +1,8 @@
 import { makeEvent } from '../../test/fixtures/events';
 import type { AuditEvent } from '../event/audit-event';
-import { eventJson } from '../event/event-json';
+import { buildAuditEventWithChanges, type AuditEventDraft } from '../event/build-event';
+import { eventJson, largeValuesAreAscii } from '../event/event-json';
+import { Redactor } from '../event/redact';
 import { lineText } from './ecs-line';
 import { formatEcs } from './ecs.formatter';
 import { formatPipelineFailure } from './pipeline-failure.formatter';
@@ -85,5 +87,54 @@ describe('lineText', () => {
       service,
     );
     expect(lineText({ doc: failure })).toBe(`${JSON.stringify(failure)}\n`);
+  });
+
+  describe('line separators (NEL, U+2028, U+2029)', () => {
+    const settings = { redactor: new Redactor(), maxValueBytes: 65_536, maxEventBytes: 262_144 };
+    const draft = (state: Record<string, unknown>, path: string): AuditEventDraft => ({
+      action: 'item.update',
+      outcome: 'success',
+      level: 'info',
+      actor: { type: 'anonymous', authenticated: false },
+      request: { method: 'PATCH', path, route: '/items/:id' },
+      target: { type: 'item', id: '7' },
+      before: { ...state, note: 'old' },
+      after: { ...state, note: 'new' },
+      body: { note: 'new' },
+    });
+    const rawSeparator = /[\u0085\u2028\u2029]/;
+
+    it('escapes them in the head of a line whose large values are ASCII, scanning only the head', () => {
+      const { event } = buildAuditEventWithChanges(draft({ name: 'plain' }, '/items/7'), settings);
+      expect(largeValuesAreAscii(event)).toBe(true);
+      // Only the head holds them: the service's name is not part of the event.
+      const doc = formatEcs(event, { name: 'api\u2028{"forged":1}\u2029\u0085' });
+      const text = lineText({ doc, event });
+      expect(text).not.toMatch(rawSeparator);
+      expect(text).toContain('\\u2028');
+      expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(doc)));
+    });
+
+    it('escapes them in the large values when those are not ASCII', () => {
+      const { event } = buildAuditEventWithChanges(
+        draft({ name: 'Zoë\u2028{"forged":1}\u0085' }, '/items/7\u2029'),
+        settings,
+      );
+      expect(largeValuesAreAscii(event)).toBe(false);
+      const doc = formatEcs(event, service);
+      const text = lineText({ doc, event });
+      expect(text).not.toMatch(rawSeparator);
+      expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(doc)));
+    });
+
+    it('leaves the document as formatEcs made it', () => {
+      const { event } = buildAuditEventWithChanges(draft({ name: 'plain' }, '/items/7'), settings);
+      const doc = formatEcs(event, service);
+      const keys = Object.keys(doc.audit);
+      const copy = JSON.stringify(doc);
+      lineText({ doc, event });
+      expect(Object.keys(doc.audit)).toEqual(keys);
+      expect(JSON.stringify(doc)).toBe(copy);
+    });
   });
 });

@@ -22,6 +22,8 @@ const MEMBER_PREFIXES = Object.fromEntries(
 
 interface EventTexts {
   whole?: string;
+  /** Every character of `whole` (so of every fragment) is ASCII. */
+  ascii?: boolean;
   fragments: Partial<Record<LargeEventKey, string>>;
 }
 
@@ -73,14 +75,32 @@ export function composeEventJson(event: AuditEvent, fragments: LargeValueJson): 
  *
  * @param fragments - the JSON of each large value the event has
  * @param whole - {@link composeEventJson} of the final event, when it was made
+ * @param wholeBytes - the UTF-8 size of `whole` (equal to its length when it is all ASCII)
  */
-export function keepEventJson(event: AuditEvent, fragments: LargeValueJson, whole?: string): void {
+export function keepEventJson(
+  event: AuditEvent,
+  fragments: LargeValueJson,
+  whole?: string,
+  wholeBytes?: number,
+): void {
   const texts = textsOf(event);
   for (const key of LARGE_EVENT_KEYS) {
     const fragment = fragments[key];
     if (event[key] !== undefined && fragment !== undefined) texts.fragments[key] = fragment;
   }
-  if (whole !== undefined) texts.whole = whole;
+  if (whole !== undefined) {
+    texts.whole = whole;
+    // UTF-8 takes one byte per UTF-16 unit only for ASCII: anything else takes two or more.
+    texts.ascii = wholeBytes === whole.length;
+  }
+}
+
+/**
+ * Whether the JSON of every large value of the event is known to be ASCII only (so it holds no
+ * line separator a writer would have to escape). `false` when unknown.
+ */
+export function largeValuesAreAscii(event: AuditEvent): boolean {
+  return texts.get(event)?.ascii === true;
 }
 
 /**

@@ -177,7 +177,7 @@ export class PayloadPlacer {
     const whole = composeEventJson(event, fragments);
     let total = Buffer.byteLength(whole, 'utf8');
     if (total <= maxEventBytes) {
-      keepEventJson(event, fragments, whole);
+      keepEventJson(event, fragments, whole, total);
       return;
     }
     total += CUT_RECORD_MAX_BYTES;
