@@ -1,4 +1,4 @@
-import { unicodeEscape } from '../common/control-characters';
+import { escapeLineSeparators } from '../common/control-characters';
 import type { AuditEvent } from '../event/audit-event';
 import {
   LARGE_EVENT_KEYS,
@@ -35,19 +35,6 @@ export function lineText(line: SinkLine): string {
     return `${withTail(escapeLineSeparators(head).slice(0, -1), tail)}}\n`;
   }
   return escapeLineSeparators(`${withTail(head.slice(0, -1), tail)}}\n`);
-}
-
-const HAS_LINE_SEPARATOR = /[\u0085\u2028\u2029]/;
-const LINE_SEPARATORS = /[\u0085\u2028\u2029]/g;
-
-/**
- * NEL (U+0085), U+2028 and U+2029 as JSON escapes: JSON allows them raw, and a line splitter that follows
- * Unicode (some log shippers and viewers do) would break the line there, letting a user's text
- * start a line of its own. The escaped line parses to the same document.
- */
-export function escapeLineSeparators(text: string): string {
-  if (!HAS_LINE_SEPARATOR.test(text)) return text;
-  return text.replace(LINE_SEPARATORS, unicodeEscape);
 }
 
 /**

@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import pino from 'pino';
 import type { AuditLevel } from '../event/audit-event';
 import { AUDIT_LOGGER_NAME } from './ecs.formatter';
-import { escapeLineSeparators, type SinkLine } from './ecs-line';
+import { escapeLineSeparators } from '../common/control-characters';
+import type { SinkLine } from './ecs-line';
 import { Waiters, type LineTarget, type TargetReport } from './sink-targets';
 import { AuditConfigurationError } from '../common/audit-configuration.error';
 

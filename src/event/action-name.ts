@@ -4,6 +4,7 @@
  * or a space in them could forge a line or dodge a rule, so every entry point checks them.
  */
 
+import { escapeLineSeparators } from '../common/control-characters';
 import { quotedWhole } from '../common/option-checks';
 
 /**
@@ -35,9 +36,5 @@ export function isResourceTypeName(value: unknown): value is string {
 
 /** `value` quoted for an error message, control characters and all, cut to 80 characters. */
 export function quotedForError(value: unknown): string {
-  const text = quotedWhole(typeof value === 'string' ? value.slice(0, 80) : value);
-  return text.replace(
-    /[\u0085\u2028\u2029]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return escapeLineSeparators(quotedWhole(typeof value === 'string' ? value.slice(0, 80) : value));
 }
