@@ -93,8 +93,11 @@ describe('the CLI on a SQLite file it only reads', () => {
         (error: unknown) => error,
       );
       expect(failure).toMatchObject({
-        code: 'SQLITE_READONLY',
-        message: expect.stringMatching(/attempt to write a readonly database/),
+        code: 'AUDIT_STORE_FAILED',
+        message: expect.stringMatching(
+          /could not run append .*attempt to write a readonly database/,
+        ),
+        cause: { code: 'SQLITE_READONLY' },
       });
     } finally {
       await opened.close();

@@ -136,7 +136,10 @@ describe('SqliteAuditStore alarm outbox', () => {
         const events = makeEvents(3);
         await expect(
           store.append(events, [makeAlarm(T0), makeAlarm(T0, { rule: 'explode' })]),
-        ).rejects.toMatchObject({ message: 'refused by test trigger' });
+        ).rejects.toMatchObject({
+          code: 'AUDIT_STORE_FAILED',
+          cause: { message: 'refused by test trigger' },
+        });
         for (const event of events) expect(await store.get(event.id)).toBeUndefined();
         expect(await store.alarmOutbox.list()).toEqual([]);
       } finally {
@@ -152,7 +155,10 @@ describe('SqliteAuditStore alarm outbox', () => {
       try {
         await expect(
           store.append([makeEvent(), makeEvent({ action: 'explode' })], [makeAlarm(T0)]),
-        ).rejects.toMatchObject({ message: 'refused by test trigger' });
+        ).rejects.toMatchObject({
+          code: 'AUDIT_STORE_FAILED',
+          cause: { message: 'refused by test trigger' },
+        });
         expect(await store.alarmOutbox.list()).toEqual([]);
       } finally {
         await store.close();

@@ -121,7 +121,8 @@ describe('SqliteAuditStore appends waiting together in the worker', () => {
         ...Array<string>(5).fill('fulfilled'),
       ]);
       expect((outcomes[6] as PromiseRejectedResult).reason).toMatchObject({
-        message: 'refused by test trigger',
+        code: 'AUDIT_STORE_FAILED',
+        cause: { message: 'refused by test trigger' },
       });
       for (const event of refused) expect(await store.get(event.id)).toBeUndefined();
       // Numbered in the order the worker committed them, which timing decides.
@@ -146,7 +147,11 @@ describe('SqliteAuditStore appends waiting together in the worker', () => {
       for (const outcome of outcomes) {
         expect(outcome).toMatchObject({
           status: 'rejected',
-          reason: { code: expect.stringMatching(/^SQLITE_BUSY/) as unknown },
+          reason: {
+            code: 'AUDIT_STORE_FAILED',
+            message: expect.stringMatching(/busy timeout \(busyTimeoutMs\)/) as unknown,
+            cause: { code: expect.stringMatching(/^SQLITE_BUSY/) as unknown },
+          },
         });
       }
       other.exec('ROLLBACK');

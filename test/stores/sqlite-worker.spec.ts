@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { parseAuditQuery } from '../../src/query/audit-query';
 import { SqliteAuditStore } from '../../src/stores/sqlite/sqlite-audit.store';
+import { AuditStoreError } from '../../src/common/audit-store.error';
 import { makeEvent, makeEvents } from '../fixtures/events';
 import { compileChild, REPO_ROOT } from './sqlite-child-build';
 
@@ -80,7 +81,7 @@ describe('SqliteAuditStore worker thread', () => {
     await store.close();
   });
 
-  it('rejects a call the database refuses with its error, and keeps serving', async () => {
+  it('rejects a call the database refuses with an AuditStoreError caused by its error, and keeps serving', async () => {
     const path = join(tempDir(), 'audit.db');
     const { store } = await storeWithWorker(path);
     const db = new Database(path);
@@ -88,9 +89,14 @@ describe('SqliteAuditStore worker thread', () => {
       BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END`);
     db.close();
     try {
-      await expect(store.append([makeEvent({ action: 'explode' })])).rejects.toMatchObject({
-        message: 'refused by test trigger',
-        code: 'SQLITE_CONSTRAINT_TRIGGER',
+      const refused = store.append([makeEvent({ action: 'explode' })]);
+      await expect(refused).rejects.toBeInstanceOf(AuditStoreError);
+      await expect(refused).rejects.toMatchObject({
+        message: expect.stringMatching(
+          /^SqliteAuditStore could not run append \(".*audit\.db"\): refused by test trigger\. Retrying the batch is safe/,
+        ) as unknown,
+        code: 'AUDIT_STORE_FAILED',
+        cause: { message: 'refused by test trigger', code: 'SQLITE_CONSTRAINT_TRIGGER' },
       });
       const event = makeEvent();
       await store.append([event]);

@@ -407,6 +407,26 @@ describe('SqliteAuditStore', () => {
       }
     });
 
+    it("wraps the driver's refusal in an AuditStoreError, as the worker's calls do", async () => {
+      db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON audit_events WHEN NEW.action = 'explode'
+        BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END`);
+      const failure: unknown = await store.append([makeEvent({ action: 'explode' })]).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(AuditStoreError);
+      expect(failure).toMatchObject({
+        code: 'AUDIT_STORE_FAILED',
+        message: expect.stringMatching(
+          /^SqliteAuditStore could not run append \(".*app\.db"\): refused by test trigger\. Retrying/,
+        ) as unknown,
+        cause: { code: 'SQLITE_CONSTRAINT_TRIGGER' },
+      });
+      const event = makeEvent();
+      await store.append([event]);
+      expect(await store.get(event.id)).toStrictEqual({ ...event, sequence: 1 });
+    });
+
     it('gives statements that insert in a transaction of the application, idempotently', async () => {
       const event = makeEvent();
       const statements = await store.appendStatements([event]);

@@ -2,6 +2,7 @@ import { settle } from '../settle';
 import type { SqliteConnection } from './sqlite-connection';
 import type { SqliteDatabase } from './sqlite-driver';
 import type { SqliteBackend, SqliteRequest, SqliteResult } from './sqlite-protocol';
+import { sqliteStoreError } from './sqlite-errors';
 import { AuditStoreError } from '../../common/audit-store.error';
 
 /** How often a call waiting for the application's transaction looks again, in milliseconds. */
@@ -26,7 +27,11 @@ export class InThreadBackend implements SqliteBackend {
 
   async call<R extends SqliteRequest>(request: R): Promise<SqliteResult<R>> {
     if (this.db.inTransaction) await this.outsideTransaction(request.op);
-    return this.connection.handle(request);
+    try {
+      return this.connection.handle(request);
+    } catch (error) {
+      throw sqliteStoreError(this.connection.location, request.op, error);
+    }
   }
 
   close(): Promise<void> {

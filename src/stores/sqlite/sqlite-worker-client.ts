@@ -10,12 +10,15 @@ import {
   type SqliteWorkerReply,
 } from './sqlite-protocol';
 import { SQLITE_WORKER_ENTRY, type SqliteWorkerData } from './sqlite-worker';
+import { sqliteStoreError } from './sqlite-errors';
 import { AuditStoreError } from '../../common/audit-store.error';
 import { AuditStateError } from '../../common/audit-state.error';
 
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
+  /** The request's name (`append`, `query`, …, or `open`), for the error of a failed call. */
+  operation: string;
 }
 
 /**
@@ -110,7 +113,8 @@ export class SqliteWorkerClient implements SqliteBackend {
     if (this.closing) return Promise.reject(this.closedError());
     const id = this.nextId++;
     return new Promise<unknown>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      const operation = call.kind === 'request' ? call.request.op : call.kind;
+      this.pending.set(id, { resolve, reject, operation });
       if (this.pending.size === 1) this.worker.ref();
       try {
         this.worker.postMessage({ ...call, id });
@@ -126,7 +130,10 @@ export class SqliteWorkerClient implements SqliteBackend {
     if (pending === undefined) return;
     this.forget(reply.id);
     if (reply.ok) pending.resolve(reply.value);
-    else pending.reject(errorFromData(reply.error));
+    else {
+      const failure = errorFromData(reply.error);
+      pending.reject(sqliteStoreError(this.location, pending.operation, failure));
+    }
   }
 
   private forget(id: number): void {
