@@ -7,8 +7,7 @@ import {
   type ExecutionContext,
   type NestInterceptor,
 } from '@nestjs/common';
-import { from, Observable } from 'rxjs';
-import { mergeMap } from 'rxjs/operators';
+import { Observable } from 'rxjs';
 import { AUDIT_RESOLVED_OPTIONS } from '../audit.constants';
 import type { ResolvedAuditOptions } from '../audit.options';
 import { AuditLoaders } from './audit-loaders';
@@ -31,6 +30,28 @@ function statusOfError(error: unknown): number {
 }
 
 const NO_AFTER_STATE = 'the change failed and its after-state could not be loaded';
+
+/**
+ * `next.handle()` once `before()` has resolved, or its error: what `from(before()).pipe(mergeMap(
+ * () => next.handle()))` does, with one promise reaction instead of rxjs's two and no merge.
+ */
+function handleOnceSettled(before: () => Promise<void>, next: CallHandler): Observable<unknown> {
+  return new Observable<unknown>((subscriber) => {
+    before().then(
+      () => {
+        // Unsubscribed while loading: the handler never runs, as with mergeMap.
+        if (subscriber.closed) return;
+        try {
+          // Given the subscriber itself, rxjs ties the handler's subscription to it.
+          next.handle().subscribe(subscriber);
+        } catch (error) {
+          subscriber.error(error);
+        }
+      },
+      (error: unknown) => subscriber.error(error),
+    );
+  });
+}
 
 /**
  * Adds to an audited request's record what only the handler knows: the before-state (loader),
@@ -83,7 +104,7 @@ export class AuditInterceptor implements NestInterceptor {
         // Most routes have no loader: skip the extra hop (and its subscriptions) for them.
         const handled =
           plan.meta?.load && plan.verb !== 'create'
-            ? from(this.loadBefore(plan, record)).pipe(mergeMap(() => next.handle()))
+            ? handleOnceSettled(() => this.loadBefore(plan, record), next)
             : next.handle();
         // Streams (SSE) emit many values; the record describes the call, so it is completed once,
         // before the first value (or the error) is passed on. What arrives meanwhile waits, in order.
@@ -132,28 +153,38 @@ export class AuditInterceptor implements NestInterceptor {
     );
   }
 
-  private async loadBefore(plan: RoutePlan, record: RequestRecord): Promise<void> {
+  // The loads below chain with `then` rather than being async functions: each async frame and
+  // await is a promise more, and while the request context is on every promise runs its hooks.
+
+  private loadBefore(plan: RoutePlan, record: RequestRecord): Promise<void> {
     const id = targetIdOf(plan, record.req, undefined);
-    if (id === undefined) return;
-    const loaded = await this.loaders.load(plan, record.req, id, 'before');
-    if (loaded.ok && !record.ctx.hasBefore) record.ctx.setBefore(loaded.value);
+    if (id === undefined) return Promise.resolve();
+    return this.loaders.load(plan, record.req, id, 'before').then((loaded) => {
+      if (loaded.ok && !record.ctx.hasBefore) record.ctx.setBefore(loaded.value);
+    });
   }
 
-  /** Loads the after-state; after a failure, too (a failed handler may have changed something). */
-  private async loadAfter(plan: RoutePlan, record: RequestRecord): Promise<void> {
+  /**
+   * Loads the after-state; after a failure, too (a failed handler may have changed something).
+   * @returns the load in progress, or `undefined` when there is nothing to load
+   */
+  private loadAfter(plan: RoutePlan, record: RequestRecord): Promise<void> | undefined {
     const { ctx } = record;
     const failed = record.failure !== undefined;
-    if (ctx.hasAfter) return;
+    if (ctx.hasAfter) return undefined;
+    const noAfterState = (): void => {
+      if (failed && ctx.hasBefore) record.changesUnavailable = NO_AFTER_STATE;
+    };
     const wanted = plan.meta?.load && (failed ? plan.verb !== 'create' : plan.verb !== 'delete');
     const id = ctx.targetId ?? targetIdOf(plan, record.req, failed ? undefined : record.result);
     if (wanted && id !== undefined) {
-      const loaded = await this.loaders.load(plan, record.req, id, 'after');
-      if (loaded.ok) {
-        ctx.setAfter(loaded.value);
-        return;
-      }
+      return this.loaders.load(plan, record.req, id, 'after').then((loaded) => {
+        if (loaded.ok) ctx.setAfter(loaded.value);
+        else noAfterState();
+      });
     }
-    if (failed && ctx.hasBefore) record.changesUnavailable = NO_AFTER_STATE;
+    noAfterState();
+    return undefined;
   }
 
   /**
@@ -170,7 +201,8 @@ export class AuditInterceptor implements NestInterceptor {
       if ('error' in outcome) record.failure = { error: outcome.error };
       else record.result = outcome.value;
       if (record.ctx.isSkipped) return;
-      await this.loadAfter(plan, record);
+      const loading = this.loadAfter(plan, record);
+      if (loading) await loading;
     } finally {
       record.enrichmentDone();
     }

@@ -11,7 +11,7 @@ import {
   type AuditWriterSettings,
   type AuditWriterStats,
 } from './audit-writer.contract';
-import { messageOf } from '../common/message-of';
+import { messageOf, toError } from '../common/message-of';
 import { AuditWriterCounters } from './audit-writer-counters';
 import { lossOf, shownIds } from './lost-events';
 import type { AuditSpool } from './spool';
@@ -221,19 +221,30 @@ export class AuditWriter {
     }
   }
 
-  /** Commits one batch; returns true when it was put back for a later retry. */
+  /**
+   * Commits one batch; returns true when it was put back for a later retry. The store call is
+   * awaited here rather than through a helper: each async frame is a promise more per commit,
+   * and while a request context is on every promise runs its hooks.
+   */
   private async commitBatch(batch: PendingWrite[]): Promise<boolean> {
     const events = batch.map((p) => p.event);
     const alarms = batch.flatMap((p) => p.alarms ?? []);
     let failure: unknown;
     if (!this.degraded) {
-      const stored = await this.tryStore(events, alarms);
-      if (stored === true) {
+      let stored = true;
+      try {
+        await this.appendToStore(events, alarms);
+      } catch (error) {
+        stored = false;
+        failure = error;
+        this.counters.failure(error, events.length);
+      }
+      if (stored) {
+        this.counters.commit(events.length);
         const waiting = this.accept(batch, events, 'committed');
         if (waiting) await waiting;
         return false;
       }
-      failure = stored.error;
     }
     if (this.spool) {
       const spooled = await this.trySpool(events, alarms, failure);
@@ -245,21 +256,6 @@ export class AuditWriter {
       failure = spooled.error;
     }
     return this.giveUp(batch, events, failure);
-  }
-
-  /** One store transaction; `true`, or the error it failed with (counted). */
-  private async tryStore(
-    events: readonly AuditEvent[],
-    alarms: readonly AlarmOutboxEntry[],
-  ): Promise<true | { error: unknown }> {
-    try {
-      await this.appendToStore(events, alarms);
-    } catch (error) {
-      this.counters.failure(error, events.length);
-      return { error };
-    }
-    this.counters.commit(events.length);
-    return true;
   }
 
   /** Appends a batch the store refused to the spool; `true`, or the error it failed with. */
@@ -344,17 +340,21 @@ export class AuditWriter {
     return true;
   }
 
-  /** One transaction of events and the alarms they raised; third-party stores see one argument. */
-  private async appendToStore(
+  /**
+   * One transaction of events and the alarms they raised; third-party stores see one argument.
+   * A store that throws instead of rejecting is turned into a rejection, as an async function
+   * would, without being one (see {@link commitBatch}).
+   */
+  private appendToStore(
     events: readonly AuditEvent[],
     alarms: readonly AlarmOutboxEntry[],
   ): Promise<void> {
-    if (alarms.length === 0) {
-      await this.store.append(events);
-      return;
+    try {
+      if (alarms.length === 0) return Promise.resolve(this.store.append(events));
+      return Promise.resolve(this.store.append(events, alarms)).then(() => this.onAlarmsStored());
+    } catch (error) {
+      return Promise.reject(toError(error));
     }
-    await this.store.append(events, alarms);
-    this.onAlarmsStored();
   }
 
   private replayHost(): SpoolReplayHost {

@@ -42,6 +42,7 @@ import type {
 import { sqliteEventOf } from './sqlite-query';
 import { SqliteWorkerClient } from './sqlite-worker-client';
 import { AuditConfigurationError } from '../../common/audit-configuration.error';
+import { toError } from '../../common/message-of';
 
 function toRow(event: AuditEvent): SqliteEventRow {
   const c = toEventColumns(event);
@@ -292,13 +293,21 @@ export class SqliteAuditStore extends AuditStore implements AuditSqlAppend, Audi
 
   /**
    * Builds a request and runs it on the open connection (waiting for an `init()` in progress);
-   * every failure, including building the request, is a rejection.
+   * every failure, including building the request, is a rejection. Not an async function: on
+   * an open store it adds no promise of its own to each append.
    */
-  private async call<R extends SqliteRequest>(
+  private call<R extends SqliteRequest>(
     operation: string,
     build: () => R,
   ): Promise<SqliteResult<R>> {
-    const backend = this.life.current ?? (await this.life.whenReady(operation));
-    return backend.call(build());
+    const backend = this.life.current;
+    if (backend === undefined) {
+      return this.life.whenReady(operation).then((ready) => ready.call(build()));
+    }
+    try {
+      return backend.call(build());
+    } catch (error) {
+      return Promise.reject(toError(error));
+    }
   }
 }
