@@ -11,12 +11,16 @@
  * - `cpu`: sampled self time per update by file and by function (V8's CPU profiler; its own
  *   overhead and native calls make the absolute figures high: read the shares).
  * - `thread`: the main thread's CPU per update from /proc (Linux), no profiler attached.
+ * - `promises`: promises created per update, by the first function outside Node's internals on
+ *   the stack where each was made (an `async_hooks` init hook; while the per-request context is
+ *   on, every one of them also runs the context's hook, so each costs twice).
  *
  * The figures move from run to run; compare apps or builds in the same session, and gate with
  * callgrind (`npm run bench:instructions`).
  */
 import 'reflect-metadata';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHook } from 'node:async_hooks';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +29,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { itemPath } from './app/item-state';
 import { GATE_APPS, gateModule, type GateApp } from './callgrind/apps';
 
-const MODES = ['alloc', 'cpu', 'thread'] as const;
+const MODES = ['alloc', 'cpu', 'thread', 'promises'] as const;
 type Mode = (typeof MODES)[number];
 const WARM_UP = 3000;
 /** Rows printed per table. */
@@ -141,6 +145,45 @@ async function measureThread(send: Send, n: number): Promise<void> {
   );
 }
 
+/** The first frame of a stack that is not Node's, nor this profiler's, as "function file:line". */
+function creatorOf(stack: string): string {
+  for (const line of stack.split('\n').slice(1)) {
+    // Builtins (`Promise.then (<anonymous>)`) say how, not who: the caller is the next frame.
+    if (/node:|update-profile|<anonymous>/.test(line)) continue;
+    return line
+      .trim()
+      .replace(/^at /, '')
+      .replace(/\(?\/.*\/(dist-bench|node_modules)\//, '')
+      .replace(/:\d+\)?$/, '');
+  }
+  return '(Node internals only)';
+}
+
+async function countPromises(send: Send, n: number): Promise<void> {
+  const creators = new Map<string, number>();
+  const holder: { stack?: string } = {};
+  const hook = createHook({
+    init(_id, type) {
+      if (type !== 'PROMISE') return;
+      Error.captureStackTrace(holder);
+      const creator = creatorOf(holder.stack ?? '');
+      creators.set(creator, (creators.get(creator) ?? 0) + 1);
+    },
+  });
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 12;
+  hook.enable();
+  try {
+    for (let i = 0; i < n; i += 1) await send(WARM_UP + i);
+  } finally {
+    hook.disable();
+    Error.stackTraceLimit = limit;
+  }
+  const total = [...creators.values()].reduce((sum, count) => sum + count, 0);
+  process.stdout.write(`${(total / n).toFixed(1)} promises per update (the sender's included)\n`);
+  printTop('promises per update, by creating function', creators, 1 / n, '');
+}
+
 function readArguments(): { mode: Mode; app: GateApp; n: number } {
   const [mode = 'alloc', app = 'audit', count = '2000'] = process.argv.slice(2);
   const n = Number(count);
@@ -174,6 +217,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < WARM_UP; i += 1) await send(i);
     process.stdout.write(`${app}, ${mode}, ${n} updates after ${WARM_UP} of warm-up\n`);
     if (mode === 'thread') return await measureThread(send, n);
+    if (mode === 'promises') return await countPromises(send, n);
     const session = new Session();
     session.connect();
     if (mode === 'cpu') await profileCpu(session, send, n);
