@@ -8,6 +8,7 @@ import { AUDIT_EVENT_LIMITS } from './event-fields';
 import { sanitizeString } from './serialize';
 import { AuditRecordError } from '../common/audit-record.error';
 import { AuditConfigurationError } from '../common/audit-configuration.error';
+import { isoNow, isoTime } from '../common/iso-time';
 
 /**
  * Checks that a size or work limit of the build settings is a positive whole number.
@@ -79,19 +80,20 @@ export function checkId(value: unknown): string {
  * @throws AuditRecordError for an invalid date
  */
 export function toTimestamp(value: unknown): string {
-  if (value === undefined) return new Date().toISOString();
+  if (value === undefined) return isoNow();
   let time = Number.NaN;
   if (types.isDate(value)) time = Date.prototype.getTime.call(value);
   else if (typeof value === 'string') time = Date.parse(value);
   else if (typeof value === 'number') time = value;
-  const date = new Date(time);
-  if (Number.isNaN(date.getTime())) {
+  // What a Date holds: NaN for a time too far from the epoch.
+  time = new Date(time).getTime();
+  if (Number.isNaN(time)) {
     throw new AuditRecordError(
       `Audit event timestamp ${preview(value)} is not a valid date: pass a valid Date, an ` +
         'ISO-8601 string (e.g. "2025-01-31T12:00:00.000Z") or epoch milliseconds, or leave it out.',
     );
   }
-  return date.toISOString();
+  return isoTime(time);
 }
 
 /** The allowed values of a list, once each, in order; `undefined` when none is left. */

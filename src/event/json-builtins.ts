@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { types } from 'node:util';
+import { isoTime } from '../common/iso-time';
 import { sanitizeString } from './json-text';
 
 /** Stands for binary data: its size and digest, never its content (it could hold secrets). */
@@ -32,7 +33,7 @@ export const NOT_LEAF = Symbol('not a leaf built-in');
 export function leafBuiltIn(value: object): unknown {
   if (types.isDate(value)) {
     const time = Date.prototype.getTime.call(value);
-    return Number.isNaN(time) ? null : new Date(time).toISOString();
+    return Number.isNaN(time) ? null : isoTime(time);
   }
   if (types.isAnyArrayBuffer(value)) return binaryMarker(new Uint8Array(value));
   if (ArrayBuffer.isView(value)) {

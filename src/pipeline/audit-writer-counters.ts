@@ -1,3 +1,4 @@
+import { isoTime } from '../common/iso-time';
 import { messageOf } from '../common/message-of';
 import type { AuditWriterStats } from './audit-writer.contract';
 
@@ -11,11 +12,12 @@ export class AuditWriterCounters {
   spooled = 0;
   replayed = 0;
   private lastError: { message: string; at: string } | undefined;
-  private lastCommitAt: string | undefined;
+  /** When the last commit was counted, in ms (formatted only when stats are read). */
+  private lastCommitAt: number | undefined;
 
   /** One transaction committed `events` events. */
   commit(events: number): void {
-    this.lastCommitAt = new Date().toISOString();
+    this.lastCommitAt = Date.now();
     this.commits += 1;
     this.committed += events;
   }
@@ -41,7 +43,7 @@ export class AuditWriterCounters {
       ...(this.lastError
         ? { lastError: this.lastError.message, lastErrorAt: this.lastError.at }
         : {}),
-      ...(this.lastCommitAt ? { lastCommitAt: this.lastCommitAt } : {}),
+      ...(this.lastCommitAt === undefined ? {} : { lastCommitAt: isoTime(this.lastCommitAt) }),
     };
   }
 }
