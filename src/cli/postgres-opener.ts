@@ -1,6 +1,6 @@
 import { PostgresAuditStore } from '../stores/postgres/postgres-audit.store';
 import { loadPostgresDriver, type OwnedPostgresPool } from '../stores/postgres/postgres-driver';
-import { reasonOf } from '../stores/postgres/postgres-errors';
+import { reasonOf } from '../common/message-of';
 import {
   PostgresInspector,
   type PostgresPartitioning,

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { reasonOf } from '../stores/postgres/postgres-errors';
+import { reasonOf } from '../common/message-of';
 import { SqliteAuditStore } from '../stores/sqlite/sqlite-audit.store';
 import {
   loadSqliteDriver,

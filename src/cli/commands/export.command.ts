@@ -6,7 +6,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { decodeCursor, MAX_QUERY_LIMIT, type NormalizedAuditQuery } from '../../query/audit-query';
 import { csvHeader, csvRecord, ndjsonLine } from '../../query/export-format';
 import type { AuditStore } from '../../stores/audit-store';
-import { reasonOf } from '../../stores/postgres/postgres-errors';
+import { reasonOf } from '../../common/message-of';
 import { CliError, EXIT_INTERRUPTED } from '../cli-error';
 import { withStore, type CliContext } from '../cli-context';
 import { addFilterOptions, queryFromOptions } from '../filter-options';

@@ -2,7 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseDuration, DurationError } from '../../common/duration';
 import type { AuditEvent } from '../../event/audit-event';
 import { ndjsonLine } from '../../query/export-format';
-import { reasonOf } from '../../stores/postgres/postgres-errors';
+import { reasonOf } from '../../common/message-of';
 import { withStore, type CliContext } from '../cli-context';
 import { EventFollower } from '../event-follower';
 import { addFilterOptions, queryFromOptions } from '../filter-options';

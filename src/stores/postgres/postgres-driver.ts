@@ -1,4 +1,4 @@
-import { reasonOf } from './postgres-errors';
+import { reasonOf } from '../../common/message-of';
 import { AuditConfigurationError } from '../../common/audit-configuration.error';
 
 /**

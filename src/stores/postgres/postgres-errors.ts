@@ -1,4 +1,5 @@
 import { AuditStoreError } from '../../common/audit-store.error';
+import { reasonOf } from '../../common/message-of';
 /*
  * Reading errors thrown by pg and Node.js. Everything here is duck-typed: network errors can
  * come from another realm (test runners, workers), where `instanceof Error` is false.
@@ -8,22 +9,6 @@ import { AuditStoreError } from '../../common/audit-store.error';
 const CHECK_VIOLATION = '23514';
 /** SQLSTATE of a unique violation. */
 const UNIQUE_VIOLATION = '23505';
-
-/** The message of anything thrown, for error messages of the store. */
-export function reasonOf(error: unknown): string {
-  if (typeof error === 'string') return error;
-  if (error === null || typeof error !== 'object') return String(error);
-  const { message, errors, name } = error as {
-    message?: unknown;
-    errors?: unknown;
-    name?: unknown;
-  };
-  if (typeof message === 'string' && message.length > 0) return message;
-  // A refused connection to a host with several addresses reports one error per address, in
-  // an AggregateError without a message of its own.
-  if (Array.isArray(errors) && errors.length > 0) return errors.map(reasonOf).join('; ');
-  return typeof name === 'string' && name.length > 0 ? name : 'unknown error';
-}
 
 /**
  * Whether `error` was reported by the server about one statement, which leaves the connection

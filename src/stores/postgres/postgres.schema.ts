@@ -1,5 +1,5 @@
 import { chainMigration } from './postgres-chain';
-import { reasonOf } from './postgres-errors';
+import { reasonOf } from '../../common/message-of';
 import { PostgresInspector, type PostgresPartitioning } from './postgres-inspector';
 import type { PostgresNames } from './postgres-names';
 import type { PostgresSql } from './postgres-session';

@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm';
 import { AuditQueryError } from '../../common/audit-query.error';
 import { AuditStoreError } from '../../common/audit-store.error';
 import { sqliteStoreError } from './sqlite-errors';
@@ -51,6 +52,17 @@ describe('sqliteStoreError', () => {
     );
     expect(sqliteStoreError(':memory:', 'get', new TypeError('x is not a function')).message).toBe(
       'SqliteAuditStore could not run get (":memory:"): x is not a function.',
+    );
+  });
+
+  it('reads an error of another realm by its message, without its class name', () => {
+    // better-sqlite3 makes its errors in the realm that loaded it first (a test runner's).
+    const foreign = runInNewContext(
+      "Object.assign(new Error('refused by trigger'), { code: 'SQLITE_CONSTRAINT_TRIGGER' })",
+    ) as Error;
+    expect(foreign instanceof Error).toBe(false);
+    expect(sqliteStoreError('/data/audit.db', 'get', foreign).message).toBe(
+      'SqliteAuditStore could not run get ("/data/audit.db"): refused by trigger.',
     );
   });
 });

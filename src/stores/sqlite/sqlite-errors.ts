@@ -1,6 +1,6 @@
 import { AuditError } from '../../common/audit-error';
 import { AuditStoreError } from '../../common/audit-store.error';
-import { messageOf } from '../../common/message-of';
+import { reasonOf } from '../../common/message-of';
 
 /** What to do about a driver failure, by the first part of SQLite's result code. */
 const HINT_OF_CODE: Readonly<Record<string, string>> = {
@@ -43,7 +43,7 @@ export function sqliteStoreError(location: string, operation: string, error: unk
     );
   }
   const hint = hints.filter((text) => text !== undefined).join(' ');
-  const reason = messageOf(error).replace(/\.$/, '');
+  const reason = reasonOf(error).replace(/\.$/, '');
   return new AuditStoreError(
     `SqliteAuditStore could not run ${operation} ("${location}"): ${reason}.${hint === '' ? '' : ` ${hint}`}`,
     { cause: error },
