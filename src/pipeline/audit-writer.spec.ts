@@ -111,6 +111,25 @@ describe("AuditWriter in 'ack' mode (group commit)", () => {
     await expect(writer.write(makeEvent())).resolves.toBe('committed');
   });
 
+  it('treats a store that throws instead of rejecting as a failed transaction', async () => {
+    class ThrowingStore extends InMemoryAuditStore {
+      throwing = true;
+      // A third-party store written without async: its error is thrown, not returned.
+      override append(events: readonly AuditEvent[]): Promise<void> {
+        if (this.throwing) throw new Error('driver threw');
+        return super.append(events);
+      }
+    }
+    const store = new ThrowingStore();
+    const writer = new AuditWriter(store, ack, undefined, { report: () => undefined });
+    const failed = writer.write(makeEvent());
+    await expect(failed).rejects.toBeInstanceOf(AuditCommitError);
+    await expect(failed).rejects.toThrow(/driver threw/);
+    expect(writer.stats()).toMatchObject({ committed: 0, failed: 1, lastError: 'driver threw' });
+    store.throwing = false;
+    await expect(writer.write(makeEvent())).resolves.toBe('committed');
+  });
+
   it('close() waits for everything queued, including writes made while flushing', async () => {
     const store = new CountingStore();
     const writer = new AuditWriter(store, { ...ack, maxBatch: 3 }, undefined);
