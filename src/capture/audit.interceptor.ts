@@ -31,6 +31,13 @@ function statusOfError(error: unknown): number {
 
 const NO_AFTER_STATE = 'the change failed and its after-state could not be loaded';
 
+/** A failed change with a before-state and no after-state: its changes cannot be known. */
+function markNoAfterState(record: RequestRecord): void {
+  if (record.failure !== undefined && record.ctx.hasBefore) {
+    record.changesUnavailable = NO_AFTER_STATE;
+  }
+}
+
 /**
  * `next.handle()` once `before()` has resolved, or its error: what `from(before()).pipe(mergeMap(
  * () => next.handle()))` does, with one promise reaction instead of rxjs's two and no merge.
@@ -172,18 +179,15 @@ export class AuditInterceptor implements NestInterceptor {
     const { ctx } = record;
     const failed = record.failure !== undefined;
     if (ctx.hasAfter) return undefined;
-    const noAfterState = (): void => {
-      if (failed && ctx.hasBefore) record.changesUnavailable = NO_AFTER_STATE;
-    };
     const wanted = plan.meta?.load && (failed ? plan.verb !== 'create' : plan.verb !== 'delete');
     const id = ctx.targetId ?? targetIdOf(plan, record.req, failed ? undefined : record.result);
     if (wanted && id !== undefined) {
       return this.loaders.load(plan, record.req, id, 'after').then((loaded) => {
         if (loaded.ok) ctx.setAfter(loaded.value);
-        else noAfterState();
+        else markNoAfterState(record);
       });
     }
-    noAfterState();
+    markNoAfterState(record);
     return undefined;
   }
 
