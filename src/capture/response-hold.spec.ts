@@ -6,6 +6,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
 import { holdResponse, type HoldDecision, type ResponseStart } from './response-hold';
 
 /** A real server whose handler is set per test, and a client that reads the whole answer. */
@@ -130,6 +131,40 @@ describe('holdResponse', () => {
     try {
       expect(await get(server)).toEqual({ status: 200, body: 'QUIET' });
       expect(await stillWrapped).toBe(true);
+    } finally {
+      await close(server);
+    }
+  });
+
+  it('leaves the response with fast properties, and with the methods it had, once released', async () => {
+    // V8's own check: a response whose own properties were deleted turns into a dictionary-mode
+    // object, on which every access of the HTTP stack that sends it takes the slow path.
+    setFlagsFromString('--allow-natives-syntax');
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the only way to call V8's check
+    const hasFastProperties = new Function('o', 'return %HasFastProperties(o)') as (
+      o: object,
+    ) => boolean;
+    let after: Promise<{ fast: boolean; write: boolean; end: boolean }> | undefined;
+    const server = await serve((_req, res) => {
+      // Another library's wrapper, put on the instance before the hold: kept.
+      const end = res.end.bind(res);
+      res.end = end;
+      holdResponse(res, () => Promise.resolve({ kind: 'release' }));
+      after = new Promise((resolve) =>
+        res.on('finish', () =>
+          resolve({
+            fast: hasFastProperties(res),
+            write: res.write === (Object.getPrototypeOf(res) as ServerResponse).write,
+            end: res.end === end,
+          }),
+        ),
+      );
+      res.statusCode = 200;
+      res.end('done');
+    });
+    try {
+      expect(await get(server)).toEqual({ status: 200, body: 'done' });
+      expect(await after).toEqual({ fast: true, write: true, end: true });
     } finally {
       await close(server);
     }

@@ -83,8 +83,9 @@ interface QueuedWrite {
  */
 class ResponseHold {
   private readonly owner: Record<WriteMethod, unknown>;
-  private readonly originals = new Map<WriteMethod, unknown>();
-  private readonly installed = new Map<WriteMethod, unknown>();
+  // Four fixed keys: plain records, no Map per audited response.
+  private readonly originals = {} as Record<WriteMethod, unknown>;
+  private readonly installed = {} as Record<WriteMethod, unknown>;
   private readonly queue: QueuedWrite[] = [];
   private phase: 'idle' | 'holding' | 'released' = 'idle';
   private backpressured = false;
@@ -94,11 +95,11 @@ class ResponseHold {
     private readonly onStart: (start: ResponseStart) => Promise<HoldDecision>,
   ) {
     this.owner = res as unknown as Record<WriteMethod, unknown>;
-    for (const name of WRITE_METHODS) this.originals.set(name, this.owner[name]);
+    for (const name of WRITE_METHODS) this.originals[name] = this.owner[name];
     for (const name of WRITE_METHODS) {
-      if (typeof this.originals.get(name) !== 'function') continue;
+      if (typeof this.originals[name] !== 'function') continue;
       const interceptor = (...args: unknown[]): unknown => this.intercept(name, args);
-      this.installed.set(name, interceptor);
+      this.installed[name] = interceptor;
       this.owner[name] = interceptor;
     }
   }
@@ -143,19 +144,20 @@ class ResponseHold {
   }
 
   private restore(): void {
-    for (const [name, fn] of this.originals) {
+    for (const name of WRITE_METHODS) {
       // A library that wrapped the method after us (compression) keeps its wrapper: it calls
       // ours, which passes every call through once released.
-      if (this.owner[name] !== this.installed.get(name)) continue;
-      delete this.owner[name];
-      // Another library may have wrapped the same method on the instance before us: keep it.
-      if (this.owner[name] !== fn) this.owner[name] = fn;
+      if (this.installed[name] === undefined || this.owner[name] !== this.installed[name]) continue;
+      // Put back what was there (the prototype's method, or another library's wrapper) by
+      // assignment: deleting own properties turns the response into a dictionary-mode object,
+      // on which every property access of the HTTP stack that sends it takes the slow path.
+      this.owner[name] = this.originals[name];
     }
     this.phase = 'released';
   }
 
   private call(name: WriteMethod, args: unknown[]): unknown {
-    return (this.originals.get(name) as (...a: unknown[]) => unknown).apply(this.res, args);
+    return (this.originals[name] as (...a: unknown[]) => unknown).apply(this.res, args);
   }
 
   private replay(): void {
