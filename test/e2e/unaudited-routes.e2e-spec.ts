@@ -1,9 +1,11 @@
-import { Body, Controller, Get, Injectable, Param, Post, Scope } from '@nestjs/common';
+import { Body, Controller, Get, Injectable, Param, Post, Res, Scope } from '@nestjs/common';
 import { ApplicationConfig } from '@nestjs/core';
+import { request as httpRequest } from 'node:http';
 import request from 'supertest';
 import { AuditModule, AuditService, InMemoryAuditStore } from '../../src';
 import { AuditContextStorage } from '../../src/capture/audit-context';
 import { PLATFORMS, startApp, type Platform, type RunningApp } from '../utils/apps';
+import { until } from '../utils/until';
 
 const INTERCEPTORS_METADATA = '__interceptors__';
 
@@ -13,9 +15,23 @@ interface Seen {
   requestId: string | undefined;
 }
 
+/** Called when the handler of `POST /items/slow` runs. */
+let slowEntered: () => void = () => undefined;
+
 @Controller('items')
 class ItemsController {
   constructor(private readonly audit: AuditService) {}
+
+  @Post('slow')
+  async slow(
+    @Res({ passthrough: true }) res: { raw?: NodeJS.EventEmitter } & NodeJS.EventEmitter,
+  ): Promise<{ id: string }> {
+    // Returns only once its client is gone: its answer is never heard.
+    const closed = new Promise((resolve) => (res.raw ?? res).once('close', resolve));
+    slowEntered();
+    await closed;
+    return { id: 'i-2' };
+  }
 
   @Post()
   async create(@Body() body: { name?: string }): Promise<Seen & { name: string }> {
@@ -101,6 +117,22 @@ describe.each(PLATFORMS)('routes that are not audited, on %s', (platform: Platfo
     await request(audited.url).get('/items/7').expect(200);
     expect(store.all()).toHaveLength(1);
     expect(contextHooksOn(audited)).toBe(false);
+  });
+
+  it('turns its hooks off once the handler of a request whose client went away is done', async () => {
+    const entered = new Promise<void>((resolve) => (slowEntered = resolve));
+    const { hostname, port } = new URL(audited.url);
+    const req = httpRequest({ host: hostname, port, method: 'POST', path: '/items/slow' });
+    req.on('error', () => undefined);
+    req.end();
+    await entered;
+    // In flight: the hooks are on for its handler.
+    expect(contextHooksOn(audited)).toBe(true);
+    req.destroy();
+    await until(() => store.all().length === 1);
+    expect(store.all()[0]).toMatchObject({ action: 'item.create', outcome: 'unknown' });
+    await until(() => !contextHooksOn(audited));
+    expect(store.all()).toHaveLength(1);
   });
 
   it('records a request-scoped controller (its interceptors are resolved per request)', async () => {
