@@ -39,7 +39,13 @@ import {
   type AuditLoadContext,
 } from '../../src';
 import { eventually } from '../utils/alarm-inbox';
-import { PLATFORMS, startApp, type RunningApp } from '../utils/apps';
+import {
+  clientGone,
+  PLATFORMS,
+  startApp,
+  type PassthroughResponse,
+  type RunningApp,
+} from '../utils/apps';
 
 const PUBLIC = 'test:public';
 
@@ -179,13 +185,9 @@ class ThingsController {
   @Post('slow')
   @SetMetadata(PUBLIC, true)
   @Audited('thing', { action: 'thing.slow' })
-  async slow(
-    @Res({ passthrough: true }) res: { raw?: NodeJS.EventEmitter } & NodeJS.EventEmitter,
-  ): Promise<{ ok: true }> {
+  async slow(@Res({ passthrough: true }) res: PassthroughResponse): Promise<{ ok: true }> {
     // Returns only once the client is gone, so the answer can only ever be unheard.
-    const closed = new Promise((resolve) => (res.raw ?? res).once('close', resolve));
-    slowEntered();
-    await closed;
+    await clientGone(res, slowEntered);
     return { ok: true };
   }
 }

@@ -4,7 +4,14 @@ import { request as httpRequest } from 'node:http';
 import request from 'supertest';
 import { AuditModule, AuditService, InMemoryAuditStore } from '../../src';
 import { AuditContextStorage } from '../../src/capture/audit-context';
-import { PLATFORMS, startApp, type Platform, type RunningApp } from '../utils/apps';
+import {
+  clientGone,
+  PLATFORMS,
+  startApp,
+  type PassthroughResponse,
+  type Platform,
+  type RunningApp,
+} from '../utils/apps';
 import { until } from '../utils/until';
 
 const INTERCEPTORS_METADATA = '__interceptors__';
@@ -23,13 +30,9 @@ class ItemsController {
   constructor(private readonly audit: AuditService) {}
 
   @Post('slow')
-  async slow(
-    @Res({ passthrough: true }) res: { raw?: NodeJS.EventEmitter } & NodeJS.EventEmitter,
-  ): Promise<{ id: string }> {
+  async slow(@Res({ passthrough: true }) res: PassthroughResponse): Promise<{ id: string }> {
     // Returns only once its client is gone: its answer is never heard.
-    const closed = new Promise((resolve) => (res.raw ?? res).once('close', resolve));
-    slowEntered();
-    await closed;
+    await clientGone(res, slowEntered);
     return { id: 'i-2' };
   }
 

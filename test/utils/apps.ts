@@ -80,3 +80,16 @@ export class LineCollector {
     return this.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 }
+
+/** The response a handler gets with `@Res({ passthrough: true })`, on either platform. */
+export type PassthroughResponse = { raw?: NodeJS.EventEmitter } & NodeJS.EventEmitter;
+
+/**
+ * Calls `entered`, then resolves once the client of the response has gone away (its connection
+ * closed): a handler that awaits it answers a client that can no longer hear.
+ */
+export function clientGone(res: PassthroughResponse, entered: () => void): Promise<void> {
+  const closed = new Promise<void>((resolve) => (res.raw ?? res).once('close', () => resolve()));
+  entered();
+  return closed;
+}
