@@ -28,7 +28,13 @@ import {
 } from './lib/large-db';
 import { measurePlatform } from './lib/platform';
 import { createBenchSchema, dropBenchSchema, uniqueSchemaName, withClient } from './lib/postgres';
-import { renderReport, type CellRound, type RowCheck, type RunSettings } from './lib/report';
+import {
+  renderReport,
+  type CellRound,
+  type GetPair,
+  type RowCheck,
+  type RunSettings,
+} from './lib/report';
 import { killAllServers } from './lib/server';
 
 /** The repository root, from dist-bench/bench/run.js. */
@@ -97,6 +103,8 @@ function readSettings(): DriverSettings {
     // Low enough for every configuration, even (f) on Express, to sustain with the ~1 ms handler.
     fixedRate: intSetting('BENCH_RATE', 1000, 0, 1_000_000),
     settleMs: 300,
+    getPairs: intSetting('BENCH_GET_PAIRS', 6, 0, 100),
+    getPairDurationS: intSetting('BENCH_GET_PAIR_DURATION', 2, 1, 600),
     platforms: listSetting('BENCH_PLATFORMS', PLATFORMS),
     configs,
     ingestEvents: intSetting('BENCH_INGEST_EVENTS', 20_000, 100, 1_000_000),
@@ -270,9 +278,18 @@ function expectedSeconds(settings: DriverSettings): number {
   const saturation = 3 * (settings.durationS + settle);
   const rate = settings.fixedRate > 0 ? settings.rateDurationS + settle : 0;
   const http = servers * (settings.rounds * (saturation + rate) + 3 * settings.warmupS + 2);
+  const withModule = settings.configs.filter((c) => c === 'c' || c === 'd' || c === 'e').length;
+  const pairs =
+    settings.platforms.length *
+    withModule *
+    settings.getPairs *
+    2 *
+    (settings.getPairDurationS + settle);
   const ormUpdate = settings.platforms.length * (settings.rounds * 3 * 6 + 10);
   const large = (settings.largeEvents / 1_000_000) * 150 * settings.largeStores.length;
-  return http + ormUpdate + large + (settings.callgrind ? 240 : 0) + settings.rounds * 6 + 10;
+  return (
+    http + pairs + ormUpdate + large + (settings.callgrind ? 240 : 0) + settings.rounds * 6 + 10
+  );
 }
 
 async function main(): Promise<void> {
@@ -338,10 +355,11 @@ async function main(): Promise<void> {
     const largeDb = await measureLargeDbIn(settings, resources.dir, schema);
     const instructions = await measureInstructions(settings, resources.dir);
     const http = new Map<string, CellRound[]>();
+    const getPairs = new Map<string, GetPair[]>();
     const rowChecks: RowCheck[] = [];
     const ctx = { entry: SERVER_ENTRY, dir: resources.dir, pgUrl: settings.pgUrl, schema, log };
     for (const platform of settings.platforms) {
-      rowChecks.push(...(await measurePlatform(platform, settings, ctx, http)));
+      rowChecks.push(...(await measurePlatform(platform, settings, ctx, http, getPairs)));
     }
 
     const rendered = renderReport({
@@ -362,6 +380,7 @@ async function main(): Promise<void> {
         ],
       },
       http,
+      getPairs,
       ingest,
       meanEventBytes: eventBytes,
       eventBuild,

@@ -17,7 +17,14 @@ import { runLoad, type LoadResult } from './load';
 import { runPaced } from './paced';
 import { countRows } from './postgres';
 import { postgresCpuMicros } from './proc';
-import { cellKey, type CellRound, type RowCheck, type RunSettings } from './summary';
+import {
+  cellKey,
+  pairKey,
+  type CellRound,
+  type GetPair,
+  type RowCheck,
+  type RunSettings,
+} from './summary';
 import { ServerProcess, type ServerSample } from './server';
 
 const SERVER_START_TIMEOUT_MS = 30_000;
@@ -124,7 +131,8 @@ class PlatformRun {
     readonly ctx: PlatformContext,
   ) {}
 
-  async load(config: ConfigId, kind: CellKind, warmup: boolean): Promise<LoadResult> {
+  /** Runs one load; `durationS` defaults to the cell's (saturation or fixed-rate) duration. */
+  async load(config: ConfigId, kind: CellKind, durationS?: number): Promise<LoadResult> {
     const server = this.servers.get(config)!;
     const cell = CELLS[kind];
     const handler = HANDLERS[cell.handler];
@@ -134,7 +142,7 @@ class PlatformRun {
       method: handler.method,
       path: handler.path,
       connections: s.connections,
-      durationS: warmup ? s.warmupS : cell.fixedRate ? s.rateDurationS : s.durationS,
+      durationS: durationS ?? (cell.fixedRate ? s.rateDurationS : s.durationS),
     };
     const result = cell.fixedRate
       ? await runPaced({ ...target, rate: s.fixedRate })
@@ -161,12 +169,16 @@ class PlatformRun {
     }
   }
 
-  async cell(config: ConfigId, kind: CellKind): Promise<{ result: LoadResult; cell: CellRound }> {
+  async cell(
+    config: ConfigId,
+    kind: CellKind,
+    durationS?: number,
+  ): Promise<{ result: LoadResult; cell: CellRound }> {
     const server = this.servers.get(config)!;
     // Resets the server's event-loop histogram: the next sample holds this cell's delays only.
     const before = await server.sample();
     const pgBefore = postgresCpuMicros();
-    const result = await this.load(config, kind, false);
+    const result = await this.load(config, kind, durationS);
     // Work the cell queued (an async flush, a commit in progress) belongs to it.
     await sleep(this.settings.settleMs);
     const after = await server.sample();
@@ -210,6 +222,35 @@ class PlatformRun {
   }
 }
 
+/** The configurations with the module, whose unaudited GET is compared with (a)'s in pairs. */
+const MODULE_CONFIGS: readonly ConfigId[] = ['c', 'd', 'e'];
+
+/**
+ * After the rounds: unaudited-GET cells of (a) and of each configuration with the module, one
+ * right after the other (which one goes first alternates), so that both sides of a ratio see the
+ * same state of this shared machine. Between rounds a GET cell's throughput moved by a third here,
+ * ten times the 3% the target allows; two cells seconds apart move together.
+ */
+async function measureGetPairs(run: PlatformRun, pairs: Map<string, GetPair[]>): Promise<void> {
+  const { platform, settings, ctx } = run;
+  for (const config of MODULE_CONFIGS.filter((c) => run.servers.has(c))) {
+    const list: GetPair[] = [];
+    for (let i = 0; i < settings.getPairs; i += 1) {
+      const cells = new Map<ConfigId, CellRound>();
+      const order: ConfigId[] = i % 2 === 0 ? ['a', config] : [config, 'a'];
+      for (const c of order) {
+        cells.set(c, (await run.cell(c, 'get', settings.getPairDurationS)).cell);
+      }
+      const pair = { baseline: cells.get('a')!, withModule: cells.get(config)! };
+      list.push(pair);
+      ctx.log(
+        `${platform} GET pair ${i + 1}/${settings.getPairs}: (a) ${Math.round(pair.baseline.rps)} req/s, (${config}) ${Math.round(pair.withModule.rps)} req/s, ×${(pair.withModule.rps / pair.baseline.rps).toFixed(3)}`,
+      );
+    }
+    pairs.set(pairKey(platform, config), list);
+  }
+}
+
 /**
  * Every configuration of one platform in interleaved rounds: (a) b c d e f, (a) b c …, each
  * running all its cells; the unaudited GET runs last in each round, after audited requests.
@@ -219,6 +260,7 @@ export async function measurePlatform(
   settings: RunSettings,
   ctx: PlatformContext,
   http: Map<string, CellRound[]>,
+  getPairs: Map<string, GetPair[]>,
 ): Promise<RowCheck[]> {
   const run = new PlatformRun(platform, settings, ctx);
   const kinds = CELL_KINDS.filter((kind) => !CELLS[kind].fixedRate || settings.fixedRate > 0);
@@ -227,7 +269,7 @@ export async function measurePlatform(
     if (settings.warmupS > 0) {
       for (const config of run.servers.keys()) {
         for (const kind of kinds) {
-          if (!CELLS[kind].fixedRate) await run.load(config, kind, true);
+          if (!CELLS[kind].fixedRate) await run.load(config, kind, settings.warmupS);
         }
       }
       ctx.log(`${platform}: warmed up`);
@@ -247,6 +289,7 @@ export async function measurePlatform(
         }
       }
     }
+    await measureGetPairs(run, getPairs);
   } finally {
     // Clean stops flush the async queue and close the stores before rows are counted.
     for (const server of run.servers.values()) await server.stop();

@@ -23,6 +23,7 @@ import { unauditedRouteSection } from './unaudited-route';
 export {
   cellKey,
   type CellRound,
+  type GetPair,
   type RowCheck,
   type RunData,
   type RunFacts,
@@ -160,6 +161,11 @@ function settingsLines(data: RunData, kinds: readonly CellKind[]): string[] {
   const rate = count(settings.fixedRate);
   return [
     `- ${settings.rounds} interleaved rounds (BENCH_ROUNDS). In each round every configuration runs, in the order ${settings.configs.map((c) => `(${c})`).join(', ')}, its ${kinds.length} cells: ${kinds.map((k) => cellTitle(k, settings)).join('; ')}. Saturation cells last ${settings.durationS} s (BENCH_DURATION), fixed-rate cells ${settings.rateDurationS} s (BENCH_RATE_DURATION: their p99 needs the samples). The unaudited GET runs last in each round, after the audited cells.`,
+    ...(settings.getPairs > 0
+      ? [
+          `- After the rounds, ${settings.getPairs} pairs of unaudited-GET cells of ${settings.getPairDurationS} s (BENCH_GET_PAIRS, BENCH_GET_PAIR_DURATION) for each configuration with the module: (a)'s cell and that configuration's, one right after the other, the first of each pair alternating. The GET throughput target is judged on the median of the pairs' ratios: cells seconds apart see the same state of the machine, cells of different rounds do not.`,
+        ]
+      : []),
     `- Load at saturation: autocannon 8 (programmatic, in the driver process), ${settings.connections} connections (BENCH_CONNECTIONS), closed loop, to 127.0.0.1. Load at a fixed rate: ${rate} req/s (BENCH_RATE) evenly spaced, open loop, up to ${settings.connections} keep-alive connections, from a small node:http generator in the driver (autocannon's rate option spends a per-second quota in a burst at the start of every second); latency counts from each request's due time. Platforms: ${settings.platforms.map(platformName).join(', ')} (BENCH_PLATFORMS).`,
     `- Each configuration is its own Nest app in its own child process, kept up across rounds, warmed up for ${settings.warmupS} s per saturation cell before round 1 (BENCH_WARMUP). After each cell the driver waits ${settings.settleMs} ms before reading CPU time, so work a cell queued (an async flush) is billed to it.`,
     "- Handlers: `PATCH /items/7` (trivial update) and `PATCH /items/7/slow` (first `SELECT pg_sleep(0.001)` through the app's own pg pool of 10 connections), both `@Audited('item', { load: ItemLoader })` with a loader returning the item's ~1.3 KB state before and after (an event of ~3 KB with before, after and diff); `GET /items/7` is not audited by the default scope ('mutations'). Without the module the decorator does nothing.",

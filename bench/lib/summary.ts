@@ -50,6 +50,10 @@ export interface RunSettings {
   /** Requests per second of the fixed-rate cells; 0 leaves them out. */
   fixedRate: number;
   settleMs: number;
+  /** Paired unaudited-GET cells per configuration with the module, after the rounds (0: none). */
+  getPairs: number;
+  /** Seconds per cell of a GET pair. */
+  getPairDurationS: number;
   platforms: readonly Platform[];
   configs: readonly ConfigId[];
   ingestEvents: number;
@@ -91,6 +95,11 @@ export interface RunData {
   eventBuild: ReadonlyMap<EventBuildCase, readonly EventBuildRound[]>;
   /** The hash chain's cost per event (issue 11), by case, one entry per round. */
   chainCost: ReadonlyMap<ChainCostCase, readonly ChainCostRound[]>;
+  /**
+   * Unaudited GET cells run back to back, the app without the module and one with it, keyed by
+   * {@link pairKey}: the throughput of issue 10's first target, compared within seconds.
+   */
+  getPairs: ReadonlyMap<string, readonly GetPair[]>;
   /** CPU per request of a route that is not audited, with and without the module (issue 9). */
   unaudited: ReadonlyMap<Platform, readonly UnauditedRound[]>;
   rowChecks: readonly RowCheck[];
@@ -98,6 +107,17 @@ export interface RunData {
   largeDb: readonly LargeDbResult[];
   /** Instructions per request from callgrind (issue 10), when measured in this run. */
   instructions: Counts | undefined;
+}
+
+/** Two unaudited-GET cells, one right after the other: (a) and a configuration with the module. */
+export interface GetPair {
+  baseline: CellRound;
+  withModule: CellRound;
+}
+
+/** Key of a configuration's pairs in {@link RunData.getPairs}. */
+export function pairKey(platform: Platform, config: ConfigId): string {
+  return `${platform}|${config}`;
 }
 
 /** Key of a cell's rounds in {@link RunData.http}. */
