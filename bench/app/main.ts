@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Logger } from 'nestjs-pino';
 import {
@@ -16,24 +15,11 @@ import {
 } from '../config';
 import { AuditService } from '../../src';
 import { BenchModule } from './bench.module';
+import { mainThreadMicros } from '../lib/proc';
 import { LINE_COUNTER, type CountingDestination } from './counting-destination';
 
 /** Longest wait for app.close() before the process gives up on a clean exit. */
 const CLOSE_TIMEOUT_MS = 10_000;
-
-/**
- * CPU time of the calling thread (here the main thread) in microseconds, from the scheduler's
- * own accounting; undefined where /proc is not there. process.cpuUsage() counts every thread,
- * and a writer thread's commits are not the event loop's.
- */
-function mainThreadMicros(): number | undefined {
-  try {
-    const ns = Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
-    return Number.isFinite(ns) ? ns / 1000 : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function send(message: ServerMessage): void {
   process.send?.(message);

@@ -7,6 +7,7 @@ import { PostgresAuditStore, SqliteAuditStore, type AuditStore } from '../../src
 import { parseAuditQuery, type AuditQuery } from '../../src/query/audit-query';
 import { LARGE_DB_SHAPE, LargeDbEvents, prng } from './large-db-events';
 import { withClient } from './postgres';
+import { mainThreadMicros, postgresCpuMicros } from './proc';
 import { median } from './stats';
 
 /** The stores measured at a million events. */
@@ -43,6 +44,16 @@ export interface QueryTiming {
   rows: number;
 }
 
+/**
+ * CPU per event of the ingest, in µs: this process (every thread: the SQLite writer or the
+ * PostgreSQL seal workers included), its main thread, and every postgres process on the host.
+ */
+export interface IngestCpu {
+  process: number;
+  mainThread: number;
+  postgres: number;
+}
+
 /** One store at a million events. */
 export interface LargeDbResult {
   target: LargeDbTarget;
@@ -54,6 +65,8 @@ export interface LargeDbResult {
   diskBytesPerEvent: number;
   ingestEventsPerS: number;
   ingestBatchMaxMs: number;
+  /** CPU per event while ingesting into the full database: where ingest's time goes. */
+  ingestCpu: IngestCpu;
   queries: QueryTiming[];
   /** Seconds `verifyChain()` took over the whole chain (issue 11), and whether it found it intact. */
   verify: { seconds: number; events: number; intact: boolean };
@@ -110,12 +123,22 @@ async function build(
   return { buildS: (performance.now() - started) / 1000, payloadBytes: bytes / sampled };
 }
 
+/** What the ingest into the full database measured; CPU in µs per event (NaN without /proc). */
+interface IngestResult {
+  perS: number;
+  maxMs: number;
+  cpu: IngestCpu;
+}
+
 async function ingest(
   store: AuditStore,
   settings: LargeDbSettings,
   events: LargeDbEvents,
-): Promise<{ perS: number; maxMs: number }> {
+): Promise<IngestResult> {
   const times: number[] = [];
+  const cpuBefore = process.cpuUsage();
+  const mainBefore = mainThreadMicros();
+  const postgresBefore = postgresCpuMicros();
   const started = performance.now();
   for (let n = 0; n < settings.ingestEvents; n += INGEST_BATCH) {
     // After the newest stored event, still in time order, one millisecond apart.
@@ -127,7 +150,20 @@ async function ingest(
     times.push(performance.now() - t0);
   }
   const seconds = (performance.now() - started) / 1000;
-  return { perS: settings.ingestEvents / seconds, maxMs: Math.max(...times) };
+  const used = process.cpuUsage(cpuBefore);
+  const perEvent = (before: number | undefined, after: number | undefined): number =>
+    before === undefined || after === undefined
+      ? Number.NaN
+      : (after - before) / settings.ingestEvents;
+  return {
+    perS: settings.ingestEvents / seconds,
+    maxMs: Math.max(...times),
+    cpu: {
+      process: (used.user + used.system) / settings.ingestEvents,
+      mainThread: perEvent(mainBefore, mainThreadMicros()),
+      postgres: perEvent(postgresBefore, postgresCpuMicros()),
+    },
+  };
 }
 
 /** The filters of the query API, each alone and within the last 7 days. */
@@ -260,7 +296,7 @@ export async function measureLargeDb(
     log(`${target}: ${settings.events} events built in ${buildS.toFixed(0)} s`);
     const store = openStore(target, settings, false);
     await store.init();
-    let measured: { perS: number; maxMs: number };
+    let measured: IngestResult;
     let queries: QueryTiming[];
     let verify: LargeDbResult['verify'];
     try {
@@ -279,6 +315,7 @@ export async function measureLargeDb(
       diskBytesPerEvent: (await diskBytes(target, settings)) / total,
       ingestEventsPerS: measured.perS,
       ingestBatchMaxMs: measured.maxMs,
+      ingestCpu: measured.cpu,
       queries,
       verify,
     });

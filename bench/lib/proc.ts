@@ -34,3 +34,17 @@ export function postgresCpuMicros(): number | undefined {
   }
   return ticks * MICROS_PER_TICK;
 }
+
+/**
+ * CPU time of the calling thread (the main thread, where it is called from) in microseconds,
+ * from the scheduler's own accounting; undefined where /proc is not there. process.cpuUsage()
+ * counts every thread, and a writer thread's commits are not the event loop's.
+ */
+export function mainThreadMicros(): number | undefined {
+  try {
+    const ns = Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+    return Number.isFinite(ns) ? ns / 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
