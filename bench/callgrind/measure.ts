@@ -34,7 +34,8 @@ export interface GateSettings {
   apps: GateApp[];
 }
 
-function intEnv(name: string, fallback: number, min: number, max: number): number {
+/** A whole-number setting from the environment, within [min, max]; `fallback` when unset. */
+export function intEnv(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
@@ -90,7 +91,7 @@ export interface GateRuns {
  * on a disk busy with other writes an fsync took seconds, and the main thread's code took other
  * paths (see `windows`).
  */
-function storeDirFor(dir: string): string {
+export function storeDirFor(dir: string): string {
   return existsSync('/dev/shm') ? mkdtempSync(join('/dev/shm', 'nestjs-audit-gate-')) : dir;
 }
 

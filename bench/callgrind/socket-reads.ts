@@ -12,27 +12,22 @@
  * handler unaudited in the plain one), then reads again. Main thread, outside V8's collector and
  * compilers, like the gate. Reported, not gated: about 4 minutes on 2 cores.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { itemPath } from '../app/item-state';
 import type { GateApp } from './apps';
+import { intEnv, storeDirFor } from './measure';
 import { CallgrindProcess, checkValgrind, STABLE_NODE_FLAGS } from './valgrind';
 
 const APPS: readonly GateApp[] = ['plain', 'audit'];
 
-function intEnv(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name}: a positive whole number`);
-  return value;
-}
-
 const settings = {
-  reads: intEnv('CG_GET_REQUESTS', 2000),
-  updates: intEnv('CG_UPDATES', 300),
-  warmup: intEnv('CG_WARMUP', 3000),
-  windows: intEnv('CG_WINDOWS', 2),
+  reads: intEnv('CG_GET_REQUESTS', 2000, 10, 100_000),
+  updates: intEnv('CG_UPDATES', 300, 1, 100_000),
+  warmup: intEnv('CG_WARMUP', 3000, 0, 100_000),
+  windows: intEnv('CG_WINDOWS', 2, 1, 10),
 };
 
 /** Instructions per read of the main thread: outside the collector and compilers, and in all. */
@@ -101,10 +96,8 @@ async function readCost(cg: CallgrindProcess, client: Client): Promise<ReadCost>
 
 async function measureApp(app: GateApp, dir: string): Promise<[ReadCost, ReadCost]> {
   // In memory where possible, as in the gate: the fsync is the writer thread's, not counted.
-  const sqlitePath = join(
-    existsSync('/dev/shm') ? '/dev/shm' : dir,
-    `socket-reads-${app}.${process.pid}.db`,
-  );
+  const storeDir = storeDirFor(dir);
+  const sqlitePath = join(storeDir, `socket-reads-${app}.db`);
   const script = join(__dirname, 'socket-target.js');
   const cg = CallgrindProcess.start(
     script,
@@ -125,7 +118,7 @@ async function measureApp(app: GateApp, dir: string): Promise<[ReadCost, ReadCos
     return [before, after];
   } finally {
     cg.kill();
-    for (const suffix of ['', '-wal', '-shm']) rmSync(`${sqlitePath}${suffix}`, { force: true });
+    if (storeDir !== dir) rmSync(storeDir, { recursive: true, force: true });
   }
 }
 
